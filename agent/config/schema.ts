@@ -1,0 +1,66 @@
+import { isIP } from 'node:net';
+import { isAbsolute } from 'node:path';
+import { z } from 'zod';
+
+/** Where the agent looks for its config unless `--config` says otherwise. */
+export const DEFAULT_CONFIG_PATH = '/etc/pgduplex/agent.json';
+
+/** 7740/tcp: free on an FS PBX host (22, 80, 443, 5060-5091, 5432, 7443, 8021 are taken). */
+export const DEFAULT_PORT = 7740;
+
+const absolutePath = z.string().refine(isAbsolute, { message: 'must be an absolute path' });
+
+const listenSchema = z
+  .strictObject({
+    host: z
+      .string()
+      .refine((h) => isIP(h) !== 0, { message: 'must be an IPv4 or IPv6 address, e.g. "0.0.0.0"' })
+      .default('0.0.0.0'),
+    port: z
+      .number({ message: 'must be a number' })
+      .int({ message: 'must be a whole number' })
+      .min(1, { message: 'must be between 1 and 65535' })
+      .max(65535, { message: 'must be between 1 and 65535' })
+      .default(DEFAULT_PORT),
+  })
+  .default({ host: '0.0.0.0', port: DEFAULT_PORT });
+
+const postgresqlSchema = z.strictObject({
+  version: z.string().regex(/^\d{2,}$/, { message: 'must be a major version such as "17"' }),
+  cluster: z
+    .string()
+    .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, { message: 'must be a Debian cluster name such as "main"' }),
+});
+
+const limitsSchema = z
+  .strictObject({
+    maxBodyBytes: z.number().int().min(0).max(1_048_576).default(4096),
+    maxHeaderBytes: z.number().int().min(1024).max(65_536).default(8192),
+    requestTimeoutMs: z.number().int().min(100).max(600_000).default(5000),
+    healthCacheMs: z.number().int().min(0).max(60_000).default(1000),
+    psqlTimeoutMs: z.number().int().min(100).max(3_600_000).default(5000),
+  })
+  .default({
+    maxBodyBytes: 4096,
+    maxHeaderBytes: 8192,
+    requestTimeoutMs: 5000,
+    healthCacheMs: 1000,
+    psqlTimeoutMs: 5000,
+  });
+
+/** The whole agent.json: strict, so a typo in a key is an error, never a silently ignored setting. */
+export const agentConfigSchema = z.strictObject({
+  listen: listenSchema,
+  socket: absolutePath.default('/run/pgduplex/agent.sock'),
+  stateDir: absolutePath.default('/var/lib/pgduplex'),
+  nodeName: z
+    .string()
+    .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/, { message: 'must be a host-name-like label' })
+    .optional(),
+  postgresql: postgresqlSchema.optional(),
+  logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  limits: limitsSchema,
+});
+
+/** The validated config with every default filled in. */
+export type AgentConfig = z.infer<typeof agentConfigSchema>;

@@ -1,0 +1,86 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { parseAgentConfig } from '../../../agent/config/load.js';
+import { DEFAULT_PORT } from '../../../agent/config/schema.js';
+import { PgduplexError } from '../../../shared/errors.js';
+
+const FILE = '/etc/pgduplex/agent.json';
+
+function failure(text: string): PgduplexError {
+  try {
+    parseAgentConfig(FILE, text);
+  } catch (err) {
+    expect(err).toBeInstanceOf(PgduplexError);
+    return err as PgduplexError;
+  }
+  throw new Error(`expected ${text} to be rejected`);
+}
+
+describe('parseAgentConfig', () => {
+  it('fills every default from an empty object', () => {
+    const c = parseAgentConfig(FILE, '{}');
+    expect(c.listen).toEqual({ host: '0.0.0.0', port: DEFAULT_PORT });
+    expect(c.socket).toBe('/run/pgduplex/agent.sock');
+    expect(c.logLevel).toBe('info');
+    expect(c.postgresql).toBeUndefined();
+    expect(c.limits.maxBodyBytes).toBe(4096);
+  });
+
+  it('accepts the file the package ships', () => {
+    const c = parseAgentConfig(FILE, '{ "listen": { "host": "0.0.0.0", "port": 7740 }, "logLevel": "info" }');
+    expect(c.listen.port).toBe(7740);
+  });
+
+  it('names the position of a JSON syntax error', () => {
+    const e = failure('{\n  "listen": { "port": 7740, }\n}');
+    expect(e.code).toBe('CONFIG_INVALID');
+    expect(e.message).toBe(`${FILE}: not valid JSON at line 2, column 29`);
+  });
+
+  it('says when the file is empty', () => {
+    expect(failure('  \n').message).toBe(`${FILE}: not valid JSON (the file is empty)`);
+  });
+
+  it('names an unknown key, nested ones with their path', () => {
+    expect(failure('{"lisen": {}}').message).toBe(`${FILE}: unknown key "lisen"`);
+    expect(failure('{"listen": {"prot": 1}}').message).toBe(`${FILE}: unknown key "listen.prot"`);
+  });
+
+  it('names a port out of range with the value it got', () => {
+    expect(failure('{"listen": {"port": 70000}}').message).toBe(
+      `${FILE}: "listen.port" must be between 1 and 65535 (got 70000)`,
+    );
+    expect(failure('{"listen": {"port": 0}}').message).toContain('"listen.port" must be between 1 and 65535');
+    expect(failure('{"listen": {"port": 80.5}}').message).toContain('"listen.port" must be a whole number');
+  });
+
+  it('names a wrong type', () => {
+    expect(failure('{"listen": {"port": "7740"}}').message).toBe(`${FILE}: "listen.port" must be a number (got "7740")`);
+    expect(failure('{"logLevel": "loud"}').message).toMatch(/^\/etc\/pgduplex\/agent.json: "logLevel" .*loud/);
+    expect(failure('[]').message).toContain('must hold a JSON object');
+  });
+
+  it('rejects a listen host that is not an address', () => {
+    expect(failure('{"listen": {"host": "example.org"}}').message).toContain('"listen.host" must be an IPv4 or IPv6 address');
+  });
+
+  it('counts further problems on the same line', () => {
+    const e = failure('{"listen": {"port": -1}, "logLevel": 3, "x": 1}');
+    expect(e.message.split('\n')).toHaveLength(1);
+    expect(e.message).toMatch(/and 2 more problems/);
+  });
+
+  it('never throws anything but a typed error, whatever the bytes (fuzz)', () => {
+    fc.assert(
+      fc.property(fc.oneof(fc.string(), fc.json(), fc.jsonValue().map((v) => JSON.stringify(v))), (text) => {
+        try {
+          parseAgentConfig(FILE, text);
+        } catch (err) {
+          expect(err).toBeInstanceOf(PgduplexError);
+          expect((err as PgduplexError).message).not.toContain('\n');
+        }
+      }),
+      { numRuns: 10_000 },
+    );
+  });
+});

@@ -1,0 +1,47 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { confValue, parseConf } from '../../../agent/postgres/conf-parse.js';
+
+describe('parseConf', () => {
+  const sample = [
+    "# - Connection Settings -",
+    "data_directory = '/var/lib/postgresql/17/main'\t\t# use data in another directory",
+    'port = 5433                             # (change requires restart)',
+    "#listen_addresses = 'localhost'",
+    "unix_socket_directories = '/var/run/postgresql' # comma-separated",
+    "include_dir 'conf.d'",
+    'Port 5434',
+    "search_path = '\"$user\", public'",
+    "quoted = 'it''s'",
+  ].join('\n');
+
+  it('reads the settings Debian writes, last assignment wins, names are case-insensitive', () => {
+    const entries = parseConf(sample);
+    expect(confValue(entries, 'data_directory')).toBe('/var/lib/postgresql/17/main');
+    expect(confValue(entries, 'port')).toBe('5434');
+    expect(confValue(entries, 'listen_addresses')).toBeUndefined();
+    expect(confValue(entries, 'include_dir')).toBe('conf.d');
+    expect(confValue(entries, 'search_path')).toBe('"$user", public');
+    expect(confValue(entries, 'quoted')).toBe("it's");
+  });
+
+  it('records line numbers', () => {
+    expect(parseConf(sample).find((e) => e.name === 'port')?.line).toBe(3);
+  });
+
+  it('ignores an unterminated quote rather than inventing a value', () => {
+    expect(confValue(parseConf("a = 'oops"), 'a')).toBeUndefined();
+  });
+
+  it('never throws on arbitrary text (fuzz)', () => {
+    fc.assert(
+      fc.property(fc.string({ unit: 'binary' }), (text) => {
+        for (const e of parseConf(text)) {
+          expect(e.name).toMatch(/^[a-z_][a-z0-9_.]*$/);
+          expect(e.line).toBeGreaterThan(0);
+        }
+      }),
+      { numRuns: 10_000 },
+    );
+  });
+});

@@ -1,0 +1,46 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { VERSION } from '../../shared/version.js';
+
+// Runs the real CLI entry in a child process, as an operator would.
+const cli = (args: string[]) => execa('npx', ['tsx', 'coordinator/bin.ts', ...args], { reject: false, stdin: 'ignore' });
+
+let dir: string;
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'pgdx-cli-'));
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('pgduplex CLI', () => {
+  it('prints the package version', async () => {
+    const r = await cli(['--version']);
+    expect(r.exitCode).toBe(0);
+    expect(r.stdout).toBe(VERSION);
+  });
+
+  it('lists only commands that exist', async () => {
+    const r = await cli(['--help']);
+    expect(r.exitCode).toBe(0);
+    expect(r.stdout).toContain('health');
+  });
+
+  it('rejects a wrong flag with usage exit code 2 and no stack trace', async () => {
+    const r = await cli(['health', '--jsn']);
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr).toContain("unknown option '--jsn'");
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it('says the agent is not running and what to do', async () => {
+    const r = await cli(['--socket', join(dir, 'absent.sock'), 'health']);
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr).toContain('is not running (no socket)');
+    expect(r.stderr).toContain('systemctl start pgduplex-agent');
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+  });
+});
