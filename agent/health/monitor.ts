@@ -1,6 +1,7 @@
 import type { HealthReport, PostgresHealth, ProbeResult } from '../../shared/health.js';
 import { VERSION } from '../../shared/version.js';
 import { probePostgres } from './postgres.js';
+import { SwrCache } from './swr-cache.js';
 import { systemFacts } from './system.js';
 
 /** What the health monitor needs from the config; limits come from there, not from constants. */
@@ -14,17 +15,20 @@ export interface HealthMonitorOptions {
 }
 
 /**
- * Answers /health, /health/live and /health/ready. Probes are single-flight and cached for `cacheMs`,
- * so a flood of requests costs at most one psql per interval.
+ * Answers /health, /health/live and /health/ready. Probes run behind a stale-while-revalidate cache,
+ * so a flood of requests costs at most one psql per `cacheMs` and never waits on it.
  */
 export class HealthMonitor {
   private readonly started = Date.now();
   private lastBeat = Date.now();
   private readonly beat: NodeJS.Timeout;
-  private report: { at: number; value: Promise<HealthReport> } | undefined;
-  private pg: { at: number; value: Promise<PostgresHealth & { dataPath: string }> } | undefined;
+  private readonly report: SwrCache<HealthReport>;
+  private readonly pg: SwrCache<PostgresHealth & { dataPath: string }>;
 
   constructor(private readonly opts: HealthMonitorOptions) {
+    const maxStaleMs = Math.max(opts.cacheMs * 5, 5000);
+    this.pg = new SwrCache(() => this.probe(), opts.cacheMs, maxStaleMs);
+    this.report = new SwrCache(() => this.build(), opts.cacheMs, maxStaleMs);
     this.beat = setInterval(() => (this.lastBeat = Date.now()), 500);
     this.beat.unref();
   }
@@ -41,27 +45,27 @@ export class HealthMonitor {
   }
 
   async ready(): Promise<ProbeResult> {
-    const pg = await this.postgres();
+    const pg = await this.pg.get();
     return pg.ready ? { ok: true } : { ok: false, reason: pg.reason ?? 'PostgreSQL is not ready' };
   }
 
   async full(): Promise<HealthReport> {
-    const now = Date.now();
-    if (this.report && now - this.report.at < this.opts.cacheMs) return this.report.value;
-    const value = this.build();
-    this.report = { at: now, value };
-    value.catch(() => (this.report = undefined));
-    return value;
+    const report = await this.report.get();
+    return { ...report, agent: { ...report.agent, uptimeSeconds: this.uptimeSeconds() } };
+  }
+
+  private uptimeSeconds(): number {
+    return Math.round((Date.now() - this.started) / 100) / 10;
   }
 
   private async build(): Promise<HealthReport> {
-    const { dataPath, ...postgresql } = await this.postgres();
+    const { dataPath, ...postgresql } = await this.pg.get();
     const system = await systemFacts(dataPath);
     return {
       agent: {
         version: VERSION,
         node: this.opts.nodeName,
-        uptimeSeconds: Math.round((Date.now() - this.started) / 100) / 10,
+        uptimeSeconds: this.uptimeSeconds(),
         pid: process.pid,
       },
       postgresql,
@@ -69,14 +73,8 @@ export class HealthMonitor {
     };
   }
 
-  private postgres(): Promise<PostgresHealth & { dataPath: string }> {
-    const now = Date.now();
-    if (this.pg && now - this.pg.at < this.opts.cacheMs) return this.pg.value;
-    const value = probePostgres(this.opts.postgresql, this.opts.probeTimeoutMs).then(({ health, cluster }) => ({
-      ...health,
-      dataPath: cluster?.dataDir ?? '/var/lib/postgresql',
-    }));
-    this.pg = { at: now, value };
-    return value;
+  private async probe(): Promise<PostgresHealth & { dataPath: string }> {
+    const { health, cluster } = await probePostgres(this.opts.postgresql, this.opts.probeTimeoutMs);
+    return { ...health, dataPath: cluster?.dataDir ?? '/var/lib/postgresql' };
   }
 }
