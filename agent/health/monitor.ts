@@ -1,4 +1,4 @@
-import type { HealthReport, PostgresHealth, ProbeResult } from '../../shared/health.js';
+import type { HealthReport, PostgresHealth, ProbeResult, SystemHealth } from '../../shared/health.js';
 import { VERSION } from '../../shared/version.js';
 import { probePostgres } from './postgres.js';
 import { SwrCache } from './swr-cache.js';
@@ -22,13 +22,13 @@ export class HealthMonitor {
   private readonly started = Date.now();
   private lastBeat = Date.now();
   private readonly beat: NodeJS.Timeout;
-  private readonly report: SwrCache<HealthReport>;
   private readonly pg: SwrCache<PostgresHealth & { dataPath: string }>;
+  private readonly system: SwrCache<SystemHealth>;
 
   constructor(private readonly opts: HealthMonitorOptions) {
     const maxStaleMs = Math.max(opts.cacheMs * 5, 5000);
     this.pg = new SwrCache(() => this.probe(), opts.cacheMs, maxStaleMs);
-    this.report = new SwrCache(() => this.build(), opts.cacheMs, maxStaleMs);
+    this.system = new SwrCache(async () => systemFacts((await this.pg.get()).dataPath), opts.cacheMs, maxStaleMs);
     this.beat = setInterval(() => (this.lastBeat = Date.now()), 500);
     this.beat.unref();
   }
@@ -49,23 +49,14 @@ export class HealthMonitor {
     return pg.ready ? { ok: true } : { ok: false, reason: pg.reason ?? 'PostgreSQL is not ready' };
   }
 
+  /** The full report; its PostgreSQL part is the same cached probe /health/ready answers from. */
   async full(): Promise<HealthReport> {
-    const report = await this.report.get();
-    return { ...report, agent: { ...report.agent, uptimeSeconds: this.uptimeSeconds() } };
-  }
-
-  private uptimeSeconds(): number {
-    return Math.round((Date.now() - this.started) / 100) / 10;
-  }
-
-  private async build(): Promise<HealthReport> {
-    const { dataPath, ...postgresql } = await this.pg.get();
-    const system = await systemFacts(dataPath);
+    const [{ dataPath: _, ...postgresql }, system] = await Promise.all([this.pg.get(), this.system.get()]);
     return {
       agent: {
         version: VERSION,
         node: this.opts.nodeName,
-        uptimeSeconds: this.uptimeSeconds(),
+        uptimeSeconds: Math.round((Date.now() - this.started) / 100) / 10,
         pid: process.pid,
       },
       postgresql,

@@ -1,0 +1,147 @@
+// CLI: npm run lab -- up [--deb PATH] [--no-build] | down | status [--json] | shell a|b | exec a|b -- CMD...
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { execa } from 'execa';
+import { LAB, NODE_NAMES, type NodeName } from './constants.js';
+import { nodeEnterArgv, nodeEnv } from './exec.js';
+import { labDown, labStatus, labUp } from './lab.js';
+import { ensureRoot } from './prereq.js';
+import { LabError } from './sh.js';
+
+const USAGE = `usage: npm run lab -- <command>
+  up [--deb PATH] [--no-build]   build the .deb (npm run package), boot nodes a and b, install it
+                                 (--deb: install PATH instead, no build; --no-build: install nothing unless --deb)
+  down                           stop everything and remove namespaces, mounts, node directories
+  status [--json]                show what is up
+  shell a|b                      interactive login shell inside a node
+  exec a|b -- CMD [ARG...]       run a command inside a node`;
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+
+/** Why: wrong usage exits 2 with one line plus usage, distinct from runtime errors (exit 1). */
+class UsageError extends Error {}
+
+function parseNode(word: string | undefined): NodeName {
+  if (word === 'a' || word === 'b') return word;
+  throw new UsageError(word === undefined ? 'missing node name (a or b)' : `unknown node "${word}" (expected a or b)`);
+}
+
+function newestDeb(): string | null {
+  const dist = `${ROOT}/dist`;
+  if (!existsSync(dist)) return null;
+  const debs = readdirSync(dist).filter((f) => /^pgduplex_.*_all\.deb$/.test(f)).map((f) => `${dist}/${f}`);
+  debs.sort((x, y) => statSync(y).mtimeMs - statSync(x).mtimeMs);
+  return debs[0] ?? null;
+}
+
+async function buildDeb(): Promise<string> {
+  console.error('[lab] building the package: npm run package');
+  const r = await execa('npm', ['run', 'package'], { cwd: ROOT, stdio: 'inherit', reject: false });
+  const deb = newestDeb();
+  if (r.exitCode !== 0) {
+    const hint = deb ? `an older ${deb} exists; use --deb ${deb} to install it anyway` : 'and there is no dist/pgduplex_*_all.deb';
+    throw new LabError(`npm run package failed (exit ${r.exitCode ?? r.signal}), ${hint}; or use --no-build to start the lab without the package`);
+  }
+  if (deb === null) throw new LabError('npm run package succeeded but produced no dist/pgduplex_*_all.deb');
+  return deb;
+}
+
+async function up(args: string[]): Promise<void> {
+  let deb: string | undefined;
+  let build = true;
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    if (a === '--no-build') build = false;
+    else if (a === '--deb') {
+      deb = args[++i];
+      if (deb === undefined) throw new UsageError('--deb needs a path');
+    } else throw new UsageError(`unknown option for up: ${a}`);
+  }
+  ensureRoot();
+  if (deb !== undefined) deb = resolve(deb);
+  else if (build) deb = await buildDeb();
+  const t0 = Date.now();
+  const state = await labUp(deb === undefined ? {} : { deb });
+  console.log(`lab up in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  for (const n of NODE_NAMES) {
+    const s = state.nodes[n];
+    console.log(`  node ${n}: ${LAB.nodes[n].ipv4} ${LAB.nodes[n].ipv6}  systemd pid ${s?.pid ?? '?'}`);
+  }
+  console.log(`  outsider x: ${LAB.outsider.ipv4} ${LAB.outsider.ipv6}  (ip netns exec ${LAB.outsider.netns} …)`);
+  console.log(deb === undefined ? '  no .deb installed' : `  installed ${deb} on a and b`);
+}
+
+async function status(args: string[]): Promise<void> {
+  if (args.some((a) => a !== '--json')) throw new UsageError(`unknown option for status: ${args.join(' ')}`);
+  const s = await labStatus();
+  if (args.includes('--json')) {
+    console.log(JSON.stringify(s, null, 2));
+    return;
+  }
+  console.log(`namespaces: ${s.namespaces.join(' ') || '(none)'}`);
+  for (const n of NODE_NAMES) {
+    const st = s.nodes[n];
+    const what = st.running ? `running (systemd pid ${st.pid}, state ${st.systemState ?? '?'})` : 'not running';
+    console.log(`node ${n}: ${what}; addresses: ${st.addresses.join(' ') || '(none)'}`);
+  }
+  console.log(`outsider x: addresses: ${s.outsider.addresses.join(' ') || '(none)'}`);
+  console.log(`mounts: ${s.mounts.join(' ') || '(none)'}`);
+  if (s.deb) console.log(`installed .deb: ${s.deb}`);
+}
+
+async function enter(node: NodeName, argv: string[]): Promise<number> {
+  ensureRoot();
+  const [file, ...rest] = [...nodeEnterArgv(node), ...argv] as [string, ...string[]];
+  const r = await execa(file, rest, { stdio: 'inherit', reject: false, env: nodeEnv(), extendEnv: false });
+  return r.exitCode ?? 1;
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [cmd, ...rest] = argv;
+  switch (cmd) {
+    case 'up':
+      await up(rest);
+      return 0;
+    case 'down':
+      if (rest.length > 0) throw new UsageError('down takes no arguments');
+      await labDown();
+      return 0;
+    case 'status':
+      await status(rest);
+      return 0;
+    case 'shell': {
+      const node = parseNode(rest[0]);
+      if (rest.length > 1) throw new UsageError('shell takes only a node name');
+      return enter(node, ['bash', '-l']);
+    }
+    case 'exec': {
+      const node = parseNode(rest[0]);
+      if (rest[1] !== '--' || rest.length < 3) throw new UsageError('exec needs: exec a|b -- CMD [ARG...]');
+      return enter(node, rest.slice(2));
+    }
+    case undefined:
+      throw new UsageError('missing command');
+    case '-h':
+    case '--help':
+    case 'help':
+      console.log(USAGE);
+      return 0;
+    default:
+      throw new UsageError(`unknown command "${cmd}"`);
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    if (err instanceof UsageError) {
+      console.error(`lab: ${err.message}\n${USAGE}`);
+      process.exit(2);
+    }
+    const msg = err instanceof Error ? err.message : String(err);
+    console.error(`lab: ${msg}`);
+    if (process.env.PGDX_LAB_DEBUG && err instanceof Error) console.error(err.stack);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,54 @@
+// The lab state file: which processes are the nodes, and this run's database secret (mode 0600).
+import { chmodSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { PATHS, type NodeName } from './constants.js';
+
+/** One booted node as recorded in the state file. */
+export interface NodeState {
+  name: NodeName;
+  /** Host pid of systemd-nspawn. */
+  nspawnPid: number;
+  /** Host pid of the container's systemd (PID 1 inside); nsenter target. */
+  pid: number;
+  /** Overlay mount used as the node's root filesystem. */
+  root: string;
+  netns: string;
+  ipv4: string;
+  ipv6: string;
+}
+
+/** Why: everything a test or the CLI needs to find and use a running lab. */
+export interface LabState {
+  version: 1;
+  startedAt: string;
+  base: string;
+  /** Password of the fusionpbx database role, random per lab run. */
+  secret: string;
+  nodes: Partial<Record<NodeName, NodeState>>;
+  /** Path of the .deb installed on both nodes, if any. */
+  deb: string | null;
+}
+
+/** Why: nodeExec and labSecret read this; null means no lab (or a partial one) is recorded. */
+export function readState(): LabState | null {
+  try {
+    const parsed = JSON.parse(readFileSync(PATHS.stateFile, 'utf8')) as LabState;
+    return parsed.version === 1 ? parsed : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Why: atomic write (tmp + rename) with 0600, since the file holds a password. */
+export function writeState(state: LabState): void {
+  mkdirSync(PATHS.stateDir, { recursive: true, mode: 0o700 });
+  chmodSync(PATHS.stateDir, 0o700);
+  const tmp = `${PATHS.stateFile}.tmp-${process.pid}`;
+  writeFileSync(tmp, `${JSON.stringify(state, null, 2)}\n`, { mode: 0o600 });
+  chmodSync(tmp, 0o600);
+  renameSync(tmp, PATHS.stateFile);
+}
+
+/** Why: labDown forgets the run (and its secret) once everything is torn down. */
+export function clearState(): void {
+  rmSync(PATHS.stateFile, { force: true });
+}
