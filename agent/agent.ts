@@ -23,6 +23,7 @@ export async function startAgent(config: AgentConfig, log: Logger): Promise<Runn
     cacheMs: config.limits.healthCacheMs,
     probeTimeoutMs: config.limits.psqlTimeoutMs,
   });
+  const warmed = monitor.warm();
   const routes = healthRoutes(monitor);
   const tcp = createHttpServer(routes, config.limits, log.child({ listener: 'tcp' }));
   const unix = createHttpServer(routes, config.limits, log.child({ listener: 'unix' }));
@@ -40,7 +41,7 @@ export async function startAgent(config: AgentConfig, log: Logger): Promise<Runn
   const address = tcp.address();
   const port = typeof address === 'object' && address !== null ? address.port : config.listen.port;
   log.info({ version: VERSION, node, host: config.listen.host, port, socket: config.socket }, 'agent started');
-  void monitor.ready().then((r) => {
+  void warmed.then((r) => {
     if (r.ok) log.info('PostgreSQL is ready');
     else log.warn({ reason: r.reason }, 'PostgreSQL is not ready');
   });

@@ -21,6 +21,13 @@ async function rssMb(): Promise<number> {
   return Math.round((kb / 1024) * 10) / 10;
 }
 
+/** RSS of an idle `node` with nothing loaded on the same node: what no Node program can go below. */
+async function bareNodeRssMb(): Promise<number> {
+  const script = "setTimeout(() => { const s = require('fs').readFileSync('/proc/self/status', 'utf8'); console.log(/VmRSS:\\s+(\\d+)/.exec(s)[1]); }, 3000)";
+  const r = await nodeExec('a', ['node', '-e', script]);
+  return Math.round((Number(r.stdout.trim()) / 1024) * 10) / 10;
+}
+
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.floor(s.length / 2)] ?? NaN;
@@ -35,6 +42,9 @@ try {
   console.log('waiting 30 s for the agent to idle…');
   await new Promise((r) => setTimeout(r, 30_000));
   const idleRss = await rssMb();
+  const baselineRss = await bareNodeRssMb();
+  // /health/live does no work: its latency is the floor this machine and load generator allow.
+  const floor = await runInside('health-load.mjs', ['http://127.0.0.1:7740/health/live', '200', '15']);
   const load = await runInside('health-load.mjs', ['http://127.0.0.1:7740/health', '200', '15']);
   const rssAfterLoad = await rssMb();
   const results = {
@@ -42,8 +52,13 @@ try {
     where: 'lab node a (Debian 13, systemd, PostgreSQL 17), agent from the .deb under its unit',
     debSizeBytes: statSync(deb).size,
     coldStartMs: { median: median(cold), runs: cold, target: TARGETS.coldStartMs },
-    idleRssMb: { after30s: idleRss, afterLoad: rssAfterLoad, target: TARGETS.idleRssMb },
+    idleRssMb: { after30s: idleRss, afterLoad: rssAfterLoad, bareNode: baselineRss, target: TARGETS.idleRssMb },
     health: { ratePerSecond: 200, ...load, targetP99Ms: TARGETS.p99Ms },
+    healthLiveFloor: { ratePerSecond: 200, ...floor },
+    ratios: {
+      rssOverBareNode: Math.round((idleRss / baselineRss) * 100) / 100,
+      healthP99OverLiveP99: Math.round(((load['p99Ms'] ?? NaN) / (floor['p99Ms'] ?? NaN)) * 100) / 100,
+    },
     meetsTargets: {
       idleRss: idleRss <= TARGETS.idleRssMb,
       coldStart: median(cold) <= TARGETS.coldStartMs,

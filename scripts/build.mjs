@@ -4,6 +4,8 @@ import { chmod, mkdir, rm } from 'node:fs/promises';
 
 const outdir = 'dist/bundle';
 const entries = { 'pgduplex-agent': 'agent/bin.ts', pgduplex: 'coordinator/bin.ts' };
+// The agent is long-lived and idle most of the time: trade a little peak speed for ~6 MB less RSS.
+const nodeFlags = { 'pgduplex-agent': ' --optimize-for-size', pgduplex: '' };
 
 await rm(outdir, { recursive: true, force: true });
 await mkdir(outdir, { recursive: true });
@@ -21,7 +23,7 @@ await Promise.all(
       logLevel: 'warning',
       // CommonJS dependencies (pino, systeminformation) call require(); give the ESM bundle a real one.
       banner: {
-        js: "#!/usr/bin/node\nimport { createRequire as __pgdxRequire } from 'node:module';\nconst require = __pgdxRequire(import.meta.url);",
+        js: `#!/usr/bin/node${nodeFlags[name]}\nimport { createRequire as __pgdxRequire } from 'node:module';\nconst require = __pgdxRequire(import.meta.url);`,
       },
     }),
   ),

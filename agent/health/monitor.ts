@@ -33,6 +33,12 @@ export class HealthMonitor {
     this.beat.unref();
   }
 
+  /** Starts the first probes at once, so the first /health after a start does not pay for them. */
+  warm(): Promise<ProbeResult> {
+    this.system.get().catch(() => undefined);
+    return this.ready();
+  }
+
   /** Stops the heartbeat so shutdown leaves no timers behind. */
   close(): void {
     clearInterval(this.beat);

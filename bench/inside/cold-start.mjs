@@ -10,6 +10,7 @@ function get() {
     });
     req.on('error', () => resolve(0));
     req.on('timeout', () => req.destroy());
+    req.end();
   });
 }
 
