@@ -15,6 +15,8 @@ function get() {
 }
 
 execFileSync('systemctl', ['stop', 'pgduplex-agent']);
+// Repeated runs would otherwise trip the unit's start rate limit (5 starts in 10 s).
+execFileSync('systemctl', ['reset-failed', 'pgduplex-agent']);
 const t0 = performance.now();
 execFileSync('systemctl', ['start', 'pgduplex-agent']);
 let status = 0;
