@@ -33,6 +33,9 @@ export const ERROR_CODES = [
   'BAD_PARAMS',
   'BUSY',
   'TIMEOUT',
+  'FIREWALL_FAILED',
+  'FIREWALL_DENIED',
+  'FIREWALL_UNVERIFIED',
   'INTERNAL',
 ] as const;
 

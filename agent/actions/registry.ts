@@ -1,0 +1,60 @@
+import { PgduplexError } from '../../shared/errors.js';
+import type { ActionContext, Dispatch } from '../../shared/channel/rpc.js';
+import type { ActionDescriptor } from '../../shared/protocol/actions.js';
+import type { z } from 'zod';
+
+/** An action's implementation beside its descriptor. */
+export interface ActionHandler<P extends z.ZodType = z.ZodType, R extends z.ZodType = z.ZodType> {
+  descriptor: ActionDescriptor<P, R>;
+  /** Which callers may run it: some actions are for the local CLI only, never for the peer. */
+  callers: ReadonlyArray<ActionContext['origin']>;
+  run(params: z.output<P>, ctx: ActionContext): Promise<z.input<R>>;
+}
+
+/** Declares a handler with its types inferred from the descriptor. */
+export function defineHandler<P extends z.ZodType, R extends z.ZodType>(h: ActionHandler<P, R>): ActionHandler<P, R> {
+  return h;
+}
+
+/**
+ * The agent's action table. Lookup is a Map, so `__proto__` or `toString` are unknown actions;
+ * params are validated before a handler runs; state-changing actions run one at a time.
+ */
+export class ActionRegistry {
+  private readonly handlers = new Map<string, ActionHandler>();
+  private running: string | undefined;
+
+  register(...handlers: ActionHandler[]): this {
+    for (const h of handlers) {
+      if (this.handlers.has(h.descriptor.name)) throw new Error(`action ${h.descriptor.name} registered twice`);
+      this.handlers.set(h.descriptor.name, h);
+    }
+    return this;
+  }
+
+  names(): string[] {
+    return [...this.handlers.keys()].sort();
+  }
+
+  readonly dispatch: Dispatch = async (action, params, ctx) => {
+    const handler = this.handlers.get(action);
+    if (handler === undefined || !handler.callers.includes(ctx.origin)) {
+      throw new PgduplexError('UNKNOWN_ACTION', `unknown action ${JSON.stringify(action.slice(0, 64))}`);
+    }
+    const parsed = handler.descriptor.params.safeParse(params);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      throw new PgduplexError('BAD_PARAMS', `bad params for ${action}: ${issue ? `${issue.path.join('.') || '(root)'} ${issue.message}` : 'invalid'}`);
+    }
+    if (!handler.descriptor.mutates) return handler.descriptor.result.parse(await handler.run(parsed.data, ctx));
+    if (this.running !== undefined) {
+      throw new PgduplexError('BUSY', `another action is running on this agent: ${this.running}`, { hint: 'wait for it to finish, then retry' });
+    }
+    this.running = action;
+    try {
+      return handler.descriptor.result.parse(await handler.run(parsed.data, ctx));
+    } finally {
+      this.running = undefined;
+    }
+  };
+}

@@ -1,0 +1,102 @@
+import { PgduplexError, toPgduplexError } from '../errors.js';
+import type { ActionDescriptor } from '../protocol/actions.js';
+import type { ChannelMessage } from '../protocol/messages.js';
+import type { z } from 'zod';
+import type { SecureChannel } from './secure-channel.js';
+
+/** What a running action may do besides returning: report progress to the caller. */
+export interface ActionContext {
+  progress(message: string, done?: number, total?: number): void;
+  /** Who asked: 'local' (the CLI on this node) or 'peer' (the paired agent). */
+  origin: 'local' | 'peer';
+}
+
+/** Runs an action by name; the agent's registry implements it, the coordinator side passes none. */
+export type Dispatch = (action: string, params: unknown, ctx: ActionContext) => Promise<unknown>;
+
+interface Pending {
+  resolve(value: unknown): void;
+  reject(err: PgduplexError): void;
+  onProgress: ((message: string) => void) | undefined;
+  timer: NodeJS.Timeout;
+}
+
+/** Request/response over a SecureChannel: typed calls out, dispatched requests in. */
+export class RpcEndpoint {
+  private nextId = 1;
+  private readonly pending = new Map<number, Pending>();
+
+  constructor(
+    private readonly channel: SecureChannel,
+    private readonly dispatch: Dispatch | undefined,
+  ) {
+    channel.onMessage((m) => this.onMessage(m));
+    channel.onClose((reason) => {
+      const err = new PgduplexError('AGENT_UNREACHABLE', `the peer channel closed${reason ? ` (${reason.code})` : ''}`);
+      for (const p of this.pending.values()) {
+        clearTimeout(p.timer);
+        p.reject(err);
+      }
+      this.pending.clear();
+    });
+  }
+
+  /** Calls an action on the other side; the result is validated against the descriptor. */
+  async call<P extends z.ZodType, R extends z.ZodType>(
+    d: ActionDescriptor<P, R>,
+    params: z.input<P>,
+    opts: { timeoutMs: number; onProgress?: (message: string) => void },
+  ): Promise<z.output<R>> {
+    const raw = await this.callRaw(d.name, params, opts);
+    const parsed = d.result.safeParse(raw);
+    if (!parsed.success) throw new PgduplexError('AGENT_BAD_RESPONSE', `the peer's answer to ${d.name} does not match its schema`);
+    return parsed.data;
+  }
+
+  /** Calls by name with unchecked params; used to relay the CLI's requests to the peer. */
+  callRaw(action: string, params: unknown, opts: { timeoutMs: number; onProgress?: (message: string) => void }): Promise<unknown> {
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.pending.delete(id);
+        reject(new PgduplexError('TIMEOUT', `the peer did not answer ${action} within ${opts.timeoutMs} ms`));
+      }, opts.timeoutMs);
+      this.pending.set(id, { resolve, reject, onProgress: opts.onProgress, timer });
+      try {
+        this.channel.send({ type: 'request', id, action, params });
+      } catch (err) {
+        clearTimeout(timer);
+        this.pending.delete(id);
+        reject(toPgduplexError(err));
+      }
+    });
+  }
+
+  private onMessage(m: ChannelMessage): void {
+    if (m.type === 'request') return void this.serve(m.id, m.action, m.params);
+    if (m.type === 'progress') return this.pending.get(m.id)?.onProgress?.(m.message);
+    if (m.type !== 'response') return;
+    const p = this.pending.get(m.id);
+    if (!p) return;
+    this.pending.delete(m.id);
+    clearTimeout(p.timer);
+    if (m.ok) p.resolve(m.result);
+    else p.reject(PgduplexError.fromJSON(m.error));
+  }
+
+  private async serve(id: number, action: string, params: unknown): Promise<void> {
+    const reply = (m: ChannelMessage): void => {
+      if (!this.channel.isClosed) this.channel.send(m);
+    };
+    if (!this.dispatch) return reply({ type: 'response', id, ok: false, error: new PgduplexError('UNKNOWN_ACTION', 'this side serves no actions').toJSON() });
+    try {
+      const result = await this.dispatch(action, params, {
+        origin: 'peer',
+        progress: (message, done, total) => reply({ type: 'progress', id, message, ...(done === undefined ? {} : { done }), ...(total === undefined ? {} : { total }) }),
+      });
+      reply({ type: 'response', id, ok: true, result });
+    } catch (err) {
+      reply({ type: 'response', id, ok: false, error: toPgduplexError(err).toJSON() });
+    }
+  }
+}

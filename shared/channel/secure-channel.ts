@@ -1,0 +1,176 @@
+import { PgduplexError, toPgduplexError } from '../errors.js';
+import { channelMessageSchema, type ChannelMessage } from '../protocol/messages.js';
+import { CLIENT_TO_SERVER, FrameOpener, FrameSealer, SERVER_TO_CLIENT } from './frames.js';
+import { ClientHandshake, ServerHandshake, type ClientClaim, type HandshakeMode, type Identity, type SessionKeys } from './handshake.js';
+import type { Transport } from './transport.js';
+
+/** Limits of one channel; they come from the agent's config. */
+export interface ChannelLimits {
+  handshakeTimeoutMs: number;
+  maxFrameBytes: number;
+}
+
+/** WebSocket close code for policy violations: what every protocol failure closes with. */
+export const CLOSE_POLICY = 1008;
+
+/** An authenticated, encrypted message channel; nothing is delivered before the handshake completes. */
+export class SecureChannel {
+  private listeners: Array<(m: ChannelMessage) => void> = [];
+  private closeListeners: Array<(reason: PgduplexError | undefined) => void> = [];
+  private closed = false;
+
+  private constructor(
+    private readonly transport: Transport,
+    private readonly sealer: FrameSealer,
+    private readonly opener: FrameOpener,
+    readonly keys: SessionKeys & { mode: HandshakeMode },
+  ) {}
+
+  /** Starts delivering frames; called once the handshake has settled, never before. */
+  activate(): this {
+    this.transport.onMessage((data) => this.receive(data));
+    this.transport.onClose(() => this.finish(undefined));
+    return this;
+  }
+
+  /** A channel over keys a handshake produced; inactive until `activate()`. */
+  static fromKeys(transport: Transport, keys: SessionKeys & { mode: HandshakeMode }, role: 'client' | 'server', limits: ChannelLimits): SecureChannel {
+    const [out, back] = role === 'client' ? [CLIENT_TO_SERVER, SERVER_TO_CLIENT] : [SERVER_TO_CLIENT, CLIENT_TO_SERVER];
+    return new SecureChannel(transport, new FrameSealer(keys.send, out, limits.maxFrameBytes), new FrameOpener(keys.receive, back, limits.maxFrameBytes), keys);
+  }
+
+  /** The connecting side: runs the handshake and resolves once the server has confirmed it. */
+  static connect(transport: Transport, identity: Identity, expect: ConstructorParameters<typeof ClientHandshake>[1], limits: ChannelLimits): Promise<SecureChannel> {
+    const hs = new ClientHandshake(identity, expect);
+    return runHandshake(transport, limits, (step, send) => {
+      if (step.n === 0) return send(hs.start());
+      if (step.n === 1) {
+        const { m3, keys } = hs.finish(step.data);
+        send(m3);
+        const ch = SecureChannel.fromKeys(transport, { ...keys, mode: 'pairingSecret' in expect ? 'pairing' : 'session' }, 'client', limits);
+        return { awaitHello: ch };
+      }
+      return undefined;
+    });
+  }
+
+  /** The accepting side: answers the handshake, asks `authorize` about the client, then confirms. */
+  static accept(transport: Transport, identity: Identity, authorize: (claim: ClientClaim) => boolean, limits: ChannelLimits, hello: ChannelMessage): Promise<SecureChannel> {
+    const hs = new ServerHandshake(identity);
+    return runHandshake(transport, limits, (step, send) => {
+      if (step.n === 0) return undefined;
+      if (step.n === 1) return send(hs.respond(step.data));
+      const keys = hs.finish(step.data, authorize);
+      const ch = SecureChannel.fromKeys(transport, keys, 'server', limits);
+      ch.send(hello);
+      return { done: ch };
+    });
+  }
+
+  /** Seals and sends one message; a message too large for one frame is a typed error. */
+  send(message: ChannelMessage): void {
+    if (this.closed) throw new PgduplexError('AGENT_UNREACHABLE', 'the peer channel is closed');
+    this.transport.send(this.sealer.seal(new TextEncoder().encode(JSON.stringify(message))));
+  }
+
+  onMessage(listener: (m: ChannelMessage) => void): void {
+    this.listeners.push(listener);
+  }
+
+  /** Called once when the channel ends; with the protocol error when one closed it. */
+  onClose(listener: (reason: PgduplexError | undefined) => void): void {
+    if (this.closed) listener(undefined);
+    else this.closeListeners.push(listener);
+  }
+
+  close(reason = 'closed'): void {
+    this.transport.close(1000, reason);
+    this.finish(undefined);
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  private receive(data: Uint8Array): void {
+    if (this.closed) return;
+    try {
+      const plain = this.opener.open(data);
+      const parsed = channelMessageSchema.safeParse(JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(plain)));
+      if (!parsed.success) throw new PgduplexError('FRAME_INVALID', 'frame holds no valid message');
+      for (const l of this.listeners) l(parsed.data);
+    } catch (err) {
+      const e = err instanceof PgduplexError ? err : new PgduplexError('FRAME_INVALID', 'frame holds no valid message', { cause: err });
+      this.finish(e);
+      this.transport.close(CLOSE_POLICY, e.code);
+    }
+  }
+
+  private finish(reason: PgduplexError | undefined): void {
+    if (this.closed) return;
+    this.closed = true;
+    for (const l of this.closeListeners.splice(0)) l(reason);
+    this.listeners = [];
+  }
+
+  /** Delivers a message that arrived during the handshake (the server's hello) to the client side. */
+  openFirst(data: Uint8Array): ChannelMessage {
+    const plain = this.opener.open(data);
+    return channelMessageSchema.parse(JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(plain)));
+  }
+
+  /** The hello the server sent to confirm the session (client side only). */
+  peerHello: Extract<ChannelMessage, { type: 'hello' }> | undefined;
+}
+
+type Step = { n: number; data: Uint8Array };
+type StepResult = void | undefined | { awaitHello: SecureChannel } | { done: SecureChannel };
+
+function runHandshake(transport: Transport, limits: ChannelLimits, step: (s: Step, send: (d: Uint8Array) => void) => StepResult): Promise<SecureChannel> {
+  return new Promise((resolve, reject) => {
+    let n = 0;
+    let pending: SecureChannel | undefined;
+    let settled = false;
+    const fail = (err: unknown): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      const e = toPgduplexError(err);
+      transport.close(CLOSE_POLICY, e.code);
+      reject(e);
+    };
+    const timer = setTimeout(() => fail(new PgduplexError('TIMEOUT', `handshake did not complete within ${limits.handshakeTimeoutMs} ms`)), limits.handshakeTimeoutMs);
+    const advance = (data: Uint8Array): void => {
+      if (settled) return;
+      try {
+        if (pending) {
+          const hello = pending.openFirst(data);
+          if (hello.type !== 'hello') throw new PgduplexError('HANDSHAKE_FAILED', 'peer did not confirm the session');
+          pending.peerHello = hello;
+          settled = true;
+          clearTimeout(timer);
+          resolve(pending.activate());
+          return;
+        }
+        const r = step({ n: ++n, data }, (d) => transport.send(d));
+        if (r && 'awaitHello' in r) pending = r.awaitHello;
+        if (r && 'done' in r) {
+          settled = true;
+          clearTimeout(timer);
+          resolve(r.done.activate());
+        }
+      } catch (err) {
+        fail(err);
+      }
+    };
+    transport.onMessage((data) => {
+      if (!settled) advance(data);
+    });
+    transport.onClose(() => fail(new PgduplexError('HANDSHAKE_FAILED', 'the peer closed the connection during the handshake')));
+    try {
+      step({ n: 0, data: new Uint8Array(0) }, (d) => transport.send(d));
+    } catch (err) {
+      fail(err);
+    }
+  });
+}

@@ -1,0 +1,21 @@
+import { z } from 'zod';
+import { ERROR_CODES } from '../errors.js';
+
+/** Request ids are small positive integers, unique per direction of one session. */
+const id = z.number().int().positive().max(Number.MAX_SAFE_INTEGER);
+const errorJson = z.strictObject({ code: z.enum(ERROR_CODES), message: z.string().max(4096), hint: z.string().max(4096).optional() });
+
+/** Every message that crosses the encrypted channel: a union on `type`, validated once on receipt. */
+export const channelMessageSchema = z.discriminatedUnion('type', [
+  z.strictObject({ type: z.literal('hello'), node: z.string().max(64), version: z.string().max(32) }),
+  z.strictObject({ type: z.literal('request'), id, action: z.string().min(1).max(64), params: z.unknown() }),
+  z.discriminatedUnion('ok', [
+    z.strictObject({ type: z.literal('response'), id, ok: z.literal(true), result: z.unknown() }),
+    z.strictObject({ type: z.literal('response'), id, ok: z.literal(false), error: errorJson }),
+  ]),
+  z.strictObject({ type: z.literal('progress'), id, message: z.string().max(1024), done: z.number().optional(), total: z.number().optional() }),
+  z.strictObject({ type: z.literal('bye'), reason: z.string().max(256) }),
+]);
+
+/** One decoded channel message. */
+export type ChannelMessage = z.infer<typeof channelMessageSchema>;
