@@ -1,12 +1,21 @@
 import type { Server } from 'node:http';
 import { hostname } from 'node:os';
+import { toPgduplexError } from '../shared/errors.js';
 import type { Logger } from '../shared/log.js';
 import { VERSION } from '../shared/version.js';
+import type { AgentServices } from './actions/context.js';
+import { buildRegistry } from './actions/index.js';
 import type { AgentConfig } from './config/schema.js';
 import { HealthMonitor } from './health/monitor.js';
 import { listenTcp, listenUnix } from './http/listen.js';
 import { healthRoutes } from './http/routes.js';
-import { createHttpServer } from './http/server.js';
+import { createHttpServer, type PostRoute } from './http/server.js';
+import { agentPortFirewall } from './peer/agent-port-firewall.js';
+import { PeerService } from './peer/peer-service.js';
+import { attachPeerServer } from './peer/ws-server.js';
+import { loadOrCreateIdentity } from './state/identity.js';
+import { PairingWindow } from './state/pairing-window.js';
+import { TrustStore } from './state/trust-store.js';
 
 /** A running agent: what shutdown needs to stop. */
 export interface RunningAgent {
@@ -14,19 +23,45 @@ export interface RunningAgent {
   stop(): Promise<void>;
 }
 
-/** Starts the agent's servers; the process-level concerns (argv, signals, exit codes) live in main.ts. */
+/** Starts the agent: identity and trust first (refusing loose key files), then its listeners. */
 export async function startAgent(config: AgentConfig, log: Logger): Promise<RunningAgent> {
   const node = config.nodeName ?? hostname();
-  const monitor = new HealthMonitor({
-    nodeName: node,
-    postgresql: config.postgresql,
-    cacheMs: config.limits.healthCacheMs,
-    probeTimeoutMs: config.limits.psqlTimeoutMs,
-  });
+  const L = config.limits;
+  const identity = await loadOrCreateIdentity(config.stateDir);
+  const [trust, window] = await Promise.all([
+    TrustStore.load(config.stateDir),
+    PairingWindow.load(config.stateDir, { ttlMs: L.pairingTtlMs, maxFailures: L.pairingMaxFailures }),
+  ]);
+  const monitor = new HealthMonitor({ nodeName: node, postgresql: config.postgresql, cacheMs: L.healthCacheMs, probeTimeoutMs: L.psqlTimeoutMs });
   const warmed = monitor.warm();
+
+  const services = { node, port: config.listen.port, identity, trust, window, firewall: agentPortFirewall(config.listen.port, L.requestTimeoutMs, log.child({ component: 'firewall' })) } as AgentServices;
+  const registry = buildRegistry(services);
+  services.peers = new PeerService({
+    ...services,
+    limits: { handshakeTimeoutMs: L.handshakeTimeoutMs, maxFrameBytes: L.maxFrameBytes, connectTimeoutMs: L.connectTimeoutMs, callTimeoutMs: L.callTimeoutMs },
+    log: log.child({ component: 'peer' }),
+    dispatch: registry.dispatch,
+  });
+
+  const rpc: PostRoute = async (body) => {
+    const { action, params } = (typeof body === 'object' && body !== null ? body : {}) as { action?: unknown; params?: unknown };
+    const requestLog = log.child({ action: String(action).slice(0, 64), requestId: Math.random().toString(36).slice(2, 10) });
+    try {
+      const result = await registry.dispatch(typeof action === 'string' ? action : '', params ?? {}, { origin: 'local', progress: () => undefined });
+      return { status: 200, body: { ok: true, result } };
+    } catch (err) {
+      const e = toPgduplexError(err);
+      if (e.code === 'INTERNAL') requestLog.error({ err: e.message }, 'action failed');
+      else requestLog.info({ code: e.code }, e.message);
+      return { status: 200, body: { ok: false, error: e.toJSON() } };
+    }
+  };
+
   const routes = healthRoutes(monitor);
-  const tcp = createHttpServer(routes, config.limits, log.child({ listener: 'tcp' }));
-  const unix = createHttpServer(routes, config.limits, log.child({ listener: 'unix' }));
+  const tcp = createHttpServer(routes, L, log.child({ listener: 'tcp' }));
+  const unix = createHttpServer(routes, L, log.child({ listener: 'unix' }), { routes: new Map([['/v1/rpc', rpc]]), maxBodyBytes: 65_536 });
+  const detachPeers = attachPeerServer(tcp, { maxFrameBytes: L.maxFrameBytes, maxPendingHandshakes: L.maxPendingHandshakes }, log.child({ component: 'peer' }), (t) => services.peers.accept(t));
   const servers: Server[] = [];
   try {
     await listenTcp(tcp, config.listen.host, config.listen.port);
@@ -40,7 +75,7 @@ export async function startAgent(config: AgentConfig, log: Logger): Promise<Runn
   }
   const address = tcp.address();
   const port = typeof address === 'object' && address !== null ? address.port : config.listen.port;
-  log.info({ version: VERSION, node, host: config.listen.host, port, socket: config.socket }, 'agent started');
+  log.info({ version: VERSION, node, host: config.listen.host, port, socket: config.socket, fingerprint: identity.fingerprint, paired: trust.peer?.node ?? null }, 'agent started');
   void warmed.then((r) => {
     if (r.ok) log.info('PostgreSQL is ready');
     else log.warn({ reason: r.reason }, 'PostgreSQL is not ready');
@@ -49,7 +84,10 @@ export async function startAgent(config: AgentConfig, log: Logger): Promise<Runn
     tcpAddress: { host: config.listen.host, port },
     async stop() {
       monitor.close();
+      services.peers.closeAll();
+      await detachPeers();
       await Promise.all([closeServer(tcp), closeServer(unix)]);
+      await window.flushed();
     },
   };
 }

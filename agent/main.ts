@@ -44,7 +44,8 @@ export async function main(argv: readonly string[]): Promise<void> {
     const e = toPgduplexError(err);
     log.fatal({ code: e.code }, e.message);
     process.stderr.write(`pgduplex-agent: ${e.message}${e.hint ? ` — ${e.hint}` : ''}\n`);
-    process.exit(1);
+    // A loose key file or a corrupt state file needs the operator, not a restart loop.
+    process.exit(e.code === 'KEY_FILE_INSECURE' || e.code === 'CONFIG_INVALID' ? EXIT_CONFIG : 1);
   }
 
   let stopping = false;

@@ -1,5 +1,7 @@
 import { request } from 'node:http';
+import type { z } from 'zod';
 import { PgduplexError } from '../shared/errors.js';
+import type { ActionDescriptor } from '../shared/protocol/actions.js';
 
 /** Where the local agent answers; root-only, so reaching it already proves we are root. */
 export const DEFAULT_SOCKET = '/run/pgduplex/agent.sock';
@@ -14,8 +16,32 @@ const MAX_RESPONSE_BYTES = 1_048_576;
 
 /** GETs a path from the local agent over its unix socket. */
 export function getFromAgent(socketPath: string, path: string, timeoutMs = 10_000): Promise<AgentResponse> {
+  return exchange(socketPath, 'GET', path, undefined, timeoutMs);
+}
+
+/** Runs a typed action on the local agent; its error comes back as the same typed error. */
+export async function callAgent<P extends z.ZodType, R extends z.ZodType>(
+  socketPath: string,
+  d: ActionDescriptor<P, R>,
+  params: z.input<P>,
+  timeoutMs = 60_000,
+): Promise<z.output<R>> {
+  const res = await exchange(socketPath, 'POST', '/v1/rpc', JSON.stringify({ action: d.name, params }), timeoutMs);
+  const body = res.body as { ok?: unknown; result?: unknown; error?: unknown };
+  if (res.status === 200 && body.ok === true) {
+    const parsed = d.result.safeParse(body.result);
+    if (parsed.success) return parsed.data;
+  }
+  if (res.status === 200 && body.ok === false) throw PgduplexError.fromJSON(body.error);
+  throw new PgduplexError('AGENT_BAD_RESPONSE', `the agent answered ${d.name} with something unexpected`, {
+    hint: 'are the pgduplex CLI and agent the same version? (pgduplex --version, dpkg -s pgduplex)',
+  });
+}
+
+function exchange(socketPath: string, method: 'GET' | 'POST', path: string, body: string | undefined, timeoutMs: number): Promise<AgentResponse> {
   return new Promise((resolve, reject) => {
-    const req = request({ socketPath, path, method: 'GET', timeout: timeoutMs }, (res) => {
+    const headers = body === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) };
+    const req = request({ socketPath, path, method, timeout: timeoutMs, headers }, (res) => {
       const chunks: Buffer[] = [];
       let size = 0;
       res.on('data', (c: Buffer) => {
@@ -42,7 +68,7 @@ export function getFromAgent(socketPath: string, path: string, timeoutMs = 10_00
       );
     });
     req.on('error', (err: NodeJS.ErrnoException) => reject(unreachable(socketPath, err)));
-    req.end();
+    req.end(body);
   });
 }
 

@@ -1,8 +1,9 @@
-import { Command, CommanderError, Option } from 'commander';
-import { toPgduplexError } from '../shared/errors.js';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { PgduplexError, toPgduplexError } from '../shared/errors.js';
 import { VERSION } from '../shared/version.js';
 import { DEFAULT_SOCKET } from './agent-client.js';
 import { healthCommand } from './commands/health.js';
+import { pairAcceptCommand, pairConnectCommand, peersCommand, unpairCommand, whoamiCommand } from './commands/pairing.js';
 
 /** Exit codes scripts can rely on. */
 export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
@@ -24,7 +25,56 @@ export function buildProgram(setExit: (code: number) => void): Command {
       setExit(await healthCommand({ socket: program.opts<{ socket: string }>().socket, json: opts.json === true }));
     });
 
+  const socket = (): string => program.opts<{ socket: string }>().socket;
+
+  program
+    .command('whoami')
+    .description("print this node's name and fingerprint")
+    .option('--json', 'print machine-readable JSON')
+    .action(async (o: { json?: boolean }) => setExit(await whoamiCommand({ socket: socket(), json: o.json === true })));
+
+  program
+    .command('pair')
+    .description('pair this node with the other one (once; no SSH, no shared password)')
+    .argument('[address]', "the other node's address (with a token: pair with it)")
+    .argument('[token]', 'the token "pgduplex pair --accept" printed on the other node')
+    .option('--accept <address>', "open a 10-minute pairing window for the other node's address and print a token")
+    .option('--no-wait', 'with --accept: print the token and return without waiting for the other node')
+    .addOption(new Option('--port <port>', "the other agent's port").argParser(parsePort))
+    .option('--json', 'print machine-readable JSON')
+    .action(async (address: string | undefined, token: string | undefined, o: { accept?: string; wait: boolean; port?: number; json?: boolean }) => {
+      const json = o.json === true;
+      if (o.accept !== undefined) {
+        if (address !== undefined) throw usage('use either "pair --accept <address>" or "pair <address> <token>", not both');
+        return setExit(await pairAcceptCommand({ socket: socket(), address: o.accept, wait: o.wait, json }));
+      }
+      if (address === undefined || token === undefined) throw usage('pair needs "--accept <address>" on one node, or "<address> <token>" on the other');
+      setExit(await pairConnectCommand({ socket: socket(), address, token, ...(o.port === undefined ? {} : { port: o.port }), json }));
+    });
+
+  program
+    .command('peers')
+    .description('show the paired peer, whether it answers, and the round trip of a call to it')
+    .option('--json', 'print machine-readable JSON')
+    .action(async (o: { json?: boolean }) => setExit(await peersCommand({ socket: socket(), json: o.json === true })));
+
+  program
+    .command('unpair')
+    .description('remove the pairing on both nodes and close the firewall rules it opened')
+    .option('--json', 'print machine-readable JSON')
+    .action(async (o: { json?: boolean }) => setExit(await unpairCommand({ socket: socket(), json: o.json === true })));
+
   return program;
+}
+
+function parsePort(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > 65535) throw new InvalidArgumentError('must be a port number between 1 and 65535');
+  return n;
+}
+
+function usage(message: string): PgduplexError {
+  return new PgduplexError('USAGE', message, { hint: 'see "pgduplex pair --help"' });
 }
 
 /** Runs the CLI; user errors print one line plus a hint, never a stack trace. */
@@ -42,6 +92,6 @@ export async function runCli(argv: readonly string[]): Promise<number> {
     }
     const e = toPgduplexError(err);
     process.stderr.write(`pgduplex: ${e.message}\n${e.hint ? `  ${e.hint}\n` : ''}`);
-    return EXIT.failed;
+    return e.code === 'USAGE' ? EXIT.usage : EXIT.failed;
   }
 }

@@ -39,6 +39,13 @@ const limitsSchema = z
     requestTimeoutMs: z.number().int().min(100).max(600_000).default(5000),
     healthCacheMs: z.number().int().min(0).max(60_000).default(1000),
     psqlTimeoutMs: z.number().int().min(100).max(3_600_000).default(5000),
+    handshakeTimeoutMs: z.number().int().min(100).max(60_000).default(5000),
+    maxFrameBytes: z.number().int().min(1024).max(16_777_216).default(65_536),
+    maxPendingHandshakes: z.number().int().min(1).max(10_000).default(32),
+    connectTimeoutMs: z.number().int().min(100).max(60_000).default(5000),
+    callTimeoutMs: z.number().int().min(100).max(3_600_000).default(30_000),
+    pairingTtlMs: z.number().int().min(10_000).max(3_600_000).default(600_000),
+    pairingMaxFailures: z.number().int().min(1).max(100).default(5),
   })
   .default({
     maxBodyBytes: 4096,
@@ -46,6 +53,13 @@ const limitsSchema = z
     requestTimeoutMs: 5000,
     healthCacheMs: 1000,
     psqlTimeoutMs: 5000,
+    handshakeTimeoutMs: 5000,
+    maxFrameBytes: 65_536,
+    maxPendingHandshakes: 32,
+    connectTimeoutMs: 5000,
+    callTimeoutMs: 30_000,
+    pairingTtlMs: 600_000,
+    pairingMaxFailures: 5,
   });
 
 /** The whole agent.json: strict, so a typo in a key is an error, never a silently ignored setting. */

@@ -16,11 +16,15 @@ const CLIENT_ERROR_STATUS = new Map([
   ['ERR_HTTP_REQUEST_TIMEOUT', '408 Request Timeout'],
 ]);
 
+/** A POST route: receives the parsed JSON body (only the root-only unix socket has any). */
+export type PostRoute = (body: unknown) => Promise<RouteResult>;
+
 /** Builds the agent's HTTP server: read-only routes, capped bodies, typed JSON errors. */
 export function createHttpServer(
   routes: ReadonlyMap<string, () => Promise<RouteResult> | RouteResult>,
   limits: HttpLimits,
   log: Logger,
+  post: { routes: ReadonlyMap<string, PostRoute>; maxBodyBytes: number } = { routes: new Map(), maxBodyBytes: 0 },
 ): Server {
   const server = createServer(
     {
@@ -30,7 +34,7 @@ export function createHttpServer(
       keepAliveTimeout: 5000,
     },
     (req, res) => {
-      handle(routes, limits, req, res).catch((err: unknown) => {
+      (req.method === 'POST' && post.routes.has(pathOf(req.url) ?? '') ? handlePost(post, req, res) : handle(routes, limits, req, res)).catch((err: unknown) => {
         log.error({ err: toPgduplexError(err).toJSON(), url: req.url }, 'request failed');
         if (!res.headersSent) send(res, req, 500, new PgduplexError('INTERNAL', 'internal error').toJSON());
       });
@@ -66,6 +70,29 @@ async function handle(
     return send(res, req, 405, error('METHOD_NOT_ALLOWED', `${req.method ?? '?'} is not allowed here; use GET`));
   }
   const result = await route();
+  send(res, req, result.status, result.body);
+}
+
+async function handlePost(post: { routes: ReadonlyMap<string, PostRoute>; maxBodyBytes: number }, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const route = post.routes.get(pathOf(req.url) ?? '');
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > post.maxBodyBytes) {
+      res.setHeader('Connection', 'close');
+      return send(res, req, 413, error('PAYLOAD_TOO_LARGE', `request body exceeds ${post.maxBodyBytes} bytes`));
+    }
+    chunks.push(chunk);
+  }
+  let body: unknown;
+  try {
+    body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+  } catch {
+    return send(res, req, 400, { error: new PgduplexError('BAD_PARAMS', 'request body is not JSON').toJSON() });
+  }
+  if (route === undefined) return send(res, req, 404, error('NOT_FOUND', 'no such path'));
+  const result = await route(body);
   send(res, req, result.status, result.body);
 }
 

@@ -1,4 +1,4 @@
-import { PgduplexError, toPgduplexError } from '../errors.js';
+import { PgduplexError, toPgduplexError, type ErrorCode } from '../errors.js';
 import { channelMessageSchema, type ChannelMessage } from '../protocol/messages.js';
 import { CLIENT_TO_SERVER, FrameOpener, FrameSealer, SERVER_TO_CLIENT } from './frames.js';
 import { ClientHandshake, ServerHandshake, type ClientClaim, type HandshakeMode, type Identity, type SessionKeys } from './handshake.js';
@@ -12,6 +12,21 @@ export interface ChannelLimits {
 
 /** WebSocket close code for policy violations: what every protocol failure closes with. */
 export const CLOSE_POLICY = 1008;
+
+/**
+ * Reasons the accepting side may state, unencrypted, before closing a refused handshake (a 2-byte
+ * message 0x7e, n): the operator on the connecting side then learns which and what to do.
+ */
+const REJECT_CODES: readonly ErrorCode[] = ['PEER_NOT_TRUSTED', 'TOKEN_INVALID', 'TOKEN_EXPIRED', 'TOKEN_USED', 'PAIRING_LOCKED', 'PAIRING_CLOSED', 'ALREADY_PAIRED', 'PROTOCOL_MISMATCH'];
+const REJECT_HINTS: Partial<Record<ErrorCode, string>> = {
+  PEER_NOT_TRUSTED: 'this node is not paired with the other one (pgduplex peers on both; pair again if needed)',
+  TOKEN_INVALID: 'check the token; after 5 wrong tokens the window locks',
+  TOKEN_EXPIRED: 'run "pgduplex pair --accept" on the other node again for a fresh token',
+  TOKEN_USED: 'each token works once; run "pgduplex pair --accept" on the other node again',
+  PAIRING_LOCKED: 'too many wrong tokens: run "pgduplex pair --accept" on the other node again to reopen',
+  PAIRING_CLOSED: 'run "pgduplex pair --accept <this node\'s address>" on the other node first',
+  ALREADY_PAIRED: 'the other node is paired with another node; run "pgduplex unpair" there first',
+};
 
 /** An authenticated, encrypted message channel; nothing is delivered before the handshake completes. */
 export class SecureChannel {
@@ -42,7 +57,7 @@ export class SecureChannel {
   /** The connecting side: runs the handshake and resolves once the server has confirmed it. */
   static connect(transport: Transport, identity: Identity, expect: ConstructorParameters<typeof ClientHandshake>[1], limits: ChannelLimits): Promise<SecureChannel> {
     const hs = new ClientHandshake(identity, expect);
-    return runHandshake(transport, limits, (step, send) => {
+    return runHandshake(transport, limits, false, (step, send) => {
       if (step.n === 0) return send(hs.start());
       if (step.n === 1) {
         const { m3, keys } = hs.finish(step.data);
@@ -57,7 +72,7 @@ export class SecureChannel {
   /** The accepting side: answers the handshake, asks `authorize` about the client, then confirms. */
   static accept(transport: Transport, identity: Identity, authorize: (claim: ClientClaim) => boolean, limits: ChannelLimits, hello: ChannelMessage): Promise<SecureChannel> {
     const hs = new ServerHandshake(identity);
-    return runHandshake(transport, limits, (step, send) => {
+    return runHandshake(transport, limits, true, (step, send) => {
       if (step.n === 0) return undefined;
       if (step.n === 1) return send(hs.respond(step.data));
       const keys = hs.finish(step.data, authorize);
@@ -126,7 +141,15 @@ export class SecureChannel {
 type Step = { n: number; data: Uint8Array };
 type StepResult = void | undefined | { awaitHello: SecureChannel } | { done: SecureChannel };
 
-function runHandshake(transport: Transport, limits: ChannelLimits, step: (s: Step, send: (d: Uint8Array) => void) => StepResult): Promise<SecureChannel> {
+function rejection(data: Uint8Array): PgduplexError | undefined {
+  if (data.length !== 2 || data[0] !== 0x7e) return undefined;
+  const code = REJECT_CODES[(data[1] ?? 0) - 1];
+  if (code === undefined) return new PgduplexError('HANDSHAKE_FAILED', 'the peer refused the handshake');
+  const hint = REJECT_HINTS[code];
+  return new PgduplexError(code, `the peer refused: ${code.toLowerCase().replace(/_/g, ' ')}`, hint === undefined ? {} : { hint });
+}
+
+function runHandshake(transport: Transport, limits: ChannelLimits, isServer: boolean, step: (s: Step, send: (d: Uint8Array) => void) => StepResult): Promise<SecureChannel> {
   return new Promise((resolve, reject) => {
     let n = 0;
     let pending: SecureChannel | undefined;
@@ -136,6 +159,8 @@ function runHandshake(transport: Transport, limits: ChannelLimits, step: (s: Ste
       settled = true;
       clearTimeout(timer);
       const e = toPgduplexError(err);
+      const n = REJECT_CODES.indexOf(e.code);
+      if (isServer && n >= 0) transport.send(Uint8Array.of(0x7e, n + 1));
       transport.close(CLOSE_POLICY, e.code);
       reject(e);
     };
@@ -143,6 +168,8 @@ function runHandshake(transport: Transport, limits: ChannelLimits, step: (s: Ste
     const advance = (data: Uint8Array): void => {
       if (settled) return;
       try {
+        const refused = isServer ? undefined : rejection(data);
+        if (refused) throw refused;
         if (pending) {
           const hello = pending.openFirst(data);
           if (hello.type !== 'hello') throw new PgduplexError('HANDSHAKE_FAILED', 'peer did not confirm the session');

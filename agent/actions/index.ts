@@ -1,0 +1,25 @@
+import type { AgentServices } from './context.js';
+import { pairAcceptHandler } from './pair-accept.js';
+import { pairConnectHandler } from './pair-connect.js';
+import { pairStatusHandler } from './pair-status.js';
+import { peerUnpairHandler } from './peer-unpair.js';
+import { peersListHandler } from './peers-list.js';
+import { pingHandler } from './ping.js';
+import { ActionRegistry, type ActionHandler } from './registry.js';
+import { unpairHandler } from './unpair.js';
+import { whoamiHandler } from './whoami.js';
+
+/** Every action the agent knows, bound to its services. */
+export function buildRegistry(s: AgentServices): ActionRegistry {
+  const handlers = [
+    pingHandler(s),
+    whoamiHandler(s),
+    pairAcceptHandler(s),
+    pairStatusHandler(s),
+    pairConnectHandler(s),
+    peersListHandler(s),
+    unpairHandler(s),
+    peerUnpairHandler(s),
+  ] as unknown as ActionHandler[];
+  return new ActionRegistry().register(...handlers);
+}

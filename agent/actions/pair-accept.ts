@@ -1,0 +1,29 @@
+import { formatFingerprint } from '../../shared/crypto/fingerprint.js';
+import { formatToken } from '../../shared/crypto/token.js';
+import { PgduplexError } from '../../shared/errors.js';
+import { pairAcceptAction } from '../../shared/protocol/control.js';
+import { parseHostAddress } from '../firewall/address.js';
+import type { AgentServices } from './context.js';
+import { defineHandler } from './registry.js';
+
+/** Opens this node's agent port for one address and a 10-minute, single-use pairing window. */
+export const pairAcceptHandler = (s: AgentServices) =>
+  defineHandler({
+    descriptor: pairAcceptAction,
+    callers: ['local'],
+    run: async ({ address }) => {
+      const host = parseHostAddress(address);
+      const paired = s.trust.peer;
+      if (paired) {
+        throw new PgduplexError('ALREADY_PAIRED', `this node is already paired with ${paired.node} (${paired.address})`, { hint: 'run "pgduplex unpair" first if you mean to replace it' });
+      }
+      const fw = await s.firewall.allow(host.address);
+      const { token, expiresAt } = await s.window.open(host.address, s.identity.fingerprint);
+      return {
+        token: formatToken(token),
+        fingerprint: formatFingerprint(s.identity.fingerprint),
+        expiresAt,
+        firewall: fw.changed ? `opened port ${s.port}/tcp for ${host.address}` : `port ${s.port}/tcp was already open for ${host.address}`,
+      };
+    },
+  });

@@ -1,0 +1,18 @@
+import { formatFingerprint } from '../../shared/crypto/fingerprint.js';
+import { pairStatusAction } from '../../shared/protocol/control.js';
+import type { AgentServices } from './context.js';
+import { defineHandler } from './registry.js';
+
+/** Lets `pgduplex pair --accept` wait for the other node and then show the check value. */
+export const pairStatusHandler = (s: AgentServices) =>
+  defineHandler({
+    descriptor: pairStatusAction,
+    callers: ['local'],
+    run: async () => {
+      const last = s.peers.lastPairing;
+      return {
+        window: s.window.describe(),
+        ...(last ? { paired: { ...last, fingerprint: formatFingerprint(last.fingerprint) } } : {}),
+      };
+    },
+  });

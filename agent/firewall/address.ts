@@ -1,0 +1,83 @@
+import { isIPv4, isIPv6 } from 'node:net';
+import { PgduplexError } from '../../shared/errors.js';
+
+/** The IP family of a rule: picks iptables (4) or ip6tables (6). */
+export type Family = 4 | 6;
+
+/** A validated single-host address in the exact text iptables-save prints, so rules round-trip. */
+export interface HostAddress {
+  address: string;
+  family: Family;
+}
+
+/** Quotes a rejected value for an error message without letting a huge or binary string through. */
+export function describeValue(value: unknown): string {
+  if (typeof value !== 'string') return value === null ? 'null' : typeof value === 'number' ? String(value) : `a ${typeof value}`;
+  return JSON.stringify(value.length > 60 ? `${value.slice(0, 60)}…` : value);
+}
+
+/**
+ * Accepts one IPv4 or IPv6 host (optionally written with /32 or /128) and nothing else: no networks,
+ * no hostnames, no zone ids, no addresses that can never be a peer's source.
+ */
+export function parseHostAddress(value: unknown): HostAddress {
+  const bad = (why: string): PgduplexError =>
+    new PgduplexError('BAD_PARAMS', `address ${describeValue(value)} ${why}`, {
+      hint: 'give the peer as one IPv4 or IPv6 address, e.g. 10.0.0.2 or fd00::2',
+    });
+  if (typeof value !== 'string' || value.length > 64) throw bad('is not a single IPv4 or IPv6 address');
+  const [host = '', prefix, ...rest] = value.split('/');
+  if (rest.length > 0) throw bad('is not a single IPv4 or IPv6 address');
+  if (isIPv4(host)) {
+    if (prefix !== undefined && prefix !== '32') throw bad('is a network; only a single host (/32) is allowed');
+    const first = Number(host.split('.')[0]);
+    if (host === '0.0.0.0' || host === '255.255.255.255' || (first >= 224 && first <= 239)) {
+      throw bad('can never be the source of a peer connection');
+    }
+    return { address: host, family: 4 };
+  }
+  if (/^[0-9A-Fa-f:.]+$/.test(host) && isIPv6(host)) {
+    if (prefix !== undefined && prefix !== '128') throw bad('is a network; only a single host (/128) is allowed');
+    const words = ipv6Words(host);
+    if (words.every((w) => w === 0) || (words[0] ?? 0) >= 0xff00) throw bad('can never be the source of a peer connection');
+    if (words.slice(0, 5).every((w) => w === 0) && (words[5] === 0xffff || (words[5] === 0 && words[6] !== 0))) {
+      throw bad('is an IPv4 address written as IPv6; give the IPv4 form');
+    }
+    return { address: formatIpv6(words), family: 6 };
+  }
+  throw bad('is not a single IPv4 or IPv6 address (hostnames are not accepted)');
+}
+
+function ipv6Words(text: string): number[] {
+  let s = text.toLowerCase();
+  const lastColon = s.lastIndexOf(':');
+  const tail = s.slice(lastColon + 1);
+  if (tail.includes('.')) {
+    const [a = 0, b = 0, c = 0, d = 0] = tail.split('.').map(Number);
+    s = `${s.slice(0, lastColon + 1)}${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
+  }
+  const [head = '', rest] = s.split('::');
+  const left = head === '' ? [] : head.split(':');
+  const right = rest === undefined || rest === '' ? [] : rest.split(':');
+  const zeros = new Array<string>(8 - left.length - right.length).fill('0');
+  return [...left, ...zeros, ...right].map((h) => parseInt(h, 16));
+}
+
+/** RFC 5952 text (first longest run of two or more zero groups becomes ::), as glibc's inet_ntop prints it. */
+function formatIpv6(words: number[]): string {
+  let best = -1;
+  let bestLen = 0;
+  for (let i = 0; i < 8; ) {
+    if (words[i] !== 0) {
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < 8 && words[j] === 0) j++;
+    if (j - i > bestLen) [best, bestLen] = [i, j - i];
+    i = j;
+  }
+  const hex = words.map((w) => w.toString(16));
+  if (bestLen < 2) return hex.join(':');
+  return `${hex.slice(0, best).join(':')}::${hex.slice(best + bestLen).join(':')}`;
+}

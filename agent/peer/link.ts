@@ -1,0 +1,46 @@
+import { WebSocket } from 'ws';
+import { PgduplexError } from '../../shared/errors.js';
+import type { ClientHandshake } from '../../shared/channel/handshake.js';
+import { RpcEndpoint, type Dispatch } from '../../shared/channel/rpc.js';
+import { SecureChannel, type ChannelLimits } from '../../shared/channel/secure-channel.js';
+import type { AgentIdentity } from '../state/identity.js';
+import { PEER_PATH } from './ws-server.js';
+import { WsTransport } from './ws-transport.js';
+
+/** An open, authenticated session to the peer with RPC on top. */
+export interface PeerSession {
+  channel: SecureChannel;
+  rpc: RpcEndpoint;
+}
+
+/** Where the peer listens; IPv6 literals get brackets in the URL. */
+export function peerUrl(address: string, port: number): string {
+  return `ws://${address.includes(':') ? `[${address}]` : address}:${port}${PEER_PATH}`;
+}
+
+/** Dials the peer's agent and runs the client handshake; an unreachable peer is a typed error. */
+export async function dialPeer(
+  target: { address: string; port: number },
+  identity: AgentIdentity,
+  expect: ConstructorParameters<typeof ClientHandshake>[1],
+  limits: ChannelLimits & { connectTimeoutMs: number },
+  dispatch: Dispatch | undefined,
+): Promise<PeerSession> {
+  const ws = new WebSocket(peerUrl(target.address, target.port), {
+    perMessageDeflate: false,
+    maxPayload: limits.maxFrameBytes + 64,
+    handshakeTimeout: limits.connectTimeoutMs,
+  });
+  await new Promise<void>((resolve, reject) => {
+    ws.once('open', () => resolve());
+    ws.once('error', (err: NodeJS.ErrnoException) =>
+      reject(
+        new PgduplexError('AGENT_UNREACHABLE', `cannot reach the pgduplex agent at ${target.address}:${target.port} (${err.code ?? err.message})`, {
+          hint: `is pgduplex-agent running there, and does its firewall let this node in on port ${target.port}?`,
+        }),
+      ),
+    );
+  });
+  const channel = await SecureChannel.connect(new WsTransport(ws, target.address), identity, expect, limits);
+  return { channel, rpc: new RpcEndpoint(channel, dispatch) };
+}

@@ -1,0 +1,40 @@
+import type { WebSocket } from 'ws';
+import type { Transport } from '../../shared/channel/transport.js';
+
+/** Adapts a `ws` socket to the channel's Transport: binary messages only, text closes it. */
+export class WsTransport implements Transport {
+  constructor(
+    private readonly ws: WebSocket,
+    readonly remoteAddress: string,
+  ) {}
+
+  send(data: Uint8Array): void {
+    if (this.ws.readyState === this.ws.OPEN) this.ws.send(data, { binary: true });
+  }
+
+  close(code: number, reason: string): void {
+    if (this.ws.readyState === this.ws.OPEN || this.ws.readyState === this.ws.CONNECTING) this.ws.close(code, reason.slice(0, 120));
+    setTimeout(() => this.ws.terminate(), 1000).unref();
+  }
+
+  onMessage(listener: (data: Uint8Array) => void): void {
+    this.ws.on('message', (data, isBinary) => {
+      if (!isBinary || !(data instanceof Buffer)) {
+        this.close(1003, 'binary frames only');
+        return;
+      }
+      listener(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+    });
+  }
+
+  onClose(listener: () => void): void {
+    this.ws.on('close', listener);
+    this.ws.on('error', () => this.ws.terminate());
+  }
+}
+
+/** Normalises an IPv4-mapped IPv6 address (::ffff:10.0.0.1) to plain IPv4 for policy checks. */
+export function plainAddress(address: string | undefined): string {
+  if (address === undefined) return '';
+  return address.startsWith('::ffff:') && address.includes('.') ? address.slice(7) : address;
+}

@@ -1,0 +1,78 @@
+import { PgduplexError } from '../../shared/errors.js';
+import { pairAcceptAction, pairConnectAction, pairStatusAction, peersListAction, unpairAction, whoamiAction } from '../../shared/protocol/control.js';
+import { callAgent } from '../agent-client.js';
+import { palette } from '../render/format.js';
+
+const out = (line = ''): void => void process.stdout.write(`${line}\n`);
+
+/** `pgduplex whoami`: this node's fingerprint, to read aloud to the other screen. */
+export async function whoamiCommand(o: { socket: string; json: boolean }): Promise<number> {
+  const r = await callAgent(o.socket, whoamiAction, {});
+  if (o.json) out(JSON.stringify(r, null, 2));
+  else out(`${r.node}  ${r.fingerprint}  (pgduplex-agent ${r.version}, port ${r.port}/tcp)`);
+  return 0;
+}
+
+/** `pgduplex pair --accept ADDR`: open the window, print the token, wait until the other node pairs. */
+export async function pairAcceptCommand(o: { socket: string; address: string; wait: boolean; json: boolean }): Promise<number> {
+  const r = await callAgent(o.socket, pairAcceptAction, { address: o.address });
+  const c = palette(process.stdout);
+  if (o.json) out(JSON.stringify(r, null, 2));
+  else {
+    out(`${r.firewall}.`);
+    out(`This node's fingerprint: ${r.fingerprint}`);
+    out(`\nOn ${o.address}, run as root (valid until ${r.expiresAt}, once):\n`);
+    out(`  ${c.bold(`pgduplex pair <this node's address> ${r.token}`)}\n`);
+  }
+  if (!o.wait) return 0;
+  if (!o.json) out('Waiting for the other node to pair (Ctrl-C stops waiting; the window stays open)...');
+  for (;;) {
+    await new Promise((res) => setTimeout(res, 1000));
+    const s = await callAgent(o.socket, pairStatusAction, {});
+    if (s.paired && s.window.open === false && s.window.used !== false) {
+      if (o.json) out(JSON.stringify(s.paired, null, 2));
+      else out(`Paired with ${s.paired.node} (${s.paired.fingerprint}). Check code: ${c.bold(s.paired.check)} — it must match the one shown on ${s.paired.node}.`);
+      return 0;
+    }
+    if (!s.window.open) {
+      const why = s.window.locked ? 'locked after too many wrong tokens' : s.window.used ? 'used' : 'expired';
+      throw new PgduplexError('PAIRING_CLOSED', `the pairing window closed (${why}) before a peer paired`, { hint: 'run "pgduplex pair --accept" again for a fresh token' });
+    }
+  }
+}
+
+/** `pgduplex pair ADDR TOKEN`: pair with the node that printed the token. */
+export async function pairConnectCommand(o: { socket: string; address: string; token: string; port?: number; json: boolean }): Promise<number> {
+  const r = await callAgent(o.socket, pairConnectAction, { address: o.address, token: o.token, ...(o.port === undefined ? {} : { port: o.port }) });
+  if (o.json) out(JSON.stringify(r, null, 2));
+  else {
+    const c = palette(process.stdout);
+    out(`${r.firewall}.`);
+    out(`Paired with ${r.peer.node} at ${r.peer.address} (${r.peer.fingerprint}). Check code: ${c.bold(r.check)} — it must match the one shown on ${r.peer.node}.`);
+  }
+  return 0;
+}
+
+/** `pgduplex peers`: the paired peer, reachable or not, with the round trip of a call that ran there. */
+export async function peersCommand(o: { socket: string; json: boolean }): Promise<number> {
+  const peers = await callAgent(o.socket, peersListAction, {});
+  if (o.json) out(JSON.stringify(peers, null, 2));
+  else if (peers.length === 0) out('No peer. Pair with "pgduplex pair --accept <address>" on one node and "pgduplex pair" on the other.');
+  const c = palette(process.stdout);
+  if (!o.json) {
+    for (const p of peers) {
+      const state = p.reachable ? `${c.green('reachable')} ${p.rttMs} ms, agent ${p.peerVersion ?? '?'}` : `${c.red('UNREACHABLE')} ${p.error ?? ''}`;
+      out(`${p.node}  ${p.address}:${p.port}  ${p.fingerprint}  paired ${p.pairedAt}  ${state}`);
+    }
+  }
+  return peers.every((p) => p.reachable) ? 0 : 1;
+}
+
+/** `pgduplex unpair`: forget the peer on both sides and close what pairing opened. */
+export async function unpairCommand(o: { socket: string; json: boolean }): Promise<number> {
+  const r = await callAgent(o.socket, unpairAction, {});
+  if (o.json) out(JSON.stringify(r, null, 2));
+  else if (!r.removed) out('This node is not paired; nothing to do.');
+  else out(`Unpaired from ${r.removed.node} (${r.removed.address}); ${r.peerConfirmed ? `${r.removed.node} removed this node too` : `${r.removed.node} could not be told: run "pgduplex unpair" there as well`}.`);
+  return 0;
+}

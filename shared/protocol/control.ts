@@ -1,0 +1,57 @@
+import { z } from 'zod';
+import { defineAction } from './actions.js';
+
+const peerView = z.strictObject({ node: z.string(), address: z.string(), port: z.number(), fingerprint: z.string(), pairedAt: z.string() });
+
+/** Local-only actions the CLI asks its own agent for over the root-only socket; never the peer's. */
+export const whoamiAction = defineAction({
+  name: 'whoami',
+  mutates: false,
+  params: z.strictObject({}),
+  result: z.strictObject({ node: z.string(), fingerprint: z.string(), version: z.string(), port: z.number() }),
+});
+
+/** Opens the pairing window for one address and returns the one-time token. */
+export const pairAcceptAction = defineAction({
+  name: 'pair.accept',
+  mutates: true,
+  params: z.strictObject({ address: z.string() }),
+  result: z.strictObject({ token: z.string(), fingerprint: z.string(), expiresAt: z.string(), firewall: z.string() }),
+});
+
+/** Where the pairing window stands, and the check value once a peer paired. */
+export const pairStatusAction = defineAction({
+  name: 'pair.status',
+  mutates: false,
+  params: z.strictObject({}),
+  result: z.strictObject({
+    window: z.strictObject({ open: z.boolean(), expectedAddress: z.string().optional(), expiresAt: z.string().optional(), failures: z.number().optional(), locked: z.boolean().optional(), used: z.boolean().optional() }),
+    paired: z.strictObject({ node: z.string(), fingerprint: z.string(), check: z.string(), at: z.string() }).optional(),
+  }),
+});
+
+/** Pairs with the agent at `address` using the token its operator printed. */
+export const pairConnectAction = defineAction({
+  name: 'pair.connect',
+  mutates: true,
+  params: z.strictObject({ address: z.string(), port: z.number().int().min(1).max(65535).optional(), token: z.string().max(200) }),
+  result: z.strictObject({ peer: peerView, check: z.string(), firewall: z.string() }),
+});
+
+/** The paired peer with reachability and round-trip time, measured with a call that runs there. */
+export const peersListAction = defineAction({
+  name: 'peers.list',
+  mutates: false,
+  params: z.strictObject({}),
+  result: z.array(
+    peerView.extend({ reachable: z.boolean(), rttMs: z.number().optional(), peerVersion: z.string().optional(), error: z.string().optional() }),
+  ),
+});
+
+/** Removes the pairing on both sides (the peer is told first when it can be reached). */
+export const unpairAction = defineAction({
+  name: 'unpair',
+  mutates: true,
+  params: z.strictObject({}),
+  result: z.strictObject({ removed: peerView.optional(), peerConfirmed: z.boolean() }),
+});
