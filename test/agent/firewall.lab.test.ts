@@ -1,7 +1,6 @@
-import { build } from 'esbuild';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ErrorJSON } from '../../shared/errors.js';
+import { installDriver } from '../lab/driver.js';
 import { LAB, nodeExec, outsiderExec } from '../lab/index.js';
 
 // The firewall layer runs for real inside node a (its own netns, real iptables); b and x knock on port 5432.
@@ -54,17 +53,7 @@ async function connectExit(from: 'b' | 'x', host: string): Promise<number> {
 const snapshot: Partial<Record<4 | 6, string>> = {};
 
 beforeAll(async () => {
-  const bundle = await build({
-    entryPoints: [fileURLToPath(new URL('./firewall/driver.ts', import.meta.url))],
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node20',
-    write: false,
-    logLevel: 'silent',
-    banner: { js: "import { createRequire as __r } from 'node:module'; const require = __r(import.meta.url);" },
-  });
-  await nodeExec('a', ['tee', DRIVER], { input: bundle.outputFiles[0]!.text });
+  await installDriver('a', new URL('./firewall/driver.ts', import.meta.url), DRIVER);
   snapshot[4] = await savedFilter(4);
   snapshot[6] = await savedFilter(6);
 });

@@ -1,0 +1,137 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { installDriver } from '../lab/driver.js';
+import { nodeHttp, outsiderHttp, waitFor } from '../lab/http.js';
+import { LAB, nodeExec, type NodeName } from '../lab/index.js';
+
+// Two real agents under systemd pair over the lab network; a stranger, a guesser and an old key try too.
+const A = LAB.nodes.a.ipv4;
+const B = LAB.nodes.b.ipv4;
+const ROGUE = '/var/tmp/rogue-driver.mjs';
+
+const cli = (node: NodeName, args: string[]) => nodeExec(node, ['pgduplex', ...args], { reject: false });
+const json = async <T>(node: NodeName, args: string[]): Promise<T> => {
+  const r = await cli(node, [...args, '--json']);
+  expect(r.exitCode, r.stderr).toBe(0);
+  return JSON.parse(r.stdout) as T;
+};
+const publicKeyOf = async (node: NodeName) => {
+  const id = JSON.parse((await nodeExec(node, ['cat', '/var/lib/pgduplex/identity.json'])).stdout) as { secretKey: string };
+  return Buffer.from(id.secretKey, 'base64').subarray(32).toString('base64');
+};
+const rogue = async (node: NodeName, args: Record<string, unknown>) => {
+  const r = await nodeExec(node, ['node', ROGUE, JSON.stringify({ port: 7740, action: 'ping', ...args })]);
+  return JSON.parse(r.stdout.trim().split('\n').at(-1) ?? '{}') as { ok: boolean; result?: unknown; error?: { code: string; message: string } };
+};
+const journal = async (node: NodeName) => (await nodeExec(node, ['journalctl', '-u', 'pgduplex-agent', '--no-pager', '-o', 'cat'])).stdout;
+const outsiderBlocked = async (address: string) => (await outsiderHttp(`http://${address}:7740/health/live`, 2)).curlExit === 28;
+
+let whoA: { fingerprint: string };
+let whoB: { fingerprint: string };
+let tokenUsed = '';
+
+beforeAll(async () => {
+  await installDriver('a', new URL('./peer/rogue-driver.ts', import.meta.url), ROGUE);
+  whoA = await json('a', ['whoami']);
+  whoB = await json('b', ['whoami']);
+});
+
+afterAll(async () => {
+  await cli('a', ['unpair']);
+  await cli('b', ['unpair']);
+});
+
+describe('pairing two real agents (lab nodes a and b)', () => {
+  it('starts unpaired, with both agent ports closed to everyone', async () => {
+    expect(await json('a', ['peers'])).toEqual([]);
+    expect(await outsiderBlocked(A)).toBe(true);
+    expect(await outsiderBlocked(B)).toBe(true);
+    expect((await rogue('a', { address: B, expectKey: await publicKeyOf('b') })).error?.code).toBe('AGENT_UNREACHABLE');
+  });
+
+  it('pairs with a token printed on b and used on a; both screens show the same check code', async () => {
+    await nodeExec('b', ['bash', '-c', `pgduplex pair --accept ${A} > /var/tmp/accept.out 2>&1 &`]);
+    const printed = await waitFor('token on b', async () => (await nodeExec('b', ['cat', '/var/tmp/accept.out'])).stdout, (t) => /PGDX1-[A-Z2-7-]+/.test(t));
+    tokenUsed = /PGDX1-[A-Z2-7-]+/.exec(printed)![0];
+    expect(printed).toContain(`opened port 7740/tcp for ${A}`);
+
+    const paired = await cli('a', ['pair', B, tokenUsed]);
+    expect(paired.exitCode, paired.stderr).toBe(0);
+    const check = /Check code: ([0-9A-F]{4}-[0-9A-F]{4})/.exec(paired.stdout)?.[1];
+    expect(check).toBeDefined();
+    const onB = await waitFor('check code on b', async () => (await nodeExec('b', ['cat', '/var/tmp/accept.out'])).stdout, (t) => t.includes('Check code'));
+    expect(onB).toContain(`Check code: ${check}`);
+  });
+
+  it('lists the peer on each side, reachable, with the fingerprint the other reports for itself', async () => {
+    type Peer = { node: string; fingerprint: string; reachable: boolean; rttMs?: number };
+    const [fromA] = await json<Peer[]>('a', ['peers']);
+    const [fromB] = await json<Peer[]>('b', ['peers']);
+    expect(fromA).toMatchObject({ node: 'b', fingerprint: whoB.fingerprint, reachable: true });
+    expect(fromB).toMatchObject({ node: 'a', fingerprint: whoA.fingerprint, reachable: true });
+    expect(fromA?.rttMs).toBeGreaterThan(0);
+  });
+
+  it('keeps both agent ports closed to the outsider after pairing', async () => {
+    expect(await outsiderBlocked(A)).toBe(true);
+    expect(await outsiderBlocked(B)).toBe(true);
+  });
+
+  it('refuses a used token, and a second pairing while paired', async () => {
+    const again = await cli('a', ['pair', B, tokenUsed]);
+    expect(again.exitCode).toBe(1);
+    expect(again.stderr).toContain('already paired with b');
+    const reuse = await rogue('a', { address: B, token: tokenUsed });
+    expect(reuse.ok).toBe(false);
+    expect(['TOKEN_USED', 'PAIRING_CLOSED', 'ALREADY_PAIRED']).toContain(reuse.error?.code);
+  });
+
+  it('refuses an agent with a valid-looking but unknown key before any action runs', async () => {
+    const before = (await journal('b')).split('\n').length;
+    const r = await rogue('a', { address: B, expectKey: await publicKeyOf('b'), action: 'peer.unpair' });
+    expect(r).toMatchObject({ ok: false, error: { code: 'PEER_NOT_TRUSTED' } });
+    const after = (await journal('b')).split('\n').slice(before - 1).join('\n');
+    expect(after).toContain('refused a peer connection');
+    expect(after).toContain('"code":"PEER_NOT_TRUSTED"');
+    expect(after).not.toContain('unpaired');
+    const [still] = await json<Array<{ reachable: boolean }>>('a', ['peers']);
+    expect(still?.reachable).toBe(true);
+  });
+
+  it('keeps the pairing across an agent restart on either side', async () => {
+    for (const node of ['b', 'a'] as const) {
+      await nodeExec(node, ['systemctl', 'restart', 'pgduplex-agent']);
+      await waitFor(`${node} live`, () => nodeHttp(node, 'http://127.0.0.1:7740/health/live'), (r) => r.status === 200);
+      const [peer] = await json<Array<{ reachable: boolean }>>(node === 'a' ? 'b' : 'a', ['peers']);
+      expect(peer?.reachable).toBe(true);
+    }
+  });
+
+  it('never writes the token or a key into either journal', async () => {
+    const secretA = JSON.parse((await nodeExec('a', ['cat', '/var/lib/pgduplex/identity.json'])).stdout).secretKey as string;
+    const secretB = JSON.parse((await nodeExec('b', ['cat', '/var/lib/pgduplex/identity.json'])).stdout).secretKey as string;
+    const compactToken = tokenUsed.replace(/-/g, '');
+    for (const node of ['a', 'b'] as const) {
+      const j = await journal(node);
+      expect(j).not.toContain(tokenUsed);
+      expect(j).not.toContain(compactToken.slice(25));
+      expect(j).not.toContain(secretA);
+      expect(j).not.toContain(secretB);
+    }
+    const mode = await nodeExec('b', ['stat', '-c', '%a', '/var/lib/pgduplex/identity.json', '/var/lib/pgduplex/peers.json']);
+    expect(mode.stdout.trim().split('\n')).toEqual(['600', '600']);
+  });
+
+  it('unpairs from b: both sides forget, the firewall rules go, the old key cannot connect', async () => {
+    const r = await json<{ removed?: { node: string }; peerConfirmed: boolean }>('b', ['unpair']);
+    expect(r).toMatchObject({ removed: { node: 'a' }, peerConfirmed: true });
+    expect(await json('b', ['peers'])).toEqual([]);
+    await waitFor('a forgot b', () => json<unknown[]>('a', ['peers']), (p) => p.length === 0);
+    for (const node of ['a', 'b'] as const) {
+      const rules = await nodeExec(node, ['iptables-save', '-t', 'filter']);
+      expect(rules.stdout).not.toContain('PGDUPLEX');
+    }
+    const old = await rogue('a', { address: B, expectKey: await publicKeyOf('b'), identityFile: '/var/lib/pgduplex/identity.json' });
+    expect(old.ok).toBe(false);
+    expect(old.error?.code).toBe('AGENT_UNREACHABLE');
+  });
+});
