@@ -95,9 +95,12 @@ export class PairingWindow {
     return { open: !w.used && !w.locked && this.now() <= Date.parse(w.expiresAt), expectedAddress: w.expectedAddress, expiresAt: w.expiresAt, failures: w.failures, locked: w.locked, used: w.used };
   }
 
+  /** Queues a write of the current state; a failed write does not block the ones after it. */
   private persist(): Promise<void> {
     const snapshot = { version: 1, window: this.window };
-    this.writes = this.writes.then(() => writePrivateJson(this.path, snapshot));
-    return this.writes;
+    const write = this.writes.catch(() => undefined).then(() => writePrivateJson(this.path, snapshot));
+    this.writes = write;
+    write.catch(() => undefined);
+    return write;
   }
 }

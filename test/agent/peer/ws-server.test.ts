@@ -1,0 +1,132 @@
+import { createServer, type Server } from 'node:http';
+import { mkdtemp, rm } from 'node:fs/promises';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import nacl from 'tweetnacl';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { WebSocket } from 'ws';
+import type { AgentServices } from '../../../agent/actions/context.js';
+import { buildRegistry } from '../../../agent/actions/index.js';
+import { dialPeer } from '../../../agent/peer/link.js';
+import { PeerService } from '../../../agent/peer/peer-service.js';
+import { attachPeerServer } from '../../../agent/peer/ws-server.js';
+import { loadOrCreateIdentity } from '../../../agent/state/identity.js';
+import { PairingWindow } from '../../../agent/state/pairing-window.js';
+import { TrustStore } from '../../../agent/state/trust-store.js';
+import { fingerprintOf } from '../../../shared/crypto/fingerprint.js';
+import { newToken } from '../../../shared/crypto/token.js';
+import { toPgduplexError } from '../../../shared/errors.js';
+import { createLogger } from '../../../shared/log.js';
+
+// A real agent peer endpoint on loopback, attacked over real websockets.
+const limits = { handshakeTimeoutMs: 1000, maxFrameBytes: 4096, connectTimeoutMs: 1000, callTimeoutMs: 2000 };
+let dir: string;
+let server: Server;
+let port: number;
+let services: AgentServices;
+let detach: () => Promise<void>;
+const dispatched = vi.fn();
+const client = nacl.sign.keyPair();
+const clientId = { ...client, fingerprint: fingerprintOf(client.publicKey) };
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'pgdx-ws-'));
+  const identity = await loadOrCreateIdentity(dir);
+  const trust = await TrustStore.load(dir);
+  const window = await PairingWindow.load(dir, { ttlMs: 60_000, maxFailures: 5 });
+  const firewall = { allow: async () => ({ changed: false }), revoke: async () => ({ changed: false }) };
+  services = { node: 'b', port: 0, identity, trust, window, firewall } as unknown as AgentServices;
+  const registry = buildRegistry(services);
+  const log = createLogger('test', 'silent');
+  services.peers = new PeerService({
+    ...services,
+    limits,
+    log,
+    dispatch: (a, p, c) => {
+      dispatched(a);
+      return registry.dispatch(a, p, c);
+    },
+  });
+  server = createServer();
+  detach = attachPeerServer(server, { maxFrameBytes: limits.maxFrameBytes, maxPendingHandshakes: 8 }, log, (t) => services.peers.accept(t));
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  port = (server.address() as AddressInfo).port;
+  await trust.add({ node: 'a', address: '127.0.0.1', port, publicKey: Buffer.from(client.publicKey).toString('base64'), fingerprint: clientId.fingerprint, pairedAt: 'now' });
+});
+
+afterAll(async () => {
+  await detach();
+  await new Promise((r) => server.close(r));
+  await services.window.flushed();
+  await rm(dir, { recursive: true, force: true });
+});
+
+beforeEach(() => dispatched.mockClear());
+
+const raw = (path = '/v1/peer') =>
+  new Promise<WebSocket>((resolve, reject) => {
+    const ws = new WebSocket(`ws://127.0.0.1:${port}${path}`, { perMessageDeflate: false });
+    ws.once('open', () => resolve(ws));
+    ws.once('error', reject);
+  });
+const closeCode = (ws: WebSocket) => new Promise<number>((r) => ws.once('close', (code) => r(code)));
+const dial = (id = clientId, expect: Parameters<typeof dialPeer>[2] = { peerKey: services.identity.publicKey }) =>
+  dialPeer({ address: '127.0.0.1', port }, id, expect, limits, undefined);
+
+describe('peer websocket endpoint', () => {
+  it('serves the paired client', async () => {
+    const s = await dial();
+    expect(await s.rpc.callRaw('ping', {}, { timeoutMs: 1000 })).toMatchObject({ node: 'b' });
+    s.channel.close();
+    expect(dispatched).toHaveBeenCalledWith('ping');
+  });
+
+  it('refuses an unknown key before anything is dispatched', async () => {
+    const stranger = nacl.sign.keyPair();
+    const err = await dial({ ...stranger, fingerprint: fingerprintOf(stranger.publicKey) }).catch(toPgduplexError);
+    expect(err).toMatchObject({ code: 'PEER_NOT_TRUSTED' });
+    expect(dispatched).not.toHaveBeenCalled();
+  });
+
+  it('answers other paths with 404', async () => {
+    await expect(raw('/v1/other')).rejects.toThrow('404');
+  });
+
+  it.each([
+    ['a text frame', (ws: WebSocket) => ws.send('hello')],
+    ['random bytes as the first message', (ws: WebSocket) => ws.send(nacl.randomBytes(66))],
+    ['an oversized frame', (ws: WebSocket) => ws.send(new Uint8Array(10_000))],
+    ['a wrong protocol version', (ws: WebSocket) => ws.send(Uint8Array.of(0x01, 0x02, ...nacl.randomBytes(64)))],
+  ])('closes on %s and dispatches nothing', async (_what, attack) => {
+    const ws = await raw();
+    const closed = closeCode(ws);
+    attack(ws);
+    expect(await closed).toBeGreaterThanOrEqual(1002);
+    expect(dispatched).not.toHaveBeenCalled();
+  });
+
+  it('drops a client that says nothing', async () => {
+    const ws = await raw();
+    expect(await closeCode(ws)).toBe(1008);
+  });
+
+  it('locks pairing after 5 wrong tokens; the right one then fails until the window is reopened', async () => {
+    await services.trust.remove();
+    const fp = services.identity.fingerprint;
+    const { token } = await services.window.open('127.0.0.1', fp);
+    const stranger = nacl.sign.keyPair();
+    const sid = { ...stranger, fingerprint: fingerprintOf(stranger.publicKey) };
+    for (let i = 0; i < 5; i++) {
+      const e = await dial(sid, { fingerprint: fp, pairingSecret: newToken(fp).secret }).catch(toPgduplexError);
+      expect(e).toMatchObject({ code: 'TOKEN_INVALID' });
+    }
+    expect(await dial(sid, { fingerprint: fp, pairingSecret: token.secret }).catch(toPgduplexError)).toMatchObject({ code: 'PAIRING_LOCKED' });
+    const reopened = await services.window.open('127.0.0.1', fp);
+    const s = await dial(sid, { fingerprint: fp, pairingSecret: reopened.token.secret });
+    expect(await s.rpc.callRaw('pair.complete', { node: 'x', port: 1 }, { timeoutMs: 1000 })).toEqual({ node: 'b' });
+    s.channel.close();
+    expect(services.trust.peer?.node).toBe('x');
+    expect(dispatched).not.toHaveBeenCalled();
+  });
+});
