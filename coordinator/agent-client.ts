@@ -38,7 +38,23 @@ export async function callAgent<P extends z.ZodType, R extends z.ZodType>(
   });
 }
 
-function exchange(socketPath: string, method: 'GET' | 'POST', path: string, body: string | undefined, timeoutMs: number): Promise<AgentResponse> {
+/** How long to keep knocking when the agent is not listening yet (just installed or restarting). */
+const STARTUP_GRACE_MS = 2000;
+
+async function exchange(socketPath: string, method: 'GET' | 'POST', path: string, body: string | undefined, timeoutMs: number): Promise<AgentResponse> {
+  const deadline = Date.now() + STARTUP_GRACE_MS;
+  for (;;) {
+    try {
+      return await exchangeOnce(socketPath, method, path, body, timeoutMs);
+    } catch (err) {
+      const code = ((err as PgduplexError).cause as NodeJS.ErrnoException | undefined)?.code;
+      if ((code !== 'ENOENT' && code !== 'ECONNREFUSED') || Date.now() > deadline) throw err;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+}
+
+function exchangeOnce(socketPath: string, method: 'GET' | 'POST', path: string, body: string | undefined, timeoutMs: number): Promise<AgentResponse> {
   return new Promise((resolve, reject) => {
     const headers = body === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) };
     const req = request({ socketPath, path, method, timeout: timeoutMs, headers }, (res) => {

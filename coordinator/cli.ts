@@ -37,7 +37,7 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .command('pair')
     .description('pair this node with the other one (once; no SSH, no shared password)')
     .argument('[address]', "the other node's address (with a token: pair with it)")
-    .argument('[token]', 'the token "pgduplex pair --accept" printed on the other node')
+    .argument('[token]', 'the token "pgduplex pair --accept" printed on the other node, or - to read it from stdin')
     .option('--accept <address>', "open a 10-minute pairing window for the other node's address and print a token")
     .option('--no-wait', 'with --accept: print the token and return without waiting for the other node')
     .addOption(new Option('--port <port>', "the other agent's port").argParser(parsePort))
@@ -49,7 +49,8 @@ export function buildProgram(setExit: (code: number) => void): Command {
         return setExit(await pairAcceptCommand({ socket: socket(), address: o.accept, wait: o.wait, json }));
       }
       if (address === undefined || token === undefined) throw usage('pair needs "--accept <address>" on one node, or "<address> <token>" on the other');
-      setExit(await pairConnectCommand({ socket: socket(), address, token, ...(o.port === undefined ? {} : { port: o.port }), json }));
+      const secret = token === '-' ? await readStdinToken() : token;
+      setExit(await pairConnectCommand({ socket: socket(), address, token: secret, ...(o.port === undefined ? {} : { port: o.port }), json }));
     });
 
   program
@@ -65,6 +66,18 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .action(async (o: { json?: boolean }) => setExit(await unpairCommand({ socket: socket(), json: o.json === true })));
 
   return program;
+}
+
+/** Reads the token from stdin, so it need not appear in the process list or shell history. */
+async function readStdinToken(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin as AsyncIterable<Buffer>) {
+    chunks.push(chunk);
+    if (chunks.reduce((n, c) => n + c.length, 0) > 1024) break;
+  }
+  const token = Buffer.concat(chunks).toString('utf8').trim();
+  if (token === '') throw usage('no token on stdin');
+  return token;
 }
 
 function parsePort(value: string): number {

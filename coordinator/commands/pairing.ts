@@ -1,3 +1,4 @@
+import { parseToken } from '../../shared/crypto/token.js';
 import { PgduplexError } from '../../shared/errors.js';
 import { pairAcceptAction, pairConnectAction, pairStatusAction, peersListAction, unpairAction, whoamiAction } from '../../shared/protocol/control.js';
 import { callAgent } from '../agent-client.js';
@@ -43,6 +44,7 @@ export async function pairAcceptCommand(o: { socket: string; address: string; wa
 
 /** `pgduplex pair ADDR TOKEN`: pair with the node that printed the token. */
 export async function pairConnectCommand(o: { socket: string; address: string; token: string; port?: number; json: boolean }): Promise<number> {
+  parseToken(o.token);
   const r = await callAgent(o.socket, pairConnectAction, { address: o.address, token: o.token, ...(o.port === undefined ? {} : { port: o.port }) });
   if (o.json) out(JSON.stringify(r, null, 2));
   else {

@@ -54,7 +54,8 @@ describe('pairing two real agents (lab nodes a and b)', () => {
     tokenUsed = /PGDX1-[A-Z2-7-]+/.exec(printed)![0];
     expect(printed).toContain(`opened port 7740/tcp for ${A}`);
 
-    const paired = await cli('a', ['pair', B, tokenUsed]);
+    // The token goes on stdin, so it never shows in a process list.
+    const paired = await nodeExec('a', ['pgduplex', 'pair', B, '-'], { input: `${tokenUsed}\n`, reject: false });
     expect(paired.exitCode, paired.stderr).toBe(0);
     const check = /Check code: ([0-9A-F]{4}-[0-9A-F]{4})/.exec(paired.stdout)?.[1];
     expect(check).toBeDefined();

@@ -36,6 +36,18 @@ describe('pgduplex CLI', () => {
     expect(r.stderr).not.toMatch(/\n\s+at /);
   });
 
+  it('rejects a mistyped token before contacting anyone', async () => {
+    const r = await cli(['--socket', join(dir, 'absent.sock'), 'pair', '10.0.0.2', 'PGDX1-NOPE']);
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr).toContain('that is not a valid pairing token');
+  });
+
+  it('says how to call pair when its arguments are missing', async () => {
+    const r = await cli(['pair', '10.0.0.2']);
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr).toContain('pair needs "--accept <address>"');
+  });
+
   it('says the agent is not running and what to do', async () => {
     const r = await cli(['--socket', join(dir, 'absent.sock'), 'health']);
     expect(r.exitCode).toBe(1);
