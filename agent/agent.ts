@@ -64,7 +64,8 @@ export async function startAgent(config: AgentConfig, log: Logger): Promise<Runn
   const detachPeers = attachPeerServer(tcp, { maxFrameBytes: L.maxFrameBytes, maxPendingHandshakes: L.maxPendingHandshakes }, log.child({ component: 'peer' }), (t) => services.peers.accept(t));
   const servers: Server[] = [];
   try {
-    await listenTcp(tcp, config.listen.host, config.listen.port);
+    const bound = await listenTcp(tcp, config.listen.host, config.listen.port);
+    if (bound !== config.listen.host) log.warn({ wanted: config.listen.host, bound }, 'IPv6 is not available here; listening on IPv4 only');
     servers.push(tcp);
     await listenUnix(unix, config.socket);
     servers.push(unix);

@@ -23,7 +23,7 @@ export const pairAcceptHandler = (s: AgentServices) =>
         token: formatToken(token),
         fingerprint: formatFingerprint(s.identity.fingerprint),
         expiresAt,
-        firewall: fw.changed ? `opened port ${s.port}/tcp for ${host.address}` : `port ${s.port}/tcp was already open for ${host.address}`,
+        firewall: `${fw.changed ? `opened port ${s.port}/tcp for ${host.address}` : `port ${s.port}/tcp was already open for ${host.address}`}${fw.note ? ` (${fw.note})` : ''}`,
       };
     },
   });

@@ -13,11 +13,11 @@ export const pairConnectHandler = (s: AgentServices) =>
     run: async ({ address, port, token }) => {
       const host = parseHostAddress(address);
       const parsed = parseToken(token);
-      const { peer, check } = await s.peers.pairWith(host.address, port ?? s.port, parsed);
+      const { peer, check, firewallNote } = await s.peers.pairWith(host.address, port ?? s.port, parsed);
       return {
         peer: { node: peer.node, address: peer.address, port: peer.port, fingerprint: formatFingerprint(peer.fingerprint), pairedAt: peer.pairedAt },
         check,
-        firewall: `port ${s.port}/tcp is open for ${host.address}`,
+        firewall: `port ${s.port}/tcp is open for ${host.address}${firewallNote ? ` (${firewallNote})` : ''}`,
       };
     },
   });

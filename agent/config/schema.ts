@@ -14,8 +14,8 @@ const listenSchema = z
   .strictObject({
     host: z
       .string()
-      .refine((h) => isIP(h) !== 0, { message: 'must be an IPv4 or IPv6 address, e.g. "0.0.0.0"' })
-      .default('0.0.0.0'),
+      .refine((h) => isIP(h) !== 0, { message: 'must be an IPv4 or IPv6 address, e.g. "::" (all, IPv4 and IPv6) or "0.0.0.0"' })
+      .default('::'),
     port: z
       .number({ message: 'must be a number' })
       .int({ message: 'must be a whole number' })
@@ -23,7 +23,7 @@ const listenSchema = z
       .max(65535, { message: 'must be between 1 and 65535' })
       .default(DEFAULT_PORT),
   })
-  .default({ host: '0.0.0.0', port: DEFAULT_PORT });
+  .default({ host: '::', port: DEFAULT_PORT });
 
 const postgresqlSchema = z.strictObject({
   version: z.string().regex(/^\d{2,}$/, { message: 'must be a major version such as "17"' }),

@@ -4,8 +4,23 @@ import { connect } from 'node:net';
 import { dirname } from 'node:path';
 import { PgduplexError } from '../../shared/errors.js';
 
-/** Listens on TCP; a taken port or a foreign address becomes a typed error, not a crash. */
-export function listenTcp(server: Server, host: string, port: number): Promise<void> {
+/**
+ * Listens on TCP; a taken port or a foreign address becomes a typed error, not a crash. `::` means
+ * every address, IPv4 included; on a host with IPv6 disabled it falls back to 0.0.0.0.
+ */
+export async function listenTcp(server: Server, host: string, port: number): Promise<string> {
+  try {
+    await listenOnce(server, host, port);
+    return host;
+  } catch (err) {
+    const cause = (err as PgduplexError).cause as NodeJS.ErrnoException | undefined;
+    if (host !== '::' || (cause?.code !== 'EAFNOSUPPORT' && cause?.code !== 'EADDRNOTAVAIL')) throw err;
+    await listenOnce(server, '0.0.0.0', port);
+    return '0.0.0.0';
+  }
+}
+
+function listenOnce(server: Server, host: string, port: number): Promise<void> {
   return new Promise((resolve, reject) => {
     const onError = (err: NodeJS.ErrnoException): void => {
       reject(
@@ -14,6 +29,7 @@ export function listenTcp(server: Server, host: string, port: number): Promise<v
             err.code === 'EADDRINUSE'
               ? `another process holds port ${port}; change "listen.port" in agent.json or stop it`
               : 'check "listen.host" in agent.json: it must be an address of this node',
+          cause: err,
         }),
       );
     };

@@ -13,7 +13,8 @@ import { dialPeer, type PeerSession } from './link.js';
 
 /** Opens and closes the agent port for one peer address; the firewall layer implements it. */
 export interface PeerFirewall {
-  allow(address: string): Promise<{ changed: boolean }>;
+  /** `note` says what the operator should know, e.g. that the rule will not survive a reboot. */
+  allow(address: string): Promise<{ changed: boolean; note?: string }>;
   revoke(address: string): Promise<{ changed: boolean }>;
 }
 
@@ -88,7 +89,7 @@ export class PeerService {
   }
 
   /** The connecting side of pairing: opens our port for the peer, proves the token, stores the peer. */
-  async pairWith(address: string, port: number, token: { fingerprint: string; secret: Uint8Array }): Promise<{ peer: TrustedPeer; check: string }> {
+  async pairWith(address: string, port: number, token: { fingerprint: string; secret: Uint8Array }): Promise<{ peer: TrustedPeer; check: string; firewallNote?: string }> {
     const existing = this.d.trust.peer;
     if (existing) throw new PgduplexError('ALREADY_PAIRED', `this node is already paired with ${existing.node} (${existing.address})`, { hint: 'run "pgduplex unpair" first' });
     const opened = await this.d.firewall.allow(address);
@@ -108,7 +109,7 @@ export class PeerService {
         const check = checkValue(s.channel.keys.sessionId);
         this.lastPairing = { node: peer.node, fingerprint: peer.fingerprint, check, at: peer.pairedAt };
         this.d.log.info({ peer: address, node: peer.node, fingerprint: formatFingerprint(peer.fingerprint) }, 'paired');
-        return { peer, check };
+        return { peer, check, ...(opened.note === undefined ? {} : { firewallNote: opened.note }) };
       } finally {
         s.channel.close('pairing done');
       }

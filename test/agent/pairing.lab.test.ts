@@ -52,7 +52,7 @@ describe('pairing two real agents (lab nodes a and b)', () => {
     await nodeExec('b', ['bash', '-c', `pgduplex pair --accept ${A} > /var/tmp/accept.out 2>&1 &`]);
     const printed = await waitFor('token on b', async () => (await nodeExec('b', ['cat', '/var/tmp/accept.out'])).stdout, (t) => /PGDX1-[A-Z2-7-]+/.test(t));
     tokenUsed = /PGDX1-[A-Z2-7-]+/.exec(printed)![0];
-    expect(printed).toContain(`opened port 7740/tcp for ${A}`);
+    expect(printed).toContain(`opened port 7740/tcp for ${A} (not persisted: netfilter-persistent is not installed`);
 
     // The token goes on stdin, so it never shows in a process list.
     const paired = await nodeExec('a', ['pgduplex', 'pair', B, '-'], { input: `${tokenUsed}\n`, reject: false });
@@ -134,5 +134,19 @@ describe('pairing two real agents (lab nodes a and b)', () => {
     const old = await rogue('a', { address: B, expectKey: await publicKeyOf('b'), identityFile: '/var/lib/pgduplex/identity.json' });
     expect(old.ok).toBe(false);
     expect(old.error?.code).toBe('AGENT_UNREACHABLE');
+  });
+
+  it('pairs over IPv6 too, with ip6tables rules for the peer only, and unpairs from a', async () => {
+    const A6 = LAB.nodes.a.ipv6;
+    const B6 = LAB.nodes.b.ipv6;
+    const accept = await json<{ token: string }>('b', ['pair', '--accept', A6, '--no-wait']);
+    const paired = await nodeExec('a', ['pgduplex', 'pair', B6, '-'], { input: accept.token, reject: false });
+    expect(paired.exitCode, paired.stderr).toBe(0);
+    const [peer] = await json<Array<{ address: string; reachable: boolean }>>('a', ['peers']);
+    expect(peer).toMatchObject({ address: B6, reachable: true });
+    expect((await nodeExec('b', ['ip6tables-save', '-t', 'filter'])).stdout).toMatch(/-A PGDUPLEX -s fd00:231:7::11\/128 -p tcp -m tcp --dport 7740/);
+    expect((await outsiderHttp(`http://[${B6}]:7740/health/live`, 2)).curlExit).toBe(28);
+    expect(await json('a', ['unpair'])).toMatchObject({ peerConfirmed: true });
+    expect((await nodeExec('b', ['ip6tables-save', '-t', 'filter'])).stdout).not.toContain('PGDUPLEX');
   });
 });

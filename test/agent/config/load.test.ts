@@ -19,7 +19,7 @@ function failure(text: string): PgduplexError {
 describe('parseAgentConfig', () => {
   it('fills every default from an empty object', () => {
     const c = parseAgentConfig(FILE, '{}');
-    expect(c.listen).toEqual({ host: '0.0.0.0', port: DEFAULT_PORT });
+    expect(c.listen).toEqual({ host: '::', port: DEFAULT_PORT });
     expect(c.socket).toBe('/run/pgduplex/agent.sock');
     expect(c.logLevel).toBe('info');
     expect(c.postgresql).toBeUndefined();
