@@ -18,7 +18,6 @@ try {
     measuredAt: new Date().toISOString(),
     where: 'lab node a -> lab node b over the lab bridge, agents from the .deb under systemd',
     ...figures,
-    notMeasured: { streamedPayloadThroughput: 'streams of bounded frames are not implemented yet (issue 3)' },
   };
   mkdirSync('bench/results', { recursive: true });
   writeFileSync('bench/results/channel.json', `${JSON.stringify(results, null, 2)}\n`);

@@ -8,8 +8,9 @@ export class WsTransport implements Transport {
     readonly remoteAddress: string,
   ) {}
 
-  send(data: Uint8Array): void {
-    if (this.ws.readyState === this.ws.OPEN) this.ws.send(data, { binary: true });
+  send(data: Uint8Array, onWritten?: () => void): void {
+    if (this.ws.readyState !== this.ws.OPEN) return onWritten?.();
+    this.ws.send(data, { binary: true }, () => onWritten?.());
   }
 
   close(code: number, reason: string): void {

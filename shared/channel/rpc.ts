@@ -3,12 +3,30 @@ import type { ActionDescriptor } from '../protocol/actions.js';
 import type { ChannelMessage } from '../protocol/messages.js';
 import type { z } from 'zod';
 import type { SecureChannel } from './secure-channel.js';
+import { sendStream, StreamInbox } from './streams.js';
 
 /** What a running action may do besides returning: report progress to the caller. */
 export interface ActionContext {
   progress(message: string, done?: number, total?: number): void;
   /** Who asked: 'local' (the CLI on this node) or 'peer' (the paired agent). */
   origin: 'local' | 'peer';
+}
+
+const STREAM = Symbol('pgduplex.stream');
+
+/** An action result that carries a byte stream (a dump, a backup) besides its JSON part. */
+export interface StreamResult {
+  [STREAM]: AsyncIterable<Uint8Array> | Iterable<Uint8Array>;
+  meta: Record<string, unknown>;
+}
+
+/** Wraps a result so the endpoint sends `meta` (plus a stream id) and then the bytes as chunks. */
+export function streamResult(meta: Record<string, unknown>, source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>): StreamResult {
+  return { [STREAM]: source, meta };
+}
+
+function isStreamResult(value: unknown): value is StreamResult {
+  return typeof value === 'object' && value !== null && STREAM in value;
 }
 
 /** Runs an action by name; the agent's registry implements it, the coordinator side passes none. */
@@ -24,12 +42,16 @@ interface Pending {
 /** Request/response over a SecureChannel: typed calls out, dispatched requests in. */
 export class RpcEndpoint {
   private nextId = 1;
+  private nextStream = 1;
   private readonly pending = new Map<number, Pending>();
+  private readonly inbox: StreamInbox;
 
   constructor(
     private readonly channel: SecureChannel,
     private readonly dispatch: Dispatch | undefined,
+    maxBufferedStreamBytes = 8 * 1024 * 1024,
   ) {
+    this.inbox = new StreamInbox(channel, maxBufferedStreamBytes);
     channel.onMessage((m) => this.onMessage(m));
     channel.onClose((reason) => {
       const err = new PgduplexError('AGENT_UNREACHABLE', `the peer channel closed${reason ? ` (${reason.code})` : ''}`);
@@ -51,6 +73,14 @@ export class RpcEndpoint {
     const parsed = d.result.safeParse(raw);
     if (!parsed.success) throw new PgduplexError('AGENT_BAD_RESPONSE', `the peer's answer to ${d.name} does not match its schema`);
     return parsed.data;
+  }
+
+  /** Calls an action whose answer is a stream: the JSON part, then the bytes as they arrive. */
+  async callStream(action: string, params: unknown, opts: { timeoutMs: number }): Promise<{ meta: Record<string, unknown>; data: AsyncIterable<Uint8Array> }> {
+    const result = (await this.callRaw(action, params, opts)) as Record<string, unknown> | null;
+    const id = result?.['streamId'];
+    if (typeof id !== 'number') throw new PgduplexError('AGENT_BAD_RESPONSE', `${action} did not answer with a stream`);
+    return { meta: result ?? {}, data: this.inbox.take(id) };
   }
 
   /** Calls by name with unchecked params; used to relay the CLI's requests to the peer. */
@@ -94,7 +124,10 @@ export class RpcEndpoint {
         origin: 'peer',
         progress: (message, done, total) => reply({ type: 'progress', id, message, ...(done === undefined ? {} : { done }), ...(total === undefined ? {} : { total }) }),
       });
-      reply({ type: 'response', id, ok: true, result });
+      if (!isStreamResult(result)) return reply({ type: 'response', id, ok: true, result });
+      const streamId = this.nextStream++;
+      reply({ type: 'response', id, ok: true, result: { ...result.meta, streamId } });
+      await sendStream(this.channel, streamId, result[STREAM]);
     } catch (err) {
       reply({ type: 'response', id, ok: false, error: toPgduplexError(err).toJSON() });
     }

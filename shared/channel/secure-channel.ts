@@ -1,7 +1,8 @@
 import { PgduplexError, toPgduplexError, type ErrorCode } from '../errors.js';
-import { channelMessageSchema, type ChannelMessage } from '../protocol/messages.js';
+import type { ChannelMessage } from '../protocol/messages.js';
 import { CLIENT_TO_SERVER, FrameOpener, FrameSealer, SERVER_TO_CLIENT } from './frames.js';
 import { ClientHandshake, ServerHandshake, type ClientClaim, type HandshakeMode, type Identity, type SessionKeys } from './handshake.js';
+import { CHUNK_HEADER_BYTES, decodePayload, encodeChunk, encodeMessage, type Chunk } from './payload.js';
 import type { Transport } from './transport.js';
 
 /** Limits of one channel; they come from the agent's config. */
@@ -31,6 +32,7 @@ const REJECT_HINTS: Partial<Record<ErrorCode, string>> = {
 /** An authenticated, encrypted message channel; nothing is delivered before the handshake completes. */
 export class SecureChannel {
   private listeners: Array<(m: ChannelMessage) => void> = [];
+  private chunkListeners: Array<(c: Chunk) => void> = [];
   private closeListeners: Array<(reason: PgduplexError | undefined) => void> = [];
   private closed = false;
 
@@ -39,6 +41,7 @@ export class SecureChannel {
     private readonly sealer: FrameSealer,
     private readonly opener: FrameOpener,
     readonly keys: SessionKeys & { mode: HandshakeMode },
+    private readonly maxFrameBytes: number,
   ) {}
 
   /** Starts delivering frames; called once the handshake has settled, never before. */
@@ -51,7 +54,7 @@ export class SecureChannel {
   /** A channel over keys a handshake produced; inactive until `activate()`. */
   static fromKeys(transport: Transport, keys: SessionKeys & { mode: HandshakeMode }, role: 'client' | 'server', limits: ChannelLimits): SecureChannel {
     const [out, back] = role === 'client' ? [CLIENT_TO_SERVER, SERVER_TO_CLIENT] : [SERVER_TO_CLIENT, CLIENT_TO_SERVER];
-    return new SecureChannel(transport, new FrameSealer(keys.send, out, limits.maxFrameBytes), new FrameOpener(keys.receive, back, limits.maxFrameBytes), keys);
+    return new SecureChannel(transport, new FrameSealer(keys.send, out, limits.maxFrameBytes), new FrameOpener(keys.receive, back, limits.maxFrameBytes), keys, limits.maxFrameBytes);
   }
 
   /** The connecting side: runs the handshake and resolves once the server has confirmed it. */
@@ -85,17 +88,39 @@ export class SecureChannel {
   /** Seals and sends one message; a message too large for one frame is a typed error. */
   send(message: ChannelMessage): void {
     if (this.closed) throw new PgduplexError('AGENT_UNREACHABLE', 'the peer channel is closed');
-    this.transport.send(this.sealer.seal(new TextEncoder().encode(JSON.stringify(message))));
+    this.transport.send(this.sealer.seal(encodeMessage(message)));
+  }
+
+  /** Seals and sends one stream chunk; resolves once the transport has written it (backpressure). */
+  sendChunk(chunk: Chunk): Promise<void> {
+    if (this.closed) return Promise.reject(new PgduplexError('AGENT_UNREACHABLE', 'the peer channel is closed'));
+    const frame = this.sealer.seal(encodeChunk(chunk));
+    return new Promise((resolve) => this.transport.send(frame, resolve));
+  }
+
+  /** Largest chunk payload one frame can carry. */
+  get maxChunkBytes(): number {
+    return this.maxFrameBytes - CHUNK_HEADER_BYTES;
   }
 
   onMessage(listener: (m: ChannelMessage) => void): void {
     this.listeners.push(listener);
   }
 
+  onChunk(listener: (c: Chunk) => void): void {
+    this.chunkListeners.push(listener);
+  }
+
   /** Called once when the channel ends; with the protocol error when one closed it. */
   onClose(listener: (reason: PgduplexError | undefined) => void): void {
     if (this.closed) listener(undefined);
     else this.closeListeners.push(listener);
+  }
+
+  /** Closes on a protocol violation found above the frame layer (e.g. a stream out of order). */
+  abort(error: PgduplexError): void {
+    this.finish(error);
+    this.transport.close(CLOSE_POLICY, error.code);
   }
 
   close(reason = 'closed'): void {
@@ -110,10 +135,9 @@ export class SecureChannel {
   private receive(data: Uint8Array): void {
     if (this.closed) return;
     try {
-      const plain = this.opener.open(data);
-      const parsed = channelMessageSchema.safeParse(JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(plain)));
-      if (!parsed.success) throw new PgduplexError('FRAME_INVALID', 'frame holds no valid message');
-      for (const l of this.listeners) l(parsed.data);
+      const payload = decodePayload(this.opener.open(data));
+      if (payload.kind === 'message') for (const l of this.listeners) l(payload.message);
+      else for (const l of this.chunkListeners) l(payload);
     } catch (err) {
       const e = err instanceof PgduplexError ? err : new PgduplexError('FRAME_INVALID', 'frame holds no valid message', { cause: err });
       this.finish(e);
@@ -126,12 +150,14 @@ export class SecureChannel {
     this.closed = true;
     for (const l of this.closeListeners.splice(0)) l(reason);
     this.listeners = [];
+    this.chunkListeners = [];
   }
 
   /** Delivers a message that arrived during the handshake (the server's hello) to the client side. */
   openFirst(data: Uint8Array): ChannelMessage {
-    const plain = this.opener.open(data);
-    return channelMessageSchema.parse(JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(plain)));
+    const payload = decodePayload(this.opener.open(data));
+    if (payload.kind !== 'message') throw new PgduplexError('HANDSHAKE_FAILED', 'peer did not confirm the session');
+    return payload.message;
   }
 
   /** The hello the server sent to confirm the session (client side only). */

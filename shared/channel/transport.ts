@@ -1,6 +1,7 @@
 /** A message-oriented byte link (a websocket, or an in-memory pair in tests) the channel runs over. */
 export interface Transport {
-  send(data: Uint8Array): void;
+  /** `onWritten` fires once the bytes left for the network: the sender's backpressure signal. */
+  send(data: Uint8Array, onWritten?: () => void): void;
   close(code: number, reason: string): void;
   onMessage(listener: (data: Uint8Array) => void): void;
   onClose(listener: () => void): void;
@@ -27,11 +28,14 @@ export class MemoryTransport implements Transport {
 
   constructor(readonly remoteAddress: string) {}
 
-  send(data: Uint8Array): void {
-    if (this.closed) return;
+  send(data: Uint8Array, onWritten?: () => void): void {
+    if (this.closed) return onWritten?.();
     this.sent.push(data.slice());
     const peer = this.other;
-    setImmediate(() => peer?.deliver(data.slice()));
+    setImmediate(() => {
+      peer?.deliver(data.slice());
+      onWritten?.();
+    });
   }
 
   /** Injects bytes as if the other end had sent them. */
