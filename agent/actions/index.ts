@@ -1,5 +1,6 @@
 import type { AgentServices } from './context.js';
 import { pairAcceptHandler } from './pair-accept.js';
+import { peerCallHandler } from './peer-call.js';
 import { pairConnectHandler } from './pair-connect.js';
 import { pairStatusHandler } from './pair-status.js';
 import { peerUnpairHandler } from './peer-unpair.js';
@@ -20,6 +21,7 @@ export function buildRegistry(s: AgentServices): ActionRegistry {
     peersListHandler(s),
     unpairHandler(s),
     peerUnpairHandler(s),
+    peerCallHandler(s),
   ] as unknown as ActionHandler[];
   return new ActionRegistry().register(...handlers);
 }

@@ -40,6 +40,11 @@ export class PeerService {
 
   constructor(private readonly d: PeerServiceDeps) {}
 
+  /** How long a relayed call may take before the caller gets TIMEOUT. */
+  get callTimeoutMs(): number {
+    return this.d.limits.callTimeoutMs;
+  }
+
   /** Runs the server side of a handshake on a new connection; refused clients never reach dispatch. */
   async accept(transport: Transport): Promise<void> {
     const log = this.d.log.child({ peer: transport.remoteAddress });

@@ -55,3 +55,11 @@ export const unpairAction = defineAction({
   params: z.strictObject({}),
   result: z.strictObject({ removed: peerView.optional(), peerConfirmed: z.boolean() }),
 });
+
+/** Runs an action on the paired peer through this agent's session: how the coordinator reaches both nodes. */
+export const peerCallAction = defineAction({
+  name: 'peer.call',
+  mutates: false,
+  params: z.strictObject({ action: z.string().min(1).max(64), params: z.unknown().optional() }),
+  result: z.unknown(),
+});

@@ -43,6 +43,17 @@ describe('a broken agent.json stops the agent with one line that names the probl
     expect(journal.stdout).not.toMatch(/\n\s+at .+\(.+:\d+:\d+\)/);
   });
 
+  it('refuses to start when its key file is readable by others', async () => {
+    await writeConfig(original);
+    await nodeExec('b', ['chmod', '0644', '/var/lib/pgduplex/identity.json']);
+    try {
+      const status = await restartExpectingFailure();
+      expect(status).toContain('pgduplex-agent: /var/lib/pgduplex/identity.json has mode 0644; it holds keys and must be 0600 (root only)');
+    } finally {
+      await nodeExec('b', ['chmod', '0600', '/var/lib/pgduplex/identity.json']);
+    }
+  });
+
   it('recovers once the file is fixed and the agent restarted', async () => {
     await writeConfig(original);
     await nodeExec('b', ['systemctl', 'restart', 'pgduplex-agent']);

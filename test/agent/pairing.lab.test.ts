@@ -72,6 +72,12 @@ describe('pairing two real agents (lab nodes a and b)', () => {
     expect(fromA?.rttMs).toBeGreaterThan(0);
   });
 
+  it("relays a call from a's local socket to b, where it runs", async () => {
+    const body = JSON.stringify({ action: 'peer.call', params: { action: 'ping', params: {} } });
+    const r = await nodeExec('a', ['curl', '-sS', '--unix-socket', '/run/pgduplex/agent.sock', '-X', 'POST', '-H', 'content-type: application/json', '--data-binary', '@-', 'http://agent/v1/rpc'], { input: body });
+    expect(JSON.parse(r.stdout)).toMatchObject({ ok: true, result: { node: 'b' } });
+  });
+
   it('keeps both agent ports closed to the outsider after pairing', async () => {
     expect(await outsiderBlocked(A)).toBe(true);
     expect(await outsiderBlocked(B)).toBe(true);

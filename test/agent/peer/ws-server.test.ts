@@ -82,6 +82,14 @@ describe('peer websocket endpoint', () => {
     expect(dispatched).toHaveBeenCalledWith('ping');
   });
 
+  it('never lets the peer run local-only actions such as relaying or unpairing', async () => {
+    const s = await dial();
+    for (const action of ['peer.call', 'unpair', 'pair.accept', 'whoami']) {
+      await expect(s.rpc.callRaw(action, {}, { timeoutMs: 1000 })).rejects.toMatchObject({ code: 'UNKNOWN_ACTION' });
+    }
+    s.channel.close();
+  });
+
   it('refuses an unknown key before anything is dispatched', async () => {
     const stranger = nacl.sign.keyPair();
     const err = await dial({ ...stranger, fingerprint: fingerprintOf(stranger.publicKey) }).catch(toPgduplexError);

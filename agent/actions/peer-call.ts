@@ -1,0 +1,14 @@
+import { peerCallAction } from '../../shared/protocol/control.js';
+import type { AgentServices } from './context.js';
+import { defineHandler } from './registry.js';
+
+/** Relays one call from the local CLI to the paired agent; the peer validates and dispatches it. */
+export const peerCallHandler = (s: AgentServices) =>
+  defineHandler({
+    descriptor: peerCallAction,
+    callers: ['local'],
+    run: async ({ action, params }, ctx) => {
+      const session = await s.peers.session();
+      return session.rpc.callRaw(action, params ?? {}, { timeoutMs: s.peers.callTimeoutMs, onProgress: (m) => ctx.progress(m) });
+    },
+  });
