@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { Server } from 'node:http';
 import { hostname } from 'node:os';
 import { toPgduplexError } from '../shared/errors.js';
@@ -44,11 +45,14 @@ export async function startAgent(config: AgentConfig, log: Logger): Promise<Runn
     dispatch: registry.dispatch,
   });
 
-  const rpc: PostRoute = async (body) => {
+  const rpc: PostRoute = async (body, emit) => {
     const { action, params } = (typeof body === 'object' && body !== null ? body : {}) as { action?: unknown; params?: unknown };
-    const requestLog = log.child({ action: String(action).slice(0, 64), requestId: Math.random().toString(36).slice(2, 10) });
+    const requestLog = log.child({ action: String(action).slice(0, 64), requestId: randomUUID().slice(0, 8) });
     try {
-      const result = await registry.dispatch(typeof action === 'string' ? action : '', params ?? {}, { origin: 'local', progress: () => undefined });
+      const result = await registry.dispatch(typeof action === 'string' ? action : '', params ?? {}, {
+        origin: 'local',
+        progress: (message, done, total) => emit({ message, ...(done === undefined ? {} : { done }), ...(total === undefined ? {} : { total }) }),
+      });
       return { status: 200, body: { ok: true, result } };
     } catch (err) {
       const e = toPgduplexError(err);

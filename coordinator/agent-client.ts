@@ -24,9 +24,14 @@ export async function callAgent<P extends z.ZodType, R extends z.ZodType>(
   socketPath: string,
   d: ActionDescriptor<P, R>,
   params: z.input<P>,
-  timeoutMs = 60_000,
+  opts: { timeoutMs?: number; onProgress?: (event: { message: string; done?: number; total?: number }) => void } = {},
 ): Promise<z.output<R>> {
-  const res = await exchange(socketPath, 'POST', '/v1/rpc', JSON.stringify({ action: d.name, params }), timeoutMs);
+  const res = await exchange(socketPath, 'POST', '/v1/rpc', JSON.stringify({ action: d.name, params }), opts.timeoutMs ?? 60_000, (event) => {
+    const e = event as { type?: unknown; message?: unknown; done?: unknown; total?: unknown };
+    if (e.type === 'progress' && typeof e.message === 'string') {
+      opts.onProgress?.({ message: e.message, ...(typeof e.done === 'number' ? { done: e.done } : {}), ...(typeof e.total === 'number' ? { total: e.total } : {}) });
+    }
+  });
   const body = res.body as { ok?: unknown; result?: unknown; error?: unknown };
   if (res.status === 200 && body.ok === true) {
     const parsed = d.result.safeParse(body.result);
@@ -41,11 +46,11 @@ export async function callAgent<P extends z.ZodType, R extends z.ZodType>(
 /** How long to keep knocking when the agent is not listening yet (just installed or restarting). */
 const STARTUP_GRACE_MS = 2000;
 
-async function exchange(socketPath: string, method: 'GET' | 'POST', path: string, body: string | undefined, timeoutMs: number): Promise<AgentResponse> {
+async function exchange(socketPath: string, method: 'GET' | 'POST', path: string, body: string | undefined, timeoutMs: number, onEvent?: (event: unknown) => void): Promise<AgentResponse> {
   const deadline = Date.now() + STARTUP_GRACE_MS;
   for (;;) {
     try {
-      return await exchangeOnce(socketPath, method, path, body, timeoutMs);
+      return await exchangeOnce(socketPath, method, path, body, timeoutMs, onEvent);
     } catch (err) {
       const code = ((err as PgduplexError).cause as NodeJS.ErrnoException | undefined)?.code;
       if ((code !== 'ENOENT' && code !== 'ECONNREFUSED') || Date.now() > deadline) throw err;
@@ -54,25 +59,38 @@ async function exchange(socketPath: string, method: 'GET' | 'POST', path: string
   }
 }
 
-function exchangeOnce(socketPath: string, method: 'GET' | 'POST', path: string, body: string | undefined, timeoutMs: number): Promise<AgentResponse> {
+/** One request; an NDJSON answer delivers its lines before the last to `onEvent` as they arrive. */
+function exchangeOnce(socketPath: string, method: 'GET' | 'POST', path: string, body: string | undefined, timeoutMs: number, onEvent?: (event: unknown) => void): Promise<AgentResponse> {
   return new Promise((resolve, reject) => {
     const headers = body === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) };
     const req = request({ socketPath, path, method, timeout: timeoutMs, headers }, (res) => {
-      const chunks: Buffer[] = [];
+      const ndjson = (res.headers['content-type'] ?? '').startsWith('application/x-ndjson');
+      let text = '';
       let size = 0;
-      res.on('data', (c: Buffer) => {
-        size += c.length;
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => {
+        size += Buffer.byteLength(c);
         if (size > MAX_RESPONSE_BYTES) {
           req.destroy();
-          reject(new PgduplexError('AGENT_BAD_RESPONSE', `the agent's answer exceeds ${MAX_RESPONSE_BYTES} bytes`));
-        } else chunks.push(c);
+          return reject(new PgduplexError('AGENT_BAD_RESPONSE', `the agent's answer exceeds ${MAX_RESPONSE_BYTES} bytes`));
+        }
+        text += c;
+        if (!ndjson) return;
+        // Progress lines are handed on as they arrive; the result line (no "type") stays for 'end'.
+        let nl = text.indexOf('\n');
+        while (nl !== -1) {
+          const event = parseJson(text.slice(0, nl)) as { type?: unknown } | undefined;
+          if (event?.type !== 'progress') break;
+          onEvent?.(event);
+          text = text.slice(nl + 1);
+          nl = text.indexOf('\n');
+        }
       });
       res.on('end', () => {
-        try {
-          resolve({ status: res.statusCode ?? 0, body: JSON.parse(Buffer.concat(chunks).toString('utf8')) });
-        } catch (err) {
-          reject(new PgduplexError('AGENT_BAD_RESPONSE', 'the agent answered with something that is not JSON', { cause: err }));
-        }
+        const last = text.trim().split('\n').at(-1) ?? '';
+        const parsed = parseJson(last);
+        if (parsed === undefined) reject(new PgduplexError('AGENT_BAD_RESPONSE', 'the agent answered with something that is not JSON'));
+        else resolve({ status: res.statusCode ?? 0, body: parsed });
       });
     });
     req.on('timeout', () => {
@@ -86,6 +104,14 @@ function exchangeOnce(socketPath: string, method: 'GET' | 'POST', path: string, 
     req.on('error', (err: NodeJS.ErrnoException) => reject(unreachable(socketPath, err)));
     req.end(body);
   });
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return undefined;
+  }
 }
 
 function unreachable(socketPath: string, err: NodeJS.ErrnoException): PgduplexError {

@@ -16,8 +16,11 @@ const CLIENT_ERROR_STATUS = new Map([
   ['ERR_HTTP_REQUEST_TIMEOUT', '408 Request Timeout'],
 ]);
 
-/** A POST route: receives the parsed JSON body (only the root-only unix socket has any). */
-export type PostRoute = (body: unknown) => Promise<RouteResult>;
+/**
+ * A POST route (only the root-only unix socket has any): receives the parsed JSON body and may emit
+ * progress events; the answer is NDJSON, the events first, the result last.
+ */
+export type PostRoute = (body: unknown, emit: (event: Record<string, unknown>) => void) => Promise<RouteResult>;
 
 /** Builds the agent's HTTP server: read-only routes, capped bodies, typed JSON errors. */
 export function createHttpServer(
@@ -92,8 +95,14 @@ async function handlePost(post: { routes: ReadonlyMap<string, PostRoute>; maxBod
     return send(res, req, 400, { error: new PgduplexError('BAD_PARAMS', 'request body is not JSON').toJSON() });
   }
   if (route === undefined) return send(res, req, 404, error('NOT_FOUND', 'no such path'));
-  const result = await route(body);
-  send(res, req, result.status, result.body);
+  const line = (value: unknown): void => {
+    if (!res.headersSent) res.writeHead(200, { 'Content-Type': 'application/x-ndjson; charset=utf-8', 'Cache-Control': 'no-store' });
+    if (!res.writableEnded) res.write(`${JSON.stringify(value)}\n`);
+  };
+  const result = await route(body, (event) => line({ type: 'progress', ...event }));
+  if (result.status !== 200 && !res.headersSent) return send(res, req, result.status, result.body);
+  line(result.body);
+  res.end();
 }
 
 /** Reads and discards a request body; false (and stops reading) once it passes the cap. */
