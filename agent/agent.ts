@@ -15,6 +15,7 @@ import { agentPortFirewall } from './peer/agent-port-firewall.js';
 import { PeerService } from './peer/peer-service.js';
 import { attachPeerServer } from './peer/ws-server.js';
 import { loadOrCreateIdentity } from './state/identity.js';
+import { Journal } from './state/journal.js';
 import { PairingWindow } from './state/pairing-window.js';
 import { TrustStore } from './state/trust-store.js';
 
@@ -36,7 +37,16 @@ export async function startAgent(config: AgentConfig, log: Logger): Promise<Runn
   const monitor = new HealthMonitor({ nodeName: node, postgresql: config.postgresql, cacheMs: L.healthCacheMs, probeTimeoutMs: L.psqlTimeoutMs });
   const warmed = monitor.warm();
 
-  const services = { node, port: config.listen.port, identity, trust, window, firewall: agentPortFirewall(config.listen.port, L.requestTimeoutMs, log.child({ component: 'firewall' })) } as AgentServices;
+  const services = {
+    node,
+    port: config.listen.port,
+    identity,
+    trust,
+    window,
+    journal: Journal.in(config.stateDir),
+    limits: { toolTimeoutMs: L.toolTimeoutMs },
+    firewall: agentPortFirewall(config.listen.port, L.toolTimeoutMs, log.child({ component: 'firewall' })),
+  } as AgentServices;
   const registry = buildRegistry(services);
   services.peers = new PeerService({
     ...services,

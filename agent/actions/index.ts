@@ -1,4 +1,7 @@
+import type { z } from 'zod';
+import { changeHandlers, journalHandlers, type ChangeAction } from './change.js';
 import type { AgentServices } from './context.js';
+import { firewallAction } from './firewall.js';
 import { pairAcceptHandler } from './pair-accept.js';
 import { peerCallHandler } from './peer-call.js';
 import { pairConnectHandler } from './pair-connect.js';
@@ -23,5 +26,8 @@ export function buildRegistry(s: AgentServices): ActionRegistry {
     peerUnpairHandler(s),
     peerCallHandler(s),
   ] as unknown as ActionHandler[];
+  const changes = [firewallAction(s.limits.toolTimeoutMs)] as unknown as Array<ChangeAction<z.ZodType>>;
+  for (const c of changes) handlers.push(...changeHandlers(c, s.journal));
+  handlers.push(...journalHandlers(changes, s.journal));
   return new ActionRegistry().register(...handlers);
 }

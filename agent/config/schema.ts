@@ -46,6 +46,7 @@ const limitsSchema = z
     callTimeoutMs: z.number().int().min(100).max(3_600_000).default(30_000),
     pairingTtlMs: z.number().int().min(10_000).max(3_600_000).default(600_000),
     pairingMaxFailures: z.number().int().min(1).max(100).default(5),
+    toolTimeoutMs: z.number().int().min(100).max(600_000).default(30_000),
   })
   .default({
     maxBodyBytes: 4096,
@@ -60,6 +61,7 @@ const limitsSchema = z
     callTimeoutMs: 30_000,
     pairingTtlMs: 600_000,
     pairingMaxFailures: 5,
+    toolTimeoutMs: 30_000,
   });
 
 /** The whole agent.json: strict, so a typo in a key is an error, never a silently ignored setting. */

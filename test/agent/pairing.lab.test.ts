@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { agentRpc } from '../lab/agent-rpc.js';
 import { installDriver } from '../lab/driver.js';
 import { nodeHttp, outsiderHttp, waitFor } from '../lab/http.js';
 import { LAB, nodeExec, type NodeName } from '../lab/index.js';
@@ -73,9 +74,7 @@ describe('pairing two real agents (lab nodes a and b)', () => {
   });
 
   it("relays a call from a's local socket to b, where it runs", async () => {
-    const body = JSON.stringify({ action: 'peer.call', params: { action: 'ping', params: {} } });
-    const r = await nodeExec('a', ['curl', '-sS', '--unix-socket', '/run/pgduplex/agent.sock', '-X', 'POST', '-H', 'content-type: application/json', '--data-binary', '@-', 'http://agent/v1/rpc'], { input: body });
-    expect(JSON.parse(r.stdout)).toMatchObject({ ok: true, result: { node: 'b' } });
+    expect(await agentRpc('a', 'peer.call', { action: 'ping', params: {} })).toMatchObject({ ok: true, result: { node: 'b' } });
   });
 
   it('keeps both agent ports closed to the outsider after pairing', async () => {

@@ -12,6 +12,7 @@ import { dialPeer } from '../../../agent/peer/link.js';
 import { PeerService } from '../../../agent/peer/peer-service.js';
 import { attachPeerServer } from '../../../agent/peer/ws-server.js';
 import { loadOrCreateIdentity } from '../../../agent/state/identity.js';
+import { Journal } from '../../../agent/state/journal.js';
 import { PairingWindow } from '../../../agent/state/pairing-window.js';
 import { TrustStore } from '../../../agent/state/trust-store.js';
 import { fingerprintOf } from '../../../shared/crypto/fingerprint.js';
@@ -36,7 +37,7 @@ beforeAll(async () => {
   const trust = await TrustStore.load(dir);
   const window = await PairingWindow.load(dir, { ttlMs: 60_000, maxFailures: 5 });
   const firewall = { allow: async () => ({ changed: false }), revoke: async () => ({ changed: false }) };
-  services = { node: 'b', port: 0, identity, trust, window, firewall } as unknown as AgentServices;
+  services = { node: 'b', port: 0, identity, trust, window, firewall, journal: Journal.in(dir), limits: { toolTimeoutMs: 5000 } } as unknown as AgentServices;
   const registry = buildRegistry(services);
   const log = createLogger('test', 'silent');
   services.peers = new PeerService({

@@ -1,0 +1,63 @@
+import { z } from 'zod';
+import { parseHostAddress } from '../firewall/address.js';
+import { allowPeerPort, listPeerRules, persist, revokePeerPort } from '../firewall/firewall.js';
+import { defineChange } from './change.js';
+
+const portSchema = z.strictObject({ port: z.number().int().min(1).max(65535), purpose: z.string().regex(/^[a-z][a-z0-9-]{0,31}$/) });
+const recordSchema = z.strictObject({ added: z.array(z.strictObject({ address: z.string(), port: z.number(), purpose: z.string() })) });
+
+type Rule = { address: string; port: number; purpose: string };
+const describe = (r: Rule) => `allow tcp/${r.port} (${r.purpose}) from ${r.address} in chain PGDUPLEX (${r.address.includes(':') ? 'ip6tables' : 'iptables'})`;
+
+/**
+ * `firewall`: opens ports (PostgreSQL, the agent) for the peer's address only, in the agent's own
+ * chain; undo removes exactly what apply added, leaving iptables-save as it was.
+ */
+export const firewallAction = (timeoutMs: number) => {
+  const opts = { timeoutMs };
+  const missing = async (params: { peer: string; ports: Array<{ port: number; purpose: string }> }): Promise<Rule[]> => {
+    const address = parseHostAddress(params.peer).address;
+    const present = await listPeerRules(opts);
+    return params.ports
+      .map((p) => ({ address, ...p }))
+      .filter((r) => !present.some((x) => x.address === r.address && x.port === r.port && x.purpose === r.purpose));
+  };
+  const save = async (): Promise<string[]> => {
+    const r = await persist(opts);
+    return r.persisted ? [] : [`not persisted: ${r.reason ?? 'netfilter-persistent failed'}`];
+  };
+  return defineChange({
+    name: 'firewall',
+    params: z.strictObject({ peer: z.string().max(64), ports: z.array(portSchema).min(1).max(4) }),
+    async check(params) {
+      return { changes: (await missing(params)).map(describe) };
+    },
+    async apply(params, journal) {
+      const todo = await missing(params);
+      if (todo.length === 0) return { changed: false, changes: [] };
+      const added: Rule[] = [];
+      try {
+        for (const r of todo) {
+          await allowPeerPort(r, opts);
+          added.push(r);
+        }
+      } catch (err) {
+        for (const r of added.reverse()) await revokePeerPort(r, opts).catch(() => undefined);
+        throw err;
+      }
+      const changes = added.map(describe);
+      const journalId = await journal.record('firewall', changes, { added });
+      const notes = await save();
+      return { changed: true, changes, journalId, ...(notes.length > 0 ? { notes } : {}) };
+    },
+    async undo(record) {
+      const { added } = recordSchema.parse(record);
+      const undone: string[] = [];
+      for (const r of [...added].reverse()) {
+        if ((await revokePeerPort(r, opts)).changed) undone.push(`removed: ${describe(r)}`);
+      }
+      await save();
+      return undone;
+    },
+  });
+};
