@@ -44,6 +44,7 @@ export async function startAgent(config: AgentConfig, log: Logger): Promise<Runn
     trust,
     window,
     journal: Journal.in(config.stateDir),
+    postgresql: config.postgresql,
     limits: { toolTimeoutMs: L.toolTimeoutMs },
     firewall: agentPortFirewall(config.listen.port, L.toolTimeoutMs, log.child({ component: 'firewall' })),
   } as AgentServices;

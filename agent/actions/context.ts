@@ -13,6 +13,8 @@ export interface AgentServices {
   window: PairingWindow;
   firewall: PeerFirewall;
   journal: Journal;
+  /** The cluster agent.json names, if it names one. */
+  postgresql: { version: string; cluster: string } | undefined;
   /** Limits from agent.json that actions need. */
   limits: { toolTimeoutMs: number };
   /** Filled in after construction: the peer service needs the registry's dispatch, and vice versa. */

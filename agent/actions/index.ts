@@ -1,6 +1,7 @@
 import type { z } from 'zod';
 import { changeHandlers, journalHandlers, type ChangeAction } from './change.js';
 import type { AgentServices } from './context.js';
+import { factsHandler } from './facts.js';
 import { firewallAction } from './firewall.js';
 import { pairAcceptHandler } from './pair-accept.js';
 import { peerCallHandler } from './peer-call.js';
@@ -17,6 +18,7 @@ import { whoamiHandler } from './whoami.js';
 export function buildRegistry(s: AgentServices): ActionRegistry {
   const handlers = [
     pingHandler(s),
+    factsHandler(s),
     whoamiHandler(s),
     pairAcceptHandler(s),
     pairStatusHandler(s),

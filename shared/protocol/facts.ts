@@ -1,0 +1,47 @@
+import { z } from 'zod';
+import { defineAction } from './actions.js';
+
+/** The settings logical replication depends on, read from pg_settings of the managed cluster. */
+export const REPLICATION_SETTINGS = [
+  'wal_level',
+  'max_wal_senders',
+  'max_replication_slots',
+  'max_worker_processes',
+  'max_logical_replication_workers',
+  'max_sync_workers_per_subscription',
+  'max_slot_wal_keep_size',
+  'track_commit_timestamp',
+  'listen_addresses',
+  'password_encryption',
+  'ssl',
+  'port',
+] as const;
+
+const setting = z.strictObject({ value: z.string(), unit: z.string().nullable(), source: z.string(), pendingRestart: z.boolean() });
+
+/** `facts`: what the coordinator needs to know about a node before it plans anything. */
+export const factsAction = defineAction({
+  name: 'facts',
+  mutates: false,
+  params: z.strictObject({}),
+  result: z.strictObject({
+    node: z.string(),
+    os: z.strictObject({ distro: z.string(), release: z.string(), codename: z.string(), kernel: z.string() }),
+    systemd: z.boolean(),
+    tools: z.record(z.string(), z.boolean()),
+    addresses: z.array(z.strictObject({ interface: z.string(), address: z.string(), family: z.enum(['IPv4', 'IPv6']) })),
+    clusters: z.array(z.strictObject({ version: z.string(), name: z.string(), port: z.number(), configDir: z.string(), dataDir: z.string(), service: z.string() })),
+    postgresql: z.union([
+      z.strictObject({
+        ready: z.literal(true),
+        cluster: z.string(),
+        serverVersion: z.string(),
+        serverVersionNum: z.number(),
+        databases: z.array(z.string()),
+        settings: z.record(z.string(), setting),
+        disk: z.strictObject({ data: z.strictObject({ path: z.string(), freeBytes: z.number() }), wal: z.strictObject({ path: z.string(), freeBytes: z.number() }) }),
+      }),
+      z.strictObject({ ready: z.literal(false), code: z.string(), reason: z.string() }),
+    ]),
+  }),
+});
