@@ -1,10 +1,12 @@
-// Cached Debian 13 base rootfs, keyed on its package list; built atomically (temp dir + rename).
+// Cached Debian 13 base rootfs, keyed on its package list; built atomically (temp dir + rename)
+// under a host-wide flock, since every lab (any PGDX_LAB_ID) shares it as its read-only lower layer.
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, renameSync, writeFileSync, readFileSync } from 'node:fs';
 import { execa } from 'execa';
 import { PATHS } from './constants.js';
 import { isAlive, pidsUsing, signal, waitExit } from './proc.js';
-import { removeTree } from './mounts.js';
+import { withFileLock } from './lock.js';
+import { overlayLowerDirs, removeTree } from './mounts.js';
 import { LabError, hostEnv, say } from './sh.js';
 
 /** Why: the exact packages of every node; changing it changes the cache key. */
@@ -46,8 +48,14 @@ async function clearStaleBuilds(): Promise<void> {
 }
 
 async function pruneOtherBases(keep: string): Promise<void> {
+  const inUse = overlayLowerDirs();
   for (const e of readdirSync(PATHS.cacheDir)) {
     if (/^base-[0-9a-f]+$/.test(e) && `${PATHS.cacheDir}/${e}` !== keep) {
+      // Another lab (e.g. another checkout with another PROVISION_VERSION) may still run on it.
+      if (inUse.includes(`${PATHS.cacheDir}/${e}`)) {
+        say(`keeping outdated base ${e}: a running lab's node uses it`);
+        continue;
+      }
       say(`removing outdated base ${e}`);
       await removeTree(`${PATHS.cacheDir}/${e}`);
     }
@@ -66,10 +74,17 @@ async function debootstrap(tmp: string, log: string): Promise<void> {
   }
 }
 
-/** Why: nodes share one read-only lower layer; build it once (~1 min), then reuse it. */
+/**
+ * Why: nodes share one read-only lower layer; build it once (~1 min), then reuse it. Concurrent
+ * labs serialize on a flock here: the second one waits for the first one's build and reuses it.
+ */
 export async function ensureBase(): Promise<string> {
-  const final = basePath();
   mkdirSync(PATHS.cacheDir, { recursive: true, mode: 0o755 });
+  return withFileLock(`${PATHS.cacheDir}/.lock`, 'base rootfs', ensureBaseLocked);
+}
+
+async function ensureBaseLocked(): Promise<string> {
+  const final = basePath();
   await clearStaleBuilds();
   if (existsSync(`${final}/${MARKER}`)) return final;
   const tmp = `${PATHS.cacheDir}/.tmp-base-${baseHash()}-${process.pid}`;

@@ -3,11 +3,19 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
-import { LAB, NODE_NAMES, type NodeName } from './constants.js';
-import { nodeEnterArgv, nodeEnv } from './exec.js';
-import { labDown, labStatus, labUp } from './lab.js';
-import { ensureRoot } from './prereq.js';
-import { LabError } from './sh.js';
+import type { NodeName } from './constants.js';
+import { LabError } from './errors.js';
+import { parseLabId } from './labid.js';
+
+// The lab modules compute their names from PGDX_LAB_ID when they load, and a bad id throws there;
+// main() checks the id first and loads them afterwards, so a bad id is one clear line, not a stack.
+async function loadLab() {
+  const [constants, exec, lab, prereq] = await Promise.all([
+    import('./constants.js'), import('./exec.js'), import('./lab.js'), import('./prereq.js'),
+  ]);
+  return { ...constants, ...exec, ...lab, ...prereq };
+}
+type Lab = Awaited<ReturnType<typeof loadLab>>;
 
 const USAGE = `usage: npm run lab -- <command>
   up [--deb PATH] [--no-build]   build the .deb (npm run package), boot nodes a and b, install it
@@ -47,7 +55,8 @@ async function buildDeb(): Promise<string> {
   return deb;
 }
 
-async function up(args: string[]): Promise<void> {
+async function up(L: Lab, args: string[]): Promise<void> {
+  const { LAB, NODE_NAMES } = L;
   let deb: string | undefined;
   let build = true;
   for (let i = 0; i < args.length; i++) {
@@ -58,12 +67,12 @@ async function up(args: string[]): Promise<void> {
       if (deb === undefined) throw new UsageError('--deb needs a path');
     } else throw new UsageError(`unknown option for up: ${a}`);
   }
-  ensureRoot();
+  L.ensureRoot();
   if (deb !== undefined) deb = resolve(deb);
   else if (build) deb = await buildDeb();
   const t0 = Date.now();
-  const state = await labUp(deb === undefined ? {} : { deb });
-  console.log(`lab up in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  const state = await L.labUp(deb === undefined ? {} : { deb });
+  console.log(`lab${L.LAB_ID === null ? '' : ` ${L.LAB_ID}`} up in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
   for (const n of NODE_NAMES) {
     const s = state.nodes[n];
     console.log(`  node ${n}: ${LAB.nodes[n].ipv4} ${LAB.nodes[n].ipv6}  systemd pid ${s?.pid ?? '?'}`);
@@ -72,15 +81,16 @@ async function up(args: string[]): Promise<void> {
   console.log(deb === undefined ? '  no .deb installed' : `  installed ${deb} on a and b`);
 }
 
-async function status(args: string[]): Promise<void> {
+async function status(L: Lab, args: string[]): Promise<void> {
   if (args.some((a) => a !== '--json')) throw new UsageError(`unknown option for status: ${args.join(' ')}`);
-  const s = await labStatus();
+  const s = await L.labStatus();
   if (args.includes('--json')) {
     console.log(JSON.stringify(s, null, 2));
     return;
   }
+  if (s.labId !== null) console.log(`lab id: ${s.labId}`);
   console.log(`namespaces: ${s.namespaces.join(' ') || '(none)'}`);
-  for (const n of NODE_NAMES) {
+  for (const n of L.NODE_NAMES) {
     const st = s.nodes[n];
     const what = st.running ? `running (systemd pid ${st.pid}, state ${st.systemState ?? '?'})` : 'not running';
     console.log(`node ${n}: ${what}; addresses: ${st.addresses.join(' ') || '(none)'}`);
@@ -90,35 +100,37 @@ async function status(args: string[]): Promise<void> {
   if (s.deb) console.log(`installed .deb: ${s.deb}`);
 }
 
-async function enter(node: NodeName, argv: string[]): Promise<number> {
-  ensureRoot();
-  const [file, ...rest] = [...nodeEnterArgv(node), ...argv] as [string, ...string[]];
-  const r = await execa(file, rest, { stdio: 'inherit', reject: false, env: nodeEnv(), extendEnv: false });
+async function enter(L: Lab, node: NodeName, argv: string[]): Promise<number> {
+  L.ensureRoot();
+  const [file, ...rest] = [...L.nodeEnterArgv(node), ...argv] as [string, ...string[]];
+  const r = await execa(file, rest, { stdio: 'inherit', reject: false, env: L.nodeEnv(), extendEnv: false });
   return r.exitCode ?? 1;
 }
 
 async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
+  parseLabId(process.env.PGDX_LAB_ID);
+  const L = await loadLab();
   switch (cmd) {
     case 'up':
-      await up(rest);
+      await up(L, rest);
       return 0;
     case 'down':
       if (rest.length > 0) throw new UsageError('down takes no arguments');
-      await labDown();
+      await L.labDown();
       return 0;
     case 'status':
-      await status(rest);
+      await status(L, rest);
       return 0;
     case 'shell': {
       const node = parseNode(rest[0]);
       if (rest.length > 1) throw new UsageError('shell takes only a node name');
-      return enter(node, ['bash', '-l']);
+      return enter(L, node, ['bash', '-l']);
     }
     case 'exec': {
       const node = parseNode(rest[0]);
       if (rest[1] !== '--' || rest.length < 3) throw new UsageError('exec needs: exec a|b -- CMD [ARG...]');
-      return enter(node, rest.slice(2));
+      return enter(L, node, rest.slice(2));
     }
     case undefined:
       throw new UsageError('missing command');

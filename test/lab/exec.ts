@@ -1,5 +1,5 @@
 // Running commands inside a node (nsenter into its systemd) or in the outsider namespace.
-import { LAB, type NodeName } from './constants.js';
+import { LAB, LAB_UP_HINT, type NodeName } from './constants.js';
 import { containerInitOf, findLabNspawns, isContainerInit, parentOf } from './proc.js';
 import { readState } from './state.js';
 import { LabError, tryRun, type RunResult } from './sh.js';
@@ -36,7 +36,7 @@ export function nodePid(node: NodeName): number {
     const pid = containerInitOf(n.pid);
     if (pid !== null) return pid;
   }
-  throw new LabError(`node ${node} is not running (start the lab: npm run lab -- up)`);
+  throw new LabError(`node ${node} is not running (${LAB_UP_HINT})`);
 }
 
 /** Why: the CLI's shell/exec run nsenter with inherited stdio, so they need the raw prefix. */

@@ -1,5 +1,5 @@
 // Public entry point of the lab for vitest tests: import from 'test/lab/index.js'.
-export { LAB, NODE_NAMES, PATHS, type NodeName } from './constants.js';
+export { LAB, LAB_ID, NODE_NAMES, PATHS, type NodeName } from './constants.js';
 export { labUp, labDown, labStatus, labSecret, type LabUpOptions, type LabStatus } from './lab.js';
 export { nodeExec, outsiderExec, nodePid, type ExecOptions } from './exec.js';
 export { installDeb } from './deb.js';

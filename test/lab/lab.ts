@@ -1,7 +1,7 @@
 // Lab lifecycle: labUp / labDown / labStatus / labSecret, built from the smaller modules.
 import { randomBytes } from 'node:crypto';
-import { existsSync, readdirSync } from 'node:fs';
-import { LAB, NODE_NAMES, PATHS, nodePaths, type NodeName } from './constants.js';
+import { existsSync, readdirSync, rmdirSync } from 'node:fs';
+import { LAB, LAB_ID, LAB_UP_HINT, NODE_NAMES, PATHS, nodePaths, type NodeName } from './constants.js';
 import { ensureBase } from './base.js';
 import { installDeb } from './deb.js';
 import { mountsUnder, removeTree } from './mounts.js';
@@ -82,11 +82,27 @@ async function leftovers(): Promise<string[]> {
   return found;
 }
 
-/** Why: tests and humans must be able to return the host to zero lab resources, always. */
+/** Why: an id'd lab leaves no empty directory behind (the default lab keeps its historical one). */
+function removeEmptyLabDir(): void {
+  if (LAB_ID === null) return;
+  for (const d of [PATHS.nodesDir, PATHS.labDir]) {
+    try {
+      rmdirSync(d); // only ever removes an empty directory
+    } catch {
+      /* absent or not empty */
+    }
+  }
+}
+
+/**
+ * Why: tests and humans must be able to return the host to zero lab resources, always. Touches only
+ * this lab (PGDX_LAB_ID): its namespaces, its nodesDir mounts, its nspawns, its state file.
+ */
 export async function labDown(opts: { quietIfClean?: boolean } = {}): Promise<void> {
   ensureRoot();
   const found = await leftovers();
   if (found.length === 0) {
+    removeEmptyLabDir();
     if (!opts.quietIfClean) say('nothing to tear down');
     return;
   }
@@ -108,6 +124,7 @@ export async function labDown(opts: { quietIfClean?: boolean } = {}): Promise<vo
   if (stray.length > 0) throw new LabError(`mounts left under ${PATHS.nodesDir}: ${stray.join(', ')}`);
   await netDown();
   clearState();
+  removeEmptyLabDir();
   const still = await leftovers();
   if (still.length > 0) throw new LabError(`teardown incomplete: ${still.join('; ')}`);
   say('lab is down');
@@ -115,6 +132,8 @@ export async function labDown(opts: { quietIfClean?: boolean } = {}): Promise<vo
 
 /** What is up right now, read from the system (not only from the state file). */
 export interface LabStatus {
+  /** PGDX_LAB_ID of this lab; null for the default lab. */
+  labId: string | null;
   stateFile: boolean;
   namespaces: string[];
   mounts: string[];
@@ -144,12 +163,12 @@ export async function labStatus(): Promise<LabStatus> {
   const x = LAB.outsider.netns;
   const outsider = { addresses: namespaces.includes(x) ? await nsAddresses(x) : [] };
   const state = readState();
-  return { stateFile: state !== null, namespaces, mounts: mountsUnder(PATHS.nodesDir), nodes, outsider, deb: state?.deb ?? null };
+  return { labId: LAB_ID, stateFile: state !== null, namespaces, mounts: mountsUnder(PATHS.nodesDir), nodes, outsider, deb: state?.deb ?? null };
 }
 
 /** Why: tests log in as fusionpbx; the password lives only in the 0600 state file. */
 export function labSecret(): string {
   const s = readState();
-  if (s === null) throw new LabError('no lab state (start the lab: npm run lab -- up)');
+  if (s === null) throw new LabError(`no lab state (${LAB_UP_HINT})`);
   return s.secret;
 }

@@ -18,6 +18,21 @@ export function mountsUnder(prefix: string): string[] {
   return [...new Set(targets)].sort((x, y) => y.length - x.length);
 }
 
+/** Why: a base rootfs that is some overlay's lower layer (any lab's node) must never be deleted. */
+export function overlayLowerDirs(): string[] {
+  const out = new Set<string>();
+  for (const line of readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
+    const sep = line.indexOf(' - ');
+    if (sep < 0) continue;
+    const [fstype, , superOpts] = line.slice(sep + 3).split(' ');
+    if (fstype !== 'overlay' || superOpts === undefined) continue;
+    for (const opt of unescape(superOpts).split(',')) {
+      if (opt.startsWith('lowerdir=')) for (const d of opt.slice('lowerdir='.length).split(':')) out.add(d.replace(/\/+$/, ''));
+    }
+  }
+  return [...out];
+}
+
 /** Why: a killed build or boot can leave mounts; they must go before any rm -rf. */
 export async function unmountUnder(prefix: string): Promise<void> {
   for (let pass = 0; pass < 5; pass++) {

@@ -2,7 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { execa } from 'execa';
-import { LAB, nodePaths, type NodeName } from './constants.js';
+import { LAB, machineName, nodePaths, overlaySource, type NodeName } from './constants.js';
 import { mountsUnder } from './mounts.js';
 import { containerInitOf, isAlive, signal, waitExit } from './proc.js';
 import { LabError, run, say, sleep, tryRun } from './sh.js';
@@ -25,7 +25,7 @@ export async function mountNode(node: NodeName, base: string): Promise<string> {
   const p = nodePaths(node);
   if (existsSync(p.dir)) throw new LabError(`${p.dir} already exists (run lab down first)`);
   for (const d of [p.upper, p.work, p.merged]) mkdirSync(d, { recursive: true, mode: 0o755 });
-  await run('mount', ['-t', 'overlay', `pgduplex-lab-${node}`, '-o', `lowerdir=${base},upperdir=${p.upper},workdir=${p.work}`, p.merged]);
+  await run('mount', ['-t', 'overlay', overlaySource(node), '-o', `lowerdir=${base},upperdir=${p.upper},workdir=${p.work}`, p.merged]);
   // Identity files land in the upper layer before boot.
   writeFileSync(`${p.merged}/etc/hostname`, `${LAB.nodes[node].hostname}\n`);
   writeFileSync(`${p.merged}/etc/hosts`, hostsFile());
@@ -50,7 +50,7 @@ export async function bootNode(node: NodeName): Promise<{ nspawnPid: number; pid
   const sub = execa('sh', ['-c', 'exec "$0" "$@" >>"$LAB_CONSOLE" 2>&1', 'systemd-nspawn',
     '-D', p.merged, '-b', '--register=no', '--keep-unit', '--console=passive',
     '--capability=CAP_NET_ADMIN,CAP_NET_RAW', `--network-namespace-path=/run/netns/${n.netns}`,
-    `--hostname=${n.hostname}`, `--machine=pgdx-${node}`,
+    `--hostname=${n.hostname}`, `--machine=${machineName(node)}`,
     '--link-journal=no', '--resolv-conf=off', '--timezone=off',
   ], {
     detached: true, cleanup: false, reject: false, stdin: 'ignore', stdout: 'ignore', stderr: 'ignore',

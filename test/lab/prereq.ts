@@ -10,6 +10,7 @@ const TOOLS: Record<string, string> = {
   ip: 'iproute2',
   iptables: 'iptables',
   nsenter: 'util-linux',
+  flock: 'util-linux',
 };
 
 function hasTool(name: string): boolean {

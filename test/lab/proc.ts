@@ -62,7 +62,14 @@ export interface LabNspawn {
   node: NodeName;
 }
 
-/** Why: leftover cleanup must work even when the state file is gone or stale. */
+const escapeRe = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+/** Matches the -D root of this lab's nodes only (each lab id has its own nodesDir). */
+const NODE_ROOT = new RegExp(`^${escapeRe(PATHS.nodesDir)}/([ab])/merged/?$`);
+
+/**
+ * Why: leftover cleanup must work even when the state file is gone or stale. Only this lab's
+ * nspawns (by their exact -D path): other labs' (other PGDX_LAB_ID) are never reported.
+ */
 export function findLabNspawns(): LabNspawn[] {
   const out: LabNspawn[] = [];
   for (const entry of readdirSync('/proc')) {
@@ -74,7 +81,7 @@ export function findLabNspawns(): LabNspawn[] {
     if (!(argv[0] ?? '').endsWith('systemd-nspawn')) continue;
     const dIndex = argv.indexOf('-D');
     const root = dIndex >= 0 ? argv[dIndex + 1] : undefined;
-    const m = root === undefined ? null : new RegExp(`^${PATHS.nodesDir}/([ab])/merged/?$`).exec(root);
+    const m = root === undefined ? null : NODE_ROOT.exec(root);
     if (m?.[1] === 'a' || m?.[1] === 'b') out.push({ pid, node: m[1] });
   }
   return out;

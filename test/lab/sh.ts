@@ -1,11 +1,9 @@
 // Thin execa wrappers: one error type, one progress logger, one clean environment.
 import { execa } from 'execa';
 import { SAFE_PATH } from './constants.js';
+import { LabError } from './errors.js';
 
-/** Why: CLI prints only the message of this error (no stack), tests get a precise reason. */
-export class LabError extends Error {
-  override name = 'LabError';
-}
+export { LabError };
 
 let logger: ((line: string) => void) | null = (line) => process.stderr.write(`[lab] ${line}\n`);
 

@@ -40,8 +40,9 @@ export function readState(): LabState | null {
 
 /** Why: atomic write (tmp + rename) with 0600, since the file holds a password. */
 export function writeState(state: LabState): void {
-  mkdirSync(PATHS.stateDir, { recursive: true, mode: 0o700 });
+  mkdirSync(PATHS.labDir, { recursive: true, mode: 0o700 });
   chmodSync(PATHS.stateDir, 0o700);
+  chmodSync(PATHS.labDir, 0o700);
   const tmp = `${PATHS.stateFile}.tmp-${process.pid}`;
   writeFileSync(tmp, `${JSON.stringify(state, null, 2)}\n`, { mode: 0o600 });
   chmodSync(tmp, 0o600);
