@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { PgduplexError } from '../../shared/errors.js';
 import { defineAction } from '../../shared/protocol/actions.js';
 import type { Journal } from '../state/journal.js';
+import type { ActionContext } from '../../shared/channel/rpc.js';
 import type { ActionHandler } from './registry.js';
 
 /** What `check` answers: the changes `apply` would make, in words, and whether a restart follows. */
@@ -25,7 +26,7 @@ export interface ChangeAction<P extends z.ZodType> {
   name: string;
   params: P;
   check(params: z.output<P>): Promise<CheckResult>;
-  apply(params: z.output<P>, journal: Journal): Promise<ApplyResult>;
+  apply(params: z.output<P>, journal: Journal, ctx?: ActionContext): Promise<ApplyResult>;
   undo(record: unknown): Promise<string[]>;
 }
 
@@ -39,7 +40,7 @@ export function changeHandlers(a: ChangeAction<z.ZodType>, journal: Journal): Ac
   const callers = ['local', 'peer'] as const;
   return [
     { descriptor: defineAction({ name: `${a.name}.check`, mutates: false, params: a.params, result: checkResultSchema }), callers, run: (p) => a.check(p) },
-    { descriptor: defineAction({ name: `${a.name}.apply`, mutates: true, params: a.params, result: applyResultSchema }), callers, run: (p) => a.apply(p, journal) },
+    { descriptor: defineAction({ name: `${a.name}.apply`, mutates: true, params: a.params, result: applyResultSchema }), callers, run: (p, ctx) => a.apply(p, journal, ctx) },
   ] as ActionHandler[];
 }
 

@@ -1,6 +1,8 @@
 import type { z } from 'zod';
 import { changeHandlers, journalHandlers, type ChangeAction } from './change.js';
 import type { AgentServices } from './context.js';
+import { backupRestoreAction } from './backup-restore.js';
+import { backupAction } from './backup.js';
 import { factsHandler } from './facts.js';
 import { firewallAction } from './firewall.js';
 import { pairAcceptHandler } from './pair-accept.js';
@@ -28,7 +30,7 @@ export function buildRegistry(s: AgentServices): ActionRegistry {
     peerUnpairHandler(s),
     peerCallHandler(s),
   ] as unknown as ActionHandler[];
-  const changes = [firewallAction(s.limits.toolTimeoutMs)] as unknown as Array<ChangeAction<z.ZodType>>;
+  const changes = [firewallAction(s.limits.toolTimeoutMs), backupAction(s), backupRestoreAction(s)] as unknown as Array<ChangeAction<z.ZodType>>;
   for (const c of changes) handlers.push(...changeHandlers(c, s.journal));
   handlers.push(...journalHandlers(changes, s.journal));
   return new ActionRegistry().register(...handlers);

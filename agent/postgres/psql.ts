@@ -8,6 +8,8 @@ import type { Cluster } from './cluster.js';
 export interface PsqlOptions {
   database?: string;
   timeoutMs: number;
+  /** psql variables, used in SQL as :'name' (a literal) or :"name" (an identifier): never spliced by us. */
+  vars?: Record<string, string>;
 }
 
 let postgresUser: Promise<OsUser> | undefined;
@@ -26,7 +28,7 @@ export async function runPsql(cluster: Cluster, sql: string, opts: PsqlOptions):
   const result = await execa(
     psql,
     ['-X', '-q', '-A', '-t', '-v', 'ON_ERROR_STOP=1', '-h', cluster.socketDir, '-p', String(cluster.port),
-      '-U', 'postgres', '-d', opts.database ?? 'postgres', '-f', '-'],
+      '-U', 'postgres', '-d', opts.database ?? 'postgres', ...psqlVars(opts.vars), '-f', '-'],
     {
       input: sql,
       uid: user.uid,
@@ -51,6 +53,13 @@ export async function queryJson<T>(cluster: Cluster, sql: string, opts: PsqlOpti
   } catch (err) {
     throw new PgduplexError('PG_QUERY_FAILED', 'psql returned output that is not JSON', { cause: err });
   }
+}
+
+function psqlVars(vars: Record<string, string> | undefined): string[] {
+  return Object.entries(vars ?? {}).flatMap(([k, v]) => {
+    if (!/^[a-z_][a-z0-9_]*$/.test(k) || /[\n\r\0]/.test(v)) throw new PgduplexError('BAD_PARAMS', `psql variable ${k} is not usable`);
+    return ['-v', `${k}=${v}`];
+  });
 }
 
 interface FailedRun {

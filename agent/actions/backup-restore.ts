@@ -1,0 +1,55 @@
+import { join } from 'node:path';
+import { z } from 'zod';
+import { PgduplexError } from '../../shared/errors.js';
+import { BACKUP_ROOT, readManifest } from '../backup/manifest.js';
+import { EXACT_COUNTS_SQL, restoreFromFile } from '../backup/pg-restore.js';
+import { resolveCluster } from '../postgres/cluster.js';
+import { queryJson, runPsql } from '../postgres/psql.js';
+import { sha256File } from './backup.js';
+import { defineChange } from './change.js';
+import type { AgentServices } from './context.js';
+
+const scratchName = z.string().regex(/^pgduplex_restore_[a-z0-9_]{1,40}$/, { message: 'must be a scratch name like pgduplex_restore_check' });
+
+/**
+ * `backup-restore`: proves a backup is usable by restoring it into a new scratch database and counting
+ * its rows. It never restores over an existing database; undo drops the scratch database.
+ */
+export const backupRestoreAction = (s: AgentServices, root = BACKUP_ROOT) =>
+  defineChange({
+    name: 'backup-restore',
+    params: z.strictObject({ id: z.string().max(120), into: scratchName }),
+    async check({ id, into }) {
+      const m = await readManifest(root, id);
+      return { changes: [`create database ${into} and restore backup ${id} (${m.database}, ${(m.sizeBytes / 1048576).toFixed(1)} MiB) into it`] };
+    },
+    async apply({ id, into }, journal, ctx) {
+      const m = await readManifest(root, id);
+      const file = join(root, id, m.file);
+      ctx?.progress(`verifying the checksum of ${id}`);
+      if ((await sha256File(file)) !== m.sha256) throw new PgduplexError('CONFIG_INVALID', `backup ${id} does not match its manifest's checksum`, { hint: 'the file was changed or damaged after it was written; do not rely on it' });
+      const cluster = await resolveCluster(s.postgresql);
+      const t = { timeoutMs: s.limits.toolTimeoutMs, vars: { db: into } };
+      const exists = await queryJson<boolean>(cluster, `select to_json(exists(select 1 from pg_database where datname = :'db'))`, t);
+      if (exists) throw new PgduplexError('BAD_PARAMS', `database ${into} already exists; pgduplex restores only into a new database`, { hint: 'pick another scratch name' });
+      await runPsql(cluster, 'create database :"db";', t);
+      const changes = [`created database ${into} from backup ${id}`];
+      const journalId = await journal.record('backup-restore', changes, { database: into });
+      ctx?.progress(`restoring ${id} into ${into}`);
+      try {
+        await restoreFromFile(cluster, file, into, s.limits.toolTimeoutMs * 20);
+        const counts = await queryJson<Array<{ schema: string; name: string; rows: number }>>(cluster, EXACT_COUNTS_SQL, { timeoutMs: s.limits.toolTimeoutMs * 20, database: into });
+        return { changed: true, changes, journalId, notes: counts.map((c) => `${c.schema}.${c.name}: ${c.rows} rows`) };
+      } catch (err) {
+        await runPsql(cluster, 'drop database if exists :"db" with (force);', t).catch(() => undefined);
+        await journal.markUndone(journalId);
+        throw err;
+      }
+    },
+    async undo(record) {
+      const { database } = z.strictObject({ database: scratchName }).parse(record);
+      const cluster = await resolveCluster(s.postgresql);
+      await runPsql(cluster, 'drop database if exists :"db" with (force);', { timeoutMs: s.limits.toolTimeoutMs, vars: { db: database } });
+      return [`dropped scratch database ${database}`];
+    },
+  });

@@ -1,0 +1,92 @@
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { z } from 'zod';
+import { PgduplexError } from '../../shared/errors.js';
+import { dumpToFile } from '../backup/pg-dump.js';
+import { BACKUP_ROOT, backupId, readManifest, writeManifest } from '../backup/manifest.js';
+import { resolveCluster } from '../postgres/cluster.js';
+import { queryJson } from '../postgres/psql.js';
+import { defineChange } from './change.js';
+import type { AgentServices } from './context.js';
+
+const identifier = z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, { message: 'must be a plain lower-case identifier' });
+
+const TABLES_SQL = (schema: string | undefined) => `select coalesce(json_agg(json_build_object('schema', n.nspname, 'name', c.relname, 'rowEstimate', greatest(c.reltuples, 0)::bigint) order by n.nspname, c.relname), '[]')
+  from pg_class c join pg_namespace n on n.oid = c.relnamespace
+  where c.relkind in ('r', 'p') and n.nspname not in ('pg_catalog', 'information_schema') and n.nspname not like 'pg_toast%'
+  ${schema === undefined ? '' : `and n.nspname = :'schema'`}`;
+
+/** Hashes a file, to prove a backup is still the one its manifest describes. */
+export async function sha256File(path: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
+
+/**
+ * `backup`: `pg_dump -Fc` of a database (or one schema) into /var/backups/pgduplex/<id>/ with a
+ * manifest. Backups are kept: undoing one leaves the files and says where they are.
+ */
+export const backupAction = (s: AgentServices, root = BACKUP_ROOT) =>
+  defineChange({
+    name: 'backup',
+    params: z.strictObject({ database: identifier, schema: identifier.optional() }),
+    async check({ database, schema }) {
+      const cluster = await resolveCluster(s.postgresql);
+      const size = await queryJson<number | null>(cluster, `select pg_database_size(datname) from pg_database where datname = :'db'`, { timeoutMs: s.limits.toolTimeoutMs, vars: { db: database } });
+      if (size === null) throw new PgduplexError('BAD_PARAMS', `database ${database} does not exist in ${cluster.version}/${cluster.name}`);
+      return { changes: [`dump ${database}${schema ? ` (schema ${schema})` : ''} (${Math.round(size / 1048576)} MiB on disk) to ${root}/<new id>/`] };
+    },
+    async apply({ database, schema }, journal, ctx) {
+      const cluster = await resolveCluster(s.postgresql);
+      const facts = await queryJson<{ v: string; exists: boolean }>(
+        cluster,
+        `select json_build_object('v', current_setting('server_version'), 'exists', exists(select 1 from pg_database where datname = :'db'))`,
+        { timeoutMs: s.limits.toolTimeoutMs, vars: { db: database } },
+      );
+      if (!facts.exists) throw new PgduplexError('BAD_PARAMS', `database ${database} does not exist in ${cluster.version}/${cluster.name}`);
+      const tables = await queryJson<Array<{ schema: string; name: string; rowEstimate: number }>>(cluster, TABLES_SQL(schema), {
+        timeoutMs: s.limits.toolTimeoutMs,
+        database,
+        ...(schema === undefined ? {} : { vars: { schema } }),
+      });
+      const now = new Date();
+      const id = backupId(now, database);
+      const dir = join(root, id);
+      await mkdir(dir, { recursive: false, mode: 0o700 }).catch((err: NodeJS.ErrnoException) => {
+        throw new PgduplexError(err.code === 'EEXIST' ? 'BUSY' : 'INTERNAL', `cannot create ${dir} (${err.code ?? 'error'})`, { hint: err.code === 'EEXIST' ? 'a backup of this database started this very second; retry' : `check ${root}` });
+      });
+      let lastReport = 0;
+      const dump = await dumpToFile(cluster, { database, schema }, join(dir, `${database}.dump`), (bytes) => {
+        const now2 = Date.now();
+        if (now2 - lastReport < 1000) return;
+        lastReport = now2;
+        ctx?.progress(`dumped ${(bytes / 1048576).toFixed(1)} MiB of ${database}`, bytes);
+      });
+      if ((await sha256File(join(dir, `${database}.dump`))) !== dump.sha256) throw new PgduplexError('INTERNAL', `the backup file in ${dir} does not read back as written`);
+      await writeManifest(root, {
+        version: 1,
+        id,
+        createdAt: now.toISOString(),
+        cluster: `${cluster.version}/${cluster.name}`,
+        serverVersion: facts.v,
+        database,
+        ...(schema === undefined ? {} : { schema }),
+        file: `${database}.dump`,
+        sizeBytes: dump.bytes,
+        sha256: dump.sha256,
+        durationMs: dump.durationMs,
+        tables,
+      });
+      const changes = [`backup ${id}: ${database}${schema ? `.${schema}` : ''}, ${tables.length} tables, ${(dump.bytes / 1048576).toFixed(1)} MiB, sha256 ${dump.sha256.slice(0, 12)}…`];
+      const journalId = await journal.record('backup', changes, { id });
+      return { changed: true, changes, journalId, notes: [`backup id ${id} in ${dir}`] };
+    },
+    async undo(record) {
+      const { id } = z.strictObject({ id: z.string() }).parse(record);
+      await readManifest(root, id);
+      return [`kept backup ${id} in ${join(root, id)}: backups are never deleted by an undo; remove it by hand if it is not needed`];
+    },
+  });
