@@ -5,6 +5,7 @@ import { backupRestoreAction } from './backup-restore.js';
 import { backupAction } from './backup.js';
 import { factsHandler } from './facts.js';
 import { publicationAction } from './publication.js';
+import { sequencesAction } from './sequences.js';
 import { firewallAction } from './firewall.js';
 import { pairAcceptHandler } from './pair-accept.js';
 import { peerCallHandler } from './peer-call.js';
@@ -31,7 +32,7 @@ export function buildRegistry(s: AgentServices): ActionRegistry {
     peerUnpairHandler(s),
     peerCallHandler(s),
   ] as unknown as ActionHandler[];
-  const changes = [firewallAction(s.limits.toolTimeoutMs), backupAction(s), backupRestoreAction(s), publicationAction(s)] as unknown as Array<ChangeAction<z.ZodType>>;
+  const changes = [firewallAction(s.limits.toolTimeoutMs), backupAction(s), backupRestoreAction(s), publicationAction(s), sequencesAction(s)] as unknown as Array<ChangeAction<z.ZodType>>;
   for (const c of changes) handlers.push(...changeHandlers(c, s.journal));
   handlers.push(...journalHandlers(changes, s.journal));
   return new ActionRegistry().register(...handlers);

@@ -1,0 +1,73 @@
+import { z } from 'zod';
+import { PgduplexError } from '../../shared/errors.js';
+import { resolveCluster } from '../postgres/cluster.js';
+import { queryJson, runPsql } from '../postgres/psql.js';
+import { interleave, isInterleaved, SEQUENCES_SQL, type SequenceState } from '../postgres/sequences.js';
+import { defineChange } from './change.js';
+import type { AgentServices } from './context.js';
+
+const ident = z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, { message: 'must be a plain lower-case identifier' });
+
+const SET_SQL = `begin;
+select format('alter sequence %I.%I increment by %s', x.s, x.n, x.inc) from json_to_recordset(:'seqs'::json) as x(s text, n text, inc bigint, next bigint) \\gexec
+select count(setval(format('%I.%I', x.s, x.n)::regclass, x.next, false)) from json_to_recordset(:'seqs'::json) as x(s text, n text, inc bigint, next bigint);
+commit;`;
+
+type Plan = { s: string; n: string; inc: number; next: number };
+const label = (q: SequenceState) => `${q.schema}.${q.name}${q.owner ? ` (${q.owner})` : ''}`;
+
+/**
+ * `sequences`: makes this node's sequence-fed keys disjoint from the peer's — every sequence steps by
+ * `step` and hands out only values ≡ `slot` (mod step), above what exists. Undo restores each step
+ * but never moves a sequence back below a value it may already have handed out.
+ */
+export const sequencesAction = (s: AgentServices) => {
+  const read = async (database: string): Promise<SequenceState[]> => {
+    const list = await queryJson<SequenceState[]>(await resolveCluster(s.postgresql), SEQUENCES_SQL, { timeoutMs: s.limits.toolTimeoutMs * 10, database });
+    const big = list.find((q) => !Number.isSafeInteger(q.next) || !Number.isSafeInteger(q.columnMax));
+    if (big) throw new PgduplexError('BAD_PARAMS', `sequence ${label(big)} is beyond 2^53; pgduplex cannot plan it exactly`, { hint: 'adjust it by hand' });
+    return list;
+  };
+  const run = async (database: string, plan: Plan[]) =>
+    runPsql(await resolveCluster(s.postgresql), SET_SQL, { timeoutMs: s.limits.toolTimeoutMs, database, vars: { seqs: JSON.stringify(plan) } });
+  const params = z
+    .strictObject({ database: ident, step: z.number().int().min(2).max(8), slot: z.number().int().min(1), exclude: z.array(z.string().max(130)).max(1000).optional() })
+    .refine((p) => p.slot <= p.step, { message: 'slot must be between 1 and step', path: ['slot'] });
+  const pending = (list: SequenceState[], p: z.output<typeof params>) =>
+    list.filter((q) => !(p.exclude ?? []).includes(`${q.schema}.${q.name}`) && !isInterleaved(q, p.step, p.slot));
+
+  return defineChange({
+    name: 'sequences',
+    params,
+    async check(p) {
+      return {
+        changes: pending(await read(p.database), p).map((q) => {
+          const t = interleave(q, p.step, p.slot);
+          return `${label(q)}: increment ${q.increment} -> ${t.increment}, next ${q.next} -> ${t.next} (values ≡ ${p.slot % p.step} mod ${p.step})`;
+        }),
+      };
+    },
+    async apply(p, journal) {
+      const todo = pending(await read(p.database), p);
+      if (todo.length === 0) return { changed: false, changes: [] };
+      const plan = todo.map((q) => ({ s: q.schema, n: q.name, ...(({ increment, next }) => ({ inc: increment, next }))(interleave(q, p.step, p.slot)) }));
+      await run(p.database, plan);
+      const after = await read(p.database);
+      const wrong = pending(after, p).filter((q) => todo.some((t) => t.schema === q.schema && t.name === q.name));
+      if (wrong.length > 0) throw new PgduplexError('PG_QUERY_FAILED', `sequences did not take their new values: ${wrong.map(label).join(', ')}`);
+      const changes = todo.map((q, i) => `${label(q)}: increment ${q.increment} -> ${p.step}, next ${q.next} -> ${plan[i]?.next}`);
+      const journalId = await journal.record('sequences', changes, { database: p.database, before: todo.map((q) => ({ s: q.schema, n: q.name, inc: q.increment })) });
+      return { changed: true, changes, journalId };
+    },
+    async undo(record) {
+      const r = z.strictObject({ database: ident, before: z.array(z.strictObject({ s: z.string(), n: z.string(), inc: z.number() })) }).parse(record);
+      const now = await read(r.database);
+      const plan = r.before.flatMap((b) => {
+        const q = now.find((x) => x.schema === b.s && x.name === b.n);
+        return q ? [{ s: b.s, n: b.n, inc: b.inc, next: Math.max(q.columnMax, q.next - 1) + 1 }] : [];
+      });
+      if (plan.length > 0) await run(r.database, plan);
+      return plan.map((x) => `${x.s}.${x.n}: increment back to ${x.inc}, next ${x.next}`);
+    },
+  });
+};
