@@ -6,6 +6,8 @@ import { backupAction } from './backup.js';
 import { factsHandler } from './facts.js';
 import { publicationAction } from './publication.js';
 import { sequencesAction } from './sequences.js';
+import { pgPassfileAction } from './pg-passfile.js';
+import { subscriptionAction, subscriptionStatusHandler } from './subscription.js';
 import { firewallAction } from './firewall.js';
 import { pairAcceptHandler } from './pair-accept.js';
 import { peerCallHandler } from './peer-call.js';
@@ -31,8 +33,9 @@ export function buildRegistry(s: AgentServices): ActionRegistry {
     unpairHandler(s),
     peerUnpairHandler(s),
     peerCallHandler(s),
+    subscriptionStatusHandler(s),
   ] as unknown as ActionHandler[];
-  const changes = [firewallAction(s.limits.toolTimeoutMs), backupAction(s), backupRestoreAction(s), publicationAction(s), sequencesAction(s)] as unknown as Array<ChangeAction<z.ZodType>>;
+  const changes = [firewallAction(s.limits.toolTimeoutMs), backupAction(s), backupRestoreAction(s), publicationAction(s), sequencesAction(s), pgPassfileAction(s), subscriptionAction(s)] as unknown as Array<ChangeAction<z.ZodType>>;
   for (const c of changes) handlers.push(...changeHandlers(c, s.journal));
   handlers.push(...journalHandlers(changes, s.journal));
   return new ActionRegistry().register(...handlers);

@@ -1,0 +1,73 @@
+import { join } from 'node:path';
+import { z } from 'zod';
+import { PgduplexError } from '../../shared/errors.js';
+import { OWNED_HEADER, snapshotFile, writeFileAtomic } from '../files/owned-file.js';
+import { resolveCluster } from '../postgres/cluster.js';
+import { lookupUser } from '../system/users.js';
+import { defineChange } from './change.js';
+import type { AgentServices } from './context.js';
+
+/** The libpq passfile the agent owns beside the cluster's config; subscriptions name it with `passfile=`. */
+export const PASSFILE_NAME = 'pgduplex.pgpass';
+
+const ident = z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, { message: 'must be a plain lower-case identifier' });
+const host = z.string().regex(/^[0-9a-fA-F.:]{2,45}$/, { message: 'must be an IP address' });
+
+/** libpq passfile escaping: backslash and colon are escaped with a backslash. */
+function esc(v: string): string {
+  return v.replace(/\\/g, '\\\\').replace(/:/g, '\\:');
+}
+
+const keyOf = (p: { host: string; port: number; database: string; user: string }) => `${esc(p.host)}:${p.port}:${esc(p.database)}:${esc(p.user)}:`;
+
+/**
+ * `pg-passfile`: keeps one line per peer connection in a 0600 passfile owned by postgres, so the
+ * password never sits in a connection string or `pg_subscription.subconninfo`. Undo removes the line;
+ * the journal holds which line, never the password.
+ */
+export const pgPassfileAction = (s: AgentServices) => {
+  const pathOf = async () => join((await resolveCluster(s.postgresql)).configDir, PASSFILE_NAME);
+  const params = z.strictObject({
+    host,
+    port: z.number().int().min(1).max(65535),
+    database: ident,
+    user: ident,
+    password: z.string().min(16).max(200).regex(/^[\x21-\x7e]+$/, { message: 'must be printable ASCII without spaces' }),
+  });
+  const lines = async (path: string) => ((await snapshotFile(path)).content ?? '').split('\n').filter((l) => l !== '' && !l.startsWith('#'));
+  const render = (ls: string[]) => `${OWNED_HEADER}\n${ls.join('\n')}${ls.length ? '\n' : ''}`;
+  const write = async (path: string, ls: string[]) => {
+    const pg = await lookupUser('postgres');
+    await writeFileAtomic(path, render(ls), { uid: pg.uid, gid: pg.gid, mode: 0o600 });
+  };
+  return defineChange({
+    name: 'pg-passfile',
+    params,
+    async check(p) {
+      const path = await pathOf();
+      const want = keyOf(p) + esc(p.password);
+      const have = (await lines(path)).find((l) => l.startsWith(keyOf(p)));
+      if (have === want) return { changes: [] };
+      return { changes: [`${have ? 'replace' : 'add'} the passfile line for ${p.user}@${p.host}:${p.port}/${p.database} in ${path} (password not shown)`] };
+    },
+    async apply(p, journal) {
+      const path = await pathOf();
+      const key = keyOf(p);
+      const want = key + esc(p.password);
+      const current = await lines(path);
+      const had = current.find((l) => l.startsWith(key));
+      if (had === want) return { changed: false, changes: [] };
+      await write(path, [...current.filter((l) => !l.startsWith(key)), want]);
+      if (!(await lines(path)).includes(want)) throw new PgduplexError('INTERNAL', `${path} does not read back as written`);
+      const changes = [`${had ? 'replaced' : 'added'} the passfile line for ${p.user}@${p.host}:${p.port}/${p.database} in ${path}`];
+      const journalId = await journal.record('pg-passfile', changes, { key, replaced: had !== undefined });
+      return { changed: true, changes, journalId };
+    },
+    async undo(record) {
+      const r = z.strictObject({ key: z.string(), replaced: z.boolean() }).parse(record);
+      const path = await pathOf();
+      await write(path, (await lines(path)).filter((l) => !l.startsWith(r.key)));
+      return [`removed the passfile line ${r.key.slice(0, -1)}${r.replaced ? ' (it replaced an older line whose password pgduplex does not keep)' : ''}`];
+    },
+  });
+};

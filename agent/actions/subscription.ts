@@ -1,0 +1,117 @@
+import { join } from 'node:path';
+import { z } from 'zod';
+import { PgduplexError } from '../../shared/errors.js';
+import { defineAction } from '../../shared/protocol/actions.js';
+import { resolveCluster } from '../postgres/cluster.js';
+import { queryJson, runPsql } from '../postgres/psql.js';
+import { ALTER_SUBSCRIPTION_SQL, CREATE_SUBSCRIPTION_SQL, DETACH_AND_DROP_SQL, DROP_SUBSCRIPTION_SQL, READ_SUBSCRIPTION_SQL, SUBSCRIPTION_STATUS_SQL, type SubscriptionState } from '../postgres/subscription-sql.js';
+import { defineChange } from './change.js';
+import type { AgentServices } from './context.js';
+import { PASSFILE_NAME } from './pg-passfile.js';
+import { defineHandler } from './registry.js';
+
+const ident = z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, { message: 'must be a plain lower-case identifier' });
+const params = z.strictObject({
+  database: ident,
+  name: ident,
+  publication: ident,
+  peer: z.strictObject({ host: z.string().regex(/^[0-9a-fA-F.:]{2,45}$/, { message: 'must be an IP address' }), port: z.number().int().min(1).max(65535), database: ident, user: ident }),
+  sslmode: z.enum(['require', 'verify-ca', 'verify-full']).default('require'),
+  options: z
+    .strictObject({
+      origin: z.enum(['none', 'any']).default('none'),
+      copyData: z.boolean().default(false),
+      binary: z.boolean().default(false),
+      streaming: z.enum(['off', 'on', 'parallel']).default('parallel'),
+      disableOnError: z.boolean().default(false),
+      enabled: z.boolean().default(true),
+    })
+    .default({ origin: 'none', copyData: false, binary: false, streaming: 'parallel', disableOnError: false, enabled: true }),
+});
+type Params = z.output<typeof params>;
+
+function conninfo(p: Params, configDir: string): string {
+  return `host=${p.peer.host} port=${p.peer.port} dbname=${p.peer.database} user=${p.peer.user} sslmode=${p.sslmode} passfile=${join(configDir, PASSFILE_NAME)} application_name=${p.name}`;
+}
+
+function differences(cur: SubscriptionState, p: Params, conn: string): string[] {
+  if (!cur.exists) return [`create subscription ${p.name} in ${p.database} to publication ${p.publication} at ${p.peer.host}:${p.peer.port} (origin=${p.options.origin}, copy_data=${p.options.copyData}, streaming=${p.options.streaming})`];
+  const o = p.options;
+  const diffs: Array<[string, unknown, unknown]> = [
+    ['connection', cur.conninfo, conn],
+    ['publication', cur.publications?.join(','), p.publication],
+    ['origin', cur.origin, o.origin],
+    ['binary', cur.binary, o.binary],
+    ['streaming', cur.streaming, o.streaming],
+    ['disable_on_error', cur.disableOnError, o.disableOnError],
+    ['enabled', cur.enabled, o.enabled],
+  ];
+  return diffs.filter(([, a, b]) => a !== b).map(([k, a, b]) => `subscription ${p.name}: ${k} ${String(a)} -> ${String(b)}`);
+}
+
+/**
+ * `subscription`: ensures a subscription to the peer's publication with the pair's options (origin
+ * none: changes that came from the peer are not sent back). The password comes from the agent's
+ * passfile, so subconninfo names a file, never a secret. Undo drops what it created.
+ */
+export const subscriptionAction = (s: AgentServices) => {
+  const env = async (p: { database: string; name: string }) => ({ cluster: await resolveCluster(s.postgresql), t: { timeoutMs: s.limits.toolTimeoutMs * 4, database: p.database } });
+  const read = async (p: { database: string; name: string }) => {
+    const { cluster, t } = await env(p);
+    return queryJson<SubscriptionState>(cluster, READ_SUBSCRIPTION_SQL, { ...t, vars: { sub: p.name } });
+  };
+  return defineChange({
+    name: 'subscription',
+    params,
+    async check(p) {
+      const { cluster } = await env(p);
+      return { changes: differences(await read(p), p, conninfo(p, cluster.configDir)) };
+    },
+    async apply(p, journal) {
+      const { cluster, t } = await env(p);
+      const conn = conninfo(p, cluster.configDir);
+      const before = await read(p);
+      if (differences(before, p, conn).length === 0) return { changed: false, changes: [] };
+      const o = p.options;
+      const vars = { sub: p.name, conn, pub: p.publication, origin: o.origin, copy_data: String(o.copyData), binary: String(o.binary), streaming: o.streaming, disable_on_error: String(o.disableOnError), enabled: String(o.enabled) };
+      await runPsql(cluster, before.exists ? ALTER_SUBSCRIPTION_SQL : CREATE_SUBSCRIPTION_SQL, { ...t, vars });
+      const after = await read(p);
+      const left = differences(after, p, conn);
+      if (left.length > 0) throw new PgduplexError('PG_QUERY_FAILED', `subscription ${p.name} does not read back as requested: ${left.join('; ')}`);
+      const changes = differences(before, p, conn);
+      const journalId = await journal.record('subscription', changes, { database: p.database, name: p.name, before });
+      return { changed: true, changes, journalId };
+    },
+    async undo(record) {
+      const r = z.strictObject({ database: ident, name: ident, before: z.unknown() }).parse(record);
+      const before = r.before as SubscriptionState;
+      const { cluster, t } = await env(r);
+      if (before.exists) {
+        const vars = { sub: r.name, conn: before.conninfo ?? '', pub: before.publications?.[0] ?? '', origin: before.origin ?? 'none', binary: String(before.binary), streaming: before.streaming ?? 'off', disable_on_error: String(before.disableOnError), enabled: String(before.enabled) };
+        await runPsql(cluster, ALTER_SUBSCRIPTION_SQL, { ...t, vars });
+        return [`restored subscription ${r.name} to its previous settings`];
+      }
+      try {
+        await runPsql(cluster, DROP_SUBSCRIPTION_SQL, { ...t, vars: { sub: r.name } });
+        return [`dropped subscription ${r.name} and its slot on the publisher`];
+      } catch {
+        const slot = (await read(r)).slot ?? r.name;
+        await runPsql(cluster, DETACH_AND_DROP_SQL, { ...t, vars: { sub: r.name } });
+        return [`dropped subscription ${r.name}; the publisher was unreachable, so drop its slot ${slot} there (select pg_drop_replication_slot('${slot}'))`];
+      }
+    },
+  });
+};
+
+/** Read-only: each subscription's table sync states and workers, to wait on and to report. */
+export const subscriptionStatusHandler = (s: AgentServices) =>
+  defineHandler({
+    descriptor: defineAction({
+      name: 'subscription.status',
+      mutates: false,
+      params: z.strictObject({ database: ident }),
+      result: z.array(z.strictObject({ name: z.string(), enabled: z.boolean(), tables: z.record(z.string(), z.number()), workers: z.number() })),
+    }),
+    callers: ['local', 'peer'],
+    run: async ({ database }) => queryJson(await resolveCluster(s.postgresql), SUBSCRIPTION_STATUS_SQL, { timeoutMs: s.limits.toolTimeoutMs, database }),
+  });

@@ -1,0 +1,44 @@
+/** A subscription as pg_subscription describes it (the parts pgduplex manages). */
+export interface SubscriptionState {
+  exists: boolean;
+  enabled?: boolean;
+  conninfo?: string;
+  publications?: string[];
+  origin?: string;
+  binary?: boolean;
+  streaming?: 'off' | 'on' | 'parallel';
+  disableOnError?: boolean;
+  slot?: string | null;
+}
+
+/** Reads one subscription of the current database, or {exists: false}. */
+export const READ_SUBSCRIPTION_SQL = `select coalesce((select json_build_object('exists', true, 'enabled', s.subenabled, 'conninfo', s.subconninfo,
+    'publications', s.subpublications, 'origin', s.suborigin, 'binary', s.subbinary,
+    'streaming', case s.substream when 'f' then 'off' when 't' then 'on' else 'parallel' end,
+    'disableOnError', s.subdisableonerr, 'slot', s.subslotname)
+  from pg_subscription s join pg_database d on d.oid = s.subdbid where d.datname = current_database() and s.subname = :'sub'),
+  json_build_object('exists', false))`;
+
+/** Every statement is assembled by the server with format(%I/%L) from psql variables, never by us. */
+export const CREATE_SUBSCRIPTION_SQL = `select format('create subscription %I connection %L publication %I with (origin = %s, copy_data = %s, binary = %s, streaming = %s, disable_on_error = %s, enabled = %s)',
+  :'sub', :'conn', :'pub', :'origin', :'copy_data', :'binary', :'streaming', :'disable_on_error', :'enabled') \\gexec`;
+
+/** Brings an existing subscription to the wanted connection, publication, options and state. */
+export const ALTER_SUBSCRIPTION_SQL = `select format('alter subscription %I connection %L', :'sub', :'conn') \\gexec
+select format('alter subscription %I set publication %I with (refresh = false)', :'sub', :'pub') \\gexec
+select format('alter subscription %I set (origin = %s, binary = %s, streaming = %s, disable_on_error = %s)', :'sub', :'origin', :'binary', :'streaming', :'disable_on_error') \\gexec
+select format('alter subscription %I %s', :'sub', case when :'enabled' = 'true' then 'enable' else 'disable' end) \\gexec`;
+
+/** Drops a subscription and its slot on the publisher (which must be reachable). */
+export const DROP_SUBSCRIPTION_SQL = `select format('drop subscription if exists %I', :'sub') \\gexec`;
+
+/** Drops it without reaching the publisher: the remote slot is left for the operator (named in the result). */
+export const DETACH_AND_DROP_SQL = `select format('alter subscription %I disable', :'sub') \\gexec
+select format('alter subscription %I set (slot_name = none)', :'sub') \\gexec
+select format('drop subscription if exists %I', :'sub') \\gexec`;
+
+/** Per-subscription table sync states and worker presence, for status and for waiting on a copy. */
+export const SUBSCRIPTION_STATUS_SQL = `select coalesce(json_agg(json_build_object('name', s.subname, 'enabled', s.subenabled,
+    'tables', (select coalesce(json_object_agg(st, n), '{}') from (select srsubstate::text st, count(*) n from pg_subscription_rel r where r.srsubid = s.oid group by 1) x),
+    'workers', (select count(*) from pg_stat_subscription w where w.subid = s.oid)) order by s.subname), '[]')
+  from pg_subscription s join pg_database d on d.oid = s.subdbid where d.datname = current_database()`;
