@@ -5,6 +5,7 @@ import { backupRestoreAction } from './backup-restore.js';
 import { backupAction } from './backup.js';
 import { factsHandler } from './facts.js';
 import { publicationAction } from './publication.js';
+import { schemaExportHandler, schemaImportAction } from './schema.js';
 import { sequencesAction } from './sequences.js';
 import { pgPassfileAction } from './pg-passfile.js';
 import { subscriptionAction, subscriptionStatusHandler } from './subscription.js';
@@ -34,8 +35,9 @@ export function buildRegistry(s: AgentServices): ActionRegistry {
     peerUnpairHandler(s),
     peerCallHandler(s),
     subscriptionStatusHandler(s),
+    schemaExportHandler(s),
   ] as unknown as ActionHandler[];
-  const changes = [firewallAction(s.limits.toolTimeoutMs), backupAction(s), backupRestoreAction(s), publicationAction(s), sequencesAction(s), pgPassfileAction(s), subscriptionAction(s)] as unknown as Array<ChangeAction<z.ZodType>>;
+  const changes = [firewallAction(s.limits.toolTimeoutMs), backupAction(s), backupRestoreAction(s), publicationAction(s), sequencesAction(s), pgPassfileAction(s), subscriptionAction(s), schemaImportAction(s)] as unknown as Array<ChangeAction<z.ZodType>>;
   for (const c of changes) handlers.push(...changeHandlers(c, s.journal));
   handlers.push(...journalHandlers(changes, s.journal));
   return new ActionRegistry().register(...handlers);

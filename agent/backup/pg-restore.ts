@@ -5,9 +5,9 @@ import type { Cluster } from '../postgres/cluster.js';
 import { lookupUser } from '../system/users.js';
 
 /** Feeds a root-only custom-format dump to `pg_restore` (run as postgres) on its stdin. */
-export async function restoreFromFile(cluster: Cluster, file: string, database: string, timeoutMs: number): Promise<void> {
+export async function restoreFromFile(cluster: Cluster, file: string, database: string, timeoutMs: number, extra: string[] = []): Promise<void> {
   const pg = await lookupUser('postgres');
-  const r = await execa(join(cluster.binDir, 'pg_restore'), ['--exit-on-error', '-h', cluster.socketDir, '-p', String(cluster.port), '-U', 'postgres', '-d', database], {
+  const r = await execa(join(cluster.binDir, 'pg_restore'), ['--exit-on-error', ...extra, '-h', cluster.socketDir, '-p', String(cluster.port), '-U', 'postgres', '-d', database], {
     uid: pg.uid,
     gid: pg.gid,
     cwd: '/',

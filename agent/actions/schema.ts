@@ -1,0 +1,93 @@
+import { z } from 'zod';
+import { PgduplexError } from '../../shared/errors.js';
+import { streamResult } from '../../shared/channel/rpc.js';
+import { defineAction } from '../../shared/protocol/actions.js';
+import { BACKUP_ROOT, readManifest } from '../backup/manifest.js';
+import { restoreFromFile } from '../backup/pg-restore.js';
+import { resolveCluster } from '../postgres/cluster.js';
+import { queryJson } from '../postgres/psql.js';
+import { applySqlScript, dumpSchema } from '../postgres/schema-dump.js';
+import { defineChange } from './change.js';
+import type { AgentServices } from './context.js';
+import { defineHandler } from './registry.js';
+
+const ident = z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, { message: 'must be a plain lower-case identifier' });
+const MAX_SCHEMA_BYTES = 64 * 1024 * 1024;
+const TABLES_SQL = `select coalesce(json_agg(c.relname order by c.relname), '[]') from pg_class c join pg_namespace n on n.oid = c.relnamespace where n.nspname = :'schema' and c.relkind in ('r', 'p')`;
+const ROWS_SQL = `select coalesce(sum(greatest(c.reltuples, 0))::bigint, 0) from pg_class c join pg_namespace n on n.oid = c.relnamespace where n.nspname = :'schema' and c.relkind = 'r'`;
+
+/** `schema-export` (peer only): streams this node's schema to the peer that imports it. */
+export const schemaExportHandler = (s: AgentServices) =>
+  defineHandler({
+    descriptor: defineAction({ name: 'schema-export', mutates: false, params: z.strictObject({ database: ident, schema: ident }), result: z.unknown() }),
+    callers: ['peer'],
+    run: async ({ database, schema }) => {
+      const cluster = await resolveCluster(s.postgresql);
+      const tables = await queryJson<string[]>(cluster, TABLES_SQL, { timeoutMs: s.limits.toolTimeoutMs, database, vars: { schema } });
+      return streamResult({ database, schema, tables }, dumpSchema(cluster, database, schema)) as never;
+    },
+  });
+
+/**
+ * `schema-import`: replaces this node's schema with the peer's. A schema that holds tables is only
+ * dropped when the caller names how many (what will be destroyed) and a backup of it exists;
+ * undo empties the schema again, or restores it from that backup.
+ */
+export const schemaImportAction = (s: AgentServices, root = BACKUP_ROOT) => {
+  const params = z.strictObject({ database: ident, schema: ident.default('public'), replace: z.strictObject({ tables: z.number().int().min(1), backupId: z.string().max(120) }).optional() });
+  const local = async (database: string, schema: string) => {
+    const cluster = await resolveCluster(s.postgresql);
+    const t = { timeoutMs: s.limits.toolTimeoutMs, database, vars: { schema } };
+    return { cluster, tables: await queryJson<string[]>(cluster, TABLES_SQL, t), rows: await queryJson<number>(cluster, ROWS_SQL, t) };
+  };
+  return defineChange({
+    name: 'schema-import',
+    params,
+    async check({ database, schema }) {
+      const { tables, rows } = await local(database, schema);
+      const peer = s.trust.peer?.node ?? 'the peer';
+      return { changes: [tables.length === 0 ? `import ${peer}'s schema ${schema} into the empty schema ${schema} of ${database}` : `REPLACE schema ${schema} of ${database} on ${s.node} (${tables.length} tables, about ${rows} rows, destroyed) with ${peer}'s`] };
+    },
+    async apply({ database, schema, replace }, journal, ctx) {
+      const { cluster, tables } = await local(database, schema);
+      if (tables.length > 0) {
+        if (!replace || replace.tables !== tables.length) {
+          throw new PgduplexError('BAD_PARAMS', `schema ${schema} of ${database} on ${s.node} holds ${tables.length} tables; importing would destroy them`, {
+            hint: `back it up, then pass replace: {tables: ${tables.length}, backupId} to confirm what is destroyed`,
+          });
+        }
+        const m = await readManifest(root, replace.backupId);
+        if (m.database !== database || Date.now() - Date.parse(m.createdAt) > 3_600_000) throw new PgduplexError('BAD_PARAMS', `backup ${replace.backupId} is not a backup of ${database} from the last hour`);
+      }
+      ctx?.progress(`fetching schema ${schema} from the peer`);
+      const session = await s.peers.session();
+      const { meta, data } = await session.rpc.callStream('schema-export', { database, schema }, { timeoutMs: s.limits.toolTimeoutMs });
+      const parts: Uint8Array[] = [];
+      let size = 0;
+      for await (const part of data) {
+        size += part.length;
+        if (size > MAX_SCHEMA_BYTES) throw new PgduplexError('FRAME_TOO_LARGE', `the peer's schema dump exceeds ${MAX_SCHEMA_BYTES} bytes`);
+        parts.push(part);
+      }
+      const dump = Buffer.concat(parts).toString('utf8');
+      const prelude = `drop schema if exists "${schema}" cascade;\n${/^CREATE SCHEMA /m.test(dump) ? '' : `create schema "${schema}";\n`}`;
+      ctx?.progress(`applying ${(size / 1024).toFixed(0)} KiB of schema in one transaction`);
+      await applySqlScript(cluster, database, prelude + dump, s.limits.toolTimeoutMs * 10);
+      const after = (await local(database, schema)).tables;
+      const expected = (meta['tables'] as string[] | undefined) ?? [];
+      if (after.join(',') !== [...expected].sort().join(',')) throw new PgduplexError('PG_QUERY_FAILED', `schema ${schema} does not hold the peer's tables after the import`);
+      const changes = [`${tables.length ? `replaced schema ${schema} (${tables.length} tables)` : `imported schema ${schema}`} of ${database} from the peer: ${after.length} tables`];
+      const journalId = await journal.record('schema-import', changes, { database, schema, backupId: replace?.backupId ?? null });
+      return { changed: true, changes, journalId };
+    },
+    async undo(record) {
+      const r = z.strictObject({ database: ident, schema: ident, backupId: z.string().nullable() }).parse(record);
+      const cluster = await resolveCluster(s.postgresql);
+      await applySqlScript(cluster, r.database, `drop schema if exists "${r.schema}" cascade;\ncreate schema "${r.schema}";\n`, s.limits.toolTimeoutMs);
+      if (r.backupId === null) return [`emptied schema ${r.schema} of ${r.database} again`];
+      const m = await readManifest(root, r.backupId);
+      await restoreFromFile(cluster, `${root}/${r.backupId}/${m.file}`, r.database, s.limits.toolTimeoutMs * 20, ['-n', r.schema]);
+      return [`restored schema ${r.schema} of ${r.database} from backup ${r.backupId}`];
+    },
+  });
+};
