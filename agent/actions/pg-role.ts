@@ -1,0 +1,219 @@
+import { z } from 'zod';
+import { PgduplexError } from '../../shared/errors.js';
+import { resolveCluster, type Cluster } from '../postgres/cluster.js';
+import { pgNameSchema, pgRoleSchema, psqlSet, quoteIdent } from '../postgres/hba-names.js';
+import { queryJson, runPsql } from '../postgres/psql.js';
+import { SCRAM_PASSWORD, scramVerifier, verifierMatches } from '../postgres/scram.js';
+import { defineChange } from './change.js';
+
+const grantSchema = z.strictObject({ database: pgNameSchema, schema: pgNameSchema });
+const paramsSchema = z.strictObject({
+  role: pgRoleSchema,
+  /** Comes over the root-only socket or the encrypted peer channel; never logged, stored or echoed. */
+  password: z.string().regex(SCRAM_PASSWORD, 'must be 16-256 printable ASCII characters without spaces'),
+  /** SELECT on every table of one schema, which the subscriber's initial table copy needs. */
+  grantSelectOn: grantSchema.optional(),
+});
+type Params = z.output<typeof paramsSchema>;
+
+const recordSchema = z.strictObject({
+  role: z.string(),
+  created: z.boolean(),
+  addedAttributes: z.array(z.enum(['LOGIN', 'REPLICATION'])),
+  passwordChanged: z.boolean(),
+  grants: z.strictObject({ database: z.string(), schema: z.string(), usage: z.boolean(), tables: z.array(z.string()) }).optional(),
+});
+type UndoRecord = z.infer<typeof recordSchema>;
+
+interface RoleState {
+  exists: boolean;
+  superuser: boolean;
+  login: boolean;
+  replication: boolean;
+  password: string | null;
+}
+interface GrantState {
+  database: string;
+  schema: string;
+  usage: boolean;
+  tables: string[];
+}
+
+/**
+ * Session settings that keep the statement carrying the verifier out of the server log, statement
+ * statistics and pg_stat_activity, even when the cluster logs every statement.
+ */
+const QUIET = `SET log_statement = 'none';
+SET log_min_duration_statement = -1;
+SET log_min_duration_sample = -1;
+SET log_transaction_sample_rate = 0;
+SET log_min_error_statement = 'panic';
+SET debug_print_parse = off;
+SET debug_print_rewritten = off;
+SET debug_print_plan = off;
+SET track_activities = off;
+SET pg_stat_statements.track_utility = off;
+`;
+
+/**
+ * `pg-role`: the replication role (LOGIN REPLICATION, never SUPERUSER) with a password sent to the
+ * server only as a SCRAM-SHA-256 verifier computed here, plus optional SELECT grants for the initial
+ * copy. Undo drops a role it created; a replaced password cannot be put back (its hash is not kept).
+ */
+export const pgRoleAction = (o: { postgresql: { version: string; cluster: string } | undefined; timeoutMs: number }) => {
+  const opts = { timeoutMs: o.timeoutMs };
+
+  const readRole = (c: Cluster, role: string) =>
+    queryJson<RoleState>(
+      c,
+      `${psqlSet('role', role)}select json_build_object('exists', count(*) > 0, 'superuser', coalesce(bool_or(rolsuper), false), 'login', coalesce(bool_or(rolcanlogin), false),
+         'replication', coalesce(bool_or(rolreplication), false), 'password', max(rolpassword)) from pg_authid where rolname = :'role'`,
+      opts,
+    );
+
+  const readGrants = async (c: Cluster, role: string, g: { database: string; schema: string }): Promise<GrantState> => {
+    const found = await queryJson<boolean>(c, `${psqlSet('db', g.database)}select to_json(exists (select from pg_database where datname = :'db'))`, opts);
+    if (!found) throw new PgduplexError('BAD_PARAMS', `database ${g.database} does not exist`, { hint: 'grantSelectOn.database must name an existing database' });
+    const s = await queryJson<{ schema: boolean; usage: boolean; tables: string[] }>(
+      c,
+      `${psqlSet('role', role)}${psqlSet('schema', g.schema)}
+       with r as (select (select oid from pg_roles where rolname = :'role') as oid), n as (select oid from pg_namespace where nspname = :'schema')
+       select json_build_object('schema', exists (select from n),
+         'usage', coalesce((select case when r.oid is null then has_schema_privilege('public', n.oid, 'USAGE') else has_schema_privilege(r.oid, n.oid, 'USAGE') end from r, n), false),
+         'tables', coalesce((select json_agg(c.relname order by c.relname) from pg_class c, r, n where c.relnamespace = n.oid and c.relkind in ('r', 'p')
+            and not case when r.oid is null then has_table_privilege('public', c.oid, 'SELECT') else has_table_privilege(r.oid, c.oid, 'SELECT') end), '[]'))`,
+      { ...opts, database: g.database },
+    );
+    if (!s.schema) throw new PgduplexError('BAD_PARAMS', `schema ${g.schema} does not exist in database ${g.database}`, { hint: 'grantSelectOn.schema must name an existing schema' });
+    return { ...g, usage: s.usage, tables: s.tables };
+  };
+
+  const plan = async (params: Params) => {
+    const cluster = await resolveCluster(o.postgresql);
+    const state = await readRole(cluster, params.role);
+    if (state.superuser) {
+      throw new PgduplexError('BAD_PARAMS', `role ${params.role} is a superuser; pgduplex will not use or demote it as the replication role`, {
+        hint: 'choose a dedicated role name (e.g. pgduplex_repl)',
+      });
+    }
+    const addedAttributes = state.exists ? (['LOGIN', 'REPLICATION'] as const).filter((a) => !(a === 'LOGIN' ? state.login : state.replication)) : [];
+    const passwordChanged = !state.exists || !(await verifierMatches(params.password, state.password));
+    const grants = params.grantSelectOn && (await readGrants(cluster, params.role, params.grantSelectOn));
+    const todo: UndoRecord = { role: params.role, created: !state.exists, addedAttributes, passwordChanged, ...(grants ? { grants: { ...grants, usage: !grants.usage } } : {}) };
+    return { cluster, todo, changes: describe(todo) };
+  };
+
+  const applyRole = async (c: Cluster, params: Params, todo: UndoRecord): Promise<void> => {
+    const role = psqlSet('role', params.role);
+    const verifier = todo.passwordChanged ? await scramVerifier(params.password) : undefined;
+    const sql = todo.created
+      ? `CREATE ROLE :"role" LOGIN REPLICATION NOSUPERUSER PASSWORD :'verifier';`
+      : [todo.addedAttributes.length > 0 ? `ALTER ROLE :"role" ${todo.addedAttributes.join(' ')};` : '', verifier ? `ALTER ROLE :"role" PASSWORD :'verifier';` : ''].join('\n');
+    try {
+      await runPsql(c, `${role}${verifier ? psqlSet('verifier', verifier) : ''}${QUIET}BEGIN;\n${sql}\nCOMMIT;\n`, opts);
+    } catch (err) {
+      throw scrub(err, [params.password, verifier]);
+    }
+  };
+
+  const applyGrants = async (c: Cluster, role: string, g: NonNullable<UndoRecord['grants']>, revoke: boolean): Promise<void> => {
+    const [verb, dir] = revoke ? ['REVOKE', 'FROM'] : ['GRANT', 'TO'];
+    const tables = g.tables.map((t) => `${quoteIdent(g.schema)}.${quoteIdent(t)}`);
+    const sql = [
+      g.usage ? `${verb} USAGE ON SCHEMA :"schema" ${dir} :"role";` : '',
+      tables.length > 0 ? `${verb} SELECT ON TABLE ${tables.join(', ')} ${dir} :"role";` : '',
+    ].join('\n');
+    await runPsql(c, `${psqlSet('role', role)}${psqlSet('schema', g.schema)}BEGIN;\n${sql}\nCOMMIT;\n`, { ...opts, database: g.database });
+  };
+
+  const undo = async (c: Cluster, rec: UndoRecord): Promise<string[]> => {
+    const done: string[] = [];
+    const state = await readRole(c, rec.role);
+    if (rec.grants && state.exists && (rec.grants.usage || rec.grants.tables.length > 0)) {
+      const still = await queryJson<string[]>(
+        c,
+        `${psqlSet('schema', rec.grants.schema)}select coalesce(json_agg(relname), '[]') from pg_class where relnamespace = (select oid from pg_namespace where nspname = :'schema') and relname = any(array[${rec.grants.tables.map(sqlText).join(', ') || "''"}])`,
+        { ...opts, database: rec.grants.database },
+      );
+      const g = { ...rec.grants, tables: rec.grants.tables.filter((t) => still.includes(t)) };
+      await applyGrants(c, rec.role, g, true);
+      done.push(`revoked SELECT on ${g.tables.length} tables in ${g.database}.${g.schema}${g.usage ? ' and USAGE on the schema' : ''} from ${rec.role}`);
+    }
+    if (rec.created && state.exists) {
+      await runPsql(c, `${psqlSet('role', rec.role)}DROP ROLE :"role";`, opts).catch((err: unknown) => {
+        if (!(err instanceof PgduplexError) || !err.message.includes('depend')) throw err;
+        throw new PgduplexError(err.code, err.message, {
+          hint: `undo later pgduplex changes that use ${rec.role} first (subscriptions, grants), or REASSIGN OWNED BY / DROP OWNED BY ${rec.role} in each database`,
+        });
+      });
+      done.push(`dropped role ${rec.role}`);
+    } else if (state.exists && rec.addedAttributes.length > 0) {
+      await runPsql(c, `${psqlSet('role', rec.role)}ALTER ROLE :"role" ${rec.addedAttributes.map((a) => `NO${a}`).join(' ')};`, opts);
+      done.push(`removed ${rec.addedAttributes.join(', ')} from role ${rec.role}`);
+    }
+    if (!rec.created && rec.passwordChanged) done.push(`not restored: the previous password of ${rec.role} (its verifier is deliberately not journaled); the new one stays`);
+    return done;
+  };
+
+  return defineChange({
+    name: 'pg-role',
+    params: paramsSchema,
+    async check(params) {
+      return { changes: (await plan(params)).changes };
+    },
+    async apply(params, journal) {
+      const { cluster, todo, changes } = await plan(params);
+      if (changes.length === 0) return { changed: false, changes: [] };
+      const attempted: UndoRecord = { role: todo.role, created: false, addedAttributes: [], passwordChanged: false };
+      try {
+        if (todo.created || todo.passwordChanged || todo.addedAttributes.length > 0) {
+          await applyRole(cluster, params, todo);
+          Object.assign(attempted, { created: todo.created, addedAttributes: todo.addedAttributes });
+        }
+        if (todo.grants && (todo.grants.usage || todo.grants.tables.length > 0)) {
+          await applyGrants(cluster, params.role, todo.grants, false);
+          attempted.grants = todo.grants;
+        }
+        const left = (await plan(params)).changes;
+        if (left.length > 0) throw new PgduplexError('PG_QUERY_FAILED', `role ${params.role} does not read back as applied: still to do: ${left.join('; ')}`);
+      } catch (err) {
+        await undo(cluster, attempted).catch(() => undefined);
+        throw err;
+      }
+      const journalId = await journal.record('pg-role', changes, todo);
+      return { changed: true, changes, journalId, ...(todo.passwordChanged && !todo.created ? { notes: ['undo cannot restore the previous password'] } : {}) };
+    },
+    async undo(record) {
+      const rec = recordSchema.parse(record);
+      return undo(await resolveCluster(o.postgresql), rec);
+    },
+  });
+};
+
+function describe(t: UndoRecord): string[] {
+  const g = t.grants;
+  const few = (names: string[]) => (names.length > 5 ? `${names.slice(0, 5).join(', ')}, …` : names.join(', '));
+  return [
+    ...(t.created ? [`create role ${t.role} (LOGIN REPLICATION, not superuser) with a SCRAM-SHA-256 password`] : []),
+    ...(t.addedAttributes.length > 0 ? [`role ${t.role}: add ${t.addedAttributes.join(', ')}`] : []),
+    ...(t.passwordChanged && !t.created ? [`role ${t.role}: set a new SCRAM-SHA-256 password`] : []),
+    ...(g?.usage ? [`grant USAGE on schema ${g.database}.${g.schema} to ${t.role}`] : []),
+    ...(g && g.tables.length > 0 ? [`grant SELECT on ${g.tables.length} tables in ${g.database}.${g.schema} to ${t.role}: ${few(g.tables)}`] : []),
+  ];
+}
+
+/** A SQL string literal for a catalog name (standard_conforming_strings is on since PostgreSQL 9.1). */
+function sqlText(s: string): string {
+  return `'${s.replace(/'/g, "''")}'`;
+}
+
+/** Removes any secret a failed psql run might have echoed before the error leaves the agent. */
+function scrub(err: unknown, secrets: Array<string | undefined>): PgduplexError {
+  const e = err instanceof PgduplexError ? err : new PgduplexError('PG_QUERY_FAILED', 'setting the role password failed');
+  const clean = (s: string) => {
+    let out = s;
+    for (const x of secrets) if (x) out = out.split(x).join('[redacted]');
+    return out.replace(/SCRAM-SHA-256\$\S+/g, '[redacted]');
+  };
+  return new PgduplexError(e.code, clean(e.message), e.hint === undefined ? {} : { hint: clean(e.hint) });
+}
