@@ -5,6 +5,7 @@ import { backupRestoreAction } from './backup-restore.js';
 import { backupAction } from './backup.js';
 import { factsHandler } from './facts.js';
 import { publicationAction } from './publication.js';
+import { replicationStatusHandler } from './replication-status.js';
 import { schemaExportHandler, schemaImportAction } from './schema.js';
 import { sequencesAction } from './sequences.js';
 import { pgPassfileAction } from './pg-passfile.js';
@@ -38,6 +39,7 @@ export function buildRegistry(s: AgentServices): ActionRegistry {
     peerCallHandler(s),
     subscriptionStatusHandler(s),
     schemaExportHandler(s),
+    replicationStatusHandler(s),
   ] as unknown as ActionHandler[];
   const changes = [firewallAction(s.limits.toolTimeoutMs), backupAction(s), backupRestoreAction(s), publicationAction(s), sequencesAction(s), pgPassfileAction(s), subscriptionAction(s), schemaImportAction(s), pgHbaAction({ postgresql: s.postgresql, timeoutMs: s.limits.toolTimeoutMs }), pgRoleAction({ postgresql: s.postgresql, timeoutMs: s.limits.toolTimeoutMs })] as unknown as Array<ChangeAction<z.ZodType>>;
   for (const c of changes) handlers.push(...changeHandlers(c, s.journal));

@@ -65,6 +65,15 @@ describe('backup and restore (node a, real pg_dump and pg_restore)', () => {
     expect((await sql(`select count(*) from pg_database where datname like 'pgduplex_restore_%'`, 'postgres')).stdout.trim()).toBe('0');
   });
 
+  it('runs one state-changing action at a time: a second one gets BUSY naming the first', async () => {
+    const [one, two] = await Promise.all([agentRpc('a', 'backup.apply', { database: 'fusionpbx' }), new Promise((r) => setTimeout(r, 30)).then(() => agentRpc('a', 'backup.apply', { database: 'postgres' }))]);
+    const answers = [one, two];
+    expect(answers.filter((x) => x.ok)).toHaveLength(1);
+    expect(answers.find((x) => !x.ok)).toMatchObject({ ok: false, error: { code: 'BUSY', message: expect.stringContaining('backup.apply') } });
+    const done = answers.find((x) => x.ok) as { ok: true; result: { journalId: string } };
+    undo.push(done.result.journalId);
+  });
+
   it('keeps the backup when its journal entry is undone', async () => {
     const r = await agentOk<{ undone: string[] }>('a', 'journal.undo', { id: undo.shift()! });
     expect(r.undone[0]).toContain('backups are never deleted by an undo');

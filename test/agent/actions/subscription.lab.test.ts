@@ -54,6 +54,11 @@ describe('subscription action (a subscribes to b, real logical replication)', ()
     await sql('b', `insert into sub_t values (501, 'after setup');`);
     await waitFor('streamed row', () => sql('a', 'select count(*) from sub_t where id = 501'), (x) => x.stdout.trim() === '1', 30_000);
     expect((await agentOk<{ changes: string[] }>('a', 'subscription.check', sub)).changes).toEqual([]);
+    const onB = await agentOk<{ slots: Array<{ name: string; active: boolean; retainedBytes: number; walStatus: string }>; senders: Array<{ application: string }> }>('b', 'replication.status');
+    expect(onB.slots).toEqual([expect.objectContaining({ name: 'pgdx_sub_t', active: true, walStatus: 'reserved' })]);
+    expect(onB.senders.map((x) => x.application)).toContain('pgdx_sub_t');
+    const onA = await agentOk<{ subscriptionStats: Array<{ subname: string; apply_error_count: number }> }>('a', 'replication.status');
+    expect(onA.subscriptionStats).toEqual([expect.objectContaining({ subname: 'pgdx_sub_t', apply_error_count: 0 })]);
   });
 
   it('keeps the password out of subconninfo, the journal and the agent log', async () => {
