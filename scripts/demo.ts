@@ -15,6 +15,17 @@ try {
     const health = await nodeExec(node, ['pgduplex', 'health'], { reject: false });
     process.stdout.write(health.stdout + health.stderr);
   }
+  step(`pairing: "pgduplex pair --accept ${LAB.nodes.a.ipv4}" on b, then "pgduplex pair ${LAB.nodes.b.ipv4} -" on a`);
+  const accept = await nodeExec('b', ['pgduplex', 'pair', '--accept', LAB.nodes.a.ipv4, '--no-wait']);
+  process.stdout.write(accept.stdout);
+  const token = /PGDX1-[A-Z2-7-]+/.exec(accept.stdout)?.[0] ?? '';
+  const paired = await nodeExec('a', ['pgduplex', 'pair', LAB.nodes.b.ipv4, '-'], { input: token });
+  process.stdout.write(paired.stdout);
+  for (const node of NODE_NAMES) {
+    step(`node ${node}: pgduplex peers`);
+    process.stdout.write((await nodeExec(node, ['pgduplex', 'peers'], { reject: false })).stdout);
+  }
+  step('not yet: "pgduplex setup" (replication both ways), "status", "verify" and "teardown" are the next issues');
   step('done');
   process.stdout.write(
     keep
