@@ -15,6 +15,8 @@ import { pairAcceptHandler } from './pair-accept.js';
 import { pgHbaAction } from './pg-hba.js';
 import { pgRoleAction } from './pg-role.js';
 import { peerCallHandler } from './peer-call.js';
+import { pgServiceHandlers } from './pg-service.js';
+import { pgSettingsAction } from './pg-settings.js';
 import { pairConnectHandler } from './pair-connect.js';
 import { pairStatusHandler } from './pair-status.js';
 import { peerUnpairHandler } from './peer-unpair.js';
@@ -40,8 +42,9 @@ export function buildRegistry(s: AgentServices): ActionRegistry {
     subscriptionStatusHandler(s),
     schemaExportHandler(s),
     replicationStatusHandler(s),
+    ...pgServiceHandlers(s),
   ] as unknown as ActionHandler[];
-  const changes = [firewallAction(s.limits.toolTimeoutMs), backupAction(s), backupRestoreAction(s), publicationAction(s), sequencesAction(s), pgPassfileAction(s), subscriptionAction(s), schemaImportAction(s), pgHbaAction({ postgresql: s.postgresql, timeoutMs: s.limits.toolTimeoutMs }), pgRoleAction({ postgresql: s.postgresql, timeoutMs: s.limits.toolTimeoutMs })] as unknown as Array<ChangeAction<z.ZodType>>;
+  const changes = [firewallAction(s.limits.toolTimeoutMs), backupAction(s), backupRestoreAction(s), publicationAction(s), sequencesAction(s), pgPassfileAction(s), subscriptionAction(s), schemaImportAction(s), pgSettingsAction(s.postgresql, { timeoutMs: s.limits.toolTimeoutMs }), pgHbaAction({ postgresql: s.postgresql, timeoutMs: s.limits.toolTimeoutMs }), pgRoleAction({ postgresql: s.postgresql, timeoutMs: s.limits.toolTimeoutMs })] as unknown as Array<ChangeAction<z.ZodType>>;
   for (const c of changes) handlers.push(...changeHandlers(c, s.journal));
   handlers.push(...journalHandlers(changes, s.journal));
   return new ActionRegistry().register(...handlers);

@@ -1,0 +1,166 @@
+import { readFile } from 'node:fs/promises';
+import { z } from 'zod';
+import { PgduplexError } from '../../shared/errors.js';
+import { restoreFile, snapshotFile, writeFileAtomic, type FileSnapshot } from '../files/owned-file.js';
+import { resolveCluster, type Cluster } from '../postgres/cluster.js';
+import { blockRange, changedNames, locateTarget, ourFileErrors, type SettingsTarget } from '../postgres/settings-file.js';
+import { checkAgainstServer, describeTarget, planSettings, settled, waitingForRestart } from '../postgres/settings-plan.js';
+import { readServerState, reloadConf, waitForState, type ServerState } from '../postgres/settings-server.js';
+import { SETTING_SPECS, validateSetting } from '../postgres/settings-spec.js';
+import { lookupUser } from '../system/users.js';
+import { defineChange } from './change.js';
+
+/**
+ * `{settings: {name: value}}`: the complete content of pgduplex's drop-in. Names come from the
+ * allowlist, values must have their setting's form; `__proto__` is refused, not silently dropped.
+ */
+export const pgSettingsParams = z.strictObject({
+  settings: z.preprocess(
+    (raw, ctx) => {
+      if (typeof raw === 'object' && raw !== null && Object.hasOwn(raw, '__proto__')) ctx.addIssue({ code: 'custom', message: '"__proto__" is not a setting pgduplex manages', input: raw });
+      return raw;
+    },
+    z
+      .record(z.string().max(64), z.string().max(512))
+      .superRefine((settings, ctx) => {
+        const entries = Object.entries(settings);
+        if (entries.length === 0 || entries.length > SETTING_SPECS.size) ctx.addIssue({ code: 'custom', message: `give 1 to ${SETTING_SPECS.size} settings` });
+        for (const [name, value] of entries) {
+          const c = validateSetting(name, value);
+          if (!c.ok) ctx.addIssue({ code: 'custom', message: c.reason, path: [name] });
+        }
+      })
+      .transform(
+        (settings) =>
+          new Map(
+            Object.entries(settings).map(([n, v]) => {
+              const c = validateSetting(n, v);
+              return [n, c.ok ? c.value : v] as const;
+            }),
+          ),
+      ),
+  ),
+});
+
+const undoSchema = z.strictObject({
+  cluster: z.strictObject({ version: z.string(), name: z.string() }),
+  snapshot: z.strictObject({ path: z.string(), content: z.string().nullable(), mode: z.number().optional(), uid: z.number().optional(), gid: z.number().optional() }),
+});
+
+/** Bounds for the action: tool timeouts from the config, and how long a reload may take to show. */
+export interface PgSettingsOptions {
+  timeoutMs: number;
+  settleMs?: number;
+  /** Tests may point at a fixture tree. */
+  confRoot?: string;
+}
+
+interface Current {
+  cluster: Cluster;
+  target: SettingsTarget;
+  snapshot: FileSnapshot;
+  state: ServerState;
+}
+
+/** `pg-settings`: replication settings in a drop-in the agent owns, verified in pg_settings after reload. */
+export const pgSettingsAction = (wanted: { version: string; cluster: string } | undefined, opts: PgSettingsOptions) => {
+  const settle = { timeoutMs: opts.timeoutMs, settleMs: opts.settleMs ?? 5000 };
+  const read = async (): Promise<Current> => {
+    const cluster = await resolveCluster(wanted, opts.confRoot);
+    const state = await readServerState(cluster, opts.timeoutMs);
+    const confPath = `${cluster.configDir}/postgresql.conf`;
+    const target = locateTarget(cluster.configDir, await readFile(confPath, 'utf8'));
+    return { cluster, target, snapshot: await snapshotFile(target.path), state };
+  };
+  // After a reload: the settings we touched are live, or wait for a restart that PostgreSQL knows about.
+  const reloadAndWait = async (cluster: Cluster, names: readonly string[]) => {
+    await reloadConf(cluster, opts.timeoutMs);
+    return waitForState(cluster, (st) => names.every((n) => settled(n, st)), settle);
+  };
+  const restoreAfterFailure = async (c: Current, reload: boolean): Promise<void> => {
+    await restoreFile(c.snapshot);
+    if (reload) await reloadConf(c.cluster, opts.timeoutMs).catch(() => undefined);
+  };
+
+  return defineChange({
+    name: 'pg-settings',
+    params: pgSettingsParams,
+    async check({ settings }) {
+      const c = await read();
+      checkAgainstServer(settings, c.state);
+      const plan = planSettings(c.target, c.snapshot.content, settings, c.state);
+      return { changes: plan.changes, ...(plan.restartNeeded ? { restartNeeded: true } : {}) };
+    },
+    async apply({ settings }, journal) {
+      const c = await read();
+      checkAgainstServer(settings, c.state);
+      const plan = planSettings(c.target, c.snapshot.content, settings, c.state);
+      if (plan.overrides.length > 0) {
+        throw new PgduplexError('PG_SETTING_OVERRIDDEN', `settings elsewhere would win over pgduplex's: ${plan.overrides.map((o) => `${o.name} = '${o.value}' in ${o.where}`).join('; ')}`, {
+          hint: plan.overrides.some((o) => o.alterSystem) ? 'remove them (ALTER SYSTEM RESET <name>; select pg_reload_conf()), then retry; nothing was changed' : 'remove those lines, then retry; nothing was changed',
+        });
+      }
+      if (plan.newText === c.snapshot.content && !plan.reloadOnly) return { changed: false, changes: [], ...(plan.restartNeeded ? { restartNeeded: true } : {}) };
+      if (plan.newText !== c.snapshot.content) await write(c, plan.newText);
+      try {
+        const written = await readServerState(c.cluster, opts.timeoutMs);
+        const range = c.target.mode === 'block' && plan.newText !== null ? blockRange(plan.newText) : undefined;
+        const errors = ourFileErrors(written.files, c.target, range, written.settings);
+        if (errors.length > 0) {
+          await restoreAfterFailure(c, false);
+          throw new PgduplexError('PG_CONFIG_REJECTED', `PostgreSQL rejects the new settings: ${errors.join('; ')}`, { hint: 'the previous file was restored and nothing was reloaded; fix the value and retry' });
+        }
+        const after = await reloadAndWait(c.cluster, plan.touched);
+        if (!after.settled) {
+          const stuck = plan.touched.filter((n) => !settled(n, after.state));
+          await restoreAfterFailure(c, true);
+          throw new PgduplexError('PG_CONFIG_REJECTED', `after a reload PostgreSQL still does not run ${stuck.join(', ')} as written in ${describeTarget(c.target)}`, {
+            hint: 'the previous file was restored and reloaded; look for a later setting or an error in the PostgreSQL log',
+          });
+        }
+        const waiting = waitingForRestart(plan.touched, after.state);
+        const journalId = plan.newText === c.snapshot.content ? undefined : await journal.record('pg-settings', plan.changes, { cluster: { version: c.cluster.version, name: c.cluster.name }, snapshot: c.snapshot });
+        return {
+          changed: true,
+          changes: plan.changes,
+          ...(journalId ? { journalId } : {}),
+          ...(waiting.length > 0 ? { restartNeeded: true, notes: [`PostgreSQL must restart for ${waiting.join(', ')} to take effect (pending_restart)${journalId ? `: pg-service.restart with restoreJournalId ${journalId}` : ''}`] } : {}),
+        };
+      } catch (err) {
+        if (!(err instanceof PgduplexError && err.code === 'PG_CONFIG_REJECTED')) await restoreAfterFailure(c, true).catch(() => undefined);
+        throw err;
+      }
+    },
+    async undo(record) {
+      return undoSettings(undoSchema.parse(record), opts, settle);
+    },
+  });
+};
+
+async function write(c: Current, text: string | null): Promise<void> {
+  if (text === null) return restoreFile({ path: c.target.path, content: null });
+  if (c.target.mode === 'block') return writeFileAtomic(c.target.path, text, { uid: c.snapshot.uid ?? 0, gid: c.snapshot.gid ?? 0, mode: c.snapshot.mode ?? 0o644 });
+  const pg = await lookupUser('postgres');
+  return writeFileAtomic(c.target.path, text, { uid: pg.uid, gid: pg.gid, mode: 0o644 });
+}
+
+/**
+ * Puts the file back byte for byte and reloads when PostgreSQL runs; a stopped server is fine
+ * (pg-service.restart restores a setting PostgreSQL would not start with), it reads the file at start.
+ */
+async function undoSettings(record: z.infer<typeof undoSchema>, opts: PgSettingsOptions, settle: { timeoutMs: number; settleMs: number }): Promise<string[]> {
+  const cluster = await resolveCluster({ version: record.cluster.version, cluster: record.cluster.name }, opts.confRoot);
+  const replaced = await readFile(record.snapshot.path, 'utf8').catch(() => null);
+  await restoreFile(record.snapshot);
+  const done = [`restored ${record.snapshot.path}${record.snapshot.content === null ? ' (removed: it did not exist before)' : ''}`];
+  try {
+    await reloadConf(cluster, opts.timeoutMs);
+  } catch (err) {
+    if (err instanceof PgduplexError && err.code === 'PG_UNREACHABLE') return [...done, 'PostgreSQL is not running; it reads the restored settings when it starts'];
+    throw err;
+  }
+  const names = changedNames(replaced, record.snapshot.content);
+  const after = await waitForState(cluster, (st) => names.every((n) => settled(n, st)), settle);
+  const waiting = waitingForRestart(names, after.state);
+  return waiting.length > 0 ? [...done, `PostgreSQL must restart for ${waiting.join(', ')} to take effect (pending_restart)`] : done;
+}
