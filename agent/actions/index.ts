@@ -8,6 +8,7 @@ import { publicationAction } from './publication.js';
 import { replicationStatusHandler } from './replication-status.js';
 import { schemaExportHandler, schemaImportAction } from './schema.js';
 import { sequencesAction } from './sequences.js';
+import { slotDropAction, subscriptionDropAction } from './teardown-ops.js';
 import { pgPassfileAction } from './pg-passfile.js';
 import { subscriptionAction, subscriptionStatusHandler } from './subscription.js';
 import { firewallAction } from './firewall.js';
@@ -44,7 +45,7 @@ export function buildRegistry(s: AgentServices): ActionRegistry {
     replicationStatusHandler(s),
     ...pgServiceHandlers(s),
   ] as unknown as ActionHandler[];
-  const changes = [firewallAction(s.limits.toolTimeoutMs), backupAction(s), backupRestoreAction(s), publicationAction(s), sequencesAction(s), pgPassfileAction(s), subscriptionAction(s), schemaImportAction(s), pgSettingsAction(s.postgresql, { timeoutMs: s.limits.toolTimeoutMs }), pgHbaAction({ postgresql: s.postgresql, timeoutMs: s.limits.toolTimeoutMs }), pgRoleAction({ postgresql: s.postgresql, timeoutMs: s.limits.toolTimeoutMs })] as unknown as Array<ChangeAction<z.ZodType>>;
+  const changes = [firewallAction(s.limits.toolTimeoutMs), backupAction(s), backupRestoreAction(s), publicationAction(s), sequencesAction(s), pgPassfileAction(s), subscriptionAction(s), schemaImportAction(s), subscriptionDropAction(s), slotDropAction(s), pgSettingsAction(s.postgresql, { timeoutMs: s.limits.toolTimeoutMs }), pgHbaAction({ postgresql: s.postgresql, timeoutMs: s.limits.toolTimeoutMs }), pgRoleAction({ postgresql: s.postgresql, timeoutMs: s.limits.toolTimeoutMs })] as unknown as Array<ChangeAction<z.ZodType>>;
   for (const c of changes) handlers.push(...changeHandlers(c, s.journal));
   handlers.push(...journalHandlers(changes, s.journal));
   return new ActionRegistry().register(...handlers);

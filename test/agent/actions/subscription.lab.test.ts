@@ -72,6 +72,28 @@ describe('subscription action (a subscribes to b, real logical replication)', ()
     expect((await nodeExec('a', ['stat', '-c', '%a %U', '/etc/postgresql/17/main/pgduplex.pgpass'])).stdout.trim()).toBe('600 postgres');
   });
 
+  it('subscription-drop removes it and its slot; undo re-creates it without copying, and rows flow again', async () => {
+    const dropped = await agentOk<{ journalId: string }>('a', 'subscription-drop.apply', { database: 'fusionpbx', name: 'pgdx_sub_t' });
+    expect((await sql('b', `select count(*) from pg_replication_slots where slot_name = 'pgdx_sub_t'`)).stdout.trim()).toBe('0');
+    expect((await agentOk<{ changes: string[] }>('a', 'subscription-drop.check', { database: 'fusionpbx', name: 'pgdx_sub_t' })).changes).toEqual([]);
+    const back = await agentOk<{ undone: string[] }>('a', 'journal.undo', { id: dropped.journalId });
+    expect(back.undone[0]).toContain('without copying data');
+    await sql('b', `insert into sub_t values (502, 'after undo');`);
+    await waitFor('row after re-creation', () => sql('a', 'select count(*) from sub_t where id = 502'), (x) => x.stdout.trim() === '1', 30_000);
+    expect((await sql('a', 'select count(*) from sub_t')).stdout.trim()).toBe('502');
+  });
+
+  it('slot-drop refuses an active slot and drops an abandoned one only with the WAL it releases confirmed', async () => {
+    expect(await agentRpc('b', 'slot-drop.apply', { slot: 'pgdx_sub_t', confirmRetainedBytesAtLeast: 0 })).toMatchObject({ ok: false, error: { code: 'BUSY' } });
+    await sql('b', `select pg_create_logical_replication_slot('pgdx_dead_slot', 'pgoutput');`);
+    const check = await agentOk<{ changes: string[] }>('b', 'slot-drop.check', { slot: 'pgdx_dead_slot', confirmRetainedBytesAtLeast: 0 });
+    expect(check.changes[0]).toMatch(/^drop logical slot pgdx_dead_slot, releasing \d+ bytes of WAL/);
+    expect(await agentRpc('b', 'slot-drop.apply', { slot: 'pgdx_dead_slot', confirmRetainedBytesAtLeast: 10 ** 12 })).toMatchObject({ ok: false, error: { code: 'BAD_PARAMS' } });
+    const r = await agentOk<{ journalId: string }>('b', 'slot-drop.apply', { slot: 'pgdx_dead_slot', confirmRetainedBytesAtLeast: 0 });
+    expect((await sql('b', `select count(*) from pg_replication_slots where slot_name = 'pgdx_dead_slot'`)).stdout.trim()).toBe('0');
+    expect((await agentOk<{ undone: string[] }>('b', 'journal.undo', { id: r.journalId })).undone[0]).toContain('cannot be restored');
+  });
+
   it('undo drops the subscription and its slot on the publisher', async () => {
     const [, id] = undo.pop()!;
     expect((await agentOk<{ undone: string[] }>('a', 'journal.undo', { id })).undone[0]).toContain('dropped subscription pgdx_sub_t');

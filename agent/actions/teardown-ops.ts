@@ -1,0 +1,91 @@
+import { z } from 'zod';
+import { PgduplexError } from '../../shared/errors.js';
+import { resolveCluster } from '../postgres/cluster.js';
+import { queryJson, runPsql } from '../postgres/psql.js';
+import { DETACH_AND_DROP_SQL, DROP_SUBSCRIPTION_SQL, READ_SUBSCRIPTION_SQL, type SubscriptionState } from '../postgres/subscription-sql.js';
+import { defineChange } from './change.js';
+import type { AgentServices } from './context.js';
+
+const ident = z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, { message: 'must be a plain lower-case identifier' });
+
+const SLOT_SQL = `select coalesce((select json_build_object('exists', true, 'active', active, 'type', slot_type, 'database', database,
+    'retainedBytes', case when restart_lsn is null then 0 else pg_wal_lsn_diff(pg_current_wal_lsn(), restart_lsn)::bigint end)
+  from pg_replication_slots where slot_name = :'slot'), json_build_object('exists', false))`;
+
+/**
+ * `subscription-drop`: removes a subscription (and its slot on the publisher when reachable; else it
+ * names the slot left there). Undo re-creates it without copying data: changes made on the publisher
+ * in between are not replicated, and the result says so.
+ */
+export const subscriptionDropAction = (s: AgentServices) => {
+  const env = async (database: string) => ({ cluster: await resolveCluster(s.postgresql), t: { timeoutMs: s.limits.toolTimeoutMs * 4, database } });
+  const read = async (database: string, name: string) => {
+    const { cluster, t } = await env(database);
+    return queryJson<SubscriptionState>(cluster, READ_SUBSCRIPTION_SQL, { ...t, vars: { sub: name } });
+  };
+  return defineChange({
+    name: 'subscription-drop',
+    params: z.strictObject({ database: ident, name: ident }),
+    async check({ database, name }) {
+      return { changes: (await read(database, name)).exists ? [`drop subscription ${name} in ${database} and its slot on the publisher`] : [] };
+    },
+    async apply({ database, name }, journal) {
+      const before = await read(database, name);
+      if (!before.exists) return { changed: false, changes: [] };
+      const { cluster, t } = await env(database);
+      const notes: string[] = [];
+      try {
+        await runPsql(cluster, DROP_SUBSCRIPTION_SQL, { ...t, vars: { sub: name } });
+      } catch {
+        await runPsql(cluster, DETACH_AND_DROP_SQL, { ...t, vars: { sub: name } });
+        notes.push(`the publisher could not be reached: drop slot ${before.slot ?? name} there with select pg_drop_replication_slot('${before.slot ?? name}')`);
+      }
+      if ((await read(database, name)).exists) throw new PgduplexError('PG_QUERY_FAILED', `subscription ${name} still exists after the drop`);
+      const changes = [`dropped subscription ${name} in ${database}`];
+      const journalId = await journal.record('subscription-drop', changes, { database, name, before });
+      return { changed: true, changes, journalId, ...(notes.length ? { notes } : {}) };
+    },
+    async undo(record) {
+      const r = z.strictObject({ database: ident, name: ident, before: z.unknown() }).parse(record);
+      const b = r.before as SubscriptionState;
+      const { cluster, t } = await env(r.database);
+      const vars = { sub: r.name, conn: b.conninfo ?? '', pub: b.publications?.[0] ?? '', origin: b.origin ?? 'none', copy_data: 'false', binary: String(b.binary), streaming: b.streaming ?? 'off', disable_on_error: String(b.disableOnError), enabled: String(b.enabled) };
+      const sql = `select format('create subscription %I connection %L publication %I with (origin = %s, copy_data = %s, binary = %s, streaming = %s, disable_on_error = %s, enabled = %s)', :'sub', :'conn', :'pub', :'origin', :'copy_data', :'binary', :'streaming', :'disable_on_error', :'enabled') \\gexec`;
+      await runPsql(cluster, sql, { ...t, vars });
+      return [`re-created subscription ${r.name} without copying data: changes made on the publisher while it was gone are not replicated`];
+    },
+  });
+};
+
+/**
+ * `slot-drop`: drops a replication slot of a peer that is gone for good, so it stops holding WAL.
+ * A slot cannot be re-created at its old position, so the caller must name the WAL it releases
+ * (confirming what is given up) and undo says what it cannot bring back.
+ */
+export const slotDropAction = (s: AgentServices) => {
+  const read = async (slot: string) => queryJson<{ exists: boolean; active?: boolean; type?: string; database?: string; retainedBytes?: number }>(await resolveCluster(s.postgresql), SLOT_SQL, { timeoutMs: s.limits.toolTimeoutMs, vars: { slot } });
+  return defineChange({
+    name: 'slot-drop',
+    params: z.strictObject({ slot: ident, confirmRetainedBytesAtLeast: z.number().int().min(0) }),
+    async check({ slot }) {
+      const st = await read(slot);
+      return { changes: st.exists ? [`drop ${st.type} slot ${slot}${st.active ? ' (ACTIVE: it will be refused)' : ''}, releasing ${st.retainedBytes} bytes of WAL; a subscriber using it must then be re-synchronised`] : [] };
+    },
+    async apply({ slot, confirmRetainedBytesAtLeast }, journal) {
+      const st = await read(slot);
+      if (!st.exists) return { changed: false, changes: [] };
+      if (st.active) throw new PgduplexError('BUSY', `slot ${slot} is in use by a connected subscriber`, { hint: 'drop or disable the subscription on the other node first' });
+      if ((st.retainedBytes ?? 0) < confirmRetainedBytesAtLeast) {
+        throw new PgduplexError('BAD_PARAMS', `slot ${slot} holds ${st.retainedBytes} bytes, less than the ${confirmRetainedBytesAtLeast} you confirmed: it moved since you looked`, { hint: 'check again and confirm the current figure' });
+      }
+      await runPsql(await resolveCluster(s.postgresql), `select pg_drop_replication_slot(:'slot');`, { timeoutMs: s.limits.toolTimeoutMs, vars: { slot } });
+      const changes = [`dropped slot ${slot} (${st.retainedBytes} bytes of WAL released)`];
+      const journalId = await journal.record('slot-drop', changes, { slot, database: st.database ?? null });
+      return { changed: true, changes, journalId };
+    },
+    async undo(record) {
+      const { slot } = z.strictObject({ slot: ident, database: z.string().nullable() }).parse(record);
+      return [`slot ${slot} cannot be restored at its old position; re-run setup so the subscriber re-synchronises`];
+    },
+  });
+};
