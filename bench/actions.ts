@@ -31,6 +31,18 @@ try {
   const [fwApplied, fwApplyMs] = await timed(() => agentOk<{ journalId: string }>('a', 'firewall.apply', fw));
   const [, fwUndoMs] = await timed(() => agentOk('a', 'journal.undo', { id: fwApplied.journalId }));
   const [, backupCheckMs] = await timed(() => agentOk('a', 'backup.check', { database: 'fusionpbx' }));
+  const more: Record<string, number> = {};
+  const pairOf = async (name: string, params: unknown) => {
+    [, more[`${name}.check`]] = await timed(() => agentOk('a', `${name}.check`, params));
+    const [applied, ms] = await timed(() => agentOk<{ journalId?: string }>('a', `${name}.apply`, params));
+    more[`${name}.apply`] = ms;
+    if (applied.journalId) await agentOk('a', 'journal.undo', { id: applied.journalId });
+  };
+  await pairOf('pg-settings', { settings: { max_slot_wal_keep_size: '10GB' } });
+  await pairOf('pg-hba', { peer: LAB.nodes.b.ipv4, role: 'pgdx_bench', database: 'fusionpbx' });
+  await pairOf('pg-role', { role: 'pgdx_bench', password: 'bench-password-0123456789' });
+  await pairOf('publication', { database: 'fusionpbx', name: 'pgdx_bench_pub', tables: { all: true } });
+  await pairOf('sequences', { database: 'fusionpbx', step: 2, slot: 1 });
 
   const agentRuns: number[] = [];
   const plainRuns: number[] = [];
@@ -49,7 +61,7 @@ try {
   const results = {
     measuredAt: new Date().toISOString(),
     where: 'lab node a, agent from the .deb under systemd, called through its socket (curl), so each figure includes one nsenter+curl round trip',
-    actionMs: { facts: factsMs, 'firewall.check': fwCheckMs, 'firewall.apply': fwApplyMs, 'journal.undo(firewall)': fwUndoMs, 'backup.check': backupCheckMs },
+    actionMs: { facts: factsMs, 'firewall.check': fwCheckMs, 'firewall.apply': fwApplyMs, 'journal.undo(firewall)': fwUndoMs, 'backup.check': backupCheckMs, ...more },
     backup: {
       databaseBytes: dbBytes,
       dumpBytes,
