@@ -5,7 +5,9 @@ import { backupRestoreAction } from './backup-restore.js';
 import { backupAction } from './backup.js';
 import { factsHandler } from './facts.js';
 import { publicationAction } from './publication.js';
+import { hazardsHandler } from './hazards.js';
 import { replicationStatusHandler } from './replication-status.js';
+import { tableChecksumsHandler } from './table-checksums.js';
 import { schemaExportHandler, schemaImportAction } from './schema.js';
 import { sequencesAction } from './sequences.js';
 import { slotDropAction, subscriptionDropAction } from './teardown-ops.js';
@@ -43,6 +45,8 @@ export function buildRegistry(s: AgentServices): ActionRegistry {
     subscriptionStatusHandler(s),
     schemaExportHandler(s),
     replicationStatusHandler(s),
+    hazardsHandler(s),
+    tableChecksumsHandler(s),
     ...pgServiceHandlers(s),
   ] as unknown as ActionHandler[];
   const changes = [firewallAction(s.limits.toolTimeoutMs), backupAction(s), backupRestoreAction(s), publicationAction(s), sequencesAction(s), pgPassfileAction(s), subscriptionAction(s), schemaImportAction(s), subscriptionDropAction(s), slotDropAction(s), pgSettingsAction(s.postgresql, { timeoutMs: s.limits.toolTimeoutMs }), pgHbaAction({ postgresql: s.postgresql, timeoutMs: s.limits.toolTimeoutMs }), pgRoleAction({ postgresql: s.postgresql, timeoutMs: s.limits.toolTimeoutMs })] as unknown as Array<ChangeAction<z.ZodType>>;

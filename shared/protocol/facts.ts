@@ -45,3 +45,21 @@ export const factsAction = defineAction({
     ]),
   }),
 });
+
+const ident = z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, { message: 'must be a plain lower-case identifier' });
+
+/** `hazards`: what would break once the database is published both ways, table by table. */
+export const hazardsAction = defineAction({
+  name: 'hazards',
+  mutates: false,
+  params: z.strictObject({ database: ident }),
+  result: z.strictObject({
+    noReplicaIdentity: z.array(z.strictObject({ table: z.string(), identity: z.string(), updates: z.number() })),
+    fullIdentity: z.array(z.string()),
+    sequenceKeys: z.array(z.strictObject({ sequence: z.string(), increment: z.number() })),
+    unlogged: z.array(z.string()),
+    largeObjects: z.number(),
+    tables: z.array(z.string()),
+  }),
+});
+

@@ -1,0 +1,30 @@
+import { hazardsAction } from '../../shared/protocol/facts.js';
+import { resolveCluster } from '../postgres/cluster.js';
+import { queryJson } from '../postgres/psql.js';
+import type { AgentServices } from './context.js';
+import { defineHandler } from './registry.js';
+
+// Replica identity: 'd' default (needs a primary key), 'i' an index, 'f' full, 'n' nothing.
+const HAZARDS_SQL = `select json_build_object(
+  'noReplicaIdentity', (select coalesce(json_agg(json_build_object('table', format('%s.%s', n.nspname, c.relname), 'identity', c.relreplident,
+        'updates', coalesce(st.n_tup_upd, 0) + coalesce(st.n_tup_del, 0)) order by n.nspname, c.relname), '[]')
+      from pg_class c join pg_namespace n on n.oid = c.relnamespace left join pg_stat_user_tables st on st.relid = c.oid
+      where c.relkind in ('r', 'p') and n.nspname not in ('pg_catalog', 'information_schema') and n.nspname not like 'pg_toast%'
+        and (c.relreplident = 'n' or (c.relreplident = 'd' and not exists (select 1 from pg_index i where i.indrelid = c.oid and i.indisprimary)))),
+  'fullIdentity', (select coalesce(json_agg(format('%s.%s', n.nspname, c.relname) order by 1), '[]') from pg_class c join pg_namespace n on n.oid = c.relnamespace
+      where c.relkind = 'r' and c.relreplident = 'f' and n.nspname not in ('pg_catalog', 'information_schema')),
+  'sequenceKeys', (select coalesce(json_agg(json_build_object('sequence', format('%s.%s', s.schemaname, s.sequencename), 'increment', s.increment_by) order by 1), '[]')
+      from pg_sequences s where s.schemaname not in ('pg_catalog', 'information_schema')),
+  'unlogged', (select coalesce(json_agg(format('%s.%s', n.nspname, c.relname) order by 1), '[]') from pg_class c join pg_namespace n on n.oid = c.relnamespace
+      where c.relkind = 'r' and c.relpersistence = 'u'),
+  'largeObjects', (select count(*) from pg_largeobject_metadata),
+  'tables', (select coalesce(json_agg(format('%s.%s', n.nspname, c.relname) order by 1), '[]') from pg_class c join pg_namespace n on n.oid = c.relnamespace
+      where c.relkind in ('r', 'p') and n.nspname not in ('pg_catalog', 'information_schema') and n.nspname not like 'pg_toast%' and not c.relispartition))`;
+
+/** Reads the replication hazards of one database: nothing is changed, each is named with its table. */
+export const hazardsHandler = (s: AgentServices) =>
+  defineHandler({
+    descriptor: hazardsAction,
+    callers: ['local', 'peer'],
+    run: async ({ database }) => queryJson(await resolveCluster(s.postgresql), HAZARDS_SQL, { timeoutMs: s.limits.toolTimeoutMs * 4, database }),
+  });
