@@ -25,7 +25,17 @@ async function startNode(node: NodeName, base: string, secret: string): Promise<
     const root = await mountNode(node, base);
     say(`booting node ${node}`);
     const { nspawnPid, pid } = await bootNode(node);
-    const state = await waitRunning(node, pid, nspawnPid);
+    let state: string;
+    try {
+      state = await waitRunning(node, pid, nspawnPid);
+    } catch (err) {
+      // A boot that never settles is retried from a fresh overlay too; the third failure is reported.
+      if (attempt >= 3) throw err;
+      say(`node ${node}: boot did not settle (${err instanceof Error ? err.message.split('\n')[0] : String(err)}); retrying (attempt ${attempt + 1} of 3)`);
+      await stopNode(node, nspawnPid);
+      await removeTree(nodePaths(node).dir);
+      continue;
+    }
     // On this cgroup-v1-hybrid host a unit occasionally fails to spawn at boot ("Failed to spawn
     // executor"); a fresh boot fixes it, and tests should not start on a half-booted node.
     if (state === 'degraded' && attempt < 3) {

@@ -86,7 +86,8 @@ export async function waitRunning(node: NodeName, pid: number, nspawnPid: number
       say(`node ${node} is degraded:\n${failed.stdout.trim()}`);
       return state;
     }
-    if (['maintenance', 'stopping', 'offline'].includes(state)) break;
+    // "offline" also means "the manager's socket is not up yet" early in a boot: keep waiting for it.
+    if (['maintenance', 'stopping'].includes(state)) break;
     await sleep(300);
   }
   const failed = await tryRun('nsenter', ['-t', String(pid), '-a', 'systemctl', '--failed', '--no-pager', '--plain']);
