@@ -25,8 +25,12 @@ const params = z.strictObject({
       streaming: z.enum(['off', 'on', 'parallel']).default('parallel'),
       disableOnError: z.boolean().default(false),
       enabled: z.boolean().default(true),
+      passwordRequired: z.boolean().default(true),
+      runAsOwner: z.boolean().default(false),
+      /** PostgreSQL 17+: keep the slot usable after a failover of the publisher; ignored on 16. */
+      failover: z.boolean().default(false),
     })
-    .default({ origin: 'none', copyData: false, binary: false, streaming: 'parallel', disableOnError: false, enabled: true }),
+    .default({ origin: 'none', copyData: false, binary: false, streaming: 'parallel', disableOnError: false, enabled: true, passwordRequired: true, runAsOwner: false, failover: false }),
 });
 type Params = z.output<typeof params>;
 
@@ -45,6 +49,9 @@ function differences(cur: SubscriptionState, p: Params, conn: string): string[] 
     ['streaming', cur.streaming, o.streaming],
     ['disable_on_error', cur.disableOnError, o.disableOnError],
     ['enabled', cur.enabled, o.enabled],
+    ['password_required', cur.passwordRequired, o.passwordRequired],
+    ['run_as_owner', cur.runAsOwner, o.runAsOwner],
+    ...(cur.failover === null || cur.failover === undefined ? [] : [['failover', cur.failover, o.failover] as [string, unknown, unknown]]),
   ];
   return diffs.filter(([, a, b]) => a !== b).map(([k, a, b]) => `subscription ${p.name}: ${k} ${String(a)} -> ${String(b)}`);
 }
@@ -73,7 +80,13 @@ export const subscriptionAction = (s: AgentServices) => {
       const before = await read(p);
       if (differences(before, p, conn).length === 0) return { changed: false, changes: [] };
       const o = p.options;
-      const vars = { sub: p.name, conn, pub: p.publication, origin: o.origin, copy_data: String(o.copyData), binary: String(o.binary), streaming: o.streaming, disable_on_error: String(o.disableOnError), enabled: String(o.enabled) };
+      const vars = {
+        sub: p.name, conn, pub: p.publication, origin: o.origin, copy_data: String(o.copyData), binary: String(o.binary), streaming: o.streaming,
+        disable_on_error: String(o.disableOnError), enabled: String(o.enabled), password_required: String(o.passwordRequired), run_as_owner: String(o.runAsOwner), failover: String(o.failover),
+      };
+      if (before.exists && before.failover !== null && before.failover !== undefined && before.failover !== o.failover) {
+        throw new PgduplexError('BAD_PARAMS', `subscription ${p.name} exists with failover = ${before.failover}; changing it needs the subscription disabled first`, { hint: 'drop and re-create it (subscription-drop, then subscription)' });
+      }
       await runPsql(cluster, before.exists ? ALTER_SUBSCRIPTION_SQL : CREATE_SUBSCRIPTION_SQL, { ...t, vars });
       const after = await read(p);
       const left = differences(after, p, conn);
@@ -87,7 +100,10 @@ export const subscriptionAction = (s: AgentServices) => {
       const before = r.before as SubscriptionState;
       const { cluster, t } = await env(r);
       if (before.exists) {
-        const vars = { sub: r.name, conn: before.conninfo ?? '', pub: before.publications?.[0] ?? '', origin: before.origin ?? 'none', binary: String(before.binary), streaming: before.streaming ?? 'off', disable_on_error: String(before.disableOnError), enabled: String(before.enabled) };
+        const vars = {
+          sub: r.name, conn: before.conninfo ?? '', pub: before.publications?.[0] ?? '', origin: before.origin ?? 'none', binary: String(before.binary), streaming: before.streaming ?? 'off',
+          disable_on_error: String(before.disableOnError), enabled: String(before.enabled), password_required: String(before.passwordRequired ?? true), run_as_owner: String(before.runAsOwner ?? false),
+        };
         await runPsql(cluster, ALTER_SUBSCRIPTION_SQL, { ...t, vars });
         return [`restored subscription ${r.name} to its previous settings`];
       }

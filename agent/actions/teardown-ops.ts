@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { PgduplexError } from '../../shared/errors.js';
 import { resolveCluster } from '../postgres/cluster.js';
 import { queryJson, runPsql } from '../postgres/psql.js';
-import { DETACH_AND_DROP_SQL, DROP_SUBSCRIPTION_SQL, READ_SUBSCRIPTION_SQL, type SubscriptionState } from '../postgres/subscription-sql.js';
+import { CREATE_SUBSCRIPTION_SQL, DETACH_AND_DROP_SQL, DROP_SUBSCRIPTION_SQL, READ_SUBSCRIPTION_SQL, type SubscriptionState } from '../postgres/subscription-sql.js';
 import { defineChange } from './change.js';
 import type { AgentServices } from './context.js';
 
@@ -49,9 +49,11 @@ export const subscriptionDropAction = (s: AgentServices) => {
       const r = z.strictObject({ database: ident, name: ident, before: z.unknown() }).parse(record);
       const b = r.before as SubscriptionState;
       const { cluster, t } = await env(r.database);
-      const vars = { sub: r.name, conn: b.conninfo ?? '', pub: b.publications?.[0] ?? '', origin: b.origin ?? 'none', copy_data: 'false', binary: String(b.binary), streaming: b.streaming ?? 'off', disable_on_error: String(b.disableOnError), enabled: String(b.enabled) };
-      const sql = `select format('create subscription %I connection %L publication %I with (origin = %s, copy_data = %s, binary = %s, streaming = %s, disable_on_error = %s, enabled = %s)', :'sub', :'conn', :'pub', :'origin', :'copy_data', :'binary', :'streaming', :'disable_on_error', :'enabled') \\gexec`;
-      await runPsql(cluster, sql, { ...t, vars });
+      const vars = {
+        sub: r.name, conn: b.conninfo ?? '', pub: b.publications?.[0] ?? '', origin: b.origin ?? 'none', copy_data: 'false', binary: String(b.binary), streaming: b.streaming ?? 'off',
+        disable_on_error: String(b.disableOnError), enabled: String(b.enabled), password_required: String(b.passwordRequired ?? true), run_as_owner: String(b.runAsOwner ?? false), failover: String(b.failover ?? false),
+      };
+      await runPsql(cluster, CREATE_SUBSCRIPTION_SQL, { ...t, vars });
       return [`re-created subscription ${r.name} without copying data: changes made on the publisher while it was gone are not replicated`];
     },
   });

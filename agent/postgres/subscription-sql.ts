@@ -8,6 +8,10 @@ export interface SubscriptionState {
   binary?: boolean;
   streaming?: 'off' | 'on' | 'parallel';
   disableOnError?: boolean;
+  passwordRequired?: boolean;
+  runAsOwner?: boolean;
+  /** null on PostgreSQL 16, which has no failover slots. */
+  failover?: boolean | null;
   slot?: string | null;
 }
 
@@ -15,18 +19,20 @@ export interface SubscriptionState {
 export const READ_SUBSCRIPTION_SQL = `select coalesce((select json_build_object('exists', true, 'enabled', s.subenabled, 'conninfo', s.subconninfo,
     'publications', s.subpublications, 'origin', s.suborigin, 'binary', s.subbinary,
     'streaming', case s.substream when 'f' then 'off' when 't' then 'on' else 'parallel' end,
-    'disableOnError', s.subdisableonerr, 'slot', s.subslotname)
+    'disableOnError', s.subdisableonerr, 'slot', s.subslotname,
+    'passwordRequired', s.subpasswordrequired, 'runAsOwner', s.subrunasowner, 'failover', (to_jsonb(s) ->> 'subfailover')::boolean)
   from pg_subscription s join pg_database d on d.oid = s.subdbid where d.datname = current_database() and s.subname = :'sub'),
   json_build_object('exists', false))`;
 
 /** Every statement is assembled by the server with format(%I/%L) from psql variables, never by us. */
-export const CREATE_SUBSCRIPTION_SQL = `select format('create subscription %I connection %L publication %I with (origin = %s, copy_data = %s, binary = %s, streaming = %s, disable_on_error = %s, enabled = %s)',
-  :'sub', :'conn', :'pub', :'origin', :'copy_data', :'binary', :'streaming', :'disable_on_error', :'enabled') \\gexec`;
+export const CREATE_SUBSCRIPTION_SQL = `select format('create subscription %I connection %L publication %I with (origin = %s, copy_data = %s, binary = %s, streaming = %s, disable_on_error = %s, enabled = %s, password_required = %s, run_as_owner = %s%s)',
+  :'sub', :'conn', :'pub', :'origin', :'copy_data', :'binary', :'streaming', :'disable_on_error', :'enabled', :'password_required', :'run_as_owner',
+  case when current_setting('server_version_num')::int >= 170000 then format(', failover = %s', :'failover') else '' end) \\gexec`;
 
 /** Brings an existing subscription to the wanted connection, publication, options and state. */
 export const ALTER_SUBSCRIPTION_SQL = `select format('alter subscription %I connection %L', :'sub', :'conn') \\gexec
 select format('alter subscription %I set publication %I with (refresh = false)', :'sub', :'pub') \\gexec
-select format('alter subscription %I set (origin = %s, binary = %s, streaming = %s, disable_on_error = %s)', :'sub', :'origin', :'binary', :'streaming', :'disable_on_error') \\gexec
+select format('alter subscription %I set (origin = %s, binary = %s, streaming = %s, disable_on_error = %s, password_required = %s, run_as_owner = %s)', :'sub', :'origin', :'binary', :'streaming', :'disable_on_error', :'password_required', :'run_as_owner') \\gexec
 select format('alter subscription %I %s', :'sub', case when :'enabled' = 'true' then 'enable' else 'disable' end) \\gexec`;
 
 /** Drops a subscription and its slot on the publisher (which must be reachable). */

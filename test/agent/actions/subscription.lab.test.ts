@@ -61,6 +61,12 @@ describe('subscription action (a subscribes to b, real logical replication)', ()
     expect(onA.subscriptionStats).toEqual([expect.objectContaining({ subname: 'pgdx_sub_t', apply_error_count: 0 })]);
   });
 
+  it('reads back every option it set, including the PG16/17 ones', async () => {
+    const row = (await sql('a', `select suborigin || ',' || subpasswordrequired || ',' || subrunasowner || ',' || subfailover || ',' || substream::text from pg_subscription where subname = 'pgdx_sub_t'`)).stdout.trim();
+    expect(row).toBe('none,true,false,false,p');
+    expect(await agentRpc('a', 'subscription.apply', { ...sub, options: { ...sub.options, failover: true } })).toMatchObject({ ok: false, error: { code: 'BAD_PARAMS', message: expect.stringContaining('failover') } });
+  });
+
   it('keeps the password out of subconninfo, the journal and the agent log', async () => {
     const conninfo = (await sql('a', `select subconninfo from pg_subscription where subname = 'pgdx_sub_t'`)).stdout.trim();
     expect(conninfo).toContain('passfile=/etc/postgresql/17/main/pgduplex.pgpass');
