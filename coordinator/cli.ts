@@ -3,6 +3,7 @@ import { PgduplexError, toPgduplexError } from '../shared/errors.js';
 import { VERSION } from '../shared/version.js';
 import { DEFAULT_SOCKET } from './agent-client.js';
 import { healthCommand } from './commands/health.js';
+import { setupCommand } from './commands/setup.js';
 import { pairAcceptCommand, pairConnectCommand, peersCommand, unpairCommand, whoamiCommand } from './commands/pairing.js';
 
 /** Exit codes scripts can rely on. */
@@ -64,6 +65,31 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .description('remove the pairing on both nodes and close the firewall rules it opened')
     .option('--json', 'print machine-readable JSON')
     .action(async (o: { json?: boolean }) => setExit(await unpairCommand({ socket: socket(), json: o.json === true })));
+
+  program
+    .command('setup')
+    .description('set up bi-directional logical replication between this node and its peer, then verify')
+    .option('--database <name>', 'the database to replicate', 'fusionpbx')
+    .addOption(new Option('--source <side>', 'whose data is kept: this node (local) or the peer').choices(['local', 'peer']).default('local'))
+    .option('--dry-run', 'show what would change on each node, change nothing')
+    .option('--yes', "confirm replacing the peer's schema when it holds tables (a backup is taken first)")
+    .option('--replace-peer-data', 'with --yes: also when those tables hold rows')
+    .option('--exclude-tables-without-key', 'leave tables without a primary key or replica identity out of replication')
+    .option('--json', 'print machine-readable JSON')
+    .action(async (o: { database: string; source: 'local' | 'peer'; dryRun?: boolean; yes?: boolean; replacePeerData?: boolean; excludeTablesWithoutKey?: boolean; json?: boolean }) => {
+      setExit(
+        await setupCommand({
+          socket: socket(),
+          database: o.database,
+          source: o.source,
+          dryRun: o.dryRun === true,
+          yes: o.yes === true,
+          replacePeerData: o.replacePeerData === true,
+          excludeTablesWithoutKey: o.excludeTablesWithoutKey === true,
+          json: o.json === true,
+        }),
+      );
+    });
 
   return program;
 }

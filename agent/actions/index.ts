@@ -5,6 +5,7 @@ import { backupRestoreAction } from './backup-restore.js';
 import { backupAction } from './backup.js';
 import { factsHandler } from './facts.js';
 import { publicationAction } from './publication.js';
+import { credentialsStatusHandler } from './credentials-status.js';
 import { hazardsHandler } from './hazards.js';
 import { replicationStatusHandler } from './replication-status.js';
 import { tableChecksumsHandler } from './table-checksums.js';
@@ -46,6 +47,7 @@ export function buildRegistry(s: AgentServices): ActionRegistry {
     schemaExportHandler(s),
     replicationStatusHandler(s),
     hazardsHandler(s),
+    credentialsStatusHandler(s),
     tableChecksumsHandler(s),
     ...pgServiceHandlers(s),
   ] as unknown as ActionHandler[];

@@ -14,7 +14,16 @@ import { defineHandler } from './registry.js';
 const ident = z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, { message: 'must be a plain lower-case identifier' });
 const MAX_SCHEMA_BYTES = 64 * 1024 * 1024;
 const TABLES_SQL = `select coalesce(json_agg(c.relname order by c.relname), '[]') from pg_class c join pg_namespace n on n.oid = c.relnamespace where n.nspname = :'schema' and c.relkind in ('r', 'p')`;
+const OWNER_SQL = `select to_json(coalesce((select nspowner::regrole::text from pg_namespace where nspname = :'schema'), 'pg_database_owner'))`;
 const ROWS_SQL = `select coalesce(sum(greatest(c.reltuples, 0))::bigint, 0) from pg_class c join pg_namespace n on n.oid = c.relnamespace where n.nspname = :'schema' and c.relkind = 'r'`;
+
+/**
+ * Drops and re-creates a schema with its owner; `public` also gets back the USAGE every role has on it
+ * by default, or roles such as the replication role could no longer reach its tables.
+ */
+function recreateSchema(schema: string, owner: string): string {
+  return `drop schema if exists "${schema}" cascade;\ncreate schema "${schema}";\nalter schema "${schema}" owner to "${owner}";\n${schema === 'public' ? 'grant usage on schema public to public;\n' : ''}`;
+}
 
 /** `schema-export` (peer only): streams this node's schema to the peer that imports it. */
 export const schemaExportHandler = (s: AgentServices) =>
@@ -70,20 +79,22 @@ export const schemaImportAction = (s: AgentServices, root = BACKUP_ROOT) => {
         parts.push(part);
       }
       const dump = Buffer.concat(parts).toString('utf8');
-      const prelude = `drop schema if exists "${schema}" cascade;\n${/^CREATE SCHEMA /m.test(dump) ? '' : `create schema "${schema}";\n`}`;
+      const owner = await queryJson<string>(cluster, OWNER_SQL, { timeoutMs: s.limits.toolTimeoutMs, database, vars: { schema } });
+      if (!/^[a-z_][a-z0-9_]*$/.test(owner)) throw new PgduplexError('BAD_PARAMS', `schema ${schema} is owned by ${owner}, a name pgduplex would have to quote`, { hint: 'give the schema an owner with a plain lower-case name' });
+      const prelude = /^CREATE SCHEMA /m.test(dump) ? `drop schema if exists "${schema}" cascade;\n` : recreateSchema(schema, owner);
       ctx?.progress(`applying ${(size / 1024).toFixed(0)} KiB of schema in one transaction`);
       await applySqlScript(cluster, database, prelude + dump, s.limits.toolTimeoutMs * 10);
       const after = (await local(database, schema)).tables;
       const expected = (meta['tables'] as string[] | undefined) ?? [];
       if (after.join(',') !== [...expected].sort().join(',')) throw new PgduplexError('PG_QUERY_FAILED', `schema ${schema} does not hold the peer's tables after the import`);
       const changes = [`${tables.length ? `replaced schema ${schema} (${tables.length} tables)` : `imported schema ${schema}`} of ${database} from the peer: ${after.length} tables`];
-      const journalId = await journal.record('schema-import', changes, { database, schema, backupId: replace?.backupId ?? null });
+      const journalId = await journal.record('schema-import', changes, { database, schema, owner, backupId: replace?.backupId ?? null });
       return { changed: true, changes, journalId };
     },
     async undo(record) {
-      const r = z.strictObject({ database: ident, schema: ident, backupId: z.string().nullable() }).parse(record);
+      const r = z.strictObject({ database: ident, schema: ident, owner: z.string().regex(/^[a-z_][a-z0-9_]*$/), backupId: z.string().nullable() }).parse(record);
       const cluster = await resolveCluster(s.postgresql);
-      await applySqlScript(cluster, r.database, `drop schema if exists "${r.schema}" cascade;\ncreate schema "${r.schema}";\n`, s.limits.toolTimeoutMs);
+      await applySqlScript(cluster, r.database, recreateSchema(r.schema, r.owner), s.limits.toolTimeoutMs);
       if (r.backupId === null) return [`emptied schema ${r.schema} of ${r.database} again`];
       const m = await readManifest(root, r.backupId);
       await restoreFromFile(cluster, `${root}/${r.backupId}/${m.file}`, r.database, s.limits.toolTimeoutMs * 20, ['-n', r.schema]);

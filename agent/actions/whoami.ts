@@ -4,10 +4,16 @@ import { VERSION } from '../../shared/version.js';
 import type { AgentServices } from './context.js';
 import { defineHandler } from './registry.js';
 
-/** This agent's name, fingerprint and port: what the operator reads to the other screen. */
+/** This agent's name, fingerprint, port and the address it knows its peer by (setup needs both ends'). */
 export const whoamiHandler = (s: AgentServices) =>
   defineHandler({
     descriptor: whoamiAction,
-    callers: ['local'],
-    run: async () => ({ node: s.node, fingerprint: formatFingerprint(s.identity.fingerprint), version: VERSION, port: s.port }),
+    callers: ['local', 'peer'],
+    run: async () => ({
+      node: s.node,
+      fingerprint: formatFingerprint(s.identity.fingerprint),
+      version: VERSION,
+      port: s.port,
+      ...(s.trust.peer ? { peerAddress: s.trust.peer.address } : {}),
+    }),
   });

@@ -29,10 +29,13 @@ export function interleave(s: SequenceState, step: number, slot: number): Sequen
   return { increment: step, next };
 }
 
-/** Whether a sequence already hands out only this node's residue class, above the column's values. */
+/**
+ * Whether a sequence already hands out only this node's residue class. Once a pair runs, the column
+ * also holds the peer's (other-residue) values, so being below the column's maximum is fine then.
+ */
 export function isInterleaved(s: SequenceState, step: number, slot: number): boolean {
   const r = ((slot % step) + step) % step;
-  return s.increment === step && (((s.next - r) % step) + step) % step === 0 && s.next > s.columnMax;
+  return s.increment === step && (((s.next - r) % step) + step) % step === 0;
 }
 
 /** Reads every sequence outside the system schemas with its owning column's maximum. */

@@ -110,7 +110,9 @@ export async function startCluster(verb: 'restart' | 'start', cluster: Cluster, 
   let st = before;
   while (Date.now() < deadline) {
     st = await unitState(cluster.service, opts.timeoutMs);
-    const fresh = st.invocation !== before.invocation || (verb === 'start' && before.active === 'active');
+    // A restart passes through "inactive" with the old invocation or none at all: only a new, non-empty
+    // invocation id says that the start this call queued has begun.
+    const fresh = (st.invocation !== '' && st.invocation !== before.invocation) || (verb === 'start' && before.active === 'active');
     if (fresh && (st.active === 'failed' || st.active === 'inactive' || (st.active === 'activating' && st.startFailed))) {
       await tool('systemctl', ['--no-ask-password', 'stop', cluster.service], opts.timeoutMs);
       return { up: false, definite: true, reason: `${cluster.service} did not start` };

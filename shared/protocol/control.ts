@@ -8,7 +8,7 @@ export const whoamiAction = defineAction({
   name: 'whoami',
   mutates: false,
   params: z.strictObject({}),
-  result: z.strictObject({ node: z.string(), fingerprint: z.string(), version: z.string(), port: z.number() }),
+  result: z.strictObject({ node: z.string(), fingerprint: z.string(), version: z.string(), port: z.number(), peerAddress: z.string().optional() }),
 });
 
 /** Opens the pairing window for one address and returns the one-time token. */

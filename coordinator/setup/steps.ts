@@ -1,0 +1,79 @@
+import type { Side } from './agents.js';
+
+/** The replication role both nodes share; its password lives only in the agents' passfiles. */
+export const REPL_ROLE = 'pgduplex_repl';
+/** The publication on each node. */
+export const PUBLICATION = 'pgduplex_pub';
+/** Subscriptions are named after the node they read from. */
+export const subscriptionName = (fromNode: string): string => `pgduplex_from_${fromNode.toLowerCase().replace(/[^a-z0-9_]/g, '_')}`;
+
+/** What setup knows about the two nodes before it plans. */
+export interface PairFacts {
+  database: string;
+  source: { side: Side; node: string; address: string };
+  target: { side: Side; node: string; address: string };
+  pgPort: number;
+}
+
+/** One state-changing step: an agent action with its params, run as check then apply. */
+export interface ChangeStep {
+  readonly side: Side;
+  readonly node: string;
+  readonly action: string;
+  readonly params: unknown;
+}
+
+/** Settings the pair needs: logical WAL, commit timestamps, and a cap on WAL a dead peer can hold. */
+export const PAIR_SETTINGS = { wal_level: 'logical', track_commit_timestamp: 'on', max_slot_wal_keep_size: '10GB' } as const;
+
+/** Per node: its firewall opening for the other node's PostgreSQL, its settings, its pg_hba block. */
+export function configureSteps(f: PairFacts): ChangeStep[] {
+  return [f.source, f.target].flatMap((n) => {
+    const other = n === f.source ? f.target : f.source;
+    return [
+      { side: n.side, node: n.node, action: 'firewall', params: { peer: other.address, ports: [{ port: f.pgPort, purpose: 'postgresql' }] } },
+      { side: n.side, node: n.node, action: 'pg-settings', params: { settings: { ...PAIR_SETTINGS } } },
+      { side: n.side, node: n.node, action: 'pg-hba', params: { peer: other.address, role: REPL_ROLE, database: f.database } },
+    ];
+  });
+}
+
+/** Credentials: the role on both nodes and, on each, the passfile line for reaching the other. */
+export function credentialSteps(f: PairFacts, password: string): ChangeStep[] {
+  return [f.source, f.target].flatMap((n) => {
+    const other = n === f.source ? f.target : f.source;
+    return [
+      { side: n.side, node: n.node, action: 'pg-role', params: { role: REPL_ROLE, password, grantSelectOn: { database: f.database, schema: 'public' } } },
+      { side: n.side, node: n.node, action: 'pg-passfile', params: { host: other.address, port: f.pgPort, database: f.database, user: REPL_ROLE, password } },
+    ];
+  });
+}
+
+/** Disjoint keys: the source takes the odd values; the target's turn comes after the copy (see below). */
+export function sequenceStep(f: PairFacts, n: PairFacts['source'], slot: 1 | 2): ChangeStep {
+  return { side: n.side, node: n.node, action: 'sequences', params: { database: f.database, step: 2, slot } };
+}
+
+/** A publication on each node. */
+export function publishSteps(f: PairFacts, tables: { all: true } | { list: Array<{ schema: string; name: string }> }): ChangeStep[] {
+  return [
+    { side: f.source.side, node: f.source.node, action: 'publication', params: { database: f.database, name: PUBLICATION, tables } },
+    { side: f.target.side, node: f.target.node, action: 'publication', params: { database: f.database, name: PUBLICATION, tables } },
+  ];
+}
+
+/** The subscription on `on` reading from `from`; only the target's first one copies data. */
+export function subscriptionStep(f: PairFacts, on: PairFacts['source'], from: PairFacts['source'], copyData: boolean): ChangeStep {
+  return {
+    side: on.side,
+    node: on.node,
+    action: 'subscription',
+    params: {
+      database: f.database,
+      name: subscriptionName(from.node),
+      publication: PUBLICATION,
+      peer: { host: from.address, port: f.pgPort, database: f.database, user: REPL_ROLE },
+      options: { origin: 'none', copyData, streaming: 'parallel' },
+    },
+  };
+}

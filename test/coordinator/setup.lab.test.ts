@@ -1,0 +1,90 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { agentOk, agentRpc } from '../lab/agent-rpc.js';
+import { waitFor } from '../lab/http.js';
+import { LAB, nodeExec, type NodeName } from '../lab/index.js';
+
+// `pgduplex setup` from a, end to end on the two real nodes, then everything undone from the journals.
+const sql = (node: NodeName, text: string) => nodeExec(node, ['runuser', '-u', 'postgres', '--', 'psql', '-X', '-qAt', '-v', 'ON_ERROR_STOP=1', '-d', 'fusionpbx', '-f', '-'], { input: text });
+const setup = (node: NodeName, ...args: string[]) => nodeExec(node, ['pgduplex', 'setup', ...args], { reject: false, timeoutMs: 600_000 });
+const started = async (node: NodeName) => (await sql(node, 'select pg_postmaster_start_time()')).stdout.trim();
+const FIXTURE = `create extension if not exists pgcrypto;
+create table v_domains (domain_uuid uuid primary key default gen_random_uuid(), domain_name text not null unique);
+create table v_xml_cdr (xml_cdr_uuid uuid primary key default gen_random_uuid(), domain_uuid uuid references v_domains, json jsonb, start_stamp timestamptz default now());
+create table jobs (id bigserial primary key, queue text, payload jsonb);
+create table v_nokey_log (line text);
+insert into v_domains (domain_name) select 'tenant' || g || '.example' from generate_series(1, 20) g;
+insert into v_xml_cdr (domain_uuid, json) select d.domain_uuid, jsonb_build_object('n', g) from v_domains d, generate_series(1, 100) g;
+insert into jobs (queue, payload) select 'default', '{}' from generate_series(1, 40);
+insert into v_nokey_log select 'line ' || g from generate_series(1, 5) g;`;
+
+const pendingCount = async (node: NodeName) => (await agentOk<Array<{ undone: boolean }>>(node, 'journal.list')).filter((e) => !e.undone).length;
+const before = { a: 0, b: 0 };
+
+beforeAll(async () => {
+  before.a = await pendingCount('a');
+  before.b = await pendingCount('b');
+  const accept = JSON.parse((await nodeExec('b', ['pgduplex', 'pair', '--accept', LAB.nodes.a.ipv4, '--no-wait', '--json'])).stdout) as { token: string };
+  await nodeExec('a', ['pgduplex', 'pair', LAB.nodes.b.ipv4, '-'], { input: accept.token });
+  await sql('a', FIXTURE);
+}, 120_000);
+
+afterAll(async () => {
+  type Entry = { id: string; action: string; undone: boolean };
+  const pending = async (node: NodeName) => (await agentOk<Entry[]>(node, 'journal.list')).filter((e) => !e.undone).reverse();
+  for (const node of ['a', 'b'] as const) for (const e of (await pending(node)).filter((x) => x.action === 'subscription')) await agentRpc(node, 'journal.undo', { id: e.id });
+  for (const node of ['a', 'b'] as const) for (const e of await pending(node)) await agentRpc(node, 'journal.undo', { id: e.id });
+  for (const node of ['a', 'b'] as const) {
+    await agentRpc(node, 'pg-service.restart', {});
+    await sql(node, 'drop table if exists v_xml_cdr, v_domains, jobs, v_nokey_log;');
+    await nodeExec(node, ['bash', '-c', 'rm -rf /var/backups/pgduplex/*-fusionpbx']);
+  }
+  await nodeExec('a', ['pgduplex', 'unpair'], { reject: false });
+}, 300_000);
+
+describe('pgduplex setup (from a, on the lab pair)', () => {
+  it('refuses while a table without a key would break UPDATE/DELETE, naming it, and changes nothing', async () => {
+    const r = await setup('a');
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr).toContain('public.v_nokey_log');
+    expect(r.stderr).toContain('--exclude-tables-without-key');
+    expect((await sql('a', 'show wal_level')).stdout.trim()).toBe('replica');
+    expect(await pendingCount('a')).toBe(before.a);
+  });
+
+  it('dry run shows the plan per node and changes nothing', async () => {
+    const r = await setup('a', '--dry-run', '--exclude-tables-without-key');
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/would\s+a\s+pg-settings: wal_level: replica -> logical/);
+    expect(r.stdout).toMatch(/would\s+b\s+firewall: allow tcp\/5432/);
+    expect(r.stdout).toContain('dry run: nothing was changed');
+    expect(await pendingCount('b')).toBe(before.b);
+  });
+
+  it('sets up replication both ways and verifies both databases agree', async () => {
+    const r = await setup('a', '--exclude-tables-without-key');
+    expect(r.exitCode, `${r.stdout}\n${r.stderr}`).toBe(0);
+    expect(r.stdout).toMatch(/verify: \d+ tables identical/);
+    expect(r.stdout).toContain('both databases agree');
+    expect((await sql('b', 'select count(*) from v_xml_cdr')).stdout.trim()).toBe('2000');
+  });
+
+  it('carries writes on a to b and writes on b to a, with no key collisions on a bigserial table', async () => {
+    await sql('a', `insert into v_domains (domain_name) values ('from-a.example'); insert into jobs (queue) select 'a' from generate_series(1, 25);`);
+    await sql('b', `insert into v_domains (domain_name) values ('from-b.example'); insert into jobs (queue) select 'b' from generate_series(1, 25);`);
+    for (const node of ['a', 'b'] as const) {
+      await waitFor(`both rows on ${node}`, () => sql(node, `select count(*) from v_domains where domain_name like 'from-%'`), (x) => x.stdout.trim() === '2', 30_000);
+      await waitFor(`all jobs on ${node}`, () => sql(node, 'select count(*) from jobs'), (x) => x.stdout.trim() === '90', 30_000);
+    }
+    const subs = (await sql('a', `select string_agg(subname || ':' || subenabled, ',') from pg_subscription`)).stdout.trim();
+    expect(subs).toBe('pgduplex_from_b:true');
+  });
+
+  it('a second run changes nothing and restarts nothing', async () => {
+    const before = await Promise.all([started('a'), started('b')]);
+    const r = await setup('a', '--exclude-tables-without-key');
+    expect(r.exitCode, `${r.stdout}\n${r.stderr}`).toBe(0);
+    expect(r.stdout).not.toMatch(/^changed/m);
+    expect(r.stdout).toContain('nothing to change');
+    expect(await Promise.all([started('a'), started('b')])).toEqual(before);
+  });
+});
