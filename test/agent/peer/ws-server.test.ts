@@ -85,7 +85,7 @@ describe('peer websocket endpoint', () => {
 
   it('never lets the peer run local-only actions such as relaying or unpairing', async () => {
     const s = await dial();
-    for (const action of ['peer.call', 'unpair', 'pair.accept', 'whoami']) {
+    for (const action of ['peer.call', 'unpair', 'pair.accept', 'pair.connect', 'peers.list']) {
       await expect(s.rpc.callRaw(action, {}, { timeoutMs: 1000 })).rejects.toMatchObject({ code: 'UNKNOWN_ACTION' });
     }
     s.channel.close();
