@@ -25,7 +25,35 @@ try {
     step(`node ${node}: pgduplex peers`);
     process.stdout.write((await nodeExec(node, ['pgduplex', 'peers'], { reject: false })).stdout);
   }
-  step('not yet: "pgduplex setup" (replication both ways), "status", "verify" and "teardown" are the next issues');
+  const psql = (node: 'a' | 'b', sql: string) =>
+    nodeExec(node, ['runuser', '-u', 'postgres', '--', 'psql', '-X', '-qAt', '-v', 'ON_ERROR_STOP=1', '-d', 'fusionpbx', '-f', '-'], { input: sql });
+  step('node a: an FS PBX-like table with rows (uuid keys) and a bigserial table, in database fusionpbx');
+  await psql('a', `create table if not exists v_demo_domains (domain_uuid uuid primary key default gen_random_uuid(), domain_name text unique not null);
+    create table if not exists demo_jobs (id bigserial primary key, origin text);
+    insert into v_demo_domains (domain_name) select 'tenant' || g || '.example' from generate_series(1, 100) g on conflict do nothing;`);
+  step('node a: pgduplex setup --yes (a is the source; b is bootstrapped from it)');
+  const setup = await nodeExec('a', ['pgduplex', 'setup', '--yes'], { reject: false, timeoutMs: 900_000 });
+  process.stdout.write(setup.stdout + setup.stderr);
+  if (setup.exitCode !== 0) throw new Error(`pgduplex setup failed (exit ${setup.exitCode})`);
+  step('proving both directions: a row written on a, another on b');
+  await psql('a', `insert into v_demo_domains (domain_name) values ('written-on-a.example'); insert into demo_jobs (origin) values ('a');`);
+  await psql('b', `insert into v_demo_domains (domain_name) values ('written-on-b.example'); insert into demo_jobs (origin) values ('b');`);
+  for (const node of NODE_NAMES) {
+    let rows = '';
+    for (let i = 0; i < 60 && !rows.includes('written-on-a') ; i++) {
+      rows = (await psql(node, `select string_agg(domain_name, ' ' order by domain_name) from v_demo_domains where domain_name like 'written-on-%'`)).stdout.trim();
+      if (rows.split(' ').length < 2) { rows = ''; await new Promise((r) => setTimeout(r, 500)); }
+    }
+    const jobs = (await psql(node, `select string_agg(id || '=' || origin, ' ' order by id) from demo_jobs`)).stdout.trim();
+    process.stdout.write(`on ${node}: ${rows || '(rows missing!)'}; demo_jobs ids: ${jobs} (a writes odd ids, b even)\n`);
+    if (!rows.includes('written-on-a') || !rows.includes('written-on-b')) throw new Error(`the writes did not reach node ${node}`);
+  }
+  for (const node of NODE_NAMES) {
+    step(`node ${node}: replication status (from the catalogs; "pgduplex status" is the next issue)`);
+    process.stdout.write((await psql(node, `select 'subscription ' || s.subname || ': enabled=' || s.subenabled || ', worker ' || coalesce(w.pid::text, 'none') || ', last message ' || coalesce(w.last_msg_receipt_time::text, '-') from pg_subscription s left join pg_stat_subscription w on w.subid = s.oid and w.relid is null`)).stdout);
+  }
+  step('node a: pgduplex setup again: nothing to change');
+  process.stdout.write((await nodeExec('a', ['pgduplex', 'setup', '--yes'], { reject: false, timeoutMs: 600_000 })).stdout.split('\n').slice(-2).join('\n'));
   step('done');
   process.stdout.write(
     keep
