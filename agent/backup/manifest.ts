@@ -24,9 +24,9 @@ export const manifestSchema = z.strictObject({
 });
 export type Manifest = z.infer<typeof manifestSchema>;
 
-/** A backup id is its UTC timestamp plus the database: sortable, unique per second and database. */
+/** A backup id is its UTC timestamp (to the millisecond) plus the database: sortable and unique. */
 export function backupId(now: Date, database: string): string {
-  return `${now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}-${database}`;
+  return `${now.toISOString().replace(/[-:.]/g, '')}-${database}`;
 }
 
 /** Writes manifest.json (0600) beside the dump. */
