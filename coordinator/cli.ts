@@ -4,6 +4,7 @@ import { VERSION } from '../shared/version.js';
 import { DEFAULT_SOCKET } from './agent-client.js';
 import { healthCommand } from './commands/health.js';
 import { setupCommand } from './commands/setup.js';
+import { verifyCommand } from './commands/verify.js';
 import { pairAcceptCommand, pairConnectCommand, peersCommand, unpairCommand, whoamiCommand } from './commands/pairing.js';
 
 /** Exit codes scripts can rely on. */
@@ -90,6 +91,13 @@ export function buildProgram(setExit: (code: number) => void): Command {
         }),
       );
     });
+
+  program
+    .command('verify')
+    .description('compare row counts and checksums of every replicated table on both nodes (exit 1 on a difference)')
+    .option('--database <name>', 'the replicated database', 'fusionpbx')
+    .option('--json', 'print machine-readable JSON')
+    .action(async (o: { database: string; json?: boolean }) => setExit(await verifyCommand({ socket: socket(), database: o.database, json: o.json === true })));
 
   return program;
 }

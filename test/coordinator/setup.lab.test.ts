@@ -79,6 +79,19 @@ describe('pgduplex setup (from a, on the lab pair)', () => {
     expect(subs).toBe('pgduplex_from_b:true');
   });
 
+  it('pgduplex verify agrees, names a table that differs while b stops applying, and agrees again after', async () => {
+    const ok = await nodeExec('b', ['pgduplex', 'verify'], { reject: false });
+    expect(ok.exitCode, ok.stdout + ok.stderr).toBe(0);
+    expect(ok.stdout).toMatch(/verify: 3 tables identical/);
+    await sql('b', 'alter subscription pgduplex_from_a disable;');
+    await sql('a', `insert into v_domains (domain_name) values ('while-b-paused.example');`);
+    const bad = await nodeExec('a', ['pgduplex', 'verify'], { reject: false });
+    expect(bad.exitCode).toBe(1);
+    expect(bad.stdout).toMatch(/DIFFERS .* public\.v_domains: 23 rows on a, 22 on b/);
+    await sql('b', 'alter subscription pgduplex_from_a enable;');
+    await waitFor('b catches up', () => nodeExec('a', ['pgduplex', 'verify'], { reject: false }), (r) => r.exitCode === 0, 30_000);
+  });
+
   it('a second run changes nothing and restarts nothing', async () => {
     const before = await Promise.all([started('a'), started('b')]);
     const r = await setup('a', '--exclude-tables-without-key');
