@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { agentOk, agentRpc } from '../lab/agent-rpc.js';
+import { agentOk } from '../lab/agent-rpc.js';
 import { waitFor } from '../lab/http.js';
 import { LAB, nodeExec, type NodeName } from '../lab/index.js';
+import { undoEverything } from '../lab/undo-all.js';
 
 // `pgduplex setup` from a, end to end on the two real nodes, then everything undone from the journals.
 const sql = (node: NodeName, text: string) => nodeExec(node, ['runuser', '-u', 'postgres', '--', 'psql', '-X', '-qAt', '-v', 'ON_ERROR_STOP=1', '-d', 'fusionpbx', '-f', '-'], { input: text });
@@ -29,12 +30,8 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
-  type Entry = { id: string; action: string; undone: boolean };
-  const pending = async (node: NodeName) => (await agentOk<Entry[]>(node, 'journal.list')).filter((e) => !e.undone).reverse();
-  for (const node of ['a', 'b'] as const) for (const e of (await pending(node)).filter((x) => x.action === 'subscription')) await agentRpc(node, 'journal.undo', { id: e.id });
-  for (const node of ['a', 'b'] as const) for (const e of await pending(node)) await agentRpc(node, 'journal.undo', { id: e.id });
+  await undoEverything();
   for (const node of ['a', 'b'] as const) {
-    await agentRpc(node, 'pg-service.restart', {});
     await sql(node, 'drop table if exists v_xml_cdr, v_domains, jobs, v_nokey_log;');
     await nodeExec(node, ['bash', '-c', 'rm -rf /var/backups/pgduplex/*-fusionpbx']);
   }
