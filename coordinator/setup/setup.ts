@@ -40,36 +40,39 @@ async function preflight(agents: Agents, o: SetupOptions): Promise<PairFacts> {
   return f;
 }
 
-async function bootstrapTarget(agents: Agents, f: PairFacts, o: SetupOptions): Promise<'subscribed' | 'kept' | 'imported'> {
+/** How the target gets the source's schema; decided before anything changes, so a refusal changes nothing. */
+type Bootstrap = { kind: 'subscribed' } | { kind: 'kept'; tables: number } | { kind: 'import' } | { kind: 'replace'; tables: number; what: string };
+
+async function planBootstrap(agents: Agents, f: PairFacts, o: SetupOptions): Promise<Bootstrap> {
   const subs = await agents.call<Array<{ name: string }>>(f.target.side, 'subscription.status', { database: f.database });
-  if (subs.some((s) => s.name === subscriptionName(f.source.node))) {
-    o.report('ok', f.target.node, 'bootstrap: already subscribed to the source, nothing to copy');
-    return 'subscribed';
-  }
+  if (subs.some((s) => s.name === subscriptionName(f.source.node))) return { kind: 'subscribed' };
   const [srcSums, tgtSums] = await Promise.all([agents.call<Sums>(f.source.side, 'table-checksums', { database: f.database }), agents.call<Sums>(f.target.side, 'table-checksums', { database: f.database })]);
   const rows = tgtSums.reduce((n, t) => n + t.rows, 0);
-  const sameTables = tgtSums.map((t) => t.table).join(',') === srcSums.map((t) => t.table).join(',');
-  if (tgtSums.length > 0 && sameTables && rows === 0) {
-    o.report('ok', f.target.node, `bootstrap: ${f.target.node} already holds the same ${tgtSums.length} tables and no rows; schema kept`);
-    return 'kept';
-  }
-  if (tgtSums.length === 0) {
-    if (o.dryRun) return void o.report('would', f.target.node, `schema-import: copy the schema of ${f.database} from ${f.source.node}`), 'imported';
-    await runChange(agents, { side: f.target.side, node: f.target.node, action: 'schema-import', params: { database: f.database } }, o);
-    return 'imported';
-  }
+  if (tgtSums.length === 0) return { kind: 'import' };
+  if (rows === 0 && tgtSums.map((t) => t.table).join(',') === srcSums.map((t) => t.table).join(',')) return { kind: 'kept', tables: tgtSums.length };
   const what = `schema public of ${f.database} on ${f.target.node} (${f.target.address}): ${tgtSums.length} tables, ${rows} rows`;
-  if (o.dryRun) return void o.report('would', f.target.node, `REPLACE ${what} (after a backup)`), 'imported';
-  if (rows > 0 && !o.replacePeerData) throw new PgduplexError('BAD_PARAMS', `setup would destroy ${what}`, { hint: 'nothing was destroyed; if that data may go, re-run with --yes --replace-peer-data (a backup is taken first)' });
+  if (o.dryRun) return { kind: 'replace', tables: tgtSums.length, what };
+  if (rows > 0 && !o.replacePeerData) throw new PgduplexError('BAD_PARAMS', `setup would destroy ${what}`, { hint: 'nothing was changed; if that data may go, re-run with --yes --replace-peer-data (a backup is taken first)' });
   if (!o.yes && !(o.confirm && (await o.confirm(`About to back up and then destroy ${what}. Continue?`)))) {
-    throw new PgduplexError('BAD_PARAMS', `not confirmed: setup would replace ${what}`, { hint: 're-run with --yes to confirm' });
+    throw new PgduplexError('BAD_PARAMS', `not confirmed: setup would replace ${what}`, { hint: 'nothing was changed; re-run with --yes to confirm' });
   }
+  return { kind: 'replace', tables: tgtSums.length, what };
+}
+
+async function bootstrapTarget(agents: Agents, f: PairFacts, o: SetupOptions, plan: Bootstrap): Promise<void> {
+  if (plan.kind === 'subscribed') return void o.report('ok', f.target.node, 'bootstrap: already subscribed to the source, nothing to copy');
+  if (plan.kind === 'kept') return void o.report('ok', f.target.node, `bootstrap: ${f.target.node} already holds the same ${plan.tables} tables and no rows; schema kept`);
+  if (plan.kind === 'import') {
+    if (o.dryRun) return void o.report('would', f.target.node, `schema-import: copy the schema of ${f.database} from ${f.source.node}`);
+    await runChange(agents, { side: f.target.side, node: f.target.node, action: 'schema-import', params: { database: f.database } }, o);
+    return;
+  }
+  if (o.dryRun) return void o.report('would', f.target.node, `REPLACE ${plan.what} (after a backup)`);
   const backup = await agents.call<{ notes?: string[] }>(f.target.side, 'backup.apply', { database: f.database }, { timeoutMs: 3_600_000, onProgress: (m) => o.report('...', f.target.node, `backup: ${m}`) });
   const backupId = /backup id (\S+) in/.exec(backup.notes?.[0] ?? '')?.[1];
   if (!backupId) throw new PgduplexError('INTERNAL', 'the backup did not report its id');
   o.report('changed', f.target.node, `backup: ${backup.notes?.[0] ?? backupId}`);
-  await runChange(agents, { side: f.target.side, node: f.target.node, action: 'schema-import', params: { database: f.database, replace: { tables: tgtSums.length, backupId } } }, o);
-  return 'imported';
+  await runChange(agents, { side: f.target.side, node: f.target.node, action: 'schema-import', params: { database: f.database, replace: { tables: plan.tables, backupId } } }, o);
 }
 
 async function waitForCopy(agents: Agents, f: PairFacts, o: SetupOptions): Promise<void> {
@@ -109,6 +112,7 @@ export async function setup(agents: Agents, o: SetupOptions): Promise<VerifyResu
     o.report('note', f.source.node, `hazard: not replicating ${names}`);
   }
 
+  const boot = await planBootstrap(agents, f, o);
   const restarts: Array<{ side: Side; node: string; journalId?: string }> = [];
   for (const step of configureSteps(f)) {
     const r = await runChange(agents, step, o);
@@ -128,10 +132,10 @@ export async function setup(agents: Agents, o: SetupOptions): Promise<VerifyResu
     for (const step of credentialSteps(f, password)) await runChange(agents, step, o);
   }
 
-  const boot = await bootstrapTarget(agents, f, o);
+  await bootstrapTarget(agents, f, o, boot);
   await runChange(agents, sequenceStep(f, f.source, 1), o);
   for (const step of publishSteps(f, tables)) await runChange(agents, step, o);
-  await runChange(agents, subscriptionStep(f, f.target, f.source, boot !== 'subscribed'), o);
+  await runChange(agents, subscriptionStep(f, f.target, f.source, boot.kind !== 'subscribed'), o);
   if (!o.dryRun) await waitForCopy(agents, f, o);
   // Only now does the target hold the source's keys, so its sequences can start above them.
   await runChange(agents, sequenceStep(f, f.target, 2), o);

@@ -1,0 +1,51 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { agentOk } from '../lab/agent-rpc.js';
+import { LAB, nodeExec, type NodeName } from '../lab/index.js';
+import { undoEverything } from '../lab/undo-all.js';
+
+// A peer that already holds rows: nothing is destroyed without --replace-peer-data; with it, a backup
+// is taken first and restores.
+const sql = (node: NodeName, text: string, db = 'fusionpbx') => nodeExec(node, ['runuser', '-u', 'postgres', '--', 'psql', '-X', '-qAt', '-v', 'ON_ERROR_STOP=1', '-d', db, '-f', '-'], { input: text });
+const setup = (...args: string[]) => nodeExec('a', ['pgduplex', 'setup', ...args], { reject: false, timeoutMs: 600_000 });
+
+beforeAll(async () => {
+  const accept = JSON.parse((await nodeExec('b', ['pgduplex', 'pair', '--accept', LAB.nodes.a.ipv4, '--no-wait', '--json'])).stdout) as { token: string };
+  await nodeExec('a', ['pgduplex', 'pair', LAB.nodes.b.ipv4, '-'], { input: accept.token });
+  await sql('a', `create table rp_users (id uuid primary key default gen_random_uuid(), name text); insert into rp_users (name) select 'u' || g from generate_series(1, 30) g;`);
+  await sql('b', `create table rp_old_local (id int primary key, note text); insert into rp_old_local select g, 'keep me?' from generate_series(1, 7) g;`);
+}, 120_000);
+
+afterAll(async () => {
+  await undoEverything();
+  for (const node of ['a', 'b'] as const) {
+    await sql(node, 'drop table if exists rp_users, rp_old_local;');
+    await sql(node, 'drop database if exists pgduplex_restore_rp with (force);', 'postgres');
+    await nodeExec(node, ['bash', '-c', 'rm -rf /var/backups/pgduplex/*-fusionpbx']);
+  }
+  await nodeExec('a', ['pgduplex', 'unpair'], { reject: false });
+}, 300_000);
+
+describe('setup against a peer that holds rows', () => {
+  it('refuses with --yes alone, naming what would be destroyed, and destroys nothing', async () => {
+    const r = await setup('--yes');
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr).toMatch(/setup would destroy schema public of fusionpbx on b \(10\.231\.7\.12\): 1 tables, 7 rows/);
+    expect(r.stderr).toContain('--replace-peer-data');
+    expect((await sql('b', 'select count(*) from rp_old_local')).stdout.trim()).toBe('7');
+    for (const node of ['a', 'b'] as const) {
+      expect((await agentOk<Array<{ undone: boolean }>>(node, 'journal.list')).filter((e) => !e.undone)).toEqual([]);
+    }
+  });
+
+  it('with --replace-peer-data backs b up first, replaces it, and the backup restores the old rows', async () => {
+    const r = await setup('--yes', '--replace-peer-data');
+    expect(r.exitCode, `${r.stdout}\n${r.stderr}`).toBe(0);
+    const id = /backup id (\S+-fusionpbx)/.exec(r.stdout)?.[1];
+    expect(id, r.stdout).toBeDefined();
+    expect(r.stdout).toContain("the peer's previous data is backed up");
+    expect((await sql('b', 'select count(*) from rp_users')).stdout.trim()).toBe('30');
+    expect((await sql('b', `select count(*) from pg_tables where tablename = 'rp_old_local'`)).stdout.trim()).toBe('0');
+    const restored = await agentOk<{ notes: string[] }>('b', 'backup-restore.apply', { id, into: 'pgduplex_restore_rp' });
+    expect(restored.notes).toContain('public.rp_old_local: 7 rows');
+  });
+});
