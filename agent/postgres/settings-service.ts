@@ -71,6 +71,9 @@ export async function accepts(cluster: Cluster, timeoutMs: number): Promise<bool
   }
 }
 
+/** How long a unit may sit "inactive" after a queued restart before that counts as a failed start. */
+const INACTIVE_GRACE_MS = 10_000;
+
 /** How a start went: up, or why not and whether it surely failed (as opposed to still starting). */
 export type StartOutcome = { up: true } | { up: false; definite: boolean; reason: string };
 
@@ -108,16 +111,20 @@ export async function startCluster(verb: 'restart' | 'start', cluster: Cluster, 
   const queued = failure('systemctl', verb, await tool('systemctl', ['--no-ask-password', '--no-block', verb, cluster.service], opts.timeoutMs), opts.timeoutMs);
   if (queued) return { up: false, definite: true, reason: queued };
   let st = before;
+  let inactiveSince: number | undefined;
   while (Date.now() < deadline) {
     st = await unitState(cluster.service, opts.timeoutMs);
     // A restart passes through "inactive" with the old invocation or none at all: only a new, non-empty
     // invocation id says that the start this call queued has begun.
     const fresh = (st.invocation !== '' && st.invocation !== before.invocation) || (verb === 'start' && before.active === 'active');
-    if (fresh && (st.active === 'failed' || st.active === 'inactive' || (st.active === 'activating' && st.startFailed))) {
+    // "inactive" between the stop and the start of a restart is normal; only one that lasts is a failure.
+    inactiveSince = st.active === 'inactive' ? (inactiveSince ?? Date.now()) : undefined;
+    const stuckInactive = inactiveSince !== undefined && Date.now() - inactiveSince > INACTIVE_GRACE_MS;
+    if ((st.active === 'failed' && (fresh || before.active !== 'failed')) || stuckInactive || (fresh && st.active === 'activating' && st.startFailed)) {
       await tool('systemctl', ['--no-ask-password', 'stop', cluster.service], opts.timeoutMs);
       return { up: false, definite: true, reason: `${cluster.service} did not start` };
     }
-    if (fresh && st.active === 'active' && (await accepts(cluster, probe))) return { up: true };
+    if (st.active === 'active' && (fresh || verb === 'start') && (await accepts(cluster, probe))) return { up: true };
     await sleep(opts.intervalMs ?? 250);
   }
   return { up: false, definite: false, reason: `not accepting connections within ${opts.startTimeoutMs} ms (${cluster.service} is ${st.active}/${st.sub})` };
