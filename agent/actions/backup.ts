@@ -10,8 +10,7 @@ import { resolveCluster } from '../postgres/cluster.js';
 import { queryJson } from '../postgres/psql.js';
 import { defineChange } from './change.js';
 import type { AgentServices } from './context.js';
-
-const identifier = z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, { message: 'must be a plain lower-case identifier' });
+import { plainIdentifier as identifier } from '../../shared/protocol/identifier.js';
 
 const TABLES_SQL = (schema: string | undefined) => `select coalesce(json_agg(json_build_object('schema', n.nspname, 'name', c.relname, 'rowEstimate', greatest(c.reltuples, 0)::bigint) order by n.nspname, c.relname), '[]')
   from pg_class c join pg_namespace n on n.oid = c.relnamespace

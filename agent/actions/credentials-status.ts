@@ -7,8 +7,7 @@ import { PASSFILE_NAME } from './pg-passfile.js';
 import { defineHandler } from './registry.js';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-
-const ident = z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, { message: 'must be a plain lower-case identifier' });
+import { plainIdentifier as ident } from '../../shared/protocol/identifier.js';
 
 /** Setup's re-run test for the replication credentials: the role exists and the passfile names the peer. */
 export const credentialsStatusAction = defineAction({

@@ -6,11 +6,11 @@ import { resolveCluster } from '../postgres/cluster.js';
 import { lookupUser } from '../system/users.js';
 import { defineChange } from './change.js';
 import type { AgentServices } from './context.js';
+import { plainIdentifier as ident } from '../../shared/protocol/identifier.js';
 
 /** The libpq passfile the agent owns beside the cluster's config; subscriptions name it with `passfile=`. */
 export const PASSFILE_NAME = 'pgduplex.pgpass';
 
-const ident = z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, { message: 'must be a plain lower-case identifier' });
 const host = z.string().regex(/^[0-9a-fA-F.:]{2,45}$/, { message: 'must be an IP address' });
 
 /** libpq passfile escaping: backslash and colon are escaped with a backslash. */

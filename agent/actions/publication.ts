@@ -4,8 +4,8 @@ import { resolveCluster } from '../postgres/cluster.js';
 import { queryJson, runPsql } from '../postgres/psql.js';
 import { defineChange } from './change.js';
 import type { AgentServices } from './context.js';
+import { plainIdentifier as ident } from '../../shared/protocol/identifier.js';
 
-const ident = z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, { message: 'must be a plain lower-case identifier' });
 const tableRef = z.strictObject({ schema: ident, name: ident });
 const shape = z.union([z.strictObject({ all: z.literal(true) }), z.strictObject({ list: z.array(tableRef).min(1).max(10_000) })]);
 type Shape = z.infer<typeof shape>;

@@ -10,8 +10,8 @@ import { applySqlScript, dumpSchema } from '../postgres/schema-dump.js';
 import { defineChange } from './change.js';
 import type { AgentServices } from './context.js';
 import { defineHandler } from './registry.js';
+import { plainIdentifier as ident } from '../../shared/protocol/identifier.js';
 
-const ident = z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, { message: 'must be a plain lower-case identifier' });
 const MAX_SCHEMA_BYTES = 64 * 1024 * 1024;
 const TABLES_SQL = `select coalesce(json_agg(c.relname order by c.relname), '[]') from pg_class c join pg_namespace n on n.oid = c.relnamespace where n.nspname = :'schema' and c.relkind in ('r', 'p')`;
 const OWNER_SQL = `select to_json(coalesce((select nspowner::regrole::text from pg_namespace where nspname = :'schema'), 'pg_database_owner'))`;

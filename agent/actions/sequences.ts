@@ -5,8 +5,7 @@ import { queryJson, runPsql } from '../postgres/psql.js';
 import { interleave, isInterleaved, SEQUENCES_SQL, type SequenceState } from '../postgres/sequences.js';
 import { defineChange } from './change.js';
 import type { AgentServices } from './context.js';
-
-const ident = z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, { message: 'must be a plain lower-case identifier' });
+import { plainIdentifier as ident } from '../../shared/protocol/identifier.js';
 
 const SET_SQL = `begin;
 select format('alter sequence %I.%I increment by %s', x.s, x.n, x.inc) from json_to_recordset(:'seqs'::json) as x(s text, n text, inc bigint, next bigint) \\gexec

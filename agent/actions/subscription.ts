@@ -9,8 +9,8 @@ import { defineChange } from './change.js';
 import type { AgentServices } from './context.js';
 import { PASSFILE_NAME } from './pg-passfile.js';
 import { defineHandler } from './registry.js';
+import { plainIdentifier as ident } from '../../shared/protocol/identifier.js';
 
-const ident = z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, { message: 'must be a plain lower-case identifier' });
 const params = z.strictObject({
   database: ident,
   name: ident,

@@ -4,8 +4,7 @@ import { resolveCluster } from '../postgres/cluster.js';
 import { queryJson } from '../postgres/psql.js';
 import type { AgentServices } from './context.js';
 import { defineHandler } from './registry.js';
-
-const ident = z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, { message: 'must be a plain lower-case identifier' });
+import { plainIdentifier as ident } from '../../shared/protocol/identifier.js';
 
 // Each row's text is hashed and the 64-bit prefixes are summed: order-independent, so no sort and no
 // memory that grows with the table. Session settings pin the text form so both nodes agree.

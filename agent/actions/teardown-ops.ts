@@ -5,8 +5,7 @@ import { queryJson, runPsql } from '../postgres/psql.js';
 import { CREATE_SUBSCRIPTION_SQL, DETACH_AND_DROP_SQL, DROP_SUBSCRIPTION_SQL, READ_SUBSCRIPTION_SQL, type SubscriptionState } from '../postgres/subscription-sql.js';
 import { defineChange } from './change.js';
 import type { AgentServices } from './context.js';
-
-const ident = z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, { message: 'must be a plain lower-case identifier' });
+import { plainIdentifier as ident } from '../../shared/protocol/identifier.js';
 
 const SLOT_SQL = `select coalesce((select json_build_object('exists', true, 'active', active, 'type', slot_type, 'database', database,
     'retainedBytes', case when restart_lsn is null then 0 else pg_wal_lsn_diff(pg_current_wal_lsn(), restart_lsn)::bigint end)

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { defineAction } from './actions.js';
+import { plainIdentifier as ident } from './identifier.js';
 
 /** The settings logical replication depends on, read from pg_settings of the managed cluster. */
 export const REPLICATION_SETTINGS = [
@@ -45,8 +46,6 @@ export const factsAction = defineAction({
     ]),
   }),
 });
-
-const ident = z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, { message: 'must be a plain lower-case identifier' });
 
 /** `hazards`: what would break once the database is published both ways, table by table. */
 export const hazardsAction = defineAction({
