@@ -1,20 +1,12 @@
-import { PgduplexError } from '../../shared/errors.js';
 import { agentsVia } from '../setup/agents.js';
 import { palette } from '../render/format.js';
-import type { PairFacts } from '../setup/steps.js';
+import { pairFacts } from '../setup/setup.js';
 import { verifyPair } from '../setup/verify.js';
 
 /** `pgduplex verify`: row counts and checksums of every replicated table on both nodes; exit 1 on a difference. */
 export async function verifyCommand(o: { socket: string; database: string; json: boolean }): Promise<number> {
   const agents = agentsVia(o.socket);
-  const [me, peer] = await Promise.all([agents.call<{ node: string; peerAddress?: string }>('local', 'whoami', {}), agents.call<{ node: string; peerAddress?: string }>('peer', 'whoami', {})]);
-  if (!me.peerAddress || !peer.peerAddress) throw new PgduplexError('NOT_PAIRED', 'the two nodes are not paired', { hint: 'pgduplex pair first' });
-  const f: PairFacts = {
-    database: o.database,
-    source: { side: 'local', node: me.node, address: peer.peerAddress },
-    target: { side: 'peer', node: peer.node, address: me.peerAddress },
-    pgPort: 5432,
-  };
+  const f = await pairFacts(agents, o.database, 'local');
   // Tables setup leaves out (no usable replica identity) are not replicated, so they are not compared.
   const hz = await agents.call<{ noReplicaIdentity: Array<{ table: string }> }>('local', 'hazards', { database: o.database });
   const c = palette(process.stdout);

@@ -24,12 +24,16 @@ type Facts = { ready: boolean; serverVersionNum?: number; databases?: string[]; 
 type Hazards = { noReplicaIdentity: Array<{ table: string; updates: number }>; unlogged: string[]; largeObjects: number; tables: string[] };
 type Sums = Array<{ table: string; rows: number; sum: string }>;
 
-async function preflight(agents: Agents, o: SetupOptions): Promise<PairFacts> {
-  const other: Side = o.source === 'local' ? 'peer' : 'local';
+/** Both nodes' names and the addresses each is known by to the other, from their trust stores. */
+export async function pairFacts(agents: Agents, database: string, source: Side): Promise<PairFacts> {
   const [me, peer] = await Promise.all([agents.call<{ node: string; peerAddress?: string }>('local', 'whoami', {}), agents.call<{ node: string; peerAddress?: string }>('peer', 'whoami', {})]);
   if (!me.peerAddress || !peer.peerAddress) throw new PgduplexError('NOT_PAIRED', 'the two nodes are not paired', { hint: 'pgduplex pair --accept / pgduplex pair first' });
   const byside = { local: { side: 'local' as Side, node: me.node, address: peer.peerAddress }, peer: { side: 'peer' as Side, node: peer.node, address: me.peerAddress } };
-  const f: PairFacts = { database: o.database, source: byside[o.source], target: byside[other], pgPort: 5432 };
+  return { database, source: byside[source], target: byside[source === 'local' ? 'peer' : 'local'], pgPort: 5432 };
+}
+
+async function preflight(agents: Agents, o: SetupOptions): Promise<PairFacts> {
+  const f = await pairFacts(agents, o.database, o.source);
   for (const n of [f.source, f.target]) {
     const facts = (await agents.call<{ postgresql: Facts }>(n.side, 'facts', {})).postgresql;
     if (!facts.ready) throw new PgduplexError('PG_UNREACHABLE', `PostgreSQL on ${n.node} is not ready: ${facts.reason ?? ''}`);
