@@ -1,14 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from '../lab/http.js';
-import { LAB, nodeExec, type NodeName } from '../lab/index.js';
+import { nodeExec, type NodeName } from '../lab/index.js';
 import { undoEverything } from '../lab/undo-all.js';
+import { pairLabNodes } from '../lab/pair.js';
 
 // The same job run from a with `--source peer`: b's data is kept and a is bootstrapped from it.
 const sql = (node: NodeName, text: string) => nodeExec(node, ['runuser', '-u', 'postgres', '--', 'psql', '-X', '-qAt', '-v', 'ON_ERROR_STOP=1', '-d', 'fusionpbx', '-f', '-'], { input: text });
 
 beforeAll(async () => {
-  const accept = JSON.parse((await nodeExec('b', ['pgduplex', 'pair', '--accept', LAB.nodes.a.ipv4, '--no-wait', '--json'])).stdout) as { token: string };
-  await nodeExec('a', ['pgduplex', 'pair', LAB.nodes.b.ipv4, '-'], { input: accept.token });
+  await pairLabNodes();
   await sql('b', `create table sp_ext (extension_uuid uuid primary key default gen_random_uuid(), extension text not null);
     create table sp_calls (id bigserial primary key, extension_uuid uuid references sp_ext, note text);
     insert into sp_ext (extension) select (1000 + g)::text from generate_series(1, 50) g;

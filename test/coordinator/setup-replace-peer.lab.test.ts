@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { agentOk } from '../lab/agent-rpc.js';
-import { LAB, nodeExec, type NodeName } from '../lab/index.js';
+import { nodeExec, type NodeName } from '../lab/index.js';
 import { undoEverything } from '../lab/undo-all.js';
+import { pairLabNodes } from '../lab/pair.js';
 
 // A peer that already holds rows: nothing is destroyed without --replace-peer-data; with it, a backup
 // is taken first and restores.
@@ -14,8 +15,7 @@ const before = { a: 0, b: 0 };
 beforeAll(async () => {
   before.a = await pendingCount('a');
   before.b = await pendingCount('b');
-  const accept = JSON.parse((await nodeExec('b', ['pgduplex', 'pair', '--accept', LAB.nodes.a.ipv4, '--no-wait', '--json'])).stdout) as { token: string };
-  await nodeExec('a', ['pgduplex', 'pair', LAB.nodes.b.ipv4, '-'], { input: accept.token });
+  await pairLabNodes();
   await sql('a', `create table rp_users (id uuid primary key default gen_random_uuid(), name text); insert into rp_users (name) select 'u' || g from generate_series(1, 30) g;`);
   await sql('b', `create table rp_old_local (id int primary key, note text); insert into rp_old_local select g, 'keep me?' from generate_series(1, 7) g;`);
 }, 120_000);

@@ -1,8 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { agentOk } from '../lab/agent-rpc.js';
 import { waitFor } from '../lab/http.js';
-import { LAB, nodeExec, type NodeName } from '../lab/index.js';
+import { nodeExec, type NodeName } from '../lab/index.js';
 import { undoEverything } from '../lab/undo-all.js';
+import { pairLabNodes } from '../lab/pair.js';
 
 // `pgduplex setup` from a, end to end on the two real nodes, then everything undone from the journals.
 const sql = (node: NodeName, text: string) => nodeExec(node, ['runuser', '-u', 'postgres', '--', 'psql', '-X', '-qAt', '-v', 'ON_ERROR_STOP=1', '-d', 'fusionpbx', '-f', '-'], { input: text });
@@ -24,8 +25,7 @@ const before = { a: 0, b: 0 };
 beforeAll(async () => {
   before.a = await pendingCount('a');
   before.b = await pendingCount('b');
-  const accept = JSON.parse((await nodeExec('b', ['pgduplex', 'pair', '--accept', LAB.nodes.a.ipv4, '--no-wait', '--json'])).stdout) as { token: string };
-  await nodeExec('a', ['pgduplex', 'pair', LAB.nodes.b.ipv4, '-'], { input: accept.token });
+  await pairLabNodes();
   await sql('a', FIXTURE);
 }, 120_000);
 

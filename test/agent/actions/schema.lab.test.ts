@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { agentOk, agentRpc } from '../../lab/agent-rpc.js';
-import { LAB, nodeExec, type NodeName } from '../../lab/index.js';
+import { nodeExec, type NodeName } from '../../lab/index.js';
+import { pairLabNodes } from '../../lab/pair.js';
 
 // b imports a's schema over the paired channel (streamed, applied by psql in one transaction).
 const sql = (node: NodeName, text: string) => nodeExec(node, ['runuser', '-u', 'postgres', '--', 'psql', '-X', '-qAt', '-v', 'ON_ERROR_STOP=1', '-d', 'fusionpbx', '-f', '-'], { input: text });
@@ -8,8 +9,7 @@ const tablesOn = async (node: NodeName) => (await sql(node, `select string_agg(t
 const undo: string[] = [];
 
 beforeAll(async () => {
-  const accept = JSON.parse((await nodeExec('b', ['pgduplex', 'pair', '--accept', LAB.nodes.a.ipv4, '--no-wait', '--json'])).stdout) as { token: string };
-  await nodeExec('a', ['pgduplex', 'pair', LAB.nodes.b.ipv4, '-'], { input: accept.token });
+  await pairLabNodes();
   await sql('a', `create table si_domains (domain_uuid uuid primary key, name text not null unique);
     create table si_users (id bigserial primary key, domain_uuid uuid references si_domains, settings jsonb default '{}');
     create index si_users_domain on si_users (domain_uuid);
