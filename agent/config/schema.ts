@@ -23,7 +23,7 @@ const listenSchema = z
       .max(65535, { message: 'must be between 1 and 65535' })
       .default(DEFAULT_PORT),
   })
-  .default({ host: '::', port: DEFAULT_PORT });
+  .prefault({});
 
 const postgresqlSchema = z.strictObject({
   version: z.string().regex(/^\d{2,}$/, { message: 'must be a major version such as "17"' }),
@@ -48,21 +48,7 @@ const limitsSchema = z
     pairingMaxFailures: z.number().int().min(1).max(100).default(5),
     toolTimeoutMs: z.number().int().min(100).max(600_000).default(30_000),
   })
-  .default({
-    maxBodyBytes: 4096,
-    maxHeaderBytes: 8192,
-    requestTimeoutMs: 5000,
-    healthCacheMs: 1000,
-    psqlTimeoutMs: 5000,
-    handshakeTimeoutMs: 5000,
-    maxFrameBytes: 65_536,
-    maxPendingHandshakes: 32,
-    connectTimeoutMs: 5000,
-    callTimeoutMs: 30_000,
-    pairingTtlMs: 600_000,
-    pairingMaxFailures: 5,
-    toolTimeoutMs: 30_000,
-  });
+  .prefault({});
 
 /** The whole agent.json: strict, so a typo in a key is an error, never a silently ignored setting. */
 export const agentConfigSchema = z.strictObject({
