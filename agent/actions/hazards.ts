@@ -18,6 +18,9 @@ const HAZARDS_SQL = `select json_build_object(
   'unlogged', (select coalesce(json_agg(format('%s.%s', n.nspname, c.relname) order by 1), '[]') from pg_class c join pg_namespace n on n.oid = c.relnamespace
       where c.relkind = 'r' and c.relpersistence = 'u'),
   'largeObjects', (select count(*) from pg_largeobject_metadata),
+  'databaseBytes', pg_database_size(current_database()),
+  'tableBytes', (select coalesce(sum(pg_table_size(c.oid)), 0)::bigint from pg_class c join pg_namespace n on n.oid = c.relnamespace
+      where c.relkind = 'r' and c.relpersistence = 'p' and n.nspname not in ('pg_catalog', 'information_schema') and n.nspname not like 'pg_toast%'),
   'tables', (select coalesce(json_agg(format('%s.%s', n.nspname, c.relname) order by 1), '[]') from pg_class c join pg_namespace n on n.oid = c.relnamespace
       where c.relkind in ('r', 'p') and n.nspname not in ('pg_catalog', 'information_schema') and n.nspname not like 'pg_toast%' and not c.relispartition))`;
 

@@ -7,16 +7,20 @@ import { factsHandler } from './facts.js';
 import { publicationAction } from './publication.js';
 import { credentialsStatusHandler } from './credentials-status.js';
 import { hazardsHandler } from './hazards.js';
+import { replicaIdentityAction } from './replica-identity.js';
 import { replicationStatusHandler } from './replication-status.js';
 import { tableChecksumsHandler } from './table-checksums.js';
 import { schemaExportHandler, schemaImportAction } from './schema.js';
-import { sequencesAction } from './sequences.js';
+import { sequencesAction, sequencesStatusHandler } from './sequences.js';
+import { schemaDigestHandler } from './schema-digest.js';
+import { tableDiffHandler } from './table-diff.js';
 import { slotDropAction, subscriptionDropAction } from './teardown-ops.js';
 import { pgPassfileAction } from './pg-passfile.js';
 import { subscriptionAction, subscriptionStatusHandler } from './subscription.js';
 import { firewallAction } from './firewall.js';
 import { pairAcceptHandler } from './pair-accept.js';
 import { pgHbaAction } from './pg-hba.js';
+import { pgReachHandler } from './pg-reach.js';
 import { pgRoleAction } from './pg-role.js';
 import { peerCallHandler } from './peer-call.js';
 import { pgServiceHandlers } from './pg-service.js';
@@ -49,9 +53,13 @@ export function buildRegistry(s: AgentServices): ActionRegistry {
     hazardsHandler(s),
     credentialsStatusHandler(s),
     tableChecksumsHandler(s),
+    pgReachHandler(s),
+    tableDiffHandler(s),
+    sequencesStatusHandler(s),
+    schemaDigestHandler(s),
     ...pgServiceHandlers(s),
   ] as unknown as ActionHandler[];
-  const changes = [firewallAction(s.limits.toolTimeoutMs), backupAction(s), backupRestoreAction(s), publicationAction(s), sequencesAction(s), pgPassfileAction(s), subscriptionAction(s), schemaImportAction(s), subscriptionDropAction(s), slotDropAction(s), pgSettingsAction(s.postgresql, { timeoutMs: s.limits.toolTimeoutMs }), pgHbaAction({ postgresql: s.postgresql, timeoutMs: s.limits.toolTimeoutMs }), pgRoleAction({ postgresql: s.postgresql, timeoutMs: s.limits.toolTimeoutMs })] as unknown as Array<ChangeAction<z.ZodType>>;
+  const changes = [firewallAction(s.limits.toolTimeoutMs), backupAction(s), backupRestoreAction(s), publicationAction(s), sequencesAction(s), replicaIdentityAction(s), pgPassfileAction(s), subscriptionAction(s), schemaImportAction(s), subscriptionDropAction(s), slotDropAction(s), pgSettingsAction(s.postgresql, { timeoutMs: s.limits.toolTimeoutMs }), pgHbaAction({ postgresql: s.postgresql, timeoutMs: s.limits.toolTimeoutMs }), pgRoleAction({ postgresql: s.postgresql, timeoutMs: s.limits.toolTimeoutMs })] as unknown as Array<ChangeAction<z.ZodType>>;
   for (const c of changes) handlers.push(...changeHandlers(c, s.journal));
   handlers.push(...journalHandlers(changes, s.journal));
   return new ActionRegistry().register(...handlers);

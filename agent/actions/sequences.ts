@@ -3,7 +3,9 @@ import { PgduplexError } from '../../shared/errors.js';
 import { resolveCluster } from '../postgres/cluster.js';
 import { queryJson, runPsql } from '../postgres/psql.js';
 import { interleave, isInterleaved, SEQUENCES_SQL, type SequenceState } from '../postgres/sequences.js';
+import { defineAction } from '../../shared/protocol/actions.js';
 import { defineChange } from './change.js';
+import { defineHandler } from './registry.js';
 import type { AgentServices } from './context.js';
 import { plainIdentifier as ident } from '../../shared/protocol/identifier.js';
 
@@ -70,3 +72,16 @@ export const sequencesAction = (s: AgentServices) => {
     },
   });
 };
+
+/** Read-only: every sequence with its step, next value and the largest key in its column, for verify. */
+export const sequencesStatusHandler = (s: AgentServices) =>
+  defineHandler({
+    descriptor: defineAction({
+      name: 'sequences.status',
+      mutates: false,
+      params: z.strictObject({ database: ident }),
+      result: z.array(z.strictObject({ schema: z.string(), name: z.string(), increment: z.number(), next: z.number(), columnMax: z.number(), owner: z.string().nullable() })),
+    }),
+    callers: ['local', 'peer'],
+    run: async ({ database }) => queryJson(await resolveCluster(s.postgresql), SEQUENCES_SQL, { timeoutMs: s.limits.toolTimeoutMs * 10, database }),
+  });

@@ -46,5 +46,6 @@ select format('drop subscription if exists %I', :'sub') \\gexec`;
 /** Per-subscription table sync states and worker presence, for status and for waiting on a copy. */
 export const SUBSCRIPTION_STATUS_SQL = `select coalesce(json_agg(json_build_object('name', s.subname, 'enabled', s.subenabled,
     'tables', (select coalesce(json_object_agg(st, n), '{}') from (select srsubstate::text st, count(*) n from pg_subscription_rel r where r.srsubid = s.oid group by 1) x),
-    'workers', (select count(*) from pg_stat_subscription w where w.subid = s.oid)) order by s.subname), '[]')
+    'workers', (select count(*) from pg_stat_subscription w where w.subid = s.oid),
+    'tableBytes', (select coalesce(sum(pg_table_size(r.srrelid)), 0)::bigint from pg_subscription_rel r where r.srsubid = s.oid)) order by s.subname), '[]')
   from pg_subscription s join pg_database d on d.oid = s.subdbid where d.datname = current_database()`;

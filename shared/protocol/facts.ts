@@ -58,6 +58,9 @@ export const hazardsAction = defineAction({
     sequenceKeys: z.array(z.strictObject({ sequence: z.string(), increment: z.number() })),
     unlogged: z.array(z.string()),
     largeObjects: z.number(),
+    /** Size of the whole database, and of its logged tables' data (what an initial copy moves). */
+    databaseBytes: z.number(),
+    tableBytes: z.number(),
     tables: z.array(z.string()),
   }),
 });
