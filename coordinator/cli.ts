@@ -75,9 +75,10 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .option('--dry-run', 'show what would change on each node, change nothing')
     .option('--yes', "confirm replacing the peer's schema when it holds tables (a backup is taken first)")
     .option('--replace-peer-data', 'with --yes: also when those tables hold rows')
-    .option('--exclude-tables-without-key', 'leave tables without a primary key or replica identity out of replication')
+    .addOption(new Option('--exclude-tables-without-key', 'leave tables without a primary key or replica identity out of replication (they drift apart)').conflicts('replicaIdentityFull'))
+    .option('--replica-identity-full', 'give tables without a primary key REPLICA IDENTITY FULL so they replicate (slower UPDATE/DELETE on big tables)')
     .option('--json', 'print machine-readable JSON')
-    .action(async (o: { database: string; source: 'local' | 'peer'; dryRun?: boolean; yes?: boolean; replacePeerData?: boolean; excludeTablesWithoutKey?: boolean; json?: boolean }) => {
+    .action(async (o: { database: string; source: 'local' | 'peer'; dryRun?: boolean; yes?: boolean; replacePeerData?: boolean; excludeTablesWithoutKey?: boolean; replicaIdentityFull?: boolean; json?: boolean }) => {
       setExit(
         await setupCommand({
           socket: socket(),
@@ -86,7 +87,7 @@ export function buildProgram(setExit: (code: number) => void): Command {
           dryRun: o.dryRun === true,
           yes: o.yes === true,
           replacePeerData: o.replacePeerData === true,
-          excludeTablesWithoutKey: o.excludeTablesWithoutKey === true,
+          keyless: o.excludeTablesWithoutKey ? 'exclude' : o.replicaIdentityFull ? 'replica-identity-full' : undefined,
           json: o.json === true,
         }),
       );

@@ -1,16 +1,22 @@
 import { createInterface } from 'node:readline/promises';
 import { agentsVia } from '../setup/agents.js';
+import type { KeylessRemedy } from '../setup/preflight.js';
 import { setup } from '../setup/setup.js';
+import { verified } from '../setup/verify.js';
 import { palette } from '../render/format.js';
+import { progressRenderer } from '../render/progress.js';
 
 /** `pgduplex setup`: prints one task line per step; exit 0 only when both databases agree at the end. */
-export async function setupCommand(o: { socket: string; database: string; source: 'local' | 'peer'; dryRun: boolean; yes: boolean; replacePeerData: boolean; excludeTablesWithoutKey: boolean; json: boolean }): Promise<number> {
+export async function setupCommand(o: { socket: string; database: string; source: 'local' | 'peer'; dryRun: boolean; yes: boolean; replacePeerData: boolean; keyless: KeylessRemedy; json: boolean }): Promise<number> {
   const c = palette(process.stdout);
   const lines: Array<{ status: string; node: string; what: string }> = [];
   const colour = (s: string) => (s === 'changed' ? c.yellow(s) : s === 'ok' ? c.green(s) : s === 'DIFFERS' ? c.red(s) : s);
+  const bar = o.json ? undefined : progressRenderer(process.stdout);
   const report = (status: string, node: string, what: string) => {
     lines.push({ status, node, what });
-    if (!o.json) process.stdout.write(`${colour(status.padEnd(8))} ${node.padEnd(6)} ${what}\n`);
+    if (o.json) return;
+    bar?.clear();
+    process.stdout.write(`${colour(status.padEnd(8))} ${node.padEnd(6)} ${what}\n`);
   };
   const interactive = process.stdin.isTTY === true && !o.json;
   const confirm = async (question: string) => {
@@ -22,16 +28,19 @@ export async function setupCommand(o: { socket: string; database: string; source
     }
   };
   const started = Date.now();
-  const result = await setup(agentsVia(o.socket), { ...o, report, ...(interactive ? { confirm } : {}) });
+  const agents = agentsVia(o.socket, { onWait: (m) => report('...', '', m) });
+  const result = await setup(agents, { ...o, report, ...(interactive ? { confirm } : {}), ...(bar ? { progress: bar.update } : {}) }).finally(() => bar?.clear());
   const seconds = ((Date.now() - started) / 1000).toFixed(1);
-  if (o.json) process.stdout.write(`${JSON.stringify({ steps: lines, verify: result ?? null, seconds: Number(seconds) }, null, 2)}\n`);
+  const ok = result.verify === undefined || verified(result.verify);
+  if (o.json) process.stdout.write(`${JSON.stringify({ dryRun: o.dryRun, steps: lines, verify: result.verify ?? null, backup: result.backup ?? null, seconds: Number(seconds) }, null, 2)}\n`);
   else if (o.dryRun) process.stdout.write(`dry run: nothing was changed (${seconds} s)\n`);
   else {
     const changed = lines.filter((l) => l.status === 'changed');
-    const perNode = [...new Set(changed.map((l) => l.node))].map((n) => `${n}: ${changed.filter((l) => l.node === n).length}`).join(', ');
-    const backup = lines.find((l) => l.status === 'changed' && l.what.startsWith('backup: '));
-    process.stdout.write(`${changed.length === 0 ? 'nothing to change: the pair was already set up' : `${changed.length} changes (${perNode})`}; ${result && result.differences.length === 0 ? 'both databases agree' : 'the databases DIFFER'} (${seconds} s)\n`);
-    if (backup) process.stdout.write(`the peer's previous data is backed up: ${backup.what.slice('backup: '.length)}\n`);
+    const nodes = [...new Set(changed.map((l) => l.node))];
+    const summary = nodes.map((n) => `${n}: ${[...new Set(changed.filter((l) => l.node === n).map((l) => l.what.split(':')[0]))].join(', ')}`).join('; ');
+    process.stdout.write(changed.length === 0 ? 'nothing to change: the pair was already set up, nothing restarted, no data copied\n' : `changed ${changed.length} things: ${summary}\n`);
+    process.stdout.write(`${ok ? 'both databases agree' : 'the databases DIFFER (see above)'}; took ${seconds} s\n`);
+    if (result.backup) process.stdout.write(`the peer's previous data is backed up: ${result.backup}\n`);
   }
-  return result === undefined || result.differences.length === 0 ? 0 : 1;
+  return ok ? 0 : 1;
 }

@@ -1,9 +1,9 @@
 import { agentsVia } from '../setup/agents.js';
 import { palette } from '../render/format.js';
 import { pairFacts } from '../setup/setup.js';
-import { verifyPair } from '../setup/verify.js';
+import { verified, verifyPair } from '../setup/verify.js';
 
-/** `pgduplex verify`: row counts and checksums of every replicated table on both nodes; exit 1 on a difference. */
+/** `pgduplex verify`: rows, checksums, schema and sequences of every replicated table on both nodes; exit 1 on a difference. */
 export async function verifyCommand(o: { socket: string; database: string; json: boolean }): Promise<number> {
   const agents = agentsVia(o.socket);
   const f = await pairFacts(agents, o.database, 'local');
@@ -17,5 +17,5 @@ export async function verifyCommand(o: { socket: string; database: string; json:
   };
   const result = await verifyPair(agents, f, report, hz.noReplicaIdentity.map((t) => t.table));
   if (o.json) process.stdout.write(`${JSON.stringify({ ...result, lines }, null, 2)}\n`);
-  return result.differences.length === 0 ? 0 : 1;
+  return verified(result) ? 0 : 1;
 }

@@ -26,13 +26,25 @@ export interface ChangeStep {
 /** Settings the pair needs: logical WAL, commit timestamps, and a cap on WAL a dead peer can hold. */
 export const PAIR_SETTINGS = { wal_level: 'logical', track_commit_timestamp: 'on', max_slot_wal_keep_size: '10GB' } as const;
 
+/**
+ * listen_addresses that also covers `address` (how the peer reaches this node), or undefined when the
+ * current value already does: '*' covers all, 0.0.0.0 every IPv4 and :: every IPv6 address.
+ */
+export function listenCovering(current: string, address: string): string | undefined {
+  const list = current.split(',').map((x) => x.trim()).filter(Boolean);
+  const wildcard = address.includes(':') ? '::' : '0.0.0.0';
+  if (list.some((x) => x === '*' || x === wildcard || x === address)) return undefined;
+  return [...list, address].join(',');
+}
+
 /** Per node: its firewall opening for the other node's PostgreSQL, its settings, its pg_hba block. */
-export function configureSteps(f: PairFacts): ChangeStep[] {
+export function configureSteps(f: PairFacts, listen: Partial<Record<Side, string>> = {}): ChangeStep[] {
   return [f.source, f.target].flatMap((n) => {
     const other = n === f.source ? f.target : f.source;
+    const extra = listen[n.side] ? { listen_addresses: listen[n.side] } : {};
     return [
       { side: n.side, node: n.node, action: 'firewall', params: { peer: other.address, ports: [{ port: f.pgPort, purpose: 'postgresql' }] } },
-      { side: n.side, node: n.node, action: 'pg-settings', params: { settings: { ...PAIR_SETTINGS } } },
+      { side: n.side, node: n.node, action: 'pg-settings', params: { settings: { ...PAIR_SETTINGS, ...extra } } },
       { side: n.side, node: n.node, action: 'pg-hba', params: { peer: other.address, role: REPL_ROLE, database: f.database } },
     ];
   });

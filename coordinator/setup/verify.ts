@@ -1,27 +1,77 @@
 import type { Agents } from './agents.js';
 import type { Report } from './runner.js';
 import type { PairFacts } from './steps.js';
+import { sampleDifferingKeys, type DifferingKey } from './verify-sample.js';
 
-/** Tables whose row count or content checksum differ between the nodes. */
+/** Everything verify found that differs: table contents, table shapes, sequences that could collide. */
 export interface VerifyResult {
   tables: number;
-  differences: Array<{ table: string; source?: { rows: number }; target?: { rows: number } }>;
+  differences: Array<{ table: string; source?: { rows: number }; target?: { rows: number }; sampleKeys?: DifferingKey[] }>;
+  schema: Array<{ table: string; source?: string; target?: string }>;
+  sequences: Array<{ sequence: string; source?: Seq; target?: Seq; disjoint: boolean }>;
 }
 
+type Seq = { increment: number; next: number };
 type Sums = Array<{ table: string; rows: number; sum: string }>;
+type SeqState = Array<{ schema: string; name: string; increment: number; next: number }>;
 
-/** Compares row counts and content checksums of every table, computed on both nodes in parallel. */
+const SAMPLED_TABLES = 5;
+
+/** True when verify found nothing wrong. */
+export const verified = (r: VerifyResult): boolean => r.differences.length === 0 && r.schema.length === 0 && r.sequences.every((s) => s.disjoint);
+
+/** Two nodes' sequences hand out disjoint values when they step alike and sit in different residue classes. */
+export function disjoint(a: Seq, b: Seq): boolean {
+  const mod = (x: number, m: number) => ((x % m) + m) % m;
+  return a.increment === b.increment && a.increment >= 2 && mod(a.next, a.increment) !== mod(b.next, b.increment);
+}
+
+/**
+ * Compares both nodes: rows and content checksums of every replicated table (computed inside
+ * PostgreSQL, both nodes in parallel), a sample of differing keys, table shapes, and sequences.
+ */
 export async function verifyPair(agents: Agents, f: PairFacts, report: Report, excluded: readonly string[] = []): Promise<VerifyResult> {
-  const [a, b] = await Promise.all([agents.call<Sums>(f.source.side, 'table-checksums', { database: f.database }, { timeoutMs: 3_600_000 }), agents.call<Sums>(f.target.side, 'table-checksums', { database: f.database }, { timeoutMs: 3_600_000 })]);
-  for (const t of excluded) report('note', `${f.source.node}/${f.target.node}`, `verify: ${t} is not replicated (excluded), not compared`);
+  const both = <T>(action: string, params: unknown): Promise<[T, T]> => {
+    const call = (n: PairFacts['source']) => agents.call<T>(n.side, action, params, { timeoutMs: 3_600_000 });
+    return Promise.all([call(f.source), call(f.target)]);
+  };
+  const db = { database: f.database };
+  const [[a, b], [da, dbs], [qa, qb]] = await Promise.all([both<Sums>('table-checksums', db), both<Record<string, string>>('schema-digest', db), both<SeqState>('sequences.status', db)]);
+  const pairName = `${f.source.node}/${f.target.node}`;
+  for (const t of excluded) report('note', pairName, `verify: ${t} is not replicated (excluded), not compared`);
+
   const names = [...new Set([...a, ...b].map((t) => t.table))].filter((t) => !excluded.includes(t)).sort();
-  const differences = names.flatMap((table) => {
+  const differences: VerifyResult['differences'] = names.flatMap((table) => {
     const x = a.find((t) => t.table === table);
     const y = b.find((t) => t.table === table);
     if (x && y && x.rows === y.rows && x.sum === y.sum) return [];
     return [{ table, ...(x ? { source: { rows: x.rows } } : {}), ...(y ? { target: { rows: y.rows } } : {}) }];
   });
-  for (const d of differences) report('DIFFERS', `${f.source.node}/${f.target.node}`, `verify: ${d.table}: ${d.source?.rows ?? 'missing'} rows on ${f.source.node}, ${d.target?.rows ?? 'missing'} on ${f.target.node}`);
-  if (differences.length === 0) report('ok', `${f.source.node}+${f.target.node}`, `verify: ${names.length} tables identical (rows and checksums)`);
-  return { tables: names.length, differences };
+  for (const d of differences.slice(0, SAMPLED_TABLES)) {
+    if (d.source && d.target) d.sampleKeys = await sampleDifferingKeys(agents, f, d.table);
+  }
+  for (const d of differences) {
+    const keys = d.sampleKeys?.length ? `; e.g. ${d.sampleKeys.map((k) => `${k.key} (${k.how})`).join(', ')}` : '';
+    report('DIFFERS', pairName, `verify: ${d.table}: ${d.source?.rows ?? 'missing'} rows on ${f.source.node}, ${d.target?.rows ?? 'missing'} on ${f.target.node}${keys}`);
+  }
+
+  const shapes = [...new Set([...Object.keys(da), ...Object.keys(dbs)])].filter((t) => !excluded.includes(t)).sort();
+  const schema = shapes.filter((t) => da[t] !== dbs[t]).map((table) => ({ table, ...(da[table] ? { source: da[table] } : {}), ...(dbs[table] ? { target: dbs[table] } : {}) }));
+  for (const s of schema) report('DIFFERS', pairName, `verify: schema of ${s.table}: ${s.source ?? 'missing'} on ${f.source.node}; ${s.target ?? 'missing'} on ${f.target.node}`);
+
+  const seqName = (q: { schema: string; name: string }) => `${q.schema}.${q.name}`;
+  const sequences = [...new Set([...qa, ...qb].map(seqName))].sort().map((sequence) => {
+    const x = qa.find((q) => seqName(q) === sequence);
+    const y = qb.find((q) => seqName(q) === sequence);
+    const pick = (q: Seq | undefined) => (q ? { increment: q.increment, next: q.next } : undefined);
+    return { sequence, ...(x ? { source: pick(x) } : {}), ...(y ? { target: pick(y) } : {}), disjoint: !!x && !!y && disjoint(x, y) };
+  });
+  for (const s of sequences.filter((q) => !q.disjoint)) {
+    const at = (q: Seq | undefined, node: string) => (q ? `step ${q.increment} next ${q.next} on ${node}` : `missing on ${node}`);
+    report('DIFFERS', pairName, `verify: sequence ${s.sequence} can hand out the same values on both nodes (${at(s.source, f.source.node)}, ${at(s.target, f.target.node)})`);
+  }
+
+  const result = { tables: names.length, differences, schema, sequences };
+  if (verified(result)) report('ok', `${f.source.node}+${f.target.node}`, `verify: ${names.length} tables identical (rows and checksums), same schema, ${sequences.length} sequences disjoint`);
+  return result;
 }

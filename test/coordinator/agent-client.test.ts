@@ -1,21 +1,15 @@
-import type { Server } from 'node:http';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { listenUnix } from '../../agent/http/listen.js';
-import { createHttpServer, type PostRoute } from '../../agent/http/server.js';
+import type { PostRoute } from '../../agent/http/server.js';
+import { startRpcServer } from './unix-rpc-server.js';
 import { callAgent } from '../../coordinator/agent-client.js';
 import { PgduplexError } from '../../shared/errors.js';
-import { createLogger } from '../../shared/log.js';
 import { defineAction } from '../../shared/protocol/actions.js';
 
 // The CLI's side of the root-only socket: typed calls, progress as it happens, typed errors back.
 const countAction = defineAction({ name: 'count', mutates: false, params: z.strictObject({ to: z.number() }), result: z.strictObject({ counted: z.number() }) });
-let dir: string;
 let socket: string;
-let server: Server;
+let server: Awaited<ReturnType<typeof startRpcServer>>;
 
 const route: PostRoute = async (body, emit) => {
   const { action, params } = body as { action: string; params: { to: number } };
@@ -28,15 +22,10 @@ const route: PostRoute = async (body, emit) => {
 };
 
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'pgdx-sock-'));
-  socket = join(dir, 'agent.sock');
-  server = createHttpServer(new Map(), { maxBodyBytes: 64, maxHeaderBytes: 8192, requestTimeoutMs: 5000 }, createLogger('t', 'silent'), { routes: new Map([['/v1/rpc', route]]), maxBodyBytes: 4096 });
-  await listenUnix(server, socket);
+  server = await startRpcServer(route);
+  socket = server.socket;
 });
-afterAll(async () => {
-  await new Promise((r) => server.close(r));
-  await rm(dir, { recursive: true, force: true });
-});
+afterAll(() => server.close());
 
 describe('callAgent over the unix socket', () => {
   it('returns the typed result and delivers progress events in order', async () => {

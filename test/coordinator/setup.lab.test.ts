@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { agentOk } from '../lab/agent-rpc.js';
 import { waitFor } from '../lab/http.js';
-import { nodeExec, type NodeName } from '../lab/index.js';
+import { LAB, nodeExec, type NodeName } from '../lab/index.js';
 import { undoEverything } from '../lab/undo-all.js';
 import { pairLabNodes } from '../lab/pair.js';
 
@@ -61,7 +61,9 @@ describe('pgduplex setup (from a, on the lab pair)', () => {
     const r = await setup('a', '--exclude-tables-without-key');
     expect(r.exitCode, `${r.stdout}\n${r.stderr}`).toBe(0);
     expect(r.stdout).toMatch(/verify: \d+ tables identical/);
-    expect(r.stdout).toMatch(/\d+ changes \(a: \d+, b: \d+\); both databases agree/);
+    expect(r.stdout).toMatch(/^changed \d+ things: a: firewall, pg-settings, pg-hba, .*; b: firewall, pg-settings, pg-hba, .*$/m);
+    expect(r.stdout).toMatch(/^both databases agree; took [\d.]+ s$/m);
+    expect(r.stdout).toContain(`reach: PostgreSQL on b (${LAB.nodes.b.ipv4}:5432) answers`);
     expect((await sql('b', 'select count(*) from v_xml_cdr')).stdout.trim()).toBe('2000');
   });
 
@@ -84,9 +86,24 @@ describe('pgduplex setup (from a, on the lab pair)', () => {
     await sql('a', `insert into v_domains (domain_name) values ('while-b-paused.example');`);
     const bad = await nodeExec('a', ['pgduplex', 'verify'], { reject: false });
     expect(bad.exitCode).toBe(1);
-    expect(bad.stdout).toMatch(/DIFFERS .* public\.v_domains: 23 rows on a, 22 on b/);
+    expect(bad.stdout).toMatch(/DIFFERS .* public\.v_domains: 23 rows on a, 22 on b; e\.g\. \([0-9a-f-]{36}\) \(only on a\)$/m);
     await sql('b', 'alter subscription pgduplex_from_a enable;');
     await waitFor('b catches up', () => nodeExec('a', ['pgduplex', 'verify'], { reject: false }), (r) => r.exitCode === 0, 30_000);
+  });
+
+  it('pgduplex verify names a schema difference and sequences that would collide, and exits 1', async () => {
+    await sql('b', 'alter table jobs add column note text; alter sequence jobs_id_seq increment by 1;');
+    const r = await nodeExec('a', ['pgduplex', 'verify', '--json'], { reject: false });
+    expect(r.exitCode, r.stderr).toBe(1);
+    const v = JSON.parse(r.stdout) as { differences: Array<{ table: string }>; schema: Array<{ table: string; source: string; target: string }>; sequences: Array<{ sequence: string; disjoint: boolean }> };
+    // The extra column also changes each row's text, so the content differs too, in that table only.
+    expect(v.differences.map((d) => d.table)).toEqual(['public.jobs']);
+    expect(v.schema.map((d) => d.table)).toEqual(['public.jobs']);
+    expect(v.schema[0]?.target).toContain('note text');
+    expect(v.sequences.filter((q) => !q.disjoint).map((q) => q.sequence)).toEqual(['public.jobs_id_seq']);
+    await sql('b', 'alter table jobs drop column note; alter sequence jobs_id_seq increment by 2;');
+    const ok = await nodeExec('a', ['pgduplex', 'verify'], { reject: false });
+    expect(ok.exitCode, ok.stdout).toBe(0);
   });
 
   it('a second run changes nothing and restarts nothing', async () => {

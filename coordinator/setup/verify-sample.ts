@@ -1,0 +1,45 @@
+import type { Agents } from './agents.js';
+import type { PairFacts } from './steps.js';
+
+type Bucket = { bucket: number; rows: number; sum: string };
+type KeyRow = { key: string; hash: string };
+
+/** One key that differs between the nodes, and how. */
+export interface DifferingKey {
+  key: string;
+  how: string;
+}
+
+const MODULUS = 64;
+const MAX_BUCKETS = 4;
+
+/**
+ * A sample of keys that differ in one table: both nodes checksum the table in key-hash buckets in
+ * parallel, and only the keys of a few differing buckets are fetched and compared.
+ */
+export async function sampleDifferingKeys(agents: Agents, f: PairFacts, table: string, max = 5): Promise<DifferingKey[]> {
+  const [schema = 'public', name = table] = table.includes('.') ? table.split('.') : ['public', table];
+  const base = { database: f.database, schema, table: name, modulus: MODULUS };
+  const opts = { timeoutMs: 3_600_000 };
+  const [a, b] = await Promise.all([agents.call<Bucket[]>(f.source.side, 'table-diff', base, opts), agents.call<Bucket[]>(f.target.side, 'table-diff', base, opts)]);
+  const sig = (xs: Bucket[]) => new Map(xs.map((x) => [x.bucket, `${x.rows}:${x.sum}`]));
+  const [sa, sb] = [sig(a), sig(b)];
+  const buckets = [...new Set([...sa.keys(), ...sb.keys()])].filter((k) => sa.get(k) !== sb.get(k)).sort((x, y) => x - y).slice(0, MAX_BUCKETS);
+  if (buckets.length === 0) return [];
+  const keyParams = { ...base, buckets, limit: 2000 };
+  const [ka, kb] = await Promise.all([agents.call<KeyRow[]>(f.source.side, 'table-diff', keyParams, opts), agents.call<KeyRow[]>(f.target.side, 'table-diff', keyParams, opts)]);
+  const [ma, mb] = [new Map(ka.map((r) => [r.key, r.hash])), new Map(kb.map((r) => [r.key, r.hash]))];
+  // A side cut off at the limit has not listed its keys beyond its last one: compare only below that.
+  const cut = [ka, kb].filter((k) => k.length >= keyParams.limit).map((k) => k[k.length - 1]?.key ?? '');
+  const upTo = cut.length > 0 ? cut.sort()[0] ?? '' : undefined;
+  const out: DifferingKey[] = [];
+  for (const key of [...new Set([...ma.keys(), ...mb.keys()])].sort()) {
+    if (upTo !== undefined && key > upTo) break;
+    const x = ma.get(key);
+    const y = mb.get(key);
+    if (x === y) continue;
+    out.push({ key, how: x === undefined ? `only on ${f.target.node}` : y === undefined ? `only on ${f.source.node}` : 'content differs' });
+    if (out.length >= max) break;
+  }
+  return out;
+}

@@ -1,0 +1,29 @@
+import { describe, expect, it } from 'vitest';
+import { configureSteps, listenCovering, type PairFacts } from '../../../coordinator/setup/steps.js';
+
+const f: PairFacts = { database: 'fusionpbx', source: { side: 'local', node: 'a', address: '10.0.0.1' }, target: { side: 'peer', node: 'b', address: 'fd00::2' }, pgPort: 5432 };
+
+describe('listenCovering', () => {
+  it('leaves a value alone that already covers the address', () => {
+    expect(listenCovering('*', '10.0.0.1')).toBeUndefined();
+    expect(listenCovering('localhost, 0.0.0.0', '10.0.0.1')).toBeUndefined();
+    expect(listenCovering('::', 'fd00::2')).toBeUndefined();
+    expect(listenCovering('localhost,10.0.0.1', '10.0.0.1')).toBeUndefined();
+  });
+  it('adds the address the peer uses otherwise', () => {
+    expect(listenCovering('localhost', '10.0.0.1')).toBe('localhost,10.0.0.1');
+    expect(listenCovering('0.0.0.0', 'fd00::2')).toBe('0.0.0.0,fd00::2');
+    expect(listenCovering('', '10.0.0.1')).toBe('10.0.0.1');
+  });
+});
+
+describe('configureSteps', () => {
+  it('opens each node to the other and adds listen_addresses only where asked', () => {
+    const steps = configureSteps(f, { peer: 'localhost,fd00::2' });
+    expect(steps.map((s) => `${s.node} ${s.action}`)).toEqual(['a firewall', 'a pg-settings', 'a pg-hba', 'b firewall', 'b pg-settings', 'b pg-hba']);
+    expect(steps[0]?.params).toMatchObject({ peer: 'fd00::2' });
+    expect(steps[3]?.params).toMatchObject({ peer: '10.0.0.1' });
+    expect((steps[1]?.params as { settings: Record<string, string> }).settings).not.toHaveProperty('listen_addresses');
+    expect((steps[4]?.params as { settings: Record<string, string> }).settings).toMatchObject({ wal_level: 'logical', listen_addresses: 'localhost,fd00::2' });
+  });
+});
