@@ -19,6 +19,10 @@ const HAZARDS_SQL = `select json_build_object(
       where c.relkind = 'r' and c.relpersistence = 'u'),
   'largeObjects', (select count(*) from pg_largeobject_metadata),
   'databaseBytes', pg_database_size(current_database()),
+  'typesWithoutBinary', (select coalesce(json_agg(distinct format_type(t.oid, null)), '[]') from pg_attribute a join pg_class c on c.oid = a.attrelid
+      join pg_namespace n on n.oid = c.relnamespace join pg_type t on t.oid = a.atttypid
+      where c.relkind in ('r', 'p') and a.attnum > 0 and not a.attisdropped and n.nspname not in ('pg_catalog', 'information_schema') and n.nspname not like 'pg_toast%'
+        and (t.typsend = 0 or t.typreceive = 0)),
   'tableBytes', (select coalesce(sum(pg_table_size(c.oid)), 0)::bigint from pg_class c join pg_namespace n on n.oid = c.relnamespace
       where c.relkind = 'r' and c.relpersistence = 'p' and n.nspname not in ('pg_catalog', 'information_schema') and n.nspname not like 'pg_toast%'),
   'tables', (select coalesce(json_agg(format('%s.%s', n.nspname, c.relname) order by 1), '[]') from pg_class c join pg_namespace n on n.oid = c.relnamespace

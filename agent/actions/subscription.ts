@@ -39,7 +39,7 @@ function conninfo(p: Params, configDir: string): string {
 }
 
 function differences(cur: SubscriptionState, p: Params, conn: string): string[] {
-  if (!cur.exists) return [`create subscription ${p.name} in ${p.database} to publication ${p.publication} at ${p.peer.host}:${p.peer.port} (origin=${p.options.origin}, copy_data=${p.options.copyData}, streaming=${p.options.streaming})`];
+  if (!cur.exists) return [`create subscription ${p.name} in ${p.database} to publication ${p.publication} at ${p.peer.host}:${p.peer.port} (origin=${p.options.origin}, copy_data=${p.options.copyData}, binary=${p.options.binary}, streaming=${p.options.streaming})`];
   const o = p.options;
   const diffs: Array<[string, unknown, unknown]> = [
     ['connection', cur.conninfo, conn],

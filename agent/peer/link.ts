@@ -26,21 +26,33 @@ export async function dialPeer(
   limits: ChannelLimits & { connectTimeoutMs: number },
   dispatch: Dispatch | undefined,
 ): Promise<PeerSession> {
-  const ws = new WebSocket(peerUrl(target.address, target.port), {
-    perMessageDeflate: false,
-    maxPayload: limits.maxFrameBytes + 64,
-    handshakeTimeout: limits.connectTimeoutMs,
-  });
-  await new Promise<void>((resolve, reject) => {
-    ws.once('open', () => resolve());
-    ws.once('error', (err: NodeJS.ErrnoException) =>
-      reject(
-        new PgduplexError('AGENT_UNREACHABLE', `cannot reach the pgduplex agent at ${target.address}:${target.port} (${err.code ?? err.message})`, {
-          hint: `is pgduplex-agent running there, and does its firewall let this node in on port ${target.port}?`,
-        }),
-      ),
-    );
-  });
+  const ws = await openSocket(target, limits);
   const channel = await SecureChannel.connect(new WsTransport(ws, target.address), identity, expect, limits);
   return { channel, rpc: new RpcEndpoint(channel, dispatch) };
+}
+
+const REDIAL_MS = 250;
+
+/** Opens the websocket; a refused connection (an agent restarting) is redialled until connectTimeoutMs has passed. */
+async function openSocket(target: { address: string; port: number }, limits: ChannelLimits & { connectTimeoutMs: number }): Promise<WebSocket> {
+  const deadline = Date.now() + limits.connectTimeoutMs;
+  for (;;) {
+    const ws = new WebSocket(peerUrl(target.address, target.port), {
+      perMessageDeflate: false,
+      maxPayload: limits.maxFrameBytes + 64,
+      handshakeTimeout: limits.connectTimeoutMs,
+    });
+    const failure = await new Promise<NodeJS.ErrnoException | undefined>((resolve) => {
+      ws.once('open', () => resolve(undefined));
+      ws.once('error', (err: NodeJS.ErrnoException) => resolve(err));
+    });
+    if (!failure) return ws;
+    if (failure.code === 'ECONNREFUSED' && Date.now() + REDIAL_MS < deadline) {
+      await new Promise((r) => setTimeout(r, REDIAL_MS));
+      continue;
+    }
+    throw new PgduplexError('AGENT_UNREACHABLE', `cannot reach the pgduplex agent at ${target.address}:${target.port} (${failure.code ?? failure.message})`, {
+      hint: `is pgduplex-agent running there, and does its firewall let this node in on port ${target.port}?`,
+    });
+  }
 }

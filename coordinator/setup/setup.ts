@@ -81,12 +81,15 @@ export async function setup(agents: Agents, o: SetupOptions): Promise<SetupResul
   if (fullIdentity && !(o.dryRun && boot.kind !== 'kept' && boot.kind !== 'subscribed')) await identity(f.target);
   await runChange(agents, sequenceStep(f, f.source, 1), o);
   for (const step of publishSteps(f, pre.tables)) await runChange(agents, step, o);
-  await runChange(agents, subscriptionStep(f, f.target, f.source, boot.kind !== 'subscribed'), o);
+  // Binary transfer is faster, and safe when both servers share a major version and every column type has binary I/O.
+  const major = (side: Side) => Math.floor(pre.pg[side].serverVersionNum / 10000);
+  const binary = major('local') === major('peer') && pre.hazards.typesWithoutBinary.length === 0;
+  await runChange(agents, subscriptionStep(f, f.target, f.source, boot.kind !== 'subscribed', binary), o);
   if (!o.dryRun) await waitForCopy(agents, f, o, pre.hazards.tableBytes);
   // Only now does the target hold the source's keys, so its sequences can start above them.
   if (o.dryRun && (boot.kind === 'import' || boot.kind === 'replace')) o.report('would', f.target.node, 'sequences: even values above the copied keys, once the copy is done');
   else await runChange(agents, sequenceStep(f, f.target, 2), o);
-  await runChange(agents, subscriptionStep(f, f.source, f.target, false), o);
+  await runChange(agents, subscriptionStep(f, f.source, f.target, false, binary), o);
   if (o.dryRun) return {};
   const excluded = o.keyless === 'exclude' ? pre.keyless : [];
   return { verify: await verifyPair(agents, f, o.report, excluded), ...(backup ? { backup } : {}) };

@@ -75,7 +75,7 @@ export function publishSteps(f: PairFacts, tables: { all: true } | { list: Array
 }
 
 /** The subscription on `on` reading from `from`; only the target's first one copies data. */
-export function subscriptionStep(f: PairFacts, on: PairFacts['source'], from: PairFacts['source'], copyData: boolean): ChangeStep {
+export function subscriptionStep(f: PairFacts, on: PairFacts['source'], from: PairFacts['source'], copyData: boolean, binary = false): ChangeStep {
   return {
     side: on.side,
     node: on.node,
@@ -85,7 +85,7 @@ export function subscriptionStep(f: PairFacts, on: PairFacts['source'], from: Pa
       name: subscriptionName(from.node),
       publication: PUBLICATION,
       peer: { host: from.address, port: f.pgPort, database: f.database, user: REPL_ROLE },
-      options: { origin: 'none', copyData, streaming: 'parallel' },
+      options: { origin: 'none', copyData, binary, streaming: 'parallel' },
     },
   };
 }

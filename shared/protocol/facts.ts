@@ -60,6 +60,8 @@ export const hazardsAction = defineAction({
     largeObjects: z.number(),
     /** Size of the whole database, and of its logged tables' data (what an initial copy moves). */
     databaseBytes: z.number(),
+    /** Column types with no binary send/receive: a binary initial copy would fail on them. */
+    typesWithoutBinary: z.array(z.string()),
     tableBytes: z.number(),
     tables: z.array(z.string()),
   }),
