@@ -1,28 +1,13 @@
-import { createInterface } from 'node:readline/promises';
 import { agentsVia } from '../setup/agents.js';
 import { setup } from '../setup/setup.js';
-import { palette } from '../render/format.js';
+import { askYesNo, taskLog } from '../render/tasks.js';
 
 /** `pgduplex setup`: prints one task line per step; exit 0 only when both databases agree at the end. */
 export async function setupCommand(o: { socket: string; database: string; source: 'local' | 'peer'; dryRun: boolean; yes: boolean; replacePeerData: boolean; excludeTablesWithoutKey: boolean; json: boolean }): Promise<number> {
-  const c = palette(process.stdout);
-  const lines: Array<{ status: string; node: string; what: string }> = [];
-  const colour = (s: string) => (s === 'changed' ? c.yellow(s) : s === 'ok' ? c.green(s) : s === 'DIFFERS' ? c.red(s) : s);
-  const report = (status: string, node: string, what: string) => {
-    lines.push({ status, node, what });
-    if (!o.json) process.stdout.write(`${colour(status.padEnd(8))} ${node.padEnd(6)} ${what}\n`);
-  };
+  const { lines, report } = taskLog(o.json);
   const interactive = process.stdin.isTTY === true && !o.json;
-  const confirm = async (question: string) => {
-    const rl = createInterface({ input: process.stdin, output: process.stdout });
-    try {
-      return /^(y|yes)$/i.test((await rl.question(`${question} [y/N] `)).trim());
-    } finally {
-      rl.close();
-    }
-  };
   const started = Date.now();
-  const result = await setup(agentsVia(o.socket), { ...o, report, ...(interactive ? { confirm } : {}) });
+  const result = await setup(agentsVia(o.socket), { ...o, report, ...(interactive ? { confirm: askYesNo } : {}) });
   const seconds = ((Date.now() - started) / 1000).toFixed(1);
   if (o.json) process.stdout.write(`${JSON.stringify({ steps: lines, verify: result ?? null, seconds: Number(seconds) }, null, 2)}\n`);
   else if (o.dryRun) process.stdout.write(`dry run: nothing was changed (${seconds} s)\n`);
