@@ -4,6 +4,7 @@ import { VERSION } from '../shared/version.js';
 import { DEFAULT_SOCKET } from './agent-client.js';
 import { healthCommand } from './commands/health.js';
 import { setupCommand } from './commands/setup.js';
+import { teardownCommand } from './commands/teardown.js';
 import { verifyCommand } from './commands/verify.js';
 import { pairAcceptCommand, pairConnectCommand, peersCommand, unpairCommand, whoamiCommand } from './commands/pairing.js';
 
@@ -92,6 +93,17 @@ export function buildProgram(setExit: (code: number) => void): Command {
         }),
       );
     });
+
+  program
+    .command('teardown')
+    .description('undo setup on both nodes (replication objects, access, settings); table data and the pairing stay')
+    .option('--database <name>', 'the replicated database', 'fusionpbx')
+    .option('--dry-run', 'print the plan per node, change nothing')
+    .option('--yes', 'do not ask for confirmation (needed when there is no terminal)')
+    .option('--json', 'print machine-readable JSON')
+    .action(async (o: { database: string; dryRun?: boolean; yes?: boolean; json?: boolean }) =>
+      setExit(await teardownCommand({ socket: socket(), database: o.database, dryRun: o.dryRun === true, yes: o.yes === true, json: o.json === true })),
+    );
 
   program
     .command('verify')

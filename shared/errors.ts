@@ -40,6 +40,7 @@ export const ERROR_CODES = [
   'PG_SETTING_OVERRIDDEN',
   'PG_CONFIG_REJECTED',
   'PG_START_FAILED',
+  'NOT_CONFIRMED',
   'INTERNAL',
 ] as const;
 

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { z } from 'zod';
 import { PgduplexError } from '../../shared/errors.js';
-import { OWNED_HEADER, snapshotFile, writeFileAtomic } from '../files/owned-file.js';
+import { OWNED_HEADER, restoreFile, snapshotFile, writeFileAtomic } from '../files/owned-file.js';
 import { resolveCluster } from '../postgres/cluster.js';
 import { lookupUser } from '../system/users.js';
 import { defineChange } from './change.js';
@@ -57,16 +57,19 @@ export const pgPassfileAction = (s: AgentServices) => {
       const current = await lines(path);
       const had = current.find((l) => l.startsWith(key));
       if (had === want) return { changed: false, changes: [] };
+      const created = (await snapshotFile(path)).content === null;
       await write(path, [...current.filter((l) => !l.startsWith(key)), want]);
       if (!(await lines(path)).includes(want)) throw new PgduplexError('INTERNAL', `${path} does not read back as written`);
       const changes = [`${had ? 'replaced' : 'added'} the passfile line for ${p.user}@${p.host}:${p.port}/${p.database} in ${path}`];
-      const journalId = await journal.record('pg-passfile', changes, { key, replaced: had !== undefined });
+      const journalId = await journal.record('pg-passfile', changes, { key, replaced: had !== undefined, created });
       return { changed: true, changes, journalId };
     },
     async undo(record) {
-      const r = z.strictObject({ key: z.string(), replaced: z.boolean() }).parse(record);
+      const r = z.strictObject({ key: z.string(), replaced: z.boolean(), created: z.boolean().optional() }).parse(record);
       const path = await pathOf();
-      await write(path, (await lines(path)).filter((l) => !l.startsWith(r.key)));
+      const left = (await lines(path)).filter((l) => !l.startsWith(r.key));
+      // A file this action created goes again with its last line, so the config dir is as it was.
+      await (left.length === 0 && r.created === true ? restoreFile({ path, content: null }) : write(path, left));
       return [`removed the passfile line ${r.key.slice(0, -1)}${r.replaced ? ' (it replaced an older line whose password pgduplex does not keep)' : ''}`];
     },
   });

@@ -55,6 +55,10 @@ SET track_activities = off;
 SET pg_stat_statements.track_utility = off;
 `;
 
+const REVOKE_REST_SQL = `select format('REVOKE ALL ON ALL TABLES IN SCHEMA %1$I FROM %2$I; REVOKE ALL ON ALL SEQUENCES IN SCHEMA %1$I FROM %2$I; REVOKE ALL ON SCHEMA %1$I FROM %2$I', :'schema', :'role')
+  where exists (select from pg_namespace where nspname = :'schema') \\gexec
+`;
+
 /**
  * `pg-role`: the replication role (LOGIN REPLICATION, never SUPERUSER) with a password sent to the
  * server only as a SCRAM-SHA-256 verifier computed here, plus optional SELECT grants for the initial
@@ -140,6 +144,8 @@ export const pgRoleAction = (o: { postgresql: { version: string; cluster: string
       done.push(`revoked SELECT on ${g.tables.length} tables in ${g.database}.${g.schema}${g.usage ? ' and USAGE on the schema' : ''} from ${rec.role}`);
     }
     if (rec.created && state.exists) {
+      // Grants others made to the role pgduplex created (a schema copied from the peer carries them) would block the drop.
+      if (rec.grants) await runPsql(c, `${psqlSet('role', rec.role)}${psqlSet('schema', rec.grants.schema)}${REVOKE_REST_SQL}`, { ...opts, database: rec.grants.database });
       await runPsql(c, `${psqlSet('role', rec.role)}DROP ROLE :"role";`, opts).catch((err: unknown) => {
         if (!(err instanceof PgduplexError) || !err.message.includes('depend')) throw err;
         throw new PgduplexError(err.code, err.message, {

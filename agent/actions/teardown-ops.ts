@@ -11,6 +11,9 @@ const SLOT_SQL = `select coalesce((select json_build_object('exists', true, 'act
     'retainedBytes', case when restart_lsn is null then 0 else pg_wal_lsn_diff(pg_current_wal_lsn(), restart_lsn)::bigint end)
   from pg_replication_slots where slot_name = :'slot'), json_build_object('exists', false))`;
 
+// Waits up to 10 s for the walsender to exit, so the slot is free when it is dropped right after.
+const TERMINATE_SQL = `select pg_terminate_backend(active_pid, 10000) from pg_replication_slots where slot_name = :'slot' and active_pid is not null;\n`;
+
 /**
  * `subscription-drop`: removes a subscription (and its slot on the publisher when reachable; else it
  * names the slot left there). Undo re-creates it without copying data: changes made on the publisher
@@ -61,26 +64,28 @@ export const subscriptionDropAction = (s: AgentServices) => {
 /**
  * `slot-drop`: drops a replication slot of a peer that is gone for good, so it stops holding WAL.
  * A slot cannot be re-created at its old position, so the caller must name the WAL it releases
- * (confirming what is given up) and undo says what it cannot bring back.
+ * (confirming what is given up) and undo says what it cannot bring back. `terminate` ends the
+ * walsender of a subscriber that still streams from it (teardown, with the peer out of reach).
  */
 export const slotDropAction = (s: AgentServices) => {
   const read = async (slot: string) => queryJson<{ exists: boolean; active?: boolean; type?: string; database?: string; retainedBytes?: number }>(await resolveCluster(s.postgresql), SLOT_SQL, { timeoutMs: s.limits.toolTimeoutMs, vars: { slot } });
   return defineChange({
     name: 'slot-drop',
-    params: z.strictObject({ slot: ident, confirmRetainedBytesAtLeast: z.number().int().min(0) }),
-    async check({ slot }) {
+    params: z.strictObject({ slot: ident, confirmRetainedBytesAtLeast: z.number().int().min(0), terminate: z.boolean().default(false) }),
+    async check({ slot, terminate }) {
       const st = await read(slot);
-      return { changes: st.exists ? [`drop ${st.type} slot ${slot}${st.active ? ' (ACTIVE: it will be refused)' : ''}, releasing ${st.retainedBytes} bytes of WAL; a subscriber using it must then be re-synchronised`] : [] };
+      const active = st.active ? (terminate ? ' (active: its walsender is ended first)' : ' (ACTIVE: it will be refused)') : '';
+      return { changes: st.exists ? [`drop ${st.type} slot ${slot}${active}, releasing ${st.retainedBytes} bytes of WAL; a subscriber using it must then be re-synchronised`] : [] };
     },
-    async apply({ slot, confirmRetainedBytesAtLeast }, journal) {
+    async apply({ slot, confirmRetainedBytesAtLeast, terminate }, journal) {
       const st = await read(slot);
       if (!st.exists) return { changed: false, changes: [] };
-      if (st.active) throw new PgduplexError('BUSY', `slot ${slot} is in use by a connected subscriber`, { hint: 'drop or disable the subscription on the other node first' });
+      if (st.active && !terminate) throw new PgduplexError('BUSY', `slot ${slot} is in use by a connected subscriber`, { hint: 'drop or disable the subscription on the other node first' });
       if ((st.retainedBytes ?? 0) < confirmRetainedBytesAtLeast) {
         throw new PgduplexError('BAD_PARAMS', `slot ${slot} holds ${st.retainedBytes} bytes, less than the ${confirmRetainedBytesAtLeast} you confirmed: it moved since you looked`, { hint: 'check again and confirm the current figure' });
       }
-      await runPsql(await resolveCluster(s.postgresql), `select pg_drop_replication_slot(:'slot');`, { timeoutMs: s.limits.toolTimeoutMs, vars: { slot } });
-      const changes = [`dropped slot ${slot} (${st.retainedBytes} bytes of WAL released)`];
+      await runPsql(await resolveCluster(s.postgresql), `${terminate ? TERMINATE_SQL : ''}select pg_drop_replication_slot(:'slot');`, { timeoutMs: s.limits.toolTimeoutMs, vars: { slot } });
+      const changes = [`dropped slot ${slot} (${st.retainedBytes} bytes of WAL released${st.active ? '; the walsender using it was ended' : ''})`];
       const journalId = await journal.record('slot-drop', changes, { slot, database: st.database ?? null });
       return { changed: true, changes, journalId };
     },

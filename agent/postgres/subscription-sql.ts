@@ -35,8 +35,12 @@ select format('alter subscription %I set publication %I with (refresh = false)',
 select format('alter subscription %I set (origin = %s, binary = %s, streaming = %s, disable_on_error = %s, password_required = %s, run_as_owner = %s)', :'sub', :'origin', :'binary', :'streaming', :'disable_on_error', :'password_required', :'run_as_owner') \\gexec
 select format('alter subscription %I %s', :'sub', case when :'enabled' = 'true' then 'enable' else 'disable' end) \\gexec`;
 
-/** Drops a subscription and its slot on the publisher (which must be reachable). */
-export const DROP_SUBSCRIPTION_SQL = `select format('drop subscription if exists %I', :'sub') \\gexec`;
+/**
+ * Drops a subscription and its slot on the publisher (which must be reachable). A publisher behind a
+ * DROP firewall would hold the connect for minutes (no connect_timeout in subconninfo), so it is bounded.
+ */
+export const DROP_SUBSCRIPTION_SQL = `set statement_timeout = '20s';
+select format('drop subscription if exists %I', :'sub') \\gexec`;
 
 /** Drops it without reaching the publisher: the remote slot is left for the operator (named in the result). */
 export const DETACH_AND_DROP_SQL = `select format('alter subscription %I disable', :'sub') \\gexec

@@ -1,35 +1,18 @@
-import { createInterface } from 'node:readline/promises';
 import { agentsVia } from '../setup/agents.js';
 import type { KeylessRemedy } from '../setup/preflight.js';
 import { setup } from '../setup/setup.js';
 import { verified } from '../setup/verify.js';
-import { palette } from '../render/format.js';
 import { progressRenderer } from '../render/progress.js';
+import { askYesNo, taskLog } from '../render/tasks.js';
 
 /** `pgduplex setup`: prints one task line per step; exit 0 only when both databases agree at the end. */
 export async function setupCommand(o: { socket: string; database: string; source: 'local' | 'peer'; dryRun: boolean; yes: boolean; replacePeerData: boolean; keyless: KeylessRemedy; json: boolean }): Promise<number> {
-  const c = palette(process.stdout);
-  const lines: Array<{ status: string; node: string; what: string }> = [];
-  const colour = (s: string) => (s === 'changed' ? c.yellow(s) : s === 'ok' ? c.green(s) : s === 'DIFFERS' ? c.red(s) : s);
   const bar = o.json ? undefined : progressRenderer(process.stdout);
-  const report = (status: string, node: string, what: string) => {
-    lines.push({ status, node, what });
-    if (o.json) return;
-    bar?.clear();
-    process.stdout.write(`${colour(status.padEnd(8))} ${node.padEnd(6)} ${what}\n`);
-  };
+  const { lines, report } = taskLog(o.json, () => bar?.clear());
   const interactive = process.stdin.isTTY === true && !o.json;
-  const confirm = async (question: string) => {
-    const rl = createInterface({ input: process.stdin, output: process.stdout });
-    try {
-      return /^(y|yes)$/i.test((await rl.question(`${question} [y/N] `)).trim());
-    } finally {
-      rl.close();
-    }
-  };
   const started = Date.now();
   const agents = agentsVia(o.socket, { onWait: (m) => report('...', '', m) });
-  const result = await setup(agents, { ...o, report, ...(interactive ? { confirm } : {}), ...(bar ? { progress: bar.update } : {}) }).finally(() => bar?.clear());
+  const result = await setup(agents, { ...o, report, ...(interactive ? { confirm: askYesNo } : {}), ...(bar ? { progress: bar.update } : {}) }).finally(() => bar?.clear());
   const seconds = ((Date.now() - started) / 1000).toFixed(1);
   const ok = result.verify === undefined || verified(result.verify);
   if (o.json) process.stdout.write(`${JSON.stringify({ dryRun: o.dryRun, steps: lines, verify: result.verify ?? null, backup: result.backup ?? null, seconds: Number(seconds) }, null, 2)}\n`);
