@@ -8,6 +8,7 @@ import { publicationAction } from './publication.js';
 import { credentialsStatusHandler } from './credentials-status.js';
 import { hazardsHandler } from './hazards.js';
 import { replicationStatusHandler } from './replication-status.js';
+import { replicationErrorsHandler } from './replication-errors.js';
 import { tableChecksumsHandler } from './table-checksums.js';
 import { schemaExportHandler, schemaImportAction } from './schema.js';
 import { sequencesAction } from './sequences.js';
@@ -46,6 +47,7 @@ export function buildRegistry(s: AgentServices): ActionRegistry {
     subscriptionStatusHandler(s),
     schemaExportHandler(s),
     replicationStatusHandler(s),
+    replicationErrorsHandler(s),
     hazardsHandler(s),
     credentialsStatusHandler(s),
     tableChecksumsHandler(s),
