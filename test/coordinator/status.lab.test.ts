@@ -37,7 +37,7 @@ afterAll(async () => {
   await nodeExec('b', ['systemctl', 'start', 'postgresql@17-main', 'pgduplex-agent'], { reject: false });
   await waitFor('b agent answers', () => nodeExec('b', ['pgduplex', 'whoami'], { reject: false }), (r) => r.exitCode === 0, 60_000);
   await undoEverything();
-  for (const node of ['a', 'b'] as const) await sql(node, 'drop table if exists st_jobs, st_domains;');
+  for (const node of ['a', 'b'] as const) await sql(node, `drop table if exists st_jobs, st_domains; select pg_replication_origin_drop(roname) from pg_replication_origin where roname = 'pgduplex_local';`);
   await nodeExec('a', ['pgduplex', 'unpair'], { reject: false });
   expect(await pendingJournalCounts()).toEqual(before);
 }, 300_000);
@@ -98,6 +98,27 @@ describe('pgduplex status on the lab pair', () => {
     await exitCode('a', 0);
     await sql('a', `insert into st_domains (name) values ('after the skip');`);
     await waitFor('replication flows again', () => sql('b', `select count(*) from st_domains where name = 'after the skip'`), (x) => x.stdout.trim() === '1', 30_000);
+  });
+
+  it("the other remedy lets a's row win on b without sending b's delete to a; skipping b's insert on a then leaves both nodes equal", async () => {
+    await sql('a', 'alter subscription pgduplex_from_b disable;');
+    await sql('b', 'alter subscription pgduplex_from_a disable;');
+    await sql('a', `insert into st_jobs (id, queue) values (1002, 'a wins');`);
+    await sql('b', `insert into st_jobs (id, queue) values (1002, 'b loses');`);
+    await sql('b', 'alter subscription pgduplex_from_a enable;');
+    const ab = (await waitFor('a → b broken', () => report('a'), (x) => x.report.directions.find((d) => d.from === 'a')?.verdict === 'broken', 30_000)).report.directions.find((d) => d.from === 'a');
+    expect(ab?.remedies[1]?.effect).toContain("b deletes its own row (id)=(1002) in public.st_jobs without sending the delete to a");
+    await nodeExec('b', ['bash', '-c', ab?.remedies[1]?.command ?? 'false']);
+    await waitFor("a's row on b", () => sql('b', 'select queue from st_jobs where id = 1002'), (x) => x.stdout.trim() === 'a wins', 30_000);
+    await sql('a', 'alter subscription pgduplex_from_b enable;');
+    const ba = (await waitFor('b → a broken', () => report('a'), (x) => x.report.directions.find((d) => d.from === 'b')?.verdict === 'broken', 30_000)).report.directions.find((d) => d.from === 'b');
+    await nodeExec('a', ['bash', '-c', ba?.remedies[0]?.command ?? 'false']);
+    await exitCode('a', 0);
+    expect((await sql('a', 'select queue from st_jobs where id = 1002')).stdout.trim()).toBe('a wins');
+    await sql('a', `delete from st_jobs where id = 1000;`);
+    await waitFor('row 1000 gone on b', () => sql('b', 'select count(*) from st_jobs where id = 1000'), (x) => x.stdout.trim() === '0', 30_000);
+    const verify = await nodeExec('a', ['pgduplex', 'verify'], { reject: false, timeoutMs: 120_000 });
+    expect(verify.exitCode, verify.stdout).toBe(0);
   });
 
   it('/metrics passes promtool; the a→b lag gauge rises while b does not apply and falls after; /health/ready?max_lag_bytes fails meanwhile', async () => {
