@@ -34,7 +34,7 @@ export async function startAgent(config: AgentConfig, log: Logger): Promise<Runn
     TrustStore.load(config.stateDir),
     PairingWindow.load(config.stateDir, { ttlMs: L.pairingTtlMs, maxFailures: L.pairingMaxFailures }),
   ]);
-  const monitor = new HealthMonitor({ nodeName: node, postgresql: config.postgresql, cacheMs: L.healthCacheMs, probeTimeoutMs: L.psqlTimeoutMs });
+  const monitor = new HealthMonitor({ nodeName: node, postgresql: config.postgresql, cacheMs: L.healthCacheMs, probeTimeoutMs: L.psqlTimeoutMs, peerNode: () => trust.peer?.node });
   const warmed = monitor.warm();
 
   const services = {
@@ -73,7 +73,7 @@ export async function startAgent(config: AgentConfig, log: Logger): Promise<Runn
     }
   };
 
-  const routes = healthRoutes(monitor);
+  const routes = healthRoutes(monitor, registry.outcomes);
   const tcp = createHttpServer(routes, L, log.child({ listener: 'tcp' }));
   const unix = createHttpServer(routes, L, log.child({ listener: 'unix' }), { routes: new Map([['/v1/rpc', rpc]]), maxBodyBytes: 65_536 });
   const detachPeers = attachPeerServer(tcp, { maxFrameBytes: L.maxFrameBytes, maxPendingHandshakes: L.maxPendingHandshakes }, log.child({ component: 'peer' }), (t) => services.peers.accept(t));

@@ -5,6 +5,7 @@ import { DEFAULT_SOCKET } from './agent-client.js';
 import { healthCommand } from './commands/health.js';
 import { setupCommand } from './commands/setup.js';
 import { teardownCommand } from './commands/teardown.js';
+import { statusCommand } from './commands/status.js';
 import { verifyCommand } from './commands/verify.js';
 import { pairAcceptCommand, pairConnectCommand, peersCommand, unpairCommand, whoamiCommand } from './commands/pairing.js';
 
@@ -112,7 +113,26 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .option('--json', 'print machine-readable JSON')
     .action(async (o: { database: string; json?: boolean }) => setExit(await verifyCommand({ socket: socket(), database: o.database, json: o.json === true })));
 
+  program
+    .command('status')
+    .description('replication health of both directions; exit 0 healthy, 3 degraded, 4 broken')
+    .option('--database <name>', 'the replicated database', 'fusionpbx')
+    .option('--watch', 'refresh until Ctrl-C')
+    .addOption(new Option('--interval <seconds>', 'with --watch: seconds between refreshes').default(2).argParser((v) => parseWhole(v, 1, 3600)))
+    .addOption(new Option('--max-lag-bytes <n>', 'lag above this many bytes is degraded').default(64 * 1024 * 1024).argParser((v) => parseWhole(v, 0, Number.MAX_SAFE_INTEGER)))
+    .addOption(new Option('--max-lag-seconds <n>', 'lag above this many seconds is degraded').default(300).argParser((v) => parseWhole(v, 0, 31_536_000)))
+    .option('--json', 'print machine-readable JSON (with --watch: one line per refresh)')
+    .action(async (o: { database: string; watch?: boolean; interval: number; maxLagBytes: number; maxLagSeconds: number; json?: boolean }) => {
+      setExit(await statusCommand({ socket: socket(), database: o.database, watch: o.watch === true, intervalSeconds: o.interval, maxLagBytes: o.maxLagBytes, maxLagSeconds: o.maxLagSeconds, json: o.json === true }));
+    });
+
   return program;
+}
+
+function parseWhole(value: string, min: number, max: number): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || n < min || n > max) throw new InvalidArgumentError(`must be a whole number from ${min} to ${max}`);
+  return n;
 }
 
 /** Reads the token from stdin, so it need not appear in the process list or shell history. */

@@ -49,8 +49,8 @@ try {
     if (!rows.includes('written-on-a') || !rows.includes('written-on-b')) throw new Error(`the writes did not reach node ${node}`);
   }
   for (const node of NODE_NAMES) {
-    step(`node ${node}: replication status (from the catalogs; "pgduplex status" is the next issue)`);
-    process.stdout.write((await psql(node, `select 'subscription ' || s.subname || ': enabled=' || s.subenabled || ', worker ' || coalesce(w.pid::text, 'none') || ', last message ' || coalesce(w.last_msg_receipt_time::text, '-') from pg_subscription s left join pg_stat_subscription w on w.subid = s.oid and w.relid is null`)).stdout);
+    step(`node ${node}: pgduplex status`);
+    process.stdout.write(`${(await nodeExec(node, ['pgduplex', 'status'], { reject: false })).stdout}\n`);
   }
   step('node a: pgduplex setup again: nothing to change');
   process.stdout.write((await nodeExec('a', ['pgduplex', 'setup', '--yes'], { reject: false, timeoutMs: 600_000 })).stdout.split('\n').slice(-2).join('\n'));

@@ -12,6 +12,7 @@ have dpkg-deb || need+=(dpkg)
 have lintian || need+=(lintian)
 have curl || need+=(curl)
 have nsenter || need+=(util-linux)
+have promtool || need+=(prometheus)
 
 if [ "${#need[@]}" -eq 0 ]; then
   exit 0

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ERROR_CODES } from './errors.js';
+import { replicationHealthSchema } from './replication.js';
 
 const clusterSchema = z.object({
   version: z.string(),
@@ -37,6 +38,8 @@ export const healthReportSchema = z.object({
   agent: z.object({ version: z.string(), node: z.string(), uptimeSeconds: z.number(), pid: z.number() }),
   postgresql: postgresHealthSchema,
   system: systemHealthSchema,
+  /** pgduplex's subscriptions (incoming) and slots (outgoing, with lag) on this node; absent from older agents. */
+  replication: replicationHealthSchema.optional(),
 });
 
 export type HealthReport = z.infer<typeof healthReportSchema>;

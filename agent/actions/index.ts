@@ -9,6 +9,7 @@ import { credentialsStatusHandler } from './credentials-status.js';
 import { hazardsHandler } from './hazards.js';
 import { replicaIdentityAction } from './replica-identity.js';
 import { replicationStatusHandler } from './replication-status.js';
+import { replicationErrorsHandler } from './replication-errors.js';
 import { tableChecksumsHandler } from './table-checksums.js';
 import { schemaExportHandler, schemaImportAction } from './schema.js';
 import { sequencesAction, sequencesStatusHandler } from './sequences.js';
@@ -50,6 +51,7 @@ export function buildRegistry(s: AgentServices): ActionRegistry {
     subscriptionStatusHandler(s),
     schemaExportHandler(s),
     replicationStatusHandler(s),
+    replicationErrorsHandler(s),
     hazardsHandler(s),
     credentialsStatusHandler(s),
     tableChecksumsHandler(s),

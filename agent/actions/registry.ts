@@ -2,6 +2,7 @@ import { PgduplexError } from '../../shared/errors.js';
 import type { ActionContext, Dispatch } from '../../shared/channel/rpc.js';
 import type { ActionDescriptor } from '../../shared/protocol/actions.js';
 import type { z } from 'zod';
+import { ActionOutcomes } from './outcomes.js';
 
 /** An action's implementation beside its descriptor. */
 export interface ActionHandler<P extends z.ZodType = z.ZodType, R extends z.ZodType = z.ZodType> {
@@ -23,6 +24,8 @@ export function defineHandler<P extends z.ZodType, R extends z.ZodType>(h: Actio
 export class ActionRegistry {
   private readonly handlers = new Map<string, ActionHandler>();
   private running: string | undefined;
+  /** Each known action's last result, for /metrics. */
+  readonly outcomes = new ActionOutcomes();
 
   register(...handlers: ActionHandler[]): this {
     for (const h of handlers) {
@@ -41,6 +44,17 @@ export class ActionRegistry {
     if (handler === undefined || !handler.callers.includes(ctx.origin)) {
       throw new PgduplexError('UNKNOWN_ACTION', `unknown action ${JSON.stringify(action.slice(0, 64))}`);
     }
+    try {
+      const result = await this.run(handler, action, params, ctx);
+      this.outcomes.record(action, true);
+      return result;
+    } catch (err) {
+      this.outcomes.record(action, false);
+      throw err;
+    }
+  };
+
+  private async run(handler: ActionHandler, action: string, params: unknown, ctx: ActionContext): Promise<unknown> {
     const parsed = handler.descriptor.params.safeParse(params);
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
@@ -56,5 +70,5 @@ export class ActionRegistry {
     } finally {
       this.running = undefined;
     }
-  };
+  }
 }

@@ -1,6 +1,10 @@
 import type { HealthReport, PostgresHealth, ProbeResult, SystemHealth } from '../../shared/health.js';
+import type { ReplicationHealth } from '../../shared/replication.js';
 import { VERSION } from '../../shared/version.js';
+import type { ActionOutcomes } from '../actions/outcomes.js';
+import { renderMetrics } from './metrics.js';
 import { probePostgres } from './postgres.js';
+import { lagReadiness, probeReplication, replicationHealth, type ReplicationProbe } from './replication.js';
 import { SwrCache } from './swr-cache.js';
 import { systemFacts } from './system.js';
 
@@ -12,6 +16,8 @@ export interface HealthMonitorOptions {
   probeTimeoutMs: number;
   /** How long the heartbeat may lag before /health/live says the loop is stuck. */
   liveLagMs?: number;
+  /** The paired peer's name, to label directions; undefined while unpaired. */
+  peerNode?: () => string | undefined;
 }
 
 /**
@@ -24,11 +30,13 @@ export class HealthMonitor {
   private readonly beat: NodeJS.Timeout;
   private readonly pg: SwrCache<PostgresHealth & { dataPath: string }>;
   private readonly system: SwrCache<SystemHealth>;
+  private readonly repl: SwrCache<ReplicationProbe>;
 
   constructor(private readonly opts: HealthMonitorOptions) {
     const maxStaleMs = Math.max(opts.cacheMs * 5, 5000);
     this.pg = new SwrCache(() => this.probe(), opts.cacheMs, maxStaleMs);
     this.system = new SwrCache(async () => systemFacts((await this.pg.get()).dataPath), opts.cacheMs, maxStaleMs);
+    this.repl = new SwrCache(() => probeReplication(opts.postgresql, opts.probeTimeoutMs), opts.cacheMs, maxStaleMs);
     this.beat = setInterval(() => (this.lastBeat = Date.now()), 500);
     this.beat.unref();
   }
@@ -50,14 +58,29 @@ export class HealthMonitor {
     return lag <= limit ? { ok: true } : { ok: false, reason: `agent event loop stalled for ${lag} ms` };
   }
 
-  async ready(): Promise<ProbeResult> {
+  /** Ready when PostgreSQL answers and, when `maxLagBytes` is given, no slot of this node lags by more. */
+  async ready(maxLagBytes?: number): Promise<ProbeResult> {
     const pg = await this.pg.get();
-    return pg.ready ? { ok: true } : { ok: false, reason: pg.reason ?? 'PostgreSQL is not ready' };
+    if (!pg.ready) return { ok: false, reason: pg.reason ?? 'PostgreSQL is not ready' };
+    if (maxLagBytes === undefined) return { ok: true };
+    const reason = lagReadiness(await this.replication(), maxLagBytes);
+    return reason === undefined ? { ok: true } : { ok: false, reason };
+  }
+
+  /** pgduplex's subscriptions and slots on this node, from the same cache /metrics reads. */
+  async replication(): Promise<ReplicationHealth> {
+    return replicationHealth(await this.repl.get(), this.opts.peerNode?.());
+  }
+
+  /** The Prometheus text: cached health facts and the actions' last outcomes, no query of its own. */
+  async metrics(outcomes: ActionOutcomes): Promise<string> {
+    const [pg, replication] = await Promise.all([this.pg.get(), this.replication()]);
+    return renderMetrics({ version: VERSION, node: this.opts.nodeName, postgresUp: pg.ready, replication, outcomes: outcomes.list() });
   }
 
   /** The full report; its PostgreSQL part is the same cached probe /health/ready answers from. */
   async full(): Promise<HealthReport> {
-    const [{ dataPath: _, ...postgresql }, system] = await Promise.all([this.pg.get(), this.system.get()]);
+    const [{ dataPath: _, ...postgresql }, system, replication] = await Promise.all([this.pg.get(), this.system.get(), this.replication()]);
     return {
       agent: {
         version: VERSION,
@@ -67,6 +90,7 @@ export class HealthMonitor {
       },
       postgresql,
       system,
+      replication,
     };
   }
 

@@ -1,15 +1,22 @@
+import { PgduplexError } from '../../shared/errors.js';
+import type { ActionOutcomes } from '../actions/outcomes.js';
 import type { HealthMonitor } from '../health/monitor.js';
 
-/** A route's answer: status and a JSON body. */
+/** A route's answer: status and a JSON body, or a text body with its content type. */
 export interface RouteResult {
   status: number;
   body: unknown;
+  /** When set, `body` is a string sent as is with this content type. */
+  contentType?: string;
 }
 
-type Route = () => Promise<RouteResult> | RouteResult;
+/** A GET route; it sees the query string. */
+export type Route = (query: URLSearchParams) => Promise<RouteResult> | RouteResult;
+
+const PROMETHEUS_TEXT = 'text/plain; version=0.0.4; charset=utf-8';
 
 /** The HTTP routes, in a Map so a path can never reach a prototype property. */
-export function healthRoutes(monitor: HealthMonitor): ReadonlyMap<string, Route> {
+export function healthRoutes(monitor: HealthMonitor, outcomes?: ActionOutcomes): ReadonlyMap<string, Route> {
   return new Map<string, Route>([
     ['/health', async () => ({ status: 200, body: await monitor.full() })],
     [
@@ -21,10 +28,26 @@ export function healthRoutes(monitor: HealthMonitor): ReadonlyMap<string, Route>
     ],
     [
       '/health/ready',
-      async () => {
-        const r = await monitor.ready();
+      async (query) => {
+        const parsed = readyQuery(query);
+        if (parsed instanceof PgduplexError) return { status: 400, body: { error: parsed.toJSON() } };
+        const r = await monitor.ready(parsed.maxLagBytes);
         return { status: r.ok ? 200 : 503, body: r };
       },
     ],
+    ...(outcomes ? [['/metrics', async () => ({ status: 200, contentType: PROMETHEUS_TEXT, body: await monitor.metrics(outcomes) })] as [string, Route]] : []),
   ]);
+}
+
+/** /health/ready takes only `max_lag_bytes`, a whole number; anything else is refused rather than ignored. */
+export function readyQuery(query: URLSearchParams): { maxLagBytes?: number } | PgduplexError {
+  const hint = 'use /health/ready or /health/ready?max_lag_bytes=N with N a whole number of bytes, e.g. 16777216';
+  for (const key of query.keys()) {
+    if (key !== 'max_lag_bytes') return new PgduplexError('BAD_PARAMS', `unknown parameter ${JSON.stringify(key.slice(0, 40))} for /health/ready`, { hint });
+  }
+  const values = query.getAll('max_lag_bytes');
+  if (values.length === 0) return {};
+  const v = values[0] ?? '';
+  if (values.length > 1 || !/^\d{1,15}$/.test(v)) return new PgduplexError('BAD_PARAMS', `max_lag_bytes must be one whole number of bytes (0 or more), not ${JSON.stringify(v.slice(0, 40))}`, { hint });
+  return { maxLagBytes: Number(v) };
 }

@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { PgduplexError, toPgduplexError } from '../../shared/errors.js';
 import type { Logger } from '../../shared/log.js';
-import type { RouteResult } from './routes.js';
+import type { Route, RouteResult } from './routes.js';
 
 /** Limits for the HTTP surface; they come from agent.json's "limits". */
 export interface HttpLimits {
@@ -24,7 +24,7 @@ export type PostRoute = (body: unknown, emit: (event: Record<string, unknown>) =
 
 /** Builds the agent's HTTP server: read-only routes, capped bodies, typed JSON errors. */
 export function createHttpServer(
-  routes: ReadonlyMap<string, () => Promise<RouteResult> | RouteResult>,
+  routes: ReadonlyMap<string, Route>,
   limits: HttpLimits,
   log: Logger,
   post: { routes: ReadonlyMap<string, PostRoute>; maxBodyBytes: number } = { routes: new Map(), maxBodyBytes: 0 },
@@ -53,7 +53,7 @@ export function createHttpServer(
 }
 
 async function handle(
-  routes: ReadonlyMap<string, () => Promise<RouteResult> | RouteResult>,
+  routes: ReadonlyMap<string, Route>,
   limits: HttpLimits,
   req: IncomingMessage,
   res: ServerResponse,
@@ -72,8 +72,10 @@ async function handle(
     res.setHeader('Allow', ALLOWED_METHODS);
     return send(res, req, 405, error('METHOD_NOT_ALLOWED', `${req.method ?? '?'} is not allowed here; use GET`));
   }
-  const result = await route();
-  send(res, req, result.status, result.body);
+  const url = req.url ?? '';
+  const q = url.indexOf('?');
+  const result = await route(new URLSearchParams(q === -1 ? '' : url.slice(q + 1)));
+  send(res, req, result.status, result.body, result.contentType);
 }
 
 async function handlePost(post: { routes: ReadonlyMap<string, PostRoute>; maxBodyBytes: number }, req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -126,10 +128,10 @@ function drain(req: IncomingMessage, cap: number): Promise<boolean> {
   });
 }
 
-function send(res: ServerResponse, req: IncomingMessage, status: number, body: unknown): void {
-  const text = `${JSON.stringify(body)}\n`;
+function send(res: ServerResponse, req: IncomingMessage, status: number, body: unknown, contentType?: string): void {
+  const text = contentType === undefined ? `${JSON.stringify(body)}\n` : String(body);
   res.writeHead(status, {
-    'Content-Type': 'application/json; charset=utf-8',
+    'Content-Type': contentType ?? 'application/json; charset=utf-8',
     'Content-Length': Buffer.byteLength(text),
     'Cache-Control': 'no-store',
     'X-Content-Type-Options': 'nosniff',

@@ -55,7 +55,7 @@ describe('health endpoint on a real node (lab node a)', () => {
   });
 
   it('answers 404 for unknown paths and 405 for other methods', async () => {
-    expect((await nodeHttp('a', `${AGENT}/metrics`)).status).toBe(404);
+    expect((await nodeHttp('a', `${AGENT}/no-such-path`)).status).toBe(404);
     const post = await nodeHttp('a', `${AGENT}/health`, ['-X', 'POST', '--data', '{}']);
     expect(post.status).toBe(405);
     expect(JSON.parse(post.body).error.code).toBe('METHOD_NOT_ALLOWED');

@@ -13,3 +13,9 @@ export async function undoEverything(): Promise<void> {
   for (const node of ['a', 'b'] as const) for (const e of await pending(node)) await agentRpc(node, 'journal.undo', { id: e.id });
   for (const node of ['a', 'b'] as const) await agentRpc(node, 'pg-service.restart', {});
 }
+
+/** Pending (not undone) journal entries per node: a lab test compares them before and after itself. */
+export async function pendingJournalCounts(): Promise<Record<NodeName, number>> {
+  const count = async (node: NodeName) => (await agentOk<Entry[]>(node, 'journal.list')).filter((e) => !e.undone).length;
+  return { a: await count('a'), b: await count('b') };
+}

@@ -57,8 +57,8 @@ describe('subscription action (a subscribes to b, real logical replication)', ()
     const onB = await agentOk<{ slots: Array<{ name: string; active: boolean; retainedBytes: number; walStatus: string }>; senders: Array<{ application: string }> }>('b', 'replication.status');
     expect(onB.slots).toEqual([expect.objectContaining({ name: 'pgdx_sub_t', active: true, walStatus: 'reserved' })]);
     expect(onB.senders.map((x) => x.application)).toContain('pgdx_sub_t');
-    const onA = await agentOk<{ subscriptionStats: Array<{ subname: string; apply_error_count: number }> }>('a', 'replication.status');
-    expect(onA.subscriptionStats).toEqual([expect.objectContaining({ subname: 'pgdx_sub_t', apply_error_count: 0 })]);
+    const onA = await agentOk<{ subscriptions: Array<{ name: string; applyErrors: number }> }>('a', 'replication.status');
+    expect(onA.subscriptions).toEqual([expect.objectContaining({ name: 'pgdx_sub_t', applyErrors: 0 })]);
   });
 
   it('reads back every option it set, including the PG16/17 ones', async () => {

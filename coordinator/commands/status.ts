@@ -1,0 +1,46 @@
+import { agentsVia } from '../setup/agents.js';
+import { palette } from '../render/format.js';
+import { renderStatus } from '../render/status.js';
+import { gatherPair } from '../status/gather.js';
+import { assessPair, STATUS_EXIT, type Thresholds } from '../status/verdict.js';
+
+/** What `pgduplex status` was asked for. */
+export interface StatusOptions extends Thresholds {
+  socket: string;
+  database: string;
+  json: boolean;
+  watch: boolean;
+  intervalSeconds: number;
+}
+
+/** `pgduplex status`: both directions from either node; exit 0 healthy, 3 degraded, 4 broken. */
+export async function statusCommand(o: StatusOptions): Promise<number> {
+  const agents = agentsVia(o.socket);
+  const c = palette(process.stdout);
+  const once = async () => {
+    const report = assessPair(await gatherPair(agents, o.database), o);
+    const text = o.json ? JSON.stringify({ ...report, checkedAt: new Date().toISOString() }, null, o.watch ? undefined : 2) : renderStatus(report, c);
+    const clear = o.watch && !o.json && process.stdout.isTTY === true ? '\u001b[H\u001b[2J' : '';
+    process.stdout.write(`${clear}${text}\n${o.watch && !o.json ? `\n(refreshing every ${o.intervalSeconds} s; Ctrl-C stops)\n` : ''}`);
+    return STATUS_EXIT[report.verdict];
+  };
+  let code = await once();
+  if (!o.watch) return code;
+  let stop = false;
+  let wake: () => void = () => {};
+  process.once('SIGINT', () => {
+    stop = true;
+    wake();
+  });
+  while (!stop) {
+    await new Promise<void>((r) => {
+      const timer = setTimeout(r, o.intervalSeconds * 1000);
+      wake = () => {
+        clearTimeout(timer);
+        r();
+      };
+    });
+    if (!stop) code = await once();
+  }
+  return code;
+}
