@@ -46,6 +46,11 @@ describe('parseAgentConfig', () => {
     expect(failure('{"listen": {"prot": 1}}').message).toBe(`${FILE}: unknown key "listen.prot"`);
   });
 
+  it('escapes an unknown key, so a newline or terminal escape in it cannot break the one line', () => {
+    expect(failure('{"listen": {"a\\nb\\u001b[2J\\u009b": 1}}').message).toBe(`${FILE}: unknown key "listen.a\\nb\\u001b[2J\\u009b"`);
+    expect(failure('{"nodeName": "x\\u007f"}').message).toContain('(got "x\\u007f")');
+  });
+
   it('names a port out of range with the value it got', () => {
     expect(failure('{"listen": {"port": 70000}}').message).toBe(
       `${FILE}: "listen.port" must be between 1 and 65535 (got 70000)`,
