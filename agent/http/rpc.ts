@@ -5,15 +5,16 @@ import type { Logger } from '../../shared/log.js';
 import type { PostRoute } from './server.js';
 
 /**
- * The local socket's `/v1/rpc`: `{action, params}` in, `{ok, result}` or `{ok: false, error}` out,
- * progress events streamed before the answer.
+ * The local socket's `/v1/rpc`: `{action, params}` in, `{ok, result}` or `{ok: false, error}` out;
+ * whatever the body holds, the caller gets a typed answer, never a 500.
  */
 export function rpcRoute(dispatch: Dispatch, log: Logger): PostRoute {
   return async (body, emit) => {
     const { action, params } = (typeof body === 'object' && body !== null ? body : {}) as { action?: unknown; params?: unknown };
-    const requestLog = log.child({ action: String(action).slice(0, 64), requestId: randomUUID().slice(0, 8) });
+    const name = typeof action === 'string' ? action : '';
+    const requestLog = log.child({ action: name.slice(0, 64), requestId: randomUUID().slice(0, 8) });
     try {
-      const result = await dispatch(typeof action === 'string' ? action : '', params ?? {}, {
+      const result = await dispatch(name, params ?? {}, {
         origin: 'local',
         progress: (message, done, total) => emit({ message, ...(done === undefined ? {} : { done }), ...(total === undefined ? {} : { total }) }),
       });
