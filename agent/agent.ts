@@ -1,7 +1,5 @@
-import { randomUUID } from 'node:crypto';
 import type { Server } from 'node:http';
 import { hostname } from 'node:os';
-import { toPgduplexError } from '../shared/errors.js';
 import type { Logger } from '../shared/log.js';
 import { VERSION } from '../shared/version.js';
 import type { AgentServices } from './actions/context.js';
@@ -10,7 +8,8 @@ import type { AgentConfig } from './config/schema.js';
 import { HealthMonitor } from './health/monitor.js';
 import { listenTcp, listenUnix } from './http/listen.js';
 import { healthRoutes } from './http/routes.js';
-import { createHttpServer, type PostRoute } from './http/server.js';
+import { rpcRoute } from './http/rpc.js';
+import { createHttpServer } from './http/server.js';
 import { agentPortFirewall } from './peer/agent-port-firewall.js';
 import { PeerService } from './peer/peer-service.js';
 import { attachPeerServer } from './peer/ws-server.js';
@@ -56,22 +55,7 @@ export async function startAgent(config: AgentConfig, log: Logger): Promise<Runn
     dispatch: registry.dispatch,
   });
 
-  const rpc: PostRoute = async (body, emit) => {
-    const { action, params } = (typeof body === 'object' && body !== null ? body : {}) as { action?: unknown; params?: unknown };
-    const requestLog = log.child({ action: String(action).slice(0, 64), requestId: randomUUID().slice(0, 8) });
-    try {
-      const result = await registry.dispatch(typeof action === 'string' ? action : '', params ?? {}, {
-        origin: 'local',
-        progress: (message, done, total) => emit({ message, ...(done === undefined ? {} : { done }), ...(total === undefined ? {} : { total }) }),
-      });
-      return { status: 200, body: { ok: true, result } };
-    } catch (err) {
-      const e = toPgduplexError(err);
-      if (e.code === 'INTERNAL') requestLog.error({ err: e.message }, 'action failed');
-      else requestLog.info({ code: e.code }, e.message);
-      return { status: 200, body: { ok: false, error: e.toJSON() } };
-    }
-  };
+  const rpc = rpcRoute(registry.dispatch, log);
 
   const routes = healthRoutes(monitor, registry.outcomes);
   const tcp = createHttpServer(routes, L, log.child({ listener: 'tcp' }));

@@ -58,7 +58,7 @@ function describeIssue(issue: z.core.$ZodIssue, raw: unknown): string {
   const where = issue.path.map(String).join('.');
   if (issue.code === 'unrecognized_keys') {
     const keys = issue.keys.map((k) => (where ? `${where}.${k}` : k));
-    return `unknown key${keys.length > 1 ? 's' : ''} ${keys.map((k) => `"${k}"`).join(', ')}`;
+    return `unknown key${keys.length > 1 ? 's' : ''} ${keys.map(quote).join(', ')}`;
   }
   const got = valueAt(raw, issue.path);
   const shown = got === undefined ? '' : ` (got ${preview(got)})`;
@@ -76,8 +76,13 @@ function valueAt(raw: unknown, path: readonly PropertyKey[]): unknown {
 }
 
 function preview(value: unknown): string {
-  const text = JSON.stringify(value) ?? String(value);
+  const text = quote(value);
   return text.length > 40 ? `${text.slice(0, 37)}...` : text;
+}
+
+/** JSON quoting plus the control characters JSON leaves raw (DEL, C1, line separators): one safe line. */
+function quote(value: unknown): string {
+  return (JSON.stringify(value) ?? String(value)).replace(/[\u007f-\u009f\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
 function jsonErrorLocation(text: string, err: unknown): string {

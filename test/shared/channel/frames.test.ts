@@ -1,4 +1,3 @@
-import fc from 'fast-check';
 import nacl from 'tweetnacl';
 import { describe, expect, it } from 'vitest';
 import { CLIENT_TO_SERVER, FrameOpener, FrameSealer, SERVER_TO_CLIENT } from '../../../shared/channel/frames.js';
@@ -65,15 +64,5 @@ describe('frames', () => {
   it('refuse oversized frames on both ends', () => {
     expect(code(() => pair().seal.seal(new Uint8Array(1025)))).toBe('FRAME_TOO_LARGE');
     expect(code(() => pair().open.open(new Uint8Array(1024 + nacl.secretbox.overheadLength + 1)))).toBe('FRAME_TOO_LARGE');
-  });
-
-  it('survive 10,000 random frames with a typed error every time (property)', () => {
-    fc.assert(
-      fc.property(fc.uint8Array({ maxLength: 1100 }), (bytes) => {
-        const c = code(() => pair().open.open(bytes));
-        expect(['FRAME_INVALID', 'FRAME_TOO_LARGE']).toContain(c);
-      }),
-      { numRuns: 10_000 },
-    );
   });
 });

@@ -1,8 +1,6 @@
-import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { fingerprintOf } from '../../../shared/crypto/fingerprint.js';
 import { formatToken, newToken, parseToken } from '../../../shared/crypto/token.js';
-import { PgduplexError } from '../../../shared/errors.js';
 
 describe('pairing tokens', () => {
   const fp = fingerprintOf(new Uint8Array(32).fill(1));
@@ -27,18 +25,5 @@ describe('pairing tokens', () => {
     [`PGDX1-${'A'.repeat(20)}${'1'.repeat(26)}`, 'not in a pgduplex token'],
   ])('rejects %j with a clear reason', (text, why) => {
     expect(() => parseToken(text)).toThrow(why);
-  });
-
-  it('never throws anything but a typed error (fuzz)', () => {
-    fc.assert(
-      fc.property(fc.oneof(fc.string(), fc.string().map((s) => `PGDX1-${s}`)), (text) => {
-        try {
-          parseToken(text);
-        } catch (err) {
-          expect(err).toBeInstanceOf(PgduplexError);
-        }
-      }),
-      { numRuns: 10_000 },
-    );
   });
 });
