@@ -83,6 +83,8 @@ export async function startAgent(config: AgentConfig, log: Logger): Promise<Runn
   return {
     tcpAddress: { host: config.listen.host, port },
     async stop() {
+      const cut = await registry.drain(L.stopDrainMs);
+      if (cut) log.warn({ action: cut }, 'stopping with an action still running; its change may not be journaled');
       monitor.close();
       services.peers.closeAll();
       await detachPeers();

@@ -8,6 +8,7 @@ import { DEFAULT_CONFIG_PATH } from './config/schema.js';
 
 /** EX_CONFIG from sysexits.h: the unit's RestartPreventExitStatus keeps a bad config from looping. */
 export const EXIT_CONFIG = 78;
+// Beyond the drain of a running action: closing listeners and flushing state.
 const STOP_DEADLINE_MS = 1500;
 
 /** The agent's process entry: argv, config, signals and exit codes. */
@@ -56,7 +57,7 @@ export async function main(argv: readonly string[]): Promise<void> {
     const force = setTimeout(() => {
       log.warn('shutdown deadline passed; exiting');
       process.exit(0);
-    }, STOP_DEADLINE_MS);
+    }, config.limits.stopDrainMs + STOP_DEADLINE_MS);
     force.unref();
     agent.stop().then(
       () => process.exit(0),

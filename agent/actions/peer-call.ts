@@ -7,8 +7,8 @@ export const peerCallHandler = (s: AgentServices) =>
   defineHandler({
     descriptor: peerCallAction,
     callers: ['local'],
-    run: async ({ action, params }, ctx) => {
+    run: async ({ action, params, timeoutMs }, ctx) => {
       const session = await s.peers.session();
-      return session.rpc.callRaw(action, params ?? {}, { timeoutMs: s.peers.callTimeoutMs, onProgress: (m) => ctx.progress(m) });
+      return session.rpc.callRaw(action, params ?? {}, { timeoutMs: timeoutMs ?? s.peers.callTimeoutMs, onProgress: (m) => ctx.progress(m) });
     },
   });

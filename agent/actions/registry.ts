@@ -24,6 +24,8 @@ export function defineHandler<P extends z.ZodType, R extends z.ZodType>(h: Actio
 export class ActionRegistry {
   private readonly handlers = new Map<string, ActionHandler>();
   private running: string | undefined;
+  private draining = false;
+  private idle: (() => void) | undefined;
   /** Each known action's last result, for /metrics. */
   readonly outcomes = new ActionOutcomes();
 
@@ -61,6 +63,7 @@ export class ActionRegistry {
       throw new PgduplexError('BAD_PARAMS', `bad params for ${action}: ${issue ? `${issue.path.join('.') || '(root)'} ${issue.message}` : 'invalid'}`);
     }
     if (!handler.descriptor.mutates) return handler.descriptor.result.parse(await handler.run(parsed.data, ctx));
+    if (this.draining) throw new PgduplexError('BUSY', 'the agent is stopping', { hint: 'retry once it is back (systemd restarts it)' });
     if (this.running !== undefined) {
       throw new PgduplexError('BUSY', `another action is running on this agent: ${this.running}`, { hint: 'wait for it to finish, then retry' });
     }
@@ -69,6 +72,24 @@ export class ActionRegistry {
       return handler.descriptor.result.parse(await handler.run(parsed.data, ctx));
     } finally {
       this.running = undefined;
+      this.idle?.();
     }
+  }
+
+  /**
+   * Refuses new state-changing actions and resolves once the running one (if any) has finished, or
+   * after `limitMs`: a stop never cuts a change off between doing it and journaling it. Resolves to
+   * the action still running when the limit passed.
+   */
+  drain(limitMs: number): Promise<string | undefined> {
+    this.draining = true;
+    if (this.running === undefined) return Promise.resolve(undefined);
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => resolve(this.running), limitMs);
+      this.idle = () => {
+        clearTimeout(timer);
+        resolve(undefined);
+      };
+    });
   }
 }

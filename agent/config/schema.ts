@@ -47,6 +47,8 @@ const limitsSchema = z
     pairingTtlMs: z.number().int().min(10_000).max(3_600_000).default(600_000),
     pairingMaxFailures: z.number().int().min(1).max(100).default(5),
     toolTimeoutMs: z.number().int().min(100).max(600_000).default(30_000),
+    /** On stop, how long a running state-changing action may take to finish (the unit's TimeoutStopSec exceeds it). */
+    stopDrainMs: z.number().int().min(0).max(600_000).default(60_000),
   })
   .prefault({});
 

@@ -26,7 +26,8 @@ export function agentsVia(socket: string, busy: BusyPolicy = {}): Agents {
   const once = async <T>(side: Side, action: string, params: unknown, opts: { timeoutMs?: number; onProgress?: (m: string) => void }) => {
     const o = { timeoutMs: opts.timeoutMs ?? 120_000, ...(opts.onProgress ? { onProgress: (e: { message: string }) => opts.onProgress?.(e.message) } : {}) };
     if (side === 'local') return (await callAgent(socket, raw(action), params, o)) as T;
-    return (await callAgent(socket, peerCallAction, { action, params }, o)) as T;
+    // The relay waits as long as we do, and we a little longer, so the peer's own timeout error reaches us first.
+    return (await callAgent(socket, peerCallAction, { action, params, timeoutMs: o.timeoutMs }, { ...o, timeoutMs: o.timeoutMs + 5000 })) as T;
   };
   return {
     async call<T>(side: Side, action: string, params: unknown, opts: { timeoutMs?: number; onProgress?: (m: string) => void } = {}) {

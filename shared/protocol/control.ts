@@ -60,6 +60,11 @@ export const unpairAction = defineAction({
 export const peerCallAction = defineAction({
   name: 'peer.call',
   mutates: false,
-  params: z.strictObject({ action: z.string().min(1).max(64), params: z.unknown().optional() }),
+  params: z.strictObject({
+    action: z.string().min(1).max(64),
+    params: z.unknown().optional(),
+    /** How long the caller will wait for the peer's answer (a backup of a big database takes a while). */
+    timeoutMs: z.number().int().min(100).max(6 * 3_600_000).optional(),
+  }),
   result: z.unknown(),
 });

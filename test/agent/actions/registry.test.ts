@@ -1,0 +1,37 @@
+import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { ActionRegistry, defineHandler } from '../../../agent/actions/registry.js';
+import { defineAction } from '../../../shared/protocol/actions.js';
+
+// A stop lets the running change finish (and journal itself) before the agent exits.
+const change = defineAction({ name: 'change', mutates: true, params: z.strictObject({ ms: z.number() }), result: z.strictObject({ done: z.boolean() }) });
+const read = defineAction({ name: 'read', mutates: false, params: z.strictObject({}), result: z.strictObject({ ok: z.boolean() }) });
+const ctx = { origin: 'local' as const, requestId: 't', progress: () => undefined };
+const registry = () =>
+  new ActionRegistry().register(
+    defineHandler({ descriptor: change, callers: ['local'], run: async ({ ms }) => (await new Promise((r) => setTimeout(r, ms)), { done: true }) }),
+    defineHandler({ descriptor: read, callers: ['local'], run: async () => ({ ok: true }) }),
+  );
+
+describe('ActionRegistry.drain', () => {
+  it('waits for the running change to finish, then refuses new changes but still answers reads', async () => {
+    const r = registry();
+    const running = r.dispatch('change', { ms: 80 }, ctx);
+    let drained = false;
+    const drain = r.drain(5000).then((cut) => ((drained = true), cut));
+    await new Promise((res) => setTimeout(res, 20));
+    expect(drained).toBe(false);
+    await expect(r.dispatch('change', { ms: 1 }, ctx)).rejects.toMatchObject({ code: 'BUSY', message: 'the agent is stopping' });
+    expect(await running).toEqual({ done: true });
+    expect(await drain).toBeUndefined();
+    expect(await r.dispatch('read', {}, ctx)).toEqual({ ok: true });
+  });
+
+  it('resolves at once when idle, and names the action still running when the limit passes', async () => {
+    expect(await registry().drain(10)).toBeUndefined();
+    const r = registry();
+    const running = r.dispatch('change', { ms: 200 }, ctx);
+    expect(await r.drain(20)).toBe('change');
+    await running;
+  });
+});
