@@ -1,4 +1,5 @@
 import { PgduplexError } from '../../shared/errors.js';
+import { formatBytes } from '../render/format.js';
 import type { Agents } from './agents.js';
 import type { Hazards } from './preflight.js';
 import { runChange, type Report } from './runner.js';
@@ -74,13 +75,13 @@ export async function waitForCopy(agents: Agents, f: PairFacts, o: BootstrapOpti
     const ready = sub.tables['r'] ?? 0;
     const copied = Math.min(sub.tableBytes, totalBytes);
     const rate = copied / 1048576 / Math.max((Date.now() - started) / 1000, 0.001);
-    const detail = `${ready}/${total} tables ready, ${Math.round(copied / 1048576)}/${Math.round(totalBytes / 1048576)} MB${ready < total ? `, ${rate.toFixed(1)} MB/s` : ''}`;
+    const detail = `${ready}/${total} tables ready, ${formatBytes(copied)} of ${formatBytes(totalBytes)}${ready < total ? `, ${rate.toFixed(1)} MiB/s` : ''}`;
     o.progress?.(f.target.node, 'initial copy', ready, total, detail);
     const line = `initial copy: ${ready}/${total} tables ready`;
     if (line !== last && !o.progress) o.report('...', f.target.node, line);
     last = line;
     if (total > 0 && ready === total && first) return void o.report('ok', f.target.node, `initial copy: all ${total} tables were already ready, nothing copied`);
-    if (total > 0 && ready === total) return void o.report('ok', f.target.node, `initial copy: ${total} tables ready (${Math.round(totalBytes / 1048576)} MB in ${((Date.now() - started) / 1000).toFixed(1)} s)`);
+    if (total > 0 && ready === total) return void o.report('ok', f.target.node, `initial copy: ${total} tables ready (${formatBytes(totalBytes)} in ${((Date.now() - started) / 1000).toFixed(1)} s)`);
     if (Date.now() > deadline) throw new PgduplexError('TIMEOUT', `the initial copy to ${f.target.node} did not finish`, { hint: 're-run pgduplex setup: it resumes where it stopped' });
     await new Promise((r) => setTimeout(r, 1000));
   }

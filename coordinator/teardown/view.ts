@@ -1,17 +1,18 @@
 import type { Agents, Side } from '../setup/agents.js';
+import type { ReplicationSnapshot } from '../../shared/replication.js';
 import type { NodeView, SlotView } from './plan.js';
 
 type Entry = { id: string; action: string; changes: string[]; undone: boolean };
-type Status = { slots: Array<{ name?: unknown; type?: unknown; active?: unknown; retainedBytes?: unknown }> };
 
 /** One reachable node: its journal entries not yet undone, its slots, its subscriptions in the database. */
 export async function viewNode(agents: Agents, side: Side, node: string, database: string): Promise<NodeView> {
   const [entries, status, subs] = await Promise.all([
     agents.call<Entry[]>(side, 'journal.list', {}),
-    agents.call<Status>(side, 'replication.status', {}),
+    agents.call<ReplicationSnapshot>(side, 'replication.status', {}),
     agents.call<Array<{ name: string }>>(side, 'subscription.status', { database }),
   ]);
-  const slots: SlotView[] = status.slots.map((s) => ({ name: String(s.name), type: String(s.type), active: s.active === true, retainedBytes: typeof s.retainedBytes === 'number' ? s.retainedBytes : null }));
+  // replication.status lists logical slots only.
+  const slots: SlotView[] = status.slots.map((s) => ({ name: s.name, type: 'logical', active: s.active, retainedBytes: s.retainedBytes }));
   return { side, node, reachable: true, pending: entries.filter((e) => !e.undone).map(({ id, action, changes }) => ({ id, action, changes })), slots, subscriptions: subs.map((s) => s.name) };
 }
 

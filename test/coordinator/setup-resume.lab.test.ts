@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ReplicationSnapshot } from '../../shared/replication.js';
 import { agentOk } from '../lab/agent-rpc.js';
 import { waitFor } from '../lab/http.js';
 import { nodeExec, type NodeName } from '../lab/index.js';
@@ -85,8 +86,8 @@ describe('pgduplex setup from b, interrupted and resumed', () => {
     expect(await sql('a', `select count(*) from rs_jobs where node = 'a' and id % 2 = 1`)).toBe('0');
     expect(await sql('b', `select count(*) from rs_jobs where node = 'b' and id % 2 = 0`)).toBe('0');
     for (const node of ['a', 'b'] as const) {
-      const stats = await agentOk<{ subscriptionStats: Array<{ apply_error_count: number; sync_error_count: number }> }>(node, 'replication.status');
-      expect(stats.subscriptionStats.map((x) => x.apply_error_count + x.sync_error_count)).toEqual([0]);
+      const stats = await agentOk<ReplicationSnapshot>(node, 'replication.status');
+      expect(stats.subscriptions.map((x) => x.applyErrors + x.syncErrors)).toEqual([0]);
       expect(await sql(node, `select bool_and(subenabled) from pg_subscription`)).toBe('t');
     }
     const v = await nodeExec('a', ['pgduplex', 'verify'], { reject: false, timeoutMs: 300_000 });

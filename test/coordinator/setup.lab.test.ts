@@ -66,7 +66,7 @@ describe('pgduplex setup (from a, on the lab pair)', () => {
     expect(r.stdout).toContain(`reach: PostgreSQL on b (${LAB.nodes.b.ipv4}:5432) answers`);
     expect((await sql('b', 'select count(*) from v_xml_cdr')).stdout.trim()).toBe('2000');
     // Same major version and only types with binary I/O: the fast binary transfer, parallel streaming, origin none.
-    for (const node of ['a', 'b'] as const) expect((await sql(node, `select subbinary || ':' || substream || ':' || suborigin from pg_subscription`)).stdout.trim()).toBe('true:p:none');
+    for (const node of ['a', 'b'] as const) expect((await sql(node, `select subbinary::text || ':' || substream::text || ':' || suborigin from pg_subscription`)).stdout.trim()).toBe('true:p:none');
   });
 
   it('carries writes on a to b and writes on b to a, with no key collisions on a bigserial table', async () => {
