@@ -34,7 +34,7 @@ describe('setup against a peer that holds rows', () => {
   it('refuses with --yes alone, naming what would be destroyed, and destroys nothing', async () => {
     const r = await setup('--yes');
     expect(r.exitCode).toBe(1);
-    expect(r.stderr).toMatch(/setup would destroy schema public of fusionpbx on b \(10\.231\.7\.12\): 1 tables, 7 rows/);
+    expect(r.stderr).toMatch(/setup would destroy the database fusionpbx on b \(10\.231\.7\.12\): schema public, 1 tables, 7 rows/);
     expect(r.stderr).toContain('--replace-peer-data');
     expect((await sql('b', 'select count(*) from rp_old_local')).stdout.trim()).toBe('7');
     for (const node of ['a', 'b'] as const) expect(await pendingCount(node)).toBe(before[node]);
