@@ -1,4 +1,5 @@
 import type { HealthReport } from '../../shared/health.js';
+import type { ReplicationHealth } from '../../shared/replication.js';
 import { formatBytes, formatDuration, type Palette } from './format.js';
 
 /** Renders a node's health for a person: three aligned lines, the verdict first. */
@@ -20,5 +21,26 @@ export function renderHealth(h: HealthReport, c: Palette): string {
     `${c.bold('system')}      ${s.os.distro} ${s.os.release} (${s.os.codename}), kernel ${s.os.kernel}`,
     `            load ${s.load.avg1.toFixed(2)} ${s.load.avg5.toFixed(2)} ${s.load.avg15.toFixed(2)}, memory ${formatBytes(used)} used of ${formatBytes(s.memory.totalBytes)}`,
     `            disk ${disk}`,
+    ...renderReplication(h.replication, c),
   ].join('\n');
+}
+
+/** The replication lines: each subscription here (incoming) and each slot here (outgoing, where lag is measured). */
+export function renderReplication(r: ReplicationHealth | undefined, c: Palette): string[] {
+  const head = c.bold('replication');
+  if (!r) return [];
+  if (!r.ok) return [`${head} ${c.red('unknown')}  ${r.reason ?? ''}`];
+  if (r.subscriptions.length + r.slots.length === 0) return [`${head} not set up on this node`];
+  const lines = [
+    ...r.subscriptions.map((s) => {
+      const state = !s.enabled ? c.red('disabled') : s.streaming ? c.green('streaming') : c.yellow('not streaming');
+      return `in  ${s.name}${s.from ? ` from ${s.from}` : ''}: ${state}, errors ${s.applyErrors} apply / ${s.syncErrors} sync`;
+    }),
+    ...r.slots.map((s) => {
+      const lag = s.lagBytes === null ? 'lag unknown' : `lag ${formatBytes(s.lagBytes)}${s.lagSeconds === null ? '' : `, ${formatDuration(s.lagSeconds)}`}`;
+      const held = s.retainedBytes === null ? '' : `, holds ${formatBytes(s.retainedBytes)} of WAL (${s.walStatus ?? '?'})`;
+      return `out ${s.name}${s.to ? ` to ${s.to}` : ''}: ${s.active ? c.green('active') : c.yellow('inactive')}, ${lag}${held}`;
+    }),
+  ];
+  return lines.map((l, i) => `${i === 0 ? `${head} ` : '            '}${l}`);
 }

@@ -33,6 +33,7 @@ describe('health endpoint on a real node (lab node a)', () => {
   it('prints the same through the packaged CLI, for people and for scripts', async () => {
     const human = await nodeExec('a', ['pgduplex', 'health']);
     expect(human.stdout).toMatch(/postgresql\s+ready\s+17\/main\s+PostgreSQL 17\./);
+    expect(human.stdout).toMatch(/^replication not set up on this node$/m);
     const json = await nodeExec('a', ['pgduplex', 'health', '--json']);
     expect(healthReportSchema.parse(JSON.parse(json.stdout)).postgresql.ready).toBe(true);
   });
