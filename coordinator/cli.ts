@@ -78,9 +78,10 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .option('--yes', "confirm replacing the peer's schema when it holds tables (a backup is taken first)")
     .option('--replace-peer-data', 'with --yes: also when those tables hold rows')
     .addOption(new Option('--exclude-tables-without-key', 'leave tables without a primary key or replica identity out of replication (they drift apart)').conflicts('replicaIdentityFull'))
+    .option('--full-verify', 'compare every row at the end even when nothing changed (a run that changes nothing checks schema, sequences and streaming only)')
     .option('--replica-identity-full', 'give tables without a primary key REPLICA IDENTITY FULL so they replicate (slower UPDATE/DELETE on big tables)')
     .option('--json', 'print machine-readable JSON')
-    .action(async (o: { database: string; source: 'local' | 'peer'; dryRun?: boolean; yes?: boolean; replacePeerData?: boolean; excludeTablesWithoutKey?: boolean; replicaIdentityFull?: boolean; json?: boolean }) => {
+    .action(async (o: { database: string; source: 'local' | 'peer'; dryRun?: boolean; yes?: boolean; replacePeerData?: boolean; excludeTablesWithoutKey?: boolean; replicaIdentityFull?: boolean; fullVerify?: boolean; json?: boolean }) => {
       setExit(
         await setupCommand({
           socket: socket(),
@@ -90,6 +91,7 @@ export function buildProgram(setExit: (code: number) => void): Command {
           yes: o.yes === true,
           replacePeerData: o.replacePeerData === true,
           keyless: o.excludeTablesWithoutKey ? 'exclude' : o.replicaIdentityFull ? 'replica-identity-full' : undefined,
+          fullVerify: o.fullVerify === true,
           json: o.json === true,
         }),
       );

@@ -13,6 +13,8 @@ export interface SetupOptions extends BootstrapOptions {
   source: Side;
   /** Remedy for tables without a replica identity: leave them out, or give them REPLICA IDENTITY FULL. */
   keyless: KeylessRemedy;
+  /** Compare every row even when the run changed nothing. */
+  fullVerify?: boolean;
 }
 
 /** What a finished setup hands back for the summary. */
@@ -67,7 +69,9 @@ async function credentials(agents: Agents, f: PairFacts, o: SetupOptions): Promi
 }
 
 /** `pgduplex setup`: preflight, configure both nodes, credentials, bootstrap, publish, subscribe, verify. */
-export async function setup(agents: Agents, o: SetupOptions): Promise<SetupResult> {
+export async function setup(agents: Agents, given: SetupOptions): Promise<SetupResult> {
+  let changed = false;
+  const o: SetupOptions = { ...given, report: (status, node, what) => ((changed ||= status === 'changed'), given.report(status, node, what)) };
   const f = await pairFacts(agents, o.database, o.source);
   const pre = await preflight(agents, f, { remedy: o.keyless, report: o.report }, f.versions);
   const boot = await planBootstrap(agents, f, pre.hazards, o);
@@ -92,5 +96,7 @@ export async function setup(agents: Agents, o: SetupOptions): Promise<SetupResul
   await runChange(agents, subscriptionStep(f, f.source, f.target, false, binary), o);
   if (o.dryRun) return {};
   const excluded = o.keyless === 'exclude' ? pre.keyless : [];
-  return { verify: await verifyPair(agents, f, o.report, excluded), ...(backup ? { backup } : {}) };
+  // A run that changed nothing copied nothing: comparing every row again is what `pgduplex verify` is for.
+  const contents = changed || o.fullVerify === true;
+  return { verify: await verifyPair(agents, f, o.report, excluded, { contents }), ...(backup ? { backup } : {}) };
 }

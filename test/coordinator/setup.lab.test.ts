@@ -114,6 +114,9 @@ describe('pgduplex setup (from a, on the lab pair)', () => {
     expect(r.exitCode, `${r.stdout}\n${r.stderr}`).toBe(0);
     expect(r.stdout).not.toMatch(/^changed/m);
     expect(r.stdout).toContain('nothing to change');
+    expect(r.stdout).toMatch(/verify: 3 tables \(contents not compared: nothing changed; pgduplex verify compares them\), same schema, 1 sequences disjoint/);
+    const full = await setup('a', '--exclude-tables-without-key', '--full-verify');
+    expect(full.stdout).toMatch(/verify: 3 tables identical \(rows and checksums\)/);
     expect(await Promise.all([started('a'), started('b')])).toEqual(before);
   });
 });
