@@ -8,7 +8,8 @@ import { plainIdentifier as ident } from '../../shared/protocol/identifier.js';
 
 // Each row's text is hashed and the 64-bit prefixes are summed: order-independent, so no sort and no
 // memory that grows with the table. Session settings pin the text form so both nodes agree.
-const CHECKSUM_SQL = `set timezone = 'UTC'; set datestyle = 'ISO, YMD'; set intervalstyle = 'iso_8601'; set extra_float_digits = 3; set bytea_output = 'hex';
+/** Exported so the setup benchmark's floor runs the very same verify query (psql variable `schema`). */
+export const CHECKSUM_SQL = `set timezone = 'UTC'; set datestyle = 'ISO, YMD'; set intervalstyle = 'iso_8601'; set extra_float_digits = 3; set bytea_output = 'hex';
 select coalesce(json_agg(json_build_object('table', fq, 'rows', c, 'sum', h) order by fq), '[]') from (
   select t.fq, (xpath('/row/c/text()', x))[1]::text::bigint as c, coalesce((xpath('/row/h/text()', x))[1]::text, '0') as h
   from (select format('%I.%I', n.nspname, c.relname) fq from pg_class c join pg_namespace n on n.oid = c.relnamespace
