@@ -10,7 +10,8 @@ import { plainIdentifier as ident } from '../../shared/protocol/identifier.js';
 // memory that grows with the table. Session settings pin the text form so both nodes agree.
 /** Session settings that pin every value's text form, so a row hashes the same on both nodes. */
 export const STABLE_TEXT_SQL = `set timezone = 'UTC'; set datestyle = 'ISO, YMD'; set intervalstyle = 'iso_8601'; set extra_float_digits = 3; set bytea_output = 'hex';`;
-const CHECKSUM_SQL = `${STABLE_TEXT_SQL}
+/** Exported so the setup benchmark's floor runs the very same verify query (psql variable `schema`). */
+export const CHECKSUM_SQL = `${STABLE_TEXT_SQL}
 select coalesce(json_agg(json_build_object('table', fq, 'rows', c, 'sum', h) order by fq), '[]') from (
   select t.fq, (xpath('/row/c/text()', x))[1]::text::bigint as c, coalesce((xpath('/row/h/text()', x))[1]::text, '0') as h
   from (select format('%I.%I', n.nspname, c.relname) fq from pg_class c join pg_namespace n on n.oid = c.relnamespace

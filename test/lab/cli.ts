@@ -23,7 +23,8 @@ const USAGE = `usage: npm run lab -- <command>
   down                           stop everything and remove namespaces, mounts, node directories
   status [--json]                show what is up
   shell a|b                      interactive login shell inside a node
-  exec a|b -- CMD [ARG...]       run a command inside a node`;
+  exec a|b -- CMD [ARG...]       run a command inside a node
+  fixture a|b SIZE|drop          FS PBX-like tables in fusionpbx of about SIZE (250MB, 2.5GB), or drop them`;
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -131,6 +132,14 @@ async function main(argv: string[]): Promise<number> {
       const node = parseNode(rest[0]);
       if (rest[1] !== '--' || rest.length < 3) throw new UsageError('exec needs: exec a|b -- CMD [ARG...]');
       return enter(L, node, rest.slice(2));
+    }
+    case 'fixture': {
+      const node = parseNode(rest[0]);
+      if (rest.length !== 2) throw new UsageError('fixture needs: fixture a|b SIZE|drop');
+      const f = await import('./fixture/build.js');
+      if (rest[1] === 'drop') await f.dropFixture(node);
+      else console.log(JSON.stringify(await f.buildFixture(node, rest[1] as string)));
+      return 0;
     }
     case undefined:
       throw new UsageError('missing command');

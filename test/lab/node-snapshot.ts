@@ -1,5 +1,6 @@
 import type { NodeName } from './constants.js';
 import { nodeExec } from './exec.js';
+import { nodeSql, postmasterStart } from './sql.js';
 
 /** Everything setup may touch on a node and teardown must put back (start time apart: it says whether PostgreSQL restarted). */
 export interface NodeSnapshot {
@@ -24,12 +25,10 @@ select 'roles: ' || coalesce(string_agg(rolname, ',' order by rolname), '') from
 select 'settings: ' || string_agg(name || '=' || setting, ',' order by name) from pg_settings where name in ('wal_level', 'track_commit_timestamp', 'max_slot_wal_keep_size') or pending_restart;`;
 
 /** Runs SQL in the fusionpbx database as postgres; the output is psql's unaligned tuples. */
-export async function labSql(node: NodeName, text: string): Promise<string> {
-  return (await nodeExec(node, ['runuser', '-u', 'postgres', '--', 'psql', '-X', '-qAt', '-v', 'ON_ERROR_STOP=1', '-d', 'fusionpbx', '-f', '-'], { input: text })).stdout.trim();
-}
+export const labSql = (node: NodeName, text: string): Promise<string> => nodeSql(node, text);
 
 /** When PostgreSQL last started: a change means it restarted. */
-export const pgStartedAt = (node: NodeName): Promise<string> => labSql(node, 'select pg_postmaster_start_time()');
+export const pgStartedAt = postmasterStart;
 
 /** Takes the snapshot teardown is judged against. */
 export async function nodeSnapshot(node: NodeName): Promise<NodeSnapshot> {
