@@ -2,6 +2,7 @@ import { PgduplexError } from '../../shared/errors.js';
 import type { Agents } from './agents.js';
 import type { Hazards } from './preflight.js';
 import { runChange, type Report } from './runner.js';
+import { atStep } from './stage.js';
 import { subscriptionName, type PairFacts } from './steps.js';
 
 /** How the target gets the source's schema; decided before anything changes, so a refusal changes nothing. */
@@ -52,7 +53,7 @@ export async function bootstrapTarget(agents: Agents, f: PairFacts, o: Bootstrap
     return undefined;
   }
   if (o.dryRun) return void o.report('would', f.target.node, `REPLACE ${plan.what} (after a backup)`);
-  const backup = await agents.call<{ notes?: string[] }>(f.target.side, 'backup.apply', { database: f.database }, { timeoutMs: 3_600_000, onProgress: (m) => o.report('...', f.target.node, `backup: ${m}`) });
+  const backup = await atStep(`backup on ${f.target.node}`, () => agents.call<{ notes?: string[] }>(f.target.side, 'backup.apply', { database: f.database }, { timeoutMs: 3_600_000, onProgress: (m) => o.report('...', f.target.node, `backup: ${m}`) }));
   const note = backup.notes?.[0] ?? '';
   const backupId = /backup id (\S+) in/.exec(note)?.[1];
   if (!backupId) throw new PgduplexError('INTERNAL', 'the backup did not report its id');
