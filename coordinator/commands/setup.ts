@@ -7,7 +7,7 @@ import { palette } from '../render/format.js';
 import { progressRenderer } from '../render/progress.js';
 
 /** `pgduplex setup`: prints one task line per step; exit 0 only when both databases agree at the end. */
-export async function setupCommand(o: { socket: string; database: string; source: 'local' | 'peer'; dryRun: boolean; yes: boolean; replacePeerData: boolean; keyless: KeylessRemedy; json: boolean }): Promise<number> {
+export async function setupCommand(o: { socket: string; database: string; source: 'local' | 'peer'; dryRun: boolean; yes: boolean; replacePeerData: boolean; keyless: KeylessRemedy; maxSlotWalKeepSize?: string; json: boolean }): Promise<number> {
   const c = palette(process.stdout);
   const lines: Array<{ status: string; node: string; what: string }> = [];
   const colour = (s: string) => (s === 'changed' ? c.yellow(s) : s === 'ok' ? c.green(s) : s === 'DIFFERS' ? c.red(s) : s);

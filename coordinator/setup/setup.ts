@@ -14,6 +14,8 @@ export interface SetupOptions extends BootstrapOptions {
   source: Side;
   /** Remedy for tables without a replica identity: leave them out, or give them REPLICA IDENTITY FULL. */
   keyless: KeylessRemedy;
+  /** max_slot_wal_keep_size on both nodes (default PAIR_SETTINGS'). */
+  maxSlotWalKeepSize?: string;
 }
 
 /** What a finished setup hands back for the summary. */
@@ -40,7 +42,7 @@ async function configure(agents: Agents, f: PairFacts, pre: Preflight, o: SetupO
     if (wider) listen[n.side] = wider;
   }
   const restarts: Array<{ side: Side; node: string; journalId?: string }> = [];
-  for (const step of configureSteps(f, listen)) {
+  for (const step of configureSteps(f, listen, o.maxSlotWalKeepSize)) {
     const r = await runChange(agents, step, o);
     if (step.action === 'pg-settings' && r.restartNeeded) restarts.push({ side: step.side, node: step.node, ...(r.journalId ? { journalId: r.journalId } : {}) });
   }
