@@ -23,8 +23,12 @@ export interface ChangeStep {
   readonly params: unknown;
 }
 
-/** Settings the pair needs: logical WAL, commit timestamps, and a cap on WAL a dead peer can hold. */
-export const PAIR_SETTINGS = { wal_level: 'logical', track_commit_timestamp: 'on', max_slot_wal_keep_size: '10GB' } as const;
+/**
+ * Settings the pair needs: logical WAL, commit timestamps, a cap on WAL a dead peer can hold, and a TCP
+ * timeout so that a walsender writing to a peer cut off by the network dies within a minute: until it
+ * does, the checkpointer waits on it and the cap is not enforced (about 15 minutes of TCP retries).
+ */
+export const PAIR_SETTINGS = { wal_level: 'logical', track_commit_timestamp: 'on', max_slot_wal_keep_size: '10GB', tcp_user_timeout: '60s' } as const;
 
 const UNITS: Record<string, number> = { MB: 1024 ** 2, GB: 1024 ** 3, TB: 1024 ** 4 };
 
