@@ -10,7 +10,7 @@ const STATUS_SQL = `select json_build_object(
   'walLsn', pg_current_wal_lsn()::text,
   'maxSlotWalKeepSize', current_setting('max_slot_wal_keep_size'),
   'slots', (select coalesce(json_agg(json_build_object('name', slot_name, 'type', slot_type, 'plugin', plugin, 'database', database,
-      'active', active, 'walStatus', wal_status, 'safeWalSizeBytes', safe_wal_size,
+      'active', active, 'walStatus', wal_status, 'safeWalSizeBytes', safe_wal_size, 'confirmedFlushLsn', confirmed_flush_lsn::text,
       'retainedBytes', case when restart_lsn is null then null else pg_wal_lsn_diff(pg_current_wal_lsn(), restart_lsn)::bigint end) order by slot_name), '[]')
     from pg_replication_slots),
   'senders', (select coalesce(json_agg(json_build_object('application', application_name, 'client', client_addr::text, 'state', state,
