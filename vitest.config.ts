@@ -1,6 +1,9 @@
 import { defineConfig } from 'vitest/config';
 
+const lab = { globalSetup: ['test/lab/global-setup.ts'], fileParallelism: false, hookTimeout: 900_000 };
+
 // Two projects: pure unit tests run anywhere; *.lab.test.ts need root and run against the two-node lab.
+// `npm run test:faults` (PGDX_FAULTS=1) adds a third: the whole fault-injection suite, about an hour.
 export default defineConfig({
   test: {
     projects: [
@@ -16,12 +19,11 @@ export default defineConfig({
         test: {
           name: 'lab',
           include: ['test/**/*.lab.test.ts'],
-          globalSetup: ['test/lab/global-setup.ts'],
-          fileParallelism: false,
+          ...lab,
           testTimeout: 120_000,
-          hookTimeout: 600_000,
         },
       },
+      ...(process.env.PGDX_FAULTS === '1' ? [{ test: { name: 'faults', include: ['test/faults/*.faults.ts'], ...lab, testTimeout: 1_800_000 } }] : []),
     ],
   },
 });

@@ -6,6 +6,7 @@ import { healthCommand } from './commands/health.js';
 import { setupCommand } from './commands/setup.js';
 import { teardownCommand } from './commands/teardown.js';
 import { statusCommand } from './commands/status.js';
+import { PAIR_SETTINGS, walKeepBytes } from './setup/steps.js';
 import { verifyCommand } from './commands/verify.js';
 import { pairAcceptCommand, pairConnectCommand, peersCommand, unpairCommand, whoamiCommand } from './commands/pairing.js';
 
@@ -80,8 +81,9 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .addOption(new Option('--exclude-tables-without-key', 'leave tables without a primary key or replica identity out of replication (they drift apart)').conflicts('replicaIdentityFull'))
     .option('--full-verify', 'compare every row at the end even when nothing changed (a run that changes nothing checks schema, sequences and streaming only)')
     .option('--replica-identity-full', 'give tables without a primary key REPLICA IDENTITY FULL so they replicate (slower UPDATE/DELETE on big tables)')
+    .addOption(new Option('--max-slot-wal-keep-size <size>', 'most WAL each node keeps for a peer that is away (e.g. 512MB, 10GB); a peer away longer must be copied again').default(PAIR_SETTINGS.max_slot_wal_keep_size).argParser(parseWalKeep))
     .option('--json', 'print machine-readable JSON')
-    .action(async (o: { database: string; source: 'local' | 'peer'; dryRun?: boolean; yes?: boolean; replacePeerData?: boolean; excludeTablesWithoutKey?: boolean; replicaIdentityFull?: boolean; fullVerify?: boolean; json?: boolean }) => {
+    .action(async (o: { database: string; source: 'local' | 'peer'; dryRun?: boolean; yes?: boolean; replacePeerData?: boolean; excludeTablesWithoutKey?: boolean; replicaIdentityFull?: boolean; fullVerify?: boolean; maxSlotWalKeepSize: string; json?: boolean }) => {
       setExit(
         await setupCommand({
           socket: socket(),
@@ -92,6 +94,7 @@ export function buildProgram(setExit: (code: number) => void): Command {
           replacePeerData: o.replacePeerData === true,
           keyless: o.excludeTablesWithoutKey ? 'exclude' : o.replicaIdentityFull ? 'replica-identity-full' : undefined,
           fullVerify: o.fullVerify === true,
+          maxSlotWalKeepSize: o.maxSlotWalKeepSize,
           json: o.json === true,
         }),
       );
@@ -153,6 +156,11 @@ function parsePort(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 1 || n > 65535) throw new InvalidArgumentError('must be a port number between 1 and 65535');
   return n;
+}
+
+function parseWalKeep(value: string): string {
+  if (walKeepBytes(value) === undefined) throw new InvalidArgumentError('must be a size in MB, GB or TB such as 512MB or 10GB, at least 16MB');
+  return value;
 }
 
 function usage(message: string): PgduplexError {

@@ -9,6 +9,8 @@ export const slotSchema = z.object({
   database: z.string().nullable(),
   active: z.boolean(),
   walStatus: z.string().nullable(),
+  /** How far the subscriber has confirmed it holds this node's changes. */
+  confirmedFlushLsn: z.string().nullable(),
   retainedBytes: z.number().nullable(),
   /** WAL written here that the subscriber has not confirmed (current LSN − confirmed_flush_lsn). */
   lagBytes: z.number().nullable(),

@@ -8,7 +8,7 @@ export const REPLICATION_STATUS_SQL = `select json_build_object(
   'maxSlotWalKeepSize', current_setting('max_slot_wal_keep_size'),
   'maxSlotWalKeepSizeBytes', (select case when setting::bigint < 0 then null else setting::bigint * 1024 * 1024 end from pg_settings where name = 'max_slot_wal_keep_size'),
   'slots', (select coalesce(json_agg(json_build_object('name', s.slot_name, 'database', s.database, 'active', s.active,
-      'walStatus', s.wal_status, 'safeWalSizeBytes', s.safe_wal_size,
+      'walStatus', s.wal_status, 'safeWalSizeBytes', s.safe_wal_size, 'confirmedFlushLsn', s.confirmed_flush_lsn::text,
       'retainedBytes', pg_wal_lsn_diff(pg_current_wal_lsn(), s.restart_lsn)::bigint,
       'lagBytes', pg_wal_lsn_diff(pg_current_wal_lsn(), s.confirmed_flush_lsn)::bigint,
       'inactiveSeconds', case when s.active then null else round(extract(epoch from now() - (to_jsonb(s) ->> 'inactive_since')::timestamptz), 1) end,

@@ -9,6 +9,8 @@ export interface SettingSpec {
   values?: readonly string[];
   minusOne?: boolean;
   minVersion?: number;
+  /** pg_settings shows the session's own socket's value (0 over the agent's unix socket): compare reset_val. */
+  perConnection?: boolean;
 }
 
 /**
@@ -29,6 +31,7 @@ export const SETTING_SPECS: ReadonlyMap<string, SettingSpec> = new Map<string, S
   ['idle_replication_slot_timeout', { kind: 'time', minVersion: 18 }],
   ['wal_sender_timeout', { kind: 'time' }],
   ['wal_receiver_timeout', { kind: 'time' }],
+  ['tcp_user_timeout', { kind: 'time', perConnection: true }],
   ['track_commit_timestamp', { kind: 'bool' }],
 ]);
 
@@ -97,6 +100,8 @@ export interface ServerSetting {
   maxVal: string | null;
   enumvals: string[] | null;
   bootVal: string | null;
+  /** The value a session starts with, from the configuration files. */
+  resetVal?: string | null;
   pendingRestart: boolean;
 }
 
@@ -128,9 +133,10 @@ export function inServerUnits(value: string, unit: string | null): number | unde
 /** Whether the running value (pg_settings) is the canonical value we want. */
 export function sameAsRunning(name: string, value: string, row: ServerSetting): boolean {
   const spec = SETTING_SPECS.get(name);
-  if (spec?.kind === 'size' || spec?.kind === 'time') return inServerUnits(value, row.unit) === Number(row.setting);
-  if (spec?.kind === 'addresses') return value === row.setting.split(',').map((s) => s.trim()).join(',');
-  return value === row.setting;
+  const running = spec?.perConnection ? (row.resetVal ?? row.setting) : row.setting;
+  if (spec?.kind === 'size' || spec?.kind === 'time') return inServerUnits(value, row.unit) === Number(running);
+  if (spec?.kind === 'addresses') return value === running.split(',').map((s) => s.trim()).join(',');
+  return value === running;
 }
 
 /**

@@ -6,7 +6,7 @@ import { progressRenderer } from '../render/progress.js';
 import { askYesNo, taskLog } from '../render/tasks.js';
 
 /** `pgduplex setup`: prints one task line per step; exit 0 only when both databases agree at the end. */
-export async function setupCommand(o: { socket: string; database: string; source: 'local' | 'peer'; dryRun: boolean; yes: boolean; replacePeerData: boolean; keyless: KeylessRemedy; fullVerify: boolean; json: boolean }): Promise<number> {
+export async function setupCommand(o: { socket: string; database: string; source: 'local' | 'peer'; dryRun: boolean; yes: boolean; replacePeerData: boolean; keyless: KeylessRemedy; fullVerify: boolean; maxSlotWalKeepSize?: string; json: boolean }): Promise<number> {
   const bar = o.json ? undefined : progressRenderer(process.stdout);
   const { lines, report } = taskLog(o.json, () => bar?.clear());
   const interactive = process.stdin.isTTY === true && !o.json;

@@ -3,10 +3,20 @@ import { formatBytes } from '../render/format.js';
 import type { Agents } from './agents.js';
 import type { Hazards } from './preflight.js';
 import { runChange, type Report } from './runner.js';
+import { brokenForwardSlot, waitForReverseCatchUp, type BrokenSlot } from './resync.js';
+import { atStep } from './stage.js';
 import { subscriptionName, type PairFacts } from './steps.js';
 
-/** How the target gets the source's schema; decided before anything changes, so a refusal changes nothing. */
-export type Bootstrap = { kind: 'subscribed' } | { kind: 'kept'; tables: number } | { kind: 'import' } | { kind: 'replace'; tables: number; what: string };
+/**
+ * How the target gets the source's schema; decided before anything changes, so a refusal changes
+ * nothing. 'resync': subscribed, but the slot on the source is gone, so the target is copied again.
+ */
+export type Bootstrap =
+  | { kind: 'subscribed' }
+  | { kind: 'kept'; tables: number }
+  | { kind: 'import' }
+  | { kind: 'replace'; tables: number; what: string }
+  | { kind: 'resync'; tables: number; what: string; slot: BrokenSlot };
 
 /** What bootstrapping needs from the operator's options. */
 export interface BootstrapOptions {
@@ -27,19 +37,24 @@ type SubStatus = Array<{ name: string; tables: Record<string, number>; tableByte
 /** Decides the bootstrap from the target's subscriptions and tables (the source's list comes from its hazards). */
 export async function planBootstrap(agents: Agents, f: PairFacts, hz: Hazards, o: BootstrapOptions): Promise<Bootstrap> {
   const subs = await agents.call<SubStatus>(f.target.side, 'subscription.status', { database: f.database });
-  if (subs.some((s) => s.name === subscriptionName(f.source.node))) return { kind: 'subscribed' };
+  const subscribed = subs.some((s) => s.name === subscriptionName(f.source.node));
+  const slot = subscribed ? await brokenForwardSlot(agents, f) : undefined;
+  if (subscribed && !slot) return { kind: 'subscribed' };
   const target = await agents.call<{ tables: string[] }>(f.target.side, 'hazards', { database: f.database });
-  if (target.tables.length === 0) return { kind: 'import' };
+  if (target.tables.length === 0 && !slot) return { kind: 'import' };
   const sums = await agents.call<Sums>(f.target.side, 'table-checksums', { database: f.database }, { timeoutMs: 3_600_000 });
   const rows = sums.reduce((n, t) => n + t.rows, 0);
-  if (rows === 0 && target.tables.join(',') === hz.tables.join(',')) return { kind: 'kept', tables: target.tables.length };
+  if (rows === 0 && !slot && target.tables.join(',') === hz.tables.join(',')) return { kind: 'kept', tables: target.tables.length };
   const what = `the database ${f.database} on ${f.target.node} (${f.target.address}): schema public, ${target.tables.length} tables, ${rows} rows`;
-  if (o.dryRun) return { kind: 'replace', tables: target.tables.length, what };
-  if (rows > 0 && !o.replacePeerData) throw new PgduplexError('BAD_PARAMS', `setup would destroy ${what}`, { hint: 'nothing was changed; if that data may go, re-run with --yes --replace-peer-data (a backup is taken first)' });
-  if (!o.yes && !(o.confirm && (await o.confirm(`About to back up and then destroy ${what}. Continue?`)))) {
-    throw new PgduplexError('BAD_PARAMS', `not confirmed: setup would replace ${what}`, { hint: 'nothing was changed; re-run with --yes to confirm' });
+  const plan: Bootstrap = slot ? { kind: 'resync', tables: target.tables.length, what, slot } : { kind: 'replace', tables: target.tables.length, what };
+  if (o.dryRun) return plan;
+  const why = slot ? `the replication slot ${slot.slot} on ${slot.on} that feeds ${f.target.node} ${slot.why}, so ${f.target.node} misses changes and must be copied from ${f.source.node} again: ` : '';
+  const how = slot ? `: setup first waits until ${f.source.node} has every change made on ${f.target.node}, then backs ${f.target.node} up and copies ${f.source.node}'s data again` : ' (a backup is taken first)';
+  if (rows > 0 && !o.replacePeerData) throw new PgduplexError('BAD_PARAMS', `${why}setup would destroy ${what}`, { hint: `nothing was changed; if that data may go, re-run with --yes --replace-peer-data${how}` });
+  if (!o.yes && !(o.confirm && (await o.confirm(`${why}About to back up and then destroy ${what}. Continue?`)))) {
+    throw new PgduplexError('BAD_PARAMS', `not confirmed: ${why}setup would replace ${what}`, { hint: 'nothing was changed; re-run with --yes to confirm' });
   }
-  return { kind: 'replace', tables: target.tables.length, what };
+  return plan;
 }
 
 /** Gives the target the source's schema: kept, imported, or replaced after a backup. Returns the backup's place. */
@@ -52,8 +67,15 @@ export async function bootstrapTarget(agents: Agents, f: PairFacts, o: Bootstrap
     await importStep({ database: f.database });
     return undefined;
   }
+  if (plan.kind === 'resync') {
+    if (o.dryRun) return void o.report('would', f.target.node, `RE-COPY from ${f.source.node}: the slot ${plan.slot.slot} on ${plan.slot.on} ${plan.slot.why}; wait until ${f.source.node} has ${f.target.node}'s changes, drop the subscription, REPLACE ${plan.what} (after a backup)`);
+    o.report('note', f.target.node, `resync: the slot ${plan.slot.slot} on ${plan.slot.on} ${plan.slot.why}; ${f.target.node} is copied from ${f.source.node} again`);
+    await atStep(`the catch-up of ${f.source.node} from ${f.target.node}`, () => waitForReverseCatchUp(agents, f, o.report));
+    await runChange(agents, { side: f.target.side, node: f.target.node, action: 'subscription-drop', params: { database: f.database, name: subscriptionName(f.source.node) } }, o);
+    if (plan.tables === 0) return void (await importStep({ database: f.database }));
+  }
   if (o.dryRun) return void o.report('would', f.target.node, `REPLACE ${plan.what} (after a backup)`);
-  const backup = await agents.call<{ notes?: string[] }>(f.target.side, 'backup.apply', { database: f.database }, { timeoutMs: 3_600_000, onProgress: (m) => o.report('...', f.target.node, `backup: ${m}`) });
+  const backup = await atStep(`backup on ${f.target.node}`, () => agents.call<{ notes?: string[] }>(f.target.side, 'backup.apply', { database: f.database }, { timeoutMs: 3_600_000, onProgress: (m) => o.report('...', f.target.node, `backup: ${m}`) }));
   const note = backup.notes?.[0] ?? '';
   const backupId = /backup id (\S+) in/.exec(note)?.[1];
   if (!backupId) throw new PgduplexError('INTERNAL', 'the backup did not report its id');

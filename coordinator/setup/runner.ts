@@ -1,4 +1,5 @@
 import type { Agents } from './agents.js';
+import { atStep } from './stage.js';
 import type { ChangeStep } from './steps.js';
 
 /** What one step did: nothing, changes, or (in a dry run) what it would change. */
@@ -13,7 +14,11 @@ export interface StepOutcome {
 export type Report = (status: string, node: string, what: string) => void;
 
 /** Runs a step as check then apply (check only in a dry run); apply verifies on the node itself. */
-export async function runChange(agents: Agents, step: ChangeStep, o: { dryRun: boolean; report: Report; timeoutMs?: number }): Promise<StepOutcome> {
+export function runChange(agents: Agents, step: ChangeStep, o: { dryRun: boolean; report: Report; timeoutMs?: number }): Promise<StepOutcome> {
+  return atStep(`${step.action} on ${step.node}`, () => checkThenApply(agents, step, o));
+}
+
+async function checkThenApply(agents: Agents, step: ChangeStep, o: { dryRun: boolean; report: Report; timeoutMs?: number }): Promise<StepOutcome> {
   const check = await agents.call<{ changes: string[]; restartNeeded?: boolean }>(step.side, `${step.action}.check`, step.params);
   if (check.changes.length === 0) {
     o.report('ok', step.node, `${step.action}: nothing to change`);

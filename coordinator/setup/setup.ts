@@ -4,6 +4,7 @@ import type { Agents, Side } from './agents.js';
 import { bootstrapTarget, planBootstrap, waitForCopy, type BootstrapOptions } from './bootstrap.js';
 import { checkRoom, keylessTables, preflight, type KeylessRemedy, type Preflight } from './preflight.js';
 import { runChange } from './runner.js';
+import { atStep } from './stage.js';
 import { configureSteps, credentialSteps, listenCovering, publishSteps, REPL_ROLE, sequenceStep, subscriptionStep, type PairFacts } from './steps.js';
 import { verifyPair, type VerifyResult } from './verify.js';
 
@@ -15,6 +16,8 @@ export interface SetupOptions extends BootstrapOptions {
   keyless: KeylessRemedy;
   /** Compare every row even when the run changed nothing. */
   fullVerify?: boolean;
+  /** max_slot_wal_keep_size on both nodes (default PAIR_SETTINGS'). */
+  maxSlotWalKeepSize?: string;
 }
 
 /** What a finished setup hands back for the summary. */
@@ -41,16 +44,16 @@ async function configure(agents: Agents, f: PairFacts, pre: Preflight, o: SetupO
     if (wider) listen[n.side] = wider;
   }
   const restarts: Array<{ side: Side; node: string; journalId?: string }> = [];
-  for (const step of configureSteps(f, listen)) {
+  for (const step of configureSteps(f, listen, o.maxSlotWalKeepSize)) {
     const r = await runChange(agents, step, o);
     if (step.action === 'pg-settings' && r.restartNeeded) restarts.push({ side: step.side, node: step.node, ...(r.journalId ? { journalId: r.journalId } : {}) });
   }
   if (o.dryRun) return void restarts.forEach((n) => o.report('would', n.node, 'pg-service: restart PostgreSQL'));
-  await Promise.all(restarts.map(async (n) => {
+  await Promise.all(restarts.map((n) => atStep(`pg-service restart on ${n.node}`, async () => {
     await agents.call(n.side, 'pg-service.restart', n.journalId ? { restoreJournalId: n.journalId } : {}, { timeoutMs: 300_000 });
     o.report('changed', n.node, 'pg-service: restarted PostgreSQL for the new settings');
-  }));
-  await Promise.all([[f.target, f.source], [f.source, f.target]].map(async ([from, to]) => {
+  })));
+  await Promise.all([[f.target, f.source], [f.source, f.target]].map(([from, to]) => atStep(`reach from ${from!.node} to ${to!.node}`, async () => {
     const r = await agents.call<{ reachable: boolean; ms: number; error?: string }>(from!.side, 'pg-reach', { host: to!.address, port: f.pgPort });
     if (!r.reachable) {
       throw new PgduplexError('PG_UNREACHABLE', `${from!.node} cannot reach PostgreSQL on ${to!.node} at ${to!.address}:${f.pgPort}: ${r.error ?? 'unknown'}`, {
@@ -58,11 +61,11 @@ async function configure(agents: Agents, f: PairFacts, pre: Preflight, o: SetupO
       });
     }
     o.report('ok', from!.node, `reach: PostgreSQL on ${to!.node} (${to!.address}:${f.pgPort}) answers in ${r.ms} ms`);
-  }));
+  })));
 }
 
 async function credentials(agents: Agents, f: PairFacts, o: SetupOptions): Promise<void> {
-  const status = await Promise.all([f.source, f.target].map((n) => agents.call<{ roleExists: boolean; passfileHasPeer: boolean }>(n.side, 'credentials.status', { role: REPL_ROLE, peer: { host: (n === f.source ? f.target : f.source).address, port: f.pgPort, database: f.database } })));
+  const status = await atStep('credentials', () => Promise.all([f.source, f.target].map((n) => agents.call<{ roleExists: boolean; passfileHasPeer: boolean }>(n.side, 'credentials.status', { role: REPL_ROLE, peer: { host: (n === f.source ? f.target : f.source).address, port: f.pgPort, database: f.database } }))));
   if (status.every((s) => s.roleExists && s.passfileHasPeer)) return void o.report('ok', `${f.source.node}+${f.target.node}`, 'credentials: replication role and passfiles in place');
   const password = randomBytes(24).toString('base64url');
   for (const step of credentialSteps(f, password)) await runChange(agents, step, o);
@@ -72,9 +75,9 @@ async function credentials(agents: Agents, f: PairFacts, o: SetupOptions): Promi
 export async function setup(agents: Agents, given: SetupOptions): Promise<SetupResult> {
   let changed = false;
   const o: SetupOptions = { ...given, report: (status, node, what) => ((changed ||= status === 'changed'), given.report(status, node, what)) };
-  const f = await pairFacts(agents, o.database, o.source);
-  const pre = await preflight(agents, f, { remedy: o.keyless, report: o.report }, f.versions);
-  const boot = await planBootstrap(agents, f, pre.hazards, o);
+  const f = await atStep('the pairing check', () => pairFacts(agents, o.database, o.source));
+  const pre = await atStep('preflight', () => preflight(agents, f, { remedy: o.keyless, report: o.report }, f.versions));
+  const boot = await atStep('preflight', () => planBootstrap(agents, f, pre.hazards, o));
   if (boot.kind !== 'subscribed') checkRoom(f, pre, o.report);
   await configure(agents, f, pre, o);
   await credentials(agents, f, o);
@@ -89,7 +92,7 @@ export async function setup(agents: Agents, given: SetupOptions): Promise<SetupR
   const major = (side: Side) => Math.floor(pre.pg[side].serverVersionNum / 10000);
   const binary = major('local') === major('peer') && pre.hazards.typesWithoutBinary.length === 0;
   await runChange(agents, subscriptionStep(f, f.target, f.source, boot.kind !== 'subscribed', binary), o);
-  if (!o.dryRun) await waitForCopy(agents, f, o, pre.hazards.tableBytes);
+  if (!o.dryRun) await atStep(`the initial copy to ${f.target.node}`, () => waitForCopy(agents, f, o, pre.hazards.tableBytes));
   // Only now does the target hold the source's keys, so its sequences can start above them.
   if (o.dryRun && (boot.kind === 'import' || boot.kind === 'replace')) o.report('would', f.target.node, 'sequences: even values above the copied keys, once the copy is done');
   else await runChange(agents, sequenceStep(f, f.target, 2), o);
@@ -98,5 +101,5 @@ export async function setup(agents: Agents, given: SetupOptions): Promise<SetupR
   const excluded = o.keyless === 'exclude' ? pre.keyless : [];
   // A run that changed nothing copied nothing: comparing every row again is what `pgduplex verify` is for.
   const contents = changed || o.fullVerify === true;
-  return { verify: await verifyPair(agents, f, o.report, excluded, { contents }), ...(backup ? { backup } : {}) };
+  return { verify: await atStep('verify', () => verifyPair(agents, f, o.report, excluded, { contents })), ...(backup ? { backup } : {}) };
 }

@@ -23,8 +23,21 @@ export interface ChangeStep {
   readonly params: unknown;
 }
 
-/** Settings the pair needs: logical WAL, commit timestamps, and a cap on WAL a dead peer can hold. */
-export const PAIR_SETTINGS = { wal_level: 'logical', track_commit_timestamp: 'on', max_slot_wal_keep_size: '10GB' } as const;
+/**
+ * Settings the pair needs: logical WAL, commit timestamps, a cap on WAL a dead peer can hold, and a TCP
+ * timeout so that a walsender writing to a peer cut off by the network dies within a minute: until it
+ * does, the checkpointer waits on it and the cap is not enforced (about 15 minutes of TCP retries).
+ */
+export const PAIR_SETTINGS = { wal_level: 'logical', track_commit_timestamp: 'on', max_slot_wal_keep_size: '10GB', tcp_user_timeout: '60s' } as const;
+
+const UNITS: Record<string, number> = { MB: 1024 ** 2, GB: 1024 ** 3, TB: 1024 ** 4 };
+
+/** Bytes of a max_slot_wal_keep_size such as 512MB or 10GB (at least one 16 MB WAL segment); undefined if it is not one. */
+export function walKeepBytes(value: string): number | undefined {
+  const m = /^([1-9][0-9]{0,6})(MB|GB|TB)$/.exec(value);
+  const bytes = m ? Number(m[1]) * UNITS[m[2]!]! : 0;
+  return bytes >= 16 * 1024 ** 2 ? bytes : undefined;
+}
 
 /**
  * listen_addresses that also covers `address` (how the peer reaches this node), or undefined when the
@@ -38,13 +51,13 @@ export function listenCovering(current: string, address: string): string | undef
 }
 
 /** Per node: its firewall opening for the other node's PostgreSQL, its settings, its pg_hba block. */
-export function configureSteps(f: PairFacts, listen: Partial<Record<Side, string>> = {}): ChangeStep[] {
+export function configureSteps(f: PairFacts, listen: Partial<Record<Side, string>> = {}, walKeep: string = PAIR_SETTINGS.max_slot_wal_keep_size): ChangeStep[] {
   return [f.source, f.target].flatMap((n) => {
     const other = n === f.source ? f.target : f.source;
     const extra = listen[n.side] ? { listen_addresses: listen[n.side] } : {};
     return [
       { side: n.side, node: n.node, action: 'firewall', params: { peer: other.address, ports: [{ port: f.pgPort, purpose: 'postgresql' }] } },
-      { side: n.side, node: n.node, action: 'pg-settings', params: { settings: { ...PAIR_SETTINGS, ...extra } } },
+      { side: n.side, node: n.node, action: 'pg-settings', params: { settings: { ...PAIR_SETTINGS, max_slot_wal_keep_size: walKeep, ...extra } } },
       { side: n.side, node: n.node, action: 'pg-hba', params: { peer: other.address, role: REPL_ROLE, database: f.database } },
     ];
   });

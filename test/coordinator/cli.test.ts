@@ -48,6 +48,14 @@ describe('pgduplex CLI', () => {
     expect(r.stderr).toContain('pair needs "--accept <address>"');
   });
 
+  it('refuses a --max-slot-wal-keep-size that is not a size of at least 16MB before contacting anyone', async () => {
+    for (const bad of ['5MB', '-1', '10gb', '1.5GB', '64']) {
+      const r = await cli(['--socket', join(dir, 'absent.sock'), 'setup', '--max-slot-wal-keep-size', bad]);
+      expect(r.exitCode, bad).toBe(2);
+      expect(r.stderr).toContain(`argument '${bad}' is invalid. must be a size in MB, GB or TB such as 512MB or 10GB, at least 16MB`);
+    }
+  });
+
   it('says the agent is not running and what to do', async () => {
     const r = await cli(['--socket', join(dir, 'absent.sock'), 'health']);
     expect(r.exitCode).toBe(1);

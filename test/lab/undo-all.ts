@@ -1,7 +1,17 @@
 import { agentOk, agentRpc } from './agent-rpc.js';
 import type { NodeName } from './constants.js';
+import { waitFor } from './http.js';
+import { trySql } from './sql.js';
 
 type Entry = { id: string; action: string; undone: boolean };
+
+/** Entries that create or drop subscriptions: undone first, among themselves newest first (a drop's undo re-creates). */
+const SUBSCRIPTION_ACTIONS = new Set(['subscription', 'subscription-drop']);
+
+// A subscription dropped while the peer's walsender for it is still exiting leaves its slot behind ("slot is
+// active"); with wal_level back to replica that slot would keep PostgreSQL from starting.
+const DROP_LEFT_SLOTS = `select count(pg_drop_replication_slot(slot_name)) from pg_replication_slots where slot_type = 'logical' and not active;
+select count(*) from pg_replication_slots where slot_type = 'logical';`;
 
 /**
  * Undoes every pending journal entry on both nodes, newest first, subscriptions before anything else,
@@ -9,7 +19,8 @@ type Entry = { id: string; action: string; undone: boolean };
  */
 export async function undoEverything(): Promise<void> {
   const pending = async (node: NodeName) => (await agentOk<Entry[]>(node, 'journal.list')).filter((e) => !e.undone).reverse();
-  for (const node of ['a', 'b'] as const) for (const e of (await pending(node)).filter((x) => x.action === 'subscription')) await agentRpc(node, 'journal.undo', { id: e.id });
+  for (const node of ['a', 'b'] as const) for (const e of (await pending(node)).filter((x) => SUBSCRIPTION_ACTIONS.has(x.action))) await agentRpc(node, 'journal.undo', { id: e.id });
+  for (const node of ['a', 'b'] as const) await waitFor(`no logical slot left on ${node}`, async () => (await trySql(node, DROP_LEFT_SLOTS))?.split('\n').at(-1), (n) => n === undefined || n === '0', 120_000);
   for (const node of ['a', 'b'] as const) for (const e of await pending(node)) await agentRpc(node, 'journal.undo', { id: e.id });
   for (const node of ['a', 'b'] as const) await agentRpc(node, 'pg-service.restart', {});
 }
@@ -18,4 +29,12 @@ export async function undoEverything(): Promise<void> {
 export async function pendingJournalCounts(): Promise<Record<NodeName, number>> {
   const count = async (node: NodeName) => (await agentOk<Entry[]>(node, 'journal.list')).filter((e) => !e.undone).length;
   return { a: await count('a'), b: await count('b') };
+}
+
+/** Undoes the pending journal entries of the given actions on both nodes, newest first. */
+export async function undoPending(actions: ReadonlySet<string>): Promise<void> {
+  for (const node of ['a', 'b'] as const) {
+    const entries = (await agentOk<Entry[]>(node, 'journal.list')).filter((e) => !e.undone && actions.has(e.action)).reverse();
+    for (const e of entries) await agentRpc(node, 'journal.undo', { id: e.id });
+  }
 }

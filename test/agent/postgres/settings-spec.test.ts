@@ -65,6 +65,9 @@ describe('server units and ranges', () => {
     expect(sameAsRunning('max_slot_wal_keep_size', '-1', row({ setting: '-1', unit: 'MB' }))).toBe(true);
     expect(sameAsRunning('wal_level', 'logical', row({ setting: 'replica' }))).toBe(false);
     expect(sameAsRunning('listen_addresses', 'localhost,10.0.0.1', row({ setting: 'localhost, 10.0.0.1' }))).toBe(true);
+    // Over the agent's unix socket tcp_user_timeout always reads 0; what new TCP sessions get is reset_val.
+    expect(sameAsRunning('tcp_user_timeout', '60s', row({ setting: '0', resetVal: '60000', unit: 'ms' }))).toBe(true);
+    expect(sameAsRunning('tcp_user_timeout', '60s', row({ setting: '0', resetVal: '0', unit: 'ms' }))).toBe(false);
   });
 
   it('refuses a PostgreSQL 18 setting on 17, out-of-range numbers and sizes that are not whole units', () => {

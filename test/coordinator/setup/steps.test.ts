@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { configureSteps, listenCovering, type PairFacts } from '../../../coordinator/setup/steps.js';
+import { configureSteps, listenCovering, walKeepBytes, type PairFacts } from '../../../coordinator/setup/steps.js';
 
 const f: PairFacts = { database: 'fusionpbx', source: { side: 'local', node: 'a', address: '10.0.0.1' }, target: { side: 'peer', node: 'b', address: 'fd00::2' }, pgPort: 5432 };
 
@@ -25,5 +25,19 @@ describe('configureSteps', () => {
     expect(steps[3]?.params).toMatchObject({ peer: '10.0.0.1' });
     expect((steps[1]?.params as { settings: Record<string, string> }).settings).not.toHaveProperty('listen_addresses');
     expect((steps[4]?.params as { settings: Record<string, string> }).settings).toMatchObject({ wal_level: 'logical', listen_addresses: 'localhost,fd00::2' });
+  });
+});
+
+describe('max_slot_wal_keep_size', () => {
+  it('reads sizes of at least one 16 MB segment in MB, GB or TB', () => {
+    expect(walKeepBytes('16MB')).toBe(16 * 1024 ** 2);
+    expect(walKeepBytes('10GB')).toBe(10 * 1024 ** 3);
+    expect(walKeepBytes('1TB')).toBe(1024 ** 4);
+    for (const bad of ['15MB', '0MB', '-1', '64', '64mb', '1.5GB', '064MB', ' 64MB', '64MB;']) expect(walKeepBytes(bad), bad).toBeUndefined();
+  });
+  it('goes into both nodes\' settings, 10GB unless asked otherwise', () => {
+    const settings = (steps: ReturnType<typeof configureSteps>) => steps.filter((s) => s.action === 'pg-settings').map((s) => (s.params as { settings: Record<string, string> }).settings['max_slot_wal_keep_size']);
+    expect(settings(configureSteps(f))).toEqual(['10GB', '10GB']);
+    expect(settings(configureSteps(f, {}, '64MB'))).toEqual(['64MB', '64MB']);
   });
 });

@@ -4,7 +4,7 @@ import type { NodeView, PairView } from '../../../coordinator/status/gather.js';
 import { assessPair, STATUS_EXIT } from '../../../coordinator/status/verdict.js';
 
 const T = { maxLagBytes: 64 * 1024 * 1024, maxLagSeconds: 300 };
-const slot = (name: string, o: Partial<SlotFacts> = {}): SlotFacts => ({ name, database: 'fusionpbx', active: true, walStatus: 'reserved', retainedBytes: 56, lagBytes: 0, safeWalSizeBytes: 10 * 2 ** 30, inactiveSeconds: null, replayLagSeconds: 0.01, senderState: 'streaming', ...o });
+const slot = (name: string, o: Partial<SlotFacts> = {}): SlotFacts => ({ name, database: 'fusionpbx', active: true, walStatus: 'reserved', confirmedFlushLsn: '0/2000', retainedBytes: 56, lagBytes: 0, safeWalSizeBytes: 10 * 2 ** 30, inactiveSeconds: null, replayLagSeconds: 0.01, senderState: 'streaming', ...o });
 const sub = (name: string, o: Partial<SubscriptionFacts> = {}): SubscriptionFacts => ({
   name, database: 'fusionpbx', enabled: true, slot: name, origin: 'pg_16410', originLsn: '0/1000', skipLsn: null, workerPid: 700, syncWorkers: 0,
   lastMessageSendTime: null, lastMessageReceiptTime: '2026-11-23T04:00:00Z', applyErrors: 0, syncErrors: 0, conflicts: null, tables: { r: 3 }, ...o,

@@ -1,0 +1,33 @@
+import { PgduplexError, toPgduplexError, type ErrorCode } from '../../shared/errors.js';
+
+/** Errors that ask the operator to decide or fix the input; they say so themselves and are left alone. */
+const REFUSALS: ReadonlySet<ErrorCode> = new Set<ErrorCode>(['BAD_PARAMS', 'USAGE', 'NOT_PAIRED']);
+const RESUME = 're-run pgduplex setup: finished steps are found done and skipped';
+const named = new WeakSet<PgduplexError>();
+
+const HINTS: Partial<Record<ErrorCode, string>> = {
+  AGENT_UNREACHABLE: 'check that pgduplex-agent runs on both nodes and that they reach each other (pgduplex peers)',
+  TIMEOUT: 'check the network between the two nodes (pgduplex peers)',
+  PG_UNREACHABLE: 'check that PostgreSQL runs on both nodes (systemctl status postgresql)',
+  PG_QUERY_FAILED: 'check that PostgreSQL runs on both nodes (systemctl status postgresql)',
+};
+
+/** A failure half-way through setup, naming the step and what to do; an error already named passes unchanged. */
+export function stoppedAt(step: string, err: unknown): PgduplexError {
+  const e = toPgduplexError(err);
+  if (named.has(e) || REFUSALS.has(e.code)) return e;
+  const first = e.hint ?? HINTS[e.code];
+  const hint = first === undefined ? RESUME : /\bre-run\b|\bretry\b/.test(first) ? first : `${first}; then ${RESUME}`;
+  const out = new PgduplexError(e.code, `setup stopped at ${step}: ${e.message}`, { hint, cause: e });
+  named.add(out);
+  return out;
+}
+
+/** Runs one step of setup so that its failure says which step it was. */
+export async function atStep<T>(step: string, run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (err) {
+    throw stoppedAt(step, err);
+  }
+}

@@ -1,0 +1,26 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type { CaseResult } from './run-case.js';
+
+/** The step × fault table the suite prints: recovered or not, and how long it took. */
+export function resultTable(results: readonly CaseResult[]): string {
+  const rows = results.map((r) => [r.step, r.fault, r.cli, `${r.cliSeconds}`, r.recovered ? 'yes' : 'NO', `${r.secondsToRecover}`, `${r.rowsLost}`]);
+  const head = ['step', 'fault', 'CLI', 'CLI ended after s', 'recovered', 's to recover', 'rows lost'];
+  const width = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(width[i]!)).join(' | ')} |`;
+  return [line(head), line(width.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
+}
+
+/** Writes the per-case results with totals, for bench/results/faults.json. */
+export function writeResults(file: string, results: readonly CaseResult[], fixture: string): void {
+  mkdirSync(dirname(file), { recursive: true });
+  const summary = {
+    faultsInjected: results.length,
+    recovered: results.filter((r) => r.recovered).length,
+    rowsLost: results.reduce((n, r) => n + r.rowsLost, 0),
+    cliHangs: results.filter((r) => r.cli === 'HANG').length,
+    maxCliSeconds: Math.max(0, ...results.map((r) => r.cliSeconds)),
+    maxSecondsToRecover: Math.max(0, ...results.map((r) => r.secondsToRecover)),
+  };
+  writeFileSync(file, `${JSON.stringify({ measuredAt: new Date().toISOString(), where: 'two-node lab (PostgreSQL 17, Debian 13), setup run on a', fixture, summary, cases: results }, null, 2)}\n`);
+}

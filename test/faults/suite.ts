@@ -1,0 +1,51 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { nodeExec } from '../lab/exec.js';
+import { pairLabNodes } from '../lab/pair.js';
+import { dropFixture, loadFixture } from './fixture.js';
+import type { FaultCase } from './plan.js';
+import { resultTable, writeResults } from './report.js';
+import { pairState, restorePair, type NodeState } from './restore.js';
+import { runCase, type CaseResult } from './run-case.js';
+
+/** ~100 MB of source data: the copy takes a few seconds, long enough to fault in its middle. */
+const CDR_ROWS = 250_000;
+const FIXTURE = `a: 4 tables (uuid and bigserial keys, FK, jsonb), ${CDR_ROWS} CDR rows, about 100 MB; b: 2 tables, 20,003 rows of its own`;
+
+/**
+ * Declares the fault-injection cases as tests on a paired lab with the fixture loaded; after the
+ * last one it prints the step × fault table (and writes it to `resultsFile` when given), then
+ * leaves both nodes as it found them.
+ */
+export function faultSuite(title: string, cases: readonly FaultCase[], resultsFile?: string): void {
+  let before: Record<'a' | 'b', NodeState>;
+  const results: CaseResult[] = [];
+
+  beforeAll(async () => {
+    await pairLabNodes();
+    await loadFixture({ cdrRows: CDR_ROWS });
+    await restorePair();
+    before = await pairState();
+  }, 900_000);
+
+  afterAll(async () => {
+    if (results.length > 0) {
+      process.stdout.write(`\n${title}\n${resultTable(results)}\n`);
+      if (resultsFile) writeResults(resultsFile, results, FIXTURE);
+    }
+    await restorePair();
+    for (const node of ['a', 'b'] as const) await dropFixture(node);
+    await nodeExec('a', ['pgduplex', 'unpair'], { reject: false });
+  }, 900_000);
+
+  describe(title, () => {
+    for (const c of cases) {
+      it(`${c.fault.name} at ${c.boundary.name}: the CLI stops with the step named, a re-run recovers, nothing is lost`, async () => {
+        const r = await runCase(c, before);
+        results.push(r);
+        expect(r.problems, JSON.stringify(r, null, 2)).toEqual([]);
+        expect(r.recovered).toBe(true);
+        expect(r.rowsLost).toBe(0);
+      }, 30 * 60_000);
+    }
+  });
+}
