@@ -28,7 +28,7 @@ const sequencesSql = (slot: 1 | 2) => `do $$ declare r record; m bigint; begin
 const subscribeSql = (on: NodeName, copyData: boolean) => {
   const from = other(on);
   const conn = `host=${LAB.nodes[from].ipv4} port=5432 dbname=${LAB.database} user=${ROLE} sslmode=require passfile=${PASSFILE} application_name=bench_from_${from}`;
-  return `create subscription bench_from_${from} connection '${conn}' publication ${PUB} with (origin = none, copy_data = ${copyData}, binary = false, streaming = parallel,
+  return `create subscription bench_from_${from} connection '${conn}' publication ${PUB} with (origin = none, copy_data = ${copyData}, binary = true, streaming = parallel,
     disable_on_error = false, password_required = true, run_as_owner = false, failover = false);`;
 };
 
