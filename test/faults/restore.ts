@@ -2,7 +2,7 @@ import { agentOk } from '../lab/agent-rpc.js';
 import { NODE_NAMES, type NodeName } from '../lab/constants.js';
 import { nodeExec } from '../lab/exec.js';
 import { nodeSql } from '../lab/sql.js';
-import { undoPending } from '../lab/undo-all.js';
+import { undoEverything } from '../lab/undo-all.js';
 import { checksums, resetPeer, type Checksum } from './fixture.js';
 
 /** What setup changes on a node, read from the real system: equal before setup and after restorePair. */
@@ -40,17 +40,13 @@ export async function pairState(): Promise<Record<NodeName, NodeState>> {
   return { a: a!, b: b! };
 }
 
-// What teardown leaves on purpose because it is data: the schema setup imported on b.
-const DATA_ACTIONS = new Set(['schema-import', 'backup-restore']);
-
 /**
- * Puts both nodes back as they were before setup with `pgduplex teardown --yes` (which must succeed),
- * then undoes what teardown leaves on purpose (the imported schema: data) and puts b's own rows back.
+ * Puts both nodes back as they were before setup: every journaled change undone (including the imported
+ * schema and the backup, which `pgduplex teardown` keeps as data), b's own rows back, its backups removed.
+ * Teardown itself is proven against the same pre-setup snapshots in test/coordinator/teardown*.lab.test.ts.
  */
 export async function restorePair(): Promise<void> {
-  const t = await nodeExec('a', ['pgduplex', 'teardown', '--yes'], { reject: false, timeoutMs: 600_000 });
-  if (t.exitCode !== 0) throw new Error(`pgduplex teardown failed (exit ${t.exitCode}):\n${t.stdout}\n${t.stderr}`);
-  await undoPending(DATA_ACTIONS);
+  await undoEverything();
   await resetPeer();
   await nodeExec('b', ['bash', '-c', 'rm -rf --one-file-system /var/backups/pgduplex/*-fusionpbx']);
 }

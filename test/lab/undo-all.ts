@@ -30,11 +30,3 @@ export async function pendingJournalCounts(): Promise<Record<NodeName, number>> 
   const count = async (node: NodeName) => (await agentOk<Entry[]>(node, 'journal.list')).filter((e) => !e.undone).length;
   return { a: await count('a'), b: await count('b') };
 }
-
-/** Undoes the pending journal entries of the given actions on both nodes, newest first. */
-export async function undoPending(actions: ReadonlySet<string>): Promise<void> {
-  for (const node of ['a', 'b'] as const) {
-    const entries = (await agentOk<Entry[]>(node, 'journal.list')).filter((e) => !e.undone && actions.has(e.action)).reverse();
-    for (const e of entries) await agentRpc(node, 'journal.undo', { id: e.id });
-  }
-}
