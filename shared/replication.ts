@@ -3,6 +3,9 @@ import { z } from 'zod';
 /** Subscriptions pgduplex creates are named `pgduplex_from_<node>`; their slots on the peer carry the same name. */
 export const PGDUPLEX_OBJECT_PREFIX = 'pgduplex_from_';
 
+/** The replication role both nodes share; its password lives only in the agents' passfiles. */
+export const REPL_ROLE = 'pgduplex_repl';
+
 /** A replication slot on this node (the peer's subscription reads this node's changes through it). */
 export const slotSchema = z.object({
   name: z.string(),

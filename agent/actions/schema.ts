@@ -3,7 +3,7 @@ import { PgduplexError } from '../../shared/errors.js';
 import { streamResult } from '../../shared/channel/rpc.js';
 import { defineAction } from '../../shared/protocol/actions.js';
 import { BACKUP_ROOT, readManifest } from '../backup/manifest.js';
-import { restoreFromFile } from '../backup/pg-restore.js';
+import { restoreSchemaAtomically } from '../backup/pg-restore.js';
 import { resolveCluster } from '../postgres/cluster.js';
 import { queryJson } from '../postgres/psql.js';
 import { applySqlScript, dumpSchema } from '../postgres/schema-dump.js';
@@ -11,6 +11,7 @@ import { defineChange } from './change.js';
 import type { AgentServices } from './context.js';
 import { defineHandler } from './registry.js';
 import { plainIdentifier as ident } from '../../shared/protocol/identifier.js';
+import { REPL_ROLE } from '../../shared/replication.js';
 
 const MAX_SCHEMA_BYTES = 64 * 1024 * 1024;
 const TABLES_SQL = `select coalesce(json_agg(c.relname order by c.relname), '[]') from pg_class c join pg_namespace n on n.oid = c.relnamespace where n.nspname = :'schema' and c.relkind in ('r', 'p')`;
@@ -94,10 +95,12 @@ export const schemaImportAction = (s: AgentServices, root = BACKUP_ROOT) => {
     async undo(record) {
       const r = z.strictObject({ database: ident, schema: ident, owner: z.string().regex(/^[a-z_][a-z0-9_]*$/), backupId: z.string().nullable() }).parse(record);
       const cluster = await resolveCluster(s.postgresql);
-      await applySqlScript(cluster, r.database, recreateSchema(r.schema, r.owner), s.limits.toolTimeoutMs);
-      if (r.backupId === null) return [`emptied schema ${r.schema} of ${r.database} again`];
+      if (r.backupId === null) {
+        await applySqlScript(cluster, r.database, recreateSchema(r.schema, r.owner), s.limits.toolTimeoutMs);
+        return [`emptied schema ${r.schema} of ${r.database} again`];
+      }
       const m = await readManifest(root, r.backupId);
-      await restoreFromFile(cluster, `${root}/${r.backupId}/${m.file}`, r.database, s.limits.toolTimeoutMs * 20, ['-n', r.schema]);
+      await restoreSchemaAtomically(cluster, `${root}/${r.backupId}/${m.file}`, r.database, r.schema, recreateSchema(r.schema, r.owner), { timeoutMs: s.limits.toolTimeoutMs * 20, skipGrantsTo: REPL_ROLE });
       return [`restored schema ${r.schema} of ${r.database} from backup ${r.backupId}`];
     },
   });

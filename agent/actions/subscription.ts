@@ -34,8 +34,14 @@ const params = z.strictObject({
 });
 type Params = z.output<typeof params>;
 
+/**
+ * A worker only receiving (a table's initial COPY) never notices a peer cut off by the network: without
+ * keepalives it waits for the kernel's 2 h default. These bound that to about 30 s, and a connect to 10 s.
+ */
+export const LINK_LIVENESS = 'connect_timeout=10 keepalives=1 keepalives_idle=10 keepalives_interval=5 keepalives_count=4 tcp_user_timeout=30000';
+
 function conninfo(p: Params, configDir: string): string {
-  return `host=${p.peer.host} port=${p.peer.port} dbname=${p.peer.database} user=${p.peer.user} sslmode=${p.sslmode} passfile=${join(configDir, PASSFILE_NAME)} application_name=${p.name}`;
+  return `host=${p.peer.host} port=${p.peer.port} dbname=${p.peer.database} user=${p.peer.user} sslmode=${p.sslmode} passfile=${join(configDir, PASSFILE_NAME)} application_name=${p.name} ${LINK_LIVENESS}`;
 }
 
 function differences(cur: SubscriptionState, p: Params, conn: string): string[] {

@@ -25,6 +25,42 @@ export async function restoreFromFile(cluster: Cluster, file: string, database: 
   }
 }
 
+/**
+ * Drops a pg_restore script's GRANT/REVOKE lines for `role`, leaving COPY data untouched. Grants to
+ * pgduplex's own role are pgduplex's journaled changes, not the operator's data; restoring them after
+ * the role was dropped would fail the whole restore.
+ */
+export function withoutGrantsTo(role: string): (line: unknown) => Generator<string> {
+  const grant = new RegExp(`^(GRANT|REVOKE) .* (TO|FROM) "?${role}"?;$`);
+  let inCopy = false;
+  return function* (chunk: unknown) {
+    const line = String(chunk);
+    if (inCopy) inCopy = line !== '\\.';
+    else if (/^COPY .* FROM stdin;$/.test(line)) inCopy = true;
+    else if (grant.test(line)) return;
+    yield line;
+  };
+}
+
+/**
+ * Replaces one schema with its content in a custom-format dump, in one transaction: `prelude` (which
+ * empties the schema) and the dump's script both apply, or nothing does. Streamed, never held in memory.
+ */
+export async function restoreSchemaAtomically(cluster: Cluster, file: string, database: string, schema: string, prelude: string, opts: { timeoutMs: number; skipGrantsTo: string }): Promise<void> {
+  const pg = await lookupUser('postgres');
+  const common = { uid: pg.uid, gid: pg.gid, cwd: '/', env: { PATH: '/usr/bin:/bin', LANG: 'C.UTF-8', PGAPPNAME: 'pgduplex-restore' }, extendEnv: false, reject: false, timeout: opts.timeoutMs } as const;
+  const script = execa(join(cluster.binDir, 'pg_restore'), ['-n', schema, '-f', '-'], { ...common, inputFile: file, stdout: withoutGrantsTo(opts.skipGrantsTo) });
+  const apply = execa(join(cluster.binDir, 'psql'), ['-X', '-q', '--single-transaction', '-v', 'ON_ERROR_STOP=1', '-h', cluster.socketDir, '-p', String(cluster.port), '-U', 'postgres', '-d', database, '-c', prelude, '-f', '-'], common);
+  const [made, applied] = await Promise.all([script, script.pipe(apply).catch(() => apply)]);
+  const r = made.exitCode !== 0 ? made : applied.exitCode !== 0 ? applied : undefined;
+  if (r) {
+    const line = (r.stderr ?? '').split('\n').find((l) => /ERROR|FATAL|error:/.test(l)) ?? (r.stderr ?? '').split('\n')[0] ?? `exit ${r.exitCode}`;
+    throw new PgduplexError('PG_QUERY_FAILED', `restoring schema ${schema} of ${database} failed, nothing was changed: ${line.replace(/^(psql:[^:]*:\d+: |pg_restore: (error: )?)/, '')}`, {
+      hint: 'see the PostgreSQL log; the backup is untouched',
+    });
+  }
+}
+
 /** Exact row counts of every table, to compare a restore with its source. */
 export const EXACT_COUNTS_SQL = `select coalesce(json_agg(json_build_object('schema', table_schema, 'name', table_name,
   'rows', (xpath('/row/c/text()', query_to_xml(format('select count(*) as c from %I.%I', table_schema, table_name), false, true, '')))[1]::text::bigint)

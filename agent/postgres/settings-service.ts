@@ -18,6 +18,8 @@ export interface UnitState {
   invocation: string;
   /** The start command ended in failure and nothing runs for the unit any more. */
   startFailed: boolean;
+  /** systemd's Result; "resources" means the unit's process could not even be spawned. */
+  result: string;
 }
 
 /**
@@ -34,6 +36,7 @@ export function parseUnitShow(text: string): UnitState {
     sub: props.get('SubState') ?? '',
     invocation: props.get('InvocationID') ?? '',
     startFailed: ended && (props.get('ControlPID') ?? '0') === '0',
+    result: props.get('Result') ?? '',
   };
 }
 
@@ -54,7 +57,7 @@ export function failure(file: string, verb: string, r: Run, timeoutMs: number): 
 }
 
 async function unitState(service: string, timeoutMs: number): Promise<UnitState> {
-  const r = await tool('systemctl', ['show', service, '-p', 'ActiveState,SubState,InvocationID,ControlPID,ExecStart'], timeoutMs);
+  const r = await tool('systemctl', ['show', service, '-p', 'ActiveState,SubState,InvocationID,ControlPID,ExecStart,Result'], timeoutMs);
   const why = failure('systemctl', 'show', r, timeoutMs);
   if (why) throw new PgduplexError('PG_UNREACHABLE', why, { hint: `check "systemctl status ${service}"` });
   return parseUnitShow(r.stdout);
@@ -107,8 +110,11 @@ export async function startCluster(verb: 'restart' | 'start', cluster: Cluster, 
     }
     return { up: false, definite: false, reason: `not accepting connections within ${opts.startTimeoutMs} ms` };
   }
-  const before = await unitState(cluster.service, opts.timeoutMs);
-  const queued = failure('systemctl', verb, await tool('systemctl', ['--no-ask-password', '--no-block', verb, cluster.service], opts.timeoutMs), opts.timeoutMs);
+  let before = await unitState(cluster.service, opts.timeoutMs);
+  let queuedVerb = verb;
+  let retried = false;
+  const queue = async (v: 'restart' | 'start') => failure('systemctl', v, await tool('systemctl', ['--no-ask-password', '--no-block', v, cluster.service], opts.timeoutMs), opts.timeoutMs);
+  const queued = await queue(verb);
   if (queued) return { up: false, definite: true, reason: queued };
   let st = before;
   let inactiveSince: number | undefined;
@@ -116,15 +122,27 @@ export async function startCluster(verb: 'restart' | 'start', cluster: Cluster, 
     st = await unitState(cluster.service, opts.timeoutMs);
     // A restart passes through "inactive" with the old invocation or none at all: only a new, non-empty
     // invocation id says that the start this call queued has begun.
-    const fresh = (st.invocation !== '' && st.invocation !== before.invocation) || (verb === 'start' && before.active === 'active');
+    const fresh = (st.invocation !== '' && st.invocation !== before.invocation) || (queuedVerb === 'start' && before.active === 'active');
     // "inactive" between the stop and the start of a restart is normal; only one that lasts is a failure.
     inactiveSince = st.active === 'inactive' ? (inactiveSince ?? Date.now()) : undefined;
     const stuckInactive = inactiveSince !== undefined && Date.now() - inactiveSince > INACTIVE_GRACE_MS;
     if ((st.active === 'failed' && (fresh || before.active !== 'failed')) || stuckInactive || (fresh && st.active === 'activating' && st.startFailed)) {
+      // A start that never ran PostgreSQL (systemd could not spawn it, or the queued start never began) is
+      // retried once: nothing of PostgreSQL's own failed, so the same start may well succeed.
+      if (!retried && (st.result === 'resources' || (stuckInactive && !fresh))) {
+        retried = true;
+        before = st;
+        queuedVerb = 'start';
+        inactiveSince = undefined;
+        const again = await queue('start');
+        if (again) return { up: false, definite: true, reason: again };
+        continue;
+      }
       await tool('systemctl', ['--no-ask-password', 'stop', cluster.service], opts.timeoutMs);
-      return { up: false, definite: true, reason: `${cluster.service} did not start` };
+      const why = st.result && st.result !== 'success' ? ` (systemd result: ${st.result}${retried ? ', also on a second start' : ''})` : retried ? ' (also on a second start)' : '';
+      return { up: false, definite: true, reason: `${cluster.service} did not start${why}` };
     }
-    if (st.active === 'active' && (fresh || verb === 'start') && (await accepts(cluster, probe))) return { up: true };
+    if (st.active === 'active' && (fresh || queuedVerb === 'start') && (await accepts(cluster, probe))) return { up: true };
     await sleep(opts.intervalMs ?? 250);
   }
   return { up: false, definite: false, reason: `not accepting connections within ${opts.startTimeoutMs} ms (${cluster.service} is ${st.active}/${st.sub})` };

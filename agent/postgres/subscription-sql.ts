@@ -37,7 +37,7 @@ select format('alter subscription %I %s', :'sub', case when :'enabled' = 'true' 
 
 /**
  * Drops a subscription and its slot on the publisher (which must be reachable). A publisher behind a
- * DROP firewall would hold the connect for minutes (no connect_timeout in subconninfo), so it is bounded.
+ * DROP firewall would hold the connect for minutes in a subscription made without connect_timeout, so it is bounded.
  */
 export const DROP_SUBSCRIPTION_SQL = `set statement_timeout = '20s';
 select format('drop subscription if exists %I', :'sub') \\gexec`;

@@ -34,6 +34,9 @@ export type Progress = (node: string, label: string, done: number, total: number
 type Sums = Array<{ table: string; rows: number }>;
 type SubStatus = Array<{ name: string; tables: Record<string, number>; tableBytes: number }>;
 
+// Order-blind: the two nodes' catalogs list the same tables in whatever order each created them.
+const sameTables = (a: readonly string[], b: readonly string[]) => a.length === b.length && [...a].sort().join(',') === [...b].sort().join(',');
+
 /** Decides the bootstrap from the target's subscriptions and tables (the source's list comes from its hazards). */
 export async function planBootstrap(agents: Agents, f: PairFacts, hz: Hazards, o: BootstrapOptions): Promise<Bootstrap> {
   const subs = await agents.call<SubStatus>(f.target.side, 'subscription.status', { database: f.database });
@@ -44,7 +47,7 @@ export async function planBootstrap(agents: Agents, f: PairFacts, hz: Hazards, o
   if (target.tables.length === 0 && !slot) return { kind: 'import' };
   const sums = await agents.call<Sums>(f.target.side, 'table-checksums', { database: f.database }, { timeoutMs: 3_600_000 });
   const rows = sums.reduce((n, t) => n + t.rows, 0);
-  if (rows === 0 && !slot && target.tables.join(',') === hz.tables.join(',')) return { kind: 'kept', tables: target.tables.length };
+  if (rows === 0 && !slot && sameTables(target.tables, hz.tables)) return { kind: 'kept', tables: target.tables.length };
   const what = `the database ${f.database} on ${f.target.node} (${f.target.address}): schema public, ${target.tables.length} tables, ${rows} rows`;
   const plan: Bootstrap = slot ? { kind: 'resync', tables: target.tables.length, what, slot } : { kind: 'replace', tables: target.tables.length, what };
   if (o.dryRun) return plan;

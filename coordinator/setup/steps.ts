@@ -1,7 +1,7 @@
+import { REPL_ROLE } from '../../shared/replication.js';
 import type { Side } from './agents.js';
 
-/** The replication role both nodes share; its password lives only in the agents' passfiles. */
-export const REPL_ROLE = 'pgduplex_repl';
+export { REPL_ROLE };
 /** The publication on each node. */
 export const PUBLICATION = 'pgduplex_pub';
 /** Subscriptions are named after the node they read from. */

@@ -40,13 +40,28 @@ export async function pairState(): Promise<Record<NodeName, NodeState>> {
   return { a: a!, b: b! };
 }
 
+/** The parts of a node's state that `pgduplex teardown` must bring back by itself; the rest is data it keeps. */
+const TEARDOWN_PARTS = ['settings', 'replication', 'pgHbaLines', 'firewall5432'] as const;
+
 /**
- * Puts both nodes back as they were before setup: every journaled change undone (including the imported
- * schema and the backup, which `pgduplex teardown` keeps as data), b's own rows back, its backups removed.
- * Teardown itself is proven against the same pre-setup snapshots in test/coordinator/teardown*.lab.test.ts.
+ * Puts both nodes back as they were before setup. First `pgduplex teardown --yes` on a, which must end
+ * with exit 0 and, given `before`, leave settings, replication objects, pg_hba and firewall as they were;
+ * what it keeps on purpose as data (the imported schema, the backup) is then undone from the journals,
+ * b's own rows put back and its backups removed. Returns what teardown got wrong; a failed teardown
+ * still ends with everything undone, so the next case starts clean.
  */
-export async function restorePair(): Promise<void> {
+export async function restorePair(before?: Record<NodeName, NodeState>): Promise<string[]> {
+  const problems: string[] = [];
+  const t = await nodeExec('a', ['pgduplex', 'teardown', '--yes'], { reject: false, timeoutMs: 600_000 });
+  if (t.exitCode !== 0) problems.push(`teardown: exit ${t.exitCode}: ${(t.stderr.trim() || t.stdout.trim()).split('\n').slice(0, 2).join(' / ')}`);
+  else if (before) {
+    const now = await pairState();
+    for (const node of NODE_NAMES) {
+      for (const k of TEARDOWN_PARTS) if (now[node][k] !== before[node][k]) problems.push(`teardown left ${k} on ${node} at ${JSON.stringify(now[node][k])}, was ${JSON.stringify(before[node][k])}`);
+    }
+  }
   await undoEverything();
   await resetPeer();
   await nodeExec('b', ['bash', '-c', 'rm -rf --one-file-system /var/backups/pgduplex/*-fusionpbx']);
+  return problems;
 }

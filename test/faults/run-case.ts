@@ -102,7 +102,7 @@ export async function runCase(c: FaultCase, before: Record<'a' | 'b', NodeState>
   const healSeconds = seconds(healing);
   if (end) problems.push(...messageProblems(end));
 
-  const again = await nodeExec('a', ['pgduplex', 'setup', ...SETUP_ARGS], { reject: false, timeoutMs: 15 * 60_000 });
+  const again = await nodeExec('a', ['pgduplex', 'setup', ...SETUP_ARGS], { reject: false, timeoutMs: 8 * 60_000 });
   const secondsToRecover = seconds(injected);
   const verified = again.exitCode === 0 && /verify: \d+ tables identical/.test(again.stdout);
   if (!verified) problems.push(`re-run: exit ${again.exitCode}: ${again.stderr.trim().split('\n').slice(0, 2).join(' / ') || again.stdout.trim().split('\n').at(-1)}`);
@@ -113,7 +113,7 @@ export async function runCase(c: FaultCase, before: Record<'a' | 'b', NodeState>
   if (sourceLost > 0) problems.push(`${sourceLost} source rows missing or changed on a`);
   if (peerLost > 0) problems.push(`${peerLost} of b's rows not in its backup`);
 
-  await restorePair();
+  problems.push(...(await restorePair(before)));
   const after = await pairState();
   for (const node of ['a', 'b'] as const) {
     if (JSON.stringify(after[node]) !== JSON.stringify(before[node])) problems.push(`${node} not restored: ${JSON.stringify(after[node]).slice(0, 300)} vs ${JSON.stringify(before[node]).slice(0, 300)}`);

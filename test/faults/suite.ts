@@ -23,7 +23,8 @@ export function faultSuite(title: string, cases: readonly FaultCase[], resultsFi
   beforeAll(async () => {
     await pairLabNodes();
     await loadFixture({ cdrRows: CDR_ROWS });
-    await restorePair();
+    const left = await restorePair();
+    if (left.length > 0) throw new Error(`the pair could not be put back before the suite: ${left.join('; ')}`);
     before = await pairState();
   }, 900_000);
 
@@ -45,7 +46,7 @@ export function faultSuite(title: string, cases: readonly FaultCase[], resultsFi
         expect(r.problems, JSON.stringify(r, null, 2)).toEqual([]);
         expect(r.recovered).toBe(true);
         expect(r.rowsLost).toBe(0);
-      }, 30 * 60_000);
+      }, 20 * 60_000);
     }
   });
 }

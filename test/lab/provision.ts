@@ -46,7 +46,8 @@ async function fspbxAuthAndListen(node: NodeName): Promise<void> {
     `sed -i -E '/^host/ s/scram-sha-256/md5/' ${CONF}/pg_hba.conf`,
     `sed -i -E "s/^#?listen_addresses[[:space:]]*=.*/listen_addresses = '*'/" ${CONF}/postgresql.conf`,
     `grep -q "^listen_addresses = '\\*'" ${CONF}/postgresql.conf`,
-    `systemctl restart ${UNIT}`,
+    // This host's systemd now and then fails to spawn a unit's process (result "resources"); a retry works.
+    `for i in 1 2 3; do systemctl restart ${UNIT} && break; [ $i = 3 ] && exit 1; systemctl reset-failed ${UNIT}; sleep 1; done`,
   ].join('\n'));
   await waitPgReady(node);
 }

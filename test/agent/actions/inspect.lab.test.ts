@@ -29,6 +29,9 @@ describe('read-only inspection for setup and verify (node a)', () => {
     expect(h.unlogged).toEqual(['public.hz_unlogged']);
     expect(h.largeObjects).toBe(0);
     expect(h.tables).toEqual(expect.arrayContaining(['public.hz_ok', 'public.hz_nopk', 'public.hz_serial']));
+    // Sorted by name, whatever order the catalog holds them in: setup compares these lists between nodes.
+    expect(h.tables).toEqual([...h.tables].sort());
+    expect(h.tables.indexOf('public.hz_nopk')).toBeLessThan(h.tables.indexOf('public.hz_ok'));
   });
 
   it('gives equal checksums for a faithful copy and different ones after a single changed row', async () => {

@@ -70,6 +70,7 @@ describe('subscription action (a subscribes to b, real logical replication)', ()
   it('keeps the password out of subconninfo, the journal and the agent log', async () => {
     const conninfo = (await sql('a', `select subconninfo from pg_subscription where subname = 'pgdx_sub_t'`)).stdout.trim();
     expect(conninfo).toContain('passfile=/etc/postgresql/17/main/pgduplex.pgpass');
+    expect(conninfo, 'a cut-off peer is noticed by keepalives, not after the kernel\'s 2 h').toContain('keepalives_idle=10');
     expect(conninfo).not.toContain(PASSWORD);
     const journal = (await nodeExec('a', ['cat', '/var/lib/pgduplex/journal.jsonl'])).stdout;
     const log = (await nodeExec('a', ['journalctl', '-u', 'pgduplex-agent', '--no-pager', '-o', 'cat'])).stdout;
