@@ -50,7 +50,7 @@ export async function startAgent(config: AgentConfig, log: Logger): Promise<Runn
   const registry = buildRegistry(services);
   services.peers = new PeerService({
     ...services,
-    limits: { handshakeTimeoutMs: L.handshakeTimeoutMs, maxFrameBytes: L.maxFrameBytes, connectTimeoutMs: L.connectTimeoutMs, callTimeoutMs: L.callTimeoutMs },
+    limits: { handshakeTimeoutMs: L.handshakeTimeoutMs, maxFrameBytes: L.maxFrameBytes, connectTimeoutMs: L.connectTimeoutMs, callTimeoutMs: L.callTimeoutMs, heartbeatMs: L.heartbeatMs },
     log: log.child({ component: 'peer' }),
     dispatch: registry.dispatch,
   });
@@ -60,7 +60,7 @@ export async function startAgent(config: AgentConfig, log: Logger): Promise<Runn
   const routes = healthRoutes(monitor, registry.outcomes);
   const tcp = createHttpServer(routes, L, log.child({ listener: 'tcp' }));
   const unix = createHttpServer(routes, L, log.child({ listener: 'unix' }), { routes: new Map([['/v1/rpc', rpc]]), maxBodyBytes: 65_536 });
-  const detachPeers = attachPeerServer(tcp, { maxFrameBytes: L.maxFrameBytes, maxPendingHandshakes: L.maxPendingHandshakes }, log.child({ component: 'peer' }), (t) => services.peers.accept(t));
+  const detachPeers = attachPeerServer(tcp, { maxFrameBytes: L.maxFrameBytes, maxPendingHandshakes: L.maxPendingHandshakes, heartbeatMs: L.heartbeatMs }, log.child({ component: 'peer' }), (t) => services.peers.accept(t));
   const servers: Server[] = [];
   try {
     const bound = await listenTcp(tcp, config.listen.host, config.listen.port);

@@ -44,6 +44,8 @@ const limitsSchema = z
     maxPendingHandshakes: z.number().int().min(1).max(10_000).default(32),
     connectTimeoutMs: z.number().int().min(100).max(60_000).default(5000),
     callTimeoutMs: z.number().int().min(100).max(3_600_000).default(30_000),
+    /** A peer link silent this long after a ping is cut, so calls over a partitioned link fail in seconds. */
+    heartbeatMs: z.number().int().min(1000).max(600_000).default(15_000),
     pairingTtlMs: z.number().int().min(10_000).max(3_600_000).default(600_000),
     pairingMaxFailures: z.number().int().min(1).max(100).default(5),
     toolTimeoutMs: z.number().int().min(100).max(600_000).default(30_000),

@@ -23,11 +23,11 @@ export async function dialPeer(
   target: { address: string; port: number },
   identity: AgentIdentity,
   expect: ConstructorParameters<typeof ClientHandshake>[1],
-  limits: ChannelLimits & { connectTimeoutMs: number },
+  limits: ChannelLimits & { connectTimeoutMs: number; heartbeatMs?: number },
   dispatch: Dispatch | undefined,
 ): Promise<PeerSession> {
   const ws = await openSocket(target, limits);
-  const channel = await SecureChannel.connect(new WsTransport(ws, target.address), identity, expect, limits);
+  const channel = await SecureChannel.connect(new WsTransport(ws, target.address, limits.heartbeatMs), identity, expect, limits);
   return { channel, rpc: new RpcEndpoint(channel, dispatch) };
 }
 

@@ -20,7 +20,7 @@ export interface PeerFirewall {
 
 /** Everything the peer service needs, injected so session tests can run it without a node. */
 export interface PeerServiceDeps extends Omit<AgentServices, 'peers' | 'limits' | 'journal' | 'postgresql'> {
-  limits: ChannelLimits & { connectTimeoutMs: number; callTimeoutMs: number };
+  limits: ChannelLimits & { connectTimeoutMs: number; callTimeoutMs: number; heartbeatMs?: number };
   log: Logger;
   /** Actions the peer may run here (the registry's dispatch, origin 'peer'). */
   dispatch: Dispatch;

@@ -11,6 +11,7 @@ export const PEER_PATH = '/v1/peer';
 export interface PeerServerLimits {
   maxFrameBytes: number;
   maxPendingHandshakes: number;
+  heartbeatMs?: number;
 }
 
 /**
@@ -37,7 +38,7 @@ export function attachPeerServer(server: Server, limits: PeerServerLimits, log: 
     wss.handleUpgrade(req, socket, head, (ws) => {
       const address = plainAddress(req.socket.remoteAddress);
       log.debug({ peer: address }, 'peer websocket opened');
-      onTransport(new WsTransport(ws, address))
+      onTransport(new WsTransport(ws, address, limits.heartbeatMs))
         .catch(() => undefined)
         .finally(release);
     });
