@@ -132,7 +132,10 @@ export const subscriptionStatusHandler = (s: AgentServices) =>
       name: 'subscription.status',
       mutates: false,
       params: z.strictObject({ database: ident }),
-      result: z.array(z.strictObject({ name: z.string(), enabled: z.boolean(), tables: z.record(z.string(), z.number()), workers: z.number(), tableBytes: z.number() })),
+      result: z.array(z.strictObject({
+        name: z.string(), enabled: z.boolean(), tables: z.record(z.string(), z.number()), workers: z.number(), tableBytes: z.number(),
+        finishedCopy: z.array(z.strictObject({ table: z.string(), slot: z.string() })),
+      })),
     }),
     callers: ['local', 'peer'],
     run: async ({ database }) => queryJson(await resolveCluster(s.postgresql), SUBSCRIPTION_STATUS_SQL, { timeoutMs: s.limits.toolTimeoutMs, database }),

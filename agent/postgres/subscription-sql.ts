@@ -47,9 +47,16 @@ export const DETACH_AND_DROP_SQL = `select format('alter subscription %I disable
 select format('alter subscription %I set (slot_name = none)', :'sub') \\gexec
 select format('drop subscription if exists %I', :'sub') \\gexec`;
 
-/** Per-subscription table sync states and worker presence, for status and for waiting on a copy. */
+/**
+ * Per-subscription table sync states and worker presence, for status and for waiting on a copy; and for
+ * each table whose copy finished but whose sync did not, the publisher slot that sync still needs
+ * (PostgreSQL's name for it: pg_<subscription oid>_sync_<table oid>_<this system's identifier>).
+ */
 export const SUBSCRIPTION_STATUS_SQL = `select coalesce(json_agg(json_build_object('name', s.subname, 'enabled', s.subenabled,
     'tables', (select coalesce(json_object_agg(st, n), '{}') from (select srsubstate::text st, count(*) n from pg_subscription_rel r where r.srsubid = s.oid group by 1) x),
     'workers', (select count(*) from pg_stat_subscription w where w.subid = s.oid),
-    'tableBytes', (select coalesce(sum(pg_table_size(r.srrelid)), 0)::bigint from pg_subscription_rel r where r.srsubid = s.oid)) order by s.subname), '[]')
+    'tableBytes', (select coalesce(sum(pg_table_size(r.srrelid)), 0)::bigint from pg_subscription_rel r where r.srsubid = s.oid),
+    'finishedCopy', (select coalesce(json_agg(json_build_object('table', r.srrelid::regclass::text,
+        'slot', format('pg_%s_sync_%s_%s', s.oid, r.srrelid, (select system_identifier from pg_control_system()))) order by r.srrelid), '[]')
+      from pg_subscription_rel r where r.srsubid = s.oid and r.srsubstate = 'f')) order by s.subname), '[]')
   from pg_subscription s join pg_database d on d.oid = s.subdbid where d.datname = current_database()`;

@@ -3,7 +3,7 @@ import { formatBytes } from '../render/format.js';
 import type { Agents } from './agents.js';
 import type { Hazards } from './preflight.js';
 import { runChange, type Report } from './runner.js';
-import { brokenForwardSlot, waitForReverseCatchUp, type BrokenSlot } from './resync.js';
+import { brokenForwardSlot, brokenTableSync, waitForReverseCatchUp, type BrokenSlot } from './resync.js';
 import { atStep } from './stage.js';
 import { subscriptionName, type PairFacts } from './steps.js';
 
@@ -32,7 +32,7 @@ export interface BootstrapOptions {
 export type Progress = (node: string, label: string, done: number, total: number, detail: string) => void;
 
 type Sums = Array<{ table: string; rows: number }>;
-type SubStatus = Array<{ name: string; tables: Record<string, number>; tableBytes: number }>;
+type SubStatus = Array<{ name: string; tables: Record<string, number>; tableBytes: number; finishedCopy?: unknown[] }>;
 
 // Order-blind: the two nodes' catalogs list the same tables in whatever order each created them.
 const sameTables = (a: readonly string[], b: readonly string[]) => a.length === b.length && [...a].sort().join(',') === [...b].sort().join(',');
@@ -41,7 +41,7 @@ const sameTables = (a: readonly string[], b: readonly string[]) => a.length === 
 export async function planBootstrap(agents: Agents, f: PairFacts, hz: Hazards, o: BootstrapOptions): Promise<Bootstrap> {
   const subs = await agents.call<SubStatus>(f.target.side, 'subscription.status', { database: f.database });
   const subscribed = subs.some((s) => s.name === subscriptionName(f.source.node));
-  const slot = subscribed ? await brokenForwardSlot(agents, f) : undefined;
+  const slot = subscribed ? ((await brokenForwardSlot(agents, f)) ?? (await brokenTableSync(agents, f))) : undefined;
   if (subscribed && !slot) return { kind: 'subscribed' };
   const target = await agents.call<{ tables: string[] }>(f.target.side, 'hazards', { database: f.database });
   if (target.tables.length === 0 && !slot) return { kind: 'import' };
@@ -87,11 +87,15 @@ export async function bootstrapTarget(agents: Agents, f: PairFacts, o: Bootstrap
   return note;
 }
 
+/** How often a copy that has tables between copy and sync is checked for a lost sync slot. */
+const SYNC_CHECK_MS = 15_000;
+
 /** Waits until every table of the target's subscription is ready, reporting tables and bytes copied. */
 export async function waitForCopy(agents: Agents, f: PairFacts, o: BootstrapOptions, totalBytes: number, limitMs = 6 * 3_600_000): Promise<void> {
   const name = subscriptionName(f.source.node);
   const deadline = Date.now() + limitMs;
   const started = Date.now();
+  let checked = started;
   let last = '';
   for (let first = true; ; first = false) {
     const sub = (await agents.call<SubStatus>(f.target.side, 'subscription.status', { database: f.database })).find((s) => s.name === name);
@@ -108,6 +112,15 @@ export async function waitForCopy(agents: Agents, f: PairFacts, o: BootstrapOpti
     if (total > 0 && ready === total && first) return void o.report('ok', f.target.node, `initial copy: all ${total} tables were already ready, nothing copied`);
     if (total > 0 && ready === total) return void o.report('ok', f.target.node, `initial copy: ${total} tables ready (${formatBytes(totalBytes)} in ${((Date.now() - started) / 1000).toFixed(1)} s)`);
     if (Date.now() > deadline) throw new PgduplexError('TIMEOUT', `the initial copy to ${f.target.node} did not finish`, { hint: 're-run pgduplex setup: it resumes where it stopped' });
+    if ((sub.finishedCopy?.length ?? 0) > 0 && Date.now() - checked > SYNC_CHECK_MS) {
+      checked = Date.now();
+      const lost = await brokenTableSync(agents, f);
+      if (lost) {
+        throw new PgduplexError('REPLICATION_BROKEN', `the initial copy to ${f.target.node} cannot finish: the slot ${lost.slot} on ${lost.on} ${lost.why}`, {
+          hint: `re-run pgduplex setup: it copies ${f.target.node} from ${f.source.node} again, after a backup (${f.target.node} holds rows of the broken copy, so --yes --replace-peer-data)`,
+        });
+      }
+    }
     await new Promise((r) => setTimeout(r, 1000));
   }
 }

@@ -47,6 +47,35 @@ export async function brokenForwardSlot(agents: Agents, f: PairFacts): Promise<B
   return broken(src!, subscriptionName(f.source.node), f.source.node, f.target.node);
 }
 
+type SyncStatus = Array<{ name: string; finishedCopy: Array<{ table: string; slot: string }> }>;
+
+/** How long a copied table's missing sync slot must stay missing to count: its normal drop commits within milliseconds. */
+const SYNC_SLOT_GRACE_MS = 6000;
+
+/**
+ * Whether a table of the target's subscription can never finish its sync: its copy is done, but the
+ * slot on the source that the sync needs is gone. PostgreSQL drops that slot just before it records the
+ * sync as done; a target that crashes in between is left retrying for ever ("slot does not exist").
+ */
+export async function brokenTableSync(agents: Agents, f: PairFacts, graceMs = SYNC_SLOT_GRACE_MS): Promise<BrokenSlot | undefined> {
+  const name = subscriptionName(f.source.node);
+  const missing = async () => {
+    const [subs, src] = await Promise.all([agents.call<SyncStatus>(f.target.side, 'subscription.status', { database: f.database }), agents.call<Status>(f.source.side, 'replication.status', {})]);
+    const slots = new Set(src.slots.map((x) => x.name));
+    return (subs.find((x) => x.name === name)?.finishedCopy ?? []).filter((t) => !slots.has(t.slot));
+  };
+  let lost = await missing();
+  for (const deadline = Date.now() + graceMs; lost.length > 0 && Date.now() < deadline; ) {
+    await new Promise((r) => setTimeout(r, 1000));
+    const now = new Set((await missing()).map((t) => t.slot));
+    lost = lost.filter((t) => now.has(t.slot));
+  }
+  const t = lost[0];
+  if (!t) return undefined;
+  const why = `does not exist any more: PostgreSQL dropped it as the copy of ${t.table} finished, and ${f.target.node} stopped (a crash?) before recording that, so ${t.table} can never finish syncing`;
+  return { slot: t.slot, on: f.source.node, why };
+}
+
 /**
  * Waits until the source has received every change the target made so far (the source's
  * subscription has confirmed the target's current WAL position on its slot), so that replacing the

@@ -57,10 +57,13 @@ export function messageProblems(end: RunEnd): string[] {
   return p;
 }
 
-/** b's newest backup, restored into a scratch database, must hold exactly b's rows from before setup. */
+/**
+ * b's first backup of the case (restorePair removes them between cases), restored into a scratch
+ * database, must hold exactly b's rows from before setup; later ones (a re-copy's) hold a's data.
+ */
 async function backupLoss(peerBefore: Checksum[]): Promise<number> {
   const ids = (await nodeExec('b', ['bash', '-c', 'ls -1 /var/backups/pgduplex | grep -- "-fusionpbx$" | sort'])).stdout.trim().split('\n').filter(Boolean);
-  const id = ids.at(-1);
+  const id = ids[0];
   if (!id) return sum(peerBefore);
   const r = await agentOk<{ journalId: string }>('b', 'backup-restore.apply', { id, into: SCRATCH });
   try {

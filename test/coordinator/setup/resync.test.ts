@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Agents } from '../../../coordinator/setup/agents.js';
-import { brokenForwardSlot, lsnValue, waitForReverseCatchUp } from '../../../coordinator/setup/resync.js';
+import { brokenForwardSlot, brokenTableSync, lsnValue, waitForReverseCatchUp } from '../../../coordinator/setup/resync.js';
 import type { PairFacts } from '../../../coordinator/setup/steps.js';
 import { PgduplexError } from '../../../shared/errors.js';
 
@@ -65,4 +65,32 @@ describe('waitForReverseCatchUp', () => {
     expect((err as PgduplexError).code).toBe('TIMEOUT');
     expect((err as PgduplexError).hint).toMatch(/^nothing was replaced yet/);
   });
+});
+
+describe('brokenTableSync', () => {
+  const sync = { table: 'public.users', slot: 'pg_16489_sync_16440_7711' };
+  /** The target's finished-copy tables and the source's slots, one answer per poll (the last repeating). */
+  const agents = (finished: Array<typeof sync[]>, sourceSlots: string[][]): Agents => ({
+    call: async <T>(side: 'local' | 'peer', action: string) => {
+      if (side === 'peer' && action === 'subscription.status') return [{ name: 'pgduplex_from_a', finishedCopy: finished.length > 1 ? finished.shift() : finished[0] }] as T;
+      const names = sourceSlots.length > 1 ? sourceSlots.shift()! : sourceSlots[0]!;
+      return status(names.map((name) => ({ name, walStatus: 'reserved', confirmedFlushLsn: null }))) as T;
+    },
+  });
+
+  it('is undefined when no table waits between copy and sync, or its slot is there', async () => {
+    expect(await brokenTableSync(agents([[]], [['pgduplex_from_a']]), f, 0)).toBeUndefined();
+    expect(await brokenTableSync(agents([[sync]], [['pgduplex_from_a', sync.slot]]), f, 0)).toBeUndefined();
+  });
+
+  it('forgives a slot missing only for a moment (PostgreSQL drops it just before recording the sync)', async () => {
+    expect(await brokenTableSync(agents([[sync], []], [['pgduplex_from_a']]), f, 3000)).toBeUndefined();
+  }, 10_000);
+
+  it('names the table and its slot when the slot stays missing', async () => {
+    const lost = await brokenTableSync(agents([[sync]], [['pgduplex_from_a']]), f, 1500);
+    expect(lost?.slot).toBe(sync.slot);
+    expect(lost?.on).toBe('a');
+    expect(lost?.why).toMatch(/^does not exist any more: PostgreSQL dropped it as the copy of public\.users finished, and b stopped .* can never finish syncing$/);
+  }, 10_000);
 });
