@@ -11,6 +11,18 @@ export function resultTable(results: readonly CaseResult[]): string {
   return [line(head), line(width.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
 }
 
+/** One line per fault over all its cases: injected, recovered, slowest CLI end and recovery, rows lost (for the README). */
+export function faultSummaryTable(results: readonly CaseResult[]): string {
+  const faults = [...new Set(results.map((r) => r.fault))];
+  const rows = faults.map((fault) => {
+    const rs = results.filter((r) => r.fault === fault);
+    const max = (xs: number[]) => `${Math.max(0, ...xs)}`;
+    return [fault, `${rs.length}`, `${rs.filter((r) => r.recovered).length}`, max(rs.map((r) => r.cliSeconds)), max(rs.map((r) => r.secondsToRecover)), `${rs.reduce((n, r) => n + r.rowsLost, 0)}`];
+  });
+  const head = ['fault', 'injected', 'recovered', 'CLI ended within s', 'recovered within s', 'rows lost'];
+  return [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`, ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
+}
+
 /** Writes the per-case results with totals, for bench/results/faults.json. */
 export function writeResults(file: string, results: readonly CaseResult[], fixture: string): void {
   mkdirSync(dirname(file), { recursive: true });

@@ -3,7 +3,7 @@ import { nodeExec } from '../lab/exec.js';
 import { pairLabNodes } from '../lab/pair.js';
 import { dropFixture, loadFixture } from './fixture.js';
 import type { FaultCase } from './plan.js';
-import { resultTable, writeResults } from './report.js';
+import { faultSummaryTable, resultTable, writeResults } from './report.js';
 import { pairState, restorePair, type NodeState } from './restore.js';
 import { runCase, type CaseResult } from './run-case.js';
 
@@ -30,7 +30,7 @@ export function faultSuite(title: string, cases: readonly FaultCase[], resultsFi
 
   afterAll(async () => {
     if (results.length > 0) {
-      process.stdout.write(`\n${title}\n${resultTable(results)}\n`);
+      process.stdout.write(`\n${title}\n${resultTable(results)}\n\n${faultSummaryTable(results)}\n`);
       if (resultsFile) writeResults(resultsFile, results, FIXTURE);
     }
     await restorePair();
