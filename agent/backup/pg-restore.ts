@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { PgduplexError } from '../../shared/errors.js';
 import type { Cluster } from '../postgres/cluster.js';
+import { psqlOneTransaction, scriptError } from '../postgres/schema-dump.js';
 import { lookupUser } from '../system/users.js';
 
 /** Feeds a root-only custom-format dump to `pg_restore` (run as postgres) on its stdin. */
@@ -50,12 +51,11 @@ export async function restoreSchemaAtomically(cluster: Cluster, file: string, da
   const pg = await lookupUser('postgres');
   const common = { uid: pg.uid, gid: pg.gid, cwd: '/', env: { PATH: '/usr/bin:/bin', LANG: 'C.UTF-8', PGAPPNAME: 'pgduplex-restore' }, extendEnv: false, reject: false, timeout: opts.timeoutMs } as const;
   const script = execa(join(cluster.binDir, 'pg_restore'), ['-n', schema, '-f', '-'], { ...common, inputFile: file, stdout: withoutGrantsTo(opts.skipGrantsTo) });
-  const apply = execa(join(cluster.binDir, 'psql'), ['-X', '-q', '--single-transaction', '-v', 'ON_ERROR_STOP=1', '-h', cluster.socketDir, '-p', String(cluster.port), '-U', 'postgres', '-d', database, '-c', prelude, '-f', '-'], common);
+  const apply = execa(join(cluster.binDir, 'psql'), psqlOneTransaction(cluster, database, [prelude]), common);
   const [made, applied] = await Promise.all([script, script.pipe(apply).catch(() => apply)]);
   const r = made.exitCode !== 0 ? made : applied.exitCode !== 0 ? applied : undefined;
   if (r) {
-    const line = (r.stderr ?? '').split('\n').find((l) => /ERROR|FATAL|error:/.test(l)) ?? (r.stderr ?? '').split('\n')[0] ?? `exit ${r.exitCode}`;
-    throw new PgduplexError('PG_QUERY_FAILED', `restoring schema ${schema} of ${database} failed, nothing was changed: ${line.replace(/^(psql:[^:]*:\d+: |pg_restore: (error: )?)/, '')}`, {
+    throw new PgduplexError('PG_QUERY_FAILED', `restoring schema ${schema} of ${database} failed, nothing was changed: ${scriptError(r.stderr, r.exitCode)}`, {
       hint: 'see the PostgreSQL log; the backup is untouched',
     });
   }

@@ -17,17 +17,26 @@ export async function* dumpSchema(cluster: Cluster, database: string, schema: st
   if (r.exitCode !== 0) throw new PgduplexError('PG_QUERY_FAILED', `pg_dump --schema-only of ${database} failed: ${(r.stderr ?? '').split('\n')[0] ?? r.exitCode}`);
 }
 
+/** psql's argv that runs `-c` commands, then the script on stdin, all in one transaction, stopping at the first error. */
+export function psqlOneTransaction(cluster: Cluster, database: string, commands: readonly string[] = []): string[] {
+  return ['-X', '-q', '--single-transaction', '-v', 'ON_ERROR_STOP=1', '-h', cluster.socketDir, '-p', String(cluster.port), '-U', 'postgres', '-d', database, ...commands.flatMap((c) => ['-c', c]), '-f', '-'];
+}
+
+/** The line of a failed psql or pg_restore run's stderr that says why, without the tool's prefix. */
+export function scriptError(stderr: string | undefined, exitCode: number | undefined): string {
+  const lines = (stderr ?? '').split('\n');
+  const line = lines.find((l) => /ERROR|FATAL|error:/.test(l)) ?? lines[0] ?? `exit ${exitCode}`;
+  return line.replace(/^(psql:[^:]*:\d+: |pg_restore: (error: )?)/, '');
+}
+
 /**
  * Applies SQL text with psql in one transaction, stopping at the first error: pg_dump ≥ 17.6 writes
  * \restrict lines only psql understands, so this is the only safe way to replay a schema dump.
  */
 export async function applySqlScript(cluster: Cluster, database: string, script: string, timeoutMs: number): Promise<void> {
   const pg = await lookupUser('postgres');
-  const r = await execa(join(cluster.binDir, 'psql'), ['-X', '-q', '--single-transaction', '-v', 'ON_ERROR_STOP=1', '-h', cluster.socketDir, '-p', String(cluster.port), '-U', 'postgres', '-d', database, '-f', '-'], {
+  const r = await execa(join(cluster.binDir, 'psql'), psqlOneTransaction(cluster, database), {
     uid: pg.uid, gid: pg.gid, cwd: '/', env: childEnv, extendEnv: false, input: script, reject: false, timeout: timeoutMs,
   });
-  if (r.exitCode !== 0) {
-    const line = (r.stderr ?? '').split('\n').find((l) => /ERROR|FATAL/.test(l)) ?? (r.stderr ?? '').split('\n')[0] ?? `exit ${r.exitCode}`;
-    throw new PgduplexError('PG_QUERY_FAILED', `applying the schema to ${database} failed, nothing was changed: ${line.replace(/^psql:[^:]*:\d+: /, '')}`);
-  }
+  if (r.exitCode !== 0) throw new PgduplexError('PG_QUERY_FAILED', `applying the schema to ${database} failed, nothing was changed: ${scriptError(r.stderr, r.exitCode)}`);
 }
