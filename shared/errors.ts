@@ -42,6 +42,7 @@ export const ERROR_CODES = [
   'PG_START_FAILED',
   'REPLICATION_BROKEN',
   'NOT_CONFIRMED',
+  'JOURNAL_UNWRITABLE',
   'INTERNAL',
 ] as const;
 

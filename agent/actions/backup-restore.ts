@@ -32,19 +32,19 @@ export const backupRestoreAction = (s: AgentServices, root = BACKUP_ROOT) =>
       const t = { timeoutMs: s.limits.toolTimeoutMs, vars: { db: into } };
       const exists = await queryJson<boolean>(cluster, `select to_json(exists(select 1 from pg_database where datname = :'db'))`, t);
       if (exists) throw new PgduplexError('BAD_PARAMS', `database ${into} already exists; pgduplex restores only into a new database`, { hint: 'pick another scratch name' });
-      await runPsql(cluster, 'create database :"db";', t);
       const changes = [`created database ${into} from backup ${id}`];
-      const journalId = await journal.record('backup-restore', changes, { database: into });
-      ctx?.progress(`restoring ${id} into ${into}`);
-      try {
-        await restoreFromFile(cluster, file, into, s.limits.toolTimeoutMs * 20);
-        const counts = await queryJson<Array<{ schema: string; name: string; rows: number }>>(cluster, EXACT_COUNTS_SQL, { timeoutMs: s.limits.toolTimeoutMs * 20, database: into });
-        return { changed: true, changes, journalId, notes: counts.map((c) => `${c.schema}.${c.name}: ${c.rows} rows`) };
-      } catch (err) {
-        await runPsql(cluster, 'drop database if exists :"db" with (force);', t).catch(() => undefined);
-        await journal.markUndone(journalId);
-        throw err;
-      }
+      const { journalId, result: counts } = await journal.make('backup-restore', changes, { database: into }, async () => {
+        await runPsql(cluster, 'create database :"db";', t);
+        ctx?.progress(`restoring ${id} into ${into}`);
+        try {
+          await restoreFromFile(cluster, file, into, s.limits.toolTimeoutMs * 20);
+          return await queryJson<Array<{ schema: string; name: string; rows: number }>>(cluster, EXACT_COUNTS_SQL, { timeoutMs: s.limits.toolTimeoutMs * 20, database: into });
+        } catch (err) {
+          await runPsql(cluster, 'drop database if exists :"db" with (force);', t).catch(() => undefined);
+          throw err;
+        }
+      });
+      return { changed: true, changes, journalId, notes: counts.map((c) => `${c.schema}.${c.name}: ${c.rows} rows`) };
     },
     async undo(record) {
       const { database } = z.strictObject({ database: scratchName }).parse(record);

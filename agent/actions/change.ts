@@ -51,12 +51,13 @@ export function journalHandlers(actions: ReadonlyArray<ChangeAction<z.ZodType>>,
   const list = defineAction({
     name: 'journal.list',
     mutates: false,
-    params: z.strictObject({}),
-    result: z.array(z.strictObject({ id: z.string(), at: z.string(), action: z.string(), changes: z.array(z.string()), undone: z.boolean() })),
+    // `pending`: only what is not undone yet. A whole journal grows for ever and would outgrow a frame.
+    params: z.strictObject({ pending: z.boolean().optional() }),
+    result: z.array(z.strictObject({ id: z.string(), at: z.string(), action: z.string(), changes: z.array(z.string()), undone: z.boolean(), interrupted: z.boolean() })),
   });
   const undo = defineAction({ name: 'journal.undo', mutates: true, params: z.strictObject({ id: z.string().max(64) }), result: z.strictObject({ undone: z.array(z.string()) }) });
   return [
-    { descriptor: list, callers, run: async () => (await journal.list()).map(({ undo: _u, ...rest }) => rest) },
+    { descriptor: list, callers, run: async ({ pending }: { pending?: boolean }) => (await journal.list()).filter((e) => !pending || !e.undone).map(({ undo: _u, ...rest }) => rest) },
     {
       descriptor: undo,
       callers,

@@ -20,7 +20,8 @@ export const firewallAction = (timeoutMs: number) => {
     const present = await listPeerRules(opts);
     return params.ports
       .map((p) => ({ address, ...p }))
-      .filter((r) => !present.some((x) => x.address === r.address && x.port === r.port && x.purpose === r.purpose));
+      // A rule whose INPUT jump is gone (a crash between the two, a firewall script) takes no effect: apply again.
+      .filter((r) => !present.some((x) => x.live && x.address === r.address && x.port === r.port && x.purpose === r.purpose));
   };
   const save = async (): Promise<string[]> => {
     const r = await persist(opts);
@@ -35,18 +36,16 @@ export const firewallAction = (timeoutMs: number) => {
     async apply(params, journal) {
       const todo = await missing(params);
       if (todo.length === 0) return { changed: false, changes: [] };
-      const added: Rule[] = [];
-      try {
-        for (const r of todo) {
-          await allowPeerPort(r, opts);
-          added.push(r);
+      const changes = todo.map(describe);
+      const { journalId } = await journal.make('firewall', changes, { added: todo }, async () => {
+        try {
+          for (const r of todo) await allowPeerPort(r, opts);
+        } catch (err) {
+          // All were missing before; one that failed half-way may have left a chain or a jump.
+          for (const r of [...todo].reverse()) await revokePeerPort(r, opts).catch(() => undefined);
+          throw err;
         }
-      } catch (err) {
-        for (const r of added.reverse()) await revokePeerPort(r, opts).catch(() => undefined);
-        throw err;
-      }
-      const changes = added.map(describe);
-      const journalId = await journal.record('firewall', changes, { added });
+      });
       const notes = await save();
       return { changed: true, changes, journalId, ...(notes.length > 0 ? { notes } : {}) };
     },

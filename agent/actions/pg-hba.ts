@@ -86,17 +86,19 @@ export const pgHbaAction = (o: { postgresql: { version: string; cluster: string 
       if (p.next.text === p.snap.content) return { changed: false, changes: [] };
       await refuseBroken(p.cluster, p.snap.path);
       const owner = { uid: p.snap.uid ?? 0, gid: p.snap.gid ?? 0, mode: p.snap.mode ?? 0o640 };
-      await writeFileAtomic(p.snap.path, p.next.text, owner);
-      try {
-        const errors = hbaErrors(await hbaFileRules(p.cluster, opts));
-        if (errors.length > 0) throw rejected(p.snap.path, errors, p.cluster);
-        await reloadAndWait(p.cluster, opts);
-        const wrong = verifyBlockRules(await hbaFileRules(p.cluster, opts), p.snap.path, p.next.ruleLines, p.spec);
-        if (wrong.length > 0) throw rejected(p.snap.path, wrong, p.cluster);
-      } catch (err) {
-        return revert(p, err);
-      }
-      const journalId = await journal.record('pg-hba', p.changes, { peer: p.spec.peer.address, before: p.snap, afterSha256: sha256(p.next.text) });
+      const record = { peer: p.spec.peer.address, before: p.snap, afterSha256: sha256(p.next.text) };
+      const { journalId } = await journal.make('pg-hba', p.changes, record, async () => {
+        await writeFileAtomic(p.snap.path, p.next.text, owner);
+        try {
+          const errors = hbaErrors(await hbaFileRules(p.cluster, opts));
+          if (errors.length > 0) throw rejected(p.snap.path, errors, p.cluster);
+          await reloadAndWait(p.cluster, opts);
+          const wrong = verifyBlockRules(await hbaFileRules(p.cluster, opts), p.snap.path, p.next.ruleLines, p.spec);
+          if (wrong.length > 0) throw rejected(p.snap.path, wrong, p.cluster);
+        } catch (err) {
+          await revert(p, err);
+        }
+      });
       return { changed: true, changes: p.changes, journalId };
     },
     async undo(record) {

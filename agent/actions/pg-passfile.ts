@@ -57,11 +57,14 @@ export const pgPassfileAction = (s: AgentServices) => {
       const current = await lines(path);
       const had = current.find((l) => l.startsWith(key));
       if (had === want) return { changed: false, changes: [] };
-      const created = (await snapshotFile(path)).content === null;
-      await write(path, [...current.filter((l) => !l.startsWith(key)), want]);
-      if (!(await lines(path)).includes(want)) throw new PgduplexError('INTERNAL', `${path} does not read back as written`);
+      const before = await snapshotFile(path);
       const changes = [`${had ? 'replaced' : 'added'} the passfile line for ${p.user}@${p.host}:${p.port}/${p.database} in ${path}`];
-      const journalId = await journal.record('pg-passfile', changes, { key, replaced: had !== undefined, created });
+      const { journalId } = await journal.make('pg-passfile', changes, { key, replaced: had !== undefined, created: before.content === null }, async () => {
+        await write(path, [...current.filter((l) => !l.startsWith(key)), want]);
+        if ((await lines(path)).includes(want)) return;
+        await restoreFile(before);
+        throw new PgduplexError('INTERNAL', `${path} does not read back as written; the previous file was put back`);
+      });
       return { changed: true, changes, journalId };
     },
     async undo(record) {

@@ -170,23 +170,24 @@ export const pgRoleAction = (o: { postgresql: { version: string; cluster: string
     async apply(params, journal) {
       const { cluster, todo, changes } = await plan(params);
       if (changes.length === 0) return { changed: false, changes: [] };
-      const attempted: UndoRecord = { role: todo.role, created: false, addedAttributes: [], passwordChanged: false };
-      try {
-        if (todo.created || todo.passwordChanged || todo.addedAttributes.length > 0) {
-          await applyRole(cluster, params, todo);
-          Object.assign(attempted, { created: todo.created, addedAttributes: todo.addedAttributes });
+      const { journalId } = await journal.make('pg-role', changes, todo, async () => {
+        const attempted: UndoRecord = { role: todo.role, created: false, addedAttributes: [], passwordChanged: false };
+        try {
+          if (todo.created || todo.passwordChanged || todo.addedAttributes.length > 0) {
+            await applyRole(cluster, params, todo);
+            Object.assign(attempted, { created: todo.created, addedAttributes: todo.addedAttributes });
+          }
+          if (todo.grants && (todo.grants.usage || todo.grants.tables.length > 0)) {
+            await applyGrants(cluster, params.role, todo.grants, false);
+            attempted.grants = todo.grants;
+          }
+          const left = (await plan(params)).changes;
+          if (left.length > 0) throw new PgduplexError('PG_QUERY_FAILED', `role ${params.role} does not read back as applied: still to do: ${left.join('; ')}`);
+        } catch (err) {
+          await undo(cluster, attempted).catch(() => undefined);
+          throw err;
         }
-        if (todo.grants && (todo.grants.usage || todo.grants.tables.length > 0)) {
-          await applyGrants(cluster, params.role, todo.grants, false);
-          attempted.grants = todo.grants;
-        }
-        const left = (await plan(params)).changes;
-        if (left.length > 0) throw new PgduplexError('PG_QUERY_FAILED', `role ${params.role} does not read back as applied: still to do: ${left.join('; ')}`);
-      } catch (err) {
-        await undo(cluster, attempted).catch(() => undefined);
-        throw err;
-      }
-      const journalId = await journal.record('pg-role', changes, todo);
+      });
       return { changed: true, changes, journalId, ...(todo.passwordChanged && !todo.created ? { notes: ['undo cannot restore the previous password'] } : {}) };
     },
     async undo(record) {

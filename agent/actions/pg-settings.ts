@@ -101,35 +101,39 @@ export const pgSettingsAction = (wanted: { version: string; cluster: string } | 
         });
       }
       if (plan.newText === c.snapshot.content && !plan.reloadOnly) return { changed: false, changes: [], ...(plan.restartNeeded ? { restartNeeded: true } : {}) };
-      if (plan.newText !== c.snapshot.content) await write(c, plan.newText);
-      try {
-        const written = await readServerState(c.cluster, opts.timeoutMs);
-        const range = c.target.mode === 'block' && plan.newText !== null ? blockRange(plan.newText) : undefined;
-        const errors = ourFileErrors(written.files, c.target, range, written.settings);
-        if (errors.length > 0) {
-          await restoreAfterFailure(c, false);
-          throw new PgduplexError('PG_CONFIG_REJECTED', `PostgreSQL rejects the new settings: ${errors.join('; ')}`, { hint: 'the previous file was restored and nothing was reloaded; fix the value and retry' });
+      // A reload-only apply changes no file: nothing to journal.
+      const put = async () => {
+        if (plan.newText !== c.snapshot.content) await write(c, plan.newText);
+        try {
+          const written = await readServerState(c.cluster, opts.timeoutMs);
+          const range = c.target.mode === 'block' && plan.newText !== null ? blockRange(plan.newText) : undefined;
+          const errors = ourFileErrors(written.files, c.target, range, written.settings);
+          if (errors.length > 0) {
+            await restoreAfterFailure(c, false);
+            throw new PgduplexError('PG_CONFIG_REJECTED', `PostgreSQL rejects the new settings: ${errors.join('; ')}`, { hint: 'the previous file was restored and nothing was reloaded; fix the value and retry' });
+          }
+          const after = await reloadAndWait(c.cluster, plan.touched);
+          if (!after.settled) {
+            const stuck = plan.touched.filter((n) => !settled(n, after.state));
+            await restoreAfterFailure(c, true);
+            throw new PgduplexError('PG_CONFIG_REJECTED', `after a reload PostgreSQL still does not run ${stuck.join(', ')} as written in ${describeTarget(c.target)}`, {
+              hint: 'the previous file was restored and reloaded; look for a later setting or an error in the PostgreSQL log',
+            });
+          }
+          return waitingForRestart(plan.touched, after.state);
+        } catch (err) {
+          if (!(err instanceof PgduplexError && err.code === 'PG_CONFIG_REJECTED')) await restoreAfterFailure(c, true).catch(() => undefined);
+          throw err;
         }
-        const after = await reloadAndWait(c.cluster, plan.touched);
-        if (!after.settled) {
-          const stuck = plan.touched.filter((n) => !settled(n, after.state));
-          await restoreAfterFailure(c, true);
-          throw new PgduplexError('PG_CONFIG_REJECTED', `after a reload PostgreSQL still does not run ${stuck.join(', ')} as written in ${describeTarget(c.target)}`, {
-            hint: 'the previous file was restored and reloaded; look for a later setting or an error in the PostgreSQL log',
-          });
-        }
-        const waiting = waitingForRestart(plan.touched, after.state);
-        const journalId = plan.newText === c.snapshot.content ? undefined : await journal.record('pg-settings', plan.changes, { cluster: { version: c.cluster.version, name: c.cluster.name }, snapshot: c.snapshot });
-        return {
-          changed: true,
-          changes: plan.changes,
-          ...(journalId ? { journalId } : {}),
-          ...(waiting.length > 0 ? { restartNeeded: true, notes: [`PostgreSQL must restart for ${waiting.join(', ')} to take effect (pending_restart)${journalId ? `: pg-service.restart with restoreJournalId ${journalId}` : ''}`] } : {}),
-        };
-      } catch (err) {
-        if (!(err instanceof PgduplexError && err.code === 'PG_CONFIG_REJECTED')) await restoreAfterFailure(c, true).catch(() => undefined);
-        throw err;
-      }
+      };
+      const record = { cluster: { version: c.cluster.version, name: c.cluster.name }, snapshot: c.snapshot };
+      const { journalId, result: waiting } = plan.newText === c.snapshot.content ? { journalId: undefined, result: await put() } : await journal.make('pg-settings', plan.changes, record, put);
+      return {
+        changed: true,
+        changes: plan.changes,
+        ...(journalId ? { journalId } : {}),
+        ...(waiting.length > 0 ? { restartNeeded: true, notes: [`PostgreSQL must restart for ${waiting.join(', ')} to take effect (pending_restart)${journalId ? `: pg-service.restart with restoreJournalId ${journalId}` : ''}`] } : {}),
+      };
     },
     async undo(record) {
       return undoSettings(undoSchema.parse(record), opts, settle);

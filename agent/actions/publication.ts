@@ -71,11 +71,14 @@ export const publicationAction = (s: AgentServices) => {
     async apply({ database, name, tables }, journal) {
       const before = await read(database, name);
       if (!differs(before, tables)) return { changed: false, changes: [] };
-      await write(database, name, tables, before);
-      const after = await read(database, name);
-      if (differs(after, tables)) throw new PgduplexError('PG_QUERY_FAILED', `publication ${name} does not read back as requested`);
       const changes = [`${before.exists ? 'changed' : 'created'} publication ${name} in ${database} ${describeShape(tables)}`];
-      const journalId = await journal.record('publication', changes, { database, name, before });
+      const { journalId } = await journal.make('publication', changes, { database, name, before }, async () => {
+        await write(database, name, tables, before);
+        const after = await read(database, name);
+        if (!differs(after, tables)) return;
+        await write(database, name, before.exists ? (before.all ? { all: true } : { list: before.tables }) : null, after).catch(() => undefined);
+        throw new PgduplexError('PG_QUERY_FAILED', `publication ${name} does not read back as requested; it was put back as it was`);
+      });
       return { changed: true, changes, journalId };
     },
     async undo(record) {

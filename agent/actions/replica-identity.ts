@@ -52,11 +52,11 @@ export const replicaIdentityAction = (s: AgentServices) => {
     async apply(p, journal) {
       const todo = pending(await read(p));
       if (todo.length === 0) return { changed: false, changes: [] };
-      await run(p.database, todo.map((t) => ({ s: t.schema, n: t.name, identity: 'f', idx: null })));
-      const still = pending(await read(p));
-      if (still.length > 0) throw new PgduplexError('PG_QUERY_FAILED', `replica identity did not change on ${still.map((t) => `${t.schema}.${t.name}`).join(', ')}`);
       const changes = todo.map(describe);
-      const journalId = await journal.record('replica-identity', changes, { database: p.database, before: todo.map((t) => ({ s: t.schema, n: t.name, identity: t.identity, idx: t.index })) });
+      const record = { database: p.database, before: todo.map((t) => ({ s: t.schema, n: t.name, identity: t.identity, idx: t.index })) };
+      const { journalId } = await journal.make('replica-identity', changes, record, () => run(p.database, todo.map((t) => ({ s: t.schema, n: t.name, identity: 'f', idx: null }))));
+      const still = pending(await read(p));
+      if (still.length > 0) throw new PgduplexError('PG_QUERY_FAILED', `replica identity did not change on ${still.map((t) => `${t.schema}.${t.name}`).join(', ')}`, { hint: `journal entry ${journalId} undoes what did change` });
       return { changed: true, changes, journalId };
     },
     async undo(record) {

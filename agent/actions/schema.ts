@@ -84,12 +84,13 @@ export const schemaImportAction = (s: AgentServices, root = BACKUP_ROOT) => {
       if (!/^[a-z_][a-z0-9_]*$/.test(owner)) throw new PgduplexError('BAD_PARAMS', `schema ${schema} is owned by ${owner}, a name pgduplex would have to quote`, { hint: 'give the schema an owner with a plain lower-case name' });
       const prelude = /^CREATE SCHEMA /m.test(dump) ? `drop schema if exists "${schema}" cascade;\n` : recreateSchema(schema, owner);
       ctx?.progress(`applying ${(size / 1024).toFixed(0)} KiB of schema in one transaction`);
-      await applySqlScript(cluster, database, prelude + dump, s.limits.toolTimeoutMs * 10);
+      const expected = [...((meta['tables'] as string[] | undefined) ?? [])].sort();
+      const changes = [`${tables.length ? `replaced schema ${schema} (${tables.length} tables)` : `imported schema ${schema}`} of ${database} from the peer: ${expected.length} tables`];
+      const record = { database, schema, owner, backupId: replace?.backupId ?? null };
+      const { journalId } = await journal.make('schema-import', changes, record, () => applySqlScript(cluster, database, prelude + dump, s.limits.toolTimeoutMs * 10));
+      // Committed either way: a wrong result stays journaled, so its undo is at hand.
       const after = (await local(database, schema)).tables;
-      const expected = (meta['tables'] as string[] | undefined) ?? [];
-      if (after.join(',') !== [...expected].sort().join(',')) throw new PgduplexError('PG_QUERY_FAILED', `schema ${schema} does not hold the peer's tables after the import`);
-      const changes = [`${tables.length ? `replaced schema ${schema} (${tables.length} tables)` : `imported schema ${schema}`} of ${database} from the peer: ${after.length} tables`];
-      const journalId = await journal.record('schema-import', changes, { database, schema, owner, backupId: replace?.backupId ?? null });
+      if (after.join(',') !== expected.join(',')) throw new PgduplexError('PG_QUERY_FAILED', `schema ${schema} does not hold the peer's tables after the import`, { hint: `journal entry ${journalId} undoes it` });
       return { changed: true, changes, journalId };
     },
     async undo(record) {

@@ -52,12 +52,12 @@ export const sequencesAction = (s: AgentServices) => {
       const todo = pending(await read(p.database), p);
       if (todo.length === 0) return { changed: false, changes: [] };
       const plan = todo.map((q) => ({ s: q.schema, n: q.name, ...(({ increment, next }) => ({ inc: increment, next }))(interleave(q, p.step, p.slot)) }));
-      await run(p.database, plan);
+      const changes = todo.map((q, i) => `${label(q)}: increment ${q.increment} -> ${p.step}, next ${q.next} -> ${plan[i]?.next}`);
+      const record = { database: p.database, before: todo.map((q) => ({ s: q.schema, n: q.name, inc: q.increment })) };
+      const { journalId } = await journal.make('sequences', changes, record, () => run(p.database, plan));
       const after = await read(p.database);
       const wrong = pending(after, p).filter((q) => todo.some((t) => t.schema === q.schema && t.name === q.name));
-      if (wrong.length > 0) throw new PgduplexError('PG_QUERY_FAILED', `sequences did not take their new values: ${wrong.map(label).join(', ')}`);
-      const changes = todo.map((q, i) => `${label(q)}: increment ${q.increment} -> ${p.step}, next ${q.next} -> ${plan[i]?.next}`);
-      const journalId = await journal.record('sequences', changes, { database: p.database, before: todo.map((q) => ({ s: q.schema, n: q.name, inc: q.increment })) });
+      if (wrong.length > 0) throw new PgduplexError('PG_QUERY_FAILED', `sequences did not take their new values: ${wrong.map(label).join(', ')}`, { hint: `journal entry ${journalId} undoes what did change` });
       return { changed: true, changes, journalId };
     },
     async undo(record) {

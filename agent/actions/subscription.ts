@@ -93,12 +93,11 @@ export const subscriptionAction = (s: AgentServices) => {
       if (before.exists && before.failover !== null && before.failover !== undefined && before.failover !== o.failover) {
         throw new PgduplexError('BAD_PARAMS', `subscription ${p.name} exists with failover = ${before.failover}; changing it needs the subscription disabled first`, { hint: 'drop and re-create it (subscription-drop, then subscription)' });
       }
-      await runPsql(cluster, before.exists ? ALTER_SUBSCRIPTION_SQL : CREATE_SUBSCRIPTION_SQL, { ...t, vars });
-      const after = await read(p);
-      const left = differences(after, p, conn);
-      if (left.length > 0) throw new PgduplexError('PG_QUERY_FAILED', `subscription ${p.name} does not read back as requested: ${left.join('; ')}`);
       const changes = differences(before, p, conn);
-      const journalId = await journal.record('subscription', changes, { database: p.database, name: p.name, before });
+      const record = { database: p.database, name: p.name, before };
+      const { journalId } = await journal.make('subscription', changes, record, () => runPsql(cluster, before.exists ? ALTER_SUBSCRIPTION_SQL : CREATE_SUBSCRIPTION_SQL, { ...t, vars }));
+      const left = differences(await read(p), p, conn);
+      if (left.length > 0) throw new PgduplexError('PG_QUERY_FAILED', `subscription ${p.name} does not read back as requested: ${left.join('; ')}`, { hint: `journal entry ${journalId} undoes it` });
       return { changed: true, changes, journalId };
     },
     async undo(record) {

@@ -36,20 +36,23 @@ export const subscriptionDropAction = (s: AgentServices) => {
       if (!before.exists) return { changed: false, changes: [] };
       const { cluster, t } = await env(database);
       const notes: string[] = [];
-      try {
-        await runPsql(cluster, DROP_SUBSCRIPTION_SQL, { ...t, vars: { sub: name } });
-      } catch {
-        await runPsql(cluster, DETACH_AND_DROP_SQL, { ...t, vars: { sub: name } });
-        notes.push(`the publisher could not be reached: drop slot ${before.slot ?? name} there with select pg_drop_replication_slot('${before.slot ?? name}')`);
-      }
-      if ((await read(database, name)).exists) throw new PgduplexError('PG_QUERY_FAILED', `subscription ${name} still exists after the drop`);
       const changes = [`dropped subscription ${name} in ${database}`];
-      const journalId = await journal.record('subscription-drop', changes, { database, name, before });
+      const { journalId } = await journal.make('subscription-drop', changes, { database, name, before }, async () => {
+        try {
+          await runPsql(cluster, DROP_SUBSCRIPTION_SQL, { ...t, vars: { sub: name } });
+        } catch {
+          await runPsql(cluster, DETACH_AND_DROP_SQL, { ...t, vars: { sub: name } });
+          notes.push(`the publisher could not be reached: drop slot ${before.slot ?? name} there with select pg_drop_replication_slot('${before.slot ?? name}')`);
+        }
+        if ((await read(database, name)).exists) throw new PgduplexError('PG_QUERY_FAILED', `subscription ${name} still exists after the drop`);
+      });
       return { changed: true, changes, journalId, ...(notes.length ? { notes } : {}) };
     },
     async undo(record) {
       const r = z.strictObject({ database: ident, name: ident, before: z.unknown() }).parse(record);
       const b = r.before as SubscriptionState;
+      // An interrupted drop may never have happened.
+      if ((await read(r.database, r.name)).exists) return [];
       const { cluster, t } = await env(r.database);
       const vars = {
         sub: r.name, conn: b.conninfo ?? '', pub: b.publications?.[0] ?? '', origin: b.origin ?? 'none', copy_data: 'false', binary: String(b.binary), streaming: b.streaming ?? 'off',
@@ -84,9 +87,9 @@ export const slotDropAction = (s: AgentServices) => {
       if ((st.retainedBytes ?? 0) < confirmRetainedBytesAtLeast) {
         throw new PgduplexError('BAD_PARAMS', `slot ${slot} holds ${st.retainedBytes} bytes, less than the ${confirmRetainedBytesAtLeast} you confirmed: it moved since you looked`, { hint: 'check again and confirm the current figure' });
       }
-      await runPsql(await resolveCluster(s.postgresql), `${terminate ? TERMINATE_SQL : ''}select pg_drop_replication_slot(:'slot');`, { timeoutMs: s.limits.toolTimeoutMs, vars: { slot } });
       const changes = [`dropped slot ${slot} (${st.retainedBytes} bytes of WAL released${st.active ? '; the walsender using it was ended' : ''})`];
-      const journalId = await journal.record('slot-drop', changes, { slot, database: st.database ?? null });
+      const sql = `${terminate ? TERMINATE_SQL : ''}select pg_drop_replication_slot(:'slot');`;
+      const { journalId } = await journal.make('slot-drop', changes, { slot, database: st.database ?? null }, async () => runPsql(await resolveCluster(s.postgresql), sql, { timeoutMs: s.limits.toolTimeoutMs, vars: { slot } }));
       return { changed: true, changes, journalId };
     },
     async undo(record) {

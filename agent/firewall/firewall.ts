@@ -15,6 +15,8 @@ export interface ListedPeerRule {
   address: string;
   port: number;
   purpose: string;
+  /** The INPUT jump to our chain is in place (first), so the rule takes effect. */
+  live: boolean;
 }
 
 let tail: Promise<unknown> = Promise.resolve();
@@ -107,9 +109,10 @@ async function verifyRevoked(rule: PeerRule, opts: FirewallOptions): Promise<voi
 export async function listPeerRules(opts: FirewallOptions): Promise<ListedPeerRule[]> {
   const out: ListedPeerRule[] = [];
   for (const family of [4, 6] as const) {
-    for (const tokens of (await state(family, opts)).chainRules) {
+    const s = await state(family, opts);
+    for (const tokens of s.chainRules) {
       const rule = ruleFromTokens(tokens, family);
-      if (rule) out.push({ family, address: rule.address, port: rule.port, purpose: rule.purpose });
+      if (rule) out.push({ family, address: rule.address, port: rule.port, purpose: rule.purpose, live: jumpIsHealthy(s) });
     }
   }
   return out;

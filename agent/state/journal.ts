@@ -1,12 +1,16 @@
 import { randomUUID } from 'node:crypto';
 import { open, readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { z } from 'zod';
 import { PgduplexError } from '../../shared/errors.js';
 
+const mark = (type: 'done' | 'aborted' | 'undone') => z.strictObject({ type: z.literal(type), id: z.string(), at: z.string(), of: z.string() });
 const entrySchema = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('change'), id: z.string(), at: z.string(), action: z.string(), changes: z.array(z.string()), undo: z.unknown() }),
-  z.strictObject({ type: z.literal('undone'), id: z.string(), at: z.string(), of: z.string() }),
+  z.strictObject({ type: z.literal('intent'), id: z.string(), at: z.string(), action: z.string(), changes: z.array(z.string()), undo: z.unknown() }),
+  mark('done'),
+  mark('aborted'),
+  mark('undone'),
 ]);
 
 /** One journaled change: what an action did, in words, and the data that reverses it. */
@@ -17,12 +21,15 @@ export interface JournalChange {
   changes: string[];
   undo: unknown;
   undone: boolean;
+  /** Journaled before it was made, and never finished: it may be in place fully, partly or not at all. */
+  interrupted: boolean;
 }
 
 /**
  * The agent's append-only journal (journal.jsonl, 0600): every change an action makes, with what it
  * takes to undo it. Lines are fsynced before the action reports success; undoing appends, never edits.
- * Undo data must never hold a secret.
+ * Undo data must never hold a secret. Changes are written ahead (`make`), so a crash mid-change leaves
+ * an interrupted entry rather than a change nobody recorded.
  */
 export class Journal {
   private tail: Promise<unknown> = Promise.resolve();
@@ -33,7 +40,46 @@ export class Journal {
     return new Journal(join(stateDir, 'journal.jsonl'));
   }
 
-  /** Records a change and returns its id. */
+  /** The state directory the journal lives in, for bookkeeping that is read against it. */
+  get dir(): string {
+    return dirname(this.path);
+  }
+
+  /** The id of the newest line (a change, or a mark on one): it moves whenever anything is changed or undone. */
+  async head(): Promise<string | null> {
+    await this.tail.catch(() => undefined);
+    const text = await readFile(this.path, 'utf8').catch((err: NodeJS.ErrnoException) => {
+      if (err.code === 'ENOENT') return '';
+      throw err;
+    });
+    const last = text.trimEnd().split('\n').at(-1) ?? '';
+    return last === '' ? null : (entrySchema.safeParse(safeJson(last)).data?.id ?? null);
+  }
+
+  /**
+   * Journals a change, then makes it: a crash (kill -9, power) in between leaves the entry interrupted,
+   * and its undo runs all the same, so `undo` must hold whether the change happened fully, partly or
+   * not at all. A change that fails is marked aborted: `make` rolls back what it did before it throws.
+   */
+  async make<T>(action: string, changes: string[], undo: unknown, make: () => Promise<T>): Promise<{ journalId: string; result: T }> {
+    const id = randomUUID();
+    await this.append({ type: 'intent', id, at: new Date().toISOString(), action, changes, undo }).catch((err: unknown) => {
+      throw this.unwritable(err, 'nothing was changed');
+    });
+    let result: T;
+    try {
+      result = await make();
+    } catch (err) {
+      await this.append({ type: 'aborted', id: randomUUID(), at: new Date().toISOString(), of: id }).catch(() => undefined);
+      throw err;
+    }
+    await this.append({ type: 'done', id: randomUUID(), at: new Date().toISOString(), of: id }).catch((err: unknown) => {
+      throw this.unwritable(err, `the change was made; its entry ${id} stays interrupted and its undo still covers it`);
+    });
+    return { journalId: id, result };
+  }
+
+  /** Records a change already made and returns its id: for an artifact (a backup) that is kept, not undone. */
   record(action: string, changes: string[], undo: unknown): Promise<string> {
     const id = randomUUID();
     return this.append({ type: 'change', id, at: new Date().toISOString(), action, changes, undo }).then(() => id);
@@ -59,11 +105,15 @@ export class Journal {
       const parsed = entrySchema.safeParse(safeJson(line));
       if (!parsed.success) throw new PgduplexError('CONFIG_INVALID', `${this.path} line ${i + 1} is damaged`, { hint: 'restore it from a backup; the agent never rewrites it' });
       const e = parsed.data;
-      if (e.type === 'change') changes.set(e.id, { id: e.id, at: e.at, action: e.action, changes: e.changes, undo: e.undo, undone: false });
-      else {
-        const c = changes.get(e.of);
-        if (c) c.undone = true;
+      if (e.type === 'change' || e.type === 'intent') {
+        changes.set(e.id, { id: e.id, at: e.at, action: e.action, changes: e.changes, undo: e.undo, undone: false, interrupted: e.type === 'intent' });
+        continue;
       }
+      const c = changes.get(e.of);
+      if (!c) continue;
+      if (e.type === 'aborted') changes.delete(e.of);
+      else if (e.type === 'done') c.interrupted = false;
+      else c.undone = true;
     }
     return [...changes.values()];
   }
@@ -72,6 +122,14 @@ export class Journal {
     const hit = (await this.list()).find((c) => c.id === id);
     if (!hit) throw new PgduplexError('NOT_FOUND', `no journal entry ${JSON.stringify(id.slice(0, 64))}`, { hint: 'list them with journal.list' });
     return hit;
+  }
+
+  private unwritable(err: unknown, what: string): PgduplexError {
+    const code = (err as NodeJS.ErrnoException).code ?? 'error';
+    return new PgduplexError('JOURNAL_UNWRITABLE', `cannot write the undo journal ${this.path} (${code}): ${what}`, {
+      hint: code === 'ENOSPC' ? `free space on the file system of ${this.dir}, then retry` : `check ${this.path} (owner root, mode 0600) and its file system, then retry`,
+      cause: err,
+    });
   }
 
   private append(entry: z.infer<typeof entrySchema>): Promise<void> {

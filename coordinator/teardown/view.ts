@@ -2,18 +2,18 @@ import type { Agents, Side } from '../setup/agents.js';
 import type { ReplicationSnapshot } from '../../shared/replication.js';
 import type { NodeView, SlotView } from './plan.js';
 
-type Entry = { id: string; action: string; changes: string[]; undone: boolean };
+type Entry = { id: string; action: string; changes: string[]; undone: boolean; interrupted: boolean };
 
 /** One reachable node: its journal entries not yet undone, its slots, its subscriptions in the database. */
 export async function viewNode(agents: Agents, side: Side, node: string, database: string): Promise<NodeView> {
   const [entries, status, subs] = await Promise.all([
-    agents.call<Entry[]>(side, 'journal.list', {}),
+    agents.call<Entry[]>(side, 'journal.list', { pending: true }),
     agents.call<ReplicationSnapshot>(side, 'replication.status', {}),
     agents.call<Array<{ name: string }>>(side, 'subscription.status', { database }),
   ]);
   // replication.status lists logical slots only.
   const slots: SlotView[] = status.slots.map((s) => ({ name: s.name, type: 'logical', active: s.active, retainedBytes: s.retainedBytes }));
-  return { side, node, reachable: true, pending: entries.filter((e) => !e.undone).map(({ id, action, changes }) => ({ id, action, changes })), slots, subscriptions: subs.map((s) => s.name) };
+  return { side, node, reachable: true, pending: entries.filter((e) => !e.undone).map(({ id, action, changes, interrupted }) => ({ id, action, changes: interrupted ? changes.map((c) => `${c} (interrupted: may be in place fully, partly or not at all)`) : changes })), slots, subscriptions: subs.map((s) => s.name) };
 }
 
 /** Both nodes as seen from here: this one always, the peer only when its agent answers the probe. */

@@ -1,0 +1,78 @@
+import { appendFile, mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { PgduplexError } from '../../../shared/errors.js';
+import { Journal } from '../../../agent/state/journal.js';
+
+let dir: string;
+let journal: Journal;
+const lines = async () => (await readFile(join(dir, 'journal.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as { type: string; of?: string });
+
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'pgdx-journal-'));
+  journal = Journal.in(dir);
+});
+afterEach(async () => rm(dir, { recursive: true, force: true }));
+
+describe('Journal.make (write-ahead)', () => {
+  it('writes the entry before the change runs, and marks it done after', async () => {
+    let seenDuringChange: unknown;
+    const { journalId, result } = await journal.make('firewall', ['allow x'], { added: ['x'] }, async () => {
+      seenDuringChange = await journal.list();
+      return 42;
+    });
+    expect(result).toBe(42);
+    expect(seenDuringChange).toMatchObject([{ id: journalId, action: 'firewall', interrupted: true, undone: false }]);
+    expect(await journal.list()).toMatchObject([{ id: journalId, changes: ['allow x'], undo: { added: ['x'] }, interrupted: false, undone: false }]);
+    expect((await lines()).map((l) => l.type)).toEqual(['intent', 'done']);
+  });
+
+  it('drops a change that failed (and rolled itself back) from the list, and rethrows its error', async () => {
+    const boom = new PgduplexError('PG_QUERY_FAILED', 'no');
+    await expect(journal.make('publication', ['create p'], {}, () => Promise.reject(boom))).rejects.toBe(boom);
+    expect(await journal.list()).toEqual([]);
+    expect((await lines()).map((l) => l.type)).toEqual(['intent', 'aborted']);
+  });
+
+  it('reports a change whose process died mid-way as interrupted, with its undo data, until it is undone', async () => {
+    const id = 'c0ffee00-0000-4000-8000-000000000001';
+    await appendFile(join(dir, 'journal.jsonl'), `${JSON.stringify({ type: 'intent', id, at: new Date().toISOString(), action: 'firewall', changes: ['allow y'], undo: { added: ['y'] } })}\n`);
+    const reopened = Journal.in(dir);
+    expect(await reopened.list()).toMatchObject([{ id, interrupted: true, undone: false, undo: { added: ['y'] } }]);
+    await reopened.markUndone(id);
+    expect(await reopened.list()).toMatchObject([{ id, interrupted: true, undone: true }]);
+  });
+
+  it('changes nothing when it cannot journal first, and says what to do', async () => {
+    await mkdir(join(dir, 'journal.jsonl'));
+    let ran = false;
+    const err = await journal.make('firewall', ['allow x'], {}, async () => void (ran = true)).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'JOURNAL_UNWRITABLE', message: expect.stringContaining('nothing was changed') });
+    expect(ran).toBe(false);
+  });
+
+  it('keeps entries written by record (a change already made) and reads older journals unchanged', async () => {
+    const id = await journal.record('backup', ['backup b1'], { id: 'b1' });
+    expect(await journal.list()).toMatchObject([{ id, action: 'backup', interrupted: false, undone: false }]);
+  });
+
+  it('says which line is damaged instead of guessing', async () => {
+    await journal.record('backup', ['backup b1'], { id: 'b1' });
+    await appendFile(join(dir, 'journal.jsonl'), '{"type":"intent","id":\n');
+    await expect(journal.list()).rejects.toMatchObject({ code: 'CONFIG_INVALID', message: expect.stringContaining('line 2 is damaged') });
+  });
+});
+
+describe('journal.list', () => {
+  it('with pending: true leaves out what was undone, so its answer stays as small as what is still in place', async () => {
+    const { journalHandlers } = await import('../../../agent/actions/change.js');
+    const list = journalHandlers([], journal).find((h) => h.descriptor.name === 'journal.list')!;
+    const kept = await journal.record('backup', ['b1'], { id: 'b1' });
+    const gone = await journal.record('backup', ['b2'], { id: 'b2' });
+    await journal.markUndone(gone);
+    const ctx = {} as Parameters<typeof list.run>[1];
+    expect(((await list.run({ pending: true }, ctx)) as Array<{ id: string }>).map((e) => e.id)).toEqual([kept]);
+    expect(((await list.run({}, ctx)) as Array<{ id: string }>).map((e) => e.id)).toEqual([kept, gone]);
+  });
+});
