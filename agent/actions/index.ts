@@ -33,6 +33,7 @@ import { peersListHandler } from './peers-list.js';
 import { pingHandler } from './ping.js';
 import { ActionRegistry, type ActionHandler } from './registry.js';
 import { unpairHandler } from './unpair.js';
+import { verifiedHandlers } from './verified.js';
 import { whoamiHandler } from './whoami.js';
 
 /** Every action the agent knows, bound to its services. */
@@ -60,6 +61,7 @@ export function buildRegistry(s: AgentServices): ActionRegistry {
     sequencesStatusHandler(s),
     schemaDigestHandler(s),
     ...pgServiceHandlers(s),
+    ...verifiedHandlers(s),
   ] as unknown as ActionHandler[];
   const changes = [firewallAction(s.limits.toolTimeoutMs), backupAction(s), backupRestoreAction(s), publicationAction(s), sequencesAction(s), replicaIdentityAction(s), pgPassfileAction(s), subscriptionAction(s), schemaImportAction(s), subscriptionDropAction(s), slotDropAction(s), pgSettingsAction(s.postgresql, { timeoutMs: s.limits.toolTimeoutMs }), pgHbaAction({ postgresql: s.postgresql, timeoutMs: s.limits.toolTimeoutMs }), pgRoleAction({ postgresql: s.postgresql, timeoutMs: s.limits.toolTimeoutMs })] as unknown as Array<ChangeAction<z.ZodType>>;
   for (const c of changes) handlers.push(...changeHandlers(c, s.journal));

@@ -6,7 +6,7 @@ import { checkRoom, keylessTables, preflight, type KeylessRemedy, type Preflight
 import { runChange } from './runner.js';
 import { atStep } from './stage.js';
 import { configureSteps, credentialSteps, listenCovering, publishSteps, REPL_ROLE, sequenceStep, subscriptionStep, type PairFacts } from './steps.js';
-import { verifyPair, type VerifyResult } from './verify.js';
+import { contentsVerifiedAt, verifyPair, type VerifyResult } from './verify.js';
 
 /** What the operator asked for. */
 export interface SetupOptions extends BootstrapOptions {
@@ -99,7 +99,11 @@ export async function setup(agents: Agents, given: SetupOptions): Promise<SetupR
   await runChange(agents, subscriptionStep(f, f.source, f.target, false, binary), o);
   if (o.dryRun) return {};
   const excluded = o.keyless === 'exclude' ? pre.keyless : [];
-  // A run that changed nothing copied nothing: comparing every row again is what `pgduplex verify` is for.
-  const contents = changed || o.fullVerify === true;
-  return { verify: await atStep('verify', () => verifyPair(agents, f, o.report, excluded, { contents })), ...(backup ? { backup } : {}) };
+  // A run that changed nothing, after a full compare that passed since the last change, copied nothing:
+  // comparing every row again is what `pgduplex verify` is for. An interrupted verify passed nothing.
+  const verify = await atStep('verify', async () => {
+    const lastComparedAt = changed || o.fullVerify === true ? null : await contentsVerifiedAt(agents, f);
+    return verifyPair(agents, f, o.report, excluded, lastComparedAt === null ? { contents: true } : { contents: false, lastComparedAt });
+  });
+  return { verify, ...(backup ? { backup } : {}) };
 }

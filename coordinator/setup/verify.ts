@@ -27,10 +27,21 @@ export function disjoint(a: Seq, b: Seq): boolean {
 }
 
 /**
+ * When both nodes say a full compare passed after their last change: the older of the two times, or
+ * null (never, changed since, or an agent that does not keep the record).
+ */
+export async function contentsVerifiedAt(agents: Agents, f: PairFacts): Promise<string | null> {
+  const get = (n: PairFacts['source']) => agents.call<{ verifiedAt: string | null; current: boolean }>(n.side, 'verified.get', { database: f.database }).catch(() => ({ verifiedAt: null, current: false }));
+  const both = await Promise.all([get(f.source), get(f.target)]);
+  if (!both.every((v) => v.current && v.verifiedAt !== null)) return null;
+  return both.map((v) => v.verifiedAt as string).sort()[0] ?? null;
+}
+
+/**
  * Compares both nodes: rows and content checksums of every replicated table (computed inside
  * PostgreSQL, both nodes in parallel), a sample of differing keys, table shapes, and sequences.
  */
-export async function verifyPair(agents: Agents, f: PairFacts, report: Report, excluded: readonly string[] = [], o: { contents?: boolean } = {}): Promise<VerifyResult> {
+export async function verifyPair(agents: Agents, f: PairFacts, report: Report, excluded: readonly string[] = [], o: { contents?: boolean; lastComparedAt?: string } = {}): Promise<VerifyResult> {
   const both = <T>(action: string, params: unknown): Promise<[T, T]> => {
     const call = (n: PairFacts['source']) => agents.call<T>(n.side, action, params, { timeoutMs: 3_600_000 });
     return Promise.all([call(f.source), call(f.target)]);
@@ -75,7 +86,11 @@ export async function verifyPair(agents: Agents, f: PairFacts, report: Report, e
 
   const tables = contents ? names.length : shapes.length;
   const result = { tables, differences, schema, sequences };
-  const what = contents ? `${tables} tables identical (rows and checksums)` : `${tables} tables (contents not compared: nothing changed; pgduplex verify compares them)`;
-  if (verified(result)) report('ok', `${f.source.node}+${f.target.node}`, `verify: ${what}, same schema, ${sequences.length} sequences disjoint`);
+  const since = o.lastComparedAt ? `compared ${o.lastComparedAt}, nothing changed since` : 'nothing changed';
+  const what = contents ? `${tables} tables identical (rows and checksums)` : `${tables} tables (contents not compared: ${since}; pgduplex verify compares them)`;
+  if (!verified(result)) return result;
+  // Recorded against each journal: the next run that changes nothing may then skip the row compare.
+  if (contents) await Promise.all([f.source, f.target].map((n) => agents.call(n.side, 'verified.set', db)));
+  report('ok', `${f.source.node}+${f.target.node}`, `verify: ${what}, same schema, ${sequences.length} sequences disjoint`);
   return result;
 }

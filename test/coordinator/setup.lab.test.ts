@@ -114,9 +114,21 @@ describe('pgduplex setup (from a, on the lab pair)', () => {
     expect(r.exitCode, `${r.stdout}\n${r.stderr}`).toBe(0);
     expect(r.stdout).not.toMatch(/^changed/m);
     expect(r.stdout).toContain('nothing to change');
-    expect(r.stdout).toMatch(/verify: 3 tables \(contents not compared: nothing changed; pgduplex verify compares them\), same schema, 1 sequences disjoint/);
+    expect(r.stdout).toMatch(/verify: 3 tables \(contents not compared: compared \S+, nothing changed since; pgduplex verify compares them\), same schema, 1 sequences disjoint/);
     const full = await setup('a', '--exclude-tables-without-key', '--full-verify');
     expect(full.stdout).toMatch(/verify: 3 tables identical \(rows and checksums\)/);
     expect(await Promise.all([started('a'), started('b')])).toEqual(before);
+  });
+
+  it('a run that changes nothing compares rows again when either node changed anything since the last full compare', async () => {
+    // Any journaled change moves b's journal, even one undone at once.
+    const fw = { peer: LAB.outsider.ipv4, ports: [{ port: 5432, purpose: 'postgresql' }] };
+    const { journalId } = await agentOk<{ journalId: string }>('b', 'firewall.apply', fw);
+    await agentOk('b', 'journal.undo', { id: journalId });
+    const again = await setup('a', '--exclude-tables-without-key');
+    expect(again.exitCode, `${again.stdout}\n${again.stderr}`).toBe(0);
+    expect(again.stdout).not.toMatch(/^changed/m);
+    expect(again.stdout).toMatch(/verify: 3 tables identical \(rows and checksums\)/);
+    expect((await setup('a', '--exclude-tables-without-key')).stdout).toMatch(/contents not compared: compared \S+, nothing changed since/);
   });
 });
