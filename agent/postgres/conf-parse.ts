@@ -47,8 +47,9 @@ function parseValue(rest: string): string | undefined {
         return out;
       }
       if (c === '\\' && i + 1 < s.length) {
-        out += s[i + 1];
-        i++;
+        const [text, used] = unescape(s, i + 1);
+        out += text;
+        i += used;
         continue;
       }
       out += c;
@@ -57,4 +58,15 @@ function parseValue(rest: string): string | undefined {
   }
   const bare = /^([^\s#]*)/.exec(s)?.[1] ?? '';
   return bare === '' ? undefined : bare;
+}
+
+const ESCAPES: Readonly<Record<string, string>> = { b: '\b', f: '\f', n: '\n', r: '\r', t: '\t' };
+
+/** One backslash escape as the server's GUC_scanstr reads it: \b \f \n \r \t, up to three octal digits, else the character. */
+function unescape(s: string, at: number): [text: string, used: number] {
+  const c = s[at] ?? '';
+  if (ESCAPES[c] !== undefined) return [ESCAPES[c], 1];
+  const octal = /^[0-7]{1,3}/.exec(s.slice(at, at + 3))?.[0];
+  if (octal) return [String.fromCharCode(parseInt(octal, 8) & 0xff), octal.length];
+  return [c, 1];
 }

@@ -31,4 +31,12 @@ describe('parseConf', () => {
   it('ignores an unterminated quote rather than inventing a value', () => {
     expect(confValue(parseConf("a = 'oops"), 'a')).toBeUndefined();
   });
+
+  it('decodes backslash escapes the way the server does: \b \f \n \r \t, up to three octal digits, else the character', () => {
+    const value = (v: string) => confValue(parseConf(`x = ${v}`), 'x');
+    expect(value(String.raw`'a\tb\nc\rd\fe\bf'`)).toBe('a\tb\nc\rd\fe\bf');
+    expect(value(String.raw`'\101\1012\7'`)).toBe('AA2\x07');
+    expect(value(String.raw`'C:\\dir\'s \q'`)).toBe("C:\\dir's q");
+    expect(value(String.raw`'\''`)).toBe("'");
+  });
 });
