@@ -107,7 +107,9 @@ export async function runCase(c: FaultCase, before: Record<'a' | 'b', NodeState>
 
   const again = await nodeExec('a', ['pgduplex', 'setup', ...SETUP_ARGS], { reject: false, timeoutMs: 8 * 60_000 });
   const secondsToRecover = seconds(injected);
-  const verified = again.exitCode === 0 && /verify: \d+ tables identical/.test(again.stdout);
+  // Rows compared by the re-run, or by a first run that finished despite the fault (nothing changed since).
+  const compared = /verify: \d+ tables identical/.test(again.stdout) || (end?.exitCode === 0 && /contents not compared: compared /.test(again.stdout));
+  const verified = again.exitCode === 0 && compared;
   if (!verified) problems.push(`re-run: exit ${again.exitCode}: ${again.stderr.trim().split('\n').slice(0, 2).join(' / ') || again.stdout.trim().split('\n').at(-1)}`);
   if (/\n\s+at /.test(again.stderr)) problems.push('re-run: stack trace on stderr');
 
