@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { agentUp } from '../lab/agent-rpc.js';
 import { nodeExec } from '../lab/index.js';
 import { nodeHttp, waitFor } from '../lab/http.js';
 
@@ -26,7 +27,8 @@ afterAll(async () => {
   await writeConfig(original);
   await nodeExec('b', ['systemctl', 'reset-failed', 'pgduplex-agent'], { reject: false });
   await nodeExec('b', ['systemctl', 'restart', 'pgduplex-agent'], { reject: false });
-});
+  await agentUp('b'); // the next file's first call must not race the restart
+}, 150_000);
 
 describe('a broken agent.json stops the agent with one line that names the problem (lab node b)', () => {
   it.each([

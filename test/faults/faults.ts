@@ -1,4 +1,4 @@
-import { agentRpc } from '../lab/agent-rpc.js';
+import { agentUp } from '../lab/agent-rpc.js';
 import { LAB, type NodeName } from '../lab/constants.js';
 import { nodeExec } from '../lab/exec.js';
 import { waitFor } from '../lab/http.js';
@@ -20,9 +20,6 @@ export interface Fault {
 
 const PG_UNIT = `postgresql@${LAB.pgVersion}-main`;
 const BACKUP_DIR = '/var/backups/pgduplex';
-
-/** The node's agent runs and answers on its socket again (its link to the peer is left to the re-run). */
-const agentUp = (node: NodeName) => waitFor(`the agent on ${node}`, () => agentRpc(node, 'whoami').catch(() => undefined), (r) => r?.ok === true, 120_000);
 
 /**
  * kill -9 by pid, never `systemctl kill` of a whole unit: the lab's nodes share one host cgroup tree, so

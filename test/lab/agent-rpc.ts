@@ -1,6 +1,7 @@
 import type { ErrorJSON } from '../../shared/errors.js';
 import type { NodeName } from './constants.js';
 import { nodeExec } from './exec.js';
+import { waitFor } from './http.js';
 
 /** An action's answer as the local CLI would get it. */
 export type AgentAnswer<T> = { ok: true; result: T } | { ok: false; error: ErrorJSON };
@@ -21,4 +22,9 @@ export async function agentOk<T = unknown>(node: NodeName, action: string, param
   const a = await agentRpc<T>(node, action, params);
   if (!a.ok) throw new Error(`${action} failed on ${node}: ${a.error.code}: ${a.error.message}`);
   return a.result;
+}
+
+/** Waits until a node's agent answers on its socket: a restart returns before the new process listens. */
+export async function agentUp(node: NodeName, timeoutMs = 120_000): Promise<void> {
+  await waitFor(`the agent on ${node}`, () => agentRpc(node, 'whoami').catch(() => undefined), (r) => r?.ok === true, timeoutMs);
 }
