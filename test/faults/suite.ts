@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { nodeExec } from '../lab/exec.js';
 import { pairLabNodes } from '../lab/pair.js';
+import { say } from '../lab/sh.js';
 import { dropFixture, loadFixture } from './fixture.js';
 import type { FaultCase } from './plan.js';
 import { faultSummaryTable, resultTable, writeResults } from './report.js';
@@ -10,6 +11,13 @@ import { runCase, type CaseResult } from './run-case.js';
 /** ~100 MB of source data: the copy takes a few seconds, long enough to fault in its middle. */
 const CDR_ROWS = 250_000;
 const FIXTURE = `a: 4 tables (uuid and bigserial keys, FK, jsonb), ${CDR_ROWS} CDR rows, about 100 MB; b: 2 tables, 20,003 rows of its own`;
+
+/** One line per finished case, so an hour-long run shows where it is and what failed so far. */
+export function progressLine(n: number, of: number, r: CaseResult): string {
+  const outcome = r.recovered ? `recovered in ${r.secondsToRecover} s` : 'NOT recovered';
+  const problems = r.problems.length > 0 ? `; problems: ${r.problems.join('; ')}` : '';
+  return `fault case ${n}/${of}: ${r.fault} at ${r.step}: CLI ${r.cli} after ${r.cliSeconds} s, ${outcome}, ${r.rowsLost} rows lost${problems}`;
+}
 
 /**
  * Declares the fault-injection cases as tests on a paired lab with the fixture loaded; after the
@@ -39,10 +47,11 @@ export function faultSuite(title: string, cases: readonly FaultCase[], resultsFi
   }, 900_000);
 
   describe(title, () => {
-    for (const c of cases) {
+    for (const [i, c] of cases.entries()) {
       it(`${c.fault.name} at ${c.boundary.name}: the CLI stops with the step named, a re-run recovers, nothing is lost`, async () => {
         const r = await runCase(c, before);
         results.push(r);
+        say(progressLine(i + 1, cases.length, r));
         expect(r.problems, JSON.stringify(r, null, 2)).toEqual([]);
         expect(r.recovered).toBe(true);
         expect(r.rowsLost).toBe(0);
