@@ -33,14 +33,14 @@ export const backupRestoreAction = (s: AgentServices, root = BACKUP_ROOT) =>
       const exists = await queryJson<boolean>(cluster, `select to_json(exists(select 1 from pg_database where datname = :'db'))`, t);
       if (exists) throw new PgduplexError('BAD_PARAMS', `database ${into} already exists; pgduplex restores only into a new database`, { hint: 'pick another scratch name' });
       const changes = [`created database ${into} from backup ${id}`];
-      const { journalId, result: counts } = await journal.make('backup-restore', changes, { database: into }, async () => {
+      const { journalId, result: counts } = await journal.make('backup-restore', changes, { database: into }, async (rollback) => {
         await runPsql(cluster, 'create database :"db";', t);
         ctx?.progress(`restoring ${id} into ${into}`);
         try {
           await restoreFromFile(cluster, file, into, s.limits.toolTimeoutMs * 20);
           return await queryJson<Array<{ schema: string; name: string; rows: number }>>(cluster, EXACT_COUNTS_SQL, { timeoutMs: s.limits.toolTimeoutMs * 20, database: into });
         } catch (err) {
-          await runPsql(cluster, 'drop database if exists :"db" with (force);', t).catch(() => undefined);
+          await rollback(() => runPsql(cluster, 'drop database if exists :"db" with (force);', t));
           throw err;
         }
       });

@@ -37,12 +37,12 @@ export const firewallAction = (timeoutMs: number) => {
       const todo = await missing(params);
       if (todo.length === 0) return { changed: false, changes: [] };
       const changes = todo.map(describe);
-      const { journalId } = await journal.make('firewall', changes, { added: todo }, async () => {
+      const { journalId } = await journal.make('firewall', changes, { added: todo }, async (rollback) => {
         try {
           for (const r of todo) await allowPeerPort(r, opts);
         } catch (err) {
           // All were missing before; one that failed half-way may have left a chain or a jump.
-          for (const r of [...todo].reverse()) await revokePeerPort(r, opts).catch(() => undefined);
+          for (const r of [...todo].reverse()) await rollback(() => revokePeerPort(r, opts));
           throw err;
         }
       });

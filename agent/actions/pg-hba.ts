@@ -8,6 +8,7 @@ import { existingBlock, hbaBlockLines, hbaRuleLines, placeBlock, removeBlock, ru
 import { pgNameSchema, pgRoleSchema } from '../postgres/hba-names.js';
 import { hbaErrors, hbaFileRules, hbaServerState, reloadAndWait, verifyBlockRules } from '../postgres/hba-rules.js';
 import { defineChange } from './change.js';
+import type { Rollback } from '../state/journal.js';
 
 const MAX_HBA_BYTES = 1024 * 1024;
 
@@ -64,10 +65,14 @@ export const pgHbaAction = (o: { postgresql: { version: string; cluster: string 
   };
 
   /** Reverts a failed write: the previous bytes, then a reload so the server runs what is on disk. */
-  const revert = async (p: { cluster: Cluster; snap: FileSnapshot }, err: unknown): Promise<never> => {
-    await restoreFile(p.snap);
-    await reloadAndWait(p.cluster, opts).catch(() => undefined);
-    if (err instanceof PgduplexError) throw new PgduplexError(err.code, `${err.message}; the previous ${p.snap.path} was restored`, err.hint === undefined ? {} : { hint: err.hint });
+  const revert = async (p: { cluster: Cluster; snap: FileSnapshot }, err: unknown, rollback: Rollback): Promise<never> => {
+    let restored = false;
+    await rollback(async () => {
+      await restoreFile(p.snap);
+      restored = true;
+    });
+    if (restored) await reloadAndWait(p.cluster, opts).catch(() => undefined);
+    if (restored && err instanceof PgduplexError) throw new PgduplexError(err.code, `${err.message}; the previous ${p.snap.path} was restored`, err.hint === undefined ? {} : { hint: err.hint });
     throw err;
   };
 
@@ -87,7 +92,7 @@ export const pgHbaAction = (o: { postgresql: { version: string; cluster: string 
       await refuseBroken(p.cluster, p.snap.path);
       const owner = { uid: p.snap.uid ?? 0, gid: p.snap.gid ?? 0, mode: p.snap.mode ?? 0o640 };
       const record = { peer: p.spec.peer.address, before: p.snap, afterSha256: sha256(p.next.text) };
-      const { journalId } = await journal.make('pg-hba', p.changes, record, async () => {
+      const { journalId } = await journal.make('pg-hba', p.changes, record, async (rollback) => {
         await writeFileAtomic(p.snap.path, p.next.text, owner);
         try {
           const errors = hbaErrors(await hbaFileRules(p.cluster, opts));
@@ -96,7 +101,7 @@ export const pgHbaAction = (o: { postgresql: { version: string; cluster: string 
           const wrong = verifyBlockRules(await hbaFileRules(p.cluster, opts), p.snap.path, p.next.ruleLines, p.spec);
           if (wrong.length > 0) throw rejected(p.snap.path, wrong, p.cluster);
         } catch (err) {
-          await revert(p, err);
+          await revert(p, err, rollback);
         }
       });
       return { changed: true, changes: p.changes, journalId };
@@ -116,7 +121,7 @@ export const pgHbaAction = (o: { postgresql: { version: string; cluster: string 
         if (errors.length > 0) throw rejected(now.path, errors, cluster);
         await reloadAndWait(cluster, opts);
       } catch (err) {
-        return revert({ cluster, snap: now }, err);
+        return revert({ cluster, snap: now }, err, async (fn) => void (await fn())); // undo: a failed restore is the error
       }
       if (untouched) return [`restored ${now.path} byte for byte (pgduplex block for ${rec.peer})`];
       const what = previous ? `put back the previous pgduplex block for ${rec.peer} in` : `removed the pgduplex block for ${rec.peer} from`;

@@ -59,10 +59,10 @@ export const pgPassfileAction = (s: AgentServices) => {
       if (had === want) return { changed: false, changes: [] };
       const before = await snapshotFile(path);
       const changes = [`${had ? 'replaced' : 'added'} the passfile line for ${p.user}@${p.host}:${p.port}/${p.database} in ${path}`];
-      const { journalId } = await journal.make('pg-passfile', changes, { key, replaced: had !== undefined, created: before.content === null }, async () => {
+      const { journalId } = await journal.make('pg-passfile', changes, { key, replaced: had !== undefined, created: before.content === null }, async (rollback) => {
         await write(path, [...current.filter((l) => !l.startsWith(key)), want]);
         if ((await lines(path)).includes(want)) return;
-        await restoreFile(before);
+        await rollback(() => restoreFile(before));
         throw new PgduplexError('INTERNAL', `${path} does not read back as written; the previous file was put back`);
       });
       return { changed: true, changes, journalId };

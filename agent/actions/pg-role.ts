@@ -170,7 +170,7 @@ export const pgRoleAction = (o: { postgresql: { version: string; cluster: string
     async apply(params, journal) {
       const { cluster, todo, changes } = await plan(params);
       if (changes.length === 0) return { changed: false, changes: [] };
-      const { journalId } = await journal.make('pg-role', changes, todo, async () => {
+      const { journalId } = await journal.make('pg-role', changes, todo, async (rollback) => {
         const attempted: UndoRecord = { role: todo.role, created: false, addedAttributes: [], passwordChanged: false };
         try {
           if (todo.created || todo.passwordChanged || todo.addedAttributes.length > 0) {
@@ -184,7 +184,7 @@ export const pgRoleAction = (o: { postgresql: { version: string; cluster: string
           const left = (await plan(params)).changes;
           if (left.length > 0) throw new PgduplexError('PG_QUERY_FAILED', `role ${params.role} does not read back as applied: still to do: ${left.join('; ')}`);
         } catch (err) {
-          await undo(cluster, attempted).catch(() => undefined);
+          await rollback(() => undo(cluster, attempted));
           throw err;
         }
       });

@@ -9,6 +9,7 @@ import { readServerState, reloadConf, waitForState, type ServerState } from '../
 import { SETTING_SPECS, validateSetting } from '../postgres/settings-spec.js';
 import { lookupUser } from '../system/users.js';
 import { defineChange } from './change.js';
+import type { Rollback } from '../state/journal.js';
 
 /**
  * `{settings: {name: value}}`: the complete content of pgduplex's drop-in. Names come from the
@@ -62,6 +63,9 @@ interface Current {
   state: ServerState;
 }
 
+/** A reload-only apply changed no file, so there is nothing a failed rollback could leave behind. */
+const ignoreRollbackFailure: Rollback = async (fn) => void (await fn().catch(() => undefined));
+
 /** `pg-settings`: replication settings in a drop-in the agent owns, verified in pg_settings after reload. */
 export const pgSettingsAction = (wanted: { version: string; cluster: string } | undefined, opts: PgSettingsOptions) => {
   const settle = { timeoutMs: opts.timeoutMs, settleMs: opts.settleMs ?? 5000 };
@@ -102,32 +106,32 @@ export const pgSettingsAction = (wanted: { version: string; cluster: string } | 
       }
       if (plan.newText === c.snapshot.content && !plan.reloadOnly) return { changed: false, changes: [], ...(plan.restartNeeded ? { restartNeeded: true } : {}) };
       // A reload-only apply changes no file: nothing to journal.
-      const put = async () => {
+      const put = async (rollback: Rollback) => {
         if (plan.newText !== c.snapshot.content) await write(c, plan.newText);
         try {
           const written = await readServerState(c.cluster, opts.timeoutMs);
           const range = c.target.mode === 'block' && plan.newText !== null ? blockRange(plan.newText) : undefined;
           const errors = ourFileErrors(written.files, c.target, range, written.settings);
           if (errors.length > 0) {
-            await restoreAfterFailure(c, false);
+            await rollback(() => restoreAfterFailure(c, false));
             throw new PgduplexError('PG_CONFIG_REJECTED', `PostgreSQL rejects the new settings: ${errors.join('; ')}`, { hint: 'the previous file was restored and nothing was reloaded; fix the value and retry' });
           }
           const after = await reloadAndWait(c.cluster, plan.touched);
           if (!after.settled) {
             const stuck = plan.touched.filter((n) => !settled(n, after.state));
-            await restoreAfterFailure(c, true);
+            await rollback(() => restoreAfterFailure(c, true));
             throw new PgduplexError('PG_CONFIG_REJECTED', `after a reload PostgreSQL still does not run ${stuck.join(', ')} as written in ${describeTarget(c.target)}`, {
               hint: 'the previous file was restored and reloaded; look for a later setting or an error in the PostgreSQL log',
             });
           }
           return waitingForRestart(plan.touched, after.state);
         } catch (err) {
-          if (!(err instanceof PgduplexError && err.code === 'PG_CONFIG_REJECTED')) await restoreAfterFailure(c, true).catch(() => undefined);
+          if (!(err instanceof PgduplexError && err.code === 'PG_CONFIG_REJECTED')) await rollback(() => restoreAfterFailure(c, true));
           throw err;
         }
       };
       const record = { cluster: { version: c.cluster.version, name: c.cluster.name }, snapshot: c.snapshot };
-      const { journalId, result: waiting } = plan.newText === c.snapshot.content ? { journalId: undefined, result: await put() } : await journal.make('pg-settings', plan.changes, record, put);
+      const { journalId, result: waiting } = plan.newText === c.snapshot.content ? { journalId: undefined, result: await put(ignoreRollbackFailure) } : await journal.make('pg-settings', plan.changes, record, put);
       return {
         changed: true,
         changes: plan.changes,

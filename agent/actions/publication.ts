@@ -72,11 +72,11 @@ export const publicationAction = (s: AgentServices) => {
       const before = await read(database, name);
       if (!differs(before, tables)) return { changed: false, changes: [] };
       const changes = [`${before.exists ? 'changed' : 'created'} publication ${name} in ${database} ${describeShape(tables)}`];
-      const { journalId } = await journal.make('publication', changes, { database, name, before }, async () => {
+      const { journalId } = await journal.make('publication', changes, { database, name, before }, async (rollback) => {
         await write(database, name, tables, before);
         const after = await read(database, name);
         if (!differs(after, tables)) return;
-        await write(database, name, before.exists ? (before.all ? { all: true } : { list: before.tables }) : null, after).catch(() => undefined);
+        await rollback(() => write(database, name, before.exists ? (before.all ? { all: true } : { list: before.tables }) : null, after));
         throw new PgduplexError('PG_QUERY_FAILED', `publication ${name} does not read back as requested; it was put back as it was`);
       });
       return { changed: true, changes, journalId };

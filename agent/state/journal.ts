@@ -13,6 +13,12 @@ const entrySchema = z.discriminatedUnion('type', [
   mark('undone'),
 ]);
 
+/**
+ * Given to a change being made: runs the rollback of what it did before it failed. A rollback that
+ * fails too is noted, and the entry then stays interrupted rather than aborted, so undo still reaches it.
+ */
+export type Rollback = (undoWhatWasDone: () => Promise<unknown>) => Promise<void>;
+
 /** One journaled change: what an action did, in words, and the data that reverses it. */
 export interface JournalChange {
   id: string;
@@ -59,17 +65,27 @@ export class Journal {
   /**
    * Journals a change, then makes it: a crash (kill -9, power) in between leaves the entry interrupted,
    * and its undo runs all the same, so `undo` must hold whether the change happened fully, partly or
-   * not at all. A change that fails is marked aborted: `make` rolls back what it did before it throws.
+   * not at all. A change that fails is marked aborted once `make` has rolled back what it did through
+   * `rollback`; if that rollback fails, the entry stays interrupted and the error says so.
    */
-  async make<T>(action: string, changes: string[], undo: unknown, make: () => Promise<T>): Promise<{ journalId: string; result: T }> {
+  async make<T>(action: string, changes: string[], undo: unknown, make: (rollback: Rollback) => Promise<T>): Promise<{ journalId: string; result: T }> {
     const id = randomUUID();
     await this.append({ type: 'intent', id, at: new Date().toISOString(), action, changes, undo }).catch((err: unknown) => {
       throw this.unwritable(err, 'nothing was changed');
     });
     let result: T;
+    let rollbackError: unknown;
+    const rollback: Rollback = async (fn) => {
+      try {
+        await fn();
+      } catch (err) {
+        rollbackError ??= err;
+      }
+    };
     try {
-      result = await make();
+      result = await make(rollback);
     } catch (err) {
+      if (rollbackError !== undefined) throw notRolledBack(err, rollbackError, id);
       await this.append({ type: 'aborted', id: randomUUID(), at: new Date().toISOString(), of: id }).catch(() => undefined);
       throw err;
     }
@@ -145,6 +161,15 @@ export class Journal {
     this.tail = write;
     return write;
   }
+}
+
+function notRolledBack(err: unknown, rollbackError: unknown, id: string): unknown {
+  if (!(err instanceof PgduplexError)) return err;
+  const why = rollbackError instanceof Error ? rollbackError.message : String(rollbackError);
+  return new PgduplexError(err.code, `${err.message}; rolling it back failed too (${why}), so journal entry ${id} stays and its undo reverses what is left`, {
+    hint: 'pgduplex teardown undoes it; or look at the cause, then retry',
+    cause: err,
+  });
 }
 
 function safeJson(line: string): unknown {

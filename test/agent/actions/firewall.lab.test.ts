@@ -107,6 +107,28 @@ describe('firewall action (node a, real iptables)', () => {
     expect(await save()).toBe(before);
   }, 240_000);
 
+  it('a failed apply whose rollback fails too stays journaled (interrupted), says so, and its undo cleans up', async () => {
+    const before = await save();
+    const link = (await nodeExec('a', ['readlink', '/etc/alternatives/iptables'])).stdout.trim();
+    // iptables that refuses the INPUT jump (the apply fails after adding the rule) and the rule's removal (the rollback fails).
+    const broken = `#!/bin/sh\ncase " $* " in *" -I INPUT "*|*" -D PGDUPLEX "*) echo "pgdx test: refused" >&2; exit 4;; esac\nexec ${link} "$@"\n`;
+    await nodeExec('a', ['bash', '-c', 'printf "%b" "$1" > /usr/local/sbin/pgdx-iptables; chmod 755 /usr/local/sbin/pgdx-iptables; ln -sfn /usr/local/sbin/pgdx-iptables /etc/alternatives/iptables', 'x', broken]);
+    let r: Awaited<ReturnType<typeof agentRpc>>;
+    try {
+      r = await agentRpc('a', 'firewall.apply', params(B4));
+    } finally {
+      await nodeExec('a', ['bash', '-c', 'ln -sfn "$1" /etc/alternatives/iptables; rm -f /usr/local/sbin/pgdx-iptables', 'x', link]);
+    }
+    const entry = (await agentOk<Array<{ id: string; action: string; interrupted: boolean; undone: boolean }>>('a', 'journal.list')).at(-1);
+    expect(entry).toMatchObject({ action: 'firewall', interrupted: true, undone: false });
+    expect(r).toMatchObject({ ok: false, error: { code: 'FIREWALL_FAILED' } });
+    if (!r.ok) expect(r.error.message).toContain(`rolling it back failed too`);
+    if (!r.ok) expect(r.error.message).toContain(`so journal entry ${entry?.id} stays`);
+    expect((await nodeExec('a', ['iptables', '-S', 'PGDUPLEX'])).stdout).toContain(`-A PGDUPLEX -s ${B4}/32`);
+    await agentOk('a', 'journal.undo', { id: entry?.id });
+    expect(await save()).toBe(before);
+  });
+
   it('a rule whose INPUT jump is gone takes no effect, so check and apply put the jump back', async () => {
     const before = await save();
     const { journalId } = await agentOk<{ journalId: string }>('a', 'firewall.apply', params(B4));

@@ -35,6 +35,32 @@ describe('Journal.make (write-ahead)', () => {
     expect((await lines()).map((l) => l.type)).toEqual(['intent', 'aborted']);
   });
 
+  it('marks a change aborted when its rollback worked', async () => {
+    let rolledBack = false;
+    const boom = new PgduplexError('PG_QUERY_FAILED', 'no');
+    const fail = journal.make('publication', ['create p'], {}, async (rollback) => {
+      await rollback(async () => void (rolledBack = true));
+      throw boom;
+    });
+    await expect(fail).rejects.toBe(boom);
+    expect(rolledBack).toBe(true);
+    expect(await journal.list()).toEqual([]);
+  });
+
+  it('keeps a change whose rollback failed too, interrupted, and says so with the entry to undo', async () => {
+    const fail = journal.make('firewall', ['allow x'], { added: ['x'] }, async (rollback) => {
+      await rollback(() => Promise.reject(new PgduplexError('FIREWALL_FAILED', 'iptables -D said no')));
+      throw new PgduplexError('FIREWALL_FAILED', 'iptables -A said no', { hint: 'retry' });
+    });
+    const err = (await fail.catch((e: unknown) => e)) as PgduplexError;
+    const [entry] = await journal.list();
+    expect(entry).toMatchObject({ action: 'firewall', interrupted: true, undone: false, undo: { added: ['x'] } });
+    expect(err.code).toBe('FIREWALL_FAILED');
+    expect(err.message).toBe(`iptables -A said no; rolling it back failed too (iptables -D said no), so journal entry ${entry!.id} stays and its undo reverses what is left`);
+    expect(err.hint).toContain('pgduplex teardown');
+    expect((await lines()).map((l) => l.type)).toEqual(['intent']);
+  });
+
   it('reports a change whose process died mid-way as interrupted, with its undo data, until it is undone', async () => {
     const id = 'c0ffee00-0000-4000-8000-000000000001';
     await appendFile(join(dir, 'journal.jsonl'), `${JSON.stringify({ type: 'intent', id, at: new Date().toISOString(), action: 'firewall', changes: ['allow y'], undo: { added: ['y'] } })}\n`);
