@@ -54,12 +54,26 @@ export class Journal {
   /** The id of the newest line (a change, or a mark on one): it moves whenever anything is changed or undone. */
   async head(): Promise<string | null> {
     await this.tail.catch(() => undefined);
-    const text = await readFile(this.path, 'utf8').catch((err: NodeJS.ErrnoException) => {
-      if (err.code === 'ENOENT') return '';
+    const fh = await open(this.path, 'r').catch((err: NodeJS.ErrnoException) => {
+      if (err.code === 'ENOENT') return null;
       throw err;
     });
-    const last = text.trimEnd().split('\n').at(-1) ?? '';
-    return last === '' ? null : (entrySchema.safeParse(safeJson(last)).data?.id ?? null);
+    if (!fh) return null;
+    try {
+      // Only the end of the file: the journal grows with every run.
+      for (let want = 4096; ; want *= 4) {
+        const { size } = await fh.stat();
+        const from = Math.max(0, size - want);
+        const buf = Buffer.alloc(size - from);
+        await fh.read(buf, 0, buf.length, from);
+        const lines = buf.toString('utf8').trimEnd().split('\n');
+        if (from > 0 && lines.length < 2) continue;
+        const last = lines.at(-1) ?? '';
+        return last === '' ? null : (entrySchema.safeParse(safeJson(last)).data?.id ?? null);
+      }
+    } finally {
+      await fh.close();
+    }
   }
 
   /**

@@ -7,7 +7,7 @@ import { Journal } from '../../../agent/state/journal.js';
 
 let dir: string;
 let journal: Journal;
-const lines = async () => (await readFile(join(dir, 'journal.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as { type: string; of?: string });
+const lines = async () => (await readFile(join(dir, 'journal.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as { type: string; id: string; of?: string });
 
 beforeEach(async () => {
   dir = await mkdtemp(join(tmpdir(), 'pgdx-journal-'));
@@ -100,5 +100,21 @@ describe('journal.list', () => {
     const ctx = {} as Parameters<typeof list.run>[1];
     expect(((await list.run({ pending: true }, ctx)) as Array<{ id: string }>).map((e) => e.id)).toEqual([kept]);
     expect(((await list.run({}, ctx)) as Array<{ id: string }>).map((e) => e.id)).toEqual([kept, gone]);
+  });
+});
+
+describe('Journal.head', () => {
+  it('is null for no journal, then the id of the newest line, read from the end of a long journal', async () => {
+    expect(await journal.head()).toBeNull();
+    const { journalId } = await journal.make('firewall', ['allow x'], {}, async () => undefined);
+    const done = (await lines()).at(-1);
+    expect(done?.type).toBe('done');
+    expect(await journal.head()).toBe(done?.id);
+    expect(await journal.head()).not.toBe(journalId);
+    for (let i = 0; i < 200; i++) await journal.record('backup', [`backup ${i}`], { id: `b${i}` });
+    const big = await journal.record('backup', ['x'.repeat(20_000)], { id: 'big' });
+    expect(await journal.head()).toBe(big);
+    await journal.markUndone(big);
+    expect(await journal.head()).toBe((await lines()).at(-1)?.id);
   });
 });
