@@ -63,11 +63,12 @@ export async function startAgent(config: AgentConfig, log: Logger): Promise<Runn
   const detachPeers = attachPeerServer(tcp, { maxFrameBytes: L.maxFrameBytes, maxPendingHandshakes: L.maxPendingHandshakes, heartbeatMs: L.heartbeatMs }, log.child({ component: 'peer' }), (t) => services.peers.accept(t));
   const servers: Server[] = [];
   try {
+    // The local socket first: once /health answers, the CLI's socket answers too.
+    await listenUnix(unix, config.socket);
+    servers.push(unix);
     const bound = await listenTcp(tcp, config.listen.host, config.listen.port);
     if (bound !== config.listen.host) log.warn({ wanted: config.listen.host, bound }, 'IPv6 is not available here; listening on IPv4 only');
     servers.push(tcp);
-    await listenUnix(unix, config.socket);
-    servers.push(unix);
   } catch (err) {
     await Promise.all(servers.map(closeServer));
     monitor.close();
