@@ -50,6 +50,7 @@ export class RpcEndpoint {
     private readonly channel: SecureChannel,
     private readonly dispatch: Dispatch | undefined,
     maxBufferedStreamBytes = 8 * 1024 * 1024,
+    private readonly maxResultBytes = 1024 * 1024,
   ) {
     this.inbox = new StreamInbox(channel, maxBufferedStreamBytes);
     channel.onMessage((m) => this.onMessage(m));
@@ -105,6 +106,7 @@ export class RpcEndpoint {
   private onMessage(m: ChannelMessage): void {
     if (m.type === 'request') return void this.serve(m.id, m.action, m.params);
     if (m.type === 'progress') return this.pending.get(m.id)?.onProgress?.(m.message);
+    if (m.type === 'result-stream') return void this.receiveLarge(m.id, m.stream);
     if (m.type !== 'response') return;
     const p = this.pending.get(m.id);
     if (!p) return;
@@ -112,6 +114,46 @@ export class RpcEndpoint {
     clearTimeout(p.timer);
     if (m.ok) p.resolve(m.result);
     else p.reject(PgduplexError.fromJSON(m.error));
+  }
+
+  /** A result larger than a frame goes as a stream of its JSON, so no answer is ever too large to send. */
+  private async respond(id: number, result: unknown, reply: (m: ChannelMessage) => void): Promise<void> {
+    try {
+      return reply({ type: 'response', id, ok: true, result });
+    } catch (err) {
+      if (!(err instanceof PgduplexError && err.code === 'FRAME_TOO_LARGE')) throw err;
+    }
+    const json = new TextEncoder().encode(JSON.stringify(result));
+    if (json.length > this.maxResultBytes) throw new PgduplexError('FRAME_TOO_LARGE', `the answer is ${json.length} bytes, more than the ${this.maxResultBytes} a result may have`);
+    const stream = this.nextStream++;
+    reply({ type: 'result-stream', id, stream });
+    await sendStream(this.channel, stream, [json]);
+  }
+
+  private async receiveLarge(id: number, stream: number): Promise<void> {
+    const parts: Uint8Array[] = [];
+    let size = 0;
+    let failure: PgduplexError | undefined;
+    try {
+      // Read to the end even when too large or no longer awaited: unread chunks would fill the inbox.
+      for await (const part of this.inbox.take(stream)) {
+        size += part.length;
+        if (size <= this.maxResultBytes) parts.push(part);
+      }
+    } catch (err) {
+      failure = toPgduplexError(err);
+    }
+    const p = this.pending.get(id);
+    if (!p) return;
+    this.pending.delete(id);
+    clearTimeout(p.timer);
+    if (failure) return p.reject(failure);
+    if (size > this.maxResultBytes) return p.reject(new PgduplexError('FRAME_TOO_LARGE', `the peer's answer is ${size} bytes, more than the ${this.maxResultBytes} a result may have`));
+    try {
+      p.resolve(JSON.parse(Buffer.concat(parts).toString('utf8')) as unknown);
+    } catch {
+      p.reject(new PgduplexError('AGENT_BAD_RESPONSE', "the peer's streamed answer is not JSON"));
+    }
   }
 
   private async serve(id: number, action: string, params: unknown): Promise<void> {
@@ -124,7 +166,7 @@ export class RpcEndpoint {
         origin: 'peer',
         progress: (message, done, total) => reply({ type: 'progress', id, message, ...(done === undefined ? {} : { done }), ...(total === undefined ? {} : { total }) }),
       });
-      if (!isStreamResult(result)) return reply({ type: 'response', id, ok: true, result });
+      if (!isStreamResult(result)) return await this.respond(id, result, reply);
       const streamId = this.nextStream++;
       reply({ type: 'response', id, ok: true, result: { ...result.meta, streamId } });
       await sendStream(this.channel, streamId, result[STREAM]);

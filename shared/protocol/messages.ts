@@ -13,6 +13,8 @@ export const channelMessageSchema = z.discriminatedUnion('type', [
     z.strictObject({ type: z.literal('response'), id, ok: z.literal(true), result: z.unknown() }),
     z.strictObject({ type: z.literal('response'), id, ok: z.literal(false), error: errorJson }),
   ]),
+  // A result too large for one frame: its JSON follows as the numbered byte stream.
+  z.strictObject({ type: z.literal('result-stream'), id, stream: id }),
   z.strictObject({ type: z.literal('progress'), id, message: z.string().max(1024), done: z.number().optional(), total: z.number().optional() }),
   z.strictObject({ type: z.literal('bye'), reason: z.string().max(256) }),
 ]);

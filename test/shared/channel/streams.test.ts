@@ -5,16 +5,8 @@ import { RpcEndpoint, streamResult } from '../../../shared/channel/rpc.js';
 import { SecureChannel } from '../../../shared/channel/secure-channel.js';
 import { sendStream, StreamInbox } from '../../../shared/channel/streams.js';
 import { transportPair } from '../../../shared/channel/transport.js';
+import { keys, limits, channelPair as pair } from './memory-pair.js';
 
-const limits = { handshakeTimeoutMs: 2000, maxFrameBytes: 4096 };
-const keys = (a: number, b: number) => ({ send: new Uint8Array(32).fill(a), receive: new Uint8Array(32).fill(b), peerKey: new Uint8Array(32), sessionId: 's', mode: 'session' as const });
-
-function pair() {
-  const [ct, st] = transportPair();
-  const c = SecureChannel.fromKeys(ct, keys(1, 2), 'client', limits).activate();
-  const s = SecureChannel.fromKeys(st, keys(2, 1), 'server', limits).activate();
-  return { c, s };
-}
 const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 const collect = async (it: AsyncIterable<Uint8Array>) => {
   const parts: Uint8Array[] = [];
