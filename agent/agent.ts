@@ -2,6 +2,7 @@ import type { Server } from 'node:http';
 import { hostname } from 'node:os';
 import type { Logger } from '../shared/log.js';
 import { VERSION } from '../shared/version.js';
+import { MAX_CALL_JSON_BYTES } from '../shared/protocol/messages.js';
 import type { AgentServices } from './actions/context.js';
 import { buildRegistry } from './actions/index.js';
 import type { AgentConfig } from './config/schema.js';
@@ -59,7 +60,7 @@ export async function startAgent(config: AgentConfig, log: Logger): Promise<Runn
 
   const routes = healthRoutes(monitor, registry.outcomes);
   const tcp = createHttpServer(routes, L, log.child({ listener: 'tcp' }));
-  const unix = createHttpServer(routes, L, log.child({ listener: 'unix' }), { routes: new Map([['/v1/rpc', rpc]]), maxBodyBytes: 65_536 });
+  const unix = createHttpServer(routes, L, log.child({ listener: 'unix' }), { routes: new Map([['/v1/rpc', rpc]]), maxBodyBytes: MAX_CALL_JSON_BYTES });
   const detachPeers = attachPeerServer(tcp, { maxFrameBytes: L.maxFrameBytes, maxPendingHandshakes: L.maxPendingHandshakes, heartbeatMs: L.heartbeatMs }, log.child({ component: 'peer' }), (t) => services.peers.accept(t));
   const servers: Server[] = [];
   try {

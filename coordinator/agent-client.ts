@@ -2,6 +2,7 @@ import { request } from 'node:http';
 import type { z } from 'zod';
 import { PgduplexError } from '../shared/errors.js';
 import type { ActionDescriptor } from '../shared/protocol/actions.js';
+import { MAX_CALL_JSON_BYTES } from '../shared/protocol/messages.js';
 
 /** Where the local agent answers; root-only, so reaching it already proves we are root. */
 export const DEFAULT_SOCKET = '/run/pgduplex/agent.sock';
@@ -12,7 +13,7 @@ export interface AgentResponse {
   body: unknown;
 }
 
-const MAX_RESPONSE_BYTES = 1_048_576;
+const MAX_RESPONSE_BYTES = MAX_CALL_JSON_BYTES;
 
 /** GETs a path from the local agent over its unix socket. */
 export function getFromAgent(socketPath: string, path: string, timeoutMs = 10_000): Promise<AgentResponse> {

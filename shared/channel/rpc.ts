@@ -1,8 +1,9 @@
 import { PgduplexError, toPgduplexError } from '../errors.js';
 import type { ActionDescriptor } from '../protocol/actions.js';
-import type { ChannelMessage } from '../protocol/messages.js';
+import { MAX_CALL_JSON_BYTES, type ChannelMessage } from '../protocol/messages.js';
 import type { z } from 'zod';
 import type { SecureChannel } from './secure-channel.js';
+import { jsonBytes, readJsonStream } from './json-stream.js';
 import { sendStream, StreamInbox } from './streams.js';
 
 /** What a running action may do besides returning: report progress to the caller. */
@@ -50,7 +51,8 @@ export class RpcEndpoint {
     private readonly channel: SecureChannel,
     private readonly dispatch: Dispatch | undefined,
     maxBufferedStreamBytes = 8 * 1024 * 1024,
-    private readonly maxResultBytes = 1024 * 1024,
+    /** Params or a result too large for one frame go as a stream, up to this size. */
+    private readonly maxJsonBytes = MAX_CALL_JSON_BYTES,
   ) {
     this.inbox = new StreamInbox(channel, maxBufferedStreamBytes);
     channel.onMessage((m) => this.onMessage(m));
@@ -93,12 +95,15 @@ export class RpcEndpoint {
         reject(new PgduplexError('TIMEOUT', `the peer did not answer ${action} within ${opts.timeoutMs} ms`));
       }, opts.timeoutMs);
       this.pending.set(id, { resolve, reject, onProgress: opts.onProgress, timer });
-      try {
-        this.channel.send({ type: 'request', id, action, params });
-      } catch (err) {
+      const fail = (err: unknown): void => {
         clearTimeout(timer);
         this.pending.delete(id);
         reject(toPgduplexError(err));
+      };
+      try {
+        this.sendOrStream({ type: 'request', id, action, params }, params, (stream) => ({ type: 'request-stream', id, action, stream }), fail);
+      } catch (err) {
+        fail(err);
       }
     });
   }
@@ -107,6 +112,7 @@ export class RpcEndpoint {
     if (m.type === 'request') return void this.serve(m.id, m.action, m.params);
     if (m.type === 'progress') return this.pending.get(m.id)?.onProgress?.(m.message);
     if (m.type === 'result-stream') return void this.receiveLarge(m.id, m.stream);
+    if (m.type === 'request-stream') return void this.serveLarge(m.id, m.action, m.stream);
     if (m.type !== 'response') return;
     const p = this.pending.get(m.id);
     if (!p) return;
@@ -116,44 +122,37 @@ export class RpcEndpoint {
     else p.reject(PgduplexError.fromJSON(m.error));
   }
 
-  /** A result larger than a frame goes as a stream of its JSON, so no answer is ever too large to send. */
-  private async respond(id: number, result: unknown, reply: (m: ChannelMessage) => void): Promise<void> {
+  /**
+   * Sends `message`; one too large for a frame goes as `header` and then `value` as a stream of its
+   * JSON, so no request or answer is too large to send; `fail` hears of a stream that broke off.
+   */
+  private sendOrStream(message: ChannelMessage, value: unknown, header: (stream: number) => ChannelMessage, fail: (err: unknown) => void): void {
     try {
-      return reply({ type: 'response', id, ok: true, result });
+      return this.channel.send(message);
     } catch (err) {
       if (!(err instanceof PgduplexError && err.code === 'FRAME_TOO_LARGE')) throw err;
     }
-    const json = new TextEncoder().encode(JSON.stringify(result));
-    if (json.length > this.maxResultBytes) throw new PgduplexError('FRAME_TOO_LARGE', `the answer is ${json.length} bytes, more than the ${this.maxResultBytes} a result may have`);
     const stream = this.nextStream++;
-    reply({ type: 'result-stream', id, stream });
-    await sendStream(this.channel, stream, [json]);
+    const what = message.type === 'request' ? `the request for ${message.action}` : 'the answer';
+    const json = jsonBytes(value, this.maxJsonBytes, what);
+    this.channel.send(header(stream));
+    sendStream(this.channel, stream, [json]).catch(fail);
   }
 
   private async receiveLarge(id: number, stream: number): Promise<void> {
-    const parts: Uint8Array[] = [];
-    let size = 0;
-    let failure: PgduplexError | undefined;
-    try {
-      // Read to the end even when too large or no longer awaited: unread chunks would fill the inbox.
-      for await (const part of this.inbox.take(stream)) {
-        size += part.length;
-        if (size <= this.maxResultBytes) parts.push(part);
-      }
-    } catch (err) {
-      failure = toPgduplexError(err);
-    }
+    const got = await readJsonStream(this.inbox, stream, this.maxJsonBytes, "the peer's answer");
     const p = this.pending.get(id);
     if (!p) return;
     this.pending.delete(id);
     clearTimeout(p.timer);
-    if (failure) return p.reject(failure);
-    if (size > this.maxResultBytes) return p.reject(new PgduplexError('FRAME_TOO_LARGE', `the peer's answer is ${size} bytes, more than the ${this.maxResultBytes} a result may have`));
-    try {
-      p.resolve(JSON.parse(Buffer.concat(parts).toString('utf8')) as unknown);
-    } catch {
-      p.reject(new PgduplexError('AGENT_BAD_RESPONSE', "the peer's streamed answer is not JSON"));
-    }
+    if ('error' in got) p.reject(got.error);
+    else p.resolve(got.value);
+  }
+
+  private async serveLarge(id: number, action: string, stream: number): Promise<void> {
+    const got = await readJsonStream(this.inbox, stream, this.maxJsonBytes, `the request for ${action}`);
+    if ('value' in got) return this.serve(id, action, got.value);
+    if (!this.channel.isClosed) this.channel.send({ type: 'response', id, ok: false, error: got.error.toJSON() });
   }
 
   private async serve(id: number, action: string, params: unknown): Promise<void> {
@@ -166,7 +165,10 @@ export class RpcEndpoint {
         origin: 'peer',
         progress: (message, done, total) => reply({ type: 'progress', id, message, ...(done === undefined ? {} : { done }), ...(total === undefined ? {} : { total }) }),
       });
-      if (!isStreamResult(result)) return await this.respond(id, result, reply);
+      if (!isStreamResult(result)) {
+        if (!this.channel.isClosed) this.sendOrStream({ type: 'response', id, ok: true, result }, result, (stream) => ({ type: 'result-stream', id, stream }), () => undefined);
+        return;
+      }
       const streamId = this.nextStream++;
       reply({ type: 'response', id, ok: true, result: { ...result.meta, streamId } });
       await sendStream(this.channel, streamId, result[STREAM]);

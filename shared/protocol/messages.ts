@@ -5,10 +5,15 @@ import { ERROR_CODES } from '../errors.js';
 const id = z.number().int().positive().max(Number.MAX_SAFE_INTEGER);
 const errorJson = z.strictObject({ code: z.enum(ERROR_CODES), message: z.string().max(4096), hint: z.string().max(4096).optional() });
 
+/** The largest params or result one action call carries, on the local socket and (streamed) between agents. */
+export const MAX_CALL_JSON_BYTES = 1_048_576;
+
 /** Every message that crosses the encrypted channel: a union on `type`, validated once on receipt. */
 export const channelMessageSchema = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('hello'), node: z.string().max(64), version: z.string().max(32) }),
   z.strictObject({ type: z.literal('request'), id, action: z.string().min(1).max(64), params: z.unknown() }),
+  // A request whose params are too large for one frame: their JSON follows as the numbered byte stream.
+  z.strictObject({ type: z.literal('request-stream'), id, action: z.string().min(1).max(64), stream: id }),
   z.discriminatedUnion('ok', [
     z.strictObject({ type: z.literal('response'), id, ok: z.literal(true), result: z.unknown() }),
     z.strictObject({ type: z.literal('response'), id, ok: z.literal(false), error: errorJson }),

@@ -1,11 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { agentRpc } from '../lab/agent-rpc.js';
 import { waitFor } from '../lab/http.js';
 import { labSql } from '../lab/node-snapshot.js';
 import { cleanUpLabPair, pgduplex as cli, setUpLabPair } from '../lab/setup-pair.js';
 
 // A schema whose per-table answers (checksums, sync states, digests) no longer fit one 64 KiB frame:
 // every peer call must still work, from setup to teardown.
-const TABLES = 400;
+const TABLES = 800;
 const name = (i: number) => `pgdx_many_${String(i).padStart(4, '0')}_${'x'.repeat(48)}`;
 const FIXTURE = `do $$ begin
   for i in 1..${TABLES} loop
@@ -38,6 +39,13 @@ describe(`setup, verify, status and teardown with ${TABLES} tables of 63-charact
   it('a row written on b arrives on a', async () => {
     await labSql('b', `insert into ${name(TABLES)} (note) values ('from b')`);
     await waitFor('the row on a', () => labSql('a', `select count(*) from ${name(TABLES)} where note = 'from b'`), (n) => n === '1', 60_000);
+  });
+
+  it("a request too large for one frame reaches the peer whole: a's agent relays a check listing every table to b", async () => {
+    const list = Array.from({ length: TABLES }, (_, i) => ({ schema: 'public', name: name(i + 1) }));
+    expect(JSON.stringify(list).length).toBeGreaterThan(65_536);
+    const r = await agentRpc<{ changes: string[] }>('a', 'peer.call', { action: 'publication.check', params: { database: 'fusionpbx', name: 'pgduplex_pub', tables: { list } } });
+    expect(r).toMatchObject({ ok: true, result: { changes: [expect.stringContaining(`change publication pgduplex_pub in fusionpbx for ${TABLES} tables (public.${name(1)}`)] } });
   });
 
   it('teardown undoes both sides', async () => {
