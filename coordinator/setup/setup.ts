@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { PgduplexError } from '../../shared/errors.js';
 import type { Agents, Side } from './agents.js';
 import { bootstrapTarget, planBootstrap, waitForCopy, type BootstrapOptions } from './bootstrap.js';
+import { dropOrphanSlot } from './orphan-slot.js';
 import { checkRoom, keylessTables, preflight, type KeylessRemedy, type Preflight } from './preflight.js';
 import { runChange } from './runner.js';
 import { atStep } from './stage.js';
@@ -91,12 +92,16 @@ export async function setup(agents: Agents, given: SetupOptions): Promise<SetupR
   // Binary transfer is faster, and safe when both servers share a major version and every column type has binary I/O.
   const major = (side: Side) => Math.floor(pre.pg[side].serverVersionNum / 10000);
   const binary = major('local') === major('peer') && pre.hazards.typesWithoutBinary.length === 0;
-  await runChange(agents, subscriptionStep(f, f.target, f.source, boot.kind !== 'subscribed', binary), o);
+  const subscribe = async (on: PairFacts['source'], from: PairFacts['source'], copy: boolean) => {
+    await atStep(`subscription on ${on.node}`, () => dropOrphanSlot(agents, f, on, from, o));
+    await runChange(agents, subscriptionStep(f, on, from, copy, binary), o);
+  };
+  await subscribe(f.target, f.source, boot.kind !== 'subscribed');
   if (!o.dryRun) await atStep(`the initial copy to ${f.target.node}`, () => waitForCopy(agents, f, o, pre.hazards.tableBytes));
   // Only now does the target hold the source's keys, so its sequences can start above them.
   if (o.dryRun && (boot.kind === 'import' || boot.kind === 'replace')) o.report('would', f.target.node, 'sequences: even values above the copied keys, once the copy is done');
   else await runChange(agents, sequenceStep(f, f.target, 2), o);
-  await runChange(agents, subscriptionStep(f, f.source, f.target, false, binary), o);
+  await subscribe(f.source, f.target, false);
   if (o.dryRun) return {};
   const excluded = o.keyless === 'exclude' ? pre.keyless : [];
   // A run that changed nothing, after a full compare that passed since the last change, copied nothing:

@@ -131,4 +131,18 @@ describe('pgduplex setup (from a, on the lab pair)', () => {
     expect(again.stdout).toMatch(/verify: 3 tables identical \(rows and checksums\)/);
     expect((await setup('a', '--exclude-tables-without-key')).stdout).toMatch(/contents not compared: compared \S+, nothing changed since/);
   });
+
+  it("a slot left on b by a CREATE SUBSCRIPTION cut short (no subscription on a uses it) is dropped, and a's subscription made again", async () => {
+    // The state a run killed inside CREATE SUBSCRIPTION leaves: the slot on b is made outside a's transaction.
+    await sql('a', 'alter subscription pgduplex_from_b disable; alter subscription pgduplex_from_b set (slot_name = none); drop subscription pgduplex_from_b;');
+    const slot = async () => (await sql('b', "select count(*) || ':' || coalesce(bool_or(active), false) from pg_replication_slots where slot_name = 'pgduplex_from_b'")).stdout.trim();
+    await waitFor('the orphan slot idle on b', slot, (x) => x === '1:false', 30_000);
+    const r = await setup('a', '--exclude-tables-without-key');
+    expect(r.exitCode, `${r.stdout}\n${r.stderr}`).toBe(0);
+    expect(r.stdout).toMatch(/note\s+b\s+slot pgduplex_from_b was left by an interrupted run \(no subscription on a uses it\); it is dropped so a's subscription can be created/);
+    expect(r.stdout).toMatch(/changed\s+b\s+slot-drop: dropped slot pgduplex_from_b/);
+    expect(r.stdout).toMatch(/changed\s+a\s+subscription: create subscription pgduplex_from_b/);
+    await sql('b', "insert into jobs (queue, payload) values ('after-orphan', '{}');");
+    await waitFor('the row from b on a', async () => (await sql('a', "select count(*) from jobs where queue = 'after-orphan'")).stdout.trim(), (n) => n === '1', 60_000);
+  });
 });
