@@ -8,11 +8,14 @@ import { askYesNo, taskLog } from '../render/tasks.js';
 /** `pgduplex setup`: prints one task line per step; exit 0 only when both databases agree at the end. */
 export async function setupCommand(o: { socket: string; database: string; source: 'local' | 'peer'; dryRun: boolean; yes: boolean; replacePeerData: boolean; keyless: KeylessRemedy; fullVerify: boolean; maxSlotWalKeepSize?: string; json: boolean }): Promise<number> {
   const bar = o.json ? undefined : progressRenderer(process.stdout);
-  const { lines, report } = taskLog(o.json, () => bar?.clear());
+  const { lines, report, flush } = taskLog(o.json, () => bar?.clear());
   const interactive = process.stdin.isTTY === true && !o.json;
   const started = Date.now();
   const agents = agentsVia(o.socket, { onWait: (m) => report('...', '', m) });
-  const result = await setup(agents, { ...o, report, ...(interactive ? { confirm: askYesNo } : {}), ...(bar ? { progress: bar.update } : {}) }).finally(() => bar?.clear());
+  const result = await setup(agents, { ...o, report, ...(interactive ? { confirm: askYesNo } : {}), ...(bar ? { progress: bar.update } : {}) }).finally(() => {
+    bar?.clear();
+    flush();
+  });
   const seconds = ((Date.now() - started) / 1000).toFixed(1);
   const ok = result.verify === undefined || verified(result.verify);
   if (o.json) process.stdout.write(`${JSON.stringify({ dryRun: o.dryRun, steps: lines, verify: result.verify ?? null, backup: result.backup ?? null, seconds: Number(seconds) }, null, 2)}\n`);

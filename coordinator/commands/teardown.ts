@@ -7,9 +7,9 @@ export const TEARDOWN_EXIT: Readonly<Record<TeardownOutcome, number>> = { 'nothi
 
 /** `pgduplex teardown`: task lines per step, then one summary line (or one JSON document). */
 export async function teardownCommand(o: { socket: string; database: string; dryRun: boolean; yes: boolean; json: boolean }): Promise<number> {
-  const { lines, report } = taskLog(o.json);
+  const { lines, report, flush } = taskLog(o.json);
   const interactive = process.stdin.isTTY === true && !o.json;
-  const r = await teardown(agentsVia(o.socket), { database: o.database, dryRun: o.dryRun, yes: o.yes, report, ...(interactive ? { confirm: askYesNo } : {}) });
+  const r = await teardown(agentsVia(o.socket), { database: o.database, dryRun: o.dryRun, yes: o.yes, report, ...(interactive ? { confirm: askYesNo } : {}) }).finally(flush);
   const [local, peer] = r.plan.nodes;
   if (o.json) {
     const nodes = r.plan.nodes.map((n) => ({ node: n.node, side: n.side, reachable: n.reachable, ...(n.reachable ? {} : { reason: n.reason }) }));

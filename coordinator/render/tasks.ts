@@ -8,18 +8,44 @@ export interface TaskLine {
   what: string;
 }
 
-/** Collects task lines and, unless the output is JSON, prints each as it happens (coloured on a TTY). */
-export function taskLog(json: boolean, beforeLine?: () => void): { lines: TaskLine[]; report: (status: string, node: string, what: string) => void } {
+/** Lines of one kind (status, node, action) printed in a row before the rest are counted instead. */
+export const FOLD_AFTER = 10;
+
+/**
+ * Collects task lines and, unless the output is JSON, prints each as it happens (coloured on a TTY).
+ * A long run of one kind (800 sequences) prints its first FOLD_AFTER and then one line counting the
+ * rest; `flush` prints that count when the run ends. JSON always holds every line.
+ */
+export function taskLog(json: boolean, beforeLine?: () => void): { lines: TaskLine[]; report: (status: string, node: string, what: string) => void; flush: () => void } {
   const c = palette(process.stdout);
   const colour = (s: string) => (s === 'changed' ? c.yellow(s) : s === 'ok' ? c.green(s) : s === 'DIFFERS' || s === 'FAILED' ? c.red(s) : s);
+  const print = (status: string, node: string, what: string) => {
+    beforeLine?.();
+    process.stdout.write(`${colour(status.padEnd(8))} ${node.padEnd(6)} ${what}\n`);
+  };
   const lines: TaskLine[] = [];
+  let run: { key: string; status: string; node: string; action: string; shown: number; hidden: number } | undefined;
+  const flush = () => {
+    if (run && run.hidden > 0) print(run.status, run.node, `${run.action}: … and ${run.hidden} more like these (--json lists every one)`);
+    run = undefined;
+  };
   return {
     lines,
+    flush,
     report: (status, node, what) => {
       lines.push({ status, node, what });
       if (json) return;
-      beforeLine?.();
-      process.stdout.write(`${colour(status.padEnd(8))} ${node.padEnd(6)} ${what}\n`);
+      const cut = what.indexOf(':');
+      const action = cut > 0 ? what.slice(0, cut) : what;
+      const key = `${status}\0${node}\0${action}`;
+      if (run?.key !== key) {
+        flush();
+        run = { key, status, node, action, shown: 0, hidden: 0 };
+      }
+      // Progress ('...') is never folded: it is the only sign of life during a long step.
+      if (run.shown >= FOLD_AFTER && status !== '...') return void (run.hidden += 1);
+      run.shown += 1;
+      print(status, node, what);
     },
   };
 }

@@ -51,6 +51,9 @@ describe(`setup, verify, status and teardown with ${TABLES} tables of 63-charact
   it('teardown undoes both sides', async () => {
     const r = await cli('a', 'teardown', '--yes');
     expect(r.exitCode, `${r.stdout}\n${r.stderr}`).toBe(0);
+    // One line per sequence would be 1,600 lines: the first ten of each node, then a count.
+    expect(r.stdout).toMatch(/^changed\s+a\s+sequences: … and \d+ more like these \(--json lists every one\)$/m);
+    expect(r.stdout.split('\n').length).toBeLessThan(200);
     expect(await labSql('b', 'select count(*) from pg_subscription')).toBe('0');
   });
 });
