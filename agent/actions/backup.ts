@@ -1,11 +1,12 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { PgduplexError } from '../../shared/errors.js';
 import { dumpToFile } from '../backup/pg-dump.js';
 import { BACKUP_ROOT, backupId, readManifest, writeManifest } from '../backup/manifest.js';
+import { finishPartial, startPartial, sweepPartials } from '../backup/staging.js';
 import { resolveCluster } from '../postgres/cluster.js';
 import { queryJson } from '../postgres/psql.js';
 import { defineChange } from './change.js';
@@ -51,37 +52,44 @@ export const backupAction = (s: AgentServices, root = BACKUP_ROOT) =>
         database,
         ...(schema === undefined ? {} : { vars: { schema } }),
       });
+      const swept = await sweepPartials(root);
       const now = new Date();
       const id = backupId(now, database);
-      const dir = join(root, id);
-      await mkdir(dir, { recursive: false, mode: 0o700 }).catch((err: NodeJS.ErrnoException) => {
-        throw new PgduplexError(err.code === 'EEXIST' ? 'BUSY' : 'INTERNAL', `cannot create ${dir} (${err.code ?? 'error'})`, { hint: err.code === 'EEXIST' ? 'a backup of this database started this very second; retry' : `check ${root}` });
-      });
-      let lastReport = 0;
-      const dump = await dumpToFile(cluster, { database, schema }, join(dir, `${database}.dump`), (bytes) => {
-        const now2 = Date.now();
-        if (now2 - lastReport < 1000) return;
-        lastReport = now2;
-        ctx?.progress(`dumped ${(bytes / 1048576).toFixed(1)} MiB of ${database}`, bytes);
-      });
-      if ((await sha256File(join(dir, `${database}.dump`))) !== dump.sha256) throw new PgduplexError('INTERNAL', `the backup file in ${dir} does not read back as written`);
-      await writeManifest(root, {
-        version: 1,
-        id,
-        createdAt: now.toISOString(),
-        cluster: `${cluster.version}/${cluster.name}`,
-        serverVersion: facts.v,
-        database,
-        ...(schema === undefined ? {} : { schema }),
-        file: `${database}.dump`,
-        sizeBytes: dump.bytes,
-        sha256: dump.sha256,
-        durationMs: dump.durationMs,
-        tables,
-      });
+      const partial = await startPartial(root, id);
+      let dump: Awaited<ReturnType<typeof dumpToFile>>;
+      let dir: string;
+      try {
+        let lastReport = 0;
+        dump = await dumpToFile(cluster, { database, schema }, join(partial, `${database}.dump`), (bytes) => {
+          const now2 = Date.now();
+          if (now2 - lastReport < 1000) return;
+          lastReport = now2;
+          ctx?.progress(`dumped ${(bytes / 1048576).toFixed(1)} MiB of ${database}`, bytes);
+        });
+        if ((await sha256File(join(partial, `${database}.dump`))) !== dump.sha256) throw new PgduplexError('INTERNAL', `the backup file in ${partial} does not read back as written`);
+        await writeManifest(partial, {
+          version: 1,
+          id,
+          createdAt: now.toISOString(),
+          cluster: `${cluster.version}/${cluster.name}`,
+          serverVersion: facts.v,
+          database,
+          ...(schema === undefined ? {} : { schema }),
+          file: `${database}.dump`,
+          sizeBytes: dump.bytes,
+          sha256: dump.sha256,
+          durationMs: dump.durationMs,
+          tables,
+        });
+        dir = await finishPartial(root, partial, id);
+      } catch (err) {
+        // A backup that did not finish is no backup: it goes, so it neither fills the disk nor passes for one.
+        await rm(partial, { recursive: true, force: true }).catch(() => undefined);
+        throw err;
+      }
       const changes = [`backup ${id}: ${database}${schema ? `.${schema}` : ''}, ${tables.length} tables, ${(dump.bytes / 1048576).toFixed(1)} MiB, sha256 ${dump.sha256.slice(0, 12)}…`];
       const journalId = await journal.record('backup', changes, { id });
-      return { changed: true, changes, journalId, notes: [`backup id ${id} in ${dir}`] };
+      return { changed: true, changes, journalId, notes: [...swept, `backup id ${id} in ${dir}`] };
     },
     async undo(record) {
       const { id } = z.strictObject({ id: z.string() }).parse(record);

@@ -29,9 +29,12 @@ export function backupId(now: Date, database: string): string {
   return `${now.toISOString().replace(/[-:.]/g, '')}-${database}`;
 }
 
-/** Writes manifest.json (0600) beside the dump. */
-export function writeManifest(root: string, m: Manifest): Promise<void> {
-  return writePrivateJson(join(root, m.id, 'manifest.json'), m);
+/** A backup is written under this prefix and renamed to its id once complete, so a backup directory is always whole. */
+export const PARTIAL_PREFIX = '.partial-';
+
+/** Writes manifest.json (0600) beside the dump, in `dir` (the backup's directory, or its partial one). */
+export function writeManifest(dir: string, m: Manifest): Promise<void> {
+  return writePrivateJson(join(dir, 'manifest.json'), m);
 }
 
 /** Reads and validates a backup's manifest. */

@@ -80,14 +80,26 @@ describe('backup and restore (node a, real pg_dump and pg_restore)', () => {
     expect((await nodeExec('a', ['test', '-f', `/var/backups/pgduplex/${id}/fusionpbx.dump`], { reject: false })).exitCode).toBe(0);
   });
 
-  it('fails cleanly on a full disk: a clear error and no partial file', async () => {
+  it('fails cleanly on a full disk: a clear error and nothing left of the backup', async () => {
     await nodeExec('a', ['mount', '-t', 'tmpfs', '-o', 'size=256k,mode=0700', 'tmpfs', '/var/backups/pgduplex']);
     try {
       const r = await agentRpc('a', 'backup.apply', { database: 'fusionpbx' });
       expect(r).toMatchObject({ ok: false, error: { message: expect.stringContaining('ENOSPC'), hint: expect.stringContaining('is full') } });
-      expect((await nodeExec('a', ['bash', '-c', 'find /var/backups/pgduplex -name "*.dump" | wc -l'])).stdout.trim()).toBe('0');
+      expect((await nodeExec('a', ['bash', '-c', 'ls -A /var/backups/pgduplex | wc -l'])).stdout.trim()).toBe('0');
     } finally {
       await nodeExec('a', ['umount', '/var/backups/pgduplex']);
     }
+  });
+
+  it('removes, and names, an incomplete backup an interrupted run left, and never lists it as a backup', async () => {
+    // What an agent killed mid-dump leaves: the partial directory, a part of the dump, no manifest.
+    const partial = '/var/backups/pgduplex/.partial-20261123T000000000Z-fusionpbx';
+    await nodeExec('a', ['bash', '-c', `mkdir -m 0700 ${partial} && head -c 3145728 /dev/zero > ${partial}/fusionpbx.dump`]);
+    const r = await agentOk<{ journalId: string; notes: string[] }>('a', 'backup.apply', { database: 'fusionpbx' });
+    undo.push(r.journalId);
+    expect(r.notes[0]).toBe(`removed ${partial}, an incomplete backup an interrupted run left (3.0 MiB, no manifest)`);
+    const left = (await nodeExec('a', ['ls', '-A', '/var/backups/pgduplex'])).stdout.trim().split('\n');
+    expect(left.filter((n) => n.startsWith('.'))).toEqual([]);
+    expect(r.notes[1]).toMatch(/^backup id \d{8}T\d{9}Z-fusionpbx in \/var\/backups\/pgduplex\/\d{8}T\d{9}Z-fusionpbx$/);
   });
 });
