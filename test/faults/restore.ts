@@ -2,7 +2,7 @@ import { agentOk } from '../lab/agent-rpc.js';
 import { NODE_NAMES, type NodeName } from '../lab/constants.js';
 import { nodeExec } from '../lab/exec.js';
 import { nodeSql } from '../lab/sql.js';
-import { undoEverything } from '../lab/undo-all.js';
+import { countsAsPending, undoEverything } from '../lab/undo-all.js';
 import { checksums, resetPeer, type Checksum } from './fixture.js';
 
 /** What setup changes on a node, read from the real system: equal before setup and after restorePair. */
@@ -29,7 +29,7 @@ export async function nodeState(node: NodeName): Promise<NodeState> {
     replication: replication ?? '',
     pgHbaLines: await count(['grep', 'pgduplex', '/etc/postgresql/*/main/pg_hba.conf']),
     firewall5432: await count(['iptables', '-S', 'PGDUPLEX', '|', 'grep', '--', '--dport\\ 5432']),
-    pendingJournal: (await agentOk<Array<{ undone: boolean }>>(node, 'journal.list')).filter((e) => !e.undone).length,
+    pendingJournal: (await agentOk<Array<{ action: string; undone: boolean }>>(node, 'journal.list')).filter(countsAsPending).length,
     tables: await checksums(node),
   };
 }
@@ -60,8 +60,8 @@ export async function restorePair(before?: Record<NodeName, NodeState>): Promise
       for (const k of TEARDOWN_PARTS) if (now[node][k] !== before[node][k]) problems.push(`teardown left ${k} on ${node} at ${JSON.stringify(now[node][k])}, was ${JSON.stringify(before[node][k])}`);
     }
   }
-  await undoEverything();
+  problems.push(...(await undoEverything()));
   await resetPeer();
-  await nodeExec('b', ['bash', '-c', 'rm -rf --one-file-system /var/backups/pgduplex/*-fusionpbx']);
+  await nodeExec('b', ['bash', '-c', 'rm -rf --one-file-system /var/backups/pgduplex/*-fusionpbx /var/backups/pgduplex/.partial-*']);
   return problems;
 }

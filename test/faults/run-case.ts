@@ -62,7 +62,8 @@ export function messageProblems(end: RunEnd): string[] {
  * database, must hold exactly b's rows from before setup; later ones (a re-copy's) hold a's data.
  */
 async function backupLoss(peerBefore: Checksum[]): Promise<number> {
-  const ids = (await nodeExec('b', ['bash', '-c', 'ls -1 /var/backups/pgduplex | grep -- "-fusionpbx$" | sort'])).stdout.trim().split('\n').filter(Boolean);
+  // Complete backups only: one cut short lives in a hidden .partial- directory until the next backup removes it.
+  const ids = (await nodeExec('b', ['bash', '-c', 'ls -1 /var/backups/pgduplex | grep -E -- "^[0-9].*-fusionpbx$" | sort'])).stdout.trim().split('\n').filter(Boolean);
   const id = ids[0];
   if (!id) return sum(peerBefore);
   const r = await agentOk<{ journalId: string }>('b', 'backup-restore.apply', { id, into: SCRATCH });
@@ -113,15 +114,20 @@ export async function runCase(c: FaultCase, before: Record<'a' | 'b', NodeState>
   if (!verified) problems.push(`re-run: exit ${again.exitCode}: ${again.stderr.trim().split('\n').slice(0, 2).join(' / ') || again.stdout.trim().split('\n').at(-1)}`);
   if (/\n\s+at /.test(again.stderr)) problems.push('re-run: stack trace on stderr');
 
-  const sourceLost = lost(before.a.tables, await agentOk<Checksum[]>('a', 'table-checksums', { database: 'fusionpbx' }));
-  const peerLost = await backupLoss(before.b.tables);
+  // A check that cannot run proves nothing: its rows count as lost, and the pair is put back all the same.
+  const unproven = (what: string, all: number) => (err: unknown) => (problems.push(`${what} could not be checked: ${err instanceof Error ? err.message : String(err)}`), all);
+  const sourceLost = await agentOk<Checksum[]>('a', 'table-checksums', { database: 'fusionpbx' }).then((now) => lost(before.a.tables, now), unproven("a's rows", sum(before.a.tables)));
+  const peerLost = await backupLoss(before.b.tables).catch(unproven("b's backup", sum(before.b.tables)));
   if (sourceLost > 0) problems.push(`${sourceLost} source rows missing or changed on a`);
   if (peerLost > 0) problems.push(`${peerLost} of b's rows not in its backup`);
 
   problems.push(...(await restorePair(before)));
   const after = await pairState();
   for (const node of ['a', 'b'] as const) {
-    if (JSON.stringify(after[node]) !== JSON.stringify(before[node])) problems.push(`${node} not restored: ${JSON.stringify(after[node]).slice(0, 300)} vs ${JSON.stringify(before[node]).slice(0, 300)}`);
+    for (const k of Object.keys(before[node]) as Array<keyof NodeState>) {
+      const [now, was] = [JSON.stringify(after[node][k]), JSON.stringify(before[node][k])];
+      if (now !== was) problems.push(`${node} not restored: ${k} is ${now.slice(0, 300)}, was ${was.slice(0, 300)}`);
+    }
   }
   const message = end === undefined ? 'still running' : end.stderr.trim().split('\n').slice(0, 2).join(' / ');
   return {
