@@ -89,7 +89,7 @@ export const backupAction = (s: AgentServices, root = BACKUP_ROOT) =>
       }
       const changes = [`backup ${id}: ${database}${schema ? `.${schema}` : ''}, ${tables.length} tables, ${(dump.bytes / 1048576).toFixed(1)} MiB, sha256 ${dump.sha256.slice(0, 12)}…`];
       const journalId = await journal.record('backup', changes, { id });
-      return { changed: true, changes, journalId, notes: [...swept, `backup id ${id} in ${dir}`] };
+      return { changed: true, changes, journalId, artifact: id, notes: [`backup id ${id} in ${dir}`, ...swept] };
     },
     async undo(record) {
       const { id } = z.strictObject({ id: z.string() }).parse(record);

@@ -14,6 +14,8 @@ export const applyResultSchema = z.strictObject({
   journalId: z.string().optional(),
   restartNeeded: z.boolean().optional(),
   notes: z.array(z.string()).optional(),
+  /** What the change made that a later step names: a backup's id. */
+  artifact: z.string().optional(),
 });
 export type CheckResult = z.infer<typeof checkResultSchema>;
 export type ApplyResult = z.infer<typeof applyResultSchema>;

@@ -78,13 +78,14 @@ export async function bootstrapTarget(agents: Agents, f: PairFacts, o: Bootstrap
     if (plan.tables === 0) return void (await importStep({ database: f.database }));
   }
   if (o.dryRun) return void o.report('would', f.target.node, `REPLACE ${plan.what} (after a backup)`);
-  const backup = await atStep(`backup on ${f.target.node}`, () => agents.call<{ notes?: string[] }>(f.target.side, 'backup.apply', { database: f.database }, { timeoutMs: 3_600_000, onProgress: (m) => o.report('...', f.target.node, `backup: ${m}`) }));
-  const note = backup.notes?.[0] ?? '';
-  const backupId = /backup id (\S+) in/.exec(note)?.[1];
+  const backup = await atStep(`backup on ${f.target.node}`, () => agents.call<{ artifact?: string; notes?: string[] }>(f.target.side, 'backup.apply', { database: f.database }, { timeoutMs: 3_600_000, onProgress: (m) => o.report('...', f.target.node, `backup: ${m}`) }));
+  const backupId = backup.artifact;
   if (!backupId) throw new PgduplexError('INTERNAL', 'the backup did not report its id');
-  o.report('changed', f.target.node, `backup: ${note}`);
+  const [where = backupId, ...more] = backup.notes ?? [];
+  o.report('changed', f.target.node, `backup: ${where}`);
+  for (const n of more) o.report('note', f.target.node, `backup: ${n}`);
   await importStep({ database: f.database, replace: { tables: plan.tables, backupId } });
-  return note;
+  return where;
 }
 
 /** How often a copy that has tables between copy and sync is checked for a lost sync slot. */

@@ -41,8 +41,11 @@ describe('setup against a peer that holds rows', () => {
   });
 
   it('with --replace-peer-data backs b up first, replaces it, and the backup restores the old rows', async () => {
+    // And a backup an earlier run was killed in the middle of is removed, and named, rather than kept as one.
+    await nodeExec('b', ['bash', '-c', 'mkdir -m 0700 /var/backups/pgduplex/.partial-20261123T000000000Z-fusionpbx && head -c 1048576 /dev/zero > /var/backups/pgduplex/.partial-20261123T000000000Z-fusionpbx/fusionpbx.dump']);
     const r = await setup('--yes', '--replace-peer-data');
     expect(r.exitCode, `${r.stdout}\n${r.stderr}`).toBe(0);
+    expect(r.stdout).toMatch(/note\s+b\s+backup: removed \/var\/backups\/pgduplex\/\.partial-20261123T000000000Z-fusionpbx, an incomplete backup an interrupted run left \(1\.0 MiB, no manifest\)/);
     const id = /backup id (\S+-fusionpbx)/.exec(r.stdout)?.[1];
     expect(id, r.stdout).toBeDefined();
     expect(r.stdout).toContain("the peer's previous data is backed up");

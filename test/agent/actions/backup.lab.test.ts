@@ -95,11 +95,12 @@ describe('backup and restore (node a, real pg_dump and pg_restore)', () => {
     // What an agent killed mid-dump leaves: the partial directory, a part of the dump, no manifest.
     const partial = '/var/backups/pgduplex/.partial-20261123T000000000Z-fusionpbx';
     await nodeExec('a', ['bash', '-c', `mkdir -m 0700 ${partial} && head -c 3145728 /dev/zero > ${partial}/fusionpbx.dump`]);
-    const r = await agentOk<{ journalId: string; notes: string[] }>('a', 'backup.apply', { database: 'fusionpbx' });
+    const r = await agentOk<{ journalId: string; notes: string[]; artifact: string }>('a', 'backup.apply', { database: 'fusionpbx' });
     undo.push(r.journalId);
-    expect(r.notes[0]).toBe(`removed ${partial}, an incomplete backup an interrupted run left (3.0 MiB, no manifest)`);
+    expect(r.notes[1]).toBe(`removed ${partial}, an incomplete backup an interrupted run left (3.0 MiB, no manifest)`);
     const left = (await nodeExec('a', ['ls', '-A', '/var/backups/pgduplex'])).stdout.trim().split('\n');
     expect(left.filter((n) => n.startsWith('.'))).toEqual([]);
-    expect(r.notes[1]).toMatch(/^backup id \d{8}T\d{9}Z-fusionpbx in \/var\/backups\/pgduplex\/\d{8}T\d{9}Z-fusionpbx$/);
+    expect(r.notes[0]).toBe(`backup id ${r.artifact} in /var/backups/pgduplex/${r.artifact}`);
+    expect(r.artifact).toMatch(/^\d{8}T\d{9}Z-fusionpbx$/);
   });
 });
