@@ -23,6 +23,8 @@ export const postgresHealthSchema = z.object({
   dataDirectory: z.string().optional(),
   inRecovery: z.boolean().optional(),
   checkedAt: z.string(),
+  /** Seconds since the probe behind this answer started; /health may serve a cached one. */
+  ageSeconds: z.number().optional(),
 });
 
 /** Host facts from systeminformation and statfs; disk is for the filesystem holding the data dir. */

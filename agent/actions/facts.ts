@@ -7,6 +7,7 @@ import { toPgduplexError } from '../../shared/errors.js';
 import { factsAction, REPLICATION_SETTINGS } from '../../shared/protocol/facts.js';
 import { listClusters, resolveCluster, type Cluster } from '../postgres/cluster.js';
 import { queryJson } from '../postgres/psql.js';
+import { readBaseSettings } from '../postgres/settings-server.js';
 import type { AgentServices } from './context.js';
 import { defineHandler } from './registry.js';
 
@@ -45,13 +46,15 @@ async function postgresFacts(cluster: Cluster, timeoutMs: number) {
     SETTINGS_SQL,
     { timeoutMs },
   );
+  const base = await readBaseSettings(cluster, timeoutMs);
+  const settings = Object.fromEntries(Object.entries(f.settings).map(([name, v]) => [name, base[name] === undefined ? v : { ...v, base: base[name] }]));
   return {
     ready: true as const,
     cluster: `${cluster.version}/${cluster.name}`,
     serverVersion: f.serverVersion,
     serverVersionNum: f.serverVersionNum,
     databases: f.databases,
-    settings: f.settings,
+    settings,
     disk: { data: await free(f.dataDirectory), wal: await free(join(f.dataDirectory, 'pg_wal')) },
   };
 }

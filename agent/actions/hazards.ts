@@ -26,7 +26,12 @@ const HAZARDS_SQL = `select json_build_object(
   'tableBytes', (select coalesce(sum(pg_table_size(c.oid)), 0)::bigint from pg_class c join pg_namespace n on n.oid = c.relnamespace
       where c.relkind = 'r' and c.relpersistence = 'p' and n.nspname not in ('pg_catalog', 'information_schema') and n.nspname not like 'pg_toast%'),
   'tables', (select coalesce(json_agg(format('%s.%s', n.nspname, c.relname) order by n.nspname, c.relname), '[]') from pg_class c join pg_namespace n on n.oid = c.relnamespace
-      where c.relkind in ('r', 'p') and n.nspname not in ('pg_catalog', 'information_schema') and n.nspname not like 'pg_toast%' and not c.relispartition))`;
+      where c.relkind in ('r', 'p') and n.nspname not in ('pg_catalog', 'information_schema') and n.nspname not like 'pg_toast%' and not c.relispartition),
+  'extensions', (select coalesce(json_agg(json_build_object('name', e.extname, 'schema', en.nspname, 'version', e.extversion) order by e.extname), '[]')
+      from pg_extension e join pg_namespace en on en.oid = e.extnamespace
+      where e.extname <> 'plpgsql' and (en.nspname not in ('pg_catalog', 'information_schema') or exists (select 1 from pg_depend m
+        join pg_depend d on d.refclassid = m.classid and d.refobjid = m.objid and d.deptype = 'n'
+        where m.refclassid = 'pg_extension'::regclass and m.refobjid = e.oid and m.deptype = 'e'))))`;
 
 /** Reads the replication hazards of one database: nothing is changed, each is named with its table. */
 export const hazardsHandler = (s: AgentServices) =>

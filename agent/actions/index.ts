@@ -12,6 +12,7 @@ import { replicationStatusHandler } from './replication-status.js';
 import { replicationErrorsHandler } from './replication-errors.js';
 import { tableChecksumsHandler } from './table-checksums.js';
 import { schemaExportHandler, schemaImportAction } from './schema.js';
+import { extensionsAction } from './extensions.js';
 import { sequencesAction, sequencesStatusHandler } from './sequences.js';
 import { schemaDigestHandler } from './schema-digest.js';
 import { tableDiffHandler } from './table-diff.js';
@@ -63,7 +64,7 @@ export function buildRegistry(s: AgentServices): ActionRegistry {
     ...pgServiceHandlers(s),
     ...verifiedHandlers(s),
   ] as unknown as ActionHandler[];
-  const changes = [firewallAction(s.limits.toolTimeoutMs), backupAction(s), backupRestoreAction(s), publicationAction(s), sequencesAction(s), replicaIdentityAction(s), pgPassfileAction(s), subscriptionAction(s), schemaImportAction(s), subscriptionDropAction(s), slotDropAction(s), pgSettingsAction(s.postgresql, { timeoutMs: s.limits.toolTimeoutMs }), pgHbaAction({ postgresql: s.postgresql, timeoutMs: s.limits.toolTimeoutMs }), pgRoleAction({ postgresql: s.postgresql, timeoutMs: s.limits.toolTimeoutMs })] as unknown as Array<ChangeAction<z.ZodType>>;
+  const changes = [firewallAction(s.limits.toolTimeoutMs), backupAction(s), backupRestoreAction(s), publicationAction(s), sequencesAction(s), replicaIdentityAction(s), pgPassfileAction(s), subscriptionAction(s), extensionsAction(s), schemaImportAction(s), subscriptionDropAction(s), slotDropAction(s), pgSettingsAction(s.postgresql, { timeoutMs: s.limits.toolTimeoutMs }), pgHbaAction({ postgresql: s.postgresql, timeoutMs: s.limits.toolTimeoutMs }), pgRoleAction({ postgresql: s.postgresql, timeoutMs: s.limits.toolTimeoutMs })] as unknown as Array<ChangeAction<z.ZodType>>;
   for (const c of changes) handlers.push(...changeHandlers(c, s.journal));
   handlers.push(...journalHandlers(changes, s.journal));
   return new ActionRegistry().register(...handlers);

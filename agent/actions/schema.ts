@@ -7,6 +7,7 @@ import { restoreSchemaAtomically } from '../backup/pg-restore.js';
 import { resolveCluster } from '../postgres/cluster.js';
 import { queryJson } from '../postgres/psql.js';
 import { applySqlScript, dumpSchema } from '../postgres/schema-dump.js';
+import { createsSchemaLine, emptySchemaSql } from '../postgres/schema-empty.js';
 import { defineChange } from './change.js';
 import type { AgentServices } from './context.js';
 import { defineHandler } from './registry.js';
@@ -17,14 +18,6 @@ const MAX_SCHEMA_BYTES = 64 * 1024 * 1024;
 const TABLES_SQL = `select coalesce(json_agg(c.relname order by c.relname), '[]') from pg_class c join pg_namespace n on n.oid = c.relnamespace where n.nspname = :'schema' and c.relkind in ('r', 'p')`;
 const OWNER_SQL = `select to_json(coalesce((select nspowner::regrole::text from pg_namespace where nspname = :'schema'), 'pg_database_owner'))`;
 const ROWS_SQL = `select coalesce(sum(greatest(c.reltuples, 0))::bigint, 0) from pg_class c join pg_namespace n on n.oid = c.relnamespace where n.nspname = :'schema' and c.relkind = 'r'`;
-
-/**
- * Drops and re-creates a schema with its owner; `public` also gets back the USAGE every role has on it
- * by default, or roles such as the replication role could no longer reach its tables.
- */
-function recreateSchema(schema: string, owner: string): string {
-  return `drop schema if exists "${schema}" cascade;\ncreate schema "${schema}";\nalter schema "${schema}" owner to "${owner}";\n${schema === 'public' ? 'grant usage on schema public to public;\n' : ''}`;
-}
 
 /** `schema-export` (peer only): streams this node's schema to the peer that imports it. */
 export const schemaExportHandler = (s: AgentServices) =>
@@ -79,10 +72,12 @@ export const schemaImportAction = (s: AgentServices, root = BACKUP_ROOT) => {
         if (size > MAX_SCHEMA_BYTES) throw new PgduplexError('FRAME_TOO_LARGE', `the peer's schema dump exceeds ${MAX_SCHEMA_BYTES} bytes`);
         parts.push(part);
       }
-      const dump = Buffer.concat(parts).toString('utf8');
+      // The schema itself stays (emptied, its extensions kept), so the dump's own CREATE SCHEMA goes.
+      const creates = createsSchemaLine(schema);
+      const dump = Buffer.concat(parts).toString('utf8').split('\n').filter((l) => !creates.test(l)).join('\n');
       const owner = await queryJson<string>(cluster, OWNER_SQL, { timeoutMs: s.limits.toolTimeoutMs, database, vars: { schema } });
       if (!/^[a-z_][a-z0-9_]*$/.test(owner)) throw new PgduplexError('BAD_PARAMS', `schema ${schema} is owned by ${owner}, a name pgduplex would have to quote`, { hint: 'give the schema an owner with a plain lower-case name' });
-      const prelude = /^CREATE SCHEMA /m.test(dump) ? `drop schema if exists "${schema}" cascade;\n` : recreateSchema(schema, owner);
+      const prelude = emptySchemaSql(schema, owner);
       ctx?.progress(`applying ${(size / 1024).toFixed(0)} KiB of schema in one transaction`);
       const expected = [...((meta['tables'] as string[] | undefined) ?? [])].sort();
       const changes = [`${tables.length ? `replaced schema ${schema} (${tables.length} tables)` : `imported schema ${schema}`} of ${database} from the peer: ${expected.length} tables`];
@@ -97,11 +92,11 @@ export const schemaImportAction = (s: AgentServices, root = BACKUP_ROOT) => {
       const r = z.strictObject({ database: ident, schema: ident, owner: z.string().regex(/^[a-z_][a-z0-9_]*$/), backupId: z.string().nullable() }).parse(record);
       const cluster = await resolveCluster(s.postgresql);
       if (r.backupId === null) {
-        await applySqlScript(cluster, r.database, recreateSchema(r.schema, r.owner), s.limits.toolTimeoutMs);
+        await applySqlScript(cluster, r.database, emptySchemaSql(r.schema, r.owner), s.limits.toolTimeoutMs);
         return [`emptied schema ${r.schema} of ${r.database} again`];
       }
       const m = await readManifest(root, r.backupId);
-      await restoreSchemaAtomically(cluster, `${root}/${r.backupId}/${m.file}`, r.database, r.schema, recreateSchema(r.schema, r.owner), { timeoutMs: s.limits.toolTimeoutMs * 20, skipGrantsTo: REPL_ROLE });
+      await restoreSchemaAtomically(cluster, `${root}/${r.backupId}/${m.file}`, r.database, r.schema, emptySchemaSql(r.schema, r.owner), { timeoutMs: s.limits.toolTimeoutMs * 20, skipGrantsTo: REPL_ROLE });
       return [`restored schema ${r.schema} of ${r.database} from backup ${r.backupId}`];
     },
   });

@@ -3,6 +3,7 @@ import { execa } from 'execa';
 import { PgduplexError } from '../../shared/errors.js';
 import type { Cluster } from '../postgres/cluster.js';
 import { psqlOneTransaction, scriptError } from '../postgres/schema-dump.js';
+import { createsSchemaLine } from '../postgres/schema-empty.js';
 import { lookupUser } from '../system/users.js';
 
 /** Feeds a root-only custom-format dump to `pg_restore` (run as postgres) on its stdin. */
@@ -31,14 +32,14 @@ export async function restoreFromFile(cluster: Cluster, file: string, database: 
  * pgduplex's own role are pgduplex's journaled changes, not the operator's data; restoring them after
  * the role was dropped would fail the whole restore.
  */
-export function withoutGrantsTo(role: string): (line: unknown) => Generator<string> {
+export function withoutGrantsTo(role: string, skip?: RegExp): (line: unknown) => Generator<string> {
   const grant = new RegExp(`^(GRANT|REVOKE) .* (TO|FROM) "?${role}"?;$`);
   let inCopy = false;
   return function* (chunk: unknown) {
     const line = String(chunk);
     if (inCopy) inCopy = line !== '\\.';
     else if (/^COPY .* FROM stdin;$/.test(line)) inCopy = true;
-    else if (grant.test(line)) return;
+    else if (grant.test(line) || skip?.test(line)) return;
     yield line;
   };
 }
@@ -50,7 +51,8 @@ export function withoutGrantsTo(role: string): (line: unknown) => Generator<stri
 export async function restoreSchemaAtomically(cluster: Cluster, file: string, database: string, schema: string, prelude: string, opts: { timeoutMs: number; skipGrantsTo: string }): Promise<void> {
   const pg = await lookupUser('postgres');
   const common = { uid: pg.uid, gid: pg.gid, cwd: '/', env: { PATH: '/usr/bin:/bin', LANG: 'C.UTF-8', PGAPPNAME: 'pgduplex-restore' }, extendEnv: false, reject: false, timeout: opts.timeoutMs } as const;
-  const script = execa(join(cluster.binDir, 'pg_restore'), ['-n', schema, '-f', '-'], { ...common, inputFile: file, stdout: withoutGrantsTo(opts.skipGrantsTo) });
+  // The prelude keeps the schema (and its extensions), so the script's own CREATE SCHEMA is left out.
+  const script = execa(join(cluster.binDir, 'pg_restore'), ['-n', schema, '-f', '-'], { ...common, inputFile: file, stdout: withoutGrantsTo(opts.skipGrantsTo, createsSchemaLine(schema)) });
   const apply = execa(join(cluster.binDir, 'psql'), psqlOneTransaction(cluster, database, [prelude]), common);
   const [made, applied] = await Promise.all([script, script.pipe(apply).catch(() => apply)]);
   const r = made.exitCode !== 0 ? made : applied.exitCode !== 0 ? applied : undefined;

@@ -6,6 +6,8 @@ export interface MetricsInput {
   version: string;
   node: string;
   postgresUp: boolean;
+  /** Seconds since the PostgreSQL probe behind postgresUp started (the answer is cached). */
+  probeAgeSeconds: number;
   replication: ReplicationHealth;
   outcomes: Array<[string, ActionOutcome]>;
 }
@@ -35,6 +37,7 @@ export function renderMetrics(m: MetricsInput): string {
     family('pgduplex_agent_info', 'gauge', 'The agent version and node name (always 1).', [{ labels: { version: m.version, node: m.node }, value: 1 }]),
     family('pgduplex_up', 'gauge', 'Whether the agent answers (always 1 when scraped).', [{ value: 1 }]),
     family('pgduplex_postgresql_up', 'gauge', 'Whether the local PostgreSQL answers.', [{ value: flag(m.postgresUp) }]),
+    family('pgduplex_postgresql_probe_age_seconds', 'gauge', 'Seconds since the PostgreSQL probe behind pgduplex_postgresql_up started.', [{ value: m.probeAgeSeconds }]),
     family('pgduplex_replication_state_known', 'gauge', 'Whether the replication facts below could be read.', [{ value: flag(m.replication.ok) }]),
     family('pgduplex_replication_lag_bytes', 'gauge', "Bytes of this node's WAL the subscriber has not confirmed, per direction.", slots.map(({ s, labels }) => ({ labels, value: s.lagBytes }))),
     family('pgduplex_replication_lag_seconds', 'gauge', 'Replay lag of the direction while connected, else seconds since the subscriber last confirmed.', slots.map(({ s, labels }) => ({ labels, value: s.lagSeconds }))),

@@ -60,10 +60,11 @@ export class HealthMonitor {
 
   /** Ready when PostgreSQL answers and, when `maxLagBytes` is given, no slot of this node lags by more. */
   async ready(maxLagBytes?: number): Promise<ProbeResult> {
-    const pg = await this.pg.get();
+    // A load balancer acts on this answer: it never comes from a probe older than the cache time.
+    const pg = await this.pg.getFresh(this.opts.cacheMs);
     if (!pg.ready) return { ok: false, reason: pg.reason ?? 'PostgreSQL is not ready' };
     if (maxLagBytes === undefined) return { ok: true };
-    const reason = lagReadiness(await this.replication(), maxLagBytes);
+    const reason = lagReadiness(replicationHealth(await this.repl.getFresh(this.opts.cacheMs), this.opts.peerNode?.()), maxLagBytes);
     return reason === undefined ? { ok: true } : { ok: false, reason };
   }
 
@@ -75,7 +76,7 @@ export class HealthMonitor {
   /** The Prometheus text: cached health facts and the actions' last outcomes, no query of its own. */
   async metrics(outcomes: ActionOutcomes): Promise<string> {
     const [pg, replication] = await Promise.all([this.pg.get(), this.replication()]);
-    return renderMetrics({ version: VERSION, node: this.opts.nodeName, postgresUp: pg.ready, replication, outcomes: outcomes.list() });
+    return renderMetrics({ version: VERSION, node: this.opts.nodeName, postgresUp: pg.ready, probeAgeSeconds: ageSeconds(pg.checkedAt), replication, outcomes: outcomes.list() });
   }
 
   /** The full report; its PostgreSQL part is the same cached probe /health/ready answers from. */
@@ -88,7 +89,7 @@ export class HealthMonitor {
         uptimeSeconds: Math.round((Date.now() - this.started) / 100) / 10,
         pid: process.pid,
       },
-      postgresql,
+      postgresql: { ...postgresql, ageSeconds: ageSeconds(postgresql.checkedAt) },
       system,
       replication,
     };
@@ -99,3 +100,6 @@ export class HealthMonitor {
     return { ...health, dataPath: cluster?.dataDir ?? '/var/lib/postgresql' };
   }
 }
+
+/** How old a cached probe is, for the answers that may serve one a little stale (/health, /metrics). */
+const ageSeconds = (checkedAt: string): number => Math.max(0, Math.round((Date.now() - Date.parse(checkedAt)) / 100) / 10);

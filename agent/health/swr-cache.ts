@@ -1,10 +1,11 @@
 /**
  * A single-flight, stale-while-revalidate cache: callers get the last value at once while one refresh
- * runs behind them, so a burst of requests never waits on, or multiplies, a slow probe.
+ * runs behind them, so a burst of requests never waits on, or multiplies, a slow probe. A value's age
+ * counts from the moment its load started, since that is the moment it describes.
  */
 export class SwrCache<T> {
   private value: { at: number; data: T } | undefined;
-  private inflight: Promise<T> | undefined;
+  private inflight: { at: number; promise: Promise<T> } | undefined;
 
   /** `freshMs`: age before a refresh starts; `maxStaleMs`: age past which callers wait for a fresh value. */
   constructor(
@@ -25,10 +26,29 @@ export class SwrCache<T> {
     return refresh;
   }
 
+  /**
+   * A value whose load started at most `maxAgeMs` before this call: the cached one, the load in flight,
+   * or a new load once an older one in flight has finished. For verdicts that must not lag (readiness).
+   */
+  async getFresh(maxAgeMs: number): Promise<T> {
+    const since = this.now() - maxAgeMs;
+    if (this.value && this.value.at >= since) return this.value.data;
+    if (this.inflight && this.inflight.at < since) await this.inflight.promise.catch(() => undefined);
+    if (this.value && this.value.at >= since) return this.value.data;
+    return this.refresh();
+  }
+
+  /** When the cached value's load started (ms, the cache's clock), or undefined before the first one. */
+  loadedAt(): number | undefined {
+    return this.value?.at;
+  }
+
   private refresh(): Promise<T> {
-    this.inflight ??= this.load().then(
+    if (this.inflight) return this.inflight.promise;
+    const at = this.now();
+    const promise = this.load().then(
       (data) => {
-        this.value = { at: this.now(), data };
+        if (this.value === undefined || this.value.at <= at) this.value = { at, data };
         this.inflight = undefined;
         return data;
       },
@@ -37,6 +57,7 @@ export class SwrCache<T> {
         throw err;
       },
     );
-    return this.inflight;
+    this.inflight = { at, promise };
+    return promise;
   }
 }

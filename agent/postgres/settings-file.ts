@@ -171,10 +171,15 @@ export function filesValue(rows: readonly FileRow[], name: string, row: ServerSe
   return rows.filter((r) => r.name === name && assigns(r)).at(-1)?.setting ?? row?.bootVal ?? undefined;
 }
 
+/** What the configuration gives `name` without pgduplex's part: the last other assignment, else the built-in default. */
+export function baseValue(rows: readonly FileRow[], target: SettingsTarget, range: LineRange | undefined, name: string, row: ServerSetting | undefined): string | undefined {
+  const other = rows.filter((r) => r.name === name && assigns(r) && !isOurs(r, target, range)).at(-1);
+  return other?.setting ?? row?.bootVal ?? undefined;
+}
+
 /** The value the server falls back to once our line for `name` is gone. */
 export function fallbackValue(rows: readonly FileRow[], target: SettingsTarget, range: LineRange | undefined, name: string, row: ServerSetting | undefined): string {
-  const other = rows.filter((r) => r.name === name && assigns(r) && !isOurs(r, target, range)).at(-1);
-  return other?.setting ?? row?.bootVal ?? 'its default';
+  return baseValue(rows, target, range, name, row) ?? 'its default';
 }
 
 /** Errors pg_file_settings reports for our part of the configuration (a pending restart is none). */

@@ -1,7 +1,8 @@
+import { readFile } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Cluster } from './cluster.js';
 import { queryJson, runPsql } from './psql.js';
-import type { FileRow } from './settings-file.js';
+import { baseValue, locateTarget, readOwned, type FileRow } from './settings-file.js';
 import { SETTING_SPECS, type ServerSetting } from './settings-spec.js';
 
 /** What the running server says about pgduplex's settings and the configuration files it would read. */
@@ -53,4 +54,24 @@ export async function waitForState(cluster: Cluster, done: (s: ServerState) => b
     if (Date.now() >= deadline) return { state, settled: false };
     await sleep(opts.intervalMs ?? 150);
   }
+}
+
+/**
+ * What the configuration gives each managed setting without pgduplex's own drop-in or block: the
+ * ground a re-run decides on, since the running values already hold what pgduplex set before.
+ */
+export async function readBaseSettings(cluster: Cluster, timeoutMs: number): Promise<Record<string, string>> {
+  const state = await readServerState(cluster, timeoutMs);
+  const target = locateTarget(cluster.configDir, await readFile(`${cluster.configDir}/postgresql.conf`, 'utf8'));
+  const text = await readFile(target.path, 'utf8').catch((err: NodeJS.ErrnoException) => {
+    if (err.code === 'ENOENT') return null;
+    throw err;
+  });
+  const { range } = readOwned(target, text);
+  const out: Record<string, string> = {};
+  for (const name of SETTING_SPECS.keys()) {
+    const value = baseValue(state.files, target, range, name, state.settings.get(name));
+    if (value !== undefined) out[name] = value;
+  }
+  return out;
 }

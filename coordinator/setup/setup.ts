@@ -6,7 +6,7 @@ import { dropOrphanSlot } from './orphan-slot.js';
 import { checkRoom, keylessTables, preflight, type KeylessRemedy, type Preflight } from './preflight.js';
 import { runChange } from './runner.js';
 import { atStep } from './stage.js';
-import { configureSteps, credentialSteps, listenCovering, publishSteps, REPL_ROLE, sequenceStep, subscriptionStep, type PairFacts } from './steps.js';
+import { configureSteps, credentialSteps, extensionStep, listenFor, publishSteps, REPL_ROLE, sequenceStep, subscriptionStep, type PairFacts } from './steps.js';
 import { contentsVerifiedAt, verifyPair, type VerifyResult } from './verify.js';
 
 /** What the operator asked for. */
@@ -41,7 +41,7 @@ export async function pairFacts(agents: Agents, database: string, source: Side):
 async function configure(agents: Agents, f: PairFacts, pre: Preflight, o: SetupOptions): Promise<void> {
   const listen: Partial<Record<Side, string>> = {};
   for (const n of [f.source, f.target]) {
-    const wider = listenCovering(pre.pg[n.side].settings['listen_addresses']?.value ?? 'localhost', n.address);
+    const wider = listenFor(pre.pg[n.side].settings['listen_addresses'], n.address);
     if (wider) listen[n.side] = wider;
   }
   const restarts: Array<{ side: Side; node: string; journalId?: string }> = [];
@@ -80,11 +80,16 @@ export async function setup(agents: Agents, given: SetupOptions): Promise<SetupR
   const pre = await atStep('preflight', () => preflight(agents, f, { remedy: o.keyless, report: o.report }, f.versions));
   const boot = await atStep('preflight', () => planBootstrap(agents, f, pre.hazards, o));
   if (boot.kind !== 'subscribed') checkRoom(f, pre, o.report);
+  const extensions = extensionStep(f, pre.hazards.extensions);
+  // A target that cannot have the schema's extensions as the source has them is refused before anything changes.
+  if (boot.kind !== 'subscribed') await atStep('preflight', () => agents.call(extensions.side, 'extensions.check', extensions.params));
   await configure(agents, f, pre, o);
   await credentials(agents, f, o);
   const identity = (n: PairFacts['source']) => runChange(agents, { side: n.side, node: n.node, action: 'replica-identity', params: { database: f.database, tables: keylessTables(pre.keyless) } }, o);
   const fullIdentity = o.keyless === 'replica-identity-full' && pre.keyless.length > 0;
   if (fullIdentity) await identity(f.source);
+  // Created by the target's own statements, apart from the replay of the source's dump, which leaves them be.
+  if (boot.kind !== 'subscribed') await runChange(agents, extensions, o);
   const backup = await bootstrapTarget(agents, f, o, boot);
   if (fullIdentity && !(o.dryRun && boot.kind !== 'kept' && boot.kind !== 'subscribed')) await identity(f.target);
   await runChange(agents, sequenceStep(f, f.source, 1), o);

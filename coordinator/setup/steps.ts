@@ -50,6 +50,15 @@ export function listenCovering(current: string, address: string): string | undef
   return [...list, address].join(',');
 }
 
+/**
+ * The listen_addresses pgduplex sets on a node, decided on what the configuration gives without
+ * pgduplex's own drop-in (`base`): the running value holds what an earlier run set, and deciding on
+ * it would take the address away again on every second run.
+ */
+export function listenFor(setting: { value: string; base?: string | undefined } | undefined, address: string): string | undefined {
+  return listenCovering(setting?.base ?? setting?.value ?? 'localhost', address);
+}
+
 /** Per node: its firewall opening for the other node's PostgreSQL, its settings, its pg_hba block. */
 export function configureSteps(f: PairFacts, listen: Partial<Record<Side, string>> = {}, walKeep: string = PAIR_SETTINGS.max_slot_wal_keep_size): ChangeStep[] {
   return [f.source, f.target].flatMap((n) => {
@@ -72,6 +81,11 @@ export function credentialSteps(f: PairFacts, password: string): ChangeStep[] {
       { side: n.side, node: n.node, action: 'pg-passfile', params: { host: other.address, port: f.pgPort, database: f.database, user: REPL_ROLE, password } },
     ];
   });
+}
+
+/** The extensions the source's schema needs, on the target as the source has them. */
+export function extensionStep(f: PairFacts, extensions: ReadonlyArray<{ name: string; schema: string; version: string }>): ChangeStep {
+  return { side: f.target.side, node: f.target.node, action: 'extensions', params: { database: f.database, extensions } };
 }
 
 /** Disjoint keys: the source takes the odd values; the target's turn comes after the copy (see below). */

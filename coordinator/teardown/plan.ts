@@ -45,10 +45,10 @@ export interface TeardownPlan {
 }
 
 /**
- * Journal entries teardown leaves alone: data (imported schemas, backups, restores stay, "data in
- * place"), and its own drops, whose undo would re-create what it removed.
+ * Journal entries teardown leaves alone: data (imported schemas, the extensions their tables use,
+ * backups, restores stay, "data in place"), and its own drops, whose undo would re-create what it removed.
  */
-export const KEPT_ACTIONS: ReadonlySet<string> = new Set(['schema-import', 'backup', 'backup-restore', 'subscription-drop', 'slot-drop']);
+export const KEPT_ACTIONS: ReadonlySet<string> = new Set(['schema-import', 'extensions', 'backup', 'backup-restore', 'subscription-drop', 'slot-drop']);
 
 /** How the confirmation names what an action's undo removes. */
 const NOUNS: ReadonlyMap<string, string> = new Map([

@@ -18,7 +18,8 @@ export const REPLICATION_SETTINGS = [
   'port',
 ] as const;
 
-const setting = z.strictObject({ value: z.string(), unit: z.string().nullable(), source: z.string(), pendingRestart: z.boolean() });
+// `base`: what the configuration files give a setting pgduplex manages, leaving out pgduplex's own part.
+const setting = z.strictObject({ value: z.string(), unit: z.string().nullable(), source: z.string(), pendingRestart: z.boolean(), base: z.string().optional() });
 
 /** `facts`: what the coordinator needs to know about a node before it plans anything. */
 export const factsAction = defineAction({
@@ -47,6 +48,11 @@ export const factsAction = defineAction({
   }),
 });
 
+/** Extensions as the replicated schema needs them: `uuid-ossp` has a hyphen, so names are not plain identifiers. */
+export const extensionList = z
+  .array(z.strictObject({ name: z.string().regex(/^[a-z0-9_][a-z0-9_-]{0,62}$/), schema: ident, version: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/) }))
+  .max(64);
+
 /** `hazards`: what would break once the database is published both ways, table by table. */
 export const hazardsAction = defineAction({
   name: 'hazards',
@@ -64,6 +70,8 @@ export const hazardsAction = defineAction({
     typesWithoutBinary: z.array(z.string()),
     tableBytes: z.number(),
     tables: z.array(z.string()),
+    /** Extensions the replicated tables need on the other node too: in a user schema, or used by an object. */
+    extensions: extensionList,
   }),
 });
 

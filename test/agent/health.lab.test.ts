@@ -55,6 +55,26 @@ describe('health endpoint on a real node (lab node a)', () => {
     await waitFor('ready=200', ready, (r) => r.status === 200);
   });
 
+  // Regression: the stale-while-revalidate cache served the probe of a second ago, so a checker polling
+  // every N seconds always saw the state of N seconds before (limits.healthCacheMs is 1 s by default).
+  it('never answers ready from a probe older than healthCacheMs, whenever the last probe ran', async () => {
+    for (const idleMs of [0, 3000]) {
+      await waitFor('ready=200', ready, (r) => r.status === 200);
+      await new Promise((r) => setTimeout(r, idleMs));
+      await nodeExec('a', ['systemctl', 'stop', 'postgresql@17-main']);
+      try {
+        await new Promise((r) => setTimeout(r, 1500));
+        const first = await ready();
+        expect(first.status, `idle ${idleMs} ms before the stop: ${first.body}`).toBe(503);
+        const report = healthReportSchema.parse(JSON.parse((await nodeHttp('a', `${AGENT}/health`)).body));
+        expect(report.postgresql.ageSeconds).toBeGreaterThanOrEqual(0);
+      } finally {
+        await nodeExec('a', ['systemctl', 'start', 'postgresql@17-main']);
+      }
+    }
+    await waitFor('ready=200', ready, (r) => r.status === 200);
+  });
+
   it('answers 404 for unknown paths and 405 for other methods', async () => {
     expect((await nodeHttp('a', `${AGENT}/no-such-path`)).status).toBe(404);
     const post = await nodeHttp('a', `${AGENT}/health`, ['-X', 'POST', '--data', '{}']);

@@ -32,9 +32,9 @@ export const LAB = {
   pgPort: 5432,
   database: 'fusionpbx',
   dbUser: 'fusionpbx',
-  /** TCP/UDP ports FS PBX opens in its firewall; everything else inbound is dropped. */
-  openTcp: [22, 80, 443, 7443],
-  openUdp: '5060:5091',
+  /** IPv4 ports FS PBX's install/configure_iptables.sh opens; everything else inbound is dropped. */
+  openTcp: ['22', '80', '443', '7443', '5060:5091', '35000', '36000:36011'],
+  openUdp: ['5060:5091', '35000', '36000:36011', '16384:32768', '1194'],
 } as const;
 
 /** Why: all lab namespaces, for creation order and for leftover cleanup. */

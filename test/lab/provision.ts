@@ -1,4 +1,4 @@
-// Make a booted node look like an FS PBX server: own PG cluster, fusionpbx db/role, md5, firewall.
+// Make a booted node what FS PBX's installer leaves: own PG cluster, md5, fusionpbx db with uuid-ossp, roles, firewall.
 import { LAB, type NodeName } from './constants.js';
 import { nodeExec } from './exec.js';
 import { LabError, say, sleep } from './sh.js';
@@ -22,34 +22,43 @@ async function waitPgReady(node: NodeName): Promise<void> {
   throw new LabError(`node ${node}: PostgreSQL did not become ready:\n${st.stdout.trim()}`);
 }
 
+// Each step below mirrors FS PBX's installer, install/install_postgresql.sh (nemerald-voip/fspbx), and
+// goes no further: pgduplex must do whatever else it needs itself. listen_addresses stays Debian's.
+
 async function recreateCluster(node: NodeName): Promise<void> {
-  // A fresh initdb per node: a and b must not share the base image's system identifier.
+  // `pg_createcluster "$DB_VERSION" main` (the installer runs it when no cluster exists). Made afresh per
+  // node: a and b must not share the base image's system identifier.
   await bash(node, `pg_dropcluster ${V} main --stop\npg_createcluster ${V} main --start >/dev/null`);
   await waitPgReady(node);
 }
 
-async function createRoleAndDb(node: NodeName, secret: string): Promise<void> {
-  if (!/^[A-Za-z0-9_-]+$/.test(secret)) throw new LabError('lab secret has unexpected characters');
-  const sql = [
-    `CREATE ROLE ${LAB.dbUser} WITH SUPERUSER LOGIN PASSWORD '${secret}';`,
-    `CREATE DATABASE ${LAB.database};`,
-    `GRANT ALL PRIVILEGES ON DATABASE ${LAB.database} TO ${LAB.dbUser};`,
-    '',
-  ].join('\n');
-  // SQL (with the password) goes over stdin, never argv.
-  await nodeExec(node, ['runuser', '-u', 'postgres', '--', 'psql', '-X', '-q', '-v', 'ON_ERROR_STOP=1', '-f', '-'], { input: sql });
-}
-
-async function fspbxAuthAndListen(node: NodeName): Promise<void> {
-  // FS PBX's installer swaps scram-sha-256 for md5 and listens on all addresses.
+async function md5AndRestart(node: NodeName): Promise<void> {
   await bash(node, [
-    `sed -i -E '/^host/ s/scram-sha-256/md5/' ${CONF}/pg_hba.conf`,
-    `sed -i -E "s/^#?listen_addresses[[:space:]]*=.*/listen_addresses = '*'/" ${CONF}/postgresql.conf`,
-    `grep -q "^listen_addresses = '\\*'" ${CONF}/postgresql.conf`,
-    // This host's systemd now and then fails to spawn a unit's process (result "resources"); a retry works.
-    `for i in 1 2 3; do systemctl restart ${UNIT} && break; [ $i = 3 ] && exit 1; systemctl reset-failed ${UNIT}; sleep 1; done`,
+    // `sed -i 's/scram-sha-256/md5/g' /etc/postgresql/"$DB_VERSION"/main/pg_hba.conf`
+    `sed -i 's/scram-sha-256/md5/g' ${CONF}/pg_hba.conf`,
+    // `systemctl daemon-reload; systemctl restart postgresql`. This host's systemd now and then fails to
+    // spawn a unit's process (result "resources"); a retry works.
+    'systemctl daemon-reload',
+    `for i in 1 2 3; do systemctl restart postgresql ${UNIT} && break; [ $i = 3 ] && exit 1; systemctl reset-failed ${UNIT}; sleep 1; done`,
   ].join('\n'));
   await waitPgReady(node);
+}
+
+async function createDbAndRoles(node: NodeName, secret: string): Promise<void> {
+  if (!/^[A-Za-z0-9_-]+$/.test(secret)) throw new LabError('lab secret has unexpected characters');
+  // What the installer's `sudo -u postgres psql <<EOF` script does (its DO blocks create the roles); SQL (with the
+  // password) goes over stdin, never argv.
+  const sql = [
+    `CREATE DATABASE ${LAB.database};`,
+    `\\c ${LAB.database}`,
+    'CREATE EXTENSION IF NOT EXISTS "uuid-ossp";',
+    `CREATE ROLE ${LAB.dbUser} WITH SUPERUSER LOGIN PASSWORD '${secret}';`,
+    `GRANT ALL PRIVILEGES ON DATABASE ${LAB.database} TO ${LAB.dbUser};`,
+    `CREATE ROLE freeswitch WITH LOGIN PASSWORD '${secret}';`,
+    'SELECT pg_reload_conf();',
+    '',
+  ].join('\n');
+  await nodeExec(node, ['runuser', '-u', 'postgres', '--', 'psql', '-X', '-q', '-v', 'ON_ERROR_STOP=1', '-f', '-'], { input: sql });
 }
 
 async function checkLogin(node: NodeName, secret: string): Promise<void> {
@@ -63,27 +72,30 @@ async function checkLogin(node: NodeName, secret: string): Promise<void> {
   }
 }
 
+// FS PBX's install/configure_iptables.sh: INPUT policy DROP, loopback, established, its service ports
+// for IPv4; for IPv6 only loopback, established and ICMPv6. (Its SIP-scanner string matches and DSCP
+// marks change nothing pgduplex touches and need kernel modules the lab host may lack; left out.)
 function firewallScript(): string {
   const lines: string[] = [];
   for (const t of ['iptables', 'ip6tables']) {
     lines.push(`${t} -w -F INPUT`, `${t} -w -A INPUT -i lo -j ACCEPT`);
     lines.push(`${t} -w -A INPUT -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT`);
-    for (const port of LAB.openTcp) lines.push(`${t} -w -A INPUT -p tcp --dport ${port} -j ACCEPT`);
-    lines.push(`${t} -w -A INPUT -p udp --dport ${LAB.openUdp} -j ACCEPT`);
   }
+  lines.push('ip6tables -w -A INPUT -p ipv6-icmp -j ACCEPT');
+  for (const port of LAB.openTcp) lines.push(`iptables -w -A INPUT -p tcp --dport ${port} -j ACCEPT`);
+  for (const port of LAB.openUdp) lines.push(`iptables -w -A INPUT -p udp --dport ${port} -j ACCEPT`);
   lines.push('iptables -w -A INPUT -p icmp --icmp-type echo-request -j ACCEPT');
-  lines.push('ip6tables -w -A INPUT -p ipv6-icmp -j ACCEPT'); // neighbour discovery needs all of ICMPv6
   lines.push('iptables -w -P INPUT DROP', 'ip6tables -w -P INPUT DROP');
   lines.push('iptables -w -S INPUT | grep -qx -- "-P INPUT DROP"', 'ip6tables -w -S INPUT | grep -qx -- "-P INPUT DROP"');
   return lines.join('\n');
 }
 
-/** Why: every test starts from the same FS PBX-like server state on both nodes. */
+/** Why: every test starts from the server FS PBX's installer leaves, on both nodes. */
 export async function provisionNode(node: NodeName, secret: string): Promise<void> {
-  say(`node ${node}: new PostgreSQL ${V} cluster, fusionpbx database, md5, firewall`);
+  say(`node ${node}: PostgreSQL ${V} as FS PBX's installer leaves it (md5, fusionpbx with uuid-ossp), firewall`);
   await recreateCluster(node);
-  await createRoleAndDb(node, secret);
-  await fspbxAuthAndListen(node);
+  await md5AndRestart(node);
+  await createDbAndRoles(node, secret);
   await checkLogin(node, secret);
   await bash(node, firewallScript());
 }

@@ -12,7 +12,7 @@ const health: ReplicationHealth = {
 };
 
 describe('renderMetrics', () => {
-  const text = renderMetrics({ version: '0.1.0', node: 'a"\\', postgresUp: true, replication: health, outcomes: [['setup', { ok: false, at: 1_700_000_000_400 }]] });
+  const text = renderMetrics({ version: '0.1.0', node: 'a"\\', postgresUp: true, probeAgeSeconds: 0.4, replication: health, outcomes: [['setup', { ok: false, at: 1_700_000_000_400 }]] });
 
   it('writes each family with HELP and TYPE, direction labels and escaped label values', () => {
     expect(text).toContain('# TYPE pgduplex_replication_lag_bytes gauge\npgduplex_replication_lag_bytes{slot="pgduplex_from_a",from="a\\"\\\\",to="b"} 4096\n');
@@ -30,9 +30,10 @@ describe('renderMetrics', () => {
   });
 
   it('says so when the replication facts could not be read', () => {
-    const down = renderMetrics({ version: '0.1.0', node: 'a', postgresUp: false, replication: { ok: false, reason: 'x', subscriptions: [], slots: [] }, outcomes: [] });
+    const down = renderMetrics({ version: '0.1.0', node: 'a', postgresUp: false, probeAgeSeconds: 3, replication: { ok: false, reason: 'x', subscriptions: [], slots: [] }, outcomes: [] });
     expect(down).toContain('pgduplex_postgresql_up 0\n');
     expect(down).toContain('pgduplex_replication_state_known 0\n');
+    expect(down).toContain('pgduplex_postgresql_probe_age_seconds 3\n');
   });
 });
 

@@ -73,4 +73,47 @@ describe('SwrCache', () => {
     expect(t.calls()).toBe(2);
     again.catch(() => undefined);
   });
+
+  it('answers getFresh only from a load that started within the age asked for', async () => {
+    const t = setup(1000, 5000);
+    const first = t.cache.get();
+    await t.settle();
+    await first;
+    t.tick(500);
+    expect(await t.cache.getFresh(1000)).toBe(1);
+    t.tick(600); // the cached load started 1100 ms ago: too old for getFresh, fine for get
+    expect(await t.cache.get()).toBe(1);
+    const fresh = t.cache.getFresh(1000);
+    await t.settle();
+    expect(await fresh).toBe(2);
+  });
+
+  it('does not take a load that was already in flight before the age asked for: it waits and loads again', async () => {
+    const t = setup(100, 5000);
+    const first = t.cache.get();
+    await t.settle();
+    await first;
+    t.tick(200);
+    expect(await t.cache.get()).toBe(1); // stale served, load 2 starts at 200
+    t.tick(1500); // load 2 is still in flight, started 1500 ms ago
+    const fresh = t.cache.getFresh(1000);
+    await t.settle(); // load 2 finishes; getFresh starts load 3
+    await t.settle();
+    expect(await fresh).toBe(3);
+    expect(t.calls()).toBe(3);
+  });
+
+  it('joins a load in flight that is recent enough instead of starting another', async () => {
+    const t = setup(100, 5000);
+    const first = t.cache.get();
+    await t.settle();
+    await first;
+    t.tick(1200);
+    void t.cache.get(); // stale served; load 2 starts at 1200
+    t.tick(300); // the cached load is 1500 ms old, load 2 only 300 ms
+    const fresh = t.cache.getFresh(1000);
+    await t.settle();
+    expect(await fresh).toBe(2);
+    expect(t.calls()).toBe(2);
+  });
 });

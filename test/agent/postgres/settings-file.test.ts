@@ -4,7 +4,7 @@ import { pgSettingsParams } from '../../../agent/actions/pg-settings.js';
 import { OWNED_HEADER } from '../../../agent/files/owned-file.js';
 import { parseConf } from '../../../agent/postgres/conf-parse.js';
 import {
-  BLOCK_BEGIN, BLOCK_END, blockRange, changedNames, findOverrides, locateTarget, orderSettings, ourFileErrors, readOwned, renderDropin, renderSettingLines, withBlock, type FileRow,
+  BLOCK_BEGIN, BLOCK_END, baseValue, blockRange, changedNames, findOverrides, locateTarget, orderSettings, ourFileErrors, readOwned, renderDropin, renderSettingLines, withBlock, type FileRow,
 } from '../../../agent/postgres/settings-file.js';
 import { SETTING_SPECS, type ServerSetting } from '../../../agent/postgres/settings-spec.js';
 
@@ -51,6 +51,21 @@ describe('where the settings go', () => {
   it('refuses a damaged block instead of guessing', () => {
     expect(() => blockRange(`${BLOCK_BEGIN}\nwal_level = 'logical'\n`)).toThrow(/damaged pgduplex block/);
     expect(() => blockRange(`${BLOCK_END}\n${BLOCK_BEGIN}\n`)).toThrow(/damaged/);
+  });
+});
+
+describe('what the configuration gives without pgduplex', () => {
+  const row = { bootVal: 'localhost' } as ServerSetting;
+  it('leaves out the drop-in, so what pgduplex set earlier is not taken for the operator\'s value', () => {
+    const rows = [file({ name: 'listen_addresses', setting: 'localhost,10.0.0.1', sourcefile: dropin.path, seqno: 30 })];
+    expect(baseValue(rows, dropin, undefined, 'listen_addresses', row)).toBe('localhost');
+    const both = [file({ name: 'listen_addresses', setting: '*', seqno: 2 }), ...rows];
+    expect(baseValue(both, dropin, undefined, 'listen_addresses', row)).toBe('*');
+  });
+  it('leaves out only the lines of the block in block mode', () => {
+    const rows = [file({ name: 'listen_addresses', setting: '*', sourceline: 1 }), file({ name: 'listen_addresses', setting: 'localhost,10.0.0.1', sourceline: 5 })];
+    expect(baseValue(rows, block, { start: 3, end: 6 }, 'listen_addresses', row)).toBe('*');
+    expect(baseValue(rows.slice(1), block, { start: 3, end: 6 }, 'listen_addresses', row)).toBe('localhost');
   });
 });
 

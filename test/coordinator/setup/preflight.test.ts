@@ -10,7 +10,7 @@ const pg = (over: Record<string, unknown> = {}) => ({
   postgresql: { ready: true, cluster: '17/main', serverVersion: '17.6', serverVersionNum: 170006, databases: ['postgres', 'fusionpbx'], settings: {}, disk: { data: { path: '/var/lib/postgresql', freeBytes: 10 * 2 ** 30 }, wal: { path: '/var/lib/postgresql', freeBytes: 10 * 2 ** 30 } }, ...over },
 });
 const hazards = (over: Partial<Hazards> = {}): Hazards => ({
-  noReplicaIdentity: [], fullIdentity: [], sequenceKeys: [], unlogged: [], largeObjects: 0, databaseBytes: 2 ** 30, typesWithoutBinary: [], tableBytes: 2 ** 29, tables: ['public.a', 'public.log', 'public.tmp'], ...over,
+  noReplicaIdentity: [], fullIdentity: [], sequenceKeys: [], unlogged: [], largeObjects: 0, databaseBytes: 2 ** 30, typesWithoutBinary: [], tableBytes: 2 ** 29, tables: ['public.a', 'public.log', 'public.tmp'], extensions: [], ...over,
 });
 const fake = (facts: Record<string, unknown>, hz: Hazards): Agents => ({
   call: async <T>(side: string, action: string) => (action === 'facts' ? (side === 'local' ? pg() : facts) : hz) as T,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { configureSteps, listenCovering, walKeepBytes, type PairFacts } from '../../../coordinator/setup/steps.js';
+import { configureSteps, listenCovering, listenFor, walKeepBytes, type PairFacts } from '../../../coordinator/setup/steps.js';
 
 const f: PairFacts = { database: 'fusionpbx', source: { side: 'local', node: 'a', address: '10.0.0.1' }, target: { side: 'peer', node: 'b', address: 'fd00::2' }, pgPort: 5432 };
 
@@ -14,6 +14,17 @@ describe('listenCovering', () => {
     expect(listenCovering('localhost', '10.0.0.1')).toBe('localhost,10.0.0.1');
     expect(listenCovering('0.0.0.0', 'fd00::2')).toBe('0.0.0.0,fd00::2');
     expect(listenCovering('', '10.0.0.1')).toBe('10.0.0.1');
+  });
+});
+
+describe('listenFor', () => {
+  it('decides on the configuration without pgduplex\'s drop-in, so a re-run keeps the address it added', () => {
+    // What a node runs after a first setup: its own drop-in widened localhost; the files alone say localhost.
+    const afterFirstRun = { value: 'localhost,10.0.0.1', base: 'localhost' };
+    expect(listenFor(afterFirstRun, '10.0.0.1')).toBe('localhost,10.0.0.1');
+    expect(listenFor({ value: '*', base: '*' }, '10.0.0.1')).toBeUndefined();
+    expect(listenFor({ value: 'localhost' }, '10.0.0.1')).toBe('localhost,10.0.0.1');
+    expect(listenFor(undefined, '10.0.0.1')).toBe('localhost,10.0.0.1');
   });
 });
 
