@@ -1,5 +1,6 @@
 // The demo's lab part: two Debian 13 nodes, the .deb installed by dpkg, each agent's health shown.
 import { LAB, NODE_NAMES, labDown, labUp, nodeExec } from '../test/lab/index.js';
+import { buildFixture } from '../test/lab/fixture/build.js';
 import { debPath } from '../test/lab/paths.js';
 
 const keep = process.env.PGDX_LAB_KEEP === '1';
@@ -27,25 +28,27 @@ try {
   }
   const psql = (node: 'a' | 'b', sql: string) =>
     nodeExec(node, ['runuser', '-u', 'postgres', '--', 'psql', '-X', '-qAt', '-v', 'ON_ERROR_STOP=1', '-d', 'fusionpbx', '-f', '-'], { input: sql });
-  step('node a: an FS PBX-like table with rows (uuid keys) and a bigserial table, in database fusionpbx');
-  await psql('a', `create table if not exists v_demo_domains (domain_uuid uuid primary key default gen_random_uuid(), domain_name text unique not null);
-    create table if not exists demo_jobs (id bigserial primary key, origin text);
-    insert into v_demo_domains (domain_name) select 'tenant' || g || '.example' from generate_series(1, 100) g on conflict do nothing;`);
+  step('node a: the real FS PBX schema (189 tables, uuid-ossp defaults) with 24 MB of tenants and call records, plus a bigserial jobs table');
+  const fixture = await buildFixture('a', '24MB', { noKeyTable: false });
+  process.stdout.write(`${fixture.plan.domains} tenants, ${fixture.plan.cdrs} call records in ${fixture.seconds} s\n`);
   step('node a: pgduplex setup --yes (a is the source; b is bootstrapped from it)');
   const setup = await nodeExec('a', ['pgduplex', 'setup', '--yes'], { reject: false, timeoutMs: 900_000 });
   process.stdout.write(setup.stdout + setup.stderr);
   if (setup.exitCode !== 0) throw new Error(`pgduplex setup failed (exit ${setup.exitCode})`);
   step('proving both directions: a row written on a, another on b');
-  await psql('a', `insert into v_demo_domains (domain_name) values ('written-on-a.example'); insert into demo_jobs (origin) values ('a');`);
-  await psql('b', `insert into v_demo_domains (domain_name) values ('written-on-b.example'); insert into demo_jobs (origin) values ('b');`);
+  // The job first: changes arrive in commit order, so once the domain is there the job is too.
+  const write = (node: 'a' | 'b') => psql(node, `insert into jobs (queue, payload, attempts, available_at, created_at) values ('demo-${node}', '{}', 0, 0, 0);
+    insert into v_domains (domain_uuid, domain_name, domain_enabled) values (md5('written-on-${node}')::uuid, 'written-on-${node}.example', true);`);
+  await write('a');
+  await write('b');
   for (const node of NODE_NAMES) {
     let rows = '';
     for (let i = 0; i < 60 && !rows.includes('written-on-a') ; i++) {
-      rows = (await psql(node, `select string_agg(domain_name, ' ' order by domain_name) from v_demo_domains where domain_name like 'written-on-%'`)).stdout.trim();
+      rows = (await psql(node, `select string_agg(domain_name, ' ' order by domain_name) from v_domains where domain_name like 'written-on-%'`)).stdout.trim();
       if (rows.split(' ').length < 2) { rows = ''; await new Promise((r) => setTimeout(r, 500)); }
     }
-    const jobs = (await psql(node, `select string_agg(id || '=' || origin, ' ' order by id) from demo_jobs`)).stdout.trim();
-    process.stdout.write(`on ${node}: ${rows || '(rows missing!)'}; demo_jobs ids: ${jobs} (a writes odd ids, b even)\n`);
+    const jobs = (await psql(node, `select string_agg(id || '=' || queue, ' ' order by id) from jobs where queue like 'demo-%'`)).stdout.trim();
+    process.stdout.write(`on ${node}: ${rows || '(rows missing!)'}; jobs ids: ${jobs} (a writes odd ids, b even)\n`);
     if (!rows.includes('written-on-a') || !rows.includes('written-on-b')) throw new Error(`the writes did not reach node ${node}`);
   }
   for (const node of NODE_NAMES) {

@@ -3,7 +3,7 @@
 
 /** Whether the catalog row `oid` of `catalog` belongs to an extension (such objects stay with it). */
 const member = (catalog: string, oid: string) =>
-  `not exists (select 1 from pg_depend d where d.classid = '${catalog}'::regclass and d.objid = ${oid} and d.deptype = 'e')`;
+  `not exists (select 1 from pg_depend dep where dep.classid = '${catalog}'::regclass and dep.objid = ${oid} and dep.deptype = 'e')`;
 
 // Each statement is worked out before the first runs (cascades drop some later names: hence IF EXISTS),
 // with search_path pg_catalog so every name prints schema-qualified. Tables go first, then what may
@@ -35,14 +35,17 @@ export function emptySchemaSql(schema: string, owner: string): string {
 alter schema "${schema}" owner to "${owner}";
 ${schema === 'public' ? 'grant usage on schema public to public;\n' : ''}do $pgduplex$
 declare
-  stmt text;
+  next_drop text;
   path text := current_setting('search_path');
+  notices text := current_setting('client_min_messages');
 begin
   perform set_config('search_path', 'pg_catalog', true);
-  foreach stmt in array (${DROPS(schema)}) loop
-    execute stmt;
+  perform set_config('client_min_messages', 'warning', true);
+  foreach next_drop in array (${DROPS(schema)}) loop
+    execute next_drop;
   end loop;
   perform set_config('search_path', path, true);
+  perform set_config('client_min_messages', notices, true);
 end $pgduplex$;
 `;
 }

@@ -58,10 +58,10 @@ export async function floorRun(password: string): Promise<FloorResult> {
     last = now;
     return now;
   };
-  const settings = Object.entries(PAIR_SETTINGS).map(([k, v]) => `alter system set ${k} = '${v}';`).join('\n');
+  const settings = (n: NodeName) => [...Object.entries(PAIR_SETTINGS), ['listen_addresses', `localhost,${LAB.nodes[n].ipv4}`]].map(([k, v]) => `alter system set ${k} = '${v}';`).join('\n');
   await both((n) => bash(n, `iptables -w -I INPUT -s ${peerIp(n)}/32 -p tcp --dport 5432 -j ACCEPT
 sed -i '1i hostssl ${LAB.database} ${ROLE} ${peerIp(n)}/32 scram-sha-256' ${CONF}/pg_hba.conf
-runuser -u postgres -- psql -X -q -v ON_ERROR_STOP=1 -f - >/dev/null`, `${settings}\nselect pg_reload_conf();\n`));
+runuser -u postgres -- psql -X -q -v ON_ERROR_STOP=1 -f - >/dev/null`, `${settings(n)}\nselect pg_reload_conf();\n`));
   mark('configure');
   await both((n) => bash(n, `systemctl restart postgresql@${LAB.pgVersion}-main; until pg_isready -q -h /var/run/postgresql; do sleep 0.1; done`));
   mark('restart');
@@ -70,8 +70,9 @@ runuser -u postgres -- psql -X -q -v ON_ERROR_STOP=1 -f - >/dev/null`, `${settin
     bash(n, `umask 077; cat > ${PASSFILE}; chown postgres: ${PASSFILE}`, `${peerIp(n)}:5432:${LAB.database}:${ROLE}:${password}\n`),
   ]));
   mark('credentials');
-  const dump = (await nodeExec('a', ['runuser', '-u', 'postgres', '--', 'pg_dump', '--schema-only', '-n', 'public', LAB.database], { timeoutMs: LONG })).stdout;
-  await nodeExec('b', ['runuser', '-u', 'postgres', '--', 'psql', '-X', '-q', '--single-transaction', '-v', 'ON_ERROR_STOP=1', '-d', LAB.database, '-f', '-'], { input: `drop schema if exists public cascade;\n${dump}`, timeoutMs: LONG });
+  // b is empty as FS PBX's installer leaves it (uuid-ossp in it): the whole database's schema, extensions included.
+  const dump = (await nodeExec('a', ['runuser', '-u', 'postgres', '--', 'pg_dump', '--schema-only', LAB.database], { timeoutMs: LONG })).stdout;
+  await nodeExec('b', ['runuser', '-u', 'postgres', '--', 'psql', '-X', '-q', '--single-transaction', '-v', 'ON_ERROR_STOP=1', '-d', LAB.database, '-f', '-'], { input: dump, timeoutMs: LONG });
   mark('schema');
   await nodeSql('a', sequencesSql(1));
   await both((n) => nodeSql(n, `create publication ${PUB} for all tables;`));

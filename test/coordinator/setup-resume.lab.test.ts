@@ -10,9 +10,9 @@ import { buildFixture, dropFixture } from '../lab/fixture/build.js';
 
 // Setup run from b (b is the source) on the project's FS PBX-like fixture, interrupted by a killed CLI in
 // the middle of the initial copy and re-run; then both nodes insert into Laravel's bigserial jobs table
-// for 30 s; the keyless password_resets replicates by REPLICA IDENTITY FULL.
-const NOKEY = `insert into password_resets values ('alpha@example.com', 't0', now()), ('beta@example.com', 't0', now()), ('gamma@example.com', 't0', now());
-update password_resets set token = 't1' where email = 'alpha@example.com';`;
+// for 30 s; the keyless legacy_password_resets replicates by REPLICA IDENTITY FULL.
+const NOKEY = `insert into legacy_password_resets values ('alpha@example.com', 't0', now()), ('beta@example.com', 't0', now()), ('gamma@example.com', 't0', now());
+update legacy_password_resets set token = 't1' where email = 'alpha@example.com';`;
 const setupOn = (node: NodeName, ...args: string[]) => nodeExec(node, ['pgduplex', 'setup', ...args], { reject: false, timeoutMs: 900_000 });
 const log = (r: { stdout: string; stderr: string }) => `${r.stdout}\n${r.stderr}`;
 
@@ -32,7 +32,7 @@ describe('pgduplex setup from b, interrupted and resumed', () => {
   it('refuses the keyless table until a remedy is chosen, naming the cost of each', async () => {
     const r = await setupOn('b');
     expect(r.exitCode).toBe(1);
-    expect(r.stderr).toContain('public.password_resets (1 updates/deletes so far)');
+    expect(r.stderr).toContain('public.legacy_password_resets (1 updates/deletes so far)');
     expect(r.stderr).toContain('--replica-identity-full');
     expect(r.stderr).toContain('--exclude-tables-without-key');
     expect(r.stderr).not.toMatch(/\n\s+at /);
@@ -62,11 +62,11 @@ describe('pgduplex setup from b, interrupted and resumed', () => {
   });
 
   it('UPDATEs of the keyless table replicate both ways once it has REPLICA IDENTITY FULL', async () => {
-    expect(await sql('a', `select relreplident from pg_class where relname = 'password_resets'`)).toBe('f');
-    await sql('a', `update password_resets set token = 'from-a' where email = 'beta@example.com';`);
-    await sql('b', `update password_resets set token = 'from-b' where email = 'gamma@example.com'; delete from password_resets where email = 'alpha@example.com';`);
+    expect(await sql('a', `select relreplident from pg_class where relname = 'legacy_password_resets'`)).toBe('f');
+    await sql('a', `update legacy_password_resets set token = 'from-a' where email = 'beta@example.com';`);
+    await sql('b', `update legacy_password_resets set token = 'from-b' where email = 'gamma@example.com'; delete from legacy_password_resets where email = 'alpha@example.com';`);
     for (const node of ['a', 'b'] as const) {
-      await waitFor(`password_resets on ${node}`, () => sql(node, `select string_agg(email || '=' || token, ',' order by email) from password_resets where email in ('alpha@example.com', 'beta@example.com', 'gamma@example.com')`), (x) => x === 'beta@example.com=from-a,gamma@example.com=from-b', 30_000);
+      await waitFor(`legacy_password_resets on ${node}`, () => sql(node, `select string_agg(email || '=' || token, ',' order by email) from legacy_password_resets where email in ('alpha@example.com', 'beta@example.com', 'gamma@example.com')`), (x) => x === 'beta@example.com=from-a,gamma@example.com=from-b', 30_000);
     }
   });
 

@@ -2,15 +2,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { nodeExec } from '../lab/exec.js';
 import { pairLabNodes } from '../lab/pair.js';
 import { say } from '../lab/sh.js';
-import { dropFixture, loadFixture } from './fixture.js';
+import { dropFixture, FIXTURE_TEXT, loadFixture } from './fixture.js';
 import type { FaultCase } from './plan.js';
 import { faultSummaryTable, resultTable, writeResults } from './report.js';
 import { pairState, restorePair, type NodeState } from './restore.js';
 import { runCase, type CaseResult } from './run-case.js';
 
-/** ~100 MB of source data: the copy takes a few seconds, long enough to fault in its middle. */
-const CDR_ROWS = 250_000;
-const FIXTURE = `a: 4 tables (uuid and bigserial keys, FK, jsonb), ${CDR_ROWS} CDR rows, about 100 MB; b: 2 tables, 20,003 rows of its own`;
 
 /** One line per finished case, so an hour-long run shows where it is and what failed so far. */
 export function progressLine(n: number, of: number, r: CaseResult): string {
@@ -30,7 +27,7 @@ export function faultSuite(title: string, cases: readonly FaultCase[], resultsFi
 
   beforeAll(async () => {
     await pairLabNodes();
-    await loadFixture({ cdrRows: CDR_ROWS });
+    await loadFixture();
     const left = await restorePair();
     if (left.length > 0) throw new Error(`the pair could not be put back before the suite: ${left.join('; ')}`);
     before = await pairState();
@@ -39,7 +36,7 @@ export function faultSuite(title: string, cases: readonly FaultCase[], resultsFi
   afterAll(async () => {
     if (results.length > 0) {
       process.stdout.write(`\n${title}\n${resultTable(results)}\n\n${faultSummaryTable(results)}\n`);
-      if (resultsFile) writeResults(resultsFile, results, FIXTURE);
+      if (resultsFile) writeResults(resultsFile, results, FIXTURE_TEXT);
     }
     await restorePair();
     for (const node of ['a', 'b'] as const) await dropFixture(node);

@@ -24,7 +24,7 @@ const USAGE = `usage: npm run lab -- <command>
   status [--json]                show what is up
   shell a|b                      interactive login shell inside a node
   exec a|b -- CMD [ARG...]       run a command inside a node
-  fixture a|b SIZE|drop          FS PBX-like tables in fusionpbx of about SIZE (250MB, 2.5GB), or drop them`;
+  fixture a|b SIZE|drop          the real FS PBX schema with data of about SIZE (250MB, 2.5GB), or drop them`;
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 

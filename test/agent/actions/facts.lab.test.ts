@@ -16,7 +16,7 @@ describe('facts action (node a, real node)', () => {
     expect(f.postgresql.serverVersion).toMatch(/^17\./);
     expect(f.postgresql.databases).toContain('fusionpbx');
     expect(f.postgresql.settings['wal_level']?.value).toBe('replica');
-    expect(f.postgresql.settings['listen_addresses']?.value).toBe('*');
+    expect(f.postgresql.settings['listen_addresses']).toMatchObject({ value: 'localhost', base: 'localhost' });
     expect(Object.keys(f.postgresql.settings)).toHaveLength(12);
     expect(f.postgresql.disk.data.freeBytes).toBeGreaterThan(0);
     expect(f.postgresql.disk.wal.path).toBe('/var/lib/postgresql/17/main/pg_wal');

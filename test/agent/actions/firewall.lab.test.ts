@@ -1,5 +1,6 @@
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { agentOk, agentRpc } from '../../lab/agent-rpc.js';
+import { listenOnLabAddresses } from '../../lab/listen.js';
 import { killMainPid } from '../../faults/faults.js';
 import { waitFor } from '../../lab/http.js';
 import { LAB, nodeExec, outsiderExec } from '../../lab/index.js';
@@ -21,10 +22,17 @@ const connects = async (from: 'b' | 'x', address: string): Promise<boolean> => {
   return r.exitCode === 0;
 };
 const ids: string[] = [];
+let unlisten: () => Promise<void> = async () => undefined;
+
+// FS PBX leaves PostgreSQL on localhost: a connection the firewall lets through needs a listener behind it.
+beforeAll(async () => {
+  unlisten = await listenOnLabAddresses('a');
+}, 120_000);
 
 afterAll(async () => {
   for (const id of ids.reverse()) await agentRpc('a', 'journal.undo', { id });
-});
+  await unlisten();
+}, 120_000);
 
 describe('firewall action (node a, real iptables)', () => {
   const params = (peer: string) => ({ peer, ports: [{ port: 5432, purpose: 'postgresql' }] });

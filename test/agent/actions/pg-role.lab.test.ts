@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifierMatches } from '../../../agent/postgres/scram.js';
 import { agentOk, agentRpc } from '../../lab/agent-rpc.js';
+import { listenOnLabAddresses } from '../../lab/listen.js';
 import { LAB, nodeExec } from '../../lab/index.js';
 
 // The pg-role action on node a's real agent: the role b's subscription will log in with, its password
@@ -40,7 +41,10 @@ function startSampler(): { stop: () => Promise<string> } {
   };
 }
 
+let unlisten: () => Promise<void> = async () => undefined;
+
 beforeAll(async () => {
+  unlisten = await listenOnLabAddresses('a');
   await psql(`CREATE TABLE IF NOT EXISTS h6_cdr (id bigint primary key, note text); INSERT INTO h6_cdr VALUES (1, 'x') ON CONFLICT DO NOTHING;`, LAB.database);
   // Log every statement while this file runs: the role's statement must still stay out of the log.
   await psql("ALTER SYSTEM SET log_statement = 'all'; SELECT pg_reload_conf();");
@@ -60,7 +64,8 @@ afterAll(async () => {
   await psql(`DROP TABLE IF EXISTS h6_cdr, h6_owned;`, LAB.database).catch(() => undefined);
   await psql(`DROP ROLE IF EXISTS ${ROLE}; DROP ROLE IF EXISTS ${ROLE}_old;`).catch(() => undefined);
   await nodeExec('b', ['rm', '-f', PASSFILE]);
-});
+  await unlisten();
+}, 120_000);
 
 describe('pg-role action (node a, real PostgreSQL 17, login from node b)', () => {
   const params = { role: ROLE, password: PASSWORD, grantSelectOn };

@@ -82,7 +82,7 @@ describe('pg-settings (node a, real PostgreSQL 17)', () => {
 
   it('takes back a setting PostgreSQL will not start with, starts it again and returns the log lines', async () => {
     const applied = await agentOk<Apply>('a', 'pg-settings.apply', { settings: { listen_addresses: '192.0.2.1' } });
-    expect(applied).toMatchObject({ changed: true, changes: ['listen_addresses: * -> 192.0.2.1 (restart needed)'], restartNeeded: true });
+    expect(applied).toMatchObject({ changed: true, changes: ['listen_addresses: localhost -> 192.0.2.1 (restart needed)'], restartNeeded: true });
     ids.push(applied.journalId ?? '');
 
     const r = await agentRpc('a', 'pg-service.restart', { restoreJournalId: applied.journalId });
@@ -95,7 +95,7 @@ describe('pg-settings (node a, real PostgreSQL 17)', () => {
     expect(await sha(DROPIN)).toBe('absent');
     expect(await sql('select 1')).toBe('1');
     expect((await nodeExec('a', ['systemctl', 'is-active', 'postgresql@17-main'])).stdout.trim()).toBe('active');
-    expect(await setting('listen_addresses')).toBe('*|f');
+    expect(await setting('listen_addresses')).toBe('localhost|f');
     const journal = await agentOk<Array<{ id: string; undone: boolean }>>('a', 'journal.list');
     expect(journal.find((e) => e.id === applied.journalId)?.undone).toBe(true);
     ids.pop();

@@ -5,7 +5,7 @@ import { waitFor } from '../../lab/http.js';
 import { LAB, nodeExec, type NodeName } from '../../lab/index.js';
 
 // One direction of the pair, b -> a, set up with the agent's actions on real PostgreSQL 17; the
-// publisher's wal_level, role and pg_hba line are prepared by hand here (other actions own those).
+// publisher's wal_level, listen_addresses, role and pg_hba line are prepared by hand here (other actions own those).
 const A = LAB.nodes.a.ipv4;
 const B = LAB.nodes.b.ipv4;
 const PASSWORD = randomBytes(24).toString('base64url');
@@ -23,7 +23,7 @@ const sub = {
 const record = (node: NodeName, r: { journalId?: string }) => r.journalId && undo.push([node, r.journalId]);
 
 beforeAll(async () => {
-  await sql('b', `alter system set wal_level = logical;`);
+  await sql('b', `alter system set wal_level = logical; alter system set listen_addresses = 'localhost,${B}';`);
   await nodeExec('b', ['systemctl', 'restart', 'postgresql@17-main']);
   await sql('b', `create role pgdx_sub_t login replication password '${PASSWORD}';
     create table sub_t (id int primary key, v text); insert into sub_t select g, 'row ' || g from generate_series(1, 500) g;
@@ -39,7 +39,7 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const [node, id] of undo.reverse()) await agentRpc(node, 'journal.undo', { id });
   await sql('a', 'drop table if exists sub_t;');
-  await sql('b', 'drop table if exists sub_t; drop role if exists pgdx_sub_t; alter system reset wal_level;');
+  await sql('b', 'drop table if exists sub_t; drop role if exists pgdx_sub_t; alter system reset wal_level; alter system reset listen_addresses;');
   await nodeExec('b', ['sed', '-i', `\\#${HBA}#d`, '/etc/postgresql/17/main/pg_hba.conf']);
   await nodeExec('b', ['systemctl', 'restart', 'postgresql@17-main']);
 }, 120_000);
