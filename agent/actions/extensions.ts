@@ -8,8 +8,10 @@ import { defineChange } from './change.js';
 import type { AgentServices } from './context.js';
 
 const READ_SQL = `select coalesce(json_agg(json_build_object('name', x.name, 'schema', x.schema, 'version', x.version,
-    'installedSchema', n.nspname, 'installedVersion', e.extversion, 'schemaExists', exists (select 1 from pg_namespace where nspname = x.schema),
-    'available', exists (select 1 from pg_available_extension_versions v where v.name = x.name and v.version = x.version)) order by x.name), '[]')
+    'installedSchema', n.nspname, 'installedVersion', e.extversion,
+    'schemaExists', exists (select 1 from pg_namespace where nspname = x.schema),
+    'available', exists (select 1 from pg_available_extension_versions v where v.name = x.name and v.version = x.version))
+    order by x.name), '[]')
   from json_to_recordset(:'list'::json) as x(name text, schema text, version text)
   left join pg_extension e on e.extname = x.name left join pg_namespace n on n.oid = e.extnamespace`;
 
@@ -18,15 +20,27 @@ select format('create extension %I with schema %I version %L', x.name, x.schema,
   from json_to_recordset(:'list'::json) as x(name text, schema text, version text) order by x.name \\gexec
 commit;`;
 
-type Found = { name: string; schema: string; version: string; installedSchema: string | null; installedVersion: string | null; schemaExists: boolean; available: boolean };
+type Found = {
+  name: string;
+  schema: string;
+  version: string;
+  installedSchema: string | null;
+  installedVersion: string | null;
+  schemaExists: boolean;
+  available: boolean;
+};
 type Extension = z.output<typeof extensionList>[number];
 const params = z.strictObject({ database: ident, extensions: extensionList });
 const undoRecord = z.strictObject({ database: ident, created: extensionList });
 
 /** Why an extension cannot be had here as the peer has it, or undefined when it is present or can be created. */
 function refusal(f: Found, node: string): string | undefined {
-  if (f.installedVersion !== null && f.installedSchema !== f.schema) return `${f.name} is installed in schema ${f.installedSchema} on ${node}, not in ${f.schema} as on the peer`;
-  if (f.installedVersion !== null && f.installedVersion !== f.version) return `${f.name} is version ${f.installedVersion} on ${node}, ${f.version} on the peer (ALTER EXTENSION "${f.name}" UPDATE on the older one)`;
+  if (f.installedVersion !== null && f.installedSchema !== f.schema) {
+    return `${f.name} is installed in schema ${f.installedSchema} on ${node}, not in ${f.schema} as on the peer`;
+  }
+  if (f.installedVersion !== null && f.installedVersion !== f.version) {
+    return `${f.name} is version ${f.installedVersion} on ${node}, ${f.version} on the peer (ALTER EXTENSION "${f.name}" UPDATE on the older one)`;
+  }
   if (f.installedVersion !== null) return undefined;
   if (!f.available) return `${f.name} version ${f.version} is not available on ${node} (install the package that provides it for this PostgreSQL)`;
   if (!f.schemaExists) return `${f.name} belongs in schema ${f.schema}, which ${node} does not have`;
@@ -40,11 +54,19 @@ function refusal(f: Found, node: string): string | undefined {
  * object depends on it.
  */
 export const extensionsAction = (s: AgentServices) => {
-  const opts = (database: string, list: readonly Extension[]) => ({ timeoutMs: s.limits.toolTimeoutMs * 4, database, vars: { list: JSON.stringify(list) } });
+  const opts = (database: string, list: readonly Extension[]) => ({
+    timeoutMs: s.limits.toolTimeoutMs * 4,
+    database,
+    vars: { list: JSON.stringify(list) },
+  });
   const plan = async (p: z.output<typeof params>): Promise<Extension[]> => {
     const found = await queryJson<Found[]>(await resolveCluster(s.postgresql), READ_SQL, opts(p.database, p.extensions));
     const problems = found.flatMap((f) => refusal(f, s.node) ?? []);
-    if (problems.length > 0) throw new PgduplexError('EXTENSION_MISMATCH', `the replicated schema needs extensions ${s.node} cannot match: ${problems.join('; ')}`, { hint: 'fix that on this node, then re-run; nothing was changed' });
+    if (problems.length > 0) {
+      throw new PgduplexError('EXTENSION_MISMATCH', `the replicated schema needs extensions ${s.node} cannot match: ${problems.join('; ')}`, {
+        hint: 'fix that on this node, then re-run; nothing was changed',
+      });
+    }
     return found.filter((f) => f.installedVersion === null).map(({ name, schema, version }) => ({ name, schema, version }));
   };
   const describe = (e: Extension) => `create extension ${e.name} ${e.version} in schema ${e.schema} of the database`;
@@ -59,9 +81,14 @@ export const extensionsAction = (s: AgentServices) => {
       if (todo.length === 0) return { changed: false, changes: [] };
       const changes = todo.map(describe);
       const cluster = await resolveCluster(s.postgresql);
-      const { journalId } = await journal.make('extensions', changes, { database: p.database, created: todo }, () => runPsql(cluster, CREATE_SQL, opts(p.database, todo)).then(() => undefined));
+      const create = () => runPsql(cluster, CREATE_SQL, opts(p.database, todo)).then(() => undefined);
+      const { journalId } = await journal.make('extensions', changes, { database: p.database, created: todo }, create);
       const left = await plan(p);
-      if (left.length > 0) throw new PgduplexError('PG_QUERY_FAILED', `extensions still missing after CREATE EXTENSION: ${left.map((e) => e.name).join(', ')}`, { hint: `journal entry ${journalId} undoes what was made` });
+      if (left.length > 0) {
+        throw new PgduplexError('PG_QUERY_FAILED', `extensions still missing after CREATE EXTENSION: ${left.map((e) => e.name).join(', ')}`, {
+          hint: `journal entry ${journalId} undoes what was made`,
+        });
+      }
       return { changed: true, changes, journalId };
     },
     async undo(record) {
@@ -70,7 +97,8 @@ export const extensionsAction = (s: AgentServices) => {
       const done: string[] = [];
       for (const e of r.created) {
         try {
-          await runPsql(cluster, `drop extension if exists :"name"`, { timeoutMs: s.limits.toolTimeoutMs, database: r.database, vars: { name: e.name } });
+          const drop = { timeoutMs: s.limits.toolTimeoutMs, database: r.database, vars: { name: e.name } };
+          await runPsql(cluster, `drop extension if exists :"name"`, drop);
           done.push(`dropped extension ${e.name}`);
         } catch (err) {
           // Imported tables stay after a teardown, and their defaults still call the extension's functions.

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ErrorJSON } from '../../shared/errors.js';
 import { installDriver } from '../lab/driver.js';
 import { LAB, nodeExec, outsiderExec } from '../lab/index.js';
+import { listenOnLabAddresses } from '../lab/listen.js';
 
 // The firewall layer runs for real inside node a (its own netns, real iptables); b and x knock on port 5432.
 const DRIVER = '/var/tmp/fw-driver.mjs';
@@ -51,8 +52,11 @@ async function connectExit(from: 'b' | 'x', host: string): Promise<number> {
 }
 
 const snapshot: Partial<Record<4 | 6, string>> = {};
+let unlisten: () => Promise<void> = async () => undefined;
 
 beforeAll(async () => {
+  // FS PBX leaves PostgreSQL on localhost: a connection the firewall lets through needs a listener behind it.
+  unlisten = await listenOnLabAddresses('a');
   await installDriver('a', new URL('./firewall/driver.ts', import.meta.url), DRIVER);
   snapshot[4] = await savedFilter(4);
   snapshot[6] = await savedFilter(6);
@@ -69,7 +73,8 @@ afterAll(async () => {
     await nodeExec('a', [t, '-w', '-X', 'PGDUPLEX'], { reject: false });
   }
   await nodeExec('a', ['rm', '-f', DRIVER], { reject: false });
-});
+  await unlisten();
+}, 120_000);
 
 describe('firewall layer on a real node (lab node a, real iptables/ip6tables)', () => {
   it('starts closed: PostgreSQL on a is dropped for b and for the outsider', async () => {
