@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { PgduplexError } from '../../shared/errors.js';
 import { parseHostAddress } from '../firewall/address.js';
+import { containedPath } from '../files/contained.js';
 import { restoreFile, snapshotFile, writeFileAtomic, type FileSnapshot } from '../files/owned-file.js';
 import { resolveCluster, type Cluster } from '../postgres/cluster.js';
 import { existingBlock, hbaBlockLines, hbaRuleLines, placeBlock, removeBlock, rulesOf, type HbaBlockSpec } from '../postgres/hba-block.js';
@@ -47,7 +48,7 @@ export const pgHbaAction = (o: { postgresql: { version: string; cluster: string 
   const plan = async (params: Params): Promise<Plan> => {
     const cluster = await resolveCluster(o.postgresql);
     const state = await hbaServerState(cluster, opts);
-    const snap = await snapshotFile(state.hbaFile);
+    const snap = await snapshotFile(await containedPath(state.hbaFile, [cluster.configDir, cluster.dataDir], 'hba_file'));
     if (snap.content === null) throw new PgduplexError('PG_HBA_INVALID', `${state.hbaFile} (hba_file) does not exist`, { hint: 'check hba_file in postgresql.conf' });
     if (Buffer.byteLength(snap.content) > MAX_HBA_BYTES) throw new PgduplexError('PG_HBA_INVALID', `${state.hbaFile} is larger than ${MAX_HBA_BYTES} bytes`, { hint: 'pgduplex edits ordinary pg_hba.conf files only' });
     const spec: HbaBlockSpec = { peer: parseHostAddress(params.peer), role: params.role, database: params.database, physical: params.physicalReplication ?? false };

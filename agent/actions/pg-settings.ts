@@ -1,6 +1,8 @@
 import { readFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { z } from 'zod';
 import { PgduplexError } from '../../shared/errors.js';
+import { containedPath } from '../files/contained.js';
 import { restoreFile, snapshotFile, writeFileAtomic, type FileSnapshot } from '../files/owned-file.js';
 import { resolveCluster, type Cluster } from '../postgres/cluster.js';
 import { blockRange, changedNames, locateTarget, ourFileErrors, type SettingsTarget } from '../postgres/settings-file.js';
@@ -73,7 +75,9 @@ export const pgSettingsAction = (wanted: { version: string; cluster: string } | 
     const cluster = await resolveCluster(wanted, opts.confRoot);
     const state = await readServerState(cluster, opts.timeoutMs);
     const confPath = `${cluster.configDir}/postgresql.conf`;
-    const target = locateTarget(cluster.configDir, await readFile(confPath, 'utf8'));
+    const located = locateTarget(cluster.configDir, await readFile(confPath, 'utf8'));
+    const path = await containedPath(located.path, [cluster.configDir, cluster.dataDir], "pgduplex's settings file");
+    const target = { ...located, path, ...(located.dir ? { dir: dirname(path) } : {}) };
     return { cluster, target, snapshot: await snapshotFile(target.path), state };
   };
   // After a reload: the settings we touched are live, or wait for a restart that PostgreSQL knows about.

@@ -1,12 +1,20 @@
+import { constants } from 'node:fs';
 import { lstat, open, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { containedPath } from '../files/contained.js';
 import type { Cluster } from './cluster.js';
 
-/** Where pg_ctlcluster sends the server's output: the cluster's `log` symlink if any, else Debian's default file. */
+/**
+ * Where pg_ctlcluster sends the server's output: the cluster's `log` symlink if any, else Debian's
+ * default file. The link is followed only into the log or data directory: its lines reach the CLI and
+ * the peer, and the postgres user, who can place the link, must not have root read another file.
+ */
 export async function clusterLogPath(cluster: Cluster, logRoot = '/var/log/postgresql'): Promise<string> {
   const link = join(cluster.configDir, 'log');
+  const fallback = join(logRoot, `postgresql-${cluster.version}-${cluster.name}.log`);
   const hasLink = await lstat(link).then(() => true, () => false);
-  return hasLink ? link : join(logRoot, `postgresql-${cluster.version}-${cluster.name}.log`);
+  if (!hasLink) return fallback;
+  return containedPath(link, [logRoot, cluster.dataDir], "the cluster's log").catch(() => fallback);
 }
 
 /** The log's current size, so a later read shows only what a start wrote (0 when it does not exist). */
@@ -18,7 +26,8 @@ export async function logSize(path: string): Promise<number> {
 export async function readLogSince(path: string, offset: number, maxBytes = 256 * 1024): Promise<string> {
   let fh;
   try {
-    fh = await open(path, 'r');
+    // /var/log/postgresql belongs to postgres: a symlink put in place of the log is not followed.
+    fh = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
   } catch {
     return '';
   }

@@ -126,6 +126,21 @@ describe('pg-settings (node a, real PostgreSQL 17)', () => {
     expect(await sha(DROPIN)).toBe('absent');
   });
 
+  // The postgres user owns postgresql.conf: an include_dir it points at the agent's state must not make root write there.
+  it('refuses an include_dir outside the cluster\'s directories, writing nothing', async () => {
+    const line = "include_dir = '/var/lib/pgduplex'";
+    await nodeExec('a', ['bash', '-c', `echo "${line}" >> ${CONF}/postgresql.conf`]);
+    try {
+      const r = await agentRpc('a', 'pg-settings.apply', { settings: { wal_level: 'logical' } });
+      expect(r).toMatchObject({ ok: false, error: { code: 'PATH_NOT_ALLOWED' } });
+      expect(r.ok ? '' : r.error.message).toContain('/var/lib/pgduplex/50-pgduplex.conf');
+      expect(await sha('/var/lib/pgduplex/50-pgduplex.conf')).toBe('absent');
+    } finally {
+      await nodeExec('a', ['sed', '-i', `\\#^${line}$#d`, `${CONF}/postgresql.conf`]);
+    }
+    expect(await sha(`${CONF}/postgresql.conf`)).toBe(confBefore);
+  });
+
   it('reloads through systemd and says what waits for a restart', async () => {
     expect(await agentOk('a', 'pg-service.reload', {})).toMatchObject({ cluster: '17/main', via: 'systemd', pendingRestart: [] });
   });
