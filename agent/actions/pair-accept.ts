@@ -18,6 +18,8 @@ export const pairAcceptHandler = (s: AgentServices) =>
         throw new PgduplexError('ALREADY_PAIRED', `this node is already paired with ${paired.node} (${paired.address})`, { hint: 'run "pgduplex unpair" first if you mean to replace it' });
       }
       const fw = await s.firewall.allow(host.address);
+      // A new window: the check code `pair --accept` waits to show can only be this window's.
+      s.peers.lastPairing = undefined;
       const { token, expiresAt } = await s.window.open(host.address, s.identity.fingerprint);
       return {
         token: formatToken(token),

@@ -87,8 +87,9 @@ export class PeerService {
     if (typeof p.node !== 'string' || typeof p.port !== 'number' || !Number.isInteger(p.port)) throw new PgduplexError('BAD_PARAMS', 'pair.complete needs node and port');
     const fingerprint = fingerprintOf(channel.keys.peerKey);
     await this.d.trust.add({ node: p.node.slice(0, 64), address, port: p.port, publicKey: Buffer.from(channel.keys.peerKey).toString('base64'), fingerprint, pairedAt: new Date().toISOString() });
-    await this.d.window.close();
+    // Before the window closes: whoever sees it closed by this pairing must see this session's check code.
     this.lastPairing = { node: p.node, fingerprint, check: checkValue(channel.keys.sessionId), at: new Date().toISOString() };
+    await this.d.window.close();
     this.d.log.info({ peer: address, node: p.node, fingerprint: formatFingerprint(fingerprint) }, 'paired');
     return { node: this.d.node };
   }
@@ -164,6 +165,7 @@ export class PeerService {
       }
     }
     await this.d.trust.remove();
+    this.lastPairing = undefined;
     await this.d.firewall.revoke(peer.address);
     const closeSessions = (): void => {
       const link = this.link;

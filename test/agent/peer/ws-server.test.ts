@@ -9,7 +9,7 @@ import { WebSocket } from 'ws';
 import type { AgentServices } from '../../../agent/actions/context.js';
 import { buildRegistry } from '../../../agent/actions/index.js';
 import { dialPeer } from '../../../agent/peer/link.js';
-import { PeerService } from '../../../agent/peer/peer-service.js';
+import { checkValue, PeerService } from '../../../agent/peer/peer-service.js';
 import { attachPeerServer } from '../../../agent/peer/ws-server.js';
 import { loadOrCreateIdentity } from '../../../agent/state/identity.js';
 import { Journal } from '../../../agent/state/journal.js';
@@ -137,5 +137,32 @@ describe('peer websocket endpoint', () => {
     s.channel.close();
     expect(services.trust.peer?.node).toBe('x');
     expect(dispatched).not.toHaveBeenCalled();
+  });
+
+  // Regression: b's `pair --accept` polls until the window is closed, then shows the check code; the code
+  // was set only after the window closed, so a poll in between showed the previous pairing's.
+  it('shows the check code of the session that closed the window, never an earlier pairing\'s', async () => {
+    await services.trust.remove();
+    services.peers.lastPairing = { node: 'old', fingerprint: 'x', check: 'STALE-CODE', at: 'then' };
+    const fp = services.identity.fingerprint;
+    const { token } = await services.window.open('127.0.0.1', fp);
+    const joiner = nacl.sign.keyPair();
+    const close = services.window.close.bind(services.window);
+    let seenAtClose: string | undefined;
+    services.window.close = async () => {
+      seenAtClose = services.peers.lastPairing?.check;
+      return close();
+    };
+    try {
+      const s = await dial({ ...joiner, fingerprint: fingerprintOf(joiner.publicKey) }, { fingerprint: fp, pairingSecret: token.secret });
+      await s.rpc.callRaw('pair.complete', { node: 'y', port: 1 }, { timeoutMs: 1000 });
+      expect(seenAtClose).toBe(checkValue(s.channel.keys.sessionId));
+      expect(services.peers.lastPairing?.check).toBe(checkValue(s.channel.keys.sessionId));
+      s.channel.close();
+    } finally {
+      services.window.close = close;
+    }
+    await services.peers.unpair(false);
+    expect(services.peers.lastPairing).toBeUndefined();
   });
 });
