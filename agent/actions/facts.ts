@@ -64,7 +64,7 @@ export const factsHandler = (s: AgentServices) =>
   defineHandler({
     descriptor: factsAction,
     callers: ['local', 'peer'],
-    run: async () => {
+    run: async (_params, ctx) => {
       const [os, clusters, tools] = await Promise.all([osInfo(), listClusters(), Promise.all(TOOLS.map(async (t) => [t, await hasTool(t)] as const))]);
       let postgresql;
       try {
@@ -76,8 +76,10 @@ export const factsHandler = (s: AgentServices) =>
       const addresses = Object.entries(networkInterfaces()).flatMap(([name, list]) =>
         (list ?? []).filter((a) => !a.internal).map((a) => ({ interface: name, address: a.address, family: a.family === 'IPv4' ? ('IPv4' as const) : ('IPv6' as const) })),
       );
+      const busyWith = ctx.running?.();
       return {
         node: s.node,
+        ...(busyWith === undefined ? {} : { busyWith }),
         os: { distro: os.distro, release: os.release, codename: os.codename, kernel: os.kernel },
         systemd: await access('/run/systemd/system').then(() => true, () => false),
         tools: Object.fromEntries(tools),

@@ -62,7 +62,7 @@ export class ActionRegistry {
       const issue = parsed.error.issues[0];
       throw new PgduplexError('BAD_PARAMS', `bad params for ${action}: ${issue ? `${issue.path.join('.') || '(root)'} ${issue.message}` : 'invalid'}`);
     }
-    if (!handler.descriptor.mutates) return handler.descriptor.result.parse(await handler.run(parsed.data, ctx));
+    if (!handler.descriptor.mutates) return handler.descriptor.result.parse(await handler.run(parsed.data, { ...ctx, running: () => this.running }));
     if (this.draining) throw new PgduplexError('BUSY', 'the agent is stopping', { hint: 'retry once it is back (systemd restarts it)' });
     if (this.running !== undefined) {
       throw new PgduplexError('BUSY', `another action is running on this agent: ${this.running}`, { hint: 'wait for it to finish, then retry' });

@@ -30,6 +30,22 @@ const mb = (n: number) => `${Math.round(n / 1048576)} MB`;
 /** Whether two versions can work together: the same major.minor (0.x minors may change the wire). */
 export const compatible = (a: string, b: string): boolean => minor(a) === minor(b);
 
+/**
+ * A node's facts once its agent has finished the state-changing action an interrupted run left going:
+ * a restart a killed CLI asked for goes on without it, and meanwhile PostgreSQL is not ready.
+ */
+async function settledFacts(agents: Agents, n: PairFacts['source'], report: Report, waitMs = 300_000): Promise<Facts> {
+  const deadline = Date.now() + waitMs;
+  let told = '';
+  for (;;) {
+    const facts = await agents.call<Facts>(n.side, 'facts', {});
+    if (facts.postgresql.ready || facts.busyWith === undefined || Date.now() > deadline) return facts;
+    if (facts.busyWith !== told) report('...', n.node, `preflight: waiting for the agent to finish ${facts.busyWith} (PostgreSQL is not ready meanwhile)`);
+    told = facts.busyWith;
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+}
+
 /** Everything that must hold before the first change; a refusal here leaves both nodes untouched. */
 export async function preflight(agents: Agents, f: PairFacts, o: { remedy: KeylessRemedy; report: Report }, versions: Record<Side, string>): Promise<Preflight> {
   for (const n of [f.source, f.target]) {
@@ -37,7 +53,9 @@ export async function preflight(agents: Agents, f: PairFacts, o: { remedy: Keyle
       throw new PgduplexError('BAD_PARAMS', `the agent on ${n.node} is version ${versions[n.side]}, this pgduplex is ${VERSION}`, { hint: 'install the same pgduplex package on both nodes' });
     }
   }
-  const [sf, tf, hz] = await Promise.all([agents.call<Facts>(f.source.side, 'facts', {}), agents.call<Facts>(f.target.side, 'facts', {}), agents.call<Hazards>(f.source.side, 'hazards', { database: f.database }).catch(() => undefined)]);
+  const [sf, tf] = await Promise.all([settledFacts(agents, f.source, o.report), settledFacts(agents, f.target, o.report)]);
+  // After the facts: the source's PostgreSQL may have been restarting until then.
+  const hz = await agents.call<Hazards>(f.source.side, 'hazards', { database: f.database }).catch(() => undefined);
   const pg = {} as Record<Side, Ready>;
   for (const [n, facts] of [[f.source, sf], [f.target, tf]] as const) {
     const p = facts.postgresql;

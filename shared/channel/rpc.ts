@@ -11,6 +11,8 @@ export interface ActionContext {
   progress(message: string, done?: number, total?: number): void;
   /** Who asked: 'local' (the CLI on this node) or 'peer' (the paired agent). */
   origin: 'local' | 'peer';
+  /** The state-changing action this agent runs right now, if any (the registry fills it in). */
+  running?: () => string | undefined;
 }
 
 const STREAM = Symbol('pgduplex.stream');

@@ -28,6 +28,8 @@ export const factsAction = defineAction({
   params: z.strictObject({}),
   result: z.strictObject({
     node: z.string(),
+    /** The state-changing action the agent runs right now (e.g. a restart a killed CLI asked for). */
+    busyWith: z.string().optional(),
     os: z.strictObject({ distro: z.string(), release: z.string(), codename: z.string(), kernel: z.string() }),
     systemd: z.boolean(),
     tools: z.record(z.string(), z.boolean()),

@@ -59,3 +59,34 @@ describe('setup preflight', () => {
     expect(err?.message).toMatch(/^b has 1024 MB free in \/srv\/pg; the copy of fusionpbx \(1024 MB on a\) needs about 1293 MB$/);
   });
 });
+
+describe('setup preflight after an interrupted run', () => {
+  // Regression (full fault matrix, kill -9 of the CLI as the restarts began): b's agent went on restarting
+  // PostgreSQL, and the re-run's preflight stopped at "the database system is shutting down".
+  it('waits while a node\'s agent still runs a state-changing action and its PostgreSQL is not ready', async () => {
+    let calls = 0;
+    const down = { postgresql: { ready: false, code: 'PG_UNREACHABLE', reason: 'the database system is shutting down' }, busyWith: 'pg-service.restart' };
+    const agents: Agents = {
+      call: async <T>(side: string, action: string) => {
+        if (action !== 'facts') return hazards() as T;
+        if (side === 'local') return pg() as T;
+        calls += 1;
+        return (calls < 3 ? down : pg()) as T;
+      },
+    };
+    lines.length = 0;
+    const pre = await preflight(agents, f, { remedy: undefined, report }, versions);
+    expect(calls).toBe(3);
+    expect(pre.pg.peer.ready).toBe(true);
+    expect(lines).toContain('... b preflight: waiting for the agent to finish pg-service.restart (PostgreSQL is not ready meanwhile)');
+  });
+
+  it('does not wait for a PostgreSQL that is down while its agent is idle: it says so at once', async () => {
+    const agents: Agents = {
+      call: async <T>(side: string, action: string) =>
+        (action !== 'facts' ? hazards() : side === 'local' ? pg() : { postgresql: { ready: false, code: 'PG_UNREACHABLE', reason: 'stopped' } }) as T,
+    };
+    const err = await refusal(preflight(agents, f, { remedy: undefined, report }, versions));
+    expect(err.code).toBe('PG_UNREACHABLE');
+  });
+});
