@@ -1,3 +1,4 @@
+import { createInterface } from 'node:readline/promises';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { PgduplexError, toPgduplexError } from '../shared/errors.js';
 import { VERSION } from '../shared/version.js';
@@ -42,19 +43,23 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .command('pair')
     .description('pair this node with the other one (once; no SSH, no shared password)')
     .argument('[address]', "the other node's address (with a token: pair with it)")
-    .argument('[token]', 'the token "pgduplex pair --accept" printed on the other node, or - to read it from stdin')
+    .argument('[token]', '- : read the token "pgduplex pair --accept" printed on the other node from stdin')
     .option('--accept <address>', "open a 10-minute pairing window for the other node's address and print a token")
+    .option('--fingerprint <fp>', "with --accept: trust only the node with this fingerprint (\"pgduplex whoami\" there), without asking")
     .option('--no-wait', 'with --accept: print the token and return without waiting for the other node')
     .addOption(new Option('--port <port>', "the other agent's port").argParser(parsePort))
     .option('--json', 'print machine-readable JSON')
-    .action(async (address: string | undefined, token: string | undefined, o: { accept?: string; wait: boolean; port?: number; json?: boolean }) => {
+    .action(async (address: string | undefined, token: string | undefined, o: { accept?: string; fingerprint?: string; wait: boolean; port?: number; json?: boolean }) => {
       const json = o.json === true;
       if (o.accept !== undefined) {
-        if (address !== undefined) throw usage('use either "pair --accept <address>" or "pair <address> <token>", not both');
-        return setExit(await pairAcceptCommand({ socket: socket(), address: o.accept, wait: o.wait, json }));
+        if (address !== undefined) throw usage('use either "pair --accept <address>" or "pair <address> -", not both');
+        return setExit(await pairAcceptCommand({ socket: socket(), address: o.accept, wait: o.wait, json, ...(o.fingerprint === undefined ? {} : { fingerprint: o.fingerprint }) }));
       }
-      if (address === undefined || token === undefined) throw usage('pair needs "--accept <address>" on one node, or "<address> <token>" on the other');
-      const secret = token === '-' ? await readStdinToken() : token;
+      if (o.fingerprint !== undefined) throw usage('--fingerprint goes with --accept, on the node that prints the token');
+      if (address === undefined || token === undefined) throw usage('pair needs "--accept <address>" on one node, or "<address> -" (the token on stdin) on the other');
+      // On argv the token shows in every process list (/proc/*/cmdline) until the pairing is done.
+      if (token !== '-') throw usage('the token does not go on the command line, where any local user can read it: give - and paste it on stdin');
+      const secret = await readStdinToken();
       setExit(await pairConnectCommand({ socket: socket(), address, token: secret, ...(o.port === undefined ? {} : { port: o.port }), json }));
     });
 
@@ -142,6 +147,16 @@ function parseWhole(value: string, min: number, max: number): number {
 
 /** Reads the token from stdin, so it need not appear in the process list or shell history. */
 async function readStdinToken(): Promise<string> {
+  if (process.stdin.isTTY === true) {
+    const rl = createInterface({ input: process.stdin, output: process.stderr });
+    try {
+      const line = (await rl.question('Paste the token "pgduplex pair --accept" printed: ')).trim();
+      if (line === '') throw usage('no token given');
+      return line;
+    } finally {
+      rl.close();
+    }
+  }
   const chunks: Buffer[] = [];
   for await (const chunk of process.stdin as AsyncIterable<Buffer>) {
     chunks.push(chunk);

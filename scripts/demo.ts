@@ -16,8 +16,9 @@ try {
     const health = await nodeExec(node, ['pgduplex', 'health'], { reject: false });
     process.stdout.write(health.stdout + health.stderr);
   }
-  step(`pairing: "pgduplex pair --accept ${LAB.nodes.a.ipv4}" on b, then "pgduplex pair ${LAB.nodes.b.ipv4} -" on a`);
-  const accept = await nodeExec('b', ['pgduplex', 'pair', '--accept', LAB.nodes.a.ipv4, '--no-wait']);
+  const whoA = JSON.parse((await nodeExec('a', ['pgduplex', 'whoami', '--json'])).stdout) as { fingerprint: string };
+  step(`pairing: "pgduplex pair --accept ${LAB.nodes.a.ipv4} --fingerprint ${whoA.fingerprint}" on b (a's fingerprint from "pgduplex whoami" there), then "pgduplex pair ${LAB.nodes.b.ipv4} -" on a`);
+  const accept = await nodeExec('b', ['pgduplex', 'pair', '--accept', LAB.nodes.a.ipv4, '--fingerprint', whoA.fingerprint, '--no-wait']);
   process.stdout.write(accept.stdout);
   const token = /PGDX1-[A-Z2-7-]+/.exec(accept.stdout)?.[0] ?? '';
   const paired = await nodeExec('a', ['pgduplex', 'pair', LAB.nodes.b.ipv4, '-'], { input: token });

@@ -27,6 +27,7 @@ import { pgRoleAction } from './pg-role.js';
 import { peerCallHandler } from './peer-call.js';
 import { pgServiceHandlers } from './pg-service.js';
 import { pgSettingsAction } from './pg-settings.js';
+import { pairConfirmHandler } from './pair-confirm.js';
 import { pairConnectHandler } from './pair-connect.js';
 import { pairStatusHandler } from './pair-status.js';
 import { peerUnpairHandler } from './peer-unpair.js';
@@ -45,6 +46,7 @@ export function buildRegistry(s: AgentServices): ActionRegistry {
     whoamiHandler(s),
     pairAcceptHandler(s),
     pairStatusHandler(s),
+    pairConfirmHandler(s),
     pairConnectHandler(s),
     peersListHandler(s),
     unpairHandler(s),

@@ -1,4 +1,4 @@
-import { formatFingerprint } from '../../shared/crypto/fingerprint.js';
+import { FINGERPRINT_CHARS, formatFingerprint, normalizeFingerprint } from '../../shared/crypto/fingerprint.js';
 import { formatToken } from '../../shared/crypto/token.js';
 import { PgduplexError } from '../../shared/errors.js';
 import { pairAcceptAction } from '../../shared/protocol/control.js';
@@ -6,12 +6,12 @@ import { parseHostAddress } from '../firewall/address.js';
 import type { AgentServices } from './context.js';
 import { defineHandler } from './registry.js';
 
-/** Opens this node's agent port for one address and a 10-minute, single-use pairing window. */
+/** Opens this node's agent port for one address and a 10-minute, single-use pairing window (for one key, when given). */
 export const pairAcceptHandler = (s: AgentServices) =>
   defineHandler({
     descriptor: pairAcceptAction,
     callers: ['local'],
-    run: async ({ address }) => {
+    run: async ({ address, fingerprint }) => {
       const host = parseHostAddress(address);
       const paired = s.trust.peer;
       if (paired) {
@@ -20,7 +20,11 @@ export const pairAcceptHandler = (s: AgentServices) =>
       const fw = await s.firewall.allow(host.address);
       // A new window: the check code `pair --accept` waits to show can only be this window's.
       s.peers.lastPairing = undefined;
-      const { token, expiresAt } = await s.window.open(host.address, s.identity.fingerprint);
+      const expected = fingerprint === undefined ? undefined : normalizeFingerprint(fingerprint);
+      if (expected !== undefined && expected.length !== FINGERPRINT_CHARS) {
+        throw new PgduplexError('BAD_PARAMS', `--fingerprint ${fingerprint} has ${expected.length} characters, not ${FINGERPRINT_CHARS}`, { hint: 'copy it from "pgduplex whoami" on the other node' });
+      }
+      const { token, expiresAt } = await s.window.open(host.address, s.identity.fingerprint, expected);
       return {
         token: formatToken(token),
         fingerprint: formatFingerprint(s.identity.fingerprint),

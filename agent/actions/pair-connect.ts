@@ -10,10 +10,11 @@ export const pairConnectHandler = (s: AgentServices) =>
   defineHandler({
     descriptor: pairConnectAction,
     callers: ['local'],
-    run: async ({ address, port, token }) => {
+    run: async ({ address, port, token }, ctx) => {
       const host = parseHostAddress(address);
       const parsed = parseToken(token);
-      const { peer, check, firewallNote } = await s.peers.pairWith(host.address, port ?? s.port, parsed);
+      const onCheck = (check: string) => ctx?.progress(`check code ${check}: the other node's operator confirms it there`);
+      const { peer, check, firewallNote } = await s.peers.pairWith(host.address, port ?? s.port, parsed, onCheck);
       return {
         peer: { node: peer.node, address: peer.address, port: peer.port, fingerprint: formatFingerprint(peer.fingerprint), pairedAt: peer.pairedAt },
         check,

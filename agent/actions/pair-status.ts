@@ -10,8 +10,10 @@ export const pairStatusHandler = (s: AgentServices) =>
     callers: ['local'],
     run: async () => {
       const last = s.peers.lastPairing;
+      const waiting = s.peers.gate.waiting;
       return {
         window: s.window.describe(),
+        ...(waiting ? { waiting: { ...waiting, fingerprint: formatFingerprint(waiting.fingerprint) } } : {}),
         ...(last ? { paired: { ...last, fingerprint: formatFingerprint(last.fingerprint) } } : {}),
       };
     },

@@ -9,7 +9,11 @@ import { pingAction, peerUnpairAction } from '../../shared/protocol/actions.js';
 import { VERSION } from '../../shared/version.js';
 import type { AgentServices } from '../actions/context.js';
 import type { TrustedPeer } from '../state/trust-store.js';
+import { JoinerGate, type Joiner } from './joiner-gate.js';
 import { dialPeer, type PeerSession } from './link.js';
+
+/** How long the joining side waits for the other node's operator: a pairing window's lifetime and a margin. */
+const PAIR_CONFIRM_MS = 11 * 60_000;
 
 /** Opens and closes the agent port for one peer address; the firewall layer implements it. */
 export interface PeerFirewall {
@@ -37,6 +41,8 @@ export class PeerService {
   private link: Promise<PeerSession> | undefined;
   private readonly incoming = new Set<SecureChannel>();
   lastPairing: { node: string; fingerprint: string; check: string; at: string } | undefined;
+  /** A joiner waiting for this node's operator to confirm it. */
+  readonly gate = new JoinerGate();
 
   constructor(private readonly d: PeerServiceDeps) {}
 
@@ -86,23 +92,56 @@ export class PeerService {
     const p = params as { node?: unknown; port?: unknown };
     if (typeof p.node !== 'string' || typeof p.port !== 'number' || !Number.isInteger(p.port)) throw new PgduplexError('BAD_PARAMS', 'pair.complete needs node and port');
     const fingerprint = fingerprintOf(channel.keys.peerKey);
+    const check = checkValue(channel.keys.sessionId);
+    await this.confirmJoiner({ node: p.node.slice(0, 64), address, fingerprint, check });
     await this.d.trust.add({ node: p.node.slice(0, 64), address, port: p.port, publicKey: Buffer.from(channel.keys.peerKey).toString('base64'), fingerprint, pairedAt: new Date().toISOString() });
     // Before the window closes: whoever sees it closed by this pairing must see this session's check code.
-    this.lastPairing = { node: p.node, fingerprint, check: checkValue(channel.keys.sessionId), at: new Date().toISOString() };
+    this.lastPairing = { node: p.node, fingerprint, check, at: new Date().toISOString() };
     await this.d.window.close();
     this.d.log.info({ peer: address, node: p.node, fingerprint: formatFingerprint(fingerprint) }, 'paired');
     return { node: this.d.node };
   }
 
+  /**
+   * Trust needs this node's operator: a joiner is let in only with the fingerprint given in advance, or
+   * once the operator confirmed it; a refusal, a wrong key or no answer closes the window.
+   */
+  private async confirmJoiner(joiner: Joiner): Promise<void> {
+    const expected = this.d.window.expectedFingerprint();
+    const refuse = async (err: PgduplexError): Promise<never> => {
+      await this.d.window.close();
+      // The agent port pair --accept opened for the joiner's address closes with the window it served.
+      await this.d.firewall.revoke(joiner.address).catch(() => undefined);
+      this.d.log.warn({ peer: joiner.address, fingerprint: formatFingerprint(joiner.fingerprint), code: err.code }, `pairing refused: ${err.message}`);
+      throw err;
+    };
+    if (expected !== undefined) {
+      if (expected === joiner.fingerprint) return;
+      return refuse(new PgduplexError('PEER_KEY_MISMATCH', `the joining node's fingerprint is ${formatFingerprint(joiner.fingerprint)}, not the ${formatFingerprint(expected)} given`, {
+        hint: 'someone else may have the token: compare with "pgduplex whoami" on the node that should pair, then pair --accept again',
+      }));
+    }
+    const accepted = await this.gate.wait(joiner, this.d.window.remainingMs()).catch((err: unknown) => refuse(toPgduplexError(err)));
+    if (!accepted) return refuse(new PgduplexError('NOT_CONFIRMED', "the other node's operator refused the pairing", { hint: 'nothing was stored on either node' }));
+  }
+
   /** The connecting side of pairing: opens our port for the peer, proves the token, stores the peer. */
-  async pairWith(address: string, port: number, token: { fingerprint: string; secret: Uint8Array }): Promise<{ peer: TrustedPeer; check: string; firewallNote?: string }> {
+  async pairWith(
+    address: string,
+    port: number,
+    token: { fingerprint: string; secret: Uint8Array },
+    onCheck?: (check: string) => void,
+  ): Promise<{ peer: TrustedPeer; check: string; firewallNote?: string }> {
     const existing = this.d.trust.peer;
     if (existing) throw new PgduplexError('ALREADY_PAIRED', `this node is already paired with ${existing.node} (${existing.address})`, { hint: 'run "pgduplex unpair" first' });
     const opened = await this.d.firewall.allow(address);
     try {
       const s = await dialPeer({ address, port }, this.d.identity, { fingerprint: token.fingerprint, pairingSecret: token.secret }, this.d.limits, undefined);
       try {
-        const r = (await s.rpc.callRaw('pair.complete', { node: this.d.node, port: this.d.port }, { timeoutMs: this.d.limits.callTimeoutMs })) as { node?: unknown };
+        onCheck?.(checkValue(s.channel.keys.sessionId));
+        // The other node's operator may take the window's 10 minutes to compare codes and confirm.
+        const confirmMs = Math.max(this.d.limits.callTimeoutMs, PAIR_CONFIRM_MS);
+        const r = (await s.rpc.callRaw('pair.complete', { node: this.d.node, port: this.d.port }, { timeoutMs: confirmMs })) as { node?: unknown };
         const peer: TrustedPeer = {
           node: typeof r.node === 'string' ? r.node.slice(0, 64) : address,
           address,

@@ -13,6 +13,8 @@ const windowSchema = z.strictObject({
   failures: z.number().int().min(0),
   locked: z.boolean(),
   used: z.boolean(),
+  /** The joiner's fingerprint when its operator gave it in advance (`pair --accept --fingerprint`). */
+  expectedFingerprint: z.string().optional(),
 });
 const fileSchema = z.strictObject({ version: z.literal(1), window: windowSchema.nullable() });
 type Window = z.infer<typeof windowSchema>;
@@ -44,7 +46,7 @@ export class PairingWindow {
   }
 
   /** Opens (or reopens, which clears a lock) the window for one peer address; returns the token. */
-  async open(expectedAddress: string, fingerprint: string): Promise<{ token: PairingToken; expiresAt: string }> {
+  async open(expectedAddress: string, fingerprint: string, expectedFingerprint?: string): Promise<{ token: PairingToken; expiresAt: string }> {
     const token = newToken(fingerprint);
     const now = this.now();
     this.window = {
@@ -55,6 +57,7 @@ export class PairingWindow {
       failures: 0,
       locked: false,
       used: false,
+      ...(expectedFingerprint === undefined ? {} : { expectedFingerprint }),
     };
     await this.persist();
     return { token, expiresAt: this.window.expiresAt };
@@ -63,6 +66,16 @@ export class PairingWindow {
   async close(): Promise<void> {
     this.window = null;
     await this.persist();
+  }
+
+  /** The joiner's fingerprint given in advance, if any: then no interactive confirmation is needed. */
+  expectedFingerprint(): string | undefined {
+    return this.window?.expectedFingerprint;
+  }
+
+  /** How long the window has left (0 when none is open): the time an operator has to confirm a joiner. */
+  remainingMs(): number {
+    return this.window === null ? 0 : Math.max(0, Date.parse(this.window.expiresAt) - this.now());
   }
 
   /** Waits until every state change so far is on disk. */
@@ -89,10 +102,11 @@ export class PairingWindow {
   }
 
   /** What `pgduplex pair --accept` and status show; never the secret. */
-  describe(): { open: boolean; expectedAddress?: string; expiresAt?: string; failures?: number; locked?: boolean; used?: boolean } {
+  describe(): { open: boolean; expectedAddress?: string; expiresAt?: string; failures?: number; locked?: boolean; used?: boolean; confirmedInAdvance?: boolean } {
     const w = this.window;
     if (w === null) return { open: false };
-    return { open: !w.used && !w.locked && this.now() <= Date.parse(w.expiresAt), expectedAddress: w.expectedAddress, expiresAt: w.expiresAt, failures: w.failures, locked: w.locked, used: w.used };
+    const open = !w.used && !w.locked && this.now() <= Date.parse(w.expiresAt);
+    return { open, expectedAddress: w.expectedAddress, expiresAt: w.expiresAt, failures: w.failures, locked: w.locked, used: w.used, confirmedInAdvance: w.expectedFingerprint !== undefined };
   }
 
   /** Queues a write of the current state; a failed write does not block the ones after it. */

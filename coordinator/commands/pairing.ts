@@ -1,8 +1,9 @@
 import { parseToken } from '../../shared/crypto/token.js';
 import { PgduplexError } from '../../shared/errors.js';
-import { pairAcceptAction, pairConnectAction, pairStatusAction, peersListAction, unpairAction, whoamiAction } from '../../shared/protocol/control.js';
+import { pairAcceptAction, pairConfirmAction, pairConnectAction, pairStatusAction, peersListAction, unpairAction, whoamiAction } from '../../shared/protocol/control.js';
 import { callAgent } from '../agent-client.js';
 import { palette } from '../render/format.js';
+import { askYesNo } from '../render/tasks.js';
 
 const out = (line = ''): void => void process.stdout.write(`${line}\n`);
 
@@ -15,28 +16,46 @@ export async function whoamiCommand(o: { socket: string; json: boolean }): Promi
 }
 
 /** `pgduplex pair --accept ADDR`: open the window, print the token, wait until the other node pairs. */
-export async function pairAcceptCommand(o: { socket: string; address: string; wait: boolean; json: boolean }): Promise<number> {
-  const r = await callAgent(o.socket, pairAcceptAction, { address: o.address });
+export async function pairAcceptCommand(o: { socket: string; address: string; wait: boolean; json: boolean; fingerprint?: string }): Promise<number> {
+  // A token alone never makes this node trust anyone: its operator confirms the joiner, now or in advance.
+  const interactive = o.wait && !o.json && process.stdin.isTTY === true;
+  if (o.fingerprint === undefined && !interactive) {
+    throw new PgduplexError('USAGE', `without a terminal to confirm the other node on, give its fingerprint: pgduplex pair --accept ${o.address} --fingerprint FP`, {
+      hint: `FP is what "pgduplex whoami" prints on ${o.address}`,
+    });
+  }
+  const r = await callAgent(o.socket, pairAcceptAction, { address: o.address, ...(o.fingerprint === undefined ? {} : { fingerprint: o.fingerprint }) });
   const c = palette(process.stdout);
   if (o.json) out(JSON.stringify(r, null, 2));
   else {
     out(`${r.firewall}.`);
     out(`This node's fingerprint: ${r.fingerprint}`);
-    out(`\nOn ${o.address}, run as root (valid until ${r.expiresAt}, once):\n`);
-    out(`  ${c.bold(`pgduplex pair <this node's address> ${r.token}`)}\n`);
+    out(`\nOn ${o.address}, run as root (valid until ${r.expiresAt}, once), and paste the token when it asks:\n`);
+    out(`  ${c.bold("pgduplex pair <this node's address> -")}`);
+    out(`  ${c.bold(r.token)}\n`);
   }
   if (!o.wait) return 0;
-  if (!o.json) out('Waiting for the other node to pair (Ctrl-C stops waiting; the window stays open)...');
+  if (!o.json) out(`Waiting for the other node to pair (Ctrl-C stops waiting; the window stays open)...`);
+  let asked = false;
   for (;;) {
     await new Promise((res) => setTimeout(res, 1000));
     const s = await callAgent(o.socket, pairStatusAction, {});
+    if (s.waiting && !asked && o.fingerprint === undefined) {
+      asked = true;
+      const w = s.waiting;
+      out(`\n${w.node} at ${w.address} wants to pair: fingerprint ${w.fingerprint}, check code ${c.bold(w.check)}.`);
+      const yes = await askYesNo(`Does ${w.address} show the same check code? Trust ${w.node}?`);
+      await callAgent(o.socket, pairConfirmAction, { fingerprint: w.fingerprint, accept: yes });
+      if (!yes) throw new PgduplexError('NOT_CONFIRMED', `${w.node} at ${w.address} was not trusted; nothing was stored`, { hint: 'if the codes differed, someone sat in between: find out before pairing again' });
+      continue;
+    }
     if (s.paired && s.window.open === false && s.window.used !== false) {
       if (o.json) out(JSON.stringify(s.paired, null, 2));
       else out(`Paired with ${s.paired.node} (${s.paired.fingerprint}). Check code: ${c.bold(s.paired.check)} — it must match the one shown on ${s.paired.node}.`);
       return 0;
     }
-    if (!s.window.open) {
-      const why = s.window.locked ? 'locked after too many wrong tokens' : s.window.used ? 'used' : 'expired';
+    if (!s.window.open && !s.waiting) {
+      const why = s.window.locked ? 'locked after too many wrong tokens' : s.window.used ? 'used, and the pairing refused' : 'expired';
       throw new PgduplexError('PAIRING_CLOSED', `the pairing window closed (${why}) before a peer paired`, { hint: 'run "pgduplex pair --accept" again for a fresh token' });
     }
   }
@@ -45,7 +64,10 @@ export async function pairAcceptCommand(o: { socket: string; address: string; wa
 /** `pgduplex pair ADDR TOKEN`: pair with the node that printed the token. */
 export async function pairConnectCommand(o: { socket: string; address: string; token: string; port?: number; json: boolean }): Promise<number> {
   parseToken(o.token);
-  const r = await callAgent(o.socket, pairConnectAction, { address: o.address, token: o.token, ...(o.port === undefined ? {} : { port: o.port }) });
+  const onProgress = (e: { message: string }) => void (!o.json && out(`${e.message[0]?.toUpperCase() ?? ''}${e.message.slice(1)}; waiting for it...`));
+  // The other node's operator may take the pairing window's 10 minutes to compare the codes.
+  const params = { address: o.address, token: o.token, ...(o.port === undefined ? {} : { port: o.port }) };
+  const r = await callAgent(o.socket, pairConnectAction, params, { timeoutMs: 12 * 60_000, onProgress });
   if (o.json) out(JSON.stringify(r, null, 2));
   else {
     const c = palette(process.stdout);

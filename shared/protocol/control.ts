@@ -11,12 +11,26 @@ export const whoamiAction = defineAction({
   result: z.strictObject({ node: z.string(), fingerprint: z.string(), version: z.string(), port: z.number(), peerAddress: z.string().optional() }),
 });
 
-/** Opens the pairing window for one address and returns the one-time token. */
+/** A fingerprint as `pgduplex whoami` prints it (separators and case do not matter). */
+const fingerprintText = z.string().regex(/^[A-Za-z2-7 -]{20,40}$/, { message: 'must be a fingerprint as "pgduplex whoami" prints it, e.g. A3WF-XKC5-AR3X-D2CI-Q7FV' });
+
+/**
+ * Opens the pairing window for one address and returns the one-time token; with the joiner's
+ * fingerprint given in advance it is trusted without a question, else only once `pair.confirm` says so.
+ */
 export const pairAcceptAction = defineAction({
   name: 'pair.accept',
   mutates: true,
-  params: z.strictObject({ address: z.string() }),
+  params: z.strictObject({ address: z.string(), fingerprint: fingerprintText.optional() }),
   result: z.strictObject({ token: z.string(), fingerprint: z.string(), expiresAt: z.string(), firewall: z.string() }),
+});
+
+/** This node's operator trusts (or refuses) the node waiting to pair, named by its fingerprint. */
+export const pairConfirmAction = defineAction({
+  name: 'pair.confirm',
+  mutates: true,
+  params: z.strictObject({ fingerprint: fingerprintText, accept: z.boolean() }),
+  result: z.strictObject({ node: z.string(), address: z.string(), fingerprint: z.string(), accepted: z.boolean() }),
 });
 
 /** Where the pairing window stands, and the check value once a peer paired. */
@@ -25,7 +39,17 @@ export const pairStatusAction = defineAction({
   mutates: false,
   params: z.strictObject({}),
   result: z.strictObject({
-    window: z.strictObject({ open: z.boolean(), expectedAddress: z.string().optional(), expiresAt: z.string().optional(), failures: z.number().optional(), locked: z.boolean().optional(), used: z.boolean().optional() }),
+    window: z.strictObject({
+      open: z.boolean(),
+      expectedAddress: z.string().optional(),
+      expiresAt: z.string().optional(),
+      failures: z.number().optional(),
+      locked: z.boolean().optional(),
+      used: z.boolean().optional(),
+      confirmedInAdvance: z.boolean().optional(),
+    }),
+    /** A node that proved the token and waits for this node's operator (pair.confirm). */
+    waiting: z.strictObject({ node: z.string(), address: z.string(), fingerprint: z.string(), check: z.string() }).optional(),
     paired: z.strictObject({ node: z.string(), fingerprint: z.string(), check: z.string(), at: z.string() }).optional(),
   }),
 });

@@ -49,19 +49,48 @@ describe('pairing two real agents (lab nodes a and b)', () => {
     expect((await rogue('a', { address: B, expectKey: await publicKeyOf('b') })).error?.code).toBe('AGENT_UNREACHABLE');
   });
 
-  it('pairs with a token printed on b and used on a; both screens show the same check code', async () => {
-    await nodeExec('b', ['bash', '-c', `pgduplex pair --accept ${A} > /var/tmp/accept.out 2>&1 &`]);
-    const printed = await waitFor('token on b', async () => (await nodeExec('b', ['cat', '/var/tmp/accept.out'])).stdout, (t) => /PGDX1-[A-Z2-7-]+/.test(t));
+  // b's operator answers on a terminal (script(1) gives pair --accept one): y once it showed the joiner's code.
+  const acceptOnTerminal = () =>
+    nodeExec('b', ['bash', '-c', `rm -f /var/tmp/accept.out /var/tmp/answer; mkfifo /var/tmp/answer
+      (sleep 600 > /var/tmp/answer &) ; script -qfec "pgduplex pair --accept ${A}" /var/tmp/accept.out < /var/tmp/answer > /dev/null 2>&1 &
+      echo started`]);
+  const onB = (want: (t: string) => boolean, what: string) => waitFor(what, async () => (await nodeExec('b', ['cat', '/var/tmp/accept.out'], { reject: false })).stdout, want, 60_000);
+
+  it('refuses a joiner b\'s operator does not confirm: nothing is stored on either side', async () => {
+    await acceptOnTerminal();
+    const printed = await onB((t) => /PGDX1-[A-Z2-7-]+/.test(t), 'token on b');
+    const token = /PGDX1-[A-Z2-7-]+/.exec(printed)![0];
+    expect(printed).toContain(`pgduplex pair <this node's address> -`);
+    const joining = nodeExec('a', ['pgduplex', 'pair', B, '-'], { input: `${token}\n`, reject: false, timeoutMs: 120_000 });
+    await onB((t) => t.includes('wants to pair'), 'the question on b');
+    await nodeExec('b', ['bash', '-c', 'echo n > /var/tmp/answer']);
+    const refused = await joining;
+    expect(refused.exitCode).toBe(1);
+    expect(refused.stderr).toContain("the other node's operator refused the pairing");
+    expect(await json('a', ['peers'])).toEqual([]);
+    expect(await json('b', ['peers'])).toEqual([]);
+    await nodeExec('b', ['pkill', '-f', 'sleep 600'], { reject: false });
+  });
+
+  it('pairs once b\'s operator confirmed the check code a shows; both screens show the same code', async () => {
+    await acceptOnTerminal();
+    const printed = await onB((t) => /PGDX1-[A-Z2-7-]+/.test(t), 'token on b');
     tokenUsed = /PGDX1-[A-Z2-7-]+/.exec(printed)![0];
     expect(printed).toContain(`opened port 7740/tcp for ${A} (not persisted: netfilter-persistent is not installed`);
 
     // The token goes on stdin, so it never shows in a process list.
-    const paired = await nodeExec('a', ['pgduplex', 'pair', B, '-'], { input: `${tokenUsed}\n`, reject: false });
+    const joining = nodeExec('a', ['pgduplex', 'pair', B, '-'], { input: `${tokenUsed}\n`, reject: false, timeoutMs: 120_000 });
+    const question = await onB((t) => t.includes('wants to pair'), 'the question on b');
+    expect(question).toContain(`fingerprint ${whoA.fingerprint}`);
+    const asked = /check code ([0-9A-F]{4}-[0-9A-F]{4})/.exec(question)?.[1];
+    expect(await json('a', ['peers'])).toEqual([]);
+    await nodeExec('b', ['bash', '-c', 'echo y > /var/tmp/answer']);
+    const paired = await joining;
     expect(paired.exitCode, paired.stderr).toBe(0);
-    const check = /Check code: ([0-9A-F]{4}-[0-9A-F]{4})/.exec(paired.stdout)?.[1];
-    expect(check).toBeDefined();
-    const onB = await waitFor('check code on b', async () => (await nodeExec('b', ['cat', '/var/tmp/accept.out'])).stdout, (t) => t.includes('Check code'));
-    expect(onB).toContain(`Check code: ${check}`);
+    expect(paired.stdout).toContain(`Check code ${asked}: the other node's operator confirms it there`);
+    expect(paired.stdout).toContain(`Check code: ${asked}`);
+    expect(await onB((t) => t.includes('Paired with'), 'check code on b')).toContain(`Check code: ${asked}`);
+    await nodeExec('b', ['pkill', '-f', 'sleep 600'], { reject: false });
   });
 
   it('lists the peer on each side, reachable, with the fingerprint the other reports for itself', async () => {
@@ -83,7 +112,7 @@ describe('pairing two real agents (lab nodes a and b)', () => {
   });
 
   it('refuses a used token, and a second pairing while paired', async () => {
-    const again = await cli('a', ['pair', B, tokenUsed]);
+    const again = await nodeExec('a', ['pgduplex', 'pair', B, '-'], { input: `${tokenUsed}\n`, reject: false });
     expect(again.exitCode).toBe(1);
     expect(again.stderr).toContain('already paired with b');
     const reuse = await rogue('a', { address: B, token: tokenUsed });
@@ -144,7 +173,7 @@ describe('pairing two real agents (lab nodes a and b)', () => {
   it('pairs over IPv6 too, with ip6tables rules for the peer only, and unpairs from a', async () => {
     const A6 = LAB.nodes.a.ipv6;
     const B6 = LAB.nodes.b.ipv6;
-    const accept = await json<{ token: string }>('b', ['pair', '--accept', A6, '--no-wait']);
+    const accept = await json<{ token: string }>('b', ['pair', '--accept', A6, '--fingerprint', whoA.fingerprint, '--no-wait']);
     const paired = await nodeExec('a', ['pgduplex', 'pair', B6, '-'], { input: accept.token, reject: false });
     expect(paired.exitCode, paired.stderr).toBe(0);
     const [peer] = await json<Array<{ address: string; reachable: boolean }>>('a', ['peers']);

@@ -37,9 +37,23 @@ describe('pgduplex CLI', () => {
   });
 
   it('rejects a mistyped token before contacting anyone', async () => {
-    const r = await cli(['--socket', join(dir, 'absent.sock'), 'pair', '10.0.0.2', 'PGDX1-NOPE']);
+    const r = await execa('npx', ['tsx', 'coordinator/bin.ts', '--socket', join(dir, 'absent.sock'), 'pair', '10.0.0.2', '-'], { reject: false, input: 'PGDX1-NOPE\n' });
     expect(r.exitCode).toBe(2);
     expect(r.stderr).toContain('that is not a valid pairing token');
+  });
+
+  // On argv the token shows in /proc/*/cmdline to every local user until the pairing is done.
+  it('refuses a token on the command line, saying to give it on stdin', async () => {
+    const r = await cli(['--socket', join(dir, 'absent.sock'), 'pair', '10.0.0.2', 'PGDX1-AAAA']);
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr).toContain('the token does not go on the command line');
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it('refuses pair --accept without a terminal unless the joiner\'s fingerprint is given', async () => {
+    const r = await cli(['--socket', join(dir, 'absent.sock'), 'pair', '--accept', '10.0.0.1']);
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr).toContain('give its fingerprint: pgduplex pair --accept 10.0.0.1 --fingerprint FP');
   });
 
   it('says how to call pair when its arguments are missing', async () => {

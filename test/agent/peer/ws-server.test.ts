@@ -131,7 +131,7 @@ describe('peer websocket endpoint', () => {
       expect(e).toMatchObject({ code: 'TOKEN_INVALID' });
     }
     expect(await dial(sid, { fingerprint: fp, pairingSecret: token.secret }).catch(toPgduplexError)).toMatchObject({ code: 'PAIRING_LOCKED' });
-    const reopened = await services.window.open('127.0.0.1', fp);
+    const reopened = await services.window.open('127.0.0.1', fp, sid.fingerprint);
     const s = await dial(sid, { fingerprint: fp, pairingSecret: reopened.token.secret });
     expect(await s.rpc.callRaw('pair.complete', { node: 'x', port: 1 }, { timeoutMs: 1000 })).toEqual({ node: 'b' });
     s.channel.close();
@@ -145,8 +145,8 @@ describe('peer websocket endpoint', () => {
     await services.trust.remove();
     services.peers.lastPairing = { node: 'old', fingerprint: 'x', check: 'STALE-CODE', at: 'then' };
     const fp = services.identity.fingerprint;
-    const { token } = await services.window.open('127.0.0.1', fp);
     const joiner = nacl.sign.keyPair();
+    const { token } = await services.window.open('127.0.0.1', fp, fingerprintOf(joiner.publicKey));
     const close = services.window.close.bind(services.window);
     let seenAtClose: string | undefined;
     services.window.close = async () => {
@@ -164,5 +164,38 @@ describe('peer websocket endpoint', () => {
     }
     await services.peers.unpair(false);
     expect(services.peers.lastPairing).toBeUndefined();
+  });
+
+  // A token alone is not enough: the accepting node's operator confirms the joiner, or refuses it.
+  it('trusts a joiner only once its operator confirms it, and nobody when the operator refuses', async () => {
+    const fp = services.identity.fingerprint;
+    for (const accept of [false, true]) {
+      await services.trust.remove();
+      const { token } = await services.window.open('127.0.0.1', fp);
+      const joiner = nacl.sign.keyPair();
+      const jfp = fingerprintOf(joiner.publicKey);
+      const s = await dial({ ...joiner, fingerprint: jfp }, { fingerprint: fp, pairingSecret: token.secret });
+      const completing = s.rpc.callRaw('pair.complete', { node: 'z', port: 1 }, { timeoutMs: 5000 }).then(() => 'paired', (e: unknown) => toPgduplexError(e).code);
+      await vi.waitFor(() => expect(services.peers.gate.waiting?.fingerprint).toBe(jfp));
+      expect(services.trust.peer).toBeUndefined();
+      expect(() => services.peers.gate.decide(fingerprintOf(nacl.sign.keyPair().publicKey), true)).toThrow(/not/);
+      services.peers.gate.decide(jfp, accept);
+      expect(await completing).toBe(accept ? 'paired' : 'NOT_CONFIRMED');
+      expect(services.trust.peer?.fingerprint).toBe(accept ? jfp : undefined);
+      s.channel.close();
+    }
+  });
+
+  it('refuses a joiner whose key is not the fingerprint given in advance, and stores nothing', async () => {
+    await services.trust.remove();
+    const fp = services.identity.fingerprint;
+    const { token } = await services.window.open('127.0.0.1', fp, fingerprintOf(nacl.sign.keyPair().publicKey));
+    const joiner = nacl.sign.keyPair();
+    const s = await dial({ ...joiner, fingerprint: fingerprintOf(joiner.publicKey) }, { fingerprint: fp, pairingSecret: token.secret });
+    const e = await s.rpc.callRaw('pair.complete', { node: 'w', port: 1 }, { timeoutMs: 5000 }).catch(toPgduplexError);
+    expect(e).toMatchObject({ code: 'PEER_KEY_MISMATCH' });
+    expect(services.trust.peer).toBeUndefined();
+    expect(services.window.describe().open).toBe(false);
+    s.channel.close();
   });
 });
