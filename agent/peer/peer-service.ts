@@ -12,6 +12,9 @@ import type { TrustedPeer } from '../state/trust-store.js';
 import { JoinerGate, type Joiner } from './joiner-gate.js';
 import { dialPeer, type PeerSession } from './link.js';
 
+/** A node name as it may be shown on the other screen and stored: no control characters, no spaces. */
+const NODE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+
 /** How long the joining side waits for the other node's operator: a pairing window's lifetime and a margin. */
 const PAIR_CONFIRM_MS = 11 * 60_000;
 
@@ -64,9 +67,10 @@ export class PeerService {
       }
       const paired = this.d.trust.peer;
       if (paired && !this.d.trust.trusts(claim.clientKey)) throw new PgduplexError('ALREADY_PAIRED', `already paired with ${paired.node}`);
-      this.d.window.admit(claim, transport.remoteAddress);
+      windowId = this.d.window.admit(claim, transport.remoteAddress);
       return true;
     };
+    let windowId: string | undefined;
     let channel: SecureChannel;
     try {
       channel = await SecureChannel.accept(transport, this.d.identity, authorize, this.d.limits, { type: 'hello', node: this.d.node, version: VERSION });
@@ -78,7 +82,20 @@ export class PeerService {
     const fp = formatFingerprint(fingerprintOf(channel.keys.peerKey));
     if (channel.keys.mode === 'pairing') {
       log.info({ fingerprint: fp, session: channel.keys.sessionId }, 'pairing handshake accepted');
-      new RpcEndpoint(channel, (action, params) => this.completePairing(channel, transport.remoteAddress, action, params));
+      // One pair.complete per pairing channel, for the window it was admitted through; then it closes.
+      const admittedAs = windowId ?? '';
+      let asked = false;
+      this.incoming.add(channel);
+      channel.onClose(() => this.incoming.delete(channel));
+      new RpcEndpoint(channel, async (action, params) => {
+        if (asked) throw new PgduplexError('PAIRING_CLOSED', 'this pairing session already asked once');
+        asked = true;
+        try {
+          return await this.completePairing(channel, transport.remoteAddress, admittedAs, action, params);
+        } finally {
+          setTimeout(() => channel.close('pairing done'), 100).unref();
+        }
+      });
       return;
     }
     log.info({ fingerprint: fp, session: channel.keys.sessionId }, 'peer session opened');
@@ -87,14 +104,17 @@ export class PeerService {
     new RpcEndpoint(channel, this.d.dispatch);
   }
 
-  private async completePairing(channel: SecureChannel, address: string, action: string, params: unknown): Promise<unknown> {
+  private async completePairing(channel: SecureChannel, address: string, windowId: string, action: string, params: unknown): Promise<unknown> {
     if (action !== 'pair.complete') throw new PgduplexError('UNKNOWN_ACTION', 'only pair.complete is allowed while pairing');
+    if (!this.d.window.admitted(windowId)) throw new PgduplexError('PAIRING_CLOSED', 'the pairing window this session came through is no longer open');
     const p = params as { node?: unknown; port?: unknown };
-    if (typeof p.node !== 'string' || typeof p.port !== 'number' || !Number.isInteger(p.port)) throw new PgduplexError('BAD_PARAMS', 'pair.complete needs node and port');
+    if (typeof p.node !== 'string' || !NODE_NAME.test(p.node) || typeof p.port !== 'number' || !Number.isInteger(p.port) || p.port < 1 || p.port > 65535) {
+      throw new PgduplexError('BAD_PARAMS', 'pair.complete needs a node name (letters, digits, . _ -, at most 64) and a port from 1 to 65535');
+    }
     const fingerprint = fingerprintOf(channel.keys.peerKey);
     const check = checkValue(channel.keys.sessionId);
-    await this.confirmJoiner({ node: p.node.slice(0, 64), address, fingerprint, check });
-    await this.d.trust.add({ node: p.node.slice(0, 64), address, port: p.port, publicKey: Buffer.from(channel.keys.peerKey).toString('base64'), fingerprint, pairedAt: new Date().toISOString() });
+    await this.confirmJoiner({ node: p.node, address, fingerprint, check });
+    await this.d.trust.add({ node: p.node, address, port: p.port, publicKey: Buffer.from(channel.keys.peerKey).toString('base64'), fingerprint, pairedAt: new Date().toISOString() });
     // Before the window closes: whoever sees it closed by this pairing must see this session's check code.
     this.lastPairing = { node: p.node, fingerprint, check, at: new Date().toISOString() };
     await this.d.window.close();
@@ -143,7 +163,7 @@ export class PeerService {
         const confirmMs = Math.max(this.d.limits.callTimeoutMs, PAIR_CONFIRM_MS);
         const r = (await s.rpc.callRaw('pair.complete', { node: this.d.node, port: this.d.port }, { timeoutMs: confirmMs })) as { node?: unknown };
         const peer: TrustedPeer = {
-          node: typeof r.node === 'string' ? r.node.slice(0, 64) : address,
+          node: typeof r.node === 'string' && NODE_NAME.test(r.node) ? r.node : address,
           address,
           port,
           publicKey: Buffer.from(s.channel.keys.peerKey).toString('base64'),

@@ -83,8 +83,13 @@ export class PairingWindow {
     return this.writes;
   }
 
-  /** Decides a pairing attempt from `remoteAddress`; throws the reason, counts wrong proofs. */
-  admit(claim: ClientClaim, remoteAddress: string): void {
+  /** Whether the window admitted as `id` (what `admit` returned) is still the one open here, used by that admission. */
+  admitted(id: string): boolean {
+    return this.window !== null && this.window.used && this.window.openedAt === id;
+  }
+
+  /** Decides a pairing attempt from `remoteAddress`; throws the reason, counts wrong proofs; returns the window's id. */
+  admit(claim: ClientClaim, remoteAddress: string): string {
     const w = this.window;
     if (w === null) throw new PgduplexError('PAIRING_CLOSED', 'no pairing window is open on the other node');
     if (w.locked) throw new PgduplexError('PAIRING_LOCKED', 'the pairing window is locked after too many wrong tokens');
@@ -99,6 +104,7 @@ export class PairingWindow {
     }
     w.used = true;
     void this.persist();
+    return w.openedAt;
   }
 
   /** What `pgduplex pair --accept` and status show; never the secret. */

@@ -198,4 +198,34 @@ describe('peer websocket endpoint', () => {
     expect(services.window.describe().open).toBe(false);
     s.channel.close();
   });
+
+  // Regression: the pairing channel kept serving pair.complete, so a joiner could call it again after an
+  // unpair (or while the window was open for another node) and be trusted with no token.
+  it('serves one pair.complete per pairing channel, only for the window it came through, with a valid name and port', async () => {
+    const fp = services.identity.fingerprint;
+    const joiner = nacl.sign.keyPair();
+    const jid = { ...joiner, fingerprint: fingerprintOf(joiner.publicKey) };
+    const open = async () => (await services.window.open('127.0.0.1', fp, jid.fingerprint)).token.secret;
+    await services.trust.remove();
+
+    let s = await dial(jid, { fingerprint: fp, pairingSecret: await open() });
+    expect(await s.rpc.callRaw('pair.complete', { node: 'x\u001b[2J', port: 1 }, { timeoutMs: 1000 }).catch(toPgduplexError)).toMatchObject({ code: 'BAD_PARAMS' });
+    expect(await s.rpc.callRaw('pair.complete', { node: 'x', port: 1 }, { timeoutMs: 1000 }).catch(toPgduplexError)).toMatchObject({ code: 'PAIRING_CLOSED' });
+    s.channel.close();
+    s = await dial(jid, { fingerprint: fp, pairingSecret: await open() });
+    expect(await s.rpc.callRaw('pair.complete', { node: 'x', port: 99_999 }, { timeoutMs: 1000 }).catch(toPgduplexError)).toMatchObject({ code: 'BAD_PARAMS' });
+    s.channel.close();
+
+    s = await dial(jid, { fingerprint: fp, pairingSecret: await open() });
+    await services.window.open('127.0.0.1', fp, jid.fingerprint);
+    expect(await s.rpc.callRaw('pair.complete', { node: 'v', port: 1 }, { timeoutMs: 1000 }).catch(toPgduplexError)).toMatchObject({ code: 'PAIRING_CLOSED' });
+    expect(services.trust.peer).toBeUndefined();
+    s.channel.close();
+
+    s = await dial(jid, { fingerprint: fp, pairingSecret: await open() });
+    expect(await s.rpc.callRaw('pair.complete', { node: 'v', port: 1 }, { timeoutMs: 1000 })).toEqual({ node: 'b' });
+    await services.peers.unpair(false);
+    expect(await s.rpc.callRaw('pair.complete', { node: 'v', port: 1 }, { timeoutMs: 1000 }).catch(toPgduplexError)).toHaveProperty('code');
+    expect(services.trust.peer).toBeUndefined();
+  });
 });
