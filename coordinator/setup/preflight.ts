@@ -32,15 +32,16 @@ export const compatible = (a: string, b: string): boolean => minor(a) === minor(
 
 /**
  * A node's facts once its agent has finished the state-changing action an interrupted run left going:
- * a restart a killed CLI asked for goes on without it, and meanwhile PostgreSQL is not ready.
+ * a restart or a schema import a killed CLI asked for goes on without it, and a plan made meanwhile
+ * would rest on a PostgreSQL that is down or on tables about to change.
  */
-async function settledFacts(agents: Agents, n: PairFacts['source'], report: Report, waitMs = 300_000): Promise<Facts> {
+async function settledFacts(agents: Agents, n: PairFacts['source'], report: Report, waitMs = 6 * 3_600_000): Promise<Facts> {
   const deadline = Date.now() + waitMs;
   let told = '';
   for (;;) {
     const facts = await agents.call<Facts>(n.side, 'facts', {});
-    if (facts.postgresql.ready || facts.busyWith === undefined || Date.now() > deadline) return facts;
-    if (facts.busyWith !== told) report('...', n.node, `preflight: waiting for the agent to finish ${facts.busyWith} (PostgreSQL is not ready meanwhile)`);
+    if (facts.busyWith === undefined || Date.now() > deadline) return facts;
+    if (facts.busyWith !== told) report('...', n.node, `preflight: waiting for the agent to finish ${facts.busyWith}, which an earlier run left going`);
     told = facts.busyWith;
     await new Promise((r) => setTimeout(r, 1000));
   }

@@ -61,24 +61,27 @@ describe('setup preflight', () => {
 });
 
 describe('setup preflight after an interrupted run', () => {
-  // Regression (full fault matrix, kill -9 of the CLI as the restarts began): b's agent went on restarting
-  // PostgreSQL, and the re-run's preflight stopped at "the database system is shutting down".
-  it('waits while a node\'s agent still runs a state-changing action and its PostgreSQL is not ready', async () => {
-    let calls = 0;
-    const down = { postgresql: { ready: false, code: 'PG_UNREACHABLE', reason: 'the database system is shutting down' }, busyWith: 'pg-service.restart' };
-    const agents: Agents = {
-      call: async <T>(side: string, action: string) => {
-        if (action !== 'facts') return hazards() as T;
-        if (side === 'local') return pg() as T;
-        calls += 1;
-        return (calls < 3 ? down : pg()) as T;
-      },
-    };
-    lines.length = 0;
-    const pre = await preflight(agents, f, { remedy: undefined, report }, versions);
-    expect(calls).toBe(3);
-    expect(pre.pg.peer.ready).toBe(true);
-    expect(lines).toContain('... b preflight: waiting for the agent to finish pg-service.restart (PostgreSQL is not ready meanwhile)');
+  // Regressions (full fault matrix): kill -9 of the CLI as the restarts began left b's agent restarting
+  // PostgreSQL, and the re-run stopped at "the database system is shutting down"; kill -9 of a's agent as
+  // b's schema import began left b importing, and the re-run planned on the tables the import replaced.
+  it('waits while a node\'s agent still runs a state-changing action an earlier run left going', async () => {
+    const down = { postgresql: { ready: false, code: 'PG_UNREACHABLE', reason: 'the database system is shutting down' }, busyWith: 'pg-service.restart.apply' };
+    for (const busy of [down, { ...pg(), busyWith: 'schema-import.apply' }]) {
+      let calls = 0;
+      const agents: Agents = {
+        call: async <T>(side: string, action: string) => {
+          if (action !== 'facts') return hazards() as T;
+          if (side === 'local') return pg() as T;
+          calls += 1;
+          return (calls < 3 ? busy : pg()) as T;
+        },
+      };
+      lines.length = 0;
+      const pre = await preflight(agents, f, { remedy: undefined, report }, versions);
+      expect(calls).toBe(3);
+      expect(pre.pg.peer.ready).toBe(true);
+      expect(lines).toContain(`... b preflight: waiting for the agent to finish ${busy.busyWith}, which an earlier run left going`);
+    }
   });
 
   it('does not wait for a PostgreSQL that is down while its agent is idle: it says so at once', async () => {
