@@ -33,7 +33,13 @@ export async function dialPeer(
 
 const REDIAL_MS = 250;
 
-/** Opens the websocket; a refused connection (an agent restarting) is redialled until connectTimeoutMs has passed. */
+/**
+ * Failures that pass by themselves: a refused connection (the agent restarting), and a host the kernel
+ * answers "unreachable" for at once while it re-resolves a neighbour that went silent (a link that just healed).
+ */
+const TRANSIENT = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH']);
+
+/** Opens the websocket; a transient failure is redialled until connectTimeoutMs has passed. */
 async function openSocket(target: { address: string; port: number }, limits: ChannelLimits & { connectTimeoutMs: number }): Promise<WebSocket> {
   const deadline = Date.now() + limits.connectTimeoutMs;
   for (;;) {
@@ -47,7 +53,7 @@ async function openSocket(target: { address: string; port: number }, limits: Cha
       ws.once('error', (err: NodeJS.ErrnoException) => resolve(err));
     });
     if (!failure) return ws;
-    if (failure.code === 'ECONNREFUSED' && Date.now() + REDIAL_MS < deadline) {
+    if (TRANSIENT.has(failure.code ?? '') && Date.now() + REDIAL_MS < deadline) {
       await new Promise((r) => setTimeout(r, REDIAL_MS));
       continue;
     }
