@@ -52,9 +52,11 @@ describe('pairing two real agents (lab nodes a and b)', () => {
   // b's operator answers on a terminal (script(1) gives pair --accept one): y once it showed the joiner's code.
   const acceptOnTerminal = () =>
     nodeExec('b', ['bash', '-c', `rm -f /var/tmp/accept.out /var/tmp/answer; mkfifo /var/tmp/answer
-      (sleep 600 > /var/tmp/answer &) ; script -qfec "pgduplex pair --accept ${A}" /var/tmp/accept.out < /var/tmp/answer > /dev/null 2>&1 &
+      (sleep 600 > /var/tmp/answer 2>/dev/null < /dev/null &) ; script -qfec "pgduplex pair --accept ${A}" /var/tmp/accept.out < /var/tmp/answer > /dev/null 2>&1 &
       echo started`]);
-  const onB = (want: (t: string) => boolean, what: string) => waitFor(what, async () => (await nodeExec('b', ['cat', '/var/tmp/accept.out'], { reject: false })).stdout, want, 60_000);
+  // What b's terminal shows, without its colours.
+  const screenB = async () => (await nodeExec('b', ['cat', '/var/tmp/accept.out'], { reject: false })).stdout.replace(/\x1b\[[0-9;]*[A-Za-z]/g, '');
+  const onB = (want: (t: string) => boolean, what: string) => waitFor(what, screenB, want, 60_000);
 
   it('refuses a joiner b\'s operator does not confirm: nothing is stored on either side', async () => {
     await acceptOnTerminal();
