@@ -16,6 +16,9 @@ export interface FileSnapshot {
 /** The first line of every file (or block) the agent writes, so a person knows who owns it. */
 export const OWNED_HEADER = '# Managed by pgduplex-agent: edits here are overwritten; change it with pgduplex.';
 
+/** open(2) flags that read a file without following a symlink in its place (nor blocking on a FIFO). */
+export const READ_NOFOLLOW = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK;
+
 /** Where the temp file goes; tests name it to put something in its way. */
 export interface WriteOptions {
   tempName?: (path: string) => string;
@@ -32,7 +35,7 @@ const randomTemp = (path: string) => join(dirname(path), `.${basename(path)}.${r
 export async function snapshotFile(path: string): Promise<FileSnapshot> {
   let fh: FileHandle;
   try {
-    fh = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+    fh = await open(path, READ_NOFOLLOW);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') return { path, content: null };

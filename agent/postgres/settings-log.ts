@@ -1,7 +1,7 @@
-import { constants } from 'node:fs';
 import { lstat, open, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { containedPath } from '../files/contained.js';
+import { READ_NOFOLLOW } from '../files/owned-file.js';
 import type { Cluster } from './cluster.js';
 
 /**
@@ -27,7 +27,7 @@ export async function readLogSince(path: string, offset: number, maxBytes = 256 
   let fh;
   try {
     // /var/log/postgresql belongs to postgres: a symlink put in place of the log is not followed.
-    fh = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+    fh = await open(path, READ_NOFOLLOW);
   } catch {
     return '';
   }

@@ -1,7 +1,6 @@
-import { constants } from 'node:fs';
 import { lstat, mkdir, open } from 'node:fs/promises';
 import { PgduplexError } from '../../shared/errors.js';
-import { writeFileAtomic } from '../files/owned-file.js';
+import { READ_NOFOLLOW, writeFileAtomic } from '../files/owned-file.js';
 
 function insecure(path: string, mode: number, want: string): PgduplexError {
   return new PgduplexError('KEY_FILE_INSECURE', `${path} has mode ${(mode & 0o777).toString(8).padStart(4, '0')}; it holds keys and must be ${want}`, {
@@ -33,7 +32,7 @@ export async function ensurePrivateDir(dir: string): Promise<void> {
 export async function readPrivateJson(path: string): Promise<unknown> {
   let fh;
   try {
-    fh = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+    fh = await open(path, READ_NOFOLLOW);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') return undefined;
