@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { PgduplexError } from '../../shared/errors.js';
 import type { Cluster } from '../postgres/cluster.js';
-import { psqlOneTransaction, scriptError } from '../postgres/schema-dump.js';
+import { psqlScript, scriptError } from '../postgres/schema-dump.js';
 import { createsSchemaLine } from '../postgres/schema-empty.js';
 import { lookupUser } from '../system/users.js';
 
@@ -47,15 +47,28 @@ export function withoutGrantsTo(role: string, skip?: RegExp): (line: unknown) =>
 /**
  * Replaces one schema with its content in a custom-format dump, in one transaction: `prelude` (which
  * empties the schema) and the dump's script both apply, or nothing does. Streamed, never held in memory.
+ * COMMIT is sent only once pg_restore has exited cleanly: a dump cut short ends the session, and with it
+ * the transaction, before anything is committed.
  */
-export async function restoreSchemaAtomically(cluster: Cluster, file: string, database: string, schema: string, prelude: string, opts: { timeoutMs: number; skipGrantsTo: string }): Promise<void> {
+export async function restoreSchemaAtomically(cluster: Cluster, file: string, database: string, schema: string, prelude: string,
+  opts: { timeoutMs: number; skipGrantsTo: string }): Promise<void> {
   const pg = await lookupUser('postgres');
-  const common = { uid: pg.uid, gid: pg.gid, cwd: '/', env: { PATH: '/usr/bin:/bin', LANG: 'C.UTF-8', PGAPPNAME: 'pgduplex-restore' }, extendEnv: false, reject: false, timeout: opts.timeoutMs } as const;
+  const env = { PATH: '/usr/bin:/bin', LANG: 'C.UTF-8', PGAPPNAME: 'pgduplex-restore' };
+  const common = { uid: pg.uid, gid: pg.gid, cwd: '/', env, extendEnv: false, reject: false, timeout: opts.timeoutMs } as const;
   // The prelude keeps the schema (and its extensions), so the script's own CREATE SCHEMA is left out.
-  const script = execa(join(cluster.binDir, 'pg_restore'), ['-n', schema, '-f', '-'], { ...common, inputFile: file, stdout: withoutGrantsTo(opts.skipGrantsTo, createsSchemaLine(schema)) });
-  const apply = execa(join(cluster.binDir, 'psql'), psqlOneTransaction(cluster, database, [prelude]), common);
-  const [made, applied] = await Promise.all([script, script.pipe(apply).catch(() => apply)]);
-  const r = made.exitCode !== 0 ? made : applied.exitCode !== 0 ? applied : undefined;
+  const script = execa(join(cluster.binDir, 'pg_restore'), ['-n', schema, '-f', '-'], {
+    ...common, inputFile: file, buffer: { stdout: false }, stdout: withoutGrantsTo(opts.skipGrantsTo, createsSchemaLine(schema)),
+  });
+  async function* feed(): AsyncGenerator<string> {
+    yield `begin;\n${prelude}\n`;
+    for await (const line of script.iterable({ preserveNewlines: true })) yield line;
+    if ((await script).exitCode === 0) yield '\ncommit;\n';
+  }
+  const applied = await execa(join(cluster.binDir, 'psql'), psqlScript(cluster, database), { ...common, stdin: feed() });
+  if (script.exitCode === undefined) script.kill();
+  const made = await script;
+  // psql's error is the cause when both failed: pg_restore then only lost its reader.
+  const r = applied.exitCode !== 0 ? applied : made.exitCode !== 0 ? made : undefined;
   if (r) {
     throw new PgduplexError('PG_QUERY_FAILED', `restoring schema ${schema} of ${database} failed, nothing was changed: ${scriptError(r.stderr, r.exitCode)}`, {
       hint: 'see the PostgreSQL log; the backup is untouched',

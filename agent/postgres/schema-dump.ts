@@ -17,9 +17,14 @@ export async function* dumpSchema(cluster: Cluster, database: string, schema: st
   if (r.exitCode !== 0) throw new PgduplexError('PG_QUERY_FAILED', `pg_dump --schema-only of ${database} failed: ${(r.stderr ?? '').split('\n')[0] ?? r.exitCode}`);
 }
 
-/** psql's argv that runs `-c` commands, then the script on stdin, all in one transaction, stopping at the first error. */
-export function psqlOneTransaction(cluster: Cluster, database: string, commands: readonly string[] = []): string[] {
-  return ['-X', '-q', '--single-transaction', '-v', 'ON_ERROR_STOP=1', '-h', cluster.socketDir, '-p', String(cluster.port), '-U', 'postgres', '-d', database, ...commands.flatMap((c) => ['-c', c]), '-f', '-'];
+/** psql reading a script on stdin that stops at its first error; the script opens and ends its own transaction. */
+export function psqlScript(cluster: Cluster, database: string): string[] {
+  return ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-h', cluster.socketDir, '-p', String(cluster.port), '-U', 'postgres', '-d', database, '-f', '-'];
+}
+
+/** psql's argv that applies the script on stdin in one transaction, stopping at the first error. */
+export function psqlOneTransaction(cluster: Cluster, database: string): string[] {
+  return ['--single-transaction', ...psqlScript(cluster, database)];
 }
 
 /** The line of a failed psql or pg_restore run's stderr that says why, without the tool's prefix. */
