@@ -7,6 +7,7 @@ import { resolveCluster } from '../postgres/cluster.js';
 import { queryJson, runPsql } from '../postgres/psql.js';
 import { sha256File } from './backup.js';
 import { defineChange } from './change.js';
+import { backupRestoreChange } from '../../shared/protocol/data.js';
 import type { AgentServices } from './context.js';
 
 const scratchName = z.string().regex(/^pgduplex_restore_[a-z0-9_]{1,40}$/, { message: 'must be a scratch name like pgduplex_restore_check' });
@@ -16,9 +17,7 @@ const scratchName = z.string().regex(/^pgduplex_restore_[a-z0-9_]{1,40}$/, { mes
  * its rows. It never restores over an existing database; undo drops the scratch database.
  */
 export const backupRestoreAction = (s: AgentServices, root = BACKUP_ROOT) =>
-  defineChange({
-    name: 'backup-restore',
-    params: z.strictObject({ id: z.string().max(120), into: scratchName }),
+  defineChange(backupRestoreChange, {
     async check({ id, into }) {
       const m = await readManifest(root, id);
       return { changes: [`create database ${into} and restore backup ${id} (${m.database}, ${(m.sizeBytes / 1048576).toFixed(1)} MiB) into it`] };
@@ -33,7 +32,7 @@ export const backupRestoreAction = (s: AgentServices, root = BACKUP_ROOT) =>
       const exists = await queryJson<boolean>(cluster, `select to_json(exists(select 1 from pg_database where datname = :'db'))`, t);
       if (exists) throw new PgduplexError('BAD_PARAMS', `database ${into} already exists; pgduplex restores only into a new database`, { hint: 'pick another scratch name' });
       const changes = [`created database ${into} from backup ${id}`];
-      const { journalId, result: counts } = await journal.make('backup-restore', changes, { database: into }, async (rollback) => {
+      const { journalId, result: counts } = await journal.make(changes, { database: into }, async (rollback) => {
         await runPsql(cluster, 'create database :"db";', t);
         ctx?.progress(`restoring ${id} into ${into}`);
         try {
@@ -46,8 +45,7 @@ export const backupRestoreAction = (s: AgentServices, root = BACKUP_ROOT) =>
       });
       return { changed: true, changes, journalId, notes: counts.map((c) => `${c.schema}.${c.name}: ${c.rows} rows`) };
     },
-    async undo(record) {
-      const { database } = z.strictObject({ database: scratchName }).parse(record);
+    async undo({ database }) {
       const cluster = await resolveCluster(s.postgresql);
       await runPsql(cluster, 'drop database if exists :"db" with (force);', { timeoutMs: s.limits.toolTimeoutMs, vars: { db: database } });
       return [`dropped scratch database ${database}`];

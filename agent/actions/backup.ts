@@ -10,6 +10,7 @@ import { finishPartial, startPartial, sweepPartials } from '../backup/staging.js
 import { resolveCluster } from '../postgres/cluster.js';
 import { queryJson } from '../postgres/psql.js';
 import { defineChange } from './change.js';
+import { backupChange } from '../../shared/protocol/data.js';
 import type { AgentServices } from './context.js';
 import { plainIdentifier as identifier } from '../../shared/protocol/identifier.js';
 
@@ -30,9 +31,7 @@ export async function sha256File(path: string): Promise<string> {
  * manifest. Backups are kept: undoing one leaves the files and says where they are.
  */
 export const backupAction = (s: AgentServices, root = BACKUP_ROOT) =>
-  defineChange({
-    name: 'backup',
-    params: z.strictObject({ database: identifier, schema: identifier.optional() }),
+  defineChange(backupChange, {
     async check({ database, schema }) {
       const cluster = await resolveCluster(s.postgresql);
       const size = await queryJson<number | null>(cluster, `select pg_database_size(datname) from pg_database where datname = :'db'`, { timeoutMs: s.limits.toolTimeoutMs, vars: { db: database } });
@@ -88,11 +87,10 @@ export const backupAction = (s: AgentServices, root = BACKUP_ROOT) =>
         throw err;
       }
       const changes = [`backup ${id}: ${database}${schema ? `.${schema}` : ''}, ${tables.length} tables, ${(dump.bytes / 1048576).toFixed(1)} MiB, sha256 ${dump.sha256.slice(0, 12)}…`];
-      const journalId = await journal.record('backup', changes, { id });
+      const journalId = await journal.record(changes, { id });
       return { changed: true, changes, journalId, artifact: id, notes: [`backup id ${id} in ${dir}`, ...swept] };
     },
-    async undo(record) {
-      const { id } = z.strictObject({ id: z.string() }).parse(record);
+    async undo({ id }) {
       await readManifest(root, id);
       return [`kept backup ${id} in ${join(root, id)}: backups are never deleted by an undo; remove it by hand if it is not needed`];
     },

@@ -1,77 +1,85 @@
-import { z } from 'zod';
+import type { z } from 'zod';
 import { PgduplexError } from '../../shared/errors.js';
-import { defineAction } from '../../shared/protocol/actions.js';
-import type { Journal } from '../state/journal.js';
 import type { ActionContext } from '../../shared/channel/rpc.js';
-import type { ActionHandler } from './registry.js';
+import type { ApplyResult, ChangeDescriptor, CheckResult } from '../../shared/protocol/change.js';
+import { journalListAction, journalUndoAction } from '../../shared/protocol/journal.js';
+import type { Journal, Rollback } from '../state/journal.js';
+import { defineHandler, type ActionHandler } from './registry.js';
 
-/** What `check` answers: the changes `apply` would make, in words, and whether a restart follows. */
-export const checkResultSchema = z.strictObject({ changes: z.array(z.string()), restartNeeded: z.boolean().optional() });
-/** What `apply` answers: what it changed (empty when nothing was needed) and the journal entry. */
-export const applyResultSchema = z.strictObject({
-  changed: z.boolean(),
-  changes: z.array(z.string()),
-  journalId: z.string().optional(),
-  restartNeeded: z.boolean().optional(),
-  notes: z.array(z.string()).optional(),
-  /** What the change made that a later step names: a backup's id. */
-  artifact: z.string().optional(),
-});
-export type CheckResult = z.infer<typeof checkResultSchema>;
-export type ApplyResult = z.infer<typeof applyResultSchema>;
-
-/**
- * A state-changing action: `check` touches nothing, `apply` changes, verifies on the real system and
- * journals how to undo, `undo` restores from that record. Running `apply` twice changes nothing.
- */
-export interface ChangeAction<P extends z.ZodType> {
-  name: string;
-  params: P;
-  check(params: z.output<P>): Promise<CheckResult>;
-  apply(params: z.output<P>, journal: Journal, ctx?: ActionContext): Promise<ApplyResult>;
-  undo(record: unknown): Promise<string[]>;
+/** The journal as one change sees it: entries carry its name, and a record of its descriptor's shape. */
+export interface ChangeJournal<U extends z.ZodType> {
+  make<T>(changes: string[], record: z.input<U>, make: (rollback: Rollback) => Promise<T>): Promise<{ journalId: string; result: T }>;
+  /** Journals a change already made (a backup: nothing to roll back). */
+  record(changes: string[], record: z.input<U>): Promise<string>;
 }
 
-/** Declares a change action with its param type inferred. */
-export function defineChange<P extends z.ZodType>(a: ChangeAction<P>): ChangeAction<P> {
-  return a;
+/**
+ * A change's implementation: `check` touches nothing, `apply` changes, verifies on the real system and
+ * journals how to undo, `undo` restores from that record (parsed by the descriptor before it runs).
+ */
+export interface ChangeImpl<P extends z.ZodType, U extends z.ZodType> {
+  check(params: z.output<P>): Promise<CheckResult>;
+  apply(params: z.output<P>, journal: ChangeJournal<U>, ctx?: ActionContext): Promise<ApplyResult>;
+  undo(record: z.output<U>): Promise<string[]>;
+}
+
+/** A change bound to its descriptor from the shared catalogue. */
+export interface ChangeAction<P extends z.ZodType = z.ZodType, U extends z.ZodType = z.ZodType> extends ChangeImpl<P, U> {
+  readonly descriptor: ChangeDescriptor<P, U>;
+}
+
+/** Binds an implementation to its catalogue descriptor; a params or record mismatch does not compile. */
+export function defineChange<P extends z.ZodType, U extends z.ZodType>(descriptor: ChangeDescriptor<P, U>, impl: ChangeImpl<P, U>): ChangeAction<P, U> {
+  return { descriptor, ...impl };
+}
+
+/** The journal narrowed to one change. */
+export function changeJournal<U extends z.ZodType>(d: ChangeDescriptor<z.ZodType, U>, journal: Journal): ChangeJournal<U> {
+  return {
+    make: (changes, record, make) => journal.make(d.name, changes, record, make),
+    record: (changes, record) => journal.record(d.name, changes, record),
+  };
 }
 
 /** Turns a change action into its RPC handlers `<name>.check` and `<name>.apply`. */
-export function changeHandlers(a: ChangeAction<z.ZodType>, journal: Journal): ActionHandler[] {
-  const callers = ['local', 'peer'] as const;
+export function changeHandlers<P extends z.ZodType, U extends z.ZodType>(a: ChangeAction<P, U>, journal: Journal): ActionHandler[] {
+  const scoped = changeJournal(a.descriptor, journal);
   return [
-    { descriptor: defineAction({ name: `${a.name}.check`, mutates: false, params: a.params, result: checkResultSchema }), callers, run: (p) => a.check(p) },
-    { descriptor: defineAction({ name: `${a.name}.apply`, mutates: true, params: a.params, result: applyResultSchema }), callers, run: (p, ctx) => a.apply(p, journal, ctx) },
-  ] as ActionHandler[];
+    defineHandler({ descriptor: a.descriptor.check, run: (p) => a.check(p) }),
+    defineHandler({ descriptor: a.descriptor.apply, run: (p, ctx) => a.apply(p, scoped, ctx) }),
+  ] as unknown as ActionHandler[];
+}
+
+/** Finds the change that undoes a journal entry, by its name or a name it had in an earlier version. */
+export function undoerOf(actions: readonly ChangeAction[], name: string): ChangeAction | undefined {
+  return actions.find((a) => a.descriptor.name === name || a.descriptor.aliases?.includes(name));
+}
+
+/** Reverses one journal entry with the change that made it, its record parsed by that change's schema. */
+export async function undoJournalEntry(actions: readonly ChangeAction[], journal: Journal, id: string): Promise<string[]> {
+  const entry = await journal.get(id);
+  if (entry.undone) throw new PgduplexError('BAD_PARAMS', `journal entry ${id} was already undone`);
+  const action = undoerOf(actions, entry.action);
+  if (!action) throw new PgduplexError('UNKNOWN_ACTION', `this agent cannot undo ${entry.action}`);
+  const record = action.descriptor.record.safeParse(entry.undo);
+  if (!record.success) {
+    const why = record.error.issues[0]?.message ?? 'invalid';
+    throw new PgduplexError('JOURNAL_UNREADABLE', `journal entry ${id} (${entry.action}) holds an undo record this agent cannot read: ${why}`, {
+      hint: 'the entry is kept; undo it by hand from /var/lib/pgduplex/journal.jsonl',
+    });
+  }
+  const undone = await action.undo(record.data);
+  await journal.markUndone(id);
+  return undone;
 }
 
 /** `journal.list` and `journal.undo`: what was changed, and reversing one change by its id. */
-export function journalHandlers(actions: ReadonlyArray<ChangeAction<z.ZodType>>, journal: Journal): ActionHandler[] {
-  const byName = new Map(actions.map((a) => [a.name, a]));
-  const callers = ['local', 'peer'] as const;
-  const list = defineAction({
-    name: 'journal.list',
-    mutates: false,
-    // `pending`: only what is not undone yet. A whole journal grows for ever and would outgrow a frame.
-    params: z.strictObject({ pending: z.boolean().optional() }),
-    result: z.array(z.strictObject({ id: z.string(), at: z.string(), action: z.string(), changes: z.array(z.string()), undone: z.boolean(), interrupted: z.boolean() })),
-  });
-  const undo = defineAction({ name: 'journal.undo', mutates: true, params: z.strictObject({ id: z.string().max(64) }), result: z.strictObject({ undone: z.array(z.string()) }) });
+export function journalHandlers(actions: readonly ChangeAction[], journal: Journal): ActionHandler[] {
   return [
-    { descriptor: list, callers, run: async ({ pending }: { pending?: boolean }) => (await journal.list()).filter((e) => !pending || !e.undone).map(({ undo: _u, ...rest }) => rest) },
-    {
-      descriptor: undo,
-      callers,
-      run: async ({ id }: { id: string }) => {
-        const entry = await journal.get(id);
-        if (entry.undone) throw new PgduplexError('BAD_PARAMS', `journal entry ${id} was already undone`);
-        const action = byName.get(entry.action);
-        if (!action) throw new PgduplexError('UNKNOWN_ACTION', `this agent cannot undo ${entry.action}`);
-        const undone = await action.undo(entry.undo);
-        await journal.markUndone(id);
-        return { undone };
-      },
-    },
-  ] as ActionHandler[];
+    defineHandler({
+      descriptor: journalListAction,
+      run: async ({ pending }) => (await journal.list()).filter((e) => !pending || !e.undone).map(({ undo: _u, ...rest }) => rest),
+    }),
+    defineHandler({ descriptor: journalUndoAction, run: async ({ id }) => ({ undone: await undoJournalEntry(actions, journal, id) }) }),
+  ] as unknown as ActionHandler[];
 }

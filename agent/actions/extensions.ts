@@ -5,6 +5,7 @@ import { plainIdentifier as ident } from '../../shared/protocol/identifier.js';
 import { resolveCluster } from '../postgres/cluster.js';
 import { queryJson, runPsql } from '../postgres/psql.js';
 import { defineChange } from './change.js';
+import { extensionsChange } from '../../shared/protocol/data.js';
 import type { AgentServices } from './context.js';
 
 const READ_SQL = `select coalesce(json_agg(json_build_object('name', x.name, 'schema', x.schema, 'version', x.version,
@@ -70,9 +71,7 @@ export const extensionsAction = (s: AgentServices) => {
     return found.filter((f) => f.installedVersion === null).map(({ name, schema, version }) => ({ name, schema, version }));
   };
   const describe = (e: Extension) => `create extension ${e.name} ${e.version} in schema ${e.schema} of the database`;
-  return defineChange({
-    name: 'extensions',
-    params,
+  return defineChange(extensionsChange, {
     async check(p) {
       return { changes: (await plan(p)).map(describe) };
     },
@@ -82,7 +81,7 @@ export const extensionsAction = (s: AgentServices) => {
       const changes = todo.map(describe);
       const cluster = await resolveCluster(s.postgresql);
       const create = () => runPsql(cluster, CREATE_SQL, opts(p.database, todo)).then(() => undefined);
-      const { journalId } = await journal.make('extensions', changes, { database: p.database, created: todo }, create);
+      const { journalId } = await journal.make(changes, { database: p.database, created: todo }, create);
       const left = await plan(p);
       if (left.length > 0) {
         throw new PgduplexError('PG_QUERY_FAILED', `extensions still missing after CREATE EXTENSION: ${left.map((e) => e.name).join(', ')}`, {
@@ -91,8 +90,7 @@ export const extensionsAction = (s: AgentServices) => {
       }
       return { changed: true, changes, journalId };
     },
-    async undo(record) {
-      const r = undoRecord.parse(record);
+    async undo(r) {
       const cluster = await resolveCluster(s.postgresql);
       const done: string[] = [];
       for (const e of r.created) {

@@ -63,7 +63,6 @@ async function postgresFacts(cluster: Cluster, timeoutMs: number) {
 export const factsHandler = (s: AgentServices) =>
   defineHandler({
     descriptor: factsAction,
-    callers: ['local', 'peer'],
     run: async (_params, ctx) => {
       const [os, clusters, tools] = await Promise.all([osInfo(), listClusters(), Promise.all(TOOLS.map(async (t) => [t, await hasTool(t)] as const))]);
       let postgresql;

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { parseHostAddress } from '../firewall/address.js';
 import { allowPeerPort, listPeerRules, persist, revokePeerPort } from '../firewall/firewall.js';
 import { defineChange } from './change.js';
+import { firewallChange } from '../../shared/protocol/firewall.js';
 
 const portSchema = z.strictObject({ port: z.number().int().min(1).max(65535), purpose: z.string().regex(/^[a-z][a-z0-9-]{0,31}$/) });
 const recordSchema = z.strictObject({ added: z.array(z.strictObject({ address: z.string(), port: z.number(), purpose: z.string() })) });
@@ -27,9 +28,7 @@ export const firewallAction = (timeoutMs: number) => {
     const r = await persist(opts);
     return r.persisted ? [] : [`not persisted: ${r.reason ?? 'netfilter-persistent failed'}`];
   };
-  return defineChange({
-    name: 'firewall',
-    params: z.strictObject({ peer: z.string().max(64), ports: z.array(portSchema).min(1).max(4) }),
+  return defineChange(firewallChange, {
     async check(params) {
       return { changes: (await missing(params)).map(describe) };
     },
@@ -37,7 +36,7 @@ export const firewallAction = (timeoutMs: number) => {
       const todo = await missing(params);
       if (todo.length === 0) return { changed: false, changes: [] };
       const changes = todo.map(describe);
-      const { journalId } = await journal.make('firewall', changes, { added: todo }, async (rollback) => {
+      const { journalId } = await journal.make(changes, { added: todo }, async (rollback) => {
         try {
           for (const r of todo) await allowPeerPort(r, opts);
         } catch (err) {
@@ -49,8 +48,7 @@ export const firewallAction = (timeoutMs: number) => {
       const notes = await save();
       return { changed: true, changes, journalId, ...(notes.length > 0 ? { notes } : {}) };
     },
-    async undo(record) {
-      const { added } = recordSchema.parse(record);
+    async undo({ added }) {
       const undone: string[] = [];
       for (const r of [...added].reverse()) {
         if ((await revokePeerPort(r, opts)).changed) undone.push(`removed: ${describe(r)}`);

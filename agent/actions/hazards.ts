@@ -37,6 +37,5 @@ const HAZARDS_SQL = `select json_build_object(
 export const hazardsHandler = (s: AgentServices) =>
   defineHandler({
     descriptor: hazardsAction,
-    callers: ['local', 'peer'],
     run: async ({ database }) => queryJson(await resolveCluster(s.postgresql), HAZARDS_SQL, { timeoutMs: s.limits.toolTimeoutMs * 4, database }),
   });

@@ -1,5 +1,4 @@
-import type { z } from 'zod';
-import { changeHandlers, journalHandlers, type ChangeAction } from './change.js';
+import { changeHandlers, journalHandlers, undoJournalEntry, type ChangeAction } from './change.js';
 import type { AgentServices } from './context.js';
 import { backupRestoreAction } from './backup-restore.js';
 import { backupAction } from './backup.js';
@@ -40,7 +39,13 @@ import { whoamiHandler } from './whoami.js';
 
 /** Every action the agent knows, bound to its services. */
 export function buildRegistry(s: AgentServices): ActionRegistry {
-  const handlers = [
+  const pg = { postgresql: s.postgresql, timeoutMs: s.limits.toolTimeoutMs };
+  const changes: ChangeAction[] = [
+    firewallAction(s.limits.toolTimeoutMs), backupAction(s), backupRestoreAction(s), publicationAction(s), sequencesAction(s),
+    replicaIdentityAction(s), pgPassfileAction(s), subscriptionAction(s), extensionsAction(s), schemaImportAction(s),
+    subscriptionDropAction(s), slotDropAction(s), pgSettingsAction(s.postgresql, { timeoutMs: pg.timeoutMs }), pgHbaAction(pg), pgRoleAction(pg),
+  ].map(erase);
+  const handlers: ActionHandler[] = [
     pingHandler(s),
     factsHandler(s),
     whoamiHandler(s),
@@ -63,11 +68,18 @@ export function buildRegistry(s: AgentServices): ActionRegistry {
     tableDiffHandler(s),
     sequencesStatusHandler(s),
     schemaDigestHandler(s),
-    ...pgServiceHandlers(s),
+    ...pgServiceHandlers(s, (id) => undoJournalEntry(changes, s.journal, id)),
     ...verifiedHandlers(s),
-  ] as unknown as ActionHandler[];
-  const changes = [firewallAction(s.limits.toolTimeoutMs), backupAction(s), backupRestoreAction(s), publicationAction(s), sequencesAction(s), replicaIdentityAction(s), pgPassfileAction(s), subscriptionAction(s), extensionsAction(s), schemaImportAction(s), subscriptionDropAction(s), slotDropAction(s), pgSettingsAction(s.postgresql, { timeoutMs: s.limits.toolTimeoutMs }), pgHbaAction({ postgresql: s.postgresql, timeoutMs: s.limits.toolTimeoutMs }), pgRoleAction({ postgresql: s.postgresql, timeoutMs: s.limits.toolTimeoutMs })] as unknown as Array<ChangeAction<z.ZodType>>;
+  ].map(erase);
   for (const c of changes) handlers.push(...changeHandlers(c, s.journal));
   handlers.push(...journalHandlers(changes, s.journal));
   return new ActionRegistry().register(...handlers);
+}
+
+/**
+ * Forgets an action's own types once it is bound: the registry validates params and result with the
+ * descriptor at run time, so it holds them all as one type.
+ */
+function erase<T extends { descriptor: unknown }>(typed: T): T extends ChangeAction ? ChangeAction : ActionHandler {
+  return typed as never;
 }

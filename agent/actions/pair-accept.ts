@@ -10,7 +10,6 @@ import { defineHandler } from './registry.js';
 export const pairAcceptHandler = (s: AgentServices) =>
   defineHandler({
     descriptor: pairAcceptAction,
-    callers: ['local'],
     run: async ({ address, fingerprint }) => {
       const host = parseHostAddress(address);
       const paired = s.trust.peer;

@@ -7,7 +7,6 @@ import { defineHandler } from './registry.js';
 export const pairConfirmHandler = (s: AgentServices) =>
   defineHandler({
     descriptor: pairConfirmAction,
-    callers: ['local'],
     run: async ({ fingerprint, accept }) => {
       const joiner = s.peers.gate.decide(fingerprint, accept);
       return { node: joiner.node, address: joiner.address, fingerprint: formatFingerprint(joiner.fingerprint), accepted: accept };

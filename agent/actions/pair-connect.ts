@@ -9,7 +9,6 @@ import { defineHandler } from './registry.js';
 export const pairConnectHandler = (s: AgentServices) =>
   defineHandler({
     descriptor: pairConnectAction,
-    callers: ['local'],
     run: async ({ address, port, token }, ctx) => {
       const host = parseHostAddress(address);
       const parsed = parseToken(token);

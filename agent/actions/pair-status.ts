@@ -7,7 +7,6 @@ import { defineHandler } from './registry.js';
 export const pairStatusHandler = (s: AgentServices) =>
   defineHandler({
     descriptor: pairStatusAction,
-    callers: ['local'],
     run: async () => {
       const last = s.peers.lastPairing;
       const waiting = s.peers.gate.waiting;

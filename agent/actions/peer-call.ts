@@ -6,7 +6,6 @@ import { defineHandler } from './registry.js';
 export const peerCallHandler = (s: AgentServices) =>
   defineHandler({
     descriptor: peerCallAction,
-    callers: ['local'],
     run: async ({ action, params, timeoutMs }, ctx) => {
       const session = await s.peers.session();
       return session.rpc.callRaw(action, params ?? {}, { timeoutMs: timeoutMs ?? s.peers.callTimeoutMs, onProgress: (m) => ctx.progress(m) });

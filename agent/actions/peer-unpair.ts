@@ -6,6 +6,5 @@ import { defineHandler } from './registry.js';
 export const peerUnpairHandler = (s: AgentServices) =>
   defineHandler({
     descriptor: peerUnpairAction,
-    callers: ['peer'],
     run: async () => ({ removed: (await s.peers.unpair(false, { deferClose: true })).removed !== undefined }),
   });

@@ -7,7 +7,6 @@ import { defineHandler } from './registry.js';
 export const peersListHandler = (s: AgentServices) =>
   defineHandler({
     descriptor: peersListAction,
-    callers: ['local'],
     run: async () => {
       const peer = s.trust.peer;
       if (!peer) return [];

@@ -6,24 +6,15 @@ import { containedPath } from '../files/contained.js';
 import { restoreFile, snapshotFile, writeFileAtomic, type FileSnapshot } from '../files/owned-file.js';
 import { resolveCluster, type Cluster } from '../postgres/cluster.js';
 import { existingBlock, hbaBlockLines, hbaRuleLines, placeBlock, removeBlock, rulesOf, type HbaBlockSpec } from '../postgres/hba-block.js';
-import { pgNameSchema, pgRoleSchema } from '../postgres/hba-names.js';
 import { hbaErrors, hbaFileRules, hbaServerState, reloadAndWait, verifyBlockRules } from '../postgres/hba-rules.js';
 import { defineChange } from './change.js';
+import { pgHbaChange } from '../../shared/protocol/postgres.js';
 import type { Rollback } from '../state/journal.js';
 
 const MAX_HBA_BYTES = 1024 * 1024;
 
-const paramsSchema = z.strictObject({
-  peer: z.string().max(64),
-  role: pgRoleSchema,
-  database: pgNameSchema,
-  /** Also allow physical replication (pg_basebackup); logical replication never needs it. */
-  physicalReplication: z.boolean().optional(),
-});
-type Params = z.output<typeof paramsSchema>;
+type Params = z.output<typeof pgHbaChange.params>;
 
-const snapshotSchema = z.strictObject({ path: z.string(), content: z.string().nullable(), mode: z.number().optional(), uid: z.number().optional(), gid: z.number().optional() });
-const recordSchema = z.strictObject({ peer: z.string(), before: snapshotSchema, afterSha256: z.string() });
 
 interface Plan {
   cluster: Cluster;
@@ -77,9 +68,7 @@ export const pgHbaAction = (o: { postgresql: { version: string; cluster: string 
     throw err;
   };
 
-  return defineChange({
-    name: 'pg-hba',
-    params: paramsSchema,
+  return defineChange(pgHbaChange, {
     async check(params) {
       const p = await plan(params);
       if (p.changes.length === 0) return { changes: [] };
@@ -93,7 +82,7 @@ export const pgHbaAction = (o: { postgresql: { version: string; cluster: string 
       await refuseBroken(p.cluster, p.snap.path);
       const owner = { uid: p.snap.uid ?? 0, gid: p.snap.gid ?? 0, mode: p.snap.mode ?? 0o640 };
       const record = { peer: p.spec.peer.address, before: p.snap, afterSha256: sha256(p.next.text) };
-      const { journalId } = await journal.make('pg-hba', p.changes, record, async (rollback) => {
+      const { journalId } = await journal.make(p.changes, record, async (rollback) => {
         await writeFileAtomic(p.snap.path, p.next.text, owner);
         try {
           const errors = hbaErrors(await hbaFileRules(p.cluster, opts));
@@ -107,8 +96,7 @@ export const pgHbaAction = (o: { postgresql: { version: string; cluster: string 
       });
       return { changed: true, changes: p.changes, journalId };
     },
-    async undo(record) {
-      const rec = recordSchema.parse(record);
+    async undo(rec) {
       const cluster = await resolveCluster(o.postgresql);
       const now = await snapshotFile(rec.before.path);
       if (now.content === null || rec.before.content === null) throw new PgduplexError('PG_HBA_INVALID', `${rec.before.path} no longer exists`, { hint: 'restore it from a backup; pgduplex will not create it' });

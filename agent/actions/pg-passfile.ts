@@ -5,13 +5,12 @@ import { OWNED_HEADER, restoreFile, snapshotFile, writeFileAtomic } from '../fil
 import { resolveCluster } from '../postgres/cluster.js';
 import { lookupUser } from '../system/users.js';
 import { defineChange } from './change.js';
+import { pgPassfileChange } from '../../shared/protocol/postgres.js';
 import type { AgentServices } from './context.js';
 import { plainIdentifier as ident } from '../../shared/protocol/identifier.js';
 
 /** The libpq passfile the agent owns beside the cluster's config; subscriptions name it with `passfile=`. */
 export const PASSFILE_NAME = 'pgduplex.pgpass';
-
-const host = z.string().regex(/^[0-9a-fA-F.:]{2,45}$/, { message: 'must be an IP address' });
 
 /** libpq passfile escaping: backslash and colon are escaped with a backslash. */
 function esc(v: string): string {
@@ -27,22 +26,13 @@ const keyOf = (p: { host: string; port: number; database: string; user: string }
  */
 export const pgPassfileAction = (s: AgentServices) => {
   const pathOf = async () => join((await resolveCluster(s.postgresql)).configDir, PASSFILE_NAME);
-  const params = z.strictObject({
-    host,
-    port: z.number().int().min(1).max(65535),
-    database: ident,
-    user: ident,
-    password: z.string().min(16).max(200).regex(/^[\x21-\x7e]+$/, { message: 'must be printable ASCII without spaces' }),
-  });
   const lines = async (path: string) => ((await snapshotFile(path)).content ?? '').split('\n').filter((l) => l !== '' && !l.startsWith('#'));
   const render = (ls: string[]) => `${OWNED_HEADER}\n${ls.join('\n')}${ls.length ? '\n' : ''}`;
   const write = async (path: string, ls: string[]) => {
     const pg = await lookupUser('postgres');
     await writeFileAtomic(path, render(ls), { uid: pg.uid, gid: pg.gid, mode: 0o600 });
   };
-  return defineChange({
-    name: 'pg-passfile',
-    params,
+  return defineChange(pgPassfileChange, {
     async check(p) {
       const path = await pathOf();
       const want = keyOf(p) + esc(p.password);
@@ -59,7 +49,7 @@ export const pgPassfileAction = (s: AgentServices) => {
       if (had === want) return { changed: false, changes: [] };
       const before = await snapshotFile(path);
       const changes = [`${had ? 'replaced' : 'added'} the passfile line for ${p.user}@${p.host}:${p.port}/${p.database} in ${path}`];
-      const { journalId } = await journal.make('pg-passfile', changes, { key, replaced: had !== undefined, created: before.content === null }, async (rollback) => {
+      const { journalId } = await journal.make(changes, { key, replaced: had !== undefined, created: before.content === null }, async (rollback) => {
         await write(path, [...current.filter((l) => !l.startsWith(key)), want]);
         if ((await lines(path)).includes(want)) return;
         await rollback(() => restoreFile(before));
@@ -67,8 +57,7 @@ export const pgPassfileAction = (s: AgentServices) => {
       });
       return { changed: true, changes, journalId };
     },
-    async undo(record) {
-      const r = z.strictObject({ key: z.string(), replaced: z.boolean(), created: z.boolean().optional() }).parse(record);
+    async undo(r) {
       const path = await pathOf();
       const left = (await lines(path)).filter((l) => !l.startsWith(r.key));
       // A file this action created goes again with its last line, so the config dir is as it was.

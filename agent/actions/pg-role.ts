@@ -1,29 +1,15 @@
 import { z } from 'zod';
 import { PgduplexError } from '../../shared/errors.js';
 import { resolveCluster, type Cluster } from '../postgres/cluster.js';
-import { pgNameSchema, pgRoleSchema, psqlSet, quoteIdent } from '../postgres/hba-names.js';
+import { psqlSet, quoteIdent } from '../postgres/hba-names.js';
 import { queryJson, runPsql } from '../postgres/psql.js';
-import { SCRAM_PASSWORD, scramVerifier, verifierMatches } from '../postgres/scram.js';
+import { scramVerifier, verifierMatches } from '../postgres/scram.js';
 import { defineChange } from './change.js';
+import { pgRoleChange } from '../../shared/protocol/postgres.js';
 
-const grantSchema = z.strictObject({ database: pgNameSchema, schema: pgNameSchema });
-const paramsSchema = z.strictObject({
-  role: pgRoleSchema,
-  /** Comes over the root-only socket or the encrypted peer channel; never logged, stored or echoed. */
-  password: z.string().regex(SCRAM_PASSWORD, 'must be 16-256 printable ASCII characters without spaces'),
-  /** SELECT on every table of one schema, which the subscriber's initial table copy needs. */
-  grantSelectOn: grantSchema.optional(),
-});
-type Params = z.output<typeof paramsSchema>;
+type Params = z.output<typeof pgRoleChange.params>;
 
-const recordSchema = z.strictObject({
-  role: z.string(),
-  created: z.boolean(),
-  addedAttributes: z.array(z.enum(['LOGIN', 'REPLICATION'])),
-  passwordChanged: z.boolean(),
-  grants: z.strictObject({ database: z.string(), schema: z.string(), usage: z.boolean(), tables: z.array(z.string()) }).optional(),
-});
-type UndoRecord = z.infer<typeof recordSchema>;
+type UndoRecord = z.output<typeof pgRoleChange.record>;
 
 interface RoleState {
   exists: boolean;
@@ -161,16 +147,14 @@ export const pgRoleAction = (o: { postgresql: { version: string; cluster: string
     return done;
   };
 
-  return defineChange({
-    name: 'pg-role',
-    params: paramsSchema,
+  return defineChange(pgRoleChange, {
     async check(params) {
       return { changes: (await plan(params)).changes };
     },
     async apply(params, journal) {
       const { cluster, todo, changes } = await plan(params);
       if (changes.length === 0) return { changed: false, changes: [] };
-      const { journalId } = await journal.make('pg-role', changes, todo, async (rollback) => {
+      const { journalId } = await journal.make(changes, todo, async (rollback) => {
         const attempted: UndoRecord = { role: todo.role, created: false, addedAttributes: [], passwordChanged: false };
         try {
           if (todo.created || todo.passwordChanged || todo.addedAttributes.length > 0) {
@@ -190,8 +174,7 @@ export const pgRoleAction = (o: { postgresql: { version: string; cluster: string
       });
       return { changed: true, changes, journalId, ...(todo.passwordChanged && !todo.created ? { notes: ['undo cannot restore the previous password'] } : {}) };
     },
-    async undo(record) {
-      const rec = recordSchema.parse(record);
+    async undo(rec) {
       return undo(await resolveCluster(o.postgresql), rec);
     },
   });

@@ -1,32 +1,13 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { z } from 'zod';
 import { PgduplexError } from '../../shared/errors.js';
-import { defineAction } from '../../shared/protocol/actions.js';
+import { pgServiceReloadAction, pgServiceRestartAction, pgSettingsChange } from '../../shared/protocol/postgres.js';
 import { resolveCluster, type Cluster } from '../postgres/cluster.js';
 import { queryJson, runPsql } from '../postgres/psql.js';
 import { clusterLogPath, logSize, readLogSince, startFailureLines } from '../postgres/settings-log.js';
 import { controlVia, reloadCluster, startCluster, type Via } from '../postgres/settings-service.js';
 import type { AgentServices } from './context.js';
-import { pgSettingsAction } from './pg-settings.js';
 import { defineHandler } from './registry.js';
 
-const serviceResult = z.strictObject({
-  cluster: z.string(),
-  via: z.enum(['systemd', 'pg_ctlcluster']),
-  readyAfterMs: z.number(),
-  pendingRestart: z.array(z.string()),
-});
-
-/** `pg-service.reload`: re-read the configuration; answers once new sessions see it. */
-export const pgServiceReloadAction = defineAction({ name: 'pg-service.reload', mutates: true, params: z.strictObject({}), result: serviceResult });
-
-/** `pg-service.restart`: restart and wait for connections; `restoreJournalId` names the pg-settings change to take back if it does not start. */
-export const pgServiceRestartAction = defineAction({
-  name: 'pg-service.restart',
-  mutates: true,
-  params: z.strictObject({ restoreJournalId: z.string().max(64).optional() }),
-  result: serviceResult,
-});
 
 /** Bounds: how long a start may take before PostgreSQL counts as not coming up. */
 export interface PgServiceOptions {
@@ -39,10 +20,9 @@ export interface PgServiceOptions {
 const PENDING_SQL = `select coalesce(json_agg(name order by name), '[]'::json) from pg_settings where pending_restart`;
 
 /** `pg-service.reload` and `pg-service.restart`: through systemd when it is PID 1, else pg_ctlcluster. */
-export const pgServiceHandlers = (s: AgentServices, opts: PgServiceOptions = {}) => {
+export const pgServiceHandlers = (s: AgentServices, undoEntry: (id: string) => Promise<string[]>, opts: PgServiceOptions = {}) => {
   const timeoutMs = s.limits.toolTimeoutMs;
   const startTimeoutMs = opts.startTimeoutMs ?? Math.max(60_000, timeoutMs);
-  const settings = pgSettingsAction(s.postgresql, { timeoutMs });
   const where = (c: Cluster) => `${c.version}/${c.name}`;
   const via = () => controlVia(opts.systemdMarker);
   const pending = (c: Cluster) => queryJson<string[]>(c, PENDING_SQL, { timeoutMs });
@@ -54,7 +34,6 @@ export const pgServiceHandlers = (s: AgentServices, opts: PgServiceOptions = {})
 
   const reload = defineHandler({
     descriptor: pgServiceReloadAction,
-    callers: ['local', 'peer'],
     run: async () => {
       const cluster = await resolveCluster(s.postgresql);
       const v = await via();
@@ -73,11 +52,10 @@ export const pgServiceHandlers = (s: AgentServices, opts: PgServiceOptions = {})
 
   const restart = defineHandler({
     descriptor: pgServiceRestartAction,
-    callers: ['local', 'peer'],
     run: async ({ restoreJournalId }) => {
       const cluster = await resolveCluster(s.postgresql);
       const entry = restoreJournalId === undefined ? undefined : await s.journal.get(restoreJournalId);
-      if (entry && (entry.action !== 'pg-settings' || entry.undone)) {
+      if (entry && (entry.action !== pgSettingsChange.name || entry.undone)) {
         throw new PgduplexError('BAD_PARAMS', `journal entry ${entry.id} is ${entry.undone ? 'already undone' : `a ${entry.action} change, not pg-settings`}`, { hint: 'pass the journalId that pg-settings.apply returned, or none' });
       }
       const v = await via();
@@ -99,8 +77,7 @@ export const pgServiceHandlers = (s: AgentServices, opts: PgServiceOptions = {})
           hint: 'fix what the log names; to take back a settings change use journal.undo with its id, then pg-service.restart',
         });
       }
-      const restored = await settings.undo(entry.undo);
-      await s.journal.markUndone(entry.id);
+      const restored = await undoEntry(entry.id);
       const again = await bringUp('start', cluster, v);
       if (!again.up) {
         throw new PgduplexError('PG_START_FAILED', `PostgreSQL ${where(cluster)} did not come up with the settings of journal entry ${entry.id} (${failure}), nor after they were taken back (${again.reason}; ${restored.join('; ')}). From ${log}:\n${lines}`, {

@@ -8,47 +8,10 @@ import { resolveCluster, type Cluster } from '../postgres/cluster.js';
 import { blockRange, changedNames, locateTarget, ourFileErrors, type SettingsTarget } from '../postgres/settings-file.js';
 import { checkAgainstServer, describeTarget, planSettings, settled, waitingForRestart } from '../postgres/settings-plan.js';
 import { readServerState, reloadConf, waitForState, type ServerState } from '../postgres/settings-server.js';
-import { SETTING_SPECS, validateSetting } from '../postgres/settings-spec.js';
 import { lookupUser } from '../system/users.js';
 import { defineChange } from './change.js';
+import { pgSettingsChange } from '../../shared/protocol/postgres.js';
 import type { Rollback } from '../state/journal.js';
-
-/**
- * `{settings: {name: value}}`: the complete content of pgduplex's drop-in. Names come from the
- * allowlist, values must have their setting's form; `__proto__` is refused, not silently dropped.
- */
-export const pgSettingsParams = z.strictObject({
-  settings: z.preprocess(
-    (raw, ctx) => {
-      if (typeof raw === 'object' && raw !== null && Object.hasOwn(raw, '__proto__')) ctx.addIssue({ code: 'custom', message: '"__proto__" is not a setting pgduplex manages', input: raw });
-      return raw;
-    },
-    z
-      .record(z.string().max(64), z.string().max(512))
-      .superRefine((settings, ctx) => {
-        const entries = Object.entries(settings);
-        if (entries.length === 0 || entries.length > SETTING_SPECS.size) ctx.addIssue({ code: 'custom', message: `give 1 to ${SETTING_SPECS.size} settings` });
-        for (const [name, value] of entries) {
-          const c = validateSetting(name, value);
-          if (!c.ok) ctx.addIssue({ code: 'custom', message: c.reason, path: [name] });
-        }
-      })
-      .transform(
-        (settings) =>
-          new Map(
-            Object.entries(settings).map(([n, v]) => {
-              const c = validateSetting(n, v);
-              return [n, c.ok ? c.value : v] as const;
-            }),
-          ),
-      ),
-  ),
-});
-
-const undoSchema = z.strictObject({
-  cluster: z.strictObject({ version: z.string(), name: z.string() }),
-  snapshot: z.strictObject({ path: z.string(), content: z.string().nullable(), mode: z.number().optional(), uid: z.number().optional(), gid: z.number().optional() }),
-});
 
 /** Bounds for the action: tool timeouts from the config, and how long a reload may take to show. */
 export interface PgSettingsOptions {
@@ -90,9 +53,7 @@ export const pgSettingsAction = (wanted: { version: string; cluster: string } | 
     if (reload) await reloadConf(c.cluster, opts.timeoutMs).catch(() => undefined);
   };
 
-  return defineChange({
-    name: 'pg-settings',
-    params: pgSettingsParams,
+  return defineChange(pgSettingsChange, {
     async check({ settings }) {
       const c = await read();
       checkAgainstServer(settings, c.state);
@@ -135,7 +96,7 @@ export const pgSettingsAction = (wanted: { version: string; cluster: string } | 
         }
       };
       const record = { cluster: { version: c.cluster.version, name: c.cluster.name }, snapshot: c.snapshot };
-      const { journalId, result: waiting } = plan.newText === c.snapshot.content ? { journalId: undefined, result: await put(ignoreRollbackFailure) } : await journal.make('pg-settings', plan.changes, record, put);
+      const { journalId, result: waiting } = plan.newText === c.snapshot.content ? { journalId: undefined, result: await put(ignoreRollbackFailure) } : await journal.make(plan.changes, record, put);
       return {
         changed: true,
         changes: plan.changes,
@@ -144,7 +105,7 @@ export const pgSettingsAction = (wanted: { version: string; cluster: string } | 
       };
     },
     async undo(record) {
-      return undoSettings(undoSchema.parse(record), opts, settle);
+      return undoSettings(record, opts, settle);
     },
   });
 };
@@ -160,7 +121,7 @@ async function write(c: Current, text: string | null): Promise<void> {
  * Puts the file back byte for byte and reloads when PostgreSQL runs; a stopped server is fine
  * (pg-service.restart restores a setting PostgreSQL would not start with), it reads the file at start.
  */
-async function undoSettings(record: z.infer<typeof undoSchema>, opts: PgSettingsOptions, settle: { timeoutMs: number; settleMs: number }): Promise<string[]> {
+async function undoSettings(record: z.output<typeof pgSettingsChange.record>, opts: PgSettingsOptions, settle: { timeoutMs: number; settleMs: number }): Promise<string[]> {
   const cluster = await resolveCluster({ version: record.cluster.version, cluster: record.cluster.name }, opts.confRoot);
   const replaced = await readFile(record.snapshot.path, 'utf8').catch(() => null);
   await restoreFile(record.snapshot);

@@ -3,6 +3,7 @@ import { PgduplexError } from '../../shared/errors.js';
 import { resolveCluster } from '../postgres/cluster.js';
 import { queryJson, runPsql } from '../postgres/psql.js';
 import { defineChange } from './change.js';
+import { publicationChange } from '../../shared/protocol/replication-actions.js';
 import type { AgentServices } from './context.js';
 import { plainIdentifier as ident } from '../../shared/protocol/identifier.js';
 
@@ -60,9 +61,7 @@ export const publicationAction = (s: AgentServices) => {
     else if ('all' in target || current.all || target.list.length === 0) await runPsql(cluster, `begin;\n${DROP_SQL}\n${CREATE_SQL(target)}\ncommit;`, o);
     else await runPsql(cluster, SET_SQL, o);
   };
-  return defineChange({
-    name: 'publication',
-    params: z.strictObject({ database: ident, name: ident, tables: shape }),
+  return defineChange(publicationChange, {
     async check({ database, name, tables }) {
       const cur = await read(database, name);
       if (!differs(cur, tables)) return { changes: [] };
@@ -72,7 +71,7 @@ export const publicationAction = (s: AgentServices) => {
       const before = await read(database, name);
       if (!differs(before, tables)) return { changed: false, changes: [] };
       const changes = [`${before.exists ? 'changed' : 'created'} publication ${name} in ${database} ${describeShape(tables)}`];
-      const { journalId } = await journal.make('publication', changes, { database, name, before }, async (rollback) => {
+      const { journalId } = await journal.make(changes, { database, name, before }, async (rollback) => {
         await write(database, name, tables, before);
         const after = await read(database, name);
         if (!differs(after, tables)) return;
@@ -81,8 +80,7 @@ export const publicationAction = (s: AgentServices) => {
       });
       return { changed: true, changes, journalId };
     },
-    async undo(record) {
-      const r = z.strictObject({ database: ident, name: ident, before: z.unknown() }).parse(record);
+    async undo(r) {
       const before = r.before as Current;
       const now = await read(r.database, r.name);
       if (!before.exists) {

@@ -4,15 +4,13 @@ import type { ActionDescriptor } from '../../shared/protocol/actions.js';
 import type { z } from 'zod';
 import { ActionOutcomes } from './outcomes.js';
 
-/** An action's implementation beside its descriptor. */
+/** An action's implementation beside its descriptor; who may call it is the descriptor's to say. */
 export interface ActionHandler<P extends z.ZodType = z.ZodType, R extends z.ZodType = z.ZodType> {
   descriptor: ActionDescriptor<P, R>;
-  /** Which callers may run it: some actions are for the local CLI only, never for the peer. */
-  callers: ReadonlyArray<ActionContext['origin']>;
   run(params: z.output<P>, ctx: ActionContext): Promise<z.input<R>>;
 }
 
-/** Declares a handler with its types inferred from the descriptor. */
+/** Declares a handler typed by its catalogue descriptor: a params or result mismatch does not compile. */
 export function defineHandler<P extends z.ZodType, R extends z.ZodType>(h: ActionHandler<P, R>): ActionHandler<P, R> {
   return h;
 }
@@ -31,27 +29,29 @@ export class ActionRegistry {
 
   register(...handlers: ActionHandler[]): this {
     for (const h of handlers) {
-      if (this.handlers.has(h.descriptor.name)) throw new Error(`action ${h.descriptor.name} registered twice`);
-      this.handlers.set(h.descriptor.name, h);
+      for (const name of [h.descriptor.name, ...(h.descriptor.aliases ?? [])]) {
+        if (this.handlers.has(name)) throw new Error(`action ${name} registered twice`);
+        this.handlers.set(name, h);
+      }
     }
     return this;
   }
 
   names(): string[] {
-    return [...this.handlers.keys()].sort();
+    return [...new Set([...this.handlers.values()].map((h) => h.descriptor.name))].sort();
   }
 
   readonly dispatch: Dispatch = async (action, params, ctx) => {
     const handler = this.handlers.get(action);
-    if (handler === undefined || !handler.callers.includes(ctx.origin)) {
+    if (handler === undefined || !handler.descriptor.callers.includes(ctx.origin)) {
       throw new PgduplexError('UNKNOWN_ACTION', `unknown action ${JSON.stringify(action.slice(0, 64))}`);
     }
     try {
-      const result = await this.run(handler, action, params, ctx);
-      this.outcomes.record(action, true);
+      const result = await this.run(handler, handler.descriptor.name, params, ctx);
+      this.outcomes.record(handler.descriptor.name, true);
       return result;
     } catch (err) {
-      this.outcomes.record(action, false);
+      this.outcomes.record(handler.descriptor.name, false);
       throw err;
     }
   };

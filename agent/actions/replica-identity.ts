@@ -4,6 +4,7 @@ import { plainIdentifier as ident } from '../../shared/protocol/identifier.js';
 import { resolveCluster } from '../postgres/cluster.js';
 import { queryJson, runPsql } from '../postgres/psql.js';
 import { defineChange } from './change.js';
+import { replicaIdentityChange } from '../../shared/protocol/replication-actions.js';
 import type { AgentServices } from './context.js';
 
 // relreplident: d default (primary key), n nothing, f full, i an index (named by indisreplident).
@@ -43,9 +44,7 @@ export const replicaIdentityAction = (s: AgentServices) => {
   const pending = (list: Identity[]) => list.filter((t) => t.identity !== 'f');
   const describe = (t: Identity) => `${t.schema}.${t.name}: replica identity ${({ d: 'default', n: 'nothing', i: `index ${t.index}` } as Record<string, string>)[t.identity] ?? t.identity} -> full`;
 
-  return defineChange({
-    name: 'replica-identity',
-    params,
+  return defineChange(replicaIdentityChange, {
     async check(p) {
       return { changes: pending(await read(p)).map(describe) };
     },
@@ -54,13 +53,12 @@ export const replicaIdentityAction = (s: AgentServices) => {
       if (todo.length === 0) return { changed: false, changes: [] };
       const changes = todo.map(describe);
       const record = { database: p.database, before: todo.map((t) => ({ s: t.schema, n: t.name, identity: t.identity, idx: t.index })) };
-      const { journalId } = await journal.make('replica-identity', changes, record, () => run(p.database, todo.map((t) => ({ s: t.schema, n: t.name, identity: 'f', idx: null }))));
+      const { journalId } = await journal.make(changes, record, () => run(p.database, todo.map((t) => ({ s: t.schema, n: t.name, identity: 'f', idx: null }))));
       const still = pending(await read(p));
       if (still.length > 0) throw new PgduplexError('PG_QUERY_FAILED', `replica identity did not change on ${still.map((t) => `${t.schema}.${t.name}`).join(', ')}`, { hint: `journal entry ${journalId} undoes what did change` });
       return { changed: true, changes, journalId };
     },
-    async undo(record) {
-      const r = undoRecord.parse(record);
+    async undo(r) {
       // A table dropped since has no identity to restore.
       const exists = await lookup(r.database, r.before);
       const plan = r.before.filter((b) => exists.some((t) => t.schema === b.s && t.name === b.n));

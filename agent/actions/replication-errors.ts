@@ -1,3 +1,4 @@
+import { replicationErrorsAction } from '../../shared/protocol/replication-actions.js';
 import { z } from 'zod';
 import { defineAction } from '../../shared/protocol/actions.js';
 import { replicationLogErrorSchema } from '../../shared/replication.js';
@@ -10,18 +11,10 @@ import { defineHandler } from './registry.js';
 /** How much of the log's end is read: enough for minutes of a worker retrying every 5 s. */
 const TAIL_BYTES = 512 * 1024;
 
-/** Read-only: the latest replication error per subscription from the tail of the cluster's server log (table, key, finish LSN). */
-export const replicationErrorsAction = defineAction({
-  name: 'replication.errors',
-  mutates: false,
-  params: z.strictObject({}),
-  result: z.array(replicationLogErrorSchema),
-});
 
 /** Reads the log the cluster writes through pg_ctlcluster; works while PostgreSQL is down too. */
 export const replicationErrorsHandler = (s: AgentServices) =>
   defineHandler({
     descriptor: replicationErrorsAction,
-    callers: ['local', 'peer'],
     run: async () => latestReplicationErrors(parseReplicationErrors(await readLogSince(await clusterLogPath(await resolveCluster(s.postgresql)), 0, TAIL_BYTES))),
   });

@@ -1,3 +1,4 @@
+import { replicationStatusAction } from '../../shared/protocol/replication-actions.js';
 import { z } from 'zod';
 import { defineAction } from '../../shared/protocol/actions.js';
 import { plainIdentifier } from '../../shared/protocol/identifier.js';
@@ -8,19 +9,11 @@ import { REPLICATION_STATUS_SQL } from '../postgres/replication-sql.js';
 import type { AgentServices } from './context.js';
 import { defineHandler } from './registry.js';
 
-/** Read-only: slots with the WAL they hold and their lag, senders, subscriptions with workers, counters and (for `database`) table sync states. */
-export const replicationStatusAction = defineAction({
-  name: 'replication.status',
-  mutates: false,
-  params: z.strictObject({ database: plainIdentifier.optional() }),
-  result: replicationSnapshotSchema,
-});
 
 /** Runs replication.status on the local cluster. */
 export const replicationStatusHandler = (s: AgentServices) =>
   defineHandler({
     descriptor: replicationStatusAction,
-    callers: ['local', 'peer'],
     run: async ({ database }) =>
       queryJson<ReplicationSnapshot>(await resolveCluster(s.postgresql), REPLICATION_STATUS_SQL, { timeoutMs: s.limits.toolTimeoutMs, ...(database ? { database } : {}) }),
   });

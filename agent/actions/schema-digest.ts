@@ -1,3 +1,4 @@
+import { schemaDigestAction } from '../../shared/protocol/data.js';
 import { z } from 'zod';
 import { defineAction } from '../../shared/protocol/actions.js';
 import { plainIdentifier as ident } from '../../shared/protocol/identifier.js';
@@ -20,7 +21,6 @@ const DIGEST_SQL = `select coalesce(json_object_agg(t.fq, t.shape), '{}') from (
 /** `schema-digest`: each table's shape in one comparable line, so verify can name schema differences. */
 export const schemaDigestHandler = (s: AgentServices) =>
   defineHandler({
-    descriptor: defineAction({ name: 'schema-digest', mutates: false, params: z.strictObject({ database: ident, schema: ident.default('public') }), result: z.record(z.string(), z.string()) }),
-    callers: ['local', 'peer'],
+    descriptor: schemaDigestAction,
     run: async ({ database, schema }) => queryJson(await resolveCluster(s.postgresql), DIGEST_SQL, { timeoutMs: s.limits.toolTimeoutMs * 4, database, vars: { schema } }),
   });

@@ -1,3 +1,4 @@
+import { schemaExportAction } from '../../shared/protocol/data.js';
 import { z } from 'zod';
 import { PgduplexError } from '../../shared/errors.js';
 import { streamResult } from '../../shared/channel/rpc.js';
@@ -9,6 +10,7 @@ import { queryJson } from '../postgres/psql.js';
 import { applySqlScript, dumpSchema } from '../postgres/schema-dump.js';
 import { createsSchemaLine, emptySchemaSql } from '../postgres/schema-empty.js';
 import { defineChange } from './change.js';
+import { schemaImportChange } from '../../shared/protocol/data.js';
 import type { AgentServices } from './context.js';
 import { defineHandler } from './registry.js';
 import { plainIdentifier as ident } from '../../shared/protocol/identifier.js';
@@ -22,8 +24,7 @@ const ROWS_SQL = `select coalesce(sum(greatest(c.reltuples, 0))::bigint, 0) from
 /** `schema-export` (peer only): streams this node's schema to the peer that imports it. */
 export const schemaExportHandler = (s: AgentServices) =>
   defineHandler({
-    descriptor: defineAction({ name: 'schema-export', mutates: false, params: z.strictObject({ database: ident, schema: ident }), result: z.unknown() }),
-    callers: ['peer'],
+    descriptor: schemaExportAction,
     run: async ({ database, schema }) => {
       const cluster = await resolveCluster(s.postgresql);
       const tables = await queryJson<string[]>(cluster, TABLES_SQL, { timeoutMs: s.limits.toolTimeoutMs, database, vars: { schema } });
@@ -43,9 +44,7 @@ export const schemaImportAction = (s: AgentServices, root = BACKUP_ROOT) => {
     const t = { timeoutMs: s.limits.toolTimeoutMs, database, vars: { schema } };
     return { cluster, tables: await queryJson<string[]>(cluster, TABLES_SQL, t), rows: await queryJson<number>(cluster, ROWS_SQL, t) };
   };
-  return defineChange({
-    name: 'schema-import',
-    params,
+  return defineChange(schemaImportChange, {
     async check({ database, schema }) {
       const { tables, rows } = await local(database, schema);
       const peer = s.trust.peer?.node ?? 'the peer';
@@ -64,7 +63,7 @@ export const schemaImportAction = (s: AgentServices, root = BACKUP_ROOT) => {
       }
       ctx?.progress(`fetching schema ${schema} from the peer`);
       const session = await s.peers.session();
-      const { meta, data } = await session.rpc.callStream('schema-export', { database, schema }, { timeoutMs: s.limits.toolTimeoutMs });
+      const { meta, data } = await session.rpc.callStream(schemaExportAction.name, { database, schema }, { timeoutMs: s.limits.toolTimeoutMs });
       const parts: Uint8Array[] = [];
       let size = 0;
       for await (const part of data) {
@@ -82,14 +81,13 @@ export const schemaImportAction = (s: AgentServices, root = BACKUP_ROOT) => {
       const expected = [...((meta['tables'] as string[] | undefined) ?? [])].sort();
       const changes = [`${tables.length ? `replaced schema ${schema} (${tables.length} tables)` : `imported schema ${schema}`} of ${database} from the peer: ${expected.length} tables`];
       const record = { database, schema, owner, backupId: replace?.backupId ?? null };
-      const { journalId } = await journal.make('schema-import', changes, record, () => applySqlScript(cluster, database, prelude + dump, s.limits.toolTimeoutMs * 10));
+      const { journalId } = await journal.make(changes, record, () => applySqlScript(cluster, database, prelude + dump, s.limits.toolTimeoutMs * 10));
       // Committed either way: a wrong result stays journaled, so its undo is at hand.
       const after = (await local(database, schema)).tables;
       if (after.join(',') !== expected.join(',')) throw new PgduplexError('PG_QUERY_FAILED', `schema ${schema} does not hold the peer's tables after the import`, { hint: `journal entry ${journalId} undoes it` });
       return { changed: true, changes, journalId };
     },
-    async undo(record) {
-      const r = z.strictObject({ database: ident, schema: ident, owner: z.string().regex(/^[a-z_][a-z0-9_]*$/), backupId: z.string().nullable() }).parse(record);
+    async undo(r) {
       const cluster = await resolveCluster(s.postgresql);
       if (r.backupId === null) {
         await applySqlScript(cluster, r.database, emptySchemaSql(r.schema, r.owner), s.limits.toolTimeoutMs);

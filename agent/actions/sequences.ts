@@ -5,6 +5,7 @@ import { queryJson, runPsql } from '../postgres/psql.js';
 import { interleave, isInterleaved, SEQUENCES_SQL, type SequenceState } from '../postgres/sequences.js';
 import { defineAction } from '../../shared/protocol/actions.js';
 import { defineChange } from './change.js';
+import { sequencesChange, sequencesStatusAction } from '../../shared/protocol/replication-actions.js';
 import { defineHandler } from './registry.js';
 import type { AgentServices } from './context.js';
 import { plainIdentifier as ident } from '../../shared/protocol/identifier.js';
@@ -31,15 +32,10 @@ export const sequencesAction = (s: AgentServices) => {
   };
   const run = async (database: string, plan: Plan[]) =>
     runPsql(await resolveCluster(s.postgresql), SET_SQL, { timeoutMs: s.limits.toolTimeoutMs, database, vars: { seqs: JSON.stringify(plan) } });
-  const params = z
-    .strictObject({ database: ident, step: z.number().int().min(2).max(8), slot: z.number().int().min(1), exclude: z.array(z.string().max(130)).max(1000).optional() })
-    .refine((p) => p.slot <= p.step, { message: 'slot must be between 1 and step', path: ['slot'] });
-  const pending = (list: SequenceState[], p: z.output<typeof params>) =>
+  const pending = (list: SequenceState[], p: z.output<typeof sequencesChange.params>) =>
     list.filter((q) => !(p.exclude ?? []).includes(`${q.schema}.${q.name}`) && !isInterleaved(q, p.step, p.slot));
 
-  return defineChange({
-    name: 'sequences',
-    params,
+  return defineChange(sequencesChange, {
     async check(p) {
       return {
         changes: pending(await read(p.database), p).map((q) => {
@@ -54,14 +50,13 @@ export const sequencesAction = (s: AgentServices) => {
       const plan = todo.map((q) => ({ s: q.schema, n: q.name, ...(({ increment, next }) => ({ inc: increment, next }))(interleave(q, p.step, p.slot)) }));
       const changes = todo.map((q, i) => `${label(q)}: increment ${q.increment} -> ${p.step}, next ${q.next} -> ${plan[i]?.next}`);
       const record = { database: p.database, before: todo.map((q) => ({ s: q.schema, n: q.name, inc: q.increment })) };
-      const { journalId } = await journal.make('sequences', changes, record, () => run(p.database, plan));
+      const { journalId } = await journal.make(changes, record, () => run(p.database, plan));
       const after = await read(p.database);
       const wrong = pending(after, p).filter((q) => todo.some((t) => t.schema === q.schema && t.name === q.name));
       if (wrong.length > 0) throw new PgduplexError('PG_QUERY_FAILED', `sequences did not take their new values: ${wrong.map(label).join(', ')}`, { hint: `journal entry ${journalId} undoes what did change` });
       return { changed: true, changes, journalId };
     },
-    async undo(record) {
-      const r = z.strictObject({ database: ident, before: z.array(z.strictObject({ s: z.string(), n: z.string(), inc: z.number() })) }).parse(record);
+    async undo(r) {
       const now = await read(r.database);
       const plan = r.before.flatMap((b) => {
         const q = now.find((x) => x.schema === b.s && x.name === b.n);
@@ -76,12 +71,6 @@ export const sequencesAction = (s: AgentServices) => {
 /** Read-only: every sequence with its step, next value and the largest key in its column, for verify. */
 export const sequencesStatusHandler = (s: AgentServices) =>
   defineHandler({
-    descriptor: defineAction({
-      name: 'sequences.status',
-      mutates: false,
-      params: z.strictObject({ database: ident }),
-      result: z.array(z.strictObject({ schema: z.string(), name: z.string(), increment: z.number(), next: z.number(), columnMax: z.number(), owner: z.string().nullable() })),
-    }),
-    callers: ['local', 'peer'],
+    descriptor: sequencesStatusAction,
     run: async ({ database }) => queryJson(await resolveCluster(s.postgresql), SEQUENCES_SQL, { timeoutMs: s.limits.toolTimeoutMs * 10, database }),
   });

@@ -1,3 +1,4 @@
+import { subscriptionStatusAction } from '../../shared/protocol/replication-actions.js';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { PgduplexError } from '../../shared/errors.js';
@@ -6,6 +7,7 @@ import { resolveCluster } from '../postgres/cluster.js';
 import { queryJson, runPsql } from '../postgres/psql.js';
 import { ALTER_SUBSCRIPTION_SQL, CREATE_SUBSCRIPTION_SQL, DETACH_AND_DROP_SQL, DROP_SUBSCRIPTION_SQL, READ_SUBSCRIPTION_SQL, SUBSCRIPTION_STATUS_SQL, type SubscriptionState } from '../postgres/subscription-sql.js';
 import { defineChange } from './change.js';
+import { subscriptionChange } from '../../shared/protocol/replication-actions.js';
 import type { AgentServices } from './context.js';
 import { PASSFILE_NAME } from './pg-passfile.js';
 import { defineHandler } from './registry.js';
@@ -73,9 +75,7 @@ export const subscriptionAction = (s: AgentServices) => {
     const { cluster, t } = await env(p);
     return queryJson<SubscriptionState>(cluster, READ_SUBSCRIPTION_SQL, { ...t, vars: { sub: p.name } });
   };
-  return defineChange({
-    name: 'subscription',
-    params,
+  return defineChange(subscriptionChange, {
     async check(p) {
       const { cluster } = await env(p);
       return { changes: differences(await read(p), p, conninfo(p, cluster.configDir)) };
@@ -95,13 +95,12 @@ export const subscriptionAction = (s: AgentServices) => {
       }
       const changes = differences(before, p, conn);
       const record = { database: p.database, name: p.name, before };
-      const { journalId } = await journal.make('subscription', changes, record, () => runPsql(cluster, before.exists ? ALTER_SUBSCRIPTION_SQL : CREATE_SUBSCRIPTION_SQL, { ...t, vars }));
+      const { journalId } = await journal.make(changes, record, () => runPsql(cluster, before.exists ? ALTER_SUBSCRIPTION_SQL : CREATE_SUBSCRIPTION_SQL, { ...t, vars }));
       const left = differences(await read(p), p, conn);
       if (left.length > 0) throw new PgduplexError('PG_QUERY_FAILED', `subscription ${p.name} does not read back as requested: ${left.join('; ')}`, { hint: `journal entry ${journalId} undoes it` });
       return { changed: true, changes, journalId };
     },
-    async undo(record) {
-      const r = z.strictObject({ database: ident, name: ident, before: z.unknown() }).parse(record);
+    async undo(r) {
       const before = r.before as SubscriptionState;
       const { cluster, t } = await env(r);
       if (before.exists) {
@@ -127,15 +126,6 @@ export const subscriptionAction = (s: AgentServices) => {
 /** Read-only: each subscription's table sync states and workers, to wait on and to report. */
 export const subscriptionStatusHandler = (s: AgentServices) =>
   defineHandler({
-    descriptor: defineAction({
-      name: 'subscription.status',
-      mutates: false,
-      params: z.strictObject({ database: ident }),
-      result: z.array(z.strictObject({
-        name: z.string(), enabled: z.boolean(), tables: z.record(z.string(), z.number()), workers: z.number(), tableBytes: z.number(),
-        finishedCopy: z.array(z.strictObject({ table: z.string(), slot: z.string() })),
-      })),
-    }),
-    callers: ['local', 'peer'],
+    descriptor: subscriptionStatusAction,
     run: async ({ database }) => queryJson(await resolveCluster(s.postgresql), SUBSCRIPTION_STATUS_SQL, { timeoutMs: s.limits.toolTimeoutMs, database }),
   });

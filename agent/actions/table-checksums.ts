@@ -1,3 +1,4 @@
+import { tablesChecksumAction } from '../../shared/protocol/data.js';
 import { z } from 'zod';
 import { defineAction } from '../../shared/protocol/actions.js';
 import { resolveCluster } from '../postgres/cluster.js';
@@ -22,12 +23,6 @@ select coalesce(json_agg(json_build_object('table', fq, 'rows', c, 'sum', h) ord
 /** `table-checksums`: row count and a content checksum per table, computed inside PostgreSQL. */
 export const tableChecksumsHandler = (s: AgentServices) =>
   defineHandler({
-    descriptor: defineAction({
-      name: 'table-checksums',
-      mutates: false,
-      params: z.strictObject({ database: ident, schema: ident.default('public') }),
-      result: z.array(z.strictObject({ table: z.string(), rows: z.number(), sum: z.string() })),
-    }),
-    callers: ['local', 'peer'],
+    descriptor: tablesChecksumAction,
     run: async ({ database, schema }) => queryJson(await resolveCluster(s.postgresql), CHECKSUM_SQL, { timeoutMs: s.limits.toolTimeoutMs * 20, database, vars: { schema } }),
   });

@@ -1,3 +1,4 @@
+import { tablesDiffAction } from '../../shared/protocol/data.js';
 import { z } from 'zod';
 import { defineAction } from '../../shared/protocol/actions.js';
 import { plainIdentifier as ident } from '../../shared/protocol/identifier.js';
@@ -37,16 +38,7 @@ const params = z.strictObject({
 /** `table-diff`: per-bucket checksums of one table, or the keys in chosen buckets: how verify finds which rows differ. */
 export const tableDiffHandler = (s: AgentServices) =>
   defineHandler({
-    descriptor: defineAction({
-      name: 'table-diff',
-      mutates: false,
-      params,
-      result: z.union([
-        z.array(z.strictObject({ bucket: z.number(), rows: z.number(), sum: z.string() })),
-        z.array(z.strictObject({ key: z.string(), hash: z.string() })),
-      ]),
-    }),
-    callers: ['local', 'peer'],
+    descriptor: tablesDiffAction,
     run: async (p) => {
       const sql = p.buckets ? KEYS_SQL(p.modulus, p.limit) : BUCKETS_SQL(p.modulus);
       const vars = { schema: p.schema, table: p.table, ...(p.buckets ? { buckets: `{${p.buckets.join(',')}}` } : {}) };

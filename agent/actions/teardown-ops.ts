@@ -4,6 +4,7 @@ import { resolveCluster } from '../postgres/cluster.js';
 import { queryJson, runPsql } from '../postgres/psql.js';
 import { CREATE_SUBSCRIPTION_SQL, DETACH_AND_DROP_SQL, DROP_SUBSCRIPTION_SQL, READ_SUBSCRIPTION_SQL, type SubscriptionState } from '../postgres/subscription-sql.js';
 import { defineChange } from './change.js';
+import { slotDropChange, subscriptionDropChange } from '../../shared/protocol/replication-actions.js';
 import type { AgentServices } from './context.js';
 import { plainIdentifier as ident } from '../../shared/protocol/identifier.js';
 
@@ -25,9 +26,7 @@ export const subscriptionDropAction = (s: AgentServices) => {
     const { cluster, t } = await env(database);
     return queryJson<SubscriptionState>(cluster, READ_SUBSCRIPTION_SQL, { ...t, vars: { sub: name } });
   };
-  return defineChange({
-    name: 'subscription-drop',
-    params: z.strictObject({ database: ident, name: ident }),
+  return defineChange(subscriptionDropChange, {
     async check({ database, name }) {
       return { changes: (await read(database, name)).exists ? [`drop subscription ${name} in ${database} and its slot on the publisher`] : [] };
     },
@@ -37,7 +36,7 @@ export const subscriptionDropAction = (s: AgentServices) => {
       const { cluster, t } = await env(database);
       const notes: string[] = [];
       const changes = [`dropped subscription ${name} in ${database}`];
-      const { journalId } = await journal.make('subscription-drop', changes, { database, name, before }, async () => {
+      const { journalId } = await journal.make(changes, { database, name, before }, async () => {
         try {
           await runPsql(cluster, DROP_SUBSCRIPTION_SQL, { ...t, vars: { sub: name } });
         } catch {
@@ -48,8 +47,7 @@ export const subscriptionDropAction = (s: AgentServices) => {
       });
       return { changed: true, changes, journalId, ...(notes.length ? { notes } : {}) };
     },
-    async undo(record) {
-      const r = z.strictObject({ database: ident, name: ident, before: z.unknown() }).parse(record);
+    async undo(r) {
       const b = r.before as SubscriptionState;
       // An interrupted drop may never have happened.
       if ((await read(r.database, r.name)).exists) return [];
@@ -72,9 +70,7 @@ export const subscriptionDropAction = (s: AgentServices) => {
  */
 export const slotDropAction = (s: AgentServices) => {
   const read = async (slot: string) => queryJson<{ exists: boolean; active?: boolean; type?: string; database?: string; retainedBytes?: number }>(await resolveCluster(s.postgresql), SLOT_SQL, { timeoutMs: s.limits.toolTimeoutMs, vars: { slot } });
-  return defineChange({
-    name: 'slot-drop',
-    params: z.strictObject({ slot: ident, confirmRetainedBytesAtLeast: z.number().int().min(0), terminate: z.boolean().default(false) }),
+  return defineChange(slotDropChange, {
     async check({ slot, terminate }) {
       const st = await read(slot);
       const active = st.active ? (terminate ? ' (active: its walsender is ended first)' : ' (ACTIVE: it will be refused)') : '';
@@ -89,11 +85,10 @@ export const slotDropAction = (s: AgentServices) => {
       }
       const changes = [`dropped slot ${slot} (${st.retainedBytes} bytes of WAL released${st.active ? '; the walsender using it was ended' : ''})`];
       const sql = `${terminate ? TERMINATE_SQL : ''}select pg_drop_replication_slot(:'slot');`;
-      const { journalId } = await journal.make('slot-drop', changes, { slot, database: st.database ?? null }, async () => runPsql(await resolveCluster(s.postgresql), sql, { timeoutMs: s.limits.toolTimeoutMs, vars: { slot } }));
+      const { journalId } = await journal.make(changes, { slot, database: st.database ?? null }, async () => runPsql(await resolveCluster(s.postgresql), sql, { timeoutMs: s.limits.toolTimeoutMs, vars: { slot } }));
       return { changed: true, changes, journalId };
     },
-    async undo(record) {
-      const { slot } = z.strictObject({ slot: ident, database: z.string().nullable() }).parse(record);
+    async undo({ slot }) {
       return [`slot ${slot} cannot be restored at its old position; re-run setup so the subscriber re-synchronises`];
     },
   });

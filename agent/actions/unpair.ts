@@ -7,7 +7,6 @@ import { defineHandler } from './registry.js';
 export const unpairHandler = (s: AgentServices) =>
   defineHandler({
     descriptor: unpairAction,
-    callers: ['local'],
     run: async () => {
       const { removed, peerConfirmed } = await s.peers.unpair(true);
       return {

@@ -1,3 +1,4 @@
+import { verifiedGetAction, verifiedSetAction } from '../../shared/protocol/data.js';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { defineAction } from '../../shared/protocol/actions.js';
@@ -10,10 +11,6 @@ const FILE = 'verified.json';
 const stored = z.record(z.string(), z.strictObject({ at: z.string(), head: z.string().nullable() }));
 const result = z.strictObject({ verifiedAt: z.string().nullable(), current: z.boolean() });
 
-/** When a full row-by-row verify of this database last passed, and whether the journal has moved since. */
-export const verifiedGetAction = defineAction({ name: 'verified.get', mutates: false, params: z.strictObject({ database: ident }), result });
-/** Records that a full verify of this database just passed, against the journal's newest line. */
-export const verifiedSetAction = defineAction({ name: 'verified.set', mutates: true, params: z.strictObject({ database: ident }), result });
 
 async function load(path: string): Promise<z.infer<typeof stored>> {
   const parsed = stored.safeParse((await readPrivateJson(path)) ?? {});
@@ -29,7 +26,6 @@ export const verifiedHandlers = (s: AgentServices) => {
   return [
     defineHandler({
       descriptor: verifiedGetAction,
-      callers: ['local', 'peer'],
       run: async ({ database }) => {
         const hit = (await load(path()))[database];
         if (!hit) return { verifiedAt: null, current: false };
@@ -38,7 +34,6 @@ export const verifiedHandlers = (s: AgentServices) => {
     }),
     defineHandler({
       descriptor: verifiedSetAction,
-      callers: ['local', 'peer'],
       run: async ({ database }) => {
         const at = new Date().toISOString();
         await writePrivateJson(path(), { ...(await load(path())), [database]: { at, head: await s.journal.head() } });

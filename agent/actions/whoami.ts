@@ -8,7 +8,6 @@ import { defineHandler } from './registry.js';
 export const whoamiHandler = (s: AgentServices) =>
   defineHandler({
     descriptor: whoamiAction,
-    callers: ['local', 'peer'],
     run: async () => ({
       node: s.node,
       fingerprint: formatFingerprint(s.identity.fingerprint),

@@ -18,11 +18,6 @@ export interface ScramVerifier {
 const B64 = '[A-Za-z0-9+/]+={0,2}';
 const VERIFIER = new RegExp(`^SCRAM-SHA-256\\$(\\d{1,7}):(${B64})\\$(${B64}):(${B64})$`);
 
-/**
- * Passwords the agent accepts: printable ASCII without spaces. PostgreSQL's SASLprep leaves pure ASCII
- * unchanged, so a verifier computed here is exactly the one the server would compute.
- */
-export const SCRAM_PASSWORD = /^[\x21-\x7e]{16,256}$/;
 
 /**
  * Computes the SCRAM-SHA-256 verifier (RFC 5802/7677) in the agent, so the server is only ever sent a

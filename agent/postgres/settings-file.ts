@@ -2,7 +2,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { PgduplexError } from '../../shared/errors.js';
 import { OWNED_HEADER } from '../files/owned-file.js';
 import { confValue, parseConf } from './conf-parse.js';
-import { SAFE_VALUE, SETTING_SPECS, needsRestart, type ServerSetting } from './settings-spec.js';
+import { SAFE_VALUE, SETTING_SPECS, needsRestart, type ServerSetting } from '../../shared/protocol/settings-spec.js';
 
 /** The drop-in's name: after Debian's own files, before an admin's 99-local overrides. */
 export const DROPIN_NAME = '50-pgduplex.conf';

@@ -10,7 +10,7 @@ import {
   type SettingsTarget,
 } from './settings-file.js';
 import type { ServerState } from './settings-server.js';
-import { needsRestart, sameAsRunning, validateForServer, validateSetting, type ServerSetting } from './settings-spec.js';
+import { needsRestart, sameAsRunning, validateForServer, validateSetting, type ServerSetting } from '../../shared/protocol/settings-spec.js';
 
 /** What applying a set of settings would do, worked out without touching anything. */
 export interface SettingsPlan {

@@ -3,7 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Cluster } from './cluster.js';
 import { queryJson, runPsql } from './psql.js';
 import { baseValue, locateTarget, readOwned, type FileRow } from './settings-file.js';
-import { SETTING_SPECS, type ServerSetting } from './settings-spec.js';
+import { SETTING_SPECS, type ServerSetting } from '../../shared/protocol/settings-spec.js';
 
 /** What the running server says about pgduplex's settings and the configuration files it would read. */
 export interface ServerState {

@@ -1,3 +1,4 @@
+import { hazardsAction } from '../../shared/protocol/facts.js';
 import { agentsVia } from '../setup/agents.js';
 import { palette } from '../render/format.js';
 import { pairFacts } from '../setup/setup.js';
@@ -8,7 +9,7 @@ export async function verifyCommand(o: { socket: string; database: string; json:
   const agents = agentsVia(o.socket);
   const f = await pairFacts(agents, o.database, 'local');
   // Tables setup leaves out (no usable replica identity) are not replicated, so they are not compared.
-  const hz = await agents.call<{ noReplicaIdentity: Array<{ table: string }> }>('local', 'hazards', { database: o.database });
+  const hz = await agents.call('local', hazardsAction, { database: o.database });
   const c = palette(process.stdout);
   const lines: Array<{ status: string; node: string; what: string }> = [];
   const report = (status: string, node: string, what: string) => {

@@ -1,18 +1,26 @@
 import { z } from 'zod';
 import { PgduplexError } from '../../shared/errors.js';
-import { defineAction } from '../../shared/protocol/actions.js';
+import { defineAction, type ActionDescriptor, type ParamsOf, type ResultOf } from '../../shared/protocol/actions.js';
 import { peerCallAction } from '../../shared/protocol/control.js';
 import { callAgent } from '../agent-client.js';
 
 /** Which of the two agents a step runs on, from the point of view of the node the CLI runs on. */
 export type Side = 'local' | 'peer';
 
-/** Calls an action by name on either agent: locally over the socket, or relayed to the peer. */
-export interface Agents {
-  call<T = unknown>(side: Side, action: string, params: unknown, opts?: { timeoutMs?: number; onProgress?: (m: string) => void }): Promise<T>;
+/** How long a call may take, and where its progress events go. */
+export interface CallOptions {
+  timeoutMs?: number;
+  onProgress?: (m: string) => void;
 }
 
-const raw = (name: string) => defineAction({ name, mutates: false, params: z.unknown(), result: z.unknown() });
+/** Calls a catalogue action on either agent: locally over the socket, or relayed to the peer; answers are validated. */
+export interface Agents {
+  call<D extends ActionDescriptor>(side: Side, action: D, params: ParamsOf<D>, opts?: CallOptions): Promise<ResultOf<D>>;
+  /** By name, unvalidated: only for code not yet moved to the catalogue's descriptors. */
+  call<T = unknown>(side: Side, action: string, params: unknown, opts?: CallOptions): Promise<T>;
+}
+
+const raw = (name: string) => defineAction({ name, mutates: false, callers: ['local', 'peer'], params: z.unknown(), result: z.unknown() });
 
 /** How long a call waits out an agent still busy with an earlier run's action (e.g. a backup a killed CLI started). */
 export interface BusyPolicy {
@@ -23,26 +31,42 @@ export interface BusyPolicy {
 
 /** The two agents as the CLI on this node reaches them (the peer only through the local agent). */
 export function agentsVia(socket: string, busy: BusyPolicy = {}): Agents {
-  const once = async <T>(side: Side, action: string, params: unknown, opts: { timeoutMs?: number; onProgress?: (m: string) => void }) => {
+  const send = async (side: Side, d: ActionDescriptor, params: unknown, opts: CallOptions): Promise<unknown> => {
     const o = { timeoutMs: opts.timeoutMs ?? 120_000, ...(opts.onProgress ? { onProgress: (e: { message: string }) => opts.onProgress?.(e.message) } : {}) };
-    if (side === 'local') return (await callAgent(socket, raw(action), params, o)) as T;
+    if (side === 'local') return callAgent(socket, d, params, o);
     // The relay waits as long as we do, and we a little longer, so the peer's own timeout error reaches us first.
-    return (await callAgent(socket, peerCallAction, { action, params, timeoutMs: o.timeoutMs }, { ...o, timeoutMs: o.timeoutMs + 5000 })) as T;
+    const answer = await callAgent(socket, peerCallAction, { action: d.name, params, timeoutMs: o.timeoutMs }, { ...o, timeoutMs: o.timeoutMs + 5000 });
+    const parsed = d.result.safeParse(answer);
+    if (parsed.success) return parsed.data;
+    throw new PgduplexError('AGENT_BAD_RESPONSE', `the peer's agent answered ${d.name} with something unexpected`, {
+      hint: 'are both nodes on the same pgduplex version? (pgduplex status shows both)',
+    });
   };
-  return {
-    async call<T>(side: Side, action: string, params: unknown, opts: { timeoutMs?: number; onProgress?: (m: string) => void } = {}) {
-      const deadline = Date.now() + (busy.waitMs ?? 6 * 3_600_000);
-      let told = '';
-      for (;;) {
-        try {
-          return await once<T>(side, action, params, opts);
-        } catch (err) {
-          if (!(err instanceof PgduplexError) || err.code !== 'BUSY' || Date.now() > deadline) throw err;
-          if (err.message !== told) busy.onWait?.(`waiting: ${side === 'local' ? 'this' : 'the peer'} agent says ${err.message}`);
-          told = err.message;
-          await new Promise((r) => setTimeout(r, busy.pollMs ?? 2000));
-        }
+  // An agent of an earlier version knows the action by its old name.
+  const once = async (side: Side, d: ActionDescriptor, params: unknown, opts: CallOptions): Promise<unknown> => {
+    for (const [i, name] of [d.name, ...(d.aliases ?? [])].entries()) {
+      try {
+        return await send(side, i === 0 ? d : { ...d, name }, params, opts);
+      } catch (err) {
+        if (!(err instanceof PgduplexError && err.code === 'UNKNOWN_ACTION') || i === (d.aliases?.length ?? 0)) throw err;
       }
-    },
+    }
+    throw new PgduplexError('INTERNAL', `no name left to call ${d.name} by`);
   };
+  const call = async (side: Side, action: ActionDescriptor | string, params: unknown, opts: CallOptions = {}): Promise<unknown> => {
+    const d = typeof action === 'string' ? raw(action) : action;
+    const deadline = Date.now() + (busy.waitMs ?? 6 * 3_600_000);
+    let told = '';
+    for (;;) {
+      try {
+        return await once(side, d, params, opts);
+      } catch (err) {
+        if (!(err instanceof PgduplexError) || err.code !== 'BUSY' || Date.now() > deadline) throw err;
+        if (err.message !== told) busy.onWait?.(`waiting: ${side === 'local' ? 'this' : 'the peer'} agent says ${err.message}`);
+        told = err.message;
+        await new Promise((r) => setTimeout(r, busy.pollMs ?? 2000));
+      }
+    }
+  };
+  return { call } as Agents;
 }

@@ -1,6 +1,7 @@
-import { z } from 'zod';
 import { PgduplexError, toPgduplexError } from '../../shared/errors.js';
-import { replicationLogErrorSchema, replicationSnapshotSchema, type ReplicationLogError, type ReplicationSnapshot } from '../../shared/replication.js';
+import { peersListAction, whoamiAction } from '../../shared/protocol/control.js';
+import { replicationErrorsAction, replicationStatusAction } from '../../shared/protocol/replication-actions.js';
+import type { ReplicationLogError, ReplicationSnapshot } from '../../shared/replication.js';
 import type { Agents, Side } from '../setup/agents.js';
 
 /** One node as status saw it: its replication facts and log errors, or why they could not be read. */
@@ -21,11 +22,9 @@ export interface PairView {
   peer: NodeView;
 }
 
-type Peer = { node: string; reachable: boolean; error?: string };
-
 /** Reads both nodes in parallel; an unreachable peer or a stopped PostgreSQL is a fact to report, not a failure. */
 export async function gatherPair(agents: Agents, database: string): Promise<PairView> {
-  const [me, peers] = await Promise.all([agents.call<{ node: string }>('local', 'whoami', {}), agents.call<Peer[]>('local', 'peers.list', {})]);
+  const [me, peers] = await Promise.all([agents.call('local', whoamiAction, {}), agents.call('local', peersListAction, {})]);
   const peer = peers[0];
   if (!peer) throw new PgduplexError('NOT_PAIRED', 'this node is not paired, so nothing replicates', { hint: 'pair the nodes (pgduplex pair --accept / pgduplex pair), then run pgduplex setup' });
   const [local, remote] = await Promise.all([
@@ -37,11 +36,11 @@ export async function gatherPair(agents: Agents, database: string): Promise<Pair
 
 async function readNode(agents: Agents, side: Side, node: string, database: string): Promise<NodeView> {
   const [snap, errs] = await Promise.allSettled([
-    agents.call(side, 'replication.status', { database }, { timeoutMs: 30_000 }),
-    agents.call(side, 'replication.errors', {}, { timeoutMs: 30_000 }),
+    agents.call(side, replicationStatusAction, { database }, { timeoutMs: 30_000 }),
+    agents.call(side, replicationErrorsAction, {}, { timeoutMs: 30_000 }),
   ]);
-  const errors = errs.status === 'fulfilled' ? z.array(replicationLogErrorSchema).parse(errs.value) : [];
-  if (snap.status === 'fulfilled') return { node, agentReachable: true, snapshot: replicationSnapshotSchema.parse(snap.value), errors };
+  const errors = errs.status === 'fulfilled' ? errs.value : [];
+  if (snap.status === 'fulfilled') return { node, agentReachable: true, snapshot: snap.value, errors };
   const e = toPgduplexError(snap.reason);
   const agentDown = AGENT_DOWN.has(e.code);
   if (side === 'local' && !PG_DOWN.has(e.code)) throw e;

@@ -1,4 +1,5 @@
 import type { Side } from '../setup/agents.js';
+import { changeNamed } from '../../shared/protocol/catalogue.js';
 import { PUBLICATION, REPL_ROLE, subscriptionName } from '../setup/steps.js';
 
 /** A journal entry not yet undone, as `journal.list` gives it. */
@@ -45,26 +46,20 @@ export interface TeardownPlan {
 }
 
 /**
- * Journal entries teardown leaves alone: data (imported schemas, the extensions their tables use,
+ * Whether teardown leaves a journal entry alone: data (imported schemas, the extensions their tables use,
  * backups, restores stay, "data in place"), and its own drops, whose undo would re-create what it removed.
  */
-export const KEPT_ACTIONS: ReadonlySet<string> = new Set(['schema-import', 'extensions', 'backup', 'backup-restore', 'subscription-drop', 'slot-drop']);
+export const isKept = (action: string): boolean => changeNamed(action)?.teardown === 'keep';
+
+/** Subscriptions go first, on both nodes, while the other side still answers to drop their slots. */
+const goesFirst = (action: string): boolean => changeNamed(action)?.teardown === 'first';
 
 /** How the confirmation names what an action's undo removes. */
-const NOUNS: ReadonlyMap<string, string> = new Map([
-  ['subscription', 'subscription'],
-  ['publication', 'publication'],
-  ['pg-role', `role ${REPL_ROLE}`],
-  ['pg-passfile', 'passfile line'],
-  ['pg-hba', 'pg_hba.conf block'],
-  ['firewall', 'firewall rules'],
-  ['pg-settings', 'replication settings'],
-  ['sequences', 'sequence increments'],
-]);
+const nounOf = (action: string): string => changeNamed(action)?.noun ?? action;
 
 const other = (nodes: readonly [NodeView, NodeView], n: NodeView): NodeView => (nodes[0] === n ? nodes[1] : nodes[0]);
 const undoOps = (n: NodeView, keep: (action: string) => boolean): TeardownOp[] =>
-  n.reachable ? [...n.pending].reverse().filter((e) => !KEPT_ACTIONS.has(e.action) && keep(e.action)).map((e) => ({ kind: 'undo', side: n.side, node: n.node, id: e.id, action: e.action, changes: e.changes })) : [];
+  n.reachable ? [...n.pending].reverse().filter((e) => !isKept(e.action) && keep(e.action)).map((e) => ({ kind: 'undo', side: n.side, node: n.node, id: e.id, action: e.action, changes: e.changes })) : [];
 
 /**
  * Slots on a node that serve the other node's subscription (named after this node) and that no DROP
@@ -86,9 +81,9 @@ export function planSlots(nodes: readonly [NodeView, NodeView]): SlotDropOp[] {
 
 /** Decides the teardown of a pair from what both nodes (or the one that answers) report. */
 export function planTeardown(nodes: readonly [NodeView, NodeView]): TeardownPlan {
-  const subscriptions = nodes.flatMap((n) => undoOps(n, (a) => a === 'subscription'));
-  const changes = nodes.flatMap((n) => undoOps(n, (a) => a !== 'subscription'));
-  const restart = nodes.filter((n) => changes.some((op) => op.side === n.side && op.kind === 'undo' && op.action === 'pg-settings')).map((n) => ({ side: n.side, node: n.node }));
+  const subscriptions = nodes.flatMap((n) => undoOps(n, goesFirst));
+  const changes = nodes.flatMap((n) => undoOps(n, (a) => !goesFirst(a)));
+  const restart = nodes.filter((n) => changes.some((op) => op.side === n.side && op.kind === 'undo' && changeNamed(op.action)?.restartOnUndo === true)).map((n) => ({ side: n.side, node: n.node }));
   return { nodes, subscriptions, changes, slots: planSlots(nodes), restart, remains: nodes.flatMap((n) => (n.reachable ? [] : remainsOn(n, other(nodes, n)))) };
 }
 
@@ -110,7 +105,7 @@ export const isEmpty = (p: TeardownPlan): boolean => p.subscriptions.length + p.
 export function summarize(p: TeardownPlan): Array<{ node: string; items: string[] }> {
   return p.nodes.map((n) => {
     const ops = [...p.subscriptions, ...p.changes, ...p.slots].filter((op) => op.side === n.side);
-    const items = [...new Set(ops.map((op) => (op.kind === 'slot-drop' ? `slot ${op.slot}` : (NOUNS.get(op.action) ?? op.action))))];
+    const items = [...new Set(ops.map((op) => (op.kind === 'slot-drop' ? `slot ${op.slot}` : nounOf(op.action))))];
     return { node: n.node, items };
   });
 }

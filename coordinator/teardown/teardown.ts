@@ -1,7 +1,10 @@
 import { PgduplexError, toPgduplexError } from '../../shared/errors.js';
+import { factsAction } from '../../shared/protocol/facts.js';
+import { journalUndoAction } from '../../shared/protocol/journal.js';
+import { pgServiceRestartAction } from '../../shared/protocol/postgres.js';
 import type { Agents } from '../setup/agents.js';
 import { runChange, type Report } from '../setup/runner.js';
-import { isEmpty, KEPT_ACTIONS, planSlots, planTeardown, summarize, type NodeView, type TeardownOp, type TeardownPlan } from './plan.js';
+import { isEmpty, isKept, planSlots, planTeardown, summarize, type NodeView, type TeardownOp, type TeardownPlan } from './plan.js';
 import { refreshPair, viewPair } from './view.js';
 
 /** What the operator asked for. */
@@ -25,7 +28,6 @@ export interface TeardownResult {
   remaining: string[];
 }
 
-type Facts = { postgresql: { ready: boolean; settings?: Record<string, { pendingRestart: boolean }> } };
 
 const describe = (op: TeardownOp): string[] =>
   op.kind === 'slot-drop'
@@ -45,7 +47,7 @@ async function undo(agents: Agents, op: TeardownOp, report: Report): Promise<voi
     await runChange(agents, { side: op.side, node: op.node, action: 'slot-drop', params: { slot: op.slot, confirmRetainedBytesAtLeast: 0, terminate: op.terminate } }, { dryRun: false, report });
     return;
   }
-  const r = await agents.call<{ undone: string[] }>(op.side, 'journal.undo', { id: op.id }, { timeoutMs: 300_000 });
+  const r = await agents.call(op.side, journalUndoAction, { id: op.id }, { timeoutMs: 300_000 });
   for (const line of r.undone.length > 0 ? r.undone : ['nothing was left to undo']) report('changed', op.node, `${op.action}: ${line}`);
 }
 
@@ -64,22 +66,22 @@ async function restartWhereNeeded(agents: Agents, reverted: readonly NodeView[],
   return left;
 
   async function restartOne(n: NodeView): Promise<void> {
-    const facts = await agents.call<Facts>(n.side, 'facts', {});
-    const pending = Object.entries(facts.postgresql.settings ?? {}).filter(([, s]) => s.pendingRestart).map(([name]) => name);
+    const facts = await agents.call(n.side, factsAction, {});
+    const pending = Object.entries(facts.postgresql.ready ? facts.postgresql.settings : {}).filter(([, s]) => s.pendingRestart).map(([name]) => name);
     if (pending.length === 0) return void report('ok', n.node, 'pg-service: no reverted setting needs a restart');
     const logical = n.reachable && pending.includes('wal_level') ? n.slots.filter((s) => s.type === 'logical').map((s) => s.name) : [];
     if (logical.length > 0) {
       report('note', n.node, `pg-service: not restarted: PostgreSQL would refuse to start with logical slots (${logical.join(', ')}) and wal_level below logical`);
       return void left.push(`${n.node}: a restart for ${pending.join(', ')}, once slots ${logical.join(', ')} are gone`);
     }
-    await agents.call(n.side, 'pg-service.restart', {}, { timeoutMs: 300_000 });
+    await agents.call(n.side, pgServiceRestartAction, {}, { timeoutMs: 300_000 });
     report('changed', n.node, `pg-service: restarted PostgreSQL for the reverted ${pending.join(', ')}`);
   }
 }
 
 /** What a run leaves: journal entries still to undo, slots still held, and the unreachable side. */
 function remainingAfter(p: TeardownPlan, nodes: readonly [NodeView, NodeView]): string[] {
-  const entries = nodes.flatMap((n) => (n.reachable ? n.pending.filter((e) => !KEPT_ACTIONS.has(e.action)).map((e) => `${n.node}: ${e.action} (${e.changes[0] ?? e.id})`) : []));
+  const entries = nodes.flatMap((n) => (n.reachable ? n.pending.filter((e) => !isKept(e.action)).map((e) => `${n.node}: ${e.action} (${e.changes[0] ?? e.id})`) : []));
   return [...entries, ...planSlots(nodes).map((op) => `${op.node}: slot ${op.slot}`), ...p.remains];
 }
 

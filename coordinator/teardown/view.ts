@@ -1,15 +1,15 @@
+import { peersListAction, whoamiAction } from '../../shared/protocol/control.js';
+import { journalListAction } from '../../shared/protocol/journal.js';
+import { replicationStatusAction, subscriptionStatusAction } from '../../shared/protocol/replication-actions.js';
 import type { Agents, Side } from '../setup/agents.js';
-import type { ReplicationSnapshot } from '../../shared/replication.js';
 import type { NodeView, SlotView } from './plan.js';
-
-type Entry = { id: string; action: string; changes: string[]; undone: boolean; interrupted: boolean };
 
 /** One reachable node: its journal entries not yet undone, its slots, its subscriptions in the database. */
 export async function viewNode(agents: Agents, side: Side, node: string, database: string): Promise<NodeView> {
   const [entries, status, subs] = await Promise.all([
-    agents.call<Entry[]>(side, 'journal.list', { pending: true }),
-    agents.call<ReplicationSnapshot>(side, 'replication.status', {}),
-    agents.call<Array<{ name: string }>>(side, 'subscription.status', { database }),
+    agents.call(side, journalListAction, { pending: true }),
+    agents.call(side, replicationStatusAction, {}),
+    agents.call(side, subscriptionStatusAction, { database }),
   ]);
   // replication.status lists logical slots only.
   const slots: SlotView[] = status.slots.map((s) => ({ name: s.name, type: 'logical', active: s.active, retainedBytes: s.retainedBytes }));
@@ -19,8 +19,8 @@ export async function viewNode(agents: Agents, side: Side, node: string, databas
 /** Both nodes as seen from here: this one always, the peer only when its agent answers the probe. */
 export async function viewPair(agents: Agents, database: string): Promise<[NodeView, NodeView]> {
   const [me, peers] = await Promise.all([
-    agents.call<{ node: string }>('local', 'whoami', {}),
-    agents.call<Array<{ node: string; reachable: boolean; error?: string }>>('local', 'peers.list', {}),
+    agents.call('local', whoamiAction, {}),
+    agents.call('local', peersListAction, {}),
   ]);
   const local = await viewNode(agents, 'local', me.node, database);
   const peer = peers[0];

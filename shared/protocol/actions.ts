@@ -1,12 +1,19 @@
 import { z } from 'zod';
 
-/** A typed action: its name, what it takes and what it returns; both sides validate against these. */
-export interface ActionDescriptor<P extends z.ZodType, R extends z.ZodType> {
-  name: string;
+/** Who asks: the CLI on this node over the root-only socket, or the paired peer over the channel. */
+export type Caller = 'local' | 'peer';
+
+/** A typed action: its name, who may call it, what it takes and returns; both sides compile against it. */
+export interface ActionDescriptor<P extends z.ZodType = z.ZodType, R extends z.ZodType = z.ZodType> {
+  readonly name: string;
   /** Whether it changes the node; such actions run one at a time per agent (others get BUSY). */
-  mutates: boolean;
-  params: P;
-  result: R;
+  readonly mutates: boolean;
+  /** Everyone else gets UNKNOWN_ACTION: some actions are for this node's operator only. */
+  readonly callers: readonly Caller[];
+  readonly params: P;
+  readonly result: R;
+  /** Names it answered to in earlier versions: an agent still answers to them, a caller falls back on them. */
+  readonly aliases?: readonly string[];
 }
 
 /** Declares a descriptor with its types inferred. */
@@ -14,10 +21,16 @@ export function defineAction<P extends z.ZodType, R extends z.ZodType>(d: Action
   return d;
 }
 
+/** What a caller sends for an action (defaults not yet applied). */
+export type ParamsOf<D> = D extends ActionDescriptor<infer P, z.ZodType> ? z.input<P> : never;
+/** What a caller gets back from an action, validated. */
+export type ResultOf<D> = D extends ActionDescriptor<z.ZodType, infer R> ? z.output<R> : never;
+
 /** Liveness and identity of the agent that runs it; the peer's round trip is measured with it. */
 export const pingAction = defineAction({
   name: 'ping',
   mutates: false,
+  callers: ['local', 'peer'],
   params: z.strictObject({}),
   result: z.strictObject({ node: z.string(), version: z.string(), time: z.string() }),
 });
@@ -26,6 +39,7 @@ export const pingAction = defineAction({
 export const peerUnpairAction = defineAction({
   name: 'peer.unpair',
   mutates: true,
+  callers: ['peer'],
   params: z.strictObject({}),
   result: z.strictObject({ removed: z.boolean() }),
 });

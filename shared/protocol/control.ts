@@ -7,6 +7,7 @@ const peerView = z.strictObject({ node: z.string(), address: z.string(), port: z
 export const whoamiAction = defineAction({
   name: 'whoami',
   mutates: false,
+  callers: ['local', 'peer'],
   params: z.strictObject({}),
   result: z.strictObject({ node: z.string(), fingerprint: z.string(), version: z.string(), port: z.number(), peerAddress: z.string().optional() }),
 });
@@ -21,6 +22,7 @@ const fingerprintText = z.string().regex(/^[A-Za-z2-7 -]{20,40}$/, { message: 'm
 export const pairAcceptAction = defineAction({
   name: 'pair.accept',
   mutates: true,
+  callers: ['local'],
   params: z.strictObject({ address: z.string(), fingerprint: fingerprintText.optional() }),
   result: z.strictObject({ token: z.string(), fingerprint: z.string(), expiresAt: z.string(), firewall: z.string() }),
 });
@@ -29,6 +31,7 @@ export const pairAcceptAction = defineAction({
 export const pairConfirmAction = defineAction({
   name: 'pair.confirm',
   mutates: true,
+  callers: ['local'],
   params: z.strictObject({ fingerprint: fingerprintText, accept: z.boolean() }),
   result: z.strictObject({ node: z.string(), address: z.string(), fingerprint: z.string(), accepted: z.boolean() }),
 });
@@ -37,6 +40,7 @@ export const pairConfirmAction = defineAction({
 export const pairStatusAction = defineAction({
   name: 'pair.status',
   mutates: false,
+  callers: ['local'],
   params: z.strictObject({}),
   result: z.strictObject({
     window: z.strictObject({
@@ -58,6 +62,7 @@ export const pairStatusAction = defineAction({
 export const pairConnectAction = defineAction({
   name: 'pair.connect',
   mutates: true,
+  callers: ['local'],
   params: z.strictObject({ address: z.string(), port: z.number().int().min(1).max(65535).optional(), token: z.string().max(200) }),
   result: z.strictObject({ peer: peerView, check: z.string(), firewall: z.string() }),
 });
@@ -66,6 +71,7 @@ export const pairConnectAction = defineAction({
 export const peersListAction = defineAction({
   name: 'peers.list',
   mutates: false,
+  callers: ['local'],
   params: z.strictObject({}),
   result: z.array(
     peerView.extend({ reachable: z.boolean(), rttMs: z.number().optional(), peerVersion: z.string().optional(), error: z.string().optional() }),
@@ -76,6 +82,7 @@ export const peersListAction = defineAction({
 export const unpairAction = defineAction({
   name: 'unpair',
   mutates: true,
+  callers: ['local'],
   params: z.strictObject({}),
   result: z.strictObject({ removed: peerView.optional(), peerConfirmed: z.boolean() }),
 });
@@ -84,6 +91,7 @@ export const unpairAction = defineAction({
 export const peerCallAction = defineAction({
   name: 'peer.call',
   mutates: false,
+  callers: ['local'],
   params: z.strictObject({
     action: z.string().min(1).max(64),
     params: z.unknown().optional(),

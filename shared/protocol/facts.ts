@@ -25,6 +25,7 @@ const setting = z.strictObject({ value: z.string(), unit: z.string().nullable(),
 export const factsAction = defineAction({
   name: 'facts',
   mutates: false,
+  callers: ['local', 'peer'],
   params: z.strictObject({}),
   result: z.strictObject({
     node: z.string(),
@@ -59,6 +60,7 @@ export const extensionList = z
 export const hazardsAction = defineAction({
   name: 'hazards',
   mutates: false,
+  callers: ['local', 'peer'],
   params: z.strictObject({ database: ident }),
   result: z.strictObject({
     noReplicaIdentity: z.array(z.strictObject({ table: z.string(), identity: z.string(), updates: z.number() })),

@@ -7,7 +7,7 @@ import { PgduplexError } from '../../shared/errors.js';
 import { defineAction } from '../../shared/protocol/actions.js';
 
 // The CLI's side of the root-only socket: typed calls, progress as it happens, typed errors back.
-const countAction = defineAction({ name: 'count', mutates: false, params: z.strictObject({ to: z.number() }), result: z.strictObject({ counted: z.number() }) });
+const countAction = defineAction({ name: 'count', mutates: false, callers: ['local', 'peer'], params: z.strictObject({ to: z.number() }), result: z.strictObject({ counted: z.number() }) });
 let socket: string;
 let server: Awaited<ReturnType<typeof startRpcServer>>;
 

@@ -3,7 +3,7 @@ import type { NodeName } from '../lab/constants.js';
 import { buildFixture, dropFixture as emptyPublic, loadFspbxSchema } from '../lab/fixture/build.js';
 import { nodeSql } from '../lab/sql.js';
 
-/** One table's row count and content checksum, as the `table-checksums` action reports it. */
+/** One table's row count and content checksum, as the `tables.checksum` action reports it. */
 export type Checksum = { table: string; rows: number; sum: string };
 
 /** a's data: the real FS PBX schema with about 100 MB, most in v_xml_cdr; the copy takes long enough to fault in its middle. */
@@ -37,4 +37,4 @@ export async function resetPeer(): Promise<void> {
 }
 
 /** Row counts and checksums of every table in public on a node. */
-export const checksums = (node: NodeName): Promise<Checksum[]> => agentOk<Checksum[]>(node, 'table-checksums', { database: 'fusionpbx' });
+export const checksums = (node: NodeName): Promise<Checksum[]> => agentOk<Checksum[]>(node, 'tables.checksum', { database: 'fusionpbx' });

@@ -68,7 +68,7 @@ async function backupLoss(peerBefore: Checksum[]): Promise<number> {
   if (!id) return sum(peerBefore);
   const r = await agentOk<{ journalId: string }>('b', 'backup-restore.apply', { id, into: SCRATCH });
   try {
-    return lost(peerBefore, await agentOk<Checksum[]>('b', 'table-checksums', { database: SCRATCH }));
+    return lost(peerBefore, await agentOk<Checksum[]>('b', 'tables.checksum', { database: SCRATCH }));
   } finally {
     await agentOk('b', 'journal.undo', { id: r.journalId });
   }
@@ -116,7 +116,7 @@ export async function runCase(c: FaultCase, before: Record<'a' | 'b', NodeState>
 
   // A check that cannot run proves nothing: its rows count as lost, and the pair is put back all the same.
   const unproven = (what: string, all: number) => (err: unknown) => (problems.push(`${what} could not be checked: ${err instanceof Error ? err.message : String(err)}`), all);
-  const sourceLost = await agentOk<Checksum[]>('a', 'table-checksums', { database: 'fusionpbx' }).then((now) => lost(before.a.tables, now), unproven("a's rows", sum(before.a.tables)));
+  const sourceLost = await agentOk<Checksum[]>('a', 'tables.checksum', { database: 'fusionpbx' }).then((now) => lost(before.a.tables, now), unproven("a's rows", sum(before.a.tables)));
   const peerLost = await backupLoss(before.b.tables).catch(unproven("b's backup", sum(before.b.tables)));
   if (sourceLost > 0) problems.push(`${sourceLost} source rows missing or changed on a`);
   if (peerLost > 0) problems.push(`${peerLost} of b's rows not in its backup`);

@@ -41,11 +41,11 @@ describe('read-only inspection for setup and verify (node a)', () => {
     const r = await agentOk<{ journalId: string }>('a', 'backup-restore.apply', { id, into: 'pgduplex_restore_ck' });
     undo.unshift(r.journalId);
     type Sums = Array<{ table: string; rows: number; sum: string }>;
-    const [src, copy] = await Promise.all([agentOk<Sums>('a', 'table-checksums', { database: 'fusionpbx' }), agentOk<Sums>('a', 'table-checksums', { database: 'pgduplex_restore_ck' })]);
+    const [src, copy] = await Promise.all([agentOk<Sums>('a', 'tables.checksum', { database: 'fusionpbx' }), agentOk<Sums>('a', 'tables.checksum', { database: 'pgduplex_restore_ck' })]);
     expect(src.find((t) => t.table === 'public.hz_ok')?.rows).toBe(300);
     expect(copy.filter((t) => t.table.startsWith('public.hz_'))).toEqual(src.filter((t) => t.table.startsWith('public.hz_')));
     await sql(`update hz_nopk set v = v + 1 where k = 'k42';`, 'pgduplex_restore_ck');
-    const changed = await agentOk<Sums>('a', 'table-checksums', { database: 'pgduplex_restore_ck' });
+    const changed = await agentOk<Sums>('a', 'tables.checksum', { database: 'pgduplex_restore_ck' });
     const before = src.find((t) => t.table === 'public.hz_nopk');
     const after = changed.find((t) => t.table === 'public.hz_nopk');
     expect(after?.rows).toBe(before?.rows);

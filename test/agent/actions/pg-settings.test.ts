@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { pgServiceRestartAction } from '../../../agent/actions/pg-service.js';
-import { pgSettingsParams } from '../../../agent/actions/pg-settings.js';
+import { pgServiceRestartAction } from '../../../shared/protocol/postgres.js';
+import { pgSettingsChange } from '../../../shared/protocol/postgres.js';
+
+const pgSettingsParams = pgSettingsChange.params;
 
 describe('pg-settings params', () => {
   const parse = (settings: unknown) => pgSettingsParams.safeParse({ settings });

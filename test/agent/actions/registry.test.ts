@@ -4,13 +4,13 @@ import { ActionRegistry, defineHandler } from '../../../agent/actions/registry.j
 import { defineAction } from '../../../shared/protocol/actions.js';
 
 // A stop lets the running change finish (and journal itself) before the agent exits.
-const change = defineAction({ name: 'change', mutates: true, params: z.strictObject({ ms: z.number() }), result: z.strictObject({ done: z.boolean() }) });
-const read = defineAction({ name: 'read', mutates: false, params: z.strictObject({}), result: z.strictObject({ ok: z.boolean() }) });
+const change = defineAction({ name: 'change', mutates: true, callers: ['local', 'peer'], params: z.strictObject({ ms: z.number() }), result: z.strictObject({ done: z.boolean() }) });
+const read = defineAction({ name: 'read', mutates: false, callers: ['local', 'peer'], params: z.strictObject({}), result: z.strictObject({ ok: z.boolean() }) });
 const ctx = { origin: 'local' as const, requestId: 't', progress: () => undefined };
 const registry = () =>
   new ActionRegistry().register(
-    defineHandler({ descriptor: change, callers: ['local'], run: async ({ ms }) => (await new Promise((r) => setTimeout(r, ms)), { done: true }) }),
-    defineHandler({ descriptor: read, callers: ['local'], run: async () => ({ ok: true }) }),
+    defineHandler({ descriptor: change, run: async ({ ms }) => (await new Promise((r) => setTimeout(r, ms)), { done: true }) }),
+    defineHandler({ descriptor: read, run: async () => ({ ok: true }) }),
   );
 
 describe('ActionRegistry.drain', () => {
@@ -33,5 +33,19 @@ describe('ActionRegistry.drain', () => {
     const running = r.dispatch('change', { ms: 200 }, ctx);
     expect(await r.drain(20)).toBe('change');
     await running;
+  });
+});
+
+describe('ActionRegistry names', () => {
+  const renamed = defineAction({ name: 'thing.read', aliases: ['thing-read'], mutates: false, callers: ['local'], params: z.strictObject({}), result: z.strictObject({ ok: z.boolean() }) });
+  const r = new ActionRegistry().register(defineHandler({ descriptor: renamed, run: async () => ({ ok: true }) }));
+
+  it('answers to a name an earlier version used, and counts it under the current name', async () => {
+    expect(await r.dispatch('thing-read', {}, ctx)).toEqual({ ok: true });
+    expect(r.names()).toEqual(['thing.read']);
+  });
+
+  it('refuses a caller the descriptor does not name, as an unknown action', async () => {
+    await expect(r.dispatch('thing.read', {}, { ...ctx, origin: 'peer' })).rejects.toMatchObject({ code: 'UNKNOWN_ACTION' });
   });
 });

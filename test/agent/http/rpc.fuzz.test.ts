@@ -30,7 +30,7 @@ beforeAll(async () => {
   const real = spy.mock.calls.flat() as ActionHandler[];
   spy.mockRestore();
   const stubbed = real.map((h) => ({ ...h, run: () => Promise.reject(new PgduplexError('TIMEOUT', REACHED)) }));
-  names = stubbed.filter((h) => h.callers.includes('local')).map((h) => h.descriptor.name);
+  names = stubbed.filter((h) => h.descriptor.callers.includes('local')).map((h) => h.descriptor.name);
   const registry = new ActionRegistry().register(...stubbed);
   dir = await mkdtemp(join(tmpdir(), 'pgdx-rpc-fuzz-'));
   socket = join(dir, 'agent.sock');

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { parseHostAddress } from '../../../agent/firewall/address.js';
-import { pgNameSchema, pgRoleSchema } from '../../../agent/postgres/hba-names.js';
+import { pgNameSchema, pgRoleSchema } from '../../../shared/protocol/identifier.js';
 import { hbaErrors, verifyBlockRules, type HbaFileRule } from '../../../agent/postgres/hba-rules.js';
 import { FUZZ_RUNS, FUZZ_TIMEOUT_MS, textInput } from '../../fuzz/mutate.js';
 

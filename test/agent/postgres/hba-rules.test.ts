@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseHostAddress } from '../../../agent/firewall/address.js';
-import { pgNameSchema, pgRoleSchema, psqlSet, quoteIdent } from '../../../agent/postgres/hba-names.js';
+import { psqlSet, quoteIdent } from '../../../agent/postgres/hba-names.js';
+import { pgNameSchema, pgRoleSchema } from '../../../shared/protocol/identifier.js';
 import { hbaErrors, verifyBlockRules, type HbaFileRule } from '../../../agent/postgres/hba-rules.js';
 
 const FILE = '/etc/postgresql/17/main/pg_hba.conf';

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { SCRAM_PASSWORD, hmac, parseVerifier, scramKeys, scramVerifier, verifierMatches } from '../../../agent/postgres/scram.js';
+import { SCRAM_PASSWORD } from '../../../shared/protocol/postgres.js';
+import { hmac, parseVerifier, scramKeys, scramVerifier, verifierMatches } from '../../../agent/postgres/scram.js';
 
 // Produced by PostgreSQL 17 in the lab: CREATE ROLE x PASSWORD 'pencil' (password_encryption = scram-sha-256).
 const PG17_PENCIL = 'SCRAM-SHA-256$4096:L0KGXt1Pxr6BpaKVzhJu0A==$A8Z+MYZJcdd3sU8gjYZHNtbSq80G2L2NNhDD+1MQ+Eo=:0NtiJKph+v4gcdcUmlycX3e0yj8SKTTZgvpzibFLqqA=';

@@ -1,12 +1,14 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { pgSettingsParams } from '../../../agent/actions/pg-settings.js';
+import { pgSettingsChange } from '../../../shared/protocol/postgres.js';
+
+const pgSettingsParams = pgSettingsChange.params;
 import { OWNED_HEADER } from '../../../agent/files/owned-file.js';
 import { parseConf } from '../../../agent/postgres/conf-parse.js';
 import {
   BLOCK_BEGIN, BLOCK_END, baseValue, blockRange, changedNames, findOverrides, locateTarget, orderSettings, ourFileErrors, readOwned, renderDropin, renderSettingLines, withBlock, type FileRow,
 } from '../../../agent/postgres/settings-file.js';
-import { SETTING_SPECS, type ServerSetting } from '../../../agent/postgres/settings-spec.js';
+import { SETTING_SPECS, type ServerSetting } from '../../../shared/protocol/settings-spec.js';
 
 const DIR = '/etc/postgresql/17/main';
 const DEBIAN_CONF = ["#listen_addresses = 'localhost'", "listen_addresses = '*'", "include_dir = 'conf.d'\t\t\t# include files ending in '.conf' from", '#include_if_exists = \'\'', ''].join('\n');

@@ -3,7 +3,7 @@ import { OWNED_HEADER } from '../../../agent/files/owned-file.js';
 import { locateTarget, type FileRow } from '../../../agent/postgres/settings-file.js';
 import { checkAgainstServer, planSettings, settled, waitingForRestart } from '../../../agent/postgres/settings-plan.js';
 import type { ServerState } from '../../../agent/postgres/settings-server.js';
-import type { ServerSetting } from '../../../agent/postgres/settings-spec.js';
+import type { ServerSetting } from '../../../shared/protocol/settings-spec.js';
 
 const DIR = '/etc/postgresql/17/main';
 const target = locateTarget(DIR, "include_dir = 'conf.d'\n");

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { Agents, Side } from '../../../coordinator/setup/agents.js';
+import type { Side } from '../../../coordinator/setup/agents.js';
+import { fakeAgents } from '../../support/fake-agents.js';
 import { teardown, type TeardownOptions } from '../../../coordinator/teardown/teardown.js';
 import { PgduplexError } from '../../../shared/errors.js';
 
@@ -52,12 +53,10 @@ function fakePair(o: { peerReachable?: boolean; extraSlotOnA?: string } = {}) {
       default: throw new Error(`unexpected ${action}`);
     }
   };
-  const agents: Agents = {
-    call: async <T>(side: Side, action: string, params: unknown) => {
-      calls.push(`${nodes[side].node} ${action}${action === 'slot-drop.apply' ? ` ${JSON.stringify(params)}` : ''}`);
-      return handle(side, action, (params ?? {}) as Record<string, unknown>) as T;
-    },
-  };
+  const agents = fakeAgents(async (side, action, params) => {
+    calls.push(`${nodes[side].node} ${action}${action === 'slot-drop.apply' ? ` ${JSON.stringify(params)}` : ''}`);
+    return handle(side, action, (params ?? {}) as Record<string, unknown>);
+  });
   return { agents, calls, nodes, mutations: () => calls.filter((c) => MUTATING.has(c.split(' ')[1] ?? '')) };
 }
 

@@ -16,14 +16,13 @@ const client: Identity = nacl.sign.keyPair();
 const trusts = (key: Uint8Array) => (c: ClientClaim) => c.mode === 'session' && Buffer.from(c.clientKey).equals(Buffer.from(key));
 const hello = { type: 'hello' as const, node: 'b', version: 'test' };
 
-const slowAction = defineAction({ name: 'slow', mutates: true, params: z.strictObject({ ms: z.number() }), result: z.strictObject({ ok: z.boolean() }) });
+const slowAction = defineAction({ name: 'slow', mutates: true, callers: ['local', 'peer'], params: z.strictObject({ ms: z.number() }), result: z.strictObject({ ok: z.boolean() }) });
 
 function registry(spy = vi.fn()) {
   return new ActionRegistry().register(
-    defineHandler({ descriptor: pingAction, callers: ['peer'], run: async () => (spy('ping'), { node: 'b', version: 't', time: new Date().toISOString() }) }),
+    defineHandler({ descriptor: pingAction, run: async () => (spy('ping'), { node: 'b', version: 't', time: new Date().toISOString() }) }),
     defineHandler({
       descriptor: slowAction,
-      callers: ['peer'],
       run: async ({ ms }, ctx) => {
         spy('slow');
         ctx.progress('working', 1, 2);

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { SAFE_VALUE, SETTING_SPECS, inServerUnits, sameAsRunning, validateForServer, validateSetting, type ServerSetting } from '../../../agent/postgres/settings-spec.js';
+import { SAFE_VALUE, SETTING_SPECS, inServerUnits, sameAsRunning, validateForServer, validateSetting, type ServerSetting } from '../../../shared/protocol/settings-spec.js';
 
 const row = (over: Partial<ServerSetting>): ServerSetting => ({
   name: 'x', setting: '0', display: '0', unit: null, vartype: 'integer', context: 'sighup',
