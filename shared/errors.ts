@@ -31,6 +31,7 @@ export const ERROR_CODES = [
   'KEY_FILE_INSECURE',
   'UNKNOWN_ACTION',
   'BAD_PARAMS',
+  'REFUSED',
   'BUSY',
   'TIMEOUT',
   'FIREWALL_FAILED',

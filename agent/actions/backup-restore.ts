@@ -30,7 +30,7 @@ export const backupRestoreAction = (s: AgentServices, root = BACKUP_ROOT) =>
       const cluster = await resolveCluster(s.postgresql);
       const t = { timeoutMs: s.limits.toolTimeoutMs, vars: { db: into } };
       const exists = await queryJson<boolean>(cluster, `select to_json(exists(select 1 from pg_database where datname = :'db'))`, t);
-      if (exists) throw new PgduplexError('BAD_PARAMS', `database ${into} already exists; pgduplex restores only into a new database`, { hint: 'pick another scratch name' });
+      if (exists) throw new PgduplexError('REFUSED', `database ${into} already exists; pgduplex restores only into a new database`, { hint: 'pick another scratch name' });
       const changes = [`created database ${into} from backup ${id}`];
       const { journalId, result: counts } = await journal.make(changes, { database: into }, async (rollback) => {
         await runPsql(cluster, 'create database :"db";', t);

@@ -35,7 +35,7 @@ export const backupAction = (s: AgentServices, root = BACKUP_ROOT) =>
     async check({ database, schema }) {
       const cluster = await resolveCluster(s.postgresql);
       const size = await queryJson<number | null>(cluster, `select pg_database_size(datname) from pg_database where datname = :'db'`, { timeoutMs: s.limits.toolTimeoutMs, vars: { db: database } });
-      if (size === null) throw new PgduplexError('BAD_PARAMS', `database ${database} does not exist in ${cluster.version}/${cluster.name}`);
+      if (size === null) throw new PgduplexError('NOT_FOUND', `database ${database} does not exist in ${cluster.version}/${cluster.name}`);
       return { changes: [`dump ${database}${schema ? ` (schema ${schema})` : ''} (${Math.round(size / 1048576)} MiB on disk) to ${root}/<new id>/`] };
     },
     async apply({ database, schema }, journal, ctx) {
@@ -45,7 +45,7 @@ export const backupAction = (s: AgentServices, root = BACKUP_ROOT) =>
         `select json_build_object('v', current_setting('server_version'), 'exists', exists(select 1 from pg_database where datname = :'db'))`,
         { timeoutMs: s.limits.toolTimeoutMs, vars: { db: database } },
       );
-      if (!facts.exists) throw new PgduplexError('BAD_PARAMS', `database ${database} does not exist in ${cluster.version}/${cluster.name}`);
+      if (!facts.exists) throw new PgduplexError('NOT_FOUND', `database ${database} does not exist in ${cluster.version}/${cluster.name}`);
       const tables = await queryJson<Array<{ schema: string; name: string; rowEstimate: number }>>(cluster, TABLES_SQL(schema), {
         timeoutMs: s.limits.toolTimeoutMs,
         database,

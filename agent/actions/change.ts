@@ -46,7 +46,14 @@ export function changeHandlers<P extends z.ZodType, U extends z.ZodType>(a: Chan
   const scoped = changeJournal(a.descriptor, journal);
   return [
     defineHandler({ descriptor: a.descriptor.check, run: (p) => a.check(p) }),
-    defineHandler({ descriptor: a.descriptor.apply, run: (p, ctx) => a.apply(p, scoped, ctx) }),
+    defineHandler({
+      descriptor: a.descriptor.apply,
+      run: async (p, ctx) => {
+        const r = await a.apply(p, scoped, ctx);
+        if (r.changed) ctx.log?.info({ origin: ctx.origin, journalId: r.journalId, changes: r.changes }, `${a.descriptor.name} applied`);
+        return r;
+      },
+    }),
   ] as unknown as ActionHandler[];
 }
 
@@ -58,7 +65,7 @@ export function undoerOf(actions: readonly ChangeAction[], name: string): Change
 /** Reverses one journal entry with the change that made it, its record parsed by that change's schema. */
 export async function undoJournalEntry(actions: readonly ChangeAction[], journal: Journal, id: string): Promise<string[]> {
   const entry = await journal.get(id);
-  if (entry.undone) throw new PgduplexError('BAD_PARAMS', `journal entry ${id} was already undone`);
+  if (entry.undone) throw new PgduplexError('REFUSED', `journal entry ${id} was already undone`);
   const action = undoerOf(actions, entry.action);
   if (!action) throw new PgduplexError('UNKNOWN_ACTION', `this agent cannot undo ${entry.action}`);
   const record = action.descriptor.record.safeParse(entry.undo);
@@ -80,6 +87,13 @@ export function journalHandlers(actions: readonly ChangeAction[], journal: Journ
       descriptor: journalListAction,
       run: async ({ pending }) => (await journal.list()).filter((e) => !pending || !e.undone).map(({ undo: _u, ...rest }) => rest),
     }),
-    defineHandler({ descriptor: journalUndoAction, run: async ({ id }) => ({ undone: await undoJournalEntry(actions, journal, id) }) }),
+    defineHandler({
+      descriptor: journalUndoAction,
+      run: async ({ id }, ctx) => {
+        const undone = await undoJournalEntry(actions, journal, id);
+        ctx.log?.info({ origin: ctx.origin, journalId: id, undone }, 'journal entry undone');
+        return { undone };
+      },
+    }),
   ] as unknown as ActionHandler[];
 }

@@ -63,7 +63,7 @@ export const pgRoleAction = (o: { postgresql: { version: string; cluster: string
 
   const readGrants = async (c: Cluster, role: string, g: { database: string; schema: string }): Promise<GrantState> => {
     const found = await queryJson<boolean>(c, `${psqlSet('db', g.database)}select to_json(exists (select from pg_database where datname = :'db'))`, opts);
-    if (!found) throw new PgduplexError('BAD_PARAMS', `database ${g.database} does not exist`, { hint: 'grantSelectOn.database must name an existing database' });
+    if (!found) throw new PgduplexError('NOT_FOUND', `database ${g.database} does not exist`, { hint: 'grantSelectOn.database must name an existing database' });
     const s = await queryJson<{ schema: boolean; usage: boolean; tables: string[] }>(
       c,
       `${psqlSet('role', role)}${psqlSet('schema', g.schema)}
@@ -74,7 +74,7 @@ export const pgRoleAction = (o: { postgresql: { version: string; cluster: string
             and not case when r.oid is null then has_table_privilege('public', c.oid, 'SELECT') else has_table_privilege(r.oid, c.oid, 'SELECT') end), '[]'))`,
       { ...opts, database: g.database },
     );
-    if (!s.schema) throw new PgduplexError('BAD_PARAMS', `schema ${g.schema} does not exist in database ${g.database}`, { hint: 'grantSelectOn.schema must name an existing schema' });
+    if (!s.schema) throw new PgduplexError('NOT_FOUND', `schema ${g.schema} does not exist in database ${g.database}`, { hint: 'grantSelectOn.schema must name an existing schema' });
     return { ...g, usage: s.usage, tables: s.tables };
   };
 
@@ -82,7 +82,7 @@ export const pgRoleAction = (o: { postgresql: { version: string; cluster: string
     const cluster = await resolveCluster(o.postgresql);
     const state = await readRole(cluster, params.role);
     if (state.superuser) {
-      throw new PgduplexError('BAD_PARAMS', `role ${params.role} is a superuser; pgduplex will not use or demote it as the replication role`, {
+      throw new PgduplexError('REFUSED', `role ${params.role} is a superuser; pgduplex will not use or demote it as the replication role`, {
         hint: 'choose a dedicated role name (e.g. pgduplex_repl)',
       });
     }

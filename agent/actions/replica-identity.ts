@@ -37,7 +37,7 @@ export const replicaIdentityAction = (s: AgentServices) => {
   const read = async (p: z.output<typeof params>): Promise<Identity[]> => {
     const found = await lookup(p.database, p.tables.map((t) => ({ s: t.schema, n: t.name })));
     const missing = p.tables.filter((t) => !found.some((f) => f.schema === t.schema && f.name === t.name));
-    if (missing.length > 0) throw new PgduplexError('BAD_PARAMS', `no such table in ${p.database}: ${missing.map((t) => `${t.schema}.${t.name}`).join(', ')}`);
+    if (missing.length > 0) throw new PgduplexError('NOT_FOUND', `no such table in ${p.database}: ${missing.map((t) => `${t.schema}.${t.name}`).join(', ')}`);
     return found;
   };
   const run = async (database: string, plan: Step[]) => runPsql(await resolveCluster(s.postgresql), SET_SQL, opts(database, { plan: JSON.stringify(plan) }));

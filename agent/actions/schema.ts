@@ -54,12 +54,12 @@ export const schemaImportAction = (s: AgentServices, root = BACKUP_ROOT) => {
       const { cluster, tables } = await local(database, schema);
       if (tables.length > 0) {
         if (!replace || replace.tables !== tables.length) {
-          throw new PgduplexError('BAD_PARAMS', `schema ${schema} of ${database} on ${s.node} holds ${tables.length} tables; importing would destroy them`, {
+          throw new PgduplexError('REFUSED', `schema ${schema} of ${database} on ${s.node} holds ${tables.length} tables; importing would destroy them`, {
             hint: `back it up, then pass replace: {tables: ${tables.length}, backupId} to confirm what is destroyed`,
           });
         }
         const m = await readManifest(root, replace.backupId);
-        if (m.database !== database || Date.now() - Date.parse(m.createdAt) > 3_600_000) throw new PgduplexError('BAD_PARAMS', `backup ${replace.backupId} is not a backup of ${database} from the last hour`);
+        if (m.database !== database || Date.now() - Date.parse(m.createdAt) > 3_600_000) throw new PgduplexError('REFUSED', `backup ${replace.backupId} is not a backup of ${database} from the last hour`);
       }
       ctx?.progress(`fetching schema ${schema} from the peer`);
       const session = await s.peers.session();
@@ -75,7 +75,7 @@ export const schemaImportAction = (s: AgentServices, root = BACKUP_ROOT) => {
       const creates = createsSchemaLine(schema);
       const dump = Buffer.concat(parts).toString('utf8').split('\n').filter((l) => !creates.test(l)).join('\n');
       const owner = await queryJson<string>(cluster, OWNER_SQL, { timeoutMs: s.limits.toolTimeoutMs, database, vars: { schema } });
-      if (!/^[a-z_][a-z0-9_]*$/.test(owner)) throw new PgduplexError('BAD_PARAMS', `schema ${schema} is owned by ${owner}, a name pgduplex would have to quote`, { hint: 'give the schema an owner with a plain lower-case name' });
+      if (!/^[a-z_][a-z0-9_]*$/.test(owner)) throw new PgduplexError('REFUSED', `schema ${schema} is owned by ${owner}, a name pgduplex would have to quote`, { hint: 'give the schema an owner with a plain lower-case name' });
       const prelude = emptySchemaSql(schema, owner);
       ctx?.progress(`applying ${(size / 1024).toFixed(0)} KiB of schema in one transaction`);
       const expected = [...((meta['tables'] as string[] | undefined) ?? [])].sort();

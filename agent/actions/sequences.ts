@@ -27,7 +27,7 @@ export const sequencesAction = (s: AgentServices) => {
   const read = async (database: string): Promise<SequenceState[]> => {
     const list = await queryJson<SequenceState[]>(await resolveCluster(s.postgresql), SEQUENCES_SQL, { timeoutMs: s.limits.toolTimeoutMs * 10, database });
     const big = list.find((q) => !Number.isSafeInteger(q.next) || !Number.isSafeInteger(q.columnMax));
-    if (big) throw new PgduplexError('BAD_PARAMS', `sequence ${label(big)} is beyond 2^53; pgduplex cannot plan it exactly`, { hint: 'adjust it by hand' });
+    if (big) throw new PgduplexError('REFUSED', `sequence ${label(big)} is beyond 2^53; pgduplex cannot plan it exactly`, { hint: 'adjust it by hand' });
     return list;
   };
   const run = async (database: string, plan: Plan[]) =>

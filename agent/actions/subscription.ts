@@ -91,7 +91,7 @@ export const subscriptionAction = (s: AgentServices) => {
         disable_on_error: String(o.disableOnError), enabled: String(o.enabled), password_required: String(o.passwordRequired), run_as_owner: String(o.runAsOwner), failover: String(o.failover),
       };
       if (before.exists && before.failover !== null && before.failover !== undefined && before.failover !== o.failover) {
-        throw new PgduplexError('BAD_PARAMS', `subscription ${p.name} exists with failover = ${before.failover}; changing it needs the subscription disabled first`, { hint: 'drop and re-create it (subscription-drop, then subscription)' });
+        throw new PgduplexError('REFUSED', `subscription ${p.name} exists with failover = ${before.failover}; changing it needs the subscription disabled first`, { hint: 'drop and re-create it (subscription-drop, then subscription)' });
       }
       const changes = differences(before, p, conn);
       const record = { database: p.database, name: p.name, before };

@@ -81,7 +81,7 @@ export const slotDropAction = (s: AgentServices) => {
       if (!st.exists) return { changed: false, changes: [] };
       if (st.active && !terminate) throw new PgduplexError('BUSY', `slot ${slot} is in use by a connected subscriber`, { hint: 'drop or disable the subscription on the other node first' });
       if ((st.retainedBytes ?? 0) < confirmRetainedBytesAtLeast) {
-        throw new PgduplexError('BAD_PARAMS', `slot ${slot} holds ${st.retainedBytes} bytes, less than the ${confirmRetainedBytesAtLeast} you confirmed: it moved since you looked`, { hint: 'check again and confirm the current figure' });
+        throw new PgduplexError('REFUSED', `slot ${slot} holds ${st.retainedBytes} bytes, less than the ${confirmRetainedBytesAtLeast} you confirmed: it moved since you looked`, { hint: 'check again and confirm the current figure' });
       }
       const changes = [`dropped slot ${slot} (${st.retainedBytes} bytes of WAL released${st.active ? '; the walsender using it was ended' : ''})`];
       const sql = `${terminate ? TERMINATE_SQL : ''}select pg_drop_replication_slot(:'slot');`;

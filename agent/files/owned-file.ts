@@ -110,7 +110,7 @@ export async function restoreFile(s: FileSnapshot): Promise<void> {
 }
 
 const notRegular = (path: string) =>
-  new PgduplexError('BAD_PARAMS', `${path} is not a regular file`, { hint: 'pgduplex only edits regular files; move the symlink or special file aside' });
+  new PgduplexError('REFUSED', `${path} is not a regular file`, { hint: 'pgduplex only edits regular files; move the symlink or special file aside' });
 
 const swapped = (path: string, outcome: string) =>
   new PgduplexError('FILE_TAMPERED', `the temp file for ${path} was replaced by something else before it was put in place; ${outcome}`, {

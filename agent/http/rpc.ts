@@ -16,6 +16,7 @@ export function rpcRoute(dispatch: Dispatch, log: Logger): PostRoute {
     try {
       const result = await dispatch(name, params ?? {}, {
         origin: 'local',
+        log: requestLog,
         progress: (message, done, total) => emit({ message, ...(done === undefined ? {} : { done }), ...(total === undefined ? {} : { total }) }),
       });
       return { status: 200, body: { ok: true, result } };

@@ -101,7 +101,13 @@ export class PeerService {
     log.info({ fingerprint: fp, session: channel.keys.sessionId }, 'peer session opened');
     this.incoming.add(channel);
     channel.onClose(() => this.incoming.delete(channel));
-    new RpcEndpoint(channel, this.d.dispatch);
+    new RpcEndpoint(channel, this.served(log));
+  }
+
+  /** The registry's dispatch with a logger bound to the peer, the action and the request. */
+  private served(log: Logger): Dispatch {
+    let n = 0;
+    return (action, params, ctx) => this.d.dispatch(action, params, { ...ctx, log: log.child({ action: action.slice(0, 64), requestId: `p${++n}` }) });
   }
 
   private async completePairing(channel: SecureChannel, address: string, windowId: string, action: string, params: unknown): Promise<unknown> {
@@ -189,7 +195,7 @@ export class PeerService {
     const peer = this.d.trust.peer;
     if (!peer) return Promise.reject(new PgduplexError('NOT_PAIRED', 'this node is not paired', { hint: 'pair it first: pgduplex pair --accept / pgduplex pair' }));
     if (this.link) return this.link;
-    const link = dialPeer(peer, this.d.identity, { peerKey: new Uint8Array(Buffer.from(peer.publicKey, 'base64')) }, this.d.limits, this.d.dispatch);
+    const link = dialPeer(peer, this.d.identity, { peerKey: new Uint8Array(Buffer.from(peer.publicKey, 'base64')) }, this.d.limits, this.served(this.d.log.child({ peer: peer.address })));
     this.link = link;
     link.then(
       (s) => s.channel.onClose(() => this.link === link && (this.link = undefined)),

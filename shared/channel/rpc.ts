@@ -1,3 +1,4 @@
+import type { Logger } from '../log.js';
 import { PgduplexError, toPgduplexError } from '../errors.js';
 import type { ActionDescriptor } from '../protocol/actions.js';
 import { MAX_CALL_JSON_BYTES, type ChannelMessage } from '../protocol/messages.js';
@@ -13,6 +14,8 @@ export interface ActionContext {
   origin: 'local' | 'peer';
   /** The state-changing action this agent runs right now, if any (the registry fills it in). */
   running?: () => string | undefined;
+  /** Bound to {peer, action, requestId} by whoever received the request. */
+  log?: Logger;
 }
 
 const STREAM = Symbol('pgduplex.stream');

@@ -123,14 +123,14 @@ describe('pg-role action (node a, real PostgreSQL 17, login from node b)', () =>
 
   it('refuses a superuser role, a bad password and a missing schema without echoing the password', async () => {
     const su = await agentRpc('a', 'pg-role.check', { role: LAB.dbUser, password: PASSWORD });
-    expect(su).toMatchObject({ ok: false, error: { code: 'BAD_PARAMS', message: expect.stringContaining('superuser') } });
+    expect(su).toMatchObject({ ok: false, error: { code: 'REFUSED', message: expect.stringContaining('superuser') } });
     for (const password of ['short-pw', `${PASSWORD} with spaces`, `${PASSWORD}\n`]) {
       const r = await agentRpc('a', 'pg-role.apply', { role: ROLE, password });
       expect(r).toMatchObject({ ok: false, error: { code: 'BAD_PARAMS' } });
       expect(JSON.stringify(r)).not.toContain(password.trim());
     }
     const schema = await agentRpc('a', 'pg-role.check', { ...params, grantSelectOn: { database: LAB.database, schema: 'nope' } });
-    expect(schema).toMatchObject({ ok: false, error: { code: 'BAD_PARAMS', message: expect.stringContaining('schema nope') } });
+    expect(schema).toMatchObject({ ok: false, error: { code: 'NOT_FOUND', message: expect.stringContaining('schema nope') } });
   });
 
   it('undo drops the role it created and revokes its grants; b can no longer log in', async () => {

@@ -99,7 +99,7 @@ describe('pg-settings (node a, real PostgreSQL 17)', () => {
     const journal = await agentOk<Array<{ id: string; undone: boolean }>>('a', 'journal.list');
     expect(journal.find((e) => e.id === applied.journalId)?.undone).toBe(true);
     ids.pop();
-    expect(await agentRpc('a', 'journal.undo', { id: applied.journalId })).toMatchObject({ ok: false, error: { code: 'BAD_PARAMS' } });
+    expect(await agentRpc('a', 'journal.undo', { id: applied.journalId })).toMatchObject({ ok: false, error: { code: 'REFUSED' } });
   }, SLOW);
 
   it('reports an ALTER SYSTEM value that would win over the drop-in, and apply refuses it', async () => {

@@ -38,7 +38,7 @@ describe('schema-import from the peer (b imports a)', () => {
   it('refuses to replace a schema that holds tables unless told how many and shown a recent backup', async () => {
     await sql('b', `create table si_local (id int primary key); insert into si_local values (1);`);
     const refused = await agentRpc('b', 'schema-import.apply', { database: 'fusionpbx' });
-    expect(refused).toMatchObject({ ok: false, error: { code: 'BAD_PARAMS', message: expect.stringContaining('holds 3 tables; importing would destroy them') } });
+    expect(refused).toMatchObject({ ok: false, error: { code: 'REFUSED', message: expect.stringContaining('holds 3 tables; importing would destroy them') } });
     const noBackup = await agentRpc('b', 'schema-import.apply', { database: 'fusionpbx', replace: { tables: 3, backupId: '20260101T000000Z-fusionpbx' } });
     expect(noBackup.ok).toBe(false);
     expect(await tablesOn('b')).toBe('si_domains,si_local,si_users');

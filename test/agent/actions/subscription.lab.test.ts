@@ -64,7 +64,7 @@ describe('subscription action (a subscribes to b, real logical replication)', ()
   it('reads back every option it set, including the PG16/17 ones', async () => {
     const row = (await sql('a', `select suborigin || ',' || subpasswordrequired || ',' || subrunasowner || ',' || subfailover || ',' || substream::text from pg_subscription where subname = 'pgdx_sub_t'`)).stdout.trim();
     expect(row).toBe('none,true,false,false,p');
-    expect(await agentRpc('a', 'subscription.apply', { ...sub, options: { ...sub.options, failover: true } })).toMatchObject({ ok: false, error: { code: 'BAD_PARAMS', message: expect.stringContaining('failover') } });
+    expect(await agentRpc('a', 'subscription.apply', { ...sub, options: { ...sub.options, failover: true } })).toMatchObject({ ok: false, error: { code: 'REFUSED', message: expect.stringContaining('failover') } });
   });
 
   it('keeps the password out of subconninfo, the journal and the agent log', async () => {
@@ -95,7 +95,7 @@ describe('subscription action (a subscribes to b, real logical replication)', ()
     await sql('b', `select pg_create_logical_replication_slot('pgdx_dead_slot', 'pgoutput');`);
     const check = await agentOk<{ changes: string[] }>('b', 'slot-drop.check', { slot: 'pgdx_dead_slot', confirmRetainedBytesAtLeast: 0 });
     expect(check.changes[0]).toMatch(/^drop logical slot pgdx_dead_slot, releasing \d+ bytes of WAL/);
-    expect(await agentRpc('b', 'slot-drop.apply', { slot: 'pgdx_dead_slot', confirmRetainedBytesAtLeast: 10 ** 12 })).toMatchObject({ ok: false, error: { code: 'BAD_PARAMS' } });
+    expect(await agentRpc('b', 'slot-drop.apply', { slot: 'pgdx_dead_slot', confirmRetainedBytesAtLeast: 10 ** 12 })).toMatchObject({ ok: false, error: { code: 'REFUSED' } });
     const r = await agentOk<{ journalId: string }>('b', 'slot-drop.apply', { slot: 'pgdx_dead_slot', confirmRetainedBytesAtLeast: 0 });
     expect((await sql('b', `select count(*) from pg_replication_slots where slot_name = 'pgdx_dead_slot'`)).stdout.trim()).toBe('0');
     expect((await agentOk<{ undone: string[] }>('b', 'journal.undo', { id: r.journalId })).undone[0]).toContain('cannot be restored');

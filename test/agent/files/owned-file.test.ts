@@ -81,7 +81,7 @@ describe('snapshotFile', () => {
     await symlink(victim, link);
     const err = await snapshotFile(link).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(PgduplexError);
-    expect((err as PgduplexError).code).toBe('BAD_PARAMS');
+    expect((err as PgduplexError).code).toBe('REFUSED');
     expect((err as PgduplexError).message).toContain('is not a regular file');
   });
 

@@ -1,5 +1,5 @@
 import { SecureChannel } from '../../../shared/channel/secure-channel.js';
-import { transportPair } from '../../../shared/channel/transport.js';
+import { transportPair } from '../../support/memory-transport.js';
 
 /** Small frames, so a test's payloads span many of them. */
 export const limits = { handshakeTimeoutMs: 2000, maxFrameBytes: 4096 };

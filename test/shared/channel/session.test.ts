@@ -6,7 +6,7 @@ import { ActionRegistry, defineHandler } from '../../../agent/actions/registry.j
 import { type ClientClaim, type Identity } from '../../../shared/channel/handshake.js';
 import { RpcEndpoint } from '../../../shared/channel/rpc.js';
 import { SecureChannel } from '../../../shared/channel/secure-channel.js';
-import { transportPair, type MemoryTransport } from '../../../shared/channel/transport.js';
+import { transportPair, type MemoryTransport } from '../../support/memory-transport.js';
 import { PgduplexError } from '../../../shared/errors.js';
 import { defineAction, pingAction } from '../../../shared/protocol/actions.js';
 

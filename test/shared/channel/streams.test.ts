@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { RpcEndpoint, streamResult } from '../../../shared/channel/rpc.js';
 import { SecureChannel } from '../../../shared/channel/secure-channel.js';
 import { sendStream, StreamInbox } from '../../../shared/channel/streams.js';
-import { transportPair } from '../../../shared/channel/transport.js';
+import { transportPair } from '../../support/memory-transport.js';
 import { keys, limits, channelPair as pair } from './memory-pair.js';
 
 const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
