@@ -34,7 +34,13 @@ export async function startAgent(config: AgentConfig, log: Logger): Promise<Runn
     TrustStore.load(config.stateDir),
     PairingWindow.load(config.stateDir, { ttlMs: L.pairingTtlMs, maxFailures: L.pairingMaxFailures }),
   ]);
-  const monitor = new HealthMonitor({ nodeName: node, postgresql: config.postgresql, cacheMs: L.healthCacheMs, probeTimeoutMs: L.psqlTimeoutMs, peerNode: () => trust.peer?.node });
+  const monitor = new HealthMonitor({
+    nodeName: node,
+    postgresql: config.postgresql,
+    cacheMs: L.healthCacheMs,
+    probeTimeoutMs: L.psqlTimeoutMs,
+    peerNode: () => trust.peer?.node,
+  });
   const warmed = monitor.warm();
 
   const services = {
@@ -51,7 +57,13 @@ export async function startAgent(config: AgentConfig, log: Logger): Promise<Runn
   const registry = buildRegistry(services);
   services.peers = new PeerService({
     ...services,
-    limits: { handshakeTimeoutMs: L.handshakeTimeoutMs, maxFrameBytes: L.maxFrameBytes, connectTimeoutMs: L.connectTimeoutMs, callTimeoutMs: L.callTimeoutMs, heartbeatMs: L.heartbeatMs },
+    limits: {
+      handshakeTimeoutMs: L.handshakeTimeoutMs,
+      maxFrameBytes: L.maxFrameBytes,
+      connectTimeoutMs: L.connectTimeoutMs,
+      callTimeoutMs: L.callTimeoutMs,
+      heartbeatMs: L.heartbeatMs,
+    },
     log: log.child({ component: 'peer' }),
     dispatch: registry.dispatch,
   });
@@ -60,15 +72,24 @@ export async function startAgent(config: AgentConfig, log: Logger): Promise<Runn
 
   const routes = healthRoutes(monitor, registry.outcomes);
   const tcp = createHttpServer(routes, L, log.child({ listener: 'tcp' }));
-  const unix = createHttpServer(routes, L, log.child({ listener: 'unix' }), { routes: new Map([['/v1/rpc', rpc]]), maxBodyBytes: MAX_CALL_JSON_BYTES });
-  const detachPeers = attachPeerServer(tcp, { maxFrameBytes: L.maxFrameBytes, maxPendingHandshakes: L.maxPendingHandshakes, heartbeatMs: L.heartbeatMs }, log.child({ component: 'peer' }), (t) => services.peers.accept(t));
+  const unix = createHttpServer(routes, L, log.child({ listener: 'unix' }), {
+    routes: new Map([['/v1/rpc', rpc]]),
+    maxBodyBytes: MAX_CALL_JSON_BYTES,
+  });
+  const detachPeers = attachPeerServer(
+    tcp,
+    { maxFrameBytes: L.maxFrameBytes, maxPendingHandshakes: L.maxPendingHandshakes, heartbeatMs: L.heartbeatMs },
+    log.child({ component: 'peer' }),
+    (t) => services.peers.accept(t),
+  );
   const servers: Server[] = [];
   try {
     // The local socket first: once /health answers, the CLI's socket answers too.
     await listenUnix(unix, config.socket);
     servers.push(unix);
     const bound = await listenTcp(tcp, config.listen.host, config.listen.port);
-    if (bound !== config.listen.host) log.warn({ wanted: config.listen.host, bound }, 'IPv6 is not available here; listening on IPv4 only');
+    if (bound !== config.listen.host)
+      log.warn({ wanted: config.listen.host, bound }, 'IPv6 is not available here; listening on IPv4 only');
     servers.push(tcp);
   } catch (err) {
     await Promise.all(servers.map(closeServer));
@@ -77,7 +98,18 @@ export async function startAgent(config: AgentConfig, log: Logger): Promise<Runn
   }
   const address = tcp.address();
   const port = typeof address === 'object' && address !== null ? address.port : config.listen.port;
-  log.info({ version: VERSION, node, host: config.listen.host, port, socket: config.socket, fingerprint: identity.fingerprint, paired: trust.peer?.node ?? null }, 'agent started');
+  log.info(
+    {
+      version: VERSION,
+      node,
+      host: config.listen.host,
+      port,
+      socket: config.socket,
+      fingerprint: identity.fingerprint,
+      paired: trust.peer?.node ?? null,
+    },
+    'agent started',
+  );
   void warmed.then((r) => {
     if (r.ok) log.info('PostgreSQL is ready');
     else log.warn({ reason: r.reason }, 'PostgreSQL is not ready');

@@ -32,7 +32,12 @@ export const systemHealthSchema = z.object({
   os: z.object({ distro: z.string(), release: z.string(), codename: z.string(), kernel: z.string(), arch: z.string() }),
   load: z.object({ avg1: z.number(), avg5: z.number(), avg15: z.number(), currentPercent: z.number() }),
   memory: z.object({ totalBytes: z.number(), availableBytes: z.number() }),
-  disk: z.object({ path: z.string(), freeBytes: z.number().optional(), totalBytes: z.number().optional(), error: z.string().optional() }),
+  disk: z.object({
+    path: z.string(),
+    freeBytes: z.number().optional(),
+    totalBytes: z.number().optional(),
+    error: z.string().optional(),
+  }),
 });
 
 /** The body of GET /health: what an operator or the coordinator needs to trust a node. */

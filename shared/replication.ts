@@ -55,7 +55,15 @@ export const replicationSnapshotSchema = z.object({
   /** null when unlimited (-1). */
   maxSlotWalKeepSizeBytes: z.number().nullable(),
   slots: z.array(slotSchema),
-  senders: z.array(z.object({ application: z.string(), client: z.string().nullable(), state: z.string(), lagBytes: z.number().nullable(), replyTime: z.string().nullable() })),
+  senders: z.array(
+    z.object({
+      application: z.string(),
+      client: z.string().nullable(),
+      state: z.string(),
+      lagBytes: z.number().nullable(),
+      replyTime: z.string().nullable(),
+    }),
+  ),
   subscriptions: z.array(subscriptionSchema),
 });
 
@@ -76,8 +84,30 @@ export const replicationLogErrorSchema = z.object({
 export const replicationHealthSchema = z.object({
   ok: z.boolean(),
   reason: z.string().optional(),
-  subscriptions: z.array(z.object({ name: z.string(), from: z.string().nullable(), enabled: z.boolean(), streaming: z.boolean(), applyErrors: z.number(), syncErrors: z.number(), conflicts: z.record(z.string(), z.number()).nullable(), lastMessageAt: z.string().nullable() })),
-  slots: z.array(z.object({ name: z.string(), to: z.string().nullable(), active: z.boolean(), lagBytes: z.number().nullable(), lagSeconds: z.number().nullable(), retainedBytes: z.number().nullable(), walStatus: z.string().nullable(), safeWalSizeBytes: z.number().nullable() })),
+  subscriptions: z.array(
+    z.object({
+      name: z.string(),
+      from: z.string().nullable(),
+      enabled: z.boolean(),
+      streaming: z.boolean(),
+      applyErrors: z.number(),
+      syncErrors: z.number(),
+      conflicts: z.record(z.string(), z.number()).nullable(),
+      lastMessageAt: z.string().nullable(),
+    }),
+  ),
+  slots: z.array(
+    z.object({
+      name: z.string(),
+      to: z.string().nullable(),
+      active: z.boolean(),
+      lagBytes: z.number().nullable(),
+      lagSeconds: z.number().nullable(),
+      retainedBytes: z.number().nullable(),
+      walStatus: z.string().nullable(),
+      safeWalSizeBytes: z.number().nullable(),
+    }),
+  ),
 });
 export type ReplicationHealth = z.infer<typeof replicationHealthSchema>;
 

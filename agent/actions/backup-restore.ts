@@ -10,7 +10,9 @@ import { defineChange } from './change.js';
 import { backupRestoreChange } from '../../shared/protocol/data.js';
 import type { AgentServices } from './context.js';
 
-const scratchName = z.string().regex(/^pgduplex_restore_[a-z0-9_]{1,40}$/, { message: 'must be a scratch name like pgduplex_restore_check' });
+const scratchName = z
+  .string()
+  .regex(/^pgduplex_restore_[a-z0-9_]{1,40}$/, { message: 'must be a scratch name like pgduplex_restore_check' });
 
 /**
  * `backup-restore`: proves a backup is usable by restoring it into a new scratch database and counting
@@ -20,24 +22,43 @@ export const backupRestoreAction = (s: AgentServices, root = BACKUP_ROOT) =>
   defineChange(backupRestoreChange, {
     async check({ id, into }) {
       const m = await readManifest(root, id);
-      return { changes: [`create database ${into} and restore backup ${id} (${m.database}, ${(m.sizeBytes / 1048576).toFixed(1)} MiB) into it`] };
+      return {
+        changes: [
+          `create database ${into} and restore backup ${id} (${m.database}, ${(m.sizeBytes / 1048576).toFixed(1)} MiB) into it`,
+        ],
+      };
     },
     async apply({ id, into }, journal, ctx) {
       const m = await readManifest(root, id);
       const file = join(root, id, m.file);
       ctx?.progress(`verifying the checksum of ${id}`);
-      if ((await sha256File(file)) !== m.sha256) throw new PgduplexError('CONFIG_INVALID', `backup ${id} does not match its manifest's checksum`, { hint: 'the file was changed or damaged after it was written; do not rely on it' });
+      if ((await sha256File(file)) !== m.sha256)
+        throw new PgduplexError('CONFIG_INVALID', `backup ${id} does not match its manifest's checksum`, {
+          hint: 'the file was changed or damaged after it was written; do not rely on it',
+        });
       const cluster = await resolveCluster(s.postgresql);
       const t = { timeoutMs: s.limits.toolTimeoutMs, vars: { db: into } };
-      const exists = await queryJson<boolean>(cluster, `select to_json(exists(select 1 from pg_database where datname = :'db'))`, t);
-      if (exists) throw new PgduplexError('REFUSED', `database ${into} already exists; pgduplex restores only into a new database`, { hint: 'pick another scratch name' });
+      const exists = await queryJson<boolean>(
+        cluster,
+        `select to_json(exists(select 1 from pg_database where datname = :'db'))`,
+        t,
+      );
+      if (exists)
+        throw new PgduplexError(
+          'REFUSED',
+          `database ${into} already exists; pgduplex restores only into a new database`,
+          { hint: 'pick another scratch name' },
+        );
       const changes = [`created database ${into} from backup ${id}`];
       const { journalId, result: counts } = await journal.make(changes, { database: into }, async (rollback) => {
         await runPsql(cluster, 'create database :"db";', t);
         ctx?.progress(`restoring ${id} into ${into}`);
         try {
           await restoreFromFile(cluster, file, into, s.limits.toolTimeoutMs * 20);
-          return await queryJson<Array<{ schema: string; name: string; rows: number }>>(cluster, EXACT_COUNTS_SQL, { timeoutMs: s.limits.toolTimeoutMs * 20, database: into });
+          return await queryJson<Array<{ schema: string; name: string; rows: number }>>(cluster, EXACT_COUNTS_SQL, {
+            timeoutMs: s.limits.toolTimeoutMs * 20,
+            database: into,
+          });
         } catch (err) {
           await rollback(() => runPsql(cluster, 'drop database if exists :"db" with (force);', t));
           throw err;
@@ -47,7 +68,10 @@ export const backupRestoreAction = (s: AgentServices, root = BACKUP_ROOT) =>
     },
     async undo({ database }) {
       const cluster = await resolveCluster(s.postgresql);
-      await runPsql(cluster, 'drop database if exists :"db" with (force);', { timeoutMs: s.limits.toolTimeoutMs, vars: { db: database } });
+      await runPsql(cluster, 'drop database if exists :"db" with (force);', {
+        timeoutMs: s.limits.toolTimeoutMs,
+        vars: { db: database },
+      });
       return [`dropped scratch database ${database}`];
     },
   });

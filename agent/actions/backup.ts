@@ -14,7 +14,9 @@ import { backupChange } from '../../shared/protocol/data.js';
 import type { AgentServices } from './context.js';
 import { plainIdentifier as identifier } from '../../shared/protocol/identifier.js';
 
-const TABLES_SQL = (schema: string | undefined) => `select coalesce(json_agg(json_build_object('schema', n.nspname, 'name', c.relname, 'rowEstimate', greatest(c.reltuples, 0)::bigint) order by n.nspname, c.relname), '[]')
+const TABLES_SQL = (
+  schema: string | undefined,
+) => `select coalesce(json_agg(json_build_object('schema', n.nspname, 'name', c.relname, 'rowEstimate', greatest(c.reltuples, 0)::bigint) order by n.nspname, c.relname), '[]')
   from pg_class c join pg_namespace n on n.oid = c.relnamespace
   where c.relkind in ('r', 'p') and n.nspname not in ('pg_catalog', 'information_schema') and n.nspname not like 'pg_toast%'
   ${schema === undefined ? '' : `and n.nspname = :'schema'`}`;
@@ -34,9 +36,21 @@ export const backupAction = (s: AgentServices, root = BACKUP_ROOT) =>
   defineChange(backupChange, {
     async check({ database, schema }) {
       const cluster = await resolveCluster(s.postgresql);
-      const size = await queryJson<number | null>(cluster, `select pg_database_size(datname) from pg_database where datname = :'db'`, { timeoutMs: s.limits.toolTimeoutMs, vars: { db: database } });
-      if (size === null) throw new PgduplexError('NOT_FOUND', `database ${database} does not exist in ${cluster.version}/${cluster.name}`);
-      return { changes: [`dump ${database}${schema ? ` (schema ${schema})` : ''} (${Math.round(size / 1048576)} MiB on disk) to ${root}/<new id>/`] };
+      const size = await queryJson<number | null>(
+        cluster,
+        `select pg_database_size(datname) from pg_database where datname = :'db'`,
+        { timeoutMs: s.limits.toolTimeoutMs, vars: { db: database } },
+      );
+      if (size === null)
+        throw new PgduplexError(
+          'NOT_FOUND',
+          `database ${database} does not exist in ${cluster.version}/${cluster.name}`,
+        );
+      return {
+        changes: [
+          `dump ${database}${schema ? ` (schema ${schema})` : ''} (${Math.round(size / 1048576)} MiB on disk) to ${root}/<new id>/`,
+        ],
+      };
     },
     async apply({ database, schema }, journal, ctx) {
       const cluster = await resolveCluster(s.postgresql);
@@ -45,12 +59,20 @@ export const backupAction = (s: AgentServices, root = BACKUP_ROOT) =>
         `select json_build_object('v', current_setting('server_version'), 'exists', exists(select 1 from pg_database where datname = :'db'))`,
         { timeoutMs: s.limits.toolTimeoutMs, vars: { db: database } },
       );
-      if (!facts.exists) throw new PgduplexError('NOT_FOUND', `database ${database} does not exist in ${cluster.version}/${cluster.name}`);
-      const tables = await queryJson<Array<{ schema: string; name: string; rowEstimate: number }>>(cluster, TABLES_SQL(schema), {
-        timeoutMs: s.limits.toolTimeoutMs,
-        database,
-        ...(schema === undefined ? {} : { vars: { schema } }),
-      });
+      if (!facts.exists)
+        throw new PgduplexError(
+          'NOT_FOUND',
+          `database ${database} does not exist in ${cluster.version}/${cluster.name}`,
+        );
+      const tables = await queryJson<Array<{ schema: string; name: string; rowEstimate: number }>>(
+        cluster,
+        TABLES_SQL(schema),
+        {
+          timeoutMs: s.limits.toolTimeoutMs,
+          database,
+          ...(schema === undefined ? {} : { vars: { schema } }),
+        },
+      );
       const swept = await sweepPartials(root);
       const now = new Date();
       const id = backupId(now, database);
@@ -65,7 +87,8 @@ export const backupAction = (s: AgentServices, root = BACKUP_ROOT) =>
           lastReport = now2;
           ctx?.progress(`dumped ${(bytes / 1048576).toFixed(1)} MiB of ${database}`, bytes);
         });
-        if ((await sha256File(join(partial, `${database}.dump`))) !== dump.sha256) throw new PgduplexError('INTERNAL', `the backup file in ${partial} does not read back as written`);
+        if ((await sha256File(join(partial, `${database}.dump`))) !== dump.sha256)
+          throw new PgduplexError('INTERNAL', `the backup file in ${partial} does not read back as written`);
         await writeManifest(partial, {
           version: 1,
           id,
@@ -86,12 +109,16 @@ export const backupAction = (s: AgentServices, root = BACKUP_ROOT) =>
         await rm(partial, { recursive: true, force: true }).catch(() => undefined);
         throw err;
       }
-      const changes = [`backup ${id}: ${database}${schema ? `.${schema}` : ''}, ${tables.length} tables, ${(dump.bytes / 1048576).toFixed(1)} MiB, sha256 ${dump.sha256.slice(0, 12)}…`];
+      const changes = [
+        `backup ${id}: ${database}${schema ? `.${schema}` : ''}, ${tables.length} tables, ${(dump.bytes / 1048576).toFixed(1)} MiB, sha256 ${dump.sha256.slice(0, 12)}…`,
+      ];
       const journalId = await journal.record(changes, { id });
       return { changed: true, changes, journalId, artifact: id, notes: [`backup id ${id} in ${dir}`, ...swept] };
     },
     async undo({ id }) {
       await readManifest(root, id);
-      return [`kept backup ${id} in ${join(root, id)}: backups are never deleted by an undo; remove it by hand if it is not needed`];
+      return [
+        `kept backup ${id} in ${join(root, id)}: backups are never deleted by an undo; remove it by hand if it is not needed`,
+      ];
     },
   });

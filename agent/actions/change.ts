@@ -8,7 +8,11 @@ import { defineHandler, type ActionHandler } from './registry.js';
 
 /** The journal as one change sees it: entries carry its name, and a record of its descriptor's shape. */
 export interface ChangeJournal<U extends z.ZodType> {
-  make<T>(changes: string[], record: z.input<U>, make: (rollback: Rollback) => Promise<T>): Promise<{ journalId: string; result: T }>;
+  make<T>(
+    changes: string[],
+    record: z.input<U>,
+    make: (rollback: Rollback) => Promise<T>,
+  ): Promise<{ journalId: string; result: T }>;
   /** Journals a change already made (a backup: nothing to roll back). */
   record(changes: string[], record: z.input<U>): Promise<string>;
 }
@@ -24,17 +28,26 @@ export interface ChangeImpl<P extends z.ZodType, U extends z.ZodType> {
 }
 
 /** A change bound to its descriptor from the shared catalogue. */
-export interface ChangeAction<P extends z.ZodType = z.ZodType, U extends z.ZodType = z.ZodType> extends ChangeImpl<P, U> {
+export interface ChangeAction<P extends z.ZodType = z.ZodType, U extends z.ZodType = z.ZodType> extends ChangeImpl<
+  P,
+  U
+> {
   readonly descriptor: ChangeDescriptor<P, U>;
 }
 
 /** Binds an implementation to its catalogue descriptor; a params or record mismatch does not compile. */
-export function defineChange<P extends z.ZodType, U extends z.ZodType>(descriptor: ChangeDescriptor<P, U>, impl: ChangeImpl<P, U>): ChangeAction<P, U> {
+export function defineChange<P extends z.ZodType, U extends z.ZodType>(
+  descriptor: ChangeDescriptor<P, U>,
+  impl: ChangeImpl<P, U>,
+): ChangeAction<P, U> {
   return { descriptor, ...impl };
 }
 
 /** The journal narrowed to one change. */
-export function changeJournal<U extends z.ZodType>(d: ChangeDescriptor<z.ZodType, U>, journal: Journal): ChangeJournal<U> {
+export function changeJournal<U extends z.ZodType>(
+  d: ChangeDescriptor<z.ZodType, U>,
+  journal: Journal,
+): ChangeJournal<U> {
   return {
     make: (changes, record, make) => journal.make(d.name, changes, record, make),
     record: (changes, record) => journal.record(d.name, changes, record),
@@ -42,7 +55,10 @@ export function changeJournal<U extends z.ZodType>(d: ChangeDescriptor<z.ZodType
 }
 
 /** Turns a change action into its RPC handlers `<name>.check` and `<name>.apply`. */
-export function changeHandlers<P extends z.ZodType, U extends z.ZodType>(a: ChangeAction<P, U>, journal: Journal): ActionHandler[] {
+export function changeHandlers<P extends z.ZodType, U extends z.ZodType>(
+  a: ChangeAction<P, U>,
+  journal: Journal,
+): ActionHandler[] {
   const scoped = changeJournal(a.descriptor, journal);
   return [
     defineHandler({ descriptor: a.descriptor.check, run: (p) => a.check(p) }),
@@ -50,7 +66,11 @@ export function changeHandlers<P extends z.ZodType, U extends z.ZodType>(a: Chan
       descriptor: a.descriptor.apply,
       run: async (p, ctx) => {
         const r = await a.apply(p, scoped, ctx);
-        if (r.changed) ctx.log?.info({ origin: ctx.origin, journalId: r.journalId, changes: r.changes }, `${a.descriptor.name} applied`);
+        if (r.changed)
+          ctx.log?.info(
+            { origin: ctx.origin, journalId: r.journalId, changes: r.changes },
+            `${a.descriptor.name} applied`,
+          );
         return r;
       },
     }),
@@ -63,7 +83,11 @@ export function undoerOf(actions: readonly ChangeAction[], name: string): Change
 }
 
 /** Reverses one journal entry with the change that made it, its record parsed by that change's schema. */
-export async function undoJournalEntry(actions: readonly ChangeAction[], journal: Journal, id: string): Promise<string[]> {
+export async function undoJournalEntry(
+  actions: readonly ChangeAction[],
+  journal: Journal,
+  id: string,
+): Promise<string[]> {
   const entry = await journal.get(id);
   if (entry.undone) throw new PgduplexError('REFUSED', `journal entry ${id} was already undone`);
   const action = undoerOf(actions, entry.action);
@@ -71,9 +95,13 @@ export async function undoJournalEntry(actions: readonly ChangeAction[], journal
   const record = action.descriptor.record.safeParse(entry.undo);
   if (!record.success) {
     const why = record.error.issues[0]?.message ?? 'invalid';
-    throw new PgduplexError('JOURNAL_UNREADABLE', `journal entry ${id} (${entry.action}) holds an undo record this agent cannot read: ${why}`, {
-      hint: 'the entry is kept; undo it by hand from /var/lib/pgduplex/journal.jsonl',
-    });
+    throw new PgduplexError(
+      'JOURNAL_UNREADABLE',
+      `journal entry ${id} (${entry.action}) holds an undo record this agent cannot read: ${why}`,
+      {
+        hint: 'the entry is kept; undo it by hand from /var/lib/pgduplex/journal.jsonl',
+      },
+    );
   }
   const undone = await action.undo(record.data);
   await journal.markUndone(id);
@@ -85,7 +113,8 @@ export function journalHandlers(actions: readonly ChangeAction[], journal: Journ
   return [
     defineHandler({
       descriptor: journalListAction,
-      run: async ({ pending }) => (await journal.list()).filter((e) => !pending || !e.undone).map(({ undo: _u, ...rest }) => rest),
+      run: async ({ pending }) =>
+        (await journal.list()).filter((e) => !pending || !e.undone).map(({ undo: _u, ...rest }) => rest),
     }),
     defineHandler({
       descriptor: journalUndoAction,

@@ -9,14 +9,17 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { plainIdentifier as ident } from '../../shared/protocol/identifier.js';
 
-
 /** Answers without revealing anything: never the password, only whether one is in place. */
 export const credentialsStatusHandler = (s: AgentServices) =>
   defineHandler({
     descriptor: credentialsStatusAction,
     run: async ({ role, peer }) => {
       const cluster = await resolveCluster(s.postgresql);
-      const roleExists = await queryJson<boolean>(cluster, `select to_json(exists(select 1 from pg_roles where rolname = :'role' and rolcanlogin and rolreplication))`, { timeoutMs: s.limits.toolTimeoutMs, vars: { role } });
+      const roleExists = await queryJson<boolean>(
+        cluster,
+        `select to_json(exists(select 1 from pg_roles where rolname = :'role' and rolcanlogin and rolreplication))`,
+        { timeoutMs: s.limits.toolTimeoutMs, vars: { role } },
+      );
       const text = await readFile(join(cluster.configDir, PASSFILE_NAME), 'utf8').catch(() => '');
       const key = `${peer.host.replace(/:/g, '\\:')}:${peer.port}:${peer.database}:${role}:`;
       return { roleExists, passfileHasPeer: text.split('\n').some((l) => l.startsWith(key)) };

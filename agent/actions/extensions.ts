@@ -43,7 +43,8 @@ function refusal(f: Found, node: string): string | undefined {
     return `${f.name} is version ${f.installedVersion} on ${node}, ${f.version} on the peer (ALTER EXTENSION "${f.name}" UPDATE on the older one)`;
   }
   if (f.installedVersion !== null) return undefined;
-  if (!f.available) return `${f.name} version ${f.version} is not available on ${node} (install the package that provides it for this PostgreSQL)`;
+  if (!f.available)
+    return `${f.name} version ${f.version} is not available on ${node} (install the package that provides it for this PostgreSQL)`;
   if (!f.schemaExists) return `${f.name} belongs in schema ${f.schema}, which ${node} does not have`;
   return undefined;
 }
@@ -61,14 +62,24 @@ export const extensionsAction = (s: AgentServices) => {
     vars: { list: JSON.stringify(list) },
   });
   const plan = async (p: z.output<typeof params>): Promise<Extension[]> => {
-    const found = await queryJson<Found[]>(await resolveCluster(s.postgresql), READ_SQL, opts(p.database, p.extensions));
+    const found = await queryJson<Found[]>(
+      await resolveCluster(s.postgresql),
+      READ_SQL,
+      opts(p.database, p.extensions),
+    );
     const problems = found.flatMap((f) => refusal(f, s.node) ?? []);
     if (problems.length > 0) {
-      throw new PgduplexError('EXTENSION_MISMATCH', `the replicated schema needs extensions ${s.node} cannot match: ${problems.join('; ')}`, {
-        hint: 'fix that on this node, then re-run; nothing was changed',
-      });
+      throw new PgduplexError(
+        'EXTENSION_MISMATCH',
+        `the replicated schema needs extensions ${s.node} cannot match: ${problems.join('; ')}`,
+        {
+          hint: 'fix that on this node, then re-run; nothing was changed',
+        },
+      );
     }
-    return found.filter((f) => f.installedVersion === null).map(({ name, schema, version }) => ({ name, schema, version }));
+    return found
+      .filter((f) => f.installedVersion === null)
+      .map(({ name, schema, version }) => ({ name, schema, version }));
   };
   const describe = (e: Extension) => `create extension ${e.name} ${e.version} in schema ${e.schema} of the database`;
   return defineChange(extensionsChange, {
@@ -84,9 +95,13 @@ export const extensionsAction = (s: AgentServices) => {
       const { journalId } = await journal.make(changes, { database: p.database, created: todo }, create);
       const left = await plan(p);
       if (left.length > 0) {
-        throw new PgduplexError('PG_QUERY_FAILED', `extensions still missing after CREATE EXTENSION: ${left.map((e) => e.name).join(', ')}`, {
-          hint: `journal entry ${journalId} undoes what was made`,
-        });
+        throw new PgduplexError(
+          'PG_QUERY_FAILED',
+          `extensions still missing after CREATE EXTENSION: ${left.map((e) => e.name).join(', ')}`,
+          {
+            hint: `journal entry ${journalId} undoes what was made`,
+          },
+        );
       }
       return { changed: true, changes, journalId };
     },

@@ -11,7 +11,17 @@ import { readBaseSettings } from '../postgres/settings-server.js';
 import type { AgentServices } from './context.js';
 import { defineHandler } from './registry.js';
 
-const TOOLS = ['iptables', 'ip6tables', 'iptables-save', 'netfilter-persistent', 'pg_dump', 'pg_restore', 'psql', 'pg_ctlcluster', 'systemctl'];
+const TOOLS = [
+  'iptables',
+  'ip6tables',
+  'iptables-save',
+  'netfilter-persistent',
+  'pg_dump',
+  'pg_restore',
+  'psql',
+  'pg_ctlcluster',
+  'systemctl',
+];
 const PATH_DIRS = ['/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin'];
 
 const SETTINGS_SQL = `select json_build_object(
@@ -41,13 +51,17 @@ async function free(path: string): Promise<{ path: string; freeBytes: number }> 
 }
 
 async function postgresFacts(cluster: Cluster, timeoutMs: number) {
-  const f = await queryJson<{ serverVersion: string; serverVersionNum: number; dataDirectory: string; databases: string[]; settings: Record<string, { value: string; unit: string | null; source: string; pendingRestart: boolean }> }>(
-    cluster,
-    SETTINGS_SQL,
-    { timeoutMs },
-  );
+  const f = await queryJson<{
+    serverVersion: string;
+    serverVersionNum: number;
+    dataDirectory: string;
+    databases: string[];
+    settings: Record<string, { value: string; unit: string | null; source: string; pendingRestart: boolean }>;
+  }>(cluster, SETTINGS_SQL, { timeoutMs });
   const base = await readBaseSettings(cluster, timeoutMs);
-  const settings = Object.fromEntries(Object.entries(f.settings).map(([name, v]) => [name, base[name] === undefined ? v : { ...v, base: base[name] }]));
+  const settings = Object.fromEntries(
+    Object.entries(f.settings).map(([name, v]) => [name, base[name] === undefined ? v : { ...v, base: base[name] }]),
+  );
   return {
     ready: true as const,
     cluster: `${cluster.version}/${cluster.name}`,
@@ -64,7 +78,11 @@ export const factsHandler = (s: AgentServices) =>
   defineHandler({
     descriptor: factsAction,
     run: async (_params, ctx) => {
-      const [os, clusters, tools] = await Promise.all([osInfo(), listClusters(), Promise.all(TOOLS.map(async (t) => [t, await hasTool(t)] as const))]);
+      const [os, clusters, tools] = await Promise.all([
+        osInfo(),
+        listClusters(),
+        Promise.all(TOOLS.map(async (t) => [t, await hasTool(t)] as const)),
+      ]);
       let postgresql;
       try {
         postgresql = await postgresFacts(await resolveCluster(s.postgresql), s.limits.toolTimeoutMs);
@@ -73,17 +91,33 @@ export const factsHandler = (s: AgentServices) =>
         postgresql = { ready: false as const, code: e.code, reason: e.hint ? `${e.message} (${e.hint})` : e.message };
       }
       const addresses = Object.entries(networkInterfaces()).flatMap(([name, list]) =>
-        (list ?? []).filter((a) => !a.internal).map((a) => ({ interface: name, address: a.address, family: a.family === 'IPv4' ? ('IPv4' as const) : ('IPv6' as const) })),
+        (list ?? [])
+          .filter((a) => !a.internal)
+          .map((a) => ({
+            interface: name,
+            address: a.address,
+            family: a.family === 'IPv4' ? ('IPv4' as const) : ('IPv6' as const),
+          })),
       );
       const busyWith = ctx.running?.();
       return {
         node: s.node,
         ...(busyWith === undefined ? {} : { busyWith }),
         os: { distro: os.distro, release: os.release, codename: os.codename, kernel: os.kernel },
-        systemd: await access('/run/systemd/system').then(() => true, () => false),
+        systemd: await access('/run/systemd/system').then(
+          () => true,
+          () => false,
+        ),
         tools: Object.fromEntries(tools),
         addresses,
-        clusters: clusters.map(({ version, name, port, configDir, dataDir, service }) => ({ version, name, port, configDir, dataDir, service })),
+        clusters: clusters.map(({ version, name, port, configDir, dataDir, service }) => ({
+          version,
+          name,
+          port,
+          configDir,
+          dataDir,
+          service,
+        })),
         postgresql,
       };
     },

@@ -4,11 +4,17 @@ import { allowPeerPort, listPeerRules, persist, revokePeerPort } from '../firewa
 import { defineChange } from './change.js';
 import { firewallChange } from '../../shared/protocol/firewall.js';
 
-const portSchema = z.strictObject({ port: z.number().int().min(1).max(65535), purpose: z.string().regex(/^[a-z][a-z0-9-]{0,31}$/) });
-const recordSchema = z.strictObject({ added: z.array(z.strictObject({ address: z.string(), port: z.number(), purpose: z.string() })) });
+const portSchema = z.strictObject({
+  port: z.number().int().min(1).max(65535),
+  purpose: z.string().regex(/^[a-z][a-z0-9-]{0,31}$/),
+});
+const recordSchema = z.strictObject({
+  added: z.array(z.strictObject({ address: z.string(), port: z.number(), purpose: z.string() })),
+});
 
 type Rule = { address: string; port: number; purpose: string };
-const describe = (r: Rule) => `allow tcp/${r.port} (${r.purpose}) from ${r.address} in chain PGDUPLEX (${r.address.includes(':') ? 'ip6tables' : 'iptables'})`;
+const describe = (r: Rule) =>
+  `allow tcp/${r.port} (${r.purpose}) from ${r.address} in chain PGDUPLEX (${r.address.includes(':') ? 'ip6tables' : 'iptables'})`;
 
 /**
  * `firewall`: opens ports (PostgreSQL, the agent) for the peer's address only, in the agent's own
@@ -16,13 +22,21 @@ const describe = (r: Rule) => `allow tcp/${r.port} (${r.purpose}) from ${r.addre
  */
 export const firewallAction = (timeoutMs: number) => {
   const opts = { timeoutMs };
-  const missing = async (params: { peer: string; ports: Array<{ port: number; purpose: string }> }): Promise<Rule[]> => {
+  const missing = async (params: {
+    peer: string;
+    ports: Array<{ port: number; purpose: string }>;
+  }): Promise<Rule[]> => {
     const address = parseHostAddress(params.peer).address;
     const present = await listPeerRules(opts);
-    return params.ports
-      .map((p) => ({ address, ...p }))
-      // A rule whose INPUT jump is gone (a crash between the two, a firewall script) takes no effect: apply again.
-      .filter((r) => !present.some((x) => x.live && x.address === r.address && x.port === r.port && x.purpose === r.purpose));
+    return (
+      params.ports
+        .map((p) => ({ address, ...p }))
+        // A rule whose INPUT jump is gone (a crash between the two, a firewall script) takes no effect: apply again.
+        .filter(
+          (r) =>
+            !present.some((x) => x.live && x.address === r.address && x.port === r.port && x.purpose === r.purpose),
+        )
+    );
   };
   const save = async (): Promise<string[]> => {
     const r = await persist(opts);

@@ -37,5 +37,6 @@ const HAZARDS_SQL = `select json_build_object(
 export const hazardsHandler = (s: AgentServices) =>
   defineHandler({
     descriptor: hazardsAction,
-    run: async ({ database }) => queryJson(await resolveCluster(s.postgresql), HAZARDS_SQL, { timeoutMs: s.limits.toolTimeoutMs * 4, database }),
+    run: async ({ database }) =>
+      queryJson(await resolveCluster(s.postgresql), HAZARDS_SQL, { timeoutMs: s.limits.toolTimeoutMs * 4, database }),
   });

@@ -41,9 +41,21 @@ import { whoamiHandler } from './whoami.js';
 export function buildRegistry(s: AgentServices): ActionRegistry {
   const pg = { postgresql: s.postgresql, timeoutMs: s.limits.toolTimeoutMs };
   const changes: ChangeAction[] = [
-    firewallAction(s.limits.toolTimeoutMs), backupAction(s), backupRestoreAction(s), publicationAction(s), sequencesAction(s),
-    replicaIdentityAction(s), pgPassfileAction(s), subscriptionAction(s), extensionsAction(s), schemaImportAction(s),
-    subscriptionDropAction(s), slotDropAction(s), pgSettingsAction(s.postgresql, { timeoutMs: pg.timeoutMs }), pgHbaAction(pg), pgRoleAction(pg),
+    firewallAction(s.limits.toolTimeoutMs),
+    backupAction(s),
+    backupRestoreAction(s),
+    publicationAction(s),
+    sequencesAction(s),
+    replicaIdentityAction(s),
+    pgPassfileAction(s),
+    subscriptionAction(s),
+    extensionsAction(s),
+    schemaImportAction(s),
+    subscriptionDropAction(s),
+    slotDropAction(s),
+    pgSettingsAction(s.postgresql, { timeoutMs: pg.timeoutMs }),
+    pgHbaAction(pg),
+    pgRoleAction(pg),
   ].map(erase);
   const handlers: ActionHandler[] = [
     pingHandler(s),

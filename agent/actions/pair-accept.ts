@@ -14,14 +14,22 @@ export const pairAcceptHandler = (s: AgentServices) =>
       const host = parseHostAddress(address);
       const paired = s.trust.peer;
       if (paired) {
-        throw new PgduplexError('ALREADY_PAIRED', `this node is already paired with ${paired.node} (${paired.address})`, { hint: 'run "pgduplex unpair" first if you mean to replace it' });
+        throw new PgduplexError(
+          'ALREADY_PAIRED',
+          `this node is already paired with ${paired.node} (${paired.address})`,
+          { hint: 'run "pgduplex unpair" first if you mean to replace it' },
+        );
       }
       const fw = await s.firewall.allow(host.address);
       // A new window: the check code `pair --accept` waits to show can only be this window's.
       s.peers.lastPairing = undefined;
       const expected = fingerprint === undefined ? undefined : normalizeFingerprint(fingerprint);
       if (expected !== undefined && expected.length !== FINGERPRINT_CHARS) {
-        throw new PgduplexError('BAD_PARAMS', `--fingerprint ${fingerprint} has ${expected.length} characters, not ${FINGERPRINT_CHARS}`, { hint: 'copy it from "pgduplex whoami" on the other node' });
+        throw new PgduplexError(
+          'BAD_PARAMS',
+          `--fingerprint ${fingerprint} has ${expected.length} characters, not ${FINGERPRINT_CHARS}`,
+          { hint: 'copy it from "pgduplex whoami" on the other node' },
+        );
       }
       const { token, expiresAt } = await s.window.open(host.address, s.identity.fingerprint, expected);
       return {

@@ -9,6 +9,11 @@ export const pairConfirmHandler = (s: AgentServices) =>
     descriptor: pairConfirmAction,
     run: async ({ fingerprint, accept }) => {
       const joiner = s.peers.gate.decide(fingerprint, accept);
-      return { node: joiner.node, address: joiner.address, fingerprint: formatFingerprint(joiner.fingerprint), accepted: accept };
+      return {
+        node: joiner.node,
+        address: joiner.address,
+        fingerprint: formatFingerprint(joiner.fingerprint),
+        accepted: accept,
+      };
     },
   });

@@ -12,10 +12,17 @@ export const pairConnectHandler = (s: AgentServices) =>
     run: async ({ address, port, token }, ctx) => {
       const host = parseHostAddress(address);
       const parsed = parseToken(token);
-      const onCheck = (check: string) => ctx?.progress(`check code ${check}: the other node's operator confirms it there`);
+      const onCheck = (check: string) =>
+        ctx?.progress(`check code ${check}: the other node's operator confirms it there`);
       const { peer, check, firewallNote } = await s.peers.pairWith(host.address, port ?? s.port, parsed, onCheck);
       return {
-        peer: { node: peer.node, address: peer.address, port: peer.port, fingerprint: formatFingerprint(peer.fingerprint), pairedAt: peer.pairedAt },
+        peer: {
+          node: peer.node,
+          address: peer.address,
+          port: peer.port,
+          fingerprint: formatFingerprint(peer.fingerprint),
+          pairedAt: peer.pairedAt,
+        },
         check,
         firewall: `port ${s.port}/tcp is open for ${host.address}${firewallNote ? ` (${firewallNote})` : ''}`,
       };

@@ -8,6 +8,9 @@ export const peerCallHandler = (s: AgentServices) =>
     descriptor: peerCallAction,
     run: async ({ action, params, timeoutMs }, ctx) => {
       const session = await s.peers.session();
-      return session.rpc.callRaw(action, params ?? {}, { timeoutMs: timeoutMs ?? s.peers.callTimeoutMs, onProgress: (m) => ctx.progress(m) });
+      return session.rpc.callRaw(action, params ?? {}, {
+        timeoutMs: timeoutMs ?? s.peers.callTimeoutMs,
+        onProgress: (m) => ctx.progress(m),
+      });
     },
   });

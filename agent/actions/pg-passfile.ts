@@ -17,7 +17,8 @@ function esc(v: string): string {
   return v.replace(/\\/g, '\\\\').replace(/:/g, '\\:');
 }
 
-const keyOf = (p: { host: string; port: number; database: string; user: string }) => `${esc(p.host)}:${p.port}:${esc(p.database)}:${esc(p.user)}:`;
+const keyOf = (p: { host: string; port: number; database: string; user: string }) =>
+  `${esc(p.host)}:${p.port}:${esc(p.database)}:${esc(p.user)}:`;
 
 /**
  * `pg-passfile`: keeps one line per peer connection in a 0600 passfile owned by postgres, so the
@@ -26,7 +27,8 @@ const keyOf = (p: { host: string; port: number; database: string; user: string }
  */
 export const pgPassfileAction = (s: AgentServices) => {
   const pathOf = async () => join((await resolveCluster(s.postgresql)).configDir, PASSFILE_NAME);
-  const lines = async (path: string) => ((await snapshotFile(path)).content ?? '').split('\n').filter((l) => l !== '' && !l.startsWith('#'));
+  const lines = async (path: string) =>
+    ((await snapshotFile(path)).content ?? '').split('\n').filter((l) => l !== '' && !l.startsWith('#'));
   const render = (ls: string[]) => `${OWNED_HEADER}\n${ls.join('\n')}${ls.length ? '\n' : ''}`;
   const write = async (path: string, ls: string[]) => {
     const pg = await lookupUser('postgres');
@@ -38,7 +40,11 @@ export const pgPassfileAction = (s: AgentServices) => {
       const want = keyOf(p) + esc(p.password);
       const have = (await lines(path)).find((l) => l.startsWith(keyOf(p)));
       if (have === want) return { changes: [] };
-      return { changes: [`${have ? 'replace' : 'add'} the passfile line for ${p.user}@${p.host}:${p.port}/${p.database} in ${path} (password not shown)`] };
+      return {
+        changes: [
+          `${have ? 'replace' : 'add'} the passfile line for ${p.user}@${p.host}:${p.port}/${p.database} in ${path} (password not shown)`,
+        ],
+      };
     },
     async apply(p, journal) {
       const path = await pathOf();
@@ -48,13 +54,19 @@ export const pgPassfileAction = (s: AgentServices) => {
       const had = current.find((l) => l.startsWith(key));
       if (had === want) return { changed: false, changes: [] };
       const before = await snapshotFile(path);
-      const changes = [`${had ? 'replaced' : 'added'} the passfile line for ${p.user}@${p.host}:${p.port}/${p.database} in ${path}`];
-      const { journalId } = await journal.make(changes, { key, replaced: had !== undefined, created: before.content === null }, async (rollback) => {
-        await write(path, [...current.filter((l) => !l.startsWith(key)), want]);
-        if ((await lines(path)).includes(want)) return;
-        await rollback(() => restoreFile(before));
-        throw new PgduplexError('INTERNAL', `${path} does not read back as written; the previous file was put back`);
-      });
+      const changes = [
+        `${had ? 'replaced' : 'added'} the passfile line for ${p.user}@${p.host}:${p.port}/${p.database} in ${path}`,
+      ];
+      const { journalId } = await journal.make(
+        changes,
+        { key, replaced: had !== undefined, created: before.content === null },
+        async (rollback) => {
+          await write(path, [...current.filter((l) => !l.startsWith(key)), want]);
+          if ((await lines(path)).includes(want)) return;
+          await rollback(() => restoreFile(before));
+          throw new PgduplexError('INTERNAL', `${path} does not read back as written; the previous file was put back`);
+        },
+      );
       return { changed: true, changes, journalId };
     },
     async undo(r) {
@@ -62,7 +74,9 @@ export const pgPassfileAction = (s: AgentServices) => {
       const left = (await lines(path)).filter((l) => !l.startsWith(r.key));
       // A file this action created goes again with its last line, so the config dir is as it was.
       await (left.length === 0 && r.created === true ? restoreFile({ path, content: null }) : write(path, left));
-      return [`removed the passfile line ${r.key.slice(0, -1)}${r.replaced ? ' (it replaced an older line whose password pgduplex does not keep)' : ''}`];
+      return [
+        `removed the passfile line ${r.key.slice(0, -1)}${r.replaced ? ' (it replaced an older line whose password pgduplex does not keep)' : ''}`,
+      ];
     },
   });
 };

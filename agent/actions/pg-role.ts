@@ -50,7 +50,10 @@ const REVOKE_REST_SQL = `select format('REVOKE ALL ON ALL TABLES IN SCHEMA %1$I 
  * server only as a SCRAM-SHA-256 verifier computed here, plus optional SELECT grants for the initial
  * copy. Undo drops a role it created; a replaced password cannot be put back (its hash is not kept).
  */
-export const pgRoleAction = (o: { postgresql: { version: string; cluster: string } | undefined; timeoutMs: number }) => {
+export const pgRoleAction = (o: {
+  postgresql: { version: string; cluster: string } | undefined;
+  timeoutMs: number;
+}) => {
   const opts = { timeoutMs: o.timeoutMs };
 
   const readRole = (c: Cluster, role: string) =>
@@ -62,8 +65,15 @@ export const pgRoleAction = (o: { postgresql: { version: string; cluster: string
     );
 
   const readGrants = async (c: Cluster, role: string, g: { database: string; schema: string }): Promise<GrantState> => {
-    const found = await queryJson<boolean>(c, `${psqlSet('db', g.database)}select to_json(exists (select from pg_database where datname = :'db'))`, opts);
-    if (!found) throw new PgduplexError('NOT_FOUND', `database ${g.database} does not exist`, { hint: 'grantSelectOn.database must name an existing database' });
+    const found = await queryJson<boolean>(
+      c,
+      `${psqlSet('db', g.database)}select to_json(exists (select from pg_database where datname = :'db'))`,
+      opts,
+    );
+    if (!found)
+      throw new PgduplexError('NOT_FOUND', `database ${g.database} does not exist`, {
+        hint: 'grantSelectOn.database must name an existing database',
+      });
     const s = await queryJson<{ schema: boolean; usage: boolean; tables: string[] }>(
       c,
       `${psqlSet('role', role)}${psqlSet('schema', g.schema)}
@@ -74,7 +84,10 @@ export const pgRoleAction = (o: { postgresql: { version: string; cluster: string
             and not case when r.oid is null then has_table_privilege('public', c.oid, 'SELECT') else has_table_privilege(r.oid, c.oid, 'SELECT') end), '[]'))`,
       { ...opts, database: g.database },
     );
-    if (!s.schema) throw new PgduplexError('NOT_FOUND', `schema ${g.schema} does not exist in database ${g.database}`, { hint: 'grantSelectOn.schema must name an existing schema' });
+    if (!s.schema)
+      throw new PgduplexError('NOT_FOUND', `schema ${g.schema} does not exist in database ${g.database}`, {
+        hint: 'grantSelectOn.schema must name an existing schema',
+      });
     return { ...g, usage: s.usage, tables: s.tables };
   };
 
@@ -82,14 +95,26 @@ export const pgRoleAction = (o: { postgresql: { version: string; cluster: string
     const cluster = await resolveCluster(o.postgresql);
     const state = await readRole(cluster, params.role);
     if (state.superuser) {
-      throw new PgduplexError('REFUSED', `role ${params.role} is a superuser; pgduplex will not use or demote it as the replication role`, {
-        hint: 'choose a dedicated role name (e.g. pgduplex_repl)',
-      });
+      throw new PgduplexError(
+        'REFUSED',
+        `role ${params.role} is a superuser; pgduplex will not use or demote it as the replication role`,
+        {
+          hint: 'choose a dedicated role name (e.g. pgduplex_repl)',
+        },
+      );
     }
-    const addedAttributes = state.exists ? (['LOGIN', 'REPLICATION'] as const).filter((a) => !(a === 'LOGIN' ? state.login : state.replication)) : [];
+    const addedAttributes = state.exists
+      ? (['LOGIN', 'REPLICATION'] as const).filter((a) => !(a === 'LOGIN' ? state.login : state.replication))
+      : [];
     const passwordChanged = !state.exists || !(await verifierMatches(params.password, state.password));
     const grants = params.grantSelectOn && (await readGrants(cluster, params.role, params.grantSelectOn));
-    const todo: UndoRecord = { role: params.role, created: !state.exists, addedAttributes, passwordChanged, ...(grants ? { grants: { ...grants, usage: !grants.usage } } : {}) };
+    const todo: UndoRecord = {
+      role: params.role,
+      created: !state.exists,
+      addedAttributes,
+      passwordChanged,
+      ...(grants ? { grants: { ...grants, usage: !grants.usage } } : {}),
+    };
     return { cluster, todo, changes: describe(todo) };
   };
 
@@ -98,22 +123,37 @@ export const pgRoleAction = (o: { postgresql: { version: string; cluster: string
     const verifier = todo.passwordChanged ? await scramVerifier(params.password) : undefined;
     const sql = todo.created
       ? `CREATE ROLE :"role" LOGIN REPLICATION NOSUPERUSER PASSWORD :'verifier';`
-      : [todo.addedAttributes.length > 0 ? `ALTER ROLE :"role" ${todo.addedAttributes.join(' ')};` : '', verifier ? `ALTER ROLE :"role" PASSWORD :'verifier';` : ''].join('\n');
+      : [
+          todo.addedAttributes.length > 0 ? `ALTER ROLE :"role" ${todo.addedAttributes.join(' ')};` : '',
+          verifier ? `ALTER ROLE :"role" PASSWORD :'verifier';` : '',
+        ].join('\n');
     try {
-      await runPsql(c, `${role}${verifier ? psqlSet('verifier', verifier) : ''}${QUIET}BEGIN;\n${sql}\nCOMMIT;\n`, opts);
+      await runPsql(
+        c,
+        `${role}${verifier ? psqlSet('verifier', verifier) : ''}${QUIET}BEGIN;\n${sql}\nCOMMIT;\n`,
+        opts,
+      );
     } catch (err) {
       throw scrub(err, [params.password, verifier]);
     }
   };
 
-  const applyGrants = async (c: Cluster, role: string, g: NonNullable<UndoRecord['grants']>, revoke: boolean): Promise<void> => {
+  const applyGrants = async (
+    c: Cluster,
+    role: string,
+    g: NonNullable<UndoRecord['grants']>,
+    revoke: boolean,
+  ): Promise<void> => {
     const [verb, dir] = revoke ? ['REVOKE', 'FROM'] : ['GRANT', 'TO'];
     const tables = g.tables.map((t) => `${quoteIdent(g.schema)}.${quoteIdent(t)}`);
     const sql = [
       g.usage ? `${verb} USAGE ON SCHEMA :"schema" ${dir} :"role";` : '',
       tables.length > 0 ? `${verb} SELECT ON TABLE ${tables.join(', ')} ${dir} :"role";` : '',
     ].join('\n');
-    await runPsql(c, `${psqlSet('role', role)}${psqlSet('schema', g.schema)}BEGIN;\n${sql}\nCOMMIT;\n`, { ...opts, database: g.database });
+    await runPsql(c, `${psqlSet('role', role)}${psqlSet('schema', g.schema)}BEGIN;\n${sql}\nCOMMIT;\n`, {
+      ...opts,
+      database: g.database,
+    });
   };
 
   const undo = async (c: Cluster, rec: UndoRecord): Promise<string[]> => {
@@ -127,11 +167,17 @@ export const pgRoleAction = (o: { postgresql: { version: string; cluster: string
       );
       const g = { ...rec.grants, tables: rec.grants.tables.filter((t) => still.includes(t)) };
       await applyGrants(c, rec.role, g, true);
-      done.push(`revoked SELECT on ${g.tables.length} tables in ${g.database}.${g.schema}${g.usage ? ' and USAGE on the schema' : ''} from ${rec.role}`);
+      done.push(
+        `revoked SELECT on ${g.tables.length} tables in ${g.database}.${g.schema}${g.usage ? ' and USAGE on the schema' : ''} from ${rec.role}`,
+      );
     }
     if (rec.created && state.exists) {
       // Grants others made to the role pgduplex created (a schema copied from the peer carries them) would block the drop.
-      if (rec.grants) await runPsql(c, `${psqlSet('role', rec.role)}${psqlSet('schema', rec.grants.schema)}${REVOKE_REST_SQL}`, { ...opts, database: rec.grants.database });
+      if (rec.grants)
+        await runPsql(c, `${psqlSet('role', rec.role)}${psqlSet('schema', rec.grants.schema)}${REVOKE_REST_SQL}`, {
+          ...opts,
+          database: rec.grants.database,
+        });
       await runPsql(c, `${psqlSet('role', rec.role)}DROP ROLE :"role";`, opts).catch((err: unknown) => {
         if (!(err instanceof PgduplexError) || !err.message.includes('depend')) throw err;
         throw new PgduplexError(err.code, err.message, {
@@ -140,10 +186,17 @@ export const pgRoleAction = (o: { postgresql: { version: string; cluster: string
       });
       done.push(`dropped role ${rec.role}`);
     } else if (state.exists && rec.addedAttributes.length > 0) {
-      await runPsql(c, `${psqlSet('role', rec.role)}ALTER ROLE :"role" ${rec.addedAttributes.map((a) => `NO${a}`).join(' ')};`, opts);
+      await runPsql(
+        c,
+        `${psqlSet('role', rec.role)}ALTER ROLE :"role" ${rec.addedAttributes.map((a) => `NO${a}`).join(' ')};`,
+        opts,
+      );
       done.push(`removed ${rec.addedAttributes.join(', ')} from role ${rec.role}`);
     }
-    if (!rec.created && rec.passwordChanged) done.push(`not restored: the previous password of ${rec.role} (its verifier is deliberately not journaled); the new one stays`);
+    if (!rec.created && rec.passwordChanged)
+      done.push(
+        `not restored: the previous password of ${rec.role} (its verifier is deliberately not journaled); the new one stays`,
+      );
     return done;
   };
 
@@ -166,13 +219,22 @@ export const pgRoleAction = (o: { postgresql: { version: string; cluster: string
             attempted.grants = todo.grants;
           }
           const left = (await plan(params)).changes;
-          if (left.length > 0) throw new PgduplexError('PG_QUERY_FAILED', `role ${params.role} does not read back as applied: still to do: ${left.join('; ')}`);
+          if (left.length > 0)
+            throw new PgduplexError(
+              'PG_QUERY_FAILED',
+              `role ${params.role} does not read back as applied: still to do: ${left.join('; ')}`,
+            );
         } catch (err) {
           await rollback(() => undo(cluster, attempted));
           throw err;
         }
       });
-      return { changed: true, changes, journalId, ...(todo.passwordChanged && !todo.created ? { notes: ['undo cannot restore the previous password'] } : {}) };
+      return {
+        changed: true,
+        changes,
+        journalId,
+        ...(todo.passwordChanged && !todo.created ? { notes: ['undo cannot restore the previous password'] } : {}),
+      };
     },
     async undo(rec) {
       return undo(await resolveCluster(o.postgresql), rec);
@@ -188,7 +250,9 @@ function describe(t: UndoRecord): string[] {
     ...(t.addedAttributes.length > 0 ? [`role ${t.role}: add ${t.addedAttributes.join(', ')}`] : []),
     ...(t.passwordChanged && !t.created ? [`role ${t.role}: set a new SCRAM-SHA-256 password`] : []),
     ...(g?.usage ? [`grant USAGE on schema ${g.database}.${g.schema} to ${t.role}`] : []),
-    ...(g && g.tables.length > 0 ? [`grant SELECT on ${g.tables.length} tables in ${g.database}.${g.schema} to ${t.role}: ${few(g.tables)}`] : []),
+    ...(g && g.tables.length > 0
+      ? [`grant SELECT on ${g.tables.length} tables in ${g.database}.${g.schema} to ${t.role}: ${few(g.tables)}`]
+      : []),
   ];
 }
 
@@ -199,7 +263,8 @@ function sqlText(s: string): string {
 
 /** Removes any secret a failed psql run might have echoed before the error leaves the agent. */
 function scrub(err: unknown, secrets: Array<string | undefined>): PgduplexError {
-  const e = err instanceof PgduplexError ? err : new PgduplexError('PG_QUERY_FAILED', 'setting the role password failed');
+  const e =
+    err instanceof PgduplexError ? err : new PgduplexError('PG_QUERY_FAILED', 'setting the role password failed');
   const clean = (s: string) => {
     let out = s;
     for (const x of secrets) if (x) out = out.split(x).join('[redacted]');

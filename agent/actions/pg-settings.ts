@@ -5,8 +5,20 @@ import { PgduplexError } from '../../shared/errors.js';
 import { containedPath } from '../files/contained.js';
 import { restoreFile, snapshotFile, writeFileAtomic, type FileSnapshot } from '../files/owned-file.js';
 import { resolveCluster, type Cluster } from '../postgres/cluster.js';
-import { blockRange, changedNames, locateTarget, ourFileErrors, type SettingsTarget } from '../postgres/settings-file.js';
-import { checkAgainstServer, describeTarget, planSettings, settled, waitingForRestart } from '../postgres/settings-plan.js';
+import {
+  blockRange,
+  changedNames,
+  locateTarget,
+  ourFileErrors,
+  type SettingsTarget,
+} from '../postgres/settings-file.js';
+import {
+  checkAgainstServer,
+  describeTarget,
+  planSettings,
+  settled,
+  waitingForRestart,
+} from '../postgres/settings-plan.js';
 import { readServerState, reloadConf, waitForState, type ServerState } from '../postgres/settings-server.js';
 import { lookupUser } from '../system/users.js';
 import { defineChange } from './change.js';
@@ -65,11 +77,18 @@ export const pgSettingsAction = (wanted: { version: string; cluster: string } | 
       checkAgainstServer(settings, c.state);
       const plan = planSettings(c.target, c.snapshot.content, settings, c.state);
       if (plan.overrides.length > 0) {
-        throw new PgduplexError('PG_SETTING_OVERRIDDEN', `settings elsewhere would win over pgduplex's: ${plan.overrides.map((o) => `${o.name} = '${o.value}' in ${o.where}`).join('; ')}`, {
-          hint: plan.overrides.some((o) => o.alterSystem) ? 'remove them (ALTER SYSTEM RESET <name>; select pg_reload_conf()), then retry; nothing was changed' : 'remove those lines, then retry; nothing was changed',
-        });
+        throw new PgduplexError(
+          'PG_SETTING_OVERRIDDEN',
+          `settings elsewhere would win over pgduplex's: ${plan.overrides.map((o) => `${o.name} = '${o.value}' in ${o.where}`).join('; ')}`,
+          {
+            hint: plan.overrides.some((o) => o.alterSystem)
+              ? 'remove them (ALTER SYSTEM RESET <name>; select pg_reload_conf()), then retry; nothing was changed'
+              : 'remove those lines, then retry; nothing was changed',
+          },
+        );
       }
-      if (plan.newText === c.snapshot.content && !plan.reloadOnly) return { changed: false, changes: [], ...(plan.restartNeeded ? { restartNeeded: true } : {}) };
+      if (plan.newText === c.snapshot.content && !plan.reloadOnly)
+        return { changed: false, changes: [], ...(plan.restartNeeded ? { restartNeeded: true } : {}) };
       // A reload-only apply changes no file: nothing to journal.
       const put = async (rollback: Rollback) => {
         if (plan.newText !== c.snapshot.content) await write(c, plan.newText);
@@ -79,29 +98,46 @@ export const pgSettingsAction = (wanted: { version: string; cluster: string } | 
           const errors = ourFileErrors(written.files, c.target, range, written.settings);
           if (errors.length > 0) {
             await rollback(() => restoreAfterFailure(c, false));
-            throw new PgduplexError('PG_CONFIG_REJECTED', `PostgreSQL rejects the new settings: ${errors.join('; ')}`, { hint: 'the previous file was restored and nothing was reloaded; fix the value and retry' });
+            throw new PgduplexError('PG_CONFIG_REJECTED', `PostgreSQL rejects the new settings: ${errors.join('; ')}`, {
+              hint: 'the previous file was restored and nothing was reloaded; fix the value and retry',
+            });
           }
           const after = await reloadAndWait(c.cluster, plan.touched);
           if (!after.settled) {
             const stuck = plan.touched.filter((n) => !settled(n, after.state));
             await rollback(() => restoreAfterFailure(c, true));
-            throw new PgduplexError('PG_CONFIG_REJECTED', `after a reload PostgreSQL still does not run ${stuck.join(', ')} as written in ${describeTarget(c.target)}`, {
-              hint: 'the previous file was restored and reloaded; look for a later setting or an error in the PostgreSQL log',
-            });
+            throw new PgduplexError(
+              'PG_CONFIG_REJECTED',
+              `after a reload PostgreSQL still does not run ${stuck.join(', ')} as written in ${describeTarget(c.target)}`,
+              {
+                hint: 'the previous file was restored and reloaded; look for a later setting or an error in the PostgreSQL log',
+              },
+            );
           }
           return waitingForRestart(plan.touched, after.state);
         } catch (err) {
-          if (!(err instanceof PgduplexError && err.code === 'PG_CONFIG_REJECTED')) await rollback(() => restoreAfterFailure(c, true));
+          if (!(err instanceof PgduplexError && err.code === 'PG_CONFIG_REJECTED'))
+            await rollback(() => restoreAfterFailure(c, true));
           throw err;
         }
       };
       const record = { cluster: { version: c.cluster.version, name: c.cluster.name }, snapshot: c.snapshot };
-      const { journalId, result: waiting } = plan.newText === c.snapshot.content ? { journalId: undefined, result: await put(ignoreRollbackFailure) } : await journal.make(plan.changes, record, put);
+      const { journalId, result: waiting } =
+        plan.newText === c.snapshot.content
+          ? { journalId: undefined, result: await put(ignoreRollbackFailure) }
+          : await journal.make(plan.changes, record, put);
       return {
         changed: true,
         changes: plan.changes,
         ...(journalId ? { journalId } : {}),
-        ...(waiting.length > 0 ? { restartNeeded: true, notes: [`PostgreSQL must restart for ${waiting.join(', ')} to take effect (pending_restart)${journalId ? `: pg-service.restart with restoreJournalId ${journalId}` : ''}`] } : {}),
+        ...(waiting.length > 0
+          ? {
+              restartNeeded: true,
+              notes: [
+                `PostgreSQL must restart for ${waiting.join(', ')} to take effect (pending_restart)${journalId ? `: pg-service.restart with restoreJournalId ${journalId}` : ''}`,
+              ],
+            }
+          : {}),
       };
     },
     async undo(record) {
@@ -112,7 +148,12 @@ export const pgSettingsAction = (wanted: { version: string; cluster: string } | 
 
 async function write(c: Current, text: string | null): Promise<void> {
   if (text === null) return restoreFile({ path: c.target.path, content: null });
-  if (c.target.mode === 'block') return writeFileAtomic(c.target.path, text, { uid: c.snapshot.uid ?? 0, gid: c.snapshot.gid ?? 0, mode: c.snapshot.mode ?? 0o644 });
+  if (c.target.mode === 'block')
+    return writeFileAtomic(c.target.path, text, {
+      uid: c.snapshot.uid ?? 0,
+      gid: c.snapshot.gid ?? 0,
+      mode: c.snapshot.mode ?? 0o644,
+    });
   const pg = await lookupUser('postgres');
   return writeFileAtomic(c.target.path, text, { uid: pg.uid, gid: pg.gid, mode: 0o644 });
 }
@@ -121,19 +162,31 @@ async function write(c: Current, text: string | null): Promise<void> {
  * Puts the file back byte for byte and reloads when PostgreSQL runs; a stopped server is fine
  * (pg-service.restart restores a setting PostgreSQL would not start with), it reads the file at start.
  */
-async function undoSettings(record: z.output<typeof pgSettingsChange.record>, opts: PgSettingsOptions, settle: { timeoutMs: number; settleMs: number }): Promise<string[]> {
-  const cluster = await resolveCluster({ version: record.cluster.version, cluster: record.cluster.name }, opts.confRoot);
+async function undoSettings(
+  record: z.output<typeof pgSettingsChange.record>,
+  opts: PgSettingsOptions,
+  settle: { timeoutMs: number; settleMs: number },
+): Promise<string[]> {
+  const cluster = await resolveCluster(
+    { version: record.cluster.version, cluster: record.cluster.name },
+    opts.confRoot,
+  );
   const replaced = await readFile(record.snapshot.path, 'utf8').catch(() => null);
   await restoreFile(record.snapshot);
-  const done = [`restored ${record.snapshot.path}${record.snapshot.content === null ? ' (removed: it did not exist before)' : ''}`];
+  const done = [
+    `restored ${record.snapshot.path}${record.snapshot.content === null ? ' (removed: it did not exist before)' : ''}`,
+  ];
   try {
     await reloadConf(cluster, opts.timeoutMs);
   } catch (err) {
-    if (err instanceof PgduplexError && err.code === 'PG_UNREACHABLE') return [...done, 'PostgreSQL is not running; it reads the restored settings when it starts'];
+    if (err instanceof PgduplexError && err.code === 'PG_UNREACHABLE')
+      return [...done, 'PostgreSQL is not running; it reads the restored settings when it starts'];
     throw err;
   }
   const names = changedNames(replaced, record.snapshot.content);
   const after = await waitForState(cluster, (st) => names.every((n) => settled(n, st)), settle);
   const waiting = waitingForRestart(names, after.state);
-  return waiting.length > 0 ? [...done, `PostgreSQL must restart for ${waiting.join(', ')} to take effect (pending_restart)`] : done;
+  return waiting.length > 0
+    ? [...done, `PostgreSQL must restart for ${waiting.join(', ')} to take effect (pending_restart)`]
+    : done;
 }

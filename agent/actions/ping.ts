@@ -5,4 +5,7 @@ import { defineHandler } from './registry.js';
 
 /** Answers who and what this agent is; the peer's round trip is measured with it. */
 export const pingHandler = (s: AgentServices) =>
-  defineHandler({ descriptor: pingAction, run: async () => ({ node: s.node, version: VERSION, time: new Date().toISOString() }) });
+  defineHandler({
+    descriptor: pingAction,
+    run: async () => ({ node: s.node, version: VERSION, time: new Date().toISOString() }),
+  });

@@ -8,7 +8,10 @@ import type { AgentServices } from './context.js';
 import { plainIdentifier as ident } from '../../shared/protocol/identifier.js';
 
 const tableRef = z.strictObject({ schema: ident, name: ident });
-const shape = z.union([z.strictObject({ all: z.literal(true) }), z.strictObject({ list: z.array(tableRef).min(1).max(10_000) })]);
+const shape = z.union([
+  z.strictObject({ all: z.literal(true) }),
+  z.strictObject({ list: z.array(tableRef).min(1).max(10_000) }),
+]);
 type Shape = z.infer<typeof shape>;
 type Current = { exists: false } | { exists: true; all: boolean; tables: Array<{ schema: string; name: string }> };
 
@@ -29,8 +32,10 @@ const SET_SQL = `select format('alter publication %I set table %s', :'pub', ${TA
 const DROP_SQL = `select format('drop publication if exists %I', :'pub') \\gexec`;
 
 const key = (t: { schema: string; name: string }) => `${t.schema}.${t.name}`;
-const sameTables = (a: ReadonlyArray<{ schema: string; name: string }>, b: ReadonlyArray<{ schema: string; name: string }>) =>
-  a.map(key).sort().join(',') === b.map(key).sort().join(',');
+const sameTables = (
+  a: ReadonlyArray<{ schema: string; name: string }>,
+  b: ReadonlyArray<{ schema: string; name: string }>,
+) => a.map(key).sort().join(',') === b.map(key).sort().join(',');
 
 function differs(cur: Current, want: Shape): boolean {
   if (!cur.exists) return true;
@@ -39,7 +44,9 @@ function differs(cur: Current, want: Shape): boolean {
 }
 
 function describeShape(s: Shape): string {
-  return 'all' in s ? 'for all tables' : `for ${s.list.length} table${s.list.length === 1 ? '' : 's'} (${s.list.slice(0, 5).map(key).join(', ')}${s.list.length > 5 ? ', …' : ''})`;
+  return 'all' in s
+    ? 'for all tables'
+    : `for ${s.list.length} table${s.list.length === 1 ? '' : 's'} (${s.list.slice(0, 5).map(key).join(', ')}${s.list.length > 5 ? ', …' : ''})`;
 }
 
 /**
@@ -47,36 +54,50 @@ function describeShape(s: Shape): string {
  * leaves out tables no replica identity can serve). Undo drops what it created or restores the old set.
  */
 export const publicationAction = (s: AgentServices) => {
-  const ctx = async (database: string, pub: string) => ({ cluster: await resolveCluster(s.postgresql), opts: { timeoutMs: s.limits.toolTimeoutMs, database, vars: { pub } } });
+  const ctx = async (database: string, pub: string) => ({
+    cluster: await resolveCluster(s.postgresql),
+    opts: { timeoutMs: s.limits.toolTimeoutMs, database, vars: { pub } },
+  });
   const read = async (database: string, pub: string): Promise<Current> => {
     const { cluster, opts } = await ctx(database, pub);
     return queryJson<Current>(cluster, READ_SQL, opts);
   };
   const write = async (database: string, pub: string, target: Shape | null, current: Current): Promise<void> => {
     const { cluster, opts } = await ctx(database, pub);
-    const tables = target && 'list' in target ? JSON.stringify(target.list.map((t) => ({ s: t.schema, t: t.name }))) : '[]';
+    const tables =
+      target && 'list' in target ? JSON.stringify(target.list.map((t) => ({ s: t.schema, t: t.name }))) : '[]';
     const o = { ...opts, vars: { pub, tables } };
     if (target === null) await runPsql(cluster, DROP_SQL, o);
     else if (!current.exists) await runPsql(cluster, CREATE_SQL(target), o);
-    else if ('all' in target || current.all || target.list.length === 0) await runPsql(cluster, `begin;\n${DROP_SQL}\n${CREATE_SQL(target)}\ncommit;`, o);
+    else if ('all' in target || current.all || target.list.length === 0)
+      await runPsql(cluster, `begin;\n${DROP_SQL}\n${CREATE_SQL(target)}\ncommit;`, o);
     else await runPsql(cluster, SET_SQL, o);
   };
   return defineChange(publicationChange, {
     async check({ database, name, tables }) {
       const cur = await read(database, name);
       if (!differs(cur, tables)) return { changes: [] };
-      return { changes: [`${cur.exists ? 'change' : 'create'} publication ${name} in ${database} ${describeShape(tables)}`] };
+      return {
+        changes: [`${cur.exists ? 'change' : 'create'} publication ${name} in ${database} ${describeShape(tables)}`],
+      };
     },
     async apply({ database, name, tables }, journal) {
       const before = await read(database, name);
       if (!differs(before, tables)) return { changed: false, changes: [] };
-      const changes = [`${before.exists ? 'changed' : 'created'} publication ${name} in ${database} ${describeShape(tables)}`];
+      const changes = [
+        `${before.exists ? 'changed' : 'created'} publication ${name} in ${database} ${describeShape(tables)}`,
+      ];
       const { journalId } = await journal.make(changes, { database, name, before }, async (rollback) => {
         await write(database, name, tables, before);
         const after = await read(database, name);
         if (!differs(after, tables)) return;
-        await rollback(() => write(database, name, before.exists ? (before.all ? { all: true } : { list: before.tables }) : null, after));
-        throw new PgduplexError('PG_QUERY_FAILED', `publication ${name} does not read back as requested; it was put back as it was`);
+        await rollback(() =>
+          write(database, name, before.exists ? (before.all ? { all: true } : { list: before.tables }) : null, after),
+        );
+        throw new PgduplexError(
+          'PG_QUERY_FAILED',
+          `publication ${name} does not read back as requested; it was put back as it was`,
+        );
       });
       return { changed: true, changes, journalId };
     },

@@ -60,12 +60,19 @@ export class ActionRegistry {
     const parsed = handler.descriptor.params.safeParse(params);
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
-      throw new PgduplexError('BAD_PARAMS', `bad params for ${action}: ${issue ? `${issue.path.join('.') || '(root)'} ${issue.message}` : 'invalid'}`);
+      throw new PgduplexError(
+        'BAD_PARAMS',
+        `bad params for ${action}: ${issue ? `${issue.path.join('.') || '(root)'} ${issue.message}` : 'invalid'}`,
+      );
     }
-    if (!handler.descriptor.mutates) return handler.descriptor.result.parse(await handler.run(parsed.data, { ...ctx, running: () => this.running }));
-    if (this.draining) throw new PgduplexError('BUSY', 'the agent is stopping', { hint: 'retry once it is back (systemd restarts it)' });
+    if (!handler.descriptor.mutates)
+      return handler.descriptor.result.parse(await handler.run(parsed.data, { ...ctx, running: () => this.running }));
+    if (this.draining)
+      throw new PgduplexError('BUSY', 'the agent is stopping', { hint: 'retry once it is back (systemd restarts it)' });
     if (this.running !== undefined) {
-      throw new PgduplexError('BUSY', `another action is running on this agent: ${this.running}`, { hint: 'wait for it to finish, then retry' });
+      throw new PgduplexError('BUSY', `another action is running on this agent: ${this.running}`, {
+        hint: 'wait for it to finish, then retry',
+      });
     }
     this.running = action;
     try {

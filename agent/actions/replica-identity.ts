@@ -25,24 +25,45 @@ type Identity = { schema: string; name: string; identity: string; index: string 
 type Step = { s: string; n: string; identity: string; idx: string | null };
 const table = z.strictObject({ schema: ident, name: ident });
 const params = z.strictObject({ database: ident, tables: z.array(table).min(1).max(10_000) });
-const undoRecord = z.strictObject({ database: ident, before: z.array(z.strictObject({ s: z.string(), n: z.string(), identity: z.string(), idx: z.string().nullable() })) });
+const undoRecord = z.strictObject({
+  database: ident,
+  before: z.array(z.strictObject({ s: z.string(), n: z.string(), identity: z.string(), idx: z.string().nullable() })),
+});
 
 /**
  * `replica-identity`: the remedy for tables without a key — REPLICA IDENTITY FULL, so their UPDATE and
  * DELETE can be published (each then carries the whole old row). Undo restores each table's previous identity.
  */
 export const replicaIdentityAction = (s: AgentServices) => {
-  const opts = (database: string, vars: Record<string, string>) => ({ timeoutMs: s.limits.toolTimeoutMs * 4, database, vars });
-  const lookup = async (database: string, tables: Array<{ s: string; n: string }>) => queryJson<Identity[]>(await resolveCluster(s.postgresql), READ_SQL, opts(database, { tables: JSON.stringify(tables) }));
+  const opts = (database: string, vars: Record<string, string>) => ({
+    timeoutMs: s.limits.toolTimeoutMs * 4,
+    database,
+    vars,
+  });
+  const lookup = async (database: string, tables: Array<{ s: string; n: string }>) =>
+    queryJson<Identity[]>(
+      await resolveCluster(s.postgresql),
+      READ_SQL,
+      opts(database, { tables: JSON.stringify(tables) }),
+    );
   const read = async (p: z.output<typeof params>): Promise<Identity[]> => {
-    const found = await lookup(p.database, p.tables.map((t) => ({ s: t.schema, n: t.name })));
+    const found = await lookup(
+      p.database,
+      p.tables.map((t) => ({ s: t.schema, n: t.name })),
+    );
     const missing = p.tables.filter((t) => !found.some((f) => f.schema === t.schema && f.name === t.name));
-    if (missing.length > 0) throw new PgduplexError('NOT_FOUND', `no such table in ${p.database}: ${missing.map((t) => `${t.schema}.${t.name}`).join(', ')}`);
+    if (missing.length > 0)
+      throw new PgduplexError(
+        'NOT_FOUND',
+        `no such table in ${p.database}: ${missing.map((t) => `${t.schema}.${t.name}`).join(', ')}`,
+      );
     return found;
   };
-  const run = async (database: string, plan: Step[]) => runPsql(await resolveCluster(s.postgresql), SET_SQL, opts(database, { plan: JSON.stringify(plan) }));
+  const run = async (database: string, plan: Step[]) =>
+    runPsql(await resolveCluster(s.postgresql), SET_SQL, opts(database, { plan: JSON.stringify(plan) }));
   const pending = (list: Identity[]) => list.filter((t) => t.identity !== 'f');
-  const describe = (t: Identity) => `${t.schema}.${t.name}: replica identity ${({ d: 'default', n: 'nothing', i: `index ${t.index}` } as Record<string, string>)[t.identity] ?? t.identity} -> full`;
+  const describe = (t: Identity) =>
+    `${t.schema}.${t.name}: replica identity ${({ d: 'default', n: 'nothing', i: `index ${t.index}` } as Record<string, string>)[t.identity] ?? t.identity} -> full`;
 
   return defineChange(replicaIdentityChange, {
     async check(p) {
@@ -52,10 +73,23 @@ export const replicaIdentityAction = (s: AgentServices) => {
       const todo = pending(await read(p));
       if (todo.length === 0) return { changed: false, changes: [] };
       const changes = todo.map(describe);
-      const record = { database: p.database, before: todo.map((t) => ({ s: t.schema, n: t.name, identity: t.identity, idx: t.index })) };
-      const { journalId } = await journal.make(changes, record, () => run(p.database, todo.map((t) => ({ s: t.schema, n: t.name, identity: 'f', idx: null }))));
+      const record = {
+        database: p.database,
+        before: todo.map((t) => ({ s: t.schema, n: t.name, identity: t.identity, idx: t.index })),
+      };
+      const { journalId } = await journal.make(changes, record, () =>
+        run(
+          p.database,
+          todo.map((t) => ({ s: t.schema, n: t.name, identity: 'f', idx: null })),
+        ),
+      );
       const still = pending(await read(p));
-      if (still.length > 0) throw new PgduplexError('PG_QUERY_FAILED', `replica identity did not change on ${still.map((t) => `${t.schema}.${t.name}`).join(', ')}`, { hint: `journal entry ${journalId} undoes what did change` });
+      if (still.length > 0)
+        throw new PgduplexError(
+          'PG_QUERY_FAILED',
+          `replica identity did not change on ${still.map((t) => `${t.schema}.${t.name}`).join(', ')}`,
+          { hint: `journal entry ${journalId} undoes what did change` },
+        );
       return { changed: true, changes, journalId };
     },
     async undo(r) {
@@ -63,7 +97,10 @@ export const replicaIdentityAction = (s: AgentServices) => {
       const exists = await lookup(r.database, r.before);
       const plan = r.before.filter((b) => exists.some((t) => t.schema === b.s && t.name === b.n));
       if (plan.length > 0) await run(r.database, plan);
-      return plan.map((b) => `${b.s}.${b.n}: replica identity back to ${b.identity === 'i' ? `index ${b.idx}` : ({ d: 'default', n: 'nothing' } as Record<string, string>)[b.identity] ?? b.identity}`);
+      return plan.map(
+        (b) =>
+          `${b.s}.${b.n}: replica identity back to ${b.identity === 'i' ? `index ${b.idx}` : (({ d: 'default', n: 'nothing' } as Record<string, string>)[b.identity] ?? b.identity)}`,
+      );
     },
   });
 };

@@ -22,5 +22,10 @@ const DIGEST_SQL = `select coalesce(json_object_agg(t.fq, t.shape), '{}') from (
 export const schemaDigestHandler = (s: AgentServices) =>
   defineHandler({
     descriptor: schemaDigestAction,
-    run: async ({ database, schema }) => queryJson(await resolveCluster(s.postgresql), DIGEST_SQL, { timeoutMs: s.limits.toolTimeoutMs * 4, database, vars: { schema } }),
+    run: async ({ database, schema }) =>
+      queryJson(await resolveCluster(s.postgresql), DIGEST_SQL, {
+        timeoutMs: s.limits.toolTimeoutMs * 4,
+        database,
+        vars: { schema },
+      }),
   });

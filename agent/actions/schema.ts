@@ -27,7 +27,11 @@ export const schemaExportHandler = (s: AgentServices) =>
     descriptor: schemaExportAction,
     run: async ({ database, schema }) => {
       const cluster = await resolveCluster(s.postgresql);
-      const tables = await queryJson<string[]>(cluster, TABLES_SQL, { timeoutMs: s.limits.toolTimeoutMs, database, vars: { schema } });
+      const tables = await queryJson<string[]>(cluster, TABLES_SQL, {
+        timeoutMs: s.limits.toolTimeoutMs,
+        database,
+        vars: { schema },
+      });
       return streamResult({ database, schema, tables }, dumpSchema(cluster, database, schema)) as never;
     },
   });
@@ -38,53 +42,102 @@ export const schemaExportHandler = (s: AgentServices) =>
  * undo empties the schema again, or restores it from that backup.
  */
 export const schemaImportAction = (s: AgentServices, root = BACKUP_ROOT) => {
-  const params = z.strictObject({ database: ident, schema: ident.default('public'), replace: z.strictObject({ tables: z.number().int().min(1), backupId: z.string().max(120) }).optional() });
+  const params = z.strictObject({
+    database: ident,
+    schema: ident.default('public'),
+    replace: z.strictObject({ tables: z.number().int().min(1), backupId: z.string().max(120) }).optional(),
+  });
   const local = async (database: string, schema: string) => {
     const cluster = await resolveCluster(s.postgresql);
     const t = { timeoutMs: s.limits.toolTimeoutMs, database, vars: { schema } };
-    return { cluster, tables: await queryJson<string[]>(cluster, TABLES_SQL, t), rows: await queryJson<number>(cluster, ROWS_SQL, t) };
+    return {
+      cluster,
+      tables: await queryJson<string[]>(cluster, TABLES_SQL, t),
+      rows: await queryJson<number>(cluster, ROWS_SQL, t),
+    };
   };
   return defineChange(schemaImportChange, {
     async check({ database, schema }) {
       const { tables, rows } = await local(database, schema);
       const peer = s.trust.peer?.node ?? 'the peer';
-      return { changes: [tables.length === 0 ? `import ${peer}'s schema ${schema} into the empty schema ${schema} of ${database}` : `REPLACE schema ${schema} of ${database} on ${s.node} (${tables.length} tables, about ${rows} rows, destroyed) with ${peer}'s`] };
+      return {
+        changes: [
+          tables.length === 0
+            ? `import ${peer}'s schema ${schema} into the empty schema ${schema} of ${database}`
+            : `REPLACE schema ${schema} of ${database} on ${s.node} (${tables.length} tables, about ${rows} rows, destroyed) with ${peer}'s`,
+        ],
+      };
     },
     async apply({ database, schema, replace }, journal, ctx) {
       const { cluster, tables } = await local(database, schema);
       if (tables.length > 0) {
         if (!replace || replace.tables !== tables.length) {
-          throw new PgduplexError('REFUSED', `schema ${schema} of ${database} on ${s.node} holds ${tables.length} tables; importing would destroy them`, {
-            hint: `back it up, then pass replace: {tables: ${tables.length}, backupId} to confirm what is destroyed`,
-          });
+          throw new PgduplexError(
+            'REFUSED',
+            `schema ${schema} of ${database} on ${s.node} holds ${tables.length} tables; importing would destroy them`,
+            {
+              hint: `back it up, then pass replace: {tables: ${tables.length}, backupId} to confirm what is destroyed`,
+            },
+          );
         }
         const m = await readManifest(root, replace.backupId);
-        if (m.database !== database || Date.now() - Date.parse(m.createdAt) > 3_600_000) throw new PgduplexError('REFUSED', `backup ${replace.backupId} is not a backup of ${database} from the last hour`);
+        if (m.database !== database || Date.now() - Date.parse(m.createdAt) > 3_600_000)
+          throw new PgduplexError(
+            'REFUSED',
+            `backup ${replace.backupId} is not a backup of ${database} from the last hour`,
+          );
       }
       ctx?.progress(`fetching schema ${schema} from the peer`);
       const session = await s.peers.session();
-      const { meta, data } = await session.rpc.callStream(schemaExportAction.name, { database, schema }, { timeoutMs: s.limits.toolTimeoutMs });
+      const { meta, data } = await session.rpc.callStream(
+        schemaExportAction.name,
+        { database, schema },
+        { timeoutMs: s.limits.toolTimeoutMs },
+      );
       const parts: Uint8Array[] = [];
       let size = 0;
       for await (const part of data) {
         size += part.length;
-        if (size > MAX_SCHEMA_BYTES) throw new PgduplexError('FRAME_TOO_LARGE', `the peer's schema dump exceeds ${MAX_SCHEMA_BYTES} bytes`);
+        if (size > MAX_SCHEMA_BYTES)
+          throw new PgduplexError('FRAME_TOO_LARGE', `the peer's schema dump exceeds ${MAX_SCHEMA_BYTES} bytes`);
         parts.push(part);
       }
       // The schema itself stays (emptied, its extensions kept), so the dump's own CREATE SCHEMA goes.
       const creates = createsSchemaLine(schema);
-      const dump = Buffer.concat(parts).toString('utf8').split('\n').filter((l) => !creates.test(l)).join('\n');
-      const owner = await queryJson<string>(cluster, OWNER_SQL, { timeoutMs: s.limits.toolTimeoutMs, database, vars: { schema } });
-      if (!/^[a-z_][a-z0-9_]*$/.test(owner)) throw new PgduplexError('REFUSED', `schema ${schema} is owned by ${owner}, a name pgduplex would have to quote`, { hint: 'give the schema an owner with a plain lower-case name' });
+      const dump = Buffer.concat(parts)
+        .toString('utf8')
+        .split('\n')
+        .filter((l) => !creates.test(l))
+        .join('\n');
+      const owner = await queryJson<string>(cluster, OWNER_SQL, {
+        timeoutMs: s.limits.toolTimeoutMs,
+        database,
+        vars: { schema },
+      });
+      if (!/^[a-z_][a-z0-9_]*$/.test(owner))
+        throw new PgduplexError(
+          'REFUSED',
+          `schema ${schema} is owned by ${owner}, a name pgduplex would have to quote`,
+          { hint: 'give the schema an owner with a plain lower-case name' },
+        );
       const prelude = emptySchemaSql(schema, owner);
       ctx?.progress(`applying ${(size / 1024).toFixed(0)} KiB of schema in one transaction`);
       const expected = [...((meta['tables'] as string[] | undefined) ?? [])].sort();
-      const changes = [`${tables.length ? `replaced schema ${schema} (${tables.length} tables)` : `imported schema ${schema}`} of ${database} from the peer: ${expected.length} tables`];
+      const changes = [
+        `${tables.length ? `replaced schema ${schema} (${tables.length} tables)` : `imported schema ${schema}`} of ${database} from the peer: ${expected.length} tables`,
+      ];
       const record = { database, schema, owner, backupId: replace?.backupId ?? null };
-      const { journalId } = await journal.make(changes, record, () => applySqlScript(cluster, database, prelude + dump, s.limits.toolTimeoutMs * 10));
+      const { journalId } = await journal.make(changes, record, () =>
+        applySqlScript(cluster, database, prelude + dump, s.limits.toolTimeoutMs * 10),
+      );
       // Committed either way: a wrong result stays journaled, so its undo is at hand.
       const after = (await local(database, schema)).tables;
-      if (after.join(',') !== expected.join(',')) throw new PgduplexError('PG_QUERY_FAILED', `schema ${schema} does not hold the peer's tables after the import`, { hint: `journal entry ${journalId} undoes it` });
+      if (after.join(',') !== expected.join(','))
+        throw new PgduplexError(
+          'PG_QUERY_FAILED',
+          `schema ${schema} does not hold the peer's tables after the import`,
+          { hint: `journal entry ${journalId} undoes it` },
+        );
       return { changed: true, changes, journalId };
     },
     async undo(r) {
@@ -94,7 +147,14 @@ export const schemaImportAction = (s: AgentServices, root = BACKUP_ROOT) => {
         return [`emptied schema ${r.schema} of ${r.database} again`];
       }
       const m = await readManifest(root, r.backupId);
-      await restoreSchemaAtomically(cluster, `${root}/${r.backupId}/${m.file}`, r.database, r.schema, emptySchemaSql(r.schema, r.owner), { timeoutMs: s.limits.toolTimeoutMs * 20, skipGrantsTo: REPL_ROLE });
+      await restoreSchemaAtomically(
+        cluster,
+        `${root}/${r.backupId}/${m.file}`,
+        r.database,
+        r.schema,
+        emptySchemaSql(r.schema, r.owner),
+        { timeoutMs: s.limits.toolTimeoutMs * 20, skipGrantsTo: REPL_ROLE },
+      );
       return [`restored schema ${r.schema} of ${r.database} from backup ${r.backupId}`];
     },
   });

@@ -25,13 +25,23 @@ const label = (q: SequenceState) => `${q.schema}.${q.name}${q.owner ? ` (${q.own
  */
 export const sequencesAction = (s: AgentServices) => {
   const read = async (database: string): Promise<SequenceState[]> => {
-    const list = await queryJson<SequenceState[]>(await resolveCluster(s.postgresql), SEQUENCES_SQL, { timeoutMs: s.limits.toolTimeoutMs * 10, database });
+    const list = await queryJson<SequenceState[]>(await resolveCluster(s.postgresql), SEQUENCES_SQL, {
+      timeoutMs: s.limits.toolTimeoutMs * 10,
+      database,
+    });
     const big = list.find((q) => !Number.isSafeInteger(q.next) || !Number.isSafeInteger(q.columnMax));
-    if (big) throw new PgduplexError('REFUSED', `sequence ${label(big)} is beyond 2^53; pgduplex cannot plan it exactly`, { hint: 'adjust it by hand' });
+    if (big)
+      throw new PgduplexError('REFUSED', `sequence ${label(big)} is beyond 2^53; pgduplex cannot plan it exactly`, {
+        hint: 'adjust it by hand',
+      });
     return list;
   };
   const run = async (database: string, plan: Plan[]) =>
-    runPsql(await resolveCluster(s.postgresql), SET_SQL, { timeoutMs: s.limits.toolTimeoutMs, database, vars: { seqs: JSON.stringify(plan) } });
+    runPsql(await resolveCluster(s.postgresql), SET_SQL, {
+      timeoutMs: s.limits.toolTimeoutMs,
+      database,
+      vars: { seqs: JSON.stringify(plan) },
+    });
   const pending = (list: SequenceState[], p: z.output<typeof sequencesChange.params>) =>
     list.filter((q) => !(p.exclude ?? []).includes(`${q.schema}.${q.name}`) && !isInterleaved(q, p.step, p.slot));
 
@@ -47,13 +57,24 @@ export const sequencesAction = (s: AgentServices) => {
     async apply(p, journal) {
       const todo = pending(await read(p.database), p);
       if (todo.length === 0) return { changed: false, changes: [] };
-      const plan = todo.map((q) => ({ s: q.schema, n: q.name, ...(({ increment, next }) => ({ inc: increment, next }))(interleave(q, p.step, p.slot)) }));
-      const changes = todo.map((q, i) => `${label(q)}: increment ${q.increment} -> ${p.step}, next ${q.next} -> ${plan[i]?.next}`);
+      const plan = todo.map((q) => ({
+        s: q.schema,
+        n: q.name,
+        ...(({ increment, next }) => ({ inc: increment, next }))(interleave(q, p.step, p.slot)),
+      }));
+      const changes = todo.map(
+        (q, i) => `${label(q)}: increment ${q.increment} -> ${p.step}, next ${q.next} -> ${plan[i]?.next}`,
+      );
       const record = { database: p.database, before: todo.map((q) => ({ s: q.schema, n: q.name, inc: q.increment })) };
       const { journalId } = await journal.make(changes, record, () => run(p.database, plan));
       const after = await read(p.database);
       const wrong = pending(after, p).filter((q) => todo.some((t) => t.schema === q.schema && t.name === q.name));
-      if (wrong.length > 0) throw new PgduplexError('PG_QUERY_FAILED', `sequences did not take their new values: ${wrong.map(label).join(', ')}`, { hint: `journal entry ${journalId} undoes what did change` });
+      if (wrong.length > 0)
+        throw new PgduplexError(
+          'PG_QUERY_FAILED',
+          `sequences did not take their new values: ${wrong.map(label).join(', ')}`,
+          { hint: `journal entry ${journalId} undoes what did change` },
+        );
       return { changed: true, changes, journalId };
     },
     async undo(r) {
@@ -72,5 +93,9 @@ export const sequencesAction = (s: AgentServices) => {
 export const sequencesStatusHandler = (s: AgentServices) =>
   defineHandler({
     descriptor: sequencesStatusAction,
-    run: async ({ database }) => queryJson(await resolveCluster(s.postgresql), SEQUENCES_SQL, { timeoutMs: s.limits.toolTimeoutMs * 10, database }),
+    run: async ({ database }) =>
+      queryJson(await resolveCluster(s.postgresql), SEQUENCES_SQL, {
+        timeoutMs: s.limits.toolTimeoutMs * 10,
+        database,
+      }),
   });

@@ -5,7 +5,15 @@ import { PgduplexError } from '../../shared/errors.js';
 import { defineAction } from '../../shared/protocol/actions.js';
 import { resolveCluster } from '../postgres/cluster.js';
 import { queryJson, runPsql } from '../postgres/psql.js';
-import { ALTER_SUBSCRIPTION_SQL, CREATE_SUBSCRIPTION_SQL, DETACH_AND_DROP_SQL, DROP_SUBSCRIPTION_SQL, READ_SUBSCRIPTION_SQL, SUBSCRIPTION_STATUS_SQL, type SubscriptionState } from '../postgres/subscription-sql.js';
+import {
+  ALTER_SUBSCRIPTION_SQL,
+  CREATE_SUBSCRIPTION_SQL,
+  DETACH_AND_DROP_SQL,
+  DROP_SUBSCRIPTION_SQL,
+  READ_SUBSCRIPTION_SQL,
+  SUBSCRIPTION_STATUS_SQL,
+  type SubscriptionState,
+} from '../postgres/subscription-sql.js';
 import { defineChange } from './change.js';
 import { subscriptionChange } from '../../shared/protocol/replication-actions.js';
 import type { AgentServices } from './context.js';
@@ -17,7 +25,12 @@ const params = z.strictObject({
   database: ident,
   name: ident,
   publication: ident,
-  peer: z.strictObject({ host: z.string().regex(/^[0-9a-fA-F.:]{2,45}$/, { message: 'must be an IP address' }), port: z.number().int().min(1).max(65535), database: ident, user: ident }),
+  peer: z.strictObject({
+    host: z.string().regex(/^[0-9a-fA-F.:]{2,45}$/, { message: 'must be an IP address' }),
+    port: z.number().int().min(1).max(65535),
+    database: ident,
+    user: ident,
+  }),
   sslmode: z.enum(['require', 'verify-ca', 'verify-full']).default('require'),
   options: z
     .strictObject({
@@ -32,7 +45,17 @@ const params = z.strictObject({
       /** PostgreSQL 17+: keep the slot usable after a failover of the publisher; ignored on 16. */
       failover: z.boolean().default(false),
     })
-    .default({ origin: 'none', copyData: false, binary: false, streaming: 'parallel', disableOnError: false, enabled: true, passwordRequired: true, runAsOwner: false, failover: false }),
+    .default({
+      origin: 'none',
+      copyData: false,
+      binary: false,
+      streaming: 'parallel',
+      disableOnError: false,
+      enabled: true,
+      passwordRequired: true,
+      runAsOwner: false,
+      failover: false,
+    }),
 });
 type Params = z.output<typeof params>;
 
@@ -40,14 +63,18 @@ type Params = z.output<typeof params>;
  * A worker only receiving (a table's initial COPY) never notices a peer cut off by the network: without
  * keepalives it waits for the kernel's 2 h default. These bound that to about 30 s, and a connect to 10 s.
  */
-export const LINK_LIVENESS = 'connect_timeout=10 keepalives=1 keepalives_idle=10 keepalives_interval=5 keepalives_count=4 tcp_user_timeout=30000';
+export const LINK_LIVENESS =
+  'connect_timeout=10 keepalives=1 keepalives_idle=10 keepalives_interval=5 keepalives_count=4 tcp_user_timeout=30000';
 
 function conninfo(p: Params, configDir: string): string {
   return `host=${p.peer.host} port=${p.peer.port} dbname=${p.peer.database} user=${p.peer.user} sslmode=${p.sslmode} passfile=${join(configDir, PASSFILE_NAME)} application_name=${p.name} ${LINK_LIVENESS}`;
 }
 
 function differences(cur: SubscriptionState, p: Params, conn: string): string[] {
-  if (!cur.exists) return [`create subscription ${p.name} in ${p.database} to publication ${p.publication} at ${p.peer.host}:${p.peer.port} (origin=${p.options.origin}, copy_data=${p.options.copyData}, binary=${p.options.binary}, streaming=${p.options.streaming})`];
+  if (!cur.exists)
+    return [
+      `create subscription ${p.name} in ${p.database} to publication ${p.publication} at ${p.peer.host}:${p.peer.port} (origin=${p.options.origin}, copy_data=${p.options.copyData}, binary=${p.options.binary}, streaming=${p.options.streaming})`,
+    ];
   const o = p.options;
   const diffs: Array<[string, unknown, unknown]> = [
     ['connection', cur.conninfo, conn],
@@ -59,9 +86,13 @@ function differences(cur: SubscriptionState, p: Params, conn: string): string[] 
     ['enabled', cur.enabled, o.enabled],
     ['password_required', cur.passwordRequired, o.passwordRequired],
     ['run_as_owner', cur.runAsOwner, o.runAsOwner],
-    ...(cur.failover === null || cur.failover === undefined ? [] : [['failover', cur.failover, o.failover] as [string, unknown, unknown]]),
+    ...(cur.failover === null || cur.failover === undefined
+      ? []
+      : [['failover', cur.failover, o.failover] as [string, unknown, unknown]]),
   ];
-  return diffs.filter(([, a, b]) => a !== b).map(([k, a, b]) => `subscription ${p.name}: ${k} ${String(a)} -> ${String(b)}`);
+  return diffs
+    .filter(([, a, b]) => a !== b)
+    .map(([k, a, b]) => `subscription ${p.name}: ${k} ${String(a)} -> ${String(b)}`);
 }
 
 /**
@@ -70,7 +101,10 @@ function differences(cur: SubscriptionState, p: Params, conn: string): string[] 
  * passfile, so subconninfo names a file, never a secret. Undo drops what it created.
  */
 export const subscriptionAction = (s: AgentServices) => {
-  const env = async (p: { database: string; name: string }) => ({ cluster: await resolveCluster(s.postgresql), t: { timeoutMs: s.limits.toolTimeoutMs * 4, database: p.database } });
+  const env = async (p: { database: string; name: string }) => ({
+    cluster: await resolveCluster(s.postgresql),
+    t: { timeoutMs: s.limits.toolTimeoutMs * 4, database: p.database },
+  });
   const read = async (p: { database: string; name: string }) => {
     const { cluster, t } = await env(p);
     return queryJson<SubscriptionState>(cluster, READ_SUBSCRIPTION_SQL, { ...t, vars: { sub: p.name } });
@@ -87,17 +121,43 @@ export const subscriptionAction = (s: AgentServices) => {
       if (differences(before, p, conn).length === 0) return { changed: false, changes: [] };
       const o = p.options;
       const vars = {
-        sub: p.name, conn, pub: p.publication, origin: o.origin, copy_data: String(o.copyData), binary: String(o.binary), streaming: o.streaming,
-        disable_on_error: String(o.disableOnError), enabled: String(o.enabled), password_required: String(o.passwordRequired), run_as_owner: String(o.runAsOwner), failover: String(o.failover),
+        sub: p.name,
+        conn,
+        pub: p.publication,
+        origin: o.origin,
+        copy_data: String(o.copyData),
+        binary: String(o.binary),
+        streaming: o.streaming,
+        disable_on_error: String(o.disableOnError),
+        enabled: String(o.enabled),
+        password_required: String(o.passwordRequired),
+        run_as_owner: String(o.runAsOwner),
+        failover: String(o.failover),
       };
-      if (before.exists && before.failover !== null && before.failover !== undefined && before.failover !== o.failover) {
-        throw new PgduplexError('REFUSED', `subscription ${p.name} exists with failover = ${before.failover}; changing it needs the subscription disabled first`, { hint: 'drop and re-create it (subscription-drop, then subscription)' });
+      if (
+        before.exists &&
+        before.failover !== null &&
+        before.failover !== undefined &&
+        before.failover !== o.failover
+      ) {
+        throw new PgduplexError(
+          'REFUSED',
+          `subscription ${p.name} exists with failover = ${before.failover}; changing it needs the subscription disabled first`,
+          { hint: 'drop and re-create it (subscription-drop, then subscription)' },
+        );
       }
       const changes = differences(before, p, conn);
       const record = { database: p.database, name: p.name, before };
-      const { journalId } = await journal.make(changes, record, () => runPsql(cluster, before.exists ? ALTER_SUBSCRIPTION_SQL : CREATE_SUBSCRIPTION_SQL, { ...t, vars }));
+      const { journalId } = await journal.make(changes, record, () =>
+        runPsql(cluster, before.exists ? ALTER_SUBSCRIPTION_SQL : CREATE_SUBSCRIPTION_SQL, { ...t, vars }),
+      );
       const left = differences(await read(p), p, conn);
-      if (left.length > 0) throw new PgduplexError('PG_QUERY_FAILED', `subscription ${p.name} does not read back as requested: ${left.join('; ')}`, { hint: `journal entry ${journalId} undoes it` });
+      if (left.length > 0)
+        throw new PgduplexError(
+          'PG_QUERY_FAILED',
+          `subscription ${p.name} does not read back as requested: ${left.join('; ')}`,
+          { hint: `journal entry ${journalId} undoes it` },
+        );
       return { changed: true, changes, journalId };
     },
     async undo(r) {
@@ -105,8 +165,16 @@ export const subscriptionAction = (s: AgentServices) => {
       const { cluster, t } = await env(r);
       if (before.exists) {
         const vars = {
-          sub: r.name, conn: before.conninfo ?? '', pub: before.publications?.[0] ?? '', origin: before.origin ?? 'none', binary: String(before.binary), streaming: before.streaming ?? 'off',
-          disable_on_error: String(before.disableOnError), enabled: String(before.enabled), password_required: String(before.passwordRequired ?? true), run_as_owner: String(before.runAsOwner ?? false),
+          sub: r.name,
+          conn: before.conninfo ?? '',
+          pub: before.publications?.[0] ?? '',
+          origin: before.origin ?? 'none',
+          binary: String(before.binary),
+          streaming: before.streaming ?? 'off',
+          disable_on_error: String(before.disableOnError),
+          enabled: String(before.enabled),
+          password_required: String(before.passwordRequired ?? true),
+          run_as_owner: String(before.runAsOwner ?? false),
         };
         await runPsql(cluster, ALTER_SUBSCRIPTION_SQL, { ...t, vars });
         return [`restored subscription ${r.name} to its previous settings`];
@@ -117,7 +185,9 @@ export const subscriptionAction = (s: AgentServices) => {
       } catch {
         const slot = (await read(r)).slot ?? r.name;
         await runPsql(cluster, DETACH_AND_DROP_SQL, { ...t, vars: { sub: r.name } });
-        return [`dropped subscription ${r.name}; the publisher was unreachable, so drop its slot ${slot} there (select pg_drop_replication_slot('${slot}'))`];
+        return [
+          `dropped subscription ${r.name}; the publisher was unreachable, so drop its slot ${slot} there (select pg_drop_replication_slot('${slot}'))`,
+        ];
       }
     },
   });
@@ -127,5 +197,9 @@ export const subscriptionAction = (s: AgentServices) => {
 export const subscriptionStatusHandler = (s: AgentServices) =>
   defineHandler({
     descriptor: subscriptionStatusAction,
-    run: async ({ database }) => queryJson(await resolveCluster(s.postgresql), SUBSCRIPTION_STATUS_SQL, { timeoutMs: s.limits.toolTimeoutMs, database }),
+    run: async ({ database }) =>
+      queryJson(await resolveCluster(s.postgresql), SUBSCRIPTION_STATUS_SQL, {
+        timeoutMs: s.limits.toolTimeoutMs,
+        database,
+      }),
   });

@@ -24,5 +24,10 @@ select coalesce(json_agg(json_build_object('table', fq, 'rows', c, 'sum', h) ord
 export const tableChecksumsHandler = (s: AgentServices) =>
   defineHandler({
     descriptor: tablesChecksumAction,
-    run: async ({ database, schema }) => queryJson(await resolveCluster(s.postgresql), CHECKSUM_SQL, { timeoutMs: s.limits.toolTimeoutMs * 20, database, vars: { schema } }),
+    run: async ({ database, schema }) =>
+      queryJson(await resolveCluster(s.postgresql), CHECKSUM_SQL, {
+        timeoutMs: s.limits.toolTimeoutMs * 20,
+        database,
+        vars: { schema },
+      }),
   });

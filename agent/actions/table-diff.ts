@@ -13,7 +13,8 @@ import { STABLE_TEXT_SQL } from './table-checksums.js';
 const KEY_SQL = `select coalesce('row(' || string_agg(format('t.%I', a.attname), ', ' order by k.n) || ')', 't') from pg_index i
   cross join lateral unnest(i.indkey) with ordinality k(attnum, n) join pg_attribute a on a.attrelid = i.indrelid and a.attnum = k.attnum
   where i.indrelid = format('%I.%I', :'schema', :'table')::regclass and i.indisprimary`;
-const bucketOf = (modulus: number) => `mod(('x' || substr(md5(%1$s::text), 1, 8))::bit(32)::int::bigint + 2147483648, ${modulus})`;
+const bucketOf = (modulus: number) =>
+  `mod(('x' || substr(md5(%1$s::text), 1, 8))::bit(32)::int::bigint + 2147483648, ${modulus})`;
 
 const BUCKETS_SQL = (modulus: number) => `${STABLE_TEXT_SQL}
 select format($q$select coalesce(json_agg(json_build_object('bucket', b, 'rows', c, 'sum', h) order by b), '[]') from (
@@ -42,6 +43,10 @@ export const tableDiffHandler = (s: AgentServices) =>
     run: async (p) => {
       const sql = p.buckets ? KEYS_SQL(p.modulus, p.limit) : BUCKETS_SQL(p.modulus);
       const vars = { schema: p.schema, table: p.table, ...(p.buckets ? { buckets: `{${p.buckets.join(',')}}` } : {}) };
-      return queryJson(await resolveCluster(s.postgresql), sql, { timeoutMs: s.limits.toolTimeoutMs * 20, database: p.database, vars });
+      return queryJson(await resolveCluster(s.postgresql), sql, {
+        timeoutMs: s.limits.toolTimeoutMs * 20,
+        database: p.database,
+        vars,
+      });
     },
   });

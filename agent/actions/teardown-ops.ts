@@ -2,7 +2,13 @@ import { z } from 'zod';
 import { PgduplexError } from '../../shared/errors.js';
 import { resolveCluster } from '../postgres/cluster.js';
 import { queryJson, runPsql } from '../postgres/psql.js';
-import { CREATE_SUBSCRIPTION_SQL, DETACH_AND_DROP_SQL, DROP_SUBSCRIPTION_SQL, READ_SUBSCRIPTION_SQL, type SubscriptionState } from '../postgres/subscription-sql.js';
+import {
+  CREATE_SUBSCRIPTION_SQL,
+  DETACH_AND_DROP_SQL,
+  DROP_SUBSCRIPTION_SQL,
+  READ_SUBSCRIPTION_SQL,
+  type SubscriptionState,
+} from '../postgres/subscription-sql.js';
 import { defineChange } from './change.js';
 import { slotDropChange, subscriptionDropChange } from '../../shared/protocol/replication-actions.js';
 import type { AgentServices } from './context.js';
@@ -21,14 +27,21 @@ const TERMINATE_SQL = `select pg_terminate_backend(active_pid, 10000) from pg_re
  * in between are not replicated, and the result says so.
  */
 export const subscriptionDropAction = (s: AgentServices) => {
-  const env = async (database: string) => ({ cluster: await resolveCluster(s.postgresql), t: { timeoutMs: s.limits.toolTimeoutMs * 4, database } });
+  const env = async (database: string) => ({
+    cluster: await resolveCluster(s.postgresql),
+    t: { timeoutMs: s.limits.toolTimeoutMs * 4, database },
+  });
   const read = async (database: string, name: string) => {
     const { cluster, t } = await env(database);
     return queryJson<SubscriptionState>(cluster, READ_SUBSCRIPTION_SQL, { ...t, vars: { sub: name } });
   };
   return defineChange(subscriptionDropChange, {
     async check({ database, name }) {
-      return { changes: (await read(database, name)).exists ? [`drop subscription ${name} in ${database} and its slot on the publisher`] : [] };
+      return {
+        changes: (await read(database, name)).exists
+          ? [`drop subscription ${name} in ${database} and its slot on the publisher`]
+          : [],
+      };
     },
     async apply({ database, name }, journal) {
       const before = await read(database, name);
@@ -41,9 +54,12 @@ export const subscriptionDropAction = (s: AgentServices) => {
           await runPsql(cluster, DROP_SUBSCRIPTION_SQL, { ...t, vars: { sub: name } });
         } catch {
           await runPsql(cluster, DETACH_AND_DROP_SQL, { ...t, vars: { sub: name } });
-          notes.push(`the publisher could not be reached: drop slot ${before.slot ?? name} there with select pg_drop_replication_slot('${before.slot ?? name}')`);
+          notes.push(
+            `the publisher could not be reached: drop slot ${before.slot ?? name} there with select pg_drop_replication_slot('${before.slot ?? name}')`,
+          );
         }
-        if ((await read(database, name)).exists) throw new PgduplexError('PG_QUERY_FAILED', `subscription ${name} still exists after the drop`);
+        if ((await read(database, name)).exists)
+          throw new PgduplexError('PG_QUERY_FAILED', `subscription ${name} still exists after the drop`);
       });
       return { changed: true, changes, journalId, ...(notes.length ? { notes } : {}) };
     },
@@ -53,11 +69,23 @@ export const subscriptionDropAction = (s: AgentServices) => {
       if ((await read(r.database, r.name)).exists) return [];
       const { cluster, t } = await env(r.database);
       const vars = {
-        sub: r.name, conn: b.conninfo ?? '', pub: b.publications?.[0] ?? '', origin: b.origin ?? 'none', copy_data: 'false', binary: String(b.binary), streaming: b.streaming ?? 'off',
-        disable_on_error: String(b.disableOnError), enabled: String(b.enabled), password_required: String(b.passwordRequired ?? true), run_as_owner: String(b.runAsOwner ?? false), failover: String(b.failover ?? false),
+        sub: r.name,
+        conn: b.conninfo ?? '',
+        pub: b.publications?.[0] ?? '',
+        origin: b.origin ?? 'none',
+        copy_data: 'false',
+        binary: String(b.binary),
+        streaming: b.streaming ?? 'off',
+        disable_on_error: String(b.disableOnError),
+        enabled: String(b.enabled),
+        password_required: String(b.passwordRequired ?? true),
+        run_as_owner: String(b.runAsOwner ?? false),
+        failover: String(b.failover ?? false),
       };
       await runPsql(cluster, CREATE_SUBSCRIPTION_SQL, { ...t, vars });
-      return [`re-created subscription ${r.name} without copying data: changes made on the publisher while it was gone are not replicated`];
+      return [
+        `re-created subscription ${r.name} without copying data: changes made on the publisher while it was gone are not replicated`,
+      ];
     },
   });
 };
@@ -69,23 +97,49 @@ export const subscriptionDropAction = (s: AgentServices) => {
  * walsender of a subscriber that still streams from it (teardown, with the peer out of reach).
  */
 export const slotDropAction = (s: AgentServices) => {
-  const read = async (slot: string) => queryJson<{ exists: boolean; active?: boolean; type?: string; database?: string; retainedBytes?: number }>(await resolveCluster(s.postgresql), SLOT_SQL, { timeoutMs: s.limits.toolTimeoutMs, vars: { slot } });
+  const read = async (slot: string) =>
+    queryJson<{ exists: boolean; active?: boolean; type?: string; database?: string; retainedBytes?: number }>(
+      await resolveCluster(s.postgresql),
+      SLOT_SQL,
+      { timeoutMs: s.limits.toolTimeoutMs, vars: { slot } },
+    );
   return defineChange(slotDropChange, {
     async check({ slot, terminate }) {
       const st = await read(slot);
-      const active = st.active ? (terminate ? ' (active: its walsender is ended first)' : ' (ACTIVE: it will be refused)') : '';
-      return { changes: st.exists ? [`drop ${st.type} slot ${slot}${active}, releasing ${st.retainedBytes} bytes of WAL; a subscriber using it must then be re-synchronised`] : [] };
+      const active = st.active
+        ? terminate
+          ? ' (active: its walsender is ended first)'
+          : ' (ACTIVE: it will be refused)'
+        : '';
+      return {
+        changes: st.exists
+          ? [
+              `drop ${st.type} slot ${slot}${active}, releasing ${st.retainedBytes} bytes of WAL; a subscriber using it must then be re-synchronised`,
+            ]
+          : [],
+      };
     },
     async apply({ slot, confirmRetainedBytesAtLeast, terminate }, journal) {
       const st = await read(slot);
       if (!st.exists) return { changed: false, changes: [] };
-      if (st.active && !terminate) throw new PgduplexError('BUSY', `slot ${slot} is in use by a connected subscriber`, { hint: 'drop or disable the subscription on the other node first' });
+      if (st.active && !terminate)
+        throw new PgduplexError('BUSY', `slot ${slot} is in use by a connected subscriber`, {
+          hint: 'drop or disable the subscription on the other node first',
+        });
       if ((st.retainedBytes ?? 0) < confirmRetainedBytesAtLeast) {
-        throw new PgduplexError('REFUSED', `slot ${slot} holds ${st.retainedBytes} bytes, less than the ${confirmRetainedBytesAtLeast} you confirmed: it moved since you looked`, { hint: 'check again and confirm the current figure' });
+        throw new PgduplexError(
+          'REFUSED',
+          `slot ${slot} holds ${st.retainedBytes} bytes, less than the ${confirmRetainedBytesAtLeast} you confirmed: it moved since you looked`,
+          { hint: 'check again and confirm the current figure' },
+        );
       }
-      const changes = [`dropped slot ${slot} (${st.retainedBytes} bytes of WAL released${st.active ? '; the walsender using it was ended' : ''})`];
+      const changes = [
+        `dropped slot ${slot} (${st.retainedBytes} bytes of WAL released${st.active ? '; the walsender using it was ended' : ''})`,
+      ];
       const sql = `${terminate ? TERMINATE_SQL : ''}select pg_drop_replication_slot(:'slot');`;
-      const { journalId } = await journal.make(changes, { slot, database: st.database ?? null }, async () => runPsql(await resolveCluster(s.postgresql), sql, { timeoutMs: s.limits.toolTimeoutMs, vars: { slot } }));
+      const { journalId } = await journal.make(changes, { slot, database: st.database ?? null }, async () =>
+        runPsql(await resolveCluster(s.postgresql), sql, { timeoutMs: s.limits.toolTimeoutMs, vars: { slot } }),
+      );
       return { changed: true, changes, journalId };
     },
     async undo({ slot }) {

@@ -10,7 +10,17 @@ export const unpairHandler = (s: AgentServices) =>
     run: async () => {
       const { removed, peerConfirmed } = await s.peers.unpair(true);
       return {
-        ...(removed ? { removed: { node: removed.node, address: removed.address, port: removed.port, fingerprint: formatFingerprint(removed.fingerprint), pairedAt: removed.pairedAt } } : {}),
+        ...(removed
+          ? {
+              removed: {
+                node: removed.node,
+                address: removed.address,
+                port: removed.port,
+                fingerprint: formatFingerprint(removed.fingerprint),
+                pairedAt: removed.pairedAt,
+              },
+            }
+          : {}),
         peerConfirmed,
       };
     },

@@ -11,7 +11,6 @@ const FILE = 'verified.json';
 const stored = z.record(z.string(), z.strictObject({ at: z.string(), head: z.string().nullable() }));
 const result = z.strictObject({ verifiedAt: z.string().nullable(), current: z.boolean() });
 
-
 async function load(path: string): Promise<z.infer<typeof stored>> {
   const parsed = stored.safeParse((await readPrivateJson(path)) ?? {});
   return parsed.success ? parsed.data : {};

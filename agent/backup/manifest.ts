@@ -39,10 +39,14 @@ export function writeManifest(dir: string, m: Manifest): Promise<void> {
 
 /** Reads and validates a backup's manifest. */
 export async function readManifest(root: string, id: string): Promise<Manifest> {
-  if (!/^[0-9TZ]+-[a-z_][a-z0-9_]*$/.test(id)) throw new PgduplexError('BAD_PARAMS', `${JSON.stringify(id.slice(0, 80))} is not a backup id`);
+  if (!/^[0-9TZ]+-[a-z_][a-z0-9_]*$/.test(id))
+    throw new PgduplexError('BAD_PARAMS', `${JSON.stringify(id.slice(0, 80))} is not a backup id`);
   try {
     return manifestSchema.parse(JSON.parse(await readFile(join(root, id, 'manifest.json'), 'utf8')));
   } catch (err) {
-    throw new PgduplexError('NOT_FOUND', `backup ${id} has no readable manifest in ${root}`, { hint: 'list the backups there; a manifest that fails to parse means the backup is unusable', cause: err });
+    throw new PgduplexError('NOT_FOUND', `backup ${id} has no readable manifest in ${root}`, {
+      hint: 'list the backups there; a manifest that fails to parse means the backup is unusable',
+      cause: err,
+    });
   }
 }

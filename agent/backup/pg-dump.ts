@@ -58,17 +58,28 @@ export async function dumpToFile(
     await unlink(file).catch(() => undefined);
     const code = (err as NodeJS.ErrnoException).code;
     throw new PgduplexError('INTERNAL', `writing the backup ${file} failed (${code ?? 'error'})`, {
-      hint: code === 'ENOSPC' ? `the disk holding ${file} is full; free space there and retry` : 'check the backup directory',
+      hint:
+        code === 'ENOSPC'
+          ? `the disk holding ${file} is full; free space there and retry`
+          : 'check the backup directory',
       cause: err,
     });
   }
   const result = await child;
   if (result.exitCode !== 0) {
     await unlink(file).catch(() => undefined);
-    const line = (result.stderr ?? '').split('\n').find((l) => l.trim() !== '') ?? `exit ${result.exitCode ?? result.signal}`;
-    throw new PgduplexError('PG_QUERY_FAILED', `pg_dump of ${target.database} failed: ${line.replace(/^pg_dump: (error: )?/, '')}`, {
-      hint: result.code === 'ENOENT' ? `install postgresql-client-${cluster.version}` : 'check that the database exists and PostgreSQL is running',
-    });
+    const line =
+      (result.stderr ?? '').split('\n').find((l) => l.trim() !== '') ?? `exit ${result.exitCode ?? result.signal}`;
+    throw new PgduplexError(
+      'PG_QUERY_FAILED',
+      `pg_dump of ${target.database} failed: ${line.replace(/^pg_dump: (error: )?/, '')}`,
+      {
+        hint:
+          result.code === 'ENOENT'
+            ? `install postgresql-client-${cluster.version}`
+            : 'check that the database exists and PostgreSQL is running',
+      },
+    );
   }
   return { bytes, sha256: hash.digest('hex'), durationMs: Math.round(performance.now() - started) };
 }

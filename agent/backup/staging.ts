@@ -18,7 +18,9 @@ export async function sweepPartials(root: string): Promise<string[]> {
     const dir = join(root, e.name);
     const bytes = await sizeOf(dir);
     await rm(dir, { recursive: true, force: true });
-    removed.push(`removed ${dir}, an incomplete backup an interrupted run left (${(bytes / 1048576).toFixed(1)} MiB, no manifest)`);
+    removed.push(
+      `removed ${dir}, an incomplete backup an interrupted run left (${(bytes / 1048576).toFixed(1)} MiB, no manifest)`,
+    );
   }
   return removed;
 }
@@ -28,7 +30,11 @@ export async function startPartial(root: string, id: string): Promise<string> {
   await mkdir(root, { recursive: true, mode: 0o700 });
   const dir = join(root, `${PARTIAL_PREFIX}${id}`);
   await mkdir(dir, { mode: 0o700 }).catch((err: NodeJS.ErrnoException) => {
-    throw new PgduplexError(err.code === 'EEXIST' ? 'BUSY' : 'INTERNAL', `cannot create ${dir} (${err.code ?? 'error'})`, { hint: err.code === 'EEXIST' ? 'a backup of this database started this very second; retry' : `check ${root}` });
+    throw new PgduplexError(
+      err.code === 'EEXIST' ? 'BUSY' : 'INTERNAL',
+      `cannot create ${dir} (${err.code ?? 'error'})`,
+      { hint: err.code === 'EEXIST' ? 'a backup of this database started this very second; retry' : `check ${root}` },
+    );
   });
   return dir;
 }

@@ -62,7 +62,8 @@ function describeIssue(issue: z.core.$ZodIssue, raw: unknown): string {
   }
   const got = valueAt(raw, issue.path);
   const shown = got === undefined ? '' : ` (got ${preview(got)})`;
-  const message = issue.code === 'invalid_type' ? `must be ${TYPE_NAMES.get(issue.expected) ?? issue.expected}` : issue.message;
+  const message =
+    issue.code === 'invalid_type' ? `must be ${TYPE_NAMES.get(issue.expected) ?? issue.expected}` : issue.message;
   return `"${where}" ${message}${shown}`;
 }
 
@@ -82,7 +83,10 @@ function preview(value: unknown): string {
 
 /** JSON quoting plus the control characters JSON leaves raw (DEL, C1, line separators): one safe line. */
 function quote(value: unknown): string {
-  return (JSON.stringify(value) ?? String(value)).replace(/[\u007f-\u009f\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return (JSON.stringify(value) ?? String(value)).replace(
+    /[\u007f-\u009f\u2028\u2029]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
 }
 
 function jsonErrorLocation(text: string, err: unknown): string {

@@ -14,7 +14,9 @@ const listenSchema = z
   .strictObject({
     host: z
       .string()
-      .refine((h) => isIP(h) !== 0, { message: 'must be an IPv4 or IPv6 address, e.g. "::" (all, IPv4 and IPv6) or "0.0.0.0"' })
+      .refine((h) => isIP(h) !== 0, {
+        message: 'must be an IPv4 or IPv6 address, e.g. "::" (all, IPv4 and IPv6) or "0.0.0.0"',
+      })
       .default('::'),
     port: z
       .number({ message: 'must be a number' })

@@ -2,7 +2,8 @@ import { realpath } from 'node:fs/promises';
 import { basename, dirname, join, sep } from 'node:path';
 import { PgduplexError } from '../../shared/errors.js';
 
-const within = (p: string, root: string): boolean => p === root || p.startsWith(root.endsWith(sep) ? root : `${root}${sep}`);
+const within = (p: string, root: string): boolean =>
+  p === root || p.startsWith(root.endsWith(sep) ? root : `${root}${sep}`);
 
 /** A path with every symlink resolved; for a file not there yet, its directory's real path and its own name. */
 async function realOrPlanned(path: string): Promise<string> {
@@ -21,14 +22,22 @@ async function realOrPlanned(path: string): Promise<string> {
  */
 export async function containedPath(path: string, roots: readonly string[], what: string): Promise<string> {
   const real = await realOrPlanned(path).catch((err: unknown) => {
-    throw new PgduplexError('PATH_NOT_ALLOWED', `${what} ${path} cannot be resolved (${(err as NodeJS.ErrnoException).code ?? 'error'})`, {
-      hint: 'check that its directory exists',
-      cause: err,
-    });
+    throw new PgduplexError(
+      'PATH_NOT_ALLOWED',
+      `${what} ${path} cannot be resolved (${(err as NodeJS.ErrnoException).code ?? 'error'})`,
+      {
+        hint: 'check that its directory exists',
+        cause: err,
+      },
+    );
   });
   const realRoots = await Promise.all(roots.map((r) => realpath(r).catch(() => r)));
   if (realRoots.some((r) => within(real, r))) return real;
-  throw new PgduplexError('PATH_NOT_ALLOWED', `${what} ${path} is ${real}, outside ${roots.join(', ')}; pgduplex does not touch it`, {
-    hint: 'keep PostgreSQL\'s configuration (include_dir, hba_file, the cluster\'s log) inside the cluster\'s own directories',
-  });
+  throw new PgduplexError(
+    'PATH_NOT_ALLOWED',
+    `${what} ${path} is ${real}, outside ${roots.join(', ')}; pgduplex does not touch it`,
+    {
+      hint: "keep PostgreSQL's configuration (include_dir, hba_file, the cluster's log) inside the cluster's own directories",
+    },
+  );
 }

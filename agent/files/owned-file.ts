@@ -26,7 +26,8 @@ export interface WriteOptions {
   beforeRename?: (tmp: string) => Promise<void>;
 }
 
-const randomTemp = (path: string) => join(dirname(path), `.${basename(path)}.${randomBytes(4).toString('hex')}.pgduplex-tmp`);
+const randomTemp = (path: string) =>
+  join(dirname(path), `.${basename(path)}.${randomBytes(4).toString('hex')}.pgduplex-tmp`);
 
 /**
  * Reads a file's content, mode and owner through one handle opened without following a symlink, so
@@ -60,7 +61,12 @@ export async function snapshotFile(path: string): Promise<FileSnapshot> {
  * postgres), no path-based chown or chmod can be turned onto another file, and a temp file swapped
  * before the rename is found out and taken away again.
  */
-export async function writeFileAtomic(path: string, content: string, owner: { uid: number; gid: number; mode: number }, o: WriteOptions = {}): Promise<void> {
+export async function writeFileAtomic(
+  path: string,
+  content: string,
+  owner: { uid: number; gid: number; mode: number },
+  o: WriteOptions = {},
+): Promise<void> {
   const tmp = (o.tempName ?? randomTemp)(path);
   let created = false;
   try {
@@ -110,23 +116,37 @@ export async function restoreFile(s: FileSnapshot): Promise<void> {
 }
 
 const notRegular = (path: string) =>
-  new PgduplexError('REFUSED', `${path} is not a regular file`, { hint: 'pgduplex only edits regular files; move the symlink or special file aside' });
+  new PgduplexError('REFUSED', `${path} is not a regular file`, {
+    hint: 'pgduplex only edits regular files; move the symlink or special file aside',
+  });
 
 const swapped = (path: string, outcome: string) =>
-  new PgduplexError('FILE_TAMPERED', `the temp file for ${path} was replaced by something else before it was put in place; ${outcome}`, {
-    hint: 'another user writes in that directory: find out who (a PostgreSQL superuser can), then retry',
-  });
+  new PgduplexError(
+    'FILE_TAMPERED',
+    `the temp file for ${path} was replaced by something else before it was put in place; ${outcome}`,
+    {
+      hint: 'another user writes in that directory: find out who (a PostgreSQL superuser can), then retry',
+    },
+  );
 
 function fileError(path: string, err: unknown): PgduplexError {
   if (err instanceof PgduplexError) return err;
   const code = (err as NodeJS.ErrnoException).code ?? 'error';
   if (code === 'EEXIST' || code === 'ELOOP') {
-    return new PgduplexError('FILE_TAMPERED', `something already stands where the temp file for ${path} goes (${code}); nothing was written`, {
-      hint: 'another user writes in that directory: find out who, remove it, then retry',
-      cause: err,
-    });
+    return new PgduplexError(
+      'FILE_TAMPERED',
+      `something already stands where the temp file for ${path} goes (${code}); nothing was written`,
+      {
+        hint: 'another user writes in that directory: find out who, remove it, then retry',
+        cause: err,
+      },
+    );
   }
   const hint =
-    code === 'EROFS' ? 'the file system is read-only here (is the path in the unit\'s ReadWritePaths?)' : code === 'EACCES' || code === 'EPERM' ? 'the agent may not write there; check owner, mode and immutable flags' : 'check the path and the disk';
+    code === 'EROFS'
+      ? "the file system is read-only here (is the path in the unit's ReadWritePaths?)"
+      : code === 'EACCES' || code === 'EPERM'
+        ? 'the agent may not write there; check owner, mode and immutable flags'
+        : 'check the path and the disk';
   return new PgduplexError('INTERNAL', `cannot write ${path} (${code})`, { hint, cause: err });
 }

@@ -12,7 +12,8 @@ export interface HostAddress {
 
 /** Quotes a rejected value for an error message without letting a huge or binary string through. */
 export function describeValue(value: unknown): string {
-  if (typeof value !== 'string') return value === null ? 'null' : typeof value === 'number' ? String(value) : `a ${typeof value}`;
+  if (typeof value !== 'string')
+    return value === null ? 'null' : typeof value === 'number' ? String(value) : `a ${typeof value}`;
   return JSON.stringify(value.length > 60 ? `${value.slice(0, 60)}…` : value);
 }
 
@@ -39,7 +40,8 @@ export function parseHostAddress(value: unknown): HostAddress {
   if (/^[0-9A-Fa-f:.]+$/.test(host) && isIPv6(host)) {
     if (prefix !== undefined && prefix !== '128') throw bad('is a network; only a single host (/128) is allowed');
     const words = ipv6Words(host);
-    if (words.every((w) => w === 0) || (words[0] ?? 0) >= 0xff00) throw bad('can never be the source of a peer connection');
+    if (words.every((w) => w === 0) || (words[0] ?? 0) >= 0xff00)
+      throw bad('can never be the source of a peer connection');
     if (words.slice(0, 5).every((w) => w === 0) && (words[5] === 0xffff || (words[5] === 0 && words[6] !== 0))) {
       throw bad('is an IPv4 address written as IPv6; give the IPv4 form');
     }
@@ -67,7 +69,7 @@ function ipv6Words(text: string): number[] {
 function formatIpv6(words: number[]): string {
   let best = -1;
   let bestLen = 0;
-  for (let i = 0; i < 8; ) {
+  for (let i = 0; i < 8;) {
     if (words[i] !== 0) {
       i++;
       continue;

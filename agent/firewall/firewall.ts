@@ -1,8 +1,18 @@
 import { PgduplexError } from '../../shared/errors.js';
 import { iptables, netfilterPersistentSave, ruleExists, saveFilter, type FirewallOptions } from './iptables.js';
 import {
-  appendRuleArgv, checkJumpArgv, checkRuleArgv, deleteChainArgv, deleteJumpArgv, deleteRuleArgv, insertJumpArgv,
-  newChainArgv, peerRule, type Family, type PeerPort, type PeerRule,
+  appendRuleArgv,
+  checkJumpArgv,
+  checkRuleArgv,
+  deleteChainArgv,
+  deleteJumpArgv,
+  deleteRuleArgv,
+  insertJumpArgv,
+  newChainArgv,
+  peerRule,
+  type Family,
+  type PeerPort,
+  type PeerRule,
 } from './rules.js';
 import { parseFilterSave, ruleFromTokens, type FilterState } from './save.js';
 
@@ -35,7 +45,10 @@ async function state(family: Family, opts: FirewallOptions): Promise<FilterState
 const jumpIsHealthy = (s: FilterState): boolean => s.inputJumps.length === 1 && s.inputJumps[0] === 1;
 
 /** Lets one peer reach one local TCP port: chain, rule, then the INPUT jump at position 1; verified after. */
-export async function allowPeerPort(input: PeerPort, opts: FirewallOptions): Promise<{ changed: boolean; family: Family }> {
+export async function allowPeerPort(
+  input: PeerPort,
+  opts: FirewallOptions,
+): Promise<{ changed: boolean; family: Family }> {
   const rule = peerRule(input);
   const family = rule.family;
   return serial(async () => {
@@ -66,7 +79,9 @@ async function verifyAllowed(rule: PeerRule, opts: FirewallOptions): Promise<voi
   const after = await state(rule.family, opts);
   const ruleThere = await ruleExists(rule.family, checkRuleArgv(rule), opts);
   if (ruleThere && after.chainExists && jumpIsHealthy(after)) return;
-  const what = !ruleThere ? 'the rule is missing' : `the INPUT jump is at position(s) [${after.inputJumps.join(', ')}], not [1]`;
+  const what = !ruleThere
+    ? 'the rule is missing'
+    : `the INPUT jump is at position(s) [${after.inputJumps.join(', ')}], not [1]`;
   throw new PgduplexError('FIREWALL_UNVERIFIED', `after allowing ${describe(rule)}, ${what}`, {
     hint: 'another program changed the firewall at the same time (a firewall script?); run the action again',
   });
@@ -100,9 +115,13 @@ async function verifyRevoked(rule: PeerRule, opts: FirewallOptions): Promise<voi
   const stillThere = after.chainExists && (await ruleExists(rule.family, checkRuleArgv(rule), opts));
   const orphanJump = !after.chainExists && after.inputJumps.length > 0;
   if (!stillThere && !orphanJump) return;
-  throw new PgduplexError('FIREWALL_UNVERIFIED', `after revoking ${describe(rule)}, ${stillThere ? 'the rule is still there' : 'an INPUT jump is left'}`, {
-    hint: 'another program changed the firewall at the same time (a firewall script?); run the action again',
-  });
+  throw new PgduplexError(
+    'FIREWALL_UNVERIFIED',
+    `after revoking ${describe(rule)}, ${stillThere ? 'the rule is still there' : 'an INPUT jump is left'}`,
+    {
+      hint: 'another program changed the firewall at the same time (a firewall script?); run the action again',
+    },
+  );
 }
 
 /** The rules of ours that are live now, both families, read from iptables-save (hand-made rules are skipped). */
@@ -112,7 +131,8 @@ export async function listPeerRules(opts: FirewallOptions): Promise<ListedPeerRu
     const s = await state(family, opts);
     for (const tokens of s.chainRules) {
       const rule = ruleFromTokens(tokens, family);
-      if (rule) out.push({ family, address: rule.address, port: rule.port, purpose: rule.purpose, live: jumpIsHealthy(s) });
+      if (rule)
+        out.push({ family, address: rule.address, port: rule.port, purpose: rule.purpose, live: jumpIsHealthy(s) });
     }
   }
   return out;
@@ -124,7 +144,8 @@ export async function persist(opts: FirewallOptions): Promise<{ persisted: boole
     if (await netfilterPersistentSave(opts)) return { persisted: true };
     return {
       persisted: false,
-      reason: 'netfilter-persistent is not installed; rules last until reboot (apt install iptables-persistent to keep them)',
+      reason:
+        'netfilter-persistent is not installed; rules last until reboot (apt install iptables-persistent to keep them)',
     };
   });
 }

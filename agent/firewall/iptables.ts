@@ -92,7 +92,13 @@ export async function netfilterPersistentSave(opts: FirewallOptions): Promise<bo
 
 const DENIED = /Permission denied|Operation not permitted|you must be root/i;
 
-function toolError(file: string, args: Argv, r: Run, timeoutMs: number, kind: 'rules' | 'persist' = 'rules'): PgduplexError {
+function toolError(
+  file: string,
+  args: Argv,
+  r: Run,
+  timeoutMs: number,
+  kind: 'rules' | 'persist' = 'rules',
+): PgduplexError {
   const tool = file.slice(file.lastIndexOf('/') + 1);
   const command = [tool, ...args].join(' ');
   if (r.code === 'ENOENT') {
@@ -112,13 +118,17 @@ function toolError(file: string, args: Argv, r: Run, timeoutMs: number, kind: 'r
     });
   }
   const status = r.exitCode === undefined ? 'was killed' : `failed (exit ${r.exitCode})`;
-  const hint = kind === 'persist'
-    ? 'run "netfilter-persistent save" by hand to see why; /etc/iptables must be writable'
-    : `look at the current rules with "${tool.startsWith('ip6') ? 'ip6tables' : 'iptables'}-save -t filter"`;
+  const hint =
+    kind === 'persist'
+      ? 'run "netfilter-persistent save" by hand to see why; /etc/iptables must be writable'
+      : `look at the current rules with "${tool.startsWith('ip6') ? 'ip6tables' : 'iptables'}-save -t filter"`;
   return new PgduplexError('FIREWALL_FAILED', `${command} ${status}: ${reason}`, { hint });
 }
 
 function firstLine(stderr: string): string {
   const line = stderr.split('\n').find((l) => l.trim() !== '') ?? 'no error text';
-  return line.replace(/^\S+ v[\d.]+ \([^)]*\):\s*/, '').replace(/^ip6?tables:\s*/, '').trim();
+  return line
+    .replace(/^\S+ v[\d.]+ \([^)]*\):\s*/, '')
+    .replace(/^ip6?tables:\s*/, '')
+    .trim();
 }

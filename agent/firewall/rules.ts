@@ -47,10 +47,20 @@ export function peerRule(input: unknown): PeerRule {
 /** The match-and-target part of a rule, in the exact token order iptables-save prints it back. */
 export function ruleSpec(rule: PeerRule): Argv {
   return [
-    '-s', `${rule.address}/${rule.family === 4 ? 32 : 128}`,
-    '-p', 'tcp', '-m', 'tcp', '--dport', String(rule.port),
-    '-m', 'comment', '--comment', `${COMMENT_PREFIX}${rule.purpose}`,
-    '-j', 'ACCEPT',
+    '-s',
+    `${rule.address}/${rule.family === 4 ? 32 : 128}`,
+    '-p',
+    'tcp',
+    '-m',
+    'tcp',
+    '--dport',
+    String(rule.port),
+    '-m',
+    'comment',
+    '--comment',
+    `${COMMENT_PREFIX}${rule.purpose}`,
+    '-j',
+    'ACCEPT',
   ];
 }
 

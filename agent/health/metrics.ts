@@ -18,38 +18,116 @@ type Sample = { labels?: Labels; value: number | null };
 const escape = (v: string) => v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
 
 function labelText(labels: Labels | undefined): string {
-  const parts = Object.entries(labels ?? {}).filter((e): e is [string, string] => e[1] !== null).map(([k, v]) => `${k}="${escape(v)}"`);
+  const parts = Object.entries(labels ?? {})
+    .filter((e): e is [string, string] => e[1] !== null)
+    .map(([k, v]) => `${k}="${escape(v)}"`);
   return parts.length === 0 ? '' : `{${parts.join(',')}}`;
 }
 
 /** One metric family in the text exposition format; samples without a value are left out, not faked. */
 function family(name: string, type: 'gauge' | 'counter', help: string, samples: Sample[]): string {
-  const lines = samples.filter((s): s is Sample & { value: number } => s.value !== null).map((s) => `${name}${labelText(s.labels)} ${s.value}`);
+  const lines = samples
+    .filter((s): s is Sample & { value: number } => s.value !== null)
+    .map((s) => `${name}${labelText(s.labels)} ${s.value}`);
   return [`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`, ...lines].join('\n');
 }
 
 /** Renders the agent's metrics in Prometheus' text format (version 0.0.4). */
 export function renderMetrics(m: MetricsInput): string {
   const slots = m.replication.slots.map((s) => ({ s, labels: { slot: s.name, from: m.node, to: s.to } }));
-  const subs = m.replication.subscriptions.map((s) => ({ s, labels: { subscription: s.name, from: s.from, to: m.node } }));
+  const subs = m.replication.subscriptions.map((s) => ({
+    s,
+    labels: { subscription: s.name, from: s.from, to: m.node },
+  }));
   const flag = (b: boolean) => (b ? 1 : 0);
   return `${[
-    family('pgduplex_agent_info', 'gauge', 'The agent version and node name (always 1).', [{ labels: { version: m.version, node: m.node }, value: 1 }]),
+    family('pgduplex_agent_info', 'gauge', 'The agent version and node name (always 1).', [
+      { labels: { version: m.version, node: m.node }, value: 1 },
+    ]),
     family('pgduplex_up', 'gauge', 'Whether the agent answers (always 1 when scraped).', [{ value: 1 }]),
     family('pgduplex_postgresql_up', 'gauge', 'Whether the local PostgreSQL answers.', [{ value: flag(m.postgresUp) }]),
-    family('pgduplex_postgresql_probe_age_seconds', 'gauge', 'Seconds since the PostgreSQL probe behind pgduplex_postgresql_up started.', [{ value: m.probeAgeSeconds }]),
-    family('pgduplex_replication_state_known', 'gauge', 'Whether the replication facts below could be read.', [{ value: flag(m.replication.ok) }]),
-    family('pgduplex_replication_lag_bytes', 'gauge', "Bytes of this node's WAL the subscriber has not confirmed, per direction.", slots.map(({ s, labels }) => ({ labels, value: s.lagBytes }))),
-    family('pgduplex_replication_lag_seconds', 'gauge', 'Replay lag of the direction while connected, else seconds since the subscriber last confirmed.', slots.map(({ s, labels }) => ({ labels, value: s.lagSeconds }))),
-    family('pgduplex_slot_active', 'gauge', 'Whether the subscriber is connected to the slot.', slots.map(({ s, labels }) => ({ labels, value: flag(s.active) }))),
-    family('pgduplex_slot_retained_wal_bytes', 'gauge', 'WAL this node keeps for the slot.', slots.map(({ s, labels }) => ({ labels, value: s.retainedBytes }))),
-    family('pgduplex_slot_safe_wal_size_bytes', 'gauge', 'WAL that may still be written before max_slot_wal_keep_size gives the slot up.', slots.map(({ s, labels }) => ({ labels, value: s.safeWalSizeBytes }))),
-    family('pgduplex_subscription_enabled', 'gauge', 'Whether the subscription on this node is enabled.', subs.map(({ s, labels }) => ({ labels, value: flag(s.enabled) }))),
-    family('pgduplex_subscription_streaming', 'gauge', "Whether the subscription's apply worker runs.", subs.map(({ s, labels }) => ({ labels, value: flag(s.streaming) }))),
-    family('pgduplex_subscription_apply_errors_total', 'counter', 'Errors while applying changes (pg_stat_subscription_stats).', subs.map(({ s, labels }) => ({ labels, value: s.applyErrors }))),
-    family('pgduplex_subscription_sync_errors_total', 'counter', 'Errors during the initial table copy (pg_stat_subscription_stats).', subs.map(({ s, labels }) => ({ labels, value: s.syncErrors }))),
-    family('pgduplex_subscription_conflicts_total', 'counter', 'Conflicts by type (PostgreSQL 18 and later).', subs.flatMap(({ s, labels }) => Object.entries(s.conflicts ?? {}).map(([conflict, value]) => ({ labels: { ...labels, conflict }, value })))),
-    family('pgduplex_action_last_success', 'gauge', 'Whether the last run of each action succeeded.', m.outcomes.map(([action, o]) => ({ labels: { action }, value: flag(o.ok) }))),
-    family('pgduplex_action_last_run_timestamp_seconds', 'gauge', 'When each action last ran (Unix time).', m.outcomes.map(([action, o]) => ({ labels: { action }, value: Math.round(o.at / 1000) }))),
+    family(
+      'pgduplex_postgresql_probe_age_seconds',
+      'gauge',
+      'Seconds since the PostgreSQL probe behind pgduplex_postgresql_up started.',
+      [{ value: m.probeAgeSeconds }],
+    ),
+    family('pgduplex_replication_state_known', 'gauge', 'Whether the replication facts below could be read.', [
+      { value: flag(m.replication.ok) },
+    ]),
+    family(
+      'pgduplex_replication_lag_bytes',
+      'gauge',
+      "Bytes of this node's WAL the subscriber has not confirmed, per direction.",
+      slots.map(({ s, labels }) => ({ labels, value: s.lagBytes })),
+    ),
+    family(
+      'pgduplex_replication_lag_seconds',
+      'gauge',
+      'Replay lag of the direction while connected, else seconds since the subscriber last confirmed.',
+      slots.map(({ s, labels }) => ({ labels, value: s.lagSeconds })),
+    ),
+    family(
+      'pgduplex_slot_active',
+      'gauge',
+      'Whether the subscriber is connected to the slot.',
+      slots.map(({ s, labels }) => ({ labels, value: flag(s.active) })),
+    ),
+    family(
+      'pgduplex_slot_retained_wal_bytes',
+      'gauge',
+      'WAL this node keeps for the slot.',
+      slots.map(({ s, labels }) => ({ labels, value: s.retainedBytes })),
+    ),
+    family(
+      'pgduplex_slot_safe_wal_size_bytes',
+      'gauge',
+      'WAL that may still be written before max_slot_wal_keep_size gives the slot up.',
+      slots.map(({ s, labels }) => ({ labels, value: s.safeWalSizeBytes })),
+    ),
+    family(
+      'pgduplex_subscription_enabled',
+      'gauge',
+      'Whether the subscription on this node is enabled.',
+      subs.map(({ s, labels }) => ({ labels, value: flag(s.enabled) })),
+    ),
+    family(
+      'pgduplex_subscription_streaming',
+      'gauge',
+      "Whether the subscription's apply worker runs.",
+      subs.map(({ s, labels }) => ({ labels, value: flag(s.streaming) })),
+    ),
+    family(
+      'pgduplex_subscription_apply_errors_total',
+      'counter',
+      'Errors while applying changes (pg_stat_subscription_stats).',
+      subs.map(({ s, labels }) => ({ labels, value: s.applyErrors })),
+    ),
+    family(
+      'pgduplex_subscription_sync_errors_total',
+      'counter',
+      'Errors during the initial table copy (pg_stat_subscription_stats).',
+      subs.map(({ s, labels }) => ({ labels, value: s.syncErrors })),
+    ),
+    family(
+      'pgduplex_subscription_conflicts_total',
+      'counter',
+      'Conflicts by type (PostgreSQL 18 and later).',
+      subs.flatMap(({ s, labels }) =>
+        Object.entries(s.conflicts ?? {}).map(([conflict, value]) => ({ labels: { ...labels, conflict }, value })),
+      ),
+    ),
+    family(
+      'pgduplex_action_last_success',
+      'gauge',
+      'Whether the last run of each action succeeded.',
+      m.outcomes.map(([action, o]) => ({ labels: { action }, value: flag(o.ok) })),
+    ),
+    family(
+      'pgduplex_action_last_run_timestamp_seconds',
+      'gauge',
+      'When each action last ran (Unix time).',
+      m.outcomes.map(([action, o]) => ({ labels: { action }, value: Math.round(o.at / 1000) })),
+    ),
   ].join('\n')}\n`;
 }

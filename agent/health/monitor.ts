@@ -64,7 +64,10 @@ export class HealthMonitor {
     const pg = await this.pg.getFresh(this.opts.cacheMs);
     if (!pg.ready) return { ok: false, reason: pg.reason ?? 'PostgreSQL is not ready' };
     if (maxLagBytes === undefined) return { ok: true };
-    const reason = lagReadiness(replicationHealth(await this.repl.getFresh(this.opts.cacheMs), this.opts.peerNode?.()), maxLagBytes);
+    const reason = lagReadiness(
+      replicationHealth(await this.repl.getFresh(this.opts.cacheMs), this.opts.peerNode?.()),
+      maxLagBytes,
+    );
     return reason === undefined ? { ok: true } : { ok: false, reason };
   }
 
@@ -76,12 +79,23 @@ export class HealthMonitor {
   /** The Prometheus text: cached health facts and the actions' last outcomes, no query of its own. */
   async metrics(outcomes: ActionOutcomes): Promise<string> {
     const [pg, replication] = await Promise.all([this.pg.get(), this.replication()]);
-    return renderMetrics({ version: VERSION, node: this.opts.nodeName, postgresUp: pg.ready, probeAgeSeconds: ageSeconds(pg.checkedAt), replication, outcomes: outcomes.list() });
+    return renderMetrics({
+      version: VERSION,
+      node: this.opts.nodeName,
+      postgresUp: pg.ready,
+      probeAgeSeconds: ageSeconds(pg.checkedAt),
+      replication,
+      outcomes: outcomes.list(),
+    });
   }
 
   /** The full report; its PostgreSQL part is the same cached probe /health/ready answers from. */
   async full(): Promise<HealthReport> {
-    const [{ dataPath: _, ...postgresql }, system, replication] = await Promise.all([this.pg.get(), this.system.get(), this.replication()]);
+    const [{ dataPath: _, ...postgresql }, system, replication] = await Promise.all([
+      this.pg.get(),
+      this.system.get(),
+      this.replication(),
+    ]);
     return {
       agent: {
         version: VERSION,
@@ -102,4 +116,5 @@ export class HealthMonitor {
 }
 
 /** How old a cached probe is, for the answers that may serve one a little stale (/health, /metrics). */
-const ageSeconds = (checkedAt: string): number => Math.max(0, Math.round((Date.now() - Date.parse(checkedAt)) / 100) / 10);
+const ageSeconds = (checkedAt: string): number =>
+  Math.max(0, Math.round((Date.now() - Date.parse(checkedAt)) / 100) / 10);

@@ -1,5 +1,10 @@
 import { toPgduplexError } from '../../shared/errors.js';
-import { PGDUPLEX_OBJECT_PREFIX, slotLagSeconds, type ReplicationHealth, type ReplicationSnapshot } from '../../shared/replication.js';
+import {
+  PGDUPLEX_OBJECT_PREFIX,
+  slotLagSeconds,
+  type ReplicationHealth,
+  type ReplicationSnapshot,
+} from '../../shared/replication.js';
 import { resolveCluster } from '../postgres/cluster.js';
 import { queryJson } from '../postgres/psql.js';
 import { REPLICATION_STATUS_SQL } from '../postgres/replication-sql.js';
@@ -8,14 +13,21 @@ import { REPLICATION_STATUS_SQL } from '../postgres/replication-sql.js';
 export type ReplicationProbe = { ok: true; snapshot: ReplicationSnapshot } | { ok: false; reason: string };
 
 /** Reads the local cluster's replication facts; any failure becomes the reason. */
-export async function probeReplication(wanted: { version: string; cluster: string } | undefined, timeoutMs: number): Promise<ReplicationProbe> {
+export async function probeReplication(
+  wanted: { version: string; cluster: string } | undefined,
+  timeoutMs: number,
+): Promise<ReplicationProbe> {
   try {
-    return { ok: true, snapshot: await queryJson<ReplicationSnapshot>(await resolveCluster(wanted), REPLICATION_STATUS_SQL, { timeoutMs }) };
+    return {
+      ok: true,
+      snapshot: await queryJson<ReplicationSnapshot>(await resolveCluster(wanted), REPLICATION_STATUS_SQL, {
+        timeoutMs,
+      }),
+    };
   } catch (err) {
     return { ok: false, reason: toPgduplexError(err).message };
   }
 }
-
 
 /** Summarises pgduplex's subscriptions and slots for /health; never a conninfo, so never a secret. */
 export function replicationHealth(probe: ReplicationProbe, peer: string | undefined): ReplicationHealth {
@@ -24,10 +36,24 @@ export function replicationHealth(probe: ReplicationProbe, peer: string | undefi
   return {
     ok: true,
     subscriptions: ours(probe.snapshot.subscriptions).map((s) => ({
-      name: s.name, from: peer ?? null, enabled: s.enabled, streaming: s.workerPid !== null, applyErrors: s.applyErrors, syncErrors: s.syncErrors, conflicts: s.conflicts, lastMessageAt: s.lastMessageReceiptTime,
+      name: s.name,
+      from: peer ?? null,
+      enabled: s.enabled,
+      streaming: s.workerPid !== null,
+      applyErrors: s.applyErrors,
+      syncErrors: s.syncErrors,
+      conflicts: s.conflicts,
+      lastMessageAt: s.lastMessageReceiptTime,
     })),
     slots: ours(probe.snapshot.slots).map((s) => ({
-      name: s.name, to: peer ?? null, active: s.active, lagBytes: s.lagBytes, lagSeconds: slotLagSeconds(s), retainedBytes: s.retainedBytes, walStatus: s.walStatus, safeWalSizeBytes: s.safeWalSizeBytes,
+      name: s.name,
+      to: peer ?? null,
+      active: s.active,
+      lagBytes: s.lagBytes,
+      lagSeconds: slotLagSeconds(s),
+      retainedBytes: s.retainedBytes,
+      walStatus: s.walStatus,
+      safeWalSizeBytes: s.safeWalSizeBytes,
     })),
   };
 }
@@ -37,5 +63,10 @@ export function lagReadiness(h: ReplicationHealth, maxLagBytes: number): string 
   if (!h.ok) return `replication state unknown: ${h.reason ?? 'no answer'}`;
   const behind = h.slots.filter((s) => s.lagBytes === null || s.lagBytes > maxLagBytes);
   if (behind.length === 0) return undefined;
-  return behind.map((s) => `${s.to ?? 'the peer'} has not confirmed ${s.lagBytes ?? 'an unknown number of'} bytes of this node's changes (slot ${s.name}; limit ${maxLagBytes})`).join('; ');
+  return behind
+    .map(
+      (s) =>
+        `${s.to ?? 'the peer'} has not confirmed ${s.lagBytes ?? 'an unknown number of'} bytes of this node's changes (slot ${s.name}; limit ${maxLagBytes})`,
+    )
+    .join('; ');
 }

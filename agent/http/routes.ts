@@ -35,7 +35,14 @@ export function healthRoutes(monitor: HealthMonitor, outcomes?: ActionOutcomes):
         return { status: r.ok ? 200 : 503, body: r };
       },
     ],
-    ...(outcomes ? [['/metrics', async () => ({ status: 200, contentType: PROMETHEUS_TEXT, body: await monitor.metrics(outcomes) })] as [string, Route]] : []),
+    ...(outcomes
+      ? [
+          [
+            '/metrics',
+            async () => ({ status: 200, contentType: PROMETHEUS_TEXT, body: await monitor.metrics(outcomes) }),
+          ] as [string, Route],
+        ]
+      : []),
   ]);
 }
 
@@ -43,11 +50,21 @@ export function healthRoutes(monitor: HealthMonitor, outcomes?: ActionOutcomes):
 export function readyQuery(query: URLSearchParams): { maxLagBytes?: number } | PgduplexError {
   const hint = 'use /health/ready or /health/ready?max_lag_bytes=N with N a whole number of bytes, e.g. 16777216';
   for (const key of query.keys()) {
-    if (key !== 'max_lag_bytes') return new PgduplexError('BAD_PARAMS', `unknown parameter ${JSON.stringify(key.slice(0, 40))} for /health/ready`, { hint });
+    if (key !== 'max_lag_bytes')
+      return new PgduplexError(
+        'BAD_PARAMS',
+        `unknown parameter ${JSON.stringify(key.slice(0, 40))} for /health/ready`,
+        { hint },
+      );
   }
   const values = query.getAll('max_lag_bytes');
   if (values.length === 0) return {};
   const v = values[0] ?? '';
-  if (values.length > 1 || !/^\d{1,15}$/.test(v)) return new PgduplexError('BAD_PARAMS', `max_lag_bytes must be one whole number of bytes (0 or more), not ${JSON.stringify(v.slice(0, 40))}`, { hint });
+  if (values.length > 1 || !/^\d{1,15}$/.test(v))
+    return new PgduplexError(
+      'BAD_PARAMS',
+      `max_lag_bytes must be one whole number of bytes (0 or more), not ${JSON.stringify(v.slice(0, 40))}`,
+      { hint },
+    );
   return { maxLagBytes: Number(v) };
 }

@@ -10,14 +10,18 @@ import type { PostRoute } from './server.js';
  */
 export function rpcRoute(dispatch: Dispatch, log: Logger): PostRoute {
   return async (body, emit) => {
-    const { action, params } = (typeof body === 'object' && body !== null ? body : {}) as { action?: unknown; params?: unknown };
+    const { action, params } = (typeof body === 'object' && body !== null ? body : {}) as {
+      action?: unknown;
+      params?: unknown;
+    };
     const name = typeof action === 'string' ? action : '';
     const requestLog = log.child({ action: name.slice(0, 64), requestId: randomUUID().slice(0, 8) });
     try {
       const result = await dispatch(name, params ?? {}, {
         origin: 'local',
         log: requestLog,
-        progress: (message, done, total) => emit({ message, ...(done === undefined ? {} : { done }), ...(total === undefined ? {} : { total }) }),
+        progress: (message, done, total) =>
+          emit({ message, ...(done === undefined ? {} : { done }), ...(total === undefined ? {} : { total }) }),
       });
       return { status: 200, body: { ok: true, result } };
     } catch (err) {

@@ -37,7 +37,10 @@ export function createHttpServer(
       keepAliveTimeout: 5000,
     },
     (req, res) => {
-      (req.method === 'POST' && post.routes.has(pathOf(req.url) ?? '') ? handlePost(post, req, res) : handle(routes, limits, req, res)).catch((err: unknown) => {
+      (req.method === 'POST' && post.routes.has(pathOf(req.url) ?? '')
+        ? handlePost(post, req, res)
+        : handle(routes, limits, req, res)
+      ).catch((err: unknown) => {
         log.error({ err: toPgduplexError(err).toJSON(), url: req.url }, 'request failed');
         if (!res.headersSent) send(res, req, 500, new PgduplexError('INTERNAL', 'internal error').toJSON());
       });
@@ -78,7 +81,11 @@ async function handle(
   send(res, req, result.status, result.body, result.contentType);
 }
 
-async function handlePost(post: { routes: ReadonlyMap<string, PostRoute>; maxBodyBytes: number }, req: IncomingMessage, res: ServerResponse): Promise<void> {
+async function handlePost(
+  post: { routes: ReadonlyMap<string, PostRoute>; maxBodyBytes: number },
+  req: IncomingMessage,
+  res: ServerResponse,
+): Promise<void> {
   const route = post.routes.get(pathOf(req.url) ?? '');
   const chunks: Buffer[] = [];
   let size = 0;
@@ -98,7 +105,8 @@ async function handlePost(post: { routes: ReadonlyMap<string, PostRoute>; maxBod
   }
   if (route === undefined) return send(res, req, 404, error('NOT_FOUND', 'no such path'));
   const line = (value: unknown): void => {
-    if (!res.headersSent) res.writeHead(200, { 'Content-Type': 'application/x-ndjson; charset=utf-8', 'Cache-Control': 'no-store' });
+    if (!res.headersSent)
+      res.writeHead(200, { 'Content-Type': 'application/x-ndjson; charset=utf-8', 'Cache-Control': 'no-store' });
     if (!res.writableEnded) res.write(`${JSON.stringify(value)}\n`);
   };
   const result = await route(body, (event) => line({ type: 'progress', ...event }));

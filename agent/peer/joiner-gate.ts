@@ -24,12 +24,23 @@ export class JoinerGate {
 
   /** Resolves true once confirmed, false once refused; PAIRING_CLOSED when nobody decided within `timeoutMs`. */
   wait(joiner: Joiner, timeoutMs: number): Promise<boolean> {
-    if (this.pending) throw new PgduplexError('BUSY', `another node (${this.pending.joiner.address}) is already waiting to be confirmed`);
+    if (this.pending)
+      throw new PgduplexError(
+        'BUSY',
+        `another node (${this.pending.joiner.address}) is already waiting to be confirmed`,
+      );
     return new Promise<boolean>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.pending = undefined;
-        reject(new PgduplexError('PAIRING_CLOSED', 'the other node\'s operator did not confirm the pairing in time', { hint: 'run "pgduplex pair --accept" there again' }));
-      }, Math.max(0, timeoutMs));
+      const timer = setTimeout(
+        () => {
+          this.pending = undefined;
+          reject(
+            new PgduplexError('PAIRING_CLOSED', "the other node's operator did not confirm the pairing in time", {
+              hint: 'run "pgduplex pair --accept" there again',
+            }),
+          );
+        },
+        Math.max(0, timeoutMs),
+      );
       timer.unref();
       this.pending = {
         joiner,
@@ -45,9 +56,16 @@ export class JoinerGate {
   /** The operator's decision on the joiner with this fingerprint (as `pgduplex whoami` prints it on the joiner). */
   decide(fingerprint: string, accept: boolean): Joiner {
     const p = this.pending;
-    if (!p) throw new PgduplexError('NOT_FOUND', 'no node is waiting to be confirmed', { hint: 'run "pgduplex pair <address> -" on the other node first' });
+    if (!p)
+      throw new PgduplexError('NOT_FOUND', 'no node is waiting to be confirmed', {
+        hint: 'run "pgduplex pair <address> -" on the other node first',
+      });
     if (normalizeFingerprint(fingerprint) !== p.joiner.fingerprint) {
-      throw new PgduplexError('PEER_KEY_MISMATCH', `the node waiting is ${formatFingerprint(p.joiner.fingerprint)}, not ${fingerprint}`, { hint: 'nothing was decided' });
+      throw new PgduplexError(
+        'PEER_KEY_MISMATCH',
+        `the node waiting is ${formatFingerprint(p.joiner.fingerprint)}, not ${fingerprint}`,
+        { hint: 'nothing was decided' },
+      );
     }
     p.decide(accept);
     return p.joiner;

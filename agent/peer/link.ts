@@ -27,7 +27,12 @@ export async function dialPeer(
   dispatch: Dispatch | undefined,
 ): Promise<PeerSession> {
   const ws = await openSocket(target, limits);
-  const channel = await SecureChannel.connect(new WsTransport(ws, target.address, limits.heartbeatMs), identity, expect, limits);
+  const channel = await SecureChannel.connect(
+    new WsTransport(ws, target.address, limits.heartbeatMs),
+    identity,
+    expect,
+    limits,
+  );
   return { channel, rpc: new RpcEndpoint(channel, dispatch) };
 }
 
@@ -40,7 +45,10 @@ const REDIAL_MS = 250;
 const TRANSIENT = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH']);
 
 /** Opens the websocket; a transient failure is redialled until connectTimeoutMs has passed. */
-async function openSocket(target: { address: string; port: number }, limits: ChannelLimits & { connectTimeoutMs: number }): Promise<WebSocket> {
+async function openSocket(
+  target: { address: string; port: number },
+  limits: ChannelLimits & { connectTimeoutMs: number },
+): Promise<WebSocket> {
   const deadline = Date.now() + limits.connectTimeoutMs;
   for (;;) {
     const ws = new WebSocket(peerUrl(target.address, target.port), {
@@ -57,8 +65,12 @@ async function openSocket(target: { address: string; port: number }, limits: Cha
       await new Promise((r) => setTimeout(r, REDIAL_MS));
       continue;
     }
-    throw new PgduplexError('AGENT_UNREACHABLE', `cannot reach the pgduplex agent at ${target.address}:${target.port} (${failure.code ?? failure.message})`, {
-      hint: `is pgduplex-agent running there, and does its firewall let this node in on port ${target.port}?`,
-    });
+    throw new PgduplexError(
+      'AGENT_UNREACHABLE',
+      `cannot reach the pgduplex agent at ${target.address}:${target.port} (${failure.code ?? failure.message})`,
+      {
+        hint: `is pgduplex-agent running there, and does its firewall let this node in on port ${target.port}?`,
+      },
+    );
   }
 }

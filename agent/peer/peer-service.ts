@@ -66,14 +66,19 @@ export class PeerService {
         return true;
       }
       const paired = this.d.trust.peer;
-      if (paired && !this.d.trust.trusts(claim.clientKey)) throw new PgduplexError('ALREADY_PAIRED', `already paired with ${paired.node}`);
+      if (paired && !this.d.trust.trusts(claim.clientKey))
+        throw new PgduplexError('ALREADY_PAIRED', `already paired with ${paired.node}`);
       windowId = this.d.window.admit(claim, transport.remoteAddress);
       return true;
     };
     let windowId: string | undefined;
     let channel: SecureChannel;
     try {
-      channel = await SecureChannel.accept(transport, this.d.identity, authorize, this.d.limits, { type: 'hello', node: this.d.node, version: VERSION });
+      channel = await SecureChannel.accept(transport, this.d.identity, authorize, this.d.limits, {
+        type: 'hello',
+        node: this.d.node,
+        version: VERSION,
+      });
     } catch (err) {
       const e = toPgduplexError(err);
       log.warn({ code: e.code }, `refused a peer connection: ${e.message}`);
@@ -107,20 +112,49 @@ export class PeerService {
   /** The registry's dispatch with a logger bound to the peer, the action and the request. */
   private served(log: Logger): Dispatch {
     let n = 0;
-    return (action, params, ctx) => this.d.dispatch(action, params, { ...ctx, log: log.child({ action: action.slice(0, 64), requestId: `p${++n}` }) });
+    return (action, params, ctx) =>
+      this.d.dispatch(action, params, {
+        ...ctx,
+        log: log.child({ action: action.slice(0, 64), requestId: `p${++n}` }),
+      });
   }
 
-  private async completePairing(channel: SecureChannel, address: string, windowId: string, action: string, params: unknown): Promise<unknown> {
-    if (action !== 'pair.complete') throw new PgduplexError('UNKNOWN_ACTION', 'only pair.complete is allowed while pairing');
-    if (!this.d.window.admitted(windowId)) throw new PgduplexError('PAIRING_CLOSED', 'the pairing window this session came through is no longer open');
+  private async completePairing(
+    channel: SecureChannel,
+    address: string,
+    windowId: string,
+    action: string,
+    params: unknown,
+  ): Promise<unknown> {
+    if (action !== 'pair.complete')
+      throw new PgduplexError('UNKNOWN_ACTION', 'only pair.complete is allowed while pairing');
+    if (!this.d.window.admitted(windowId))
+      throw new PgduplexError('PAIRING_CLOSED', 'the pairing window this session came through is no longer open');
     const p = params as { node?: unknown; port?: unknown };
-    if (typeof p.node !== 'string' || !NODE_NAME.test(p.node) || typeof p.port !== 'number' || !Number.isInteger(p.port) || p.port < 1 || p.port > 65535) {
-      throw new PgduplexError('BAD_PARAMS', 'pair.complete needs a node name (letters, digits, . _ -, at most 64) and a port from 1 to 65535');
+    if (
+      typeof p.node !== 'string' ||
+      !NODE_NAME.test(p.node) ||
+      typeof p.port !== 'number' ||
+      !Number.isInteger(p.port) ||
+      p.port < 1 ||
+      p.port > 65535
+    ) {
+      throw new PgduplexError(
+        'BAD_PARAMS',
+        'pair.complete needs a node name (letters, digits, . _ -, at most 64) and a port from 1 to 65535',
+      );
     }
     const fingerprint = fingerprintOf(channel.keys.peerKey);
     const check = checkValue(channel.keys.sessionId);
     await this.confirmJoiner({ node: p.node, address, fingerprint, check });
-    await this.d.trust.add({ node: p.node, address, port: p.port, publicKey: Buffer.from(channel.keys.peerKey).toString('base64'), fingerprint, pairedAt: new Date().toISOString() });
+    await this.d.trust.add({
+      node: p.node,
+      address,
+      port: p.port,
+      publicKey: Buffer.from(channel.keys.peerKey).toString('base64'),
+      fingerprint,
+      pairedAt: new Date().toISOString(),
+    });
     // Before the window closes: whoever sees it closed by this pairing must see this session's check code.
     this.lastPairing = { node: p.node, fingerprint, check, at: new Date().toISOString() };
     await this.d.window.close();
@@ -138,17 +172,33 @@ export class PeerService {
       await this.d.window.close();
       // The agent port pair --accept opened for the joiner's address closes with the window it served.
       await this.d.firewall.revoke(joiner.address).catch(() => undefined);
-      this.d.log.warn({ peer: joiner.address, fingerprint: formatFingerprint(joiner.fingerprint), code: err.code }, `pairing refused: ${err.message}`);
+      this.d.log.warn(
+        { peer: joiner.address, fingerprint: formatFingerprint(joiner.fingerprint), code: err.code },
+        `pairing refused: ${err.message}`,
+      );
       throw err;
     };
     if (expected !== undefined) {
       if (expected === joiner.fingerprint) return;
-      return refuse(new PgduplexError('PEER_KEY_MISMATCH', `the joining node's fingerprint is ${formatFingerprint(joiner.fingerprint)}, not the ${formatFingerprint(expected)} given`, {
-        hint: 'someone else may have the token: compare with "pgduplex whoami" on the node that should pair, then pair --accept again',
-      }));
+      return refuse(
+        new PgduplexError(
+          'PEER_KEY_MISMATCH',
+          `the joining node's fingerprint is ${formatFingerprint(joiner.fingerprint)}, not the ${formatFingerprint(expected)} given`,
+          {
+            hint: 'someone else may have the token: compare with "pgduplex whoami" on the node that should pair, then pair --accept again',
+          },
+        ),
+      );
     }
-    const accepted = await this.gate.wait(joiner, this.d.window.remainingMs()).catch((err: unknown) => refuse(toPgduplexError(err)));
-    if (!accepted) return refuse(new PgduplexError('NOT_CONFIRMED', "the other node's operator refused the pairing", { hint: 'nothing was stored on either node' }));
+    const accepted = await this.gate
+      .wait(joiner, this.d.window.remainingMs())
+      .catch((err: unknown) => refuse(toPgduplexError(err)));
+    if (!accepted)
+      return refuse(
+        new PgduplexError('NOT_CONFIRMED', "the other node's operator refused the pairing", {
+          hint: 'nothing was stored on either node',
+        }),
+      );
   }
 
   /** The connecting side of pairing: opens our port for the peer, proves the token, stores the peer. */
@@ -159,15 +209,30 @@ export class PeerService {
     onCheck?: (check: string) => void,
   ): Promise<{ peer: TrustedPeer; check: string; firewallNote?: string }> {
     const existing = this.d.trust.peer;
-    if (existing) throw new PgduplexError('ALREADY_PAIRED', `this node is already paired with ${existing.node} (${existing.address})`, { hint: 'run "pgduplex unpair" first' });
+    if (existing)
+      throw new PgduplexError(
+        'ALREADY_PAIRED',
+        `this node is already paired with ${existing.node} (${existing.address})`,
+        { hint: 'run "pgduplex unpair" first' },
+      );
     const opened = await this.d.firewall.allow(address);
     try {
-      const s = await dialPeer({ address, port }, this.d.identity, { fingerprint: token.fingerprint, pairingSecret: token.secret }, this.d.limits, undefined);
+      const s = await dialPeer(
+        { address, port },
+        this.d.identity,
+        { fingerprint: token.fingerprint, pairingSecret: token.secret },
+        this.d.limits,
+        undefined,
+      );
       try {
         onCheck?.(checkValue(s.channel.keys.sessionId));
         // The other node's operator may take the window's 10 minutes to compare codes and confirm.
         const confirmMs = Math.max(this.d.limits.callTimeoutMs, PAIR_CONFIRM_MS);
-        const r = (await s.rpc.callRaw('pair.complete', { node: this.d.node, port: this.d.port }, { timeoutMs: confirmMs })) as { node?: unknown };
+        const r = (await s.rpc.callRaw(
+          'pair.complete',
+          { node: this.d.node, port: this.d.port },
+          { timeoutMs: confirmMs },
+        )) as { node?: unknown };
         const peer: TrustedPeer = {
           node: typeof r.node === 'string' && NODE_NAME.test(r.node) ? r.node : address,
           address,
@@ -193,9 +258,20 @@ export class PeerService {
   /** A session to the paired peer, opened on first use and reopened after it drops. */
   session(): Promise<PeerSession> {
     const peer = this.d.trust.peer;
-    if (!peer) return Promise.reject(new PgduplexError('NOT_PAIRED', 'this node is not paired', { hint: 'pair it first: pgduplex pair --accept / pgduplex pair' }));
+    if (!peer)
+      return Promise.reject(
+        new PgduplexError('NOT_PAIRED', 'this node is not paired', {
+          hint: 'pair it first: pgduplex pair --accept / pgduplex pair',
+        }),
+      );
     if (this.link) return this.link;
-    const link = dialPeer(peer, this.d.identity, { peerKey: new Uint8Array(Buffer.from(peer.publicKey, 'base64')) }, this.d.limits, this.served(this.d.log.child({ peer: peer.address })));
+    const link = dialPeer(
+      peer,
+      this.d.identity,
+      { peerKey: new Uint8Array(Buffer.from(peer.publicKey, 'base64')) },
+      this.d.limits,
+      this.served(this.d.log.child({ peer: peer.address })),
+    );
     this.link = link;
     link.then(
       (s) => s.channel.onClose(() => this.link === link && (this.link = undefined)),
@@ -210,14 +286,22 @@ export class PeerService {
     try {
       const s = await this.session();
       const r = await s.rpc.call(pingAction, {}, { timeoutMs: this.d.limits.callTimeoutMs });
-      return { reachable: true, rttMs: Math.round((performance.now() - started) * 100) / 100, node: r.node, version: r.version };
+      return {
+        reachable: true,
+        rttMs: Math.round((performance.now() - started) * 100) / 100,
+        node: r.node,
+        version: r.version,
+      };
     } catch (err) {
       return { reachable: false, error: toPgduplexError(err).message };
     }
   }
 
   /** Removes the pairing here (and, when asked, on the peer first), closes sessions and our port. */
-  async unpair(notifyPeer: boolean, opts: { deferClose?: boolean } = {}): Promise<{ removed: TrustedPeer | undefined; peerConfirmed: boolean }> {
+  async unpair(
+    notifyPeer: boolean,
+    opts: { deferClose?: boolean } = {},
+  ): Promise<{ removed: TrustedPeer | undefined; peerConfirmed: boolean }> {
     const peer = this.d.trust.peer;
     if (!peer) return { removed: undefined, peerConfirmed: false };
     let peerConfirmed = false;
@@ -235,7 +319,11 @@ export class PeerService {
     const closeSessions = (): void => {
       const link = this.link;
       this.link = undefined;
-      if (link) void link.then((s) => s.channel.close('unpaired'), () => undefined);
+      if (link)
+        void link.then(
+          (s) => s.channel.close('unpaired'),
+          () => undefined,
+        );
       for (const ch of this.incoming) ch.close('unpaired');
     };
     // When the peer asked, its answer must leave on the session before that session closes.
@@ -247,7 +335,10 @@ export class PeerService {
 
   /** Closes every session, for shutdown. */
   closeAll(): void {
-    void this.link?.then((s) => s.channel.close('agent stopping'), () => undefined);
+    void this.link?.then(
+      (s) => s.channel.close('agent stopping'),
+      () => undefined,
+    );
     for (const ch of this.incoming) ch.close('agent stopping');
   }
 }

@@ -18,13 +18,27 @@ export interface PeerServerLimits {
  * Upgrades `/v1/peer` on the agent's HTTP server to a websocket (no compression, small maxPayload)
  * and hands each one to `onTransport`; everything else that asks to upgrade is refused.
  */
-export function attachPeerServer(server: Server, limits: PeerServerLimits, log: Logger, onTransport: (t: WsTransport) => Promise<unknown>): () => Promise<void> {
-  const wss = new WebSocketServer({ noServer: true, maxPayload: limits.maxFrameBytes + 64, perMessageDeflate: false, clientTracking: true });
+export function attachPeerServer(
+  server: Server,
+  limits: PeerServerLimits,
+  log: Logger,
+  onTransport: (t: WsTransport) => Promise<unknown>,
+): () => Promise<void> {
+  const wss = new WebSocketServer({
+    noServer: true,
+    maxPayload: limits.maxFrameBytes + 64,
+    perMessageDeflate: false,
+    clientTracking: true,
+  });
   let pending = 0;
   const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
     const path = (req.url ?? '').split('?')[0];
     if (path !== PEER_PATH || pending >= limits.maxPendingHandshakes) {
-      socket.end(path !== PEER_PATH ? 'HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n' : 'HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+      socket.end(
+        path !== PEER_PATH
+          ? 'HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n'
+          : 'HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Length: 0\r\n\r\n',
+      );
       return;
     }
     pending += 1;

@@ -2,8 +2,10 @@ import type { ReplicationLogError } from '../../shared/replication.js';
 
 const ENTRY = /^(?<prefix>.*?)\b(?<level>LOG|ERROR|FATAL|PANIC|WARNING|DETAIL|CONTEXT|HINT|STATEMENT):\s+(?<text>.*)$/;
 const STAMP = /^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d+)?)(?: (\S+))?/;
-const STARTED = /logical replication (?:(?:parallel )?apply|table synchronization) worker for subscription "([^"]+)"(?:, table "[^"]+")? has started/;
-const ORIGIN_CONTEXT = /processing remote data for replication origin "([^"]+)".*?(?: for replication target relation "([^"]+)")?(?: column "[^"]+")?(?: in transaction \d+)?(?:, finished at ([0-9A-Fa-f]+\/[0-9A-Fa-f]+))?$/;
+const STARTED =
+  /logical replication (?:(?:parallel )?apply|table synchronization) worker for subscription "([^"]+)"(?:, table "[^"]+")? has started/;
+const ORIGIN_CONTEXT =
+  /processing remote data for replication origin "([^"]+)".*?(?: for replication target relation "([^"]+)")?(?: column "[^"]+")?(?: in transaction \d+)?(?:, finished at ([0-9A-Fa-f]+\/[0-9A-Fa-f]+))?$/;
 const CONFLICT = /conflict detected on relation "([^"]+)"/;
 const KEY = /\b[Kk]ey (\(.*?\)=\(.*?\))(?=[ ,;.]|$)/;
 
@@ -21,7 +23,12 @@ function entries(text: string): Entry[] {
     const m = ENTRY.exec(line);
     if (m?.groups && STAMP.test(m.groups.prefix ?? '')) {
       const stamp = STAMP.exec(m.groups.prefix ?? '');
-      out.push({ at: isoOf(stamp?.[1] ?? '', stamp?.[2]), pid: /\[(\d+)\]/.exec(m.groups.prefix ?? '')?.[1] ?? null, level: m.groups.level ?? '', text: m.groups.text ?? '' });
+      out.push({
+        at: isoOf(stamp?.[1] ?? '', stamp?.[2]),
+        pid: /\[(\d+)\]/.exec(m.groups.prefix ?? '')?.[1] ?? null,
+        level: m.groups.level ?? '',
+        text: m.groups.text ?? '',
+      });
     } else if (/^\s/.test(line) && out.length > 0) {
       const last = out[out.length - 1] as Entry;
       last.text += ` ${line.trim()}`;
@@ -31,8 +38,13 @@ function entries(text: string): Entry[] {
 }
 
 function isoOf(stamp: string, zone: string | undefined): string {
-  if (zone === undefined || !/^(UTC|GMT|Etc\/UTC|[+-]\d\d(:?\d\d)?)$/.test(zone)) return zone ? `${stamp} ${zone}` : stamp;
-  const offset = /^[+-]/.test(zone) ? (zone.length === 3 ? `${zone}:00` : zone.replace(/^([+-]\d\d)(\d\d)$/, '$1:$2')) : 'Z';
+  if (zone === undefined || !/^(UTC|GMT|Etc\/UTC|[+-]\d\d(:?\d\d)?)$/.test(zone))
+    return zone ? `${stamp} ${zone}` : stamp;
+  const offset = /^[+-]/.test(zone)
+    ? zone.length === 3
+      ? `${zone}:00`
+      : zone.replace(/^([+-]\d\d)(\d\d)$/, '$1:$2')
+    : 'Z';
   const d = new Date(`${stamp.replace(' ', 'T')}${offset}`);
   return Number.isNaN(d.getTime()) ? `${stamp} ${zone}` : d.toISOString();
 }
@@ -49,7 +61,10 @@ export function parseReplicationErrors(text: string): ReplicationLogError[] {
   for (const e of entries(text)) {
     const started = STARTED.exec(e.text);
     if (started && e.pid) {
-      workers.set(e.pid, { subscription: started[1] ?? '', worker: e.text.includes('table synchronization') ? 'sync' : 'apply' });
+      workers.set(e.pid, {
+        subscription: started[1] ?? '',
+        worker: e.text.includes('table synchronization') ? 'sync' : 'apply',
+      });
       continue;
     }
     const open = errors.at(-1);
@@ -67,7 +82,18 @@ export function parseReplicationErrors(text: string): ReplicationLogError[] {
     if (e.level !== 'ERROR') continue;
     const w = e.pid ? workers.get(e.pid) : undefined;
     const conflict = CONFLICT.exec(e.text);
-    errors.push({ at: e.at, pid: e.pid, subscription: w?.subscription ?? null, origin: null, worker: w?.worker ?? null, message: e.text, detail: null, table: conflict?.[1] ?? null, key: null, finishLsn: null });
+    errors.push({
+      at: e.at,
+      pid: e.pid,
+      subscription: w?.subscription ?? null,
+      origin: null,
+      worker: w?.worker ?? null,
+      message: e.text,
+      detail: null,
+      table: conflict?.[1] ?? null,
+      key: null,
+      finishLsn: null,
+    });
   }
   return errors.filter((e) => e.subscription !== null || e.origin !== null).map(({ pid: _, ...rest }) => rest);
 }

@@ -22,13 +22,19 @@ const END = /^# END pgduplex peer (\S+)\s*$/;
 /** The rule lines of a peer's block, in the order pg_hba.conf gets them. */
 export function hbaRuleLines(spec: HbaBlockSpec): string[] {
   const cidr = `${spec.peer.address}/${spec.peer.family === 4 ? 32 : 128}`;
-  const line = (db: string) => ['hostssl'.padEnd(8), db.padEnd(16), spec.role.padEnd(16), cidr.padEnd(24), 'scram-sha-256'].join(' ');
+  const line = (db: string) =>
+    ['hostssl'.padEnd(8), db.padEnd(16), spec.role.padEnd(16), cidr.padEnd(24), 'scram-sha-256'].join(' ');
   return spec.physical ? [line(spec.database), line('replication')] : [line(spec.database)];
 }
 
 /** The whole block, markers and ownership header included. */
 export function hbaBlockLines(spec: HbaBlockSpec): string[] {
-  return [`# BEGIN pgduplex peer ${spec.peer.address}`, OWNED_HEADER, ...hbaRuleLines(spec), `# END pgduplex peer ${spec.peer.address}`];
+  return [
+    `# BEGIN pgduplex peer ${spec.peer.address}`,
+    OWNED_HEADER,
+    ...hbaRuleLines(spec),
+    `# END pgduplex peer ${spec.peer.address}`,
+  ];
 }
 
 /** A peer's existing block, markers included, or undefined when the file has none for it. */
@@ -50,7 +56,11 @@ export function rulesOf(block: readonly string[]): string[] {
  * is rewritten where it is, so blocks of several peers keep their order. No other byte changes.
  * Returns the new text and the 1-based line numbers of the rules in it.
  */
-export function placeBlock(text: string, address: string, block: readonly string[]): { text: string; ruleLines: number[] } {
+export function placeBlock(
+  text: string,
+  address: string,
+  block: readonly string[],
+): { text: string; ruleLines: number[] } {
   const current = splitLines(text);
   const own = findBlocks(current).get(address);
   if (own && own.begin < firstForeignRule(current) && startsLogical(current, own.begin)) {
@@ -94,7 +104,8 @@ function findBlocks(lines: readonly Line[]): Map<string, { begin: number; end: n
     const end = END.exec(body);
     if (begin) {
       const address = begin[1] as string;
-      if (open) throw damaged(`the block for ${open.address} (line ${open.begin + 1}) has no END line before line ${i + 1}`);
+      if (open)
+        throw damaged(`the block for ${open.address} (line ${open.begin + 1}) has no END line before line ${i + 1}`);
       if (blocks.has(address)) throw damaged(`there are two blocks for ${address} (line ${i + 1})`);
       open = { address, begin: i };
     } else if (end) {
@@ -116,7 +127,13 @@ function insertionIndex(lines: readonly Line[]): number {
     }
     return at;
   }
-  while (at > 0 && startsLogical(lines, at - 1) && isComment(lines[at - 1] as Line) && !END.test((lines[at - 1] as Line).body)) at--;
+  while (
+    at > 0 &&
+    startsLogical(lines, at - 1) &&
+    isComment(lines[at - 1] as Line) &&
+    !END.test((lines[at - 1] as Line).body)
+  )
+    at--;
   return at;
 }
 
@@ -124,7 +141,12 @@ function insertionIndex(lines: readonly Line[]): number {
 function firstForeignRule(lines: readonly Line[]): number {
   const blocks = [...findBlocks(lines).values()];
   const at = lines.findIndex(
-    (l, i) => startsLogical(lines, i) && l.body.trim() !== '' && !isComment(l) && firstToken(l.body) !== 'local' && !blocks.some((b) => b.begin < i && i < b.end),
+    (l, i) =>
+      startsLogical(lines, i) &&
+      l.body.trim() !== '' &&
+      !isComment(l) &&
+      firstToken(l.body) !== 'local' &&
+      !blocks.some((b) => b.begin < i && i < b.end),
   );
   return at === -1 ? lines.length : at;
 }

@@ -8,6 +8,7 @@ export function quoteIdent(name: string): string {
  * the quoting; only plain values (names, base64, digits, `$:+/=.-`) are accepted.
  */
 export function psqlSet(name: string, value: string): string {
-  if (!/^[a-z_]+$/.test(name) || !/^[A-Za-z0-9_$:+/=.-]*$/.test(value)) throw new Error(`psqlSet: refusing to pass ${name}`);
+  if (!/^[a-z_]+$/.test(name) || !/^[A-Za-z0-9_$:+/=.-]*$/.test(value))
+    throw new Error(`psqlSet: refusing to pass ${name}`);
   return `\\set ${name} '${value}'\n`;
 }

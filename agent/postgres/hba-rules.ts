@@ -54,7 +54,12 @@ export function hbaErrors(rules: readonly HbaFileRule[]): string[] {
  * Checks that the lines placed at `ruleLines` are exactly the block's rules as PostgreSQL reads them;
  * returns what is wrong (empty: verified).
  */
-export function verifyBlockRules(rules: readonly HbaFileRule[], hbaFile: string, ruleLines: readonly number[], spec: HbaBlockSpec): string[] {
+export function verifyBlockRules(
+  rules: readonly HbaFileRule[],
+  hbaFile: string,
+  ruleLines: readonly number[],
+  spec: HbaBlockSpec,
+): string[] {
   const databases = spec.physical ? [spec.database, 'replication'] : [spec.database];
   const netmask = spec.peer.family === 4 ? '255.255.255.255' : 'ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff';
   return ruleLines.flatMap((line, i) => {
@@ -68,7 +73,11 @@ export function verifyBlockRules(rules: readonly HbaFileRule[], hbaFile: string,
       sameAddress(r.address, spec.peer.address) &&
       r.netmask === netmask &&
       r.method === 'scram-sha-256';
-    return ok ? [] : [`line ${line}: PostgreSQL reads ${JSON.stringify({ type: r.type, database: r.database, user: r.user, address: r.address, netmask: r.netmask, method: r.method })}`];
+    return ok
+      ? []
+      : [
+          `line ${line}: PostgreSQL reads ${JSON.stringify({ type: r.type, database: r.database, user: r.user, address: r.address, netmask: r.netmask, method: r.method })}`,
+        ];
   });
 }
 
@@ -82,9 +91,13 @@ export async function reloadAndWait(cluster: Cluster, opts: PsqlOptions & { wait
   const deadline = Date.now() + (opts.waitMs ?? 10_000);
   while ((await hbaServerState(cluster, opts)).loadTime === before) {
     if (Date.now() > deadline) {
-      throw new PgduplexError('TIMEOUT', `PostgreSQL ${cluster.version}/${cluster.name} did not reload its configuration`, {
-        hint: `check "systemctl status ${cluster.service}" and the PostgreSQL log`,
-      });
+      throw new PgduplexError(
+        'TIMEOUT',
+        `PostgreSQL ${cluster.version}/${cluster.name} did not reload its configuration`,
+        {
+          hint: `check "systemctl status ${cluster.service}" and the PostgreSQL log`,
+        },
+      );
     }
     await sleep(50);
   }

@@ -27,8 +27,25 @@ export async function runPsql(cluster: Cluster, sql: string, opts: PsqlOptions):
   const psql = join(cluster.binDir, 'psql');
   const result = await execa(
     psql,
-    ['-X', '-q', '-A', '-t', '-v', 'ON_ERROR_STOP=1', '-h', cluster.socketDir, '-p', String(cluster.port),
-      '-U', 'postgres', '-d', opts.database ?? 'postgres', ...psqlVars(opts.vars), '-f', '-'],
+    [
+      '-X',
+      '-q',
+      '-A',
+      '-t',
+      '-v',
+      'ON_ERROR_STOP=1',
+      '-h',
+      cluster.socketDir,
+      '-p',
+      String(cluster.port),
+      '-U',
+      'postgres',
+      '-d',
+      opts.database ?? 'postgres',
+      ...psqlVars(opts.vars),
+      '-f',
+      '-',
+    ],
     {
       input: sql,
       uid: user.uid,
@@ -57,7 +74,8 @@ export async function queryJson<T>(cluster: Cluster, sql: string, opts: PsqlOpti
 
 function psqlVars(vars: Record<string, string> | undefined): string[] {
   return Object.entries(vars ?? {}).flatMap(([k, v]) => {
-    if (!/^[a-z_][a-z0-9_]*$/.test(k) || /[\n\r\0]/.test(v)) throw new PgduplexError('BAD_PARAMS', `psql variable ${k} is not usable`);
+    if (!/^[a-z_][a-z0-9_]*$/.test(k) || /[\n\r\0]/.test(v))
+      throw new PgduplexError('BAD_PARAMS', `psql variable ${k} is not usable`);
     return ['-v', `${k}=${v}`];
   });
 }

@@ -9,17 +9,59 @@ const childEnv = { PATH: '/usr/bin:/bin', LANG: 'C.UTF-8', PGAPPNAME: 'pgduplex-
 /** Streams `pg_dump --schema-only` of one schema as it is written, run as the OS user postgres. */
 export async function* dumpSchema(cluster: Cluster, database: string, schema: string): AsyncGenerator<Uint8Array> {
   const pg = await lookupUser('postgres');
-  const child = execa(join(cluster.binDir, 'pg_dump'), ['--schema-only', '-n', schema, '-h', cluster.socketDir, '-p', String(cluster.port), '-U', 'postgres', '-d', database], {
-    uid: pg.uid, gid: pg.gid, cwd: '/', env: childEnv, extendEnv: false, buffer: { stdout: false, stderr: true }, reject: false, stdin: 'ignore',
-  });
+  const child = execa(
+    join(cluster.binDir, 'pg_dump'),
+    [
+      '--schema-only',
+      '-n',
+      schema,
+      '-h',
+      cluster.socketDir,
+      '-p',
+      String(cluster.port),
+      '-U',
+      'postgres',
+      '-d',
+      database,
+    ],
+    {
+      uid: pg.uid,
+      gid: pg.gid,
+      cwd: '/',
+      env: childEnv,
+      extendEnv: false,
+      buffer: { stdout: false, stderr: true },
+      reject: false,
+      stdin: 'ignore',
+    },
+  );
   for await (const chunk of child.stdout) yield chunk as Uint8Array;
   const r = await child;
-  if (r.exitCode !== 0) throw new PgduplexError('PG_QUERY_FAILED', `pg_dump --schema-only of ${database} failed: ${(r.stderr ?? '').split('\n')[0] ?? r.exitCode}`);
+  if (r.exitCode !== 0)
+    throw new PgduplexError(
+      'PG_QUERY_FAILED',
+      `pg_dump --schema-only of ${database} failed: ${(r.stderr ?? '').split('\n')[0] ?? r.exitCode}`,
+    );
 }
 
 /** psql reading a script on stdin that stops at its first error; the script opens and ends its own transaction. */
 export function psqlScript(cluster: Cluster, database: string): string[] {
-  return ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-h', cluster.socketDir, '-p', String(cluster.port), '-U', 'postgres', '-d', database, '-f', '-'];
+  return [
+    '-X',
+    '-q',
+    '-v',
+    'ON_ERROR_STOP=1',
+    '-h',
+    cluster.socketDir,
+    '-p',
+    String(cluster.port),
+    '-U',
+    'postgres',
+    '-d',
+    database,
+    '-f',
+    '-',
+  ];
 }
 
 /** psql's argv that applies the script on stdin in one transaction, stopping at the first error. */
@@ -38,10 +80,26 @@ export function scriptError(stderr: string | undefined, exitCode: number | undef
  * Applies SQL text with psql in one transaction, stopping at the first error: pg_dump ≥ 17.6 writes
  * \restrict lines only psql understands, so this is the only safe way to replay a schema dump.
  */
-export async function applySqlScript(cluster: Cluster, database: string, script: string, timeoutMs: number): Promise<void> {
+export async function applySqlScript(
+  cluster: Cluster,
+  database: string,
+  script: string,
+  timeoutMs: number,
+): Promise<void> {
   const pg = await lookupUser('postgres');
   const r = await execa(join(cluster.binDir, 'psql'), psqlOneTransaction(cluster, database), {
-    uid: pg.uid, gid: pg.gid, cwd: '/', env: childEnv, extendEnv: false, input: script, reject: false, timeout: timeoutMs,
+    uid: pg.uid,
+    gid: pg.gid,
+    cwd: '/',
+    env: childEnv,
+    extendEnv: false,
+    input: script,
+    reject: false,
+    timeout: timeoutMs,
   });
-  if (r.exitCode !== 0) throw new PgduplexError('PG_QUERY_FAILED', `applying the schema to ${database} failed, nothing was changed: ${scriptError(r.stderr, r.exitCode)}`);
+  if (r.exitCode !== 0)
+    throw new PgduplexError(
+      'PG_QUERY_FAILED',
+      `applying the schema to ${database} failed, nothing was changed: ${scriptError(r.stderr, r.exitCode)}`,
+    );
 }

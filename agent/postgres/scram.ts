@@ -18,12 +18,14 @@ export interface ScramVerifier {
 const B64 = '[A-Za-z0-9+/]+={0,2}';
 const VERIFIER = new RegExp(`^SCRAM-SHA-256\\$(\\d{1,7}):(${B64})\\$(${B64}):(${B64})$`);
 
-
 /**
  * Computes the SCRAM-SHA-256 verifier (RFC 5802/7677) in the agent, so the server is only ever sent a
  * hash, never the password.
  */
-export async function scramVerifier(password: string, opts: { salt?: Buffer; iterations?: number } = {}): Promise<string> {
+export async function scramVerifier(
+  password: string,
+  opts: { salt?: Buffer; iterations?: number } = {},
+): Promise<string> {
   const salt = opts.salt ?? randomBytes(SCRAM_SALT_BYTES);
   const iterations = opts.iterations ?? SCRAM_ITERATIONS;
   const { storedKey, serverKey } = await scramKeys(password, salt, iterations);
@@ -31,7 +33,11 @@ export async function scramVerifier(password: string, opts: { salt?: Buffer; ite
 }
 
 /** StoredKey and ServerKey for a password, salt and iteration count (RFC 5802 section 3). */
-export async function scramKeys(password: string, salt: Buffer, iterations: number): Promise<{ storedKey: Buffer; serverKey: Buffer }> {
+export async function scramKeys(
+  password: string,
+  salt: Buffer,
+  iterations: number,
+): Promise<{ storedKey: Buffer; serverKey: Buffer }> {
   const salted = await pbkdf2Async(Buffer.from(password, 'utf8'), salt, iterations, 32, 'sha256');
   const clientKey = hmac(salted, 'Client Key');
   return { storedKey: createHash('sha256').update(clientKey).digest(), serverKey: hmac(salted, 'Server Key') };
@@ -46,8 +52,14 @@ export function formatVerifier(v: ScramVerifier): string {
 export function parseVerifier(text: string | null | undefined): ScramVerifier | undefined {
   const m = text ? VERIFIER.exec(text) : null;
   if (!m) return undefined;
-  const v = { iterations: Number(m[1]), salt: Buffer.from(m[2] ?? '', 'base64'), storedKey: Buffer.from(m[3] ?? '', 'base64'), serverKey: Buffer.from(m[4] ?? '', 'base64') };
-  if (v.iterations < 1 || v.salt.length === 0 || v.storedKey.length !== 32 || v.serverKey.length !== 32) return undefined;
+  const v = {
+    iterations: Number(m[1]),
+    salt: Buffer.from(m[2] ?? '', 'base64'),
+    storedKey: Buffer.from(m[3] ?? '', 'base64'),
+    serverKey: Buffer.from(m[4] ?? '', 'base64'),
+  };
+  if (v.iterations < 1 || v.salt.length === 0 || v.storedKey.length !== 32 || v.serverKey.length !== 32)
+    return undefined;
   return v;
 }
 

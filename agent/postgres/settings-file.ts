@@ -34,7 +34,9 @@ export type SettingList = ReadonlyArray<readonly [string, string]>;
 /** Chooses the drop-in in the directory postgresql.conf includes (the last include_dir), else a block in it. */
 export function locateTarget(configDir: string, confText: string): SettingsTarget {
   const confPath = join(configDir, 'postgresql.conf');
-  const inc = parseConf(confText).filter((e) => e.name === 'include_dir').at(-1);
+  const inc = parseConf(confText)
+    .filter((e) => e.name === 'include_dir')
+    .at(-1);
   if (inc === undefined) return { mode: 'block', path: confPath, confPath, includeLine: 0 };
   const dir = resolve(configDir, inc.value);
   return { mode: 'dropin', path: join(dir, DROPIN_NAME), confPath, dir, includeLine: inc.line };
@@ -48,7 +50,8 @@ export function orderSettings(settings: ReadonlyMap<string, string>): Array<[str
 /** `name = 'value'` lines; a value outside the safe alphabet is a bug upstream and is refused here too. */
 export function renderSettingLines(settings: SettingList): string[] {
   return settings.map(([name, value]) => {
-    if (!SETTING_SPECS.has(name) || !SAFE_VALUE.test(value)) throw new PgduplexError('INTERNAL', `refusing to write unvalidated setting ${JSON.stringify(name.slice(0, 64))}`);
+    if (!SETTING_SPECS.has(name) || !SAFE_VALUE.test(value))
+      throw new PgduplexError('INTERNAL', `refusing to write unvalidated setting ${JSON.stringify(name.slice(0, 64))}`);
     return `${name} = '${value}'`;
   });
 }
@@ -67,9 +70,13 @@ export function blockRange(text: string): LineRange | undefined {
   const [start] = begins;
   const [end] = ends;
   if (begins.length !== 1 || ends.length !== 1 || start === undefined || end === undefined || end < start) {
-    throw new PgduplexError('CONFIG_INVALID', `postgresql.conf has a damaged pgduplex block (${begins.length} "${BLOCK_BEGIN}", ${ends.length} "${BLOCK_END}")`, {
-      hint: `leave exactly one "${BLOCK_BEGIN}" ... "${BLOCK_END}" pair in postgresql.conf (or remove both), then retry`,
-    });
+    throw new PgduplexError(
+      'CONFIG_INVALID',
+      `postgresql.conf has a damaged pgduplex block (${begins.length} "${BLOCK_BEGIN}", ${ends.length} "${BLOCK_END}")`,
+      {
+        hint: `leave exactly one "${BLOCK_BEGIN}" ... "${BLOCK_END}" pair in postgresql.conf (or remove both), then retry`,
+      },
+    );
   }
   return { start, end };
 }
@@ -94,11 +101,17 @@ export function renderTarget(target: SettingsTarget, current: string | null, set
 }
 
 /** What our file or block says now, and where our part is. */
-export function readOwned(target: SettingsTarget, text: string | null): { settings: Map<string, string>; range: LineRange | undefined } {
+export function readOwned(
+  target: SettingsTarget,
+  text: string | null,
+): { settings: Map<string, string>; range: LineRange | undefined } {
   if (text === null) return { settings: new Map(), range: undefined };
   const range = target.mode === 'block' ? blockRange(text) : { start: 1, end: text.split('\n').length };
   if (range === undefined) return { settings: new Map(), range };
-  const part = text.split('\n').slice(range.start - 1, range.end).join('\n');
+  const part = text
+    .split('\n')
+    .slice(range.start - 1, range.end)
+    .join('\n');
   return { settings: new Map(parseConf(part).map((e) => [e.name, e.value])), range };
 }
 
@@ -132,10 +145,13 @@ export interface Override {
 export const PENDING_RESTART_TEXT = 'setting could not be applied';
 
 /** A row that assigns a value the server takes (now, or at the next restart). */
-export const assigns = (r: FileRow): boolean => r.name !== null && (r.error === null || r.error === PENDING_RESTART_TEXT);
+export const assigns = (r: FileRow): boolean =>
+  r.name !== null && (r.error === null || r.error === PENDING_RESTART_TEXT);
 
 const isOurs = (row: FileRow, target: SettingsTarget, range: LineRange | undefined): boolean =>
-  row.sourcefile === target.path && (target.mode === 'dropin' || (range !== undefined && (row.sourceline ?? 0) >= range.start && (row.sourceline ?? 0) <= range.end));
+  row.sourcefile === target.path &&
+  (target.mode === 'dropin' ||
+    (range !== undefined && (row.sourceline ?? 0) >= range.start && (row.sourceline ?? 0) <= range.end));
 
 /** Whether a row is read after the place our settings are (or would be) written. */
 function readAfterUs(row: FileRow, target: SettingsTarget, range: LineRange | undefined, confLines: number): boolean {
@@ -152,16 +168,31 @@ function readAfterUs(row: FileRow, target: SettingsTarget, range: LineRange | un
  * Assignments that would win over ours: ALTER SYSTEM's postgresql.auto.conf, later files in the
  * directory, lines after the include. When our own line is already read, the server's order decides.
  */
-export function findOverrides(rows: readonly FileRow[], target: SettingsTarget, range: LineRange | undefined, names: readonly string[], confLines: number): Override[] {
+export function findOverrides(
+  rows: readonly FileRow[],
+  target: SettingsTarget,
+  range: LineRange | undefined,
+  names: readonly string[],
+  confLines: number,
+): Override[] {
   const out: Override[] = [];
   for (const name of names) {
     const same = rows.filter((r) => r.name === name && assigns(r));
     const ours = same.find((r) => isOurs(r, target, range));
-    const later = same.filter((r) => !isOurs(r, target, range) && (ours ? (r.seqno ?? 0) > (ours.seqno ?? 0) : readAfterUs(r, target, range, confLines)));
+    const later = same.filter(
+      (r) =>
+        !isOurs(r, target, range) &&
+        (ours ? (r.seqno ?? 0) > (ours.seqno ?? 0) : readAfterUs(r, target, range, confLines)),
+    );
     const last = later.at(-1);
     if (last === undefined) continue;
     const alterSystem = basename(last.sourcefile ?? '') === 'postgresql.auto.conf';
-    out.push({ name, value: last.setting ?? '', where: alterSystem ? 'postgresql.auto.conf (ALTER SYSTEM)' : `${last.sourcefile} line ${last.sourceline}`, alterSystem });
+    out.push({
+      name,
+      value: last.setting ?? '',
+      where: alterSystem ? 'postgresql.auto.conf (ALTER SYSTEM)' : `${last.sourcefile} line ${last.sourceline}`,
+      alterSystem,
+    });
   }
   return out;
 }
@@ -172,23 +203,42 @@ export function filesValue(rows: readonly FileRow[], name: string, row: ServerSe
 }
 
 /** What the configuration gives `name` without pgduplex's part: the last other assignment, else the built-in default. */
-export function baseValue(rows: readonly FileRow[], target: SettingsTarget, range: LineRange | undefined, name: string, row: ServerSetting | undefined): string | undefined {
+export function baseValue(
+  rows: readonly FileRow[],
+  target: SettingsTarget,
+  range: LineRange | undefined,
+  name: string,
+  row: ServerSetting | undefined,
+): string | undefined {
   const other = rows.filter((r) => r.name === name && assigns(r) && !isOurs(r, target, range)).at(-1);
   return other?.setting ?? row?.bootVal ?? undefined;
 }
 
 /** The value the server falls back to once our line for `name` is gone. */
-export function fallbackValue(rows: readonly FileRow[], target: SettingsTarget, range: LineRange | undefined, name: string, row: ServerSetting | undefined): string {
+export function fallbackValue(
+  rows: readonly FileRow[],
+  target: SettingsTarget,
+  range: LineRange | undefined,
+  name: string,
+  row: ServerSetting | undefined,
+): string {
   return baseValue(rows, target, range, name, row) ?? 'its default';
 }
 
 /** Errors pg_file_settings reports for our part of the configuration (a pending restart is none). */
-export function ourFileErrors(rows: readonly FileRow[], target: SettingsTarget, range: LineRange | undefined, server: ReadonlyMap<string, ServerSetting>): string[] {
+export function ourFileErrors(
+  rows: readonly FileRow[],
+  target: SettingsTarget,
+  range: LineRange | undefined,
+  server: ReadonlyMap<string, ServerSetting>,
+): string[] {
   return rows
     .filter((r) => r.error !== null && isOurs(r, target, range))
     .filter((r) => {
       const row = r.name === null ? undefined : server.get(r.name);
       return !(r.error === PENDING_RESTART_TEXT && row !== undefined && needsRestart(row));
     })
-    .map((r) => `${r.sourcefile} line ${r.sourceline}: ${r.error}${r.name ? ` (${r.name} = '${r.setting ?? ''}')` : ''}`);
+    .map(
+      (r) => `${r.sourcefile} line ${r.sourceline}: ${r.error}${r.name ? ` (${r.name} = '${r.setting ?? ''}')` : ''}`,
+    );
 }

@@ -12,14 +12,20 @@ import type { Cluster } from './cluster.js';
 export async function clusterLogPath(cluster: Cluster, logRoot = '/var/log/postgresql'): Promise<string> {
   const link = join(cluster.configDir, 'log');
   const fallback = join(logRoot, `postgresql-${cluster.version}-${cluster.name}.log`);
-  const hasLink = await lstat(link).then(() => true, () => false);
+  const hasLink = await lstat(link).then(
+    () => true,
+    () => false,
+  );
   if (!hasLink) return fallback;
   return containedPath(link, [logRoot, cluster.dataDir], "the cluster's log").catch(() => fallback);
 }
 
 /** The log's current size, so a later read shows only what a start wrote (0 when it does not exist). */
 export async function logSize(path: string): Promise<number> {
-  return stat(path).then((s) => s.size, () => 0);
+  return stat(path).then(
+    (s) => s.size,
+    () => 0,
+  );
 }
 
 /** What was appended since `offset` (at most the last `maxBytes`); a rotated, shorter file is read from its start. */

@@ -10,7 +10,13 @@ import {
   type SettingsTarget,
 } from './settings-file.js';
 import type { ServerState } from './settings-server.js';
-import { needsRestart, sameAsRunning, validateForServer, validateSetting, type ServerSetting } from '../../shared/protocol/settings-spec.js';
+import {
+  needsRestart,
+  sameAsRunning,
+  validateForServer,
+  validateSetting,
+  type ServerSetting,
+} from '../../shared/protocol/settings-spec.js';
 
 /** What applying a set of settings would do, worked out without touching anything. */
 export interface SettingsPlan {
@@ -28,7 +34,8 @@ export interface SettingsPlan {
 }
 
 /** How a target is named in change lines. */
-export const describeTarget = (t: SettingsTarget): string => (t.mode === 'dropin' ? t.path : `the pgduplex block in ${t.path}`);
+export const describeTarget = (t: SettingsTarget): string =>
+  t.mode === 'dropin' ? t.path : `the pgduplex block in ${t.path}`;
 
 /** Refuses values this server would reject (version, range, enum words, unit) before anything is written. */
 export function checkAgainstServer(desired: ReadonlyMap<string, string>, state: ServerState): void {
@@ -37,7 +44,10 @@ export function checkAgainstServer(desired: ReadonlyMap<string, string>, state: 
     const c = validateForServer(name, value, state.settings.get(name), state.major);
     if (!c.ok) problems.push(c.reason);
   }
-  if (problems.length > 0) throw new PgduplexError('BAD_PARAMS', problems.join('; '), { hint: 'fix or leave out these settings; nothing was changed' });
+  if (problems.length > 0)
+    throw new PgduplexError('BAD_PARAMS', problems.join('; '), {
+      hint: 'fix or leave out these settings; nothing was changed',
+    });
 }
 
 const canonical = (name: string, value: string): string => {
@@ -50,7 +60,9 @@ export function settled(name: string, state: ServerState): boolean {
   const row = state.settings.get(name);
   if (row === undefined) return true;
   const want = filesValue(state.files, name, row);
-  return want === undefined || sameAsRunning(name, canonical(name, want), row) || (needsRestart(row) && row.pendingRestart);
+  return (
+    want === undefined || sameAsRunning(name, canonical(name, want), row) || (needsRestart(row) && row.pendingRestart)
+  );
 }
 
 /** Names among `names` whose file value differs from the running one until PostgreSQL restarts. */
@@ -58,7 +70,9 @@ export function waitingForRestart(names: readonly string[], state: ServerState):
   return names.filter((name) => {
     const row = state.settings.get(name);
     const want = row && filesValue(state.files, name, row);
-    return row !== undefined && want !== undefined && needsRestart(row) && !sameAsRunning(name, canonical(name, want), row);
+    return (
+      row !== undefined && want !== undefined && needsRestart(row) && !sameAsRunning(name, canonical(name, want), row)
+    );
   });
 }
 
@@ -71,7 +85,12 @@ function changeLine(name: string, from: string, to: string, row: ServerSetting, 
  * Compares what we want with what our file says and what the server runs; every line is one
  * difference a person can read, e.g. `wal_level: replica -> logical (restart needed)`.
  */
-export function planSettings(target: SettingsTarget, current: string | null, desired: ReadonlyMap<string, string>, state: ServerState): SettingsPlan {
+export function planSettings(
+  target: SettingsTarget,
+  current: string | null,
+  desired: ReadonlyMap<string, string>,
+  state: ServerState,
+): SettingsPlan {
   const { settings: inFile, range } = readOwned(target, current);
   const newText = renderTarget(target, current, orderSettings(desired));
   const where = describeTarget(target);
@@ -109,11 +128,14 @@ export function planSettings(target: SettingsTarget, current: string | null, des
       restartNeeded ||= needsRestart(row);
     }
   }
-  if (newText !== current && changes.length === 0) changes.push(`${where}: rewritten (its text differs from what pgduplex writes)`);
+  if (newText !== current && changes.length === 0)
+    changes.push(`${where}: rewritten (its text differs from what pgduplex writes)`);
   const confLines = target.mode === 'block' ? (current ?? '').split('\n').length : 0;
   const overrides = findOverrides(state.files, target, range, [...desired.keys()], confLines);
   for (const o of overrides) {
-    changes.push(`${o.name}: ${o.where} sets '${o.value}', which wins over ${where}${o.alterSystem ? ` (run ALTER SYSTEM RESET ${o.name})` : ' (remove it there)'}`);
+    changes.push(
+      `${o.name}: ${o.where} sets '${o.value}', which wins over ${where}${o.alterSystem ? ` (run ALTER SYSTEM RESET ${o.name})` : ' (remove it there)'}`,
+    );
   }
   return { newText, changes, overrides, restartNeeded, touched, reloadOnly: reloadOnly && newText === current };
 }

@@ -26,8 +26,14 @@ const STATE_SQL = `select json_build_object(
 
 /** Reads pg_settings and pg_file_settings for the allowlisted names in one psql run. */
 export async function readServerState(cluster: Cluster, timeoutMs: number): Promise<ServerState> {
-  const raw = await queryJson<{ versionNum: number; settings: ServerSetting[]; files: FileRow[] }>(cluster, STATE_SQL, { timeoutMs });
-  return { major: Math.floor(raw.versionNum / 10000), settings: new Map(raw.settings.map((s) => [s.name, s])), files: raw.files };
+  const raw = await queryJson<{ versionNum: number; settings: ServerSetting[]; files: FileRow[] }>(cluster, STATE_SQL, {
+    timeoutMs,
+  });
+  return {
+    major: Math.floor(raw.versionNum / 10000),
+    settings: new Map(raw.settings.map((s) => [s.name, s])),
+    files: raw.files,
+  };
 }
 
 /** Asks the postmaster to re-read its configuration (it does so asynchronously). */
@@ -46,7 +52,11 @@ export interface SettleOptions {
  * The postmaster handles SIGHUP on its own schedule: polls fresh sessions until `done` holds for
  * the state they see, or the settle time runs out; returns the last state either way.
  */
-export async function waitForState(cluster: Cluster, done: (s: ServerState) => boolean, opts: SettleOptions): Promise<{ state: ServerState; settled: boolean }> {
+export async function waitForState(
+  cluster: Cluster,
+  done: (s: ServerState) => boolean,
+  opts: SettleOptions,
+): Promise<{ state: ServerState; settled: boolean }> {
   const deadline = Date.now() + opts.settleMs;
   for (;;) {
     const state = await readServerState(cluster, opts.timeoutMs);

@@ -9,7 +9,11 @@ import { runPsql } from './psql.js';
 export type Via = 'systemd' | 'pg_ctlcluster';
 
 /** Whether systemd runs this system (sd_booted's test); the marker path is a parameter for tests. */
-export const controlVia = (marker = '/run/systemd/system'): Promise<Via> => access(marker).then(() => 'systemd' as const, () => 'pg_ctlcluster' as const);
+export const controlVia = (marker = '/run/systemd/system'): Promise<Via> =>
+  access(marker).then(
+    () => 'systemd' as const,
+    () => 'pg_ctlcluster' as const,
+  );
 
 /** The parts of `systemctl show` that tell a start's progress. */
 export interface UnitState {
@@ -28,7 +32,9 @@ export interface UnitState {
  * server that refuses to start leaves the unit "activating" for ever: the failed ExecStart is the sign.
  */
 export function parseUnitShow(text: string): UnitState {
-  const props = new Map(text.split('\n').map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)] as const));
+  const props = new Map(
+    text.split('\n').map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)] as const),
+  );
   const exec = /code=(\w+) ; status=(\d+)/.exec(props.get('ExecStart') ?? '');
   const ended = exec !== null && (exec[1] !== 'exited' || exec[2] !== '0');
   return {
@@ -40,11 +46,28 @@ export function parseUnitShow(text: string): UnitState {
   };
 }
 
-type Run = { failed: boolean; timedOut: boolean; code?: string | undefined; exitCode?: number | undefined; stdout: string; stderr: string };
+type Run = {
+  failed: boolean;
+  timedOut: boolean;
+  code?: string | undefined;
+  exitCode?: number | undefined;
+  stdout: string;
+  stderr: string;
+};
 
 async function tool(file: string, args: string[], timeoutMs: number): Promise<Run> {
-  const r = await execa(file, args, { stdin: 'ignore', cwd: '/', env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', LC_ALL: 'C' }, extendEnv: false, timeout: timeoutMs, reject: false });
-  if (r.code === 'ENOENT') throw new PgduplexError('TOOL_MISSING', `${file} is not installed`, { hint: file === 'systemctl' ? 'install systemd' : 'install postgresql-common' });
+  const r = await execa(file, args, {
+    stdin: 'ignore',
+    cwd: '/',
+    env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', LC_ALL: 'C' },
+    extendEnv: false,
+    timeout: timeoutMs,
+    reject: false,
+  });
+  if (r.code === 'ENOENT')
+    throw new PgduplexError('TOOL_MISSING', `${file} is not installed`, {
+      hint: file === 'systemctl' ? 'install systemd' : 'install postgresql-common',
+    });
   return r;
 }
 
@@ -52,12 +75,20 @@ async function tool(file: string, args: string[], timeoutMs: number): Promise<Ru
 export function failure(file: string, verb: string, r: Run, timeoutMs: number): string | undefined {
   if (r.timedOut) return `${file} ${verb} did not finish within ${timeoutMs} ms`;
   if (!r.failed) return undefined;
-  const said = (r.stderr || r.stdout).split('\n').find((l) => l.trim() !== '')?.trim() ?? `exit ${r.exitCode}`;
+  const said =
+    (r.stderr || r.stdout)
+      .split('\n')
+      .find((l) => l.trim() !== '')
+      ?.trim() ?? `exit ${r.exitCode}`;
   return `${file} ${verb} failed: ${said.slice(0, 300)}`;
 }
 
 async function unitState(service: string, timeoutMs: number): Promise<UnitState> {
-  const r = await tool('systemctl', ['show', service, '-p', 'ActiveState,SubState,InvocationID,ControlPID,ExecStart,Result'], timeoutMs);
+  const r = await tool(
+    'systemctl',
+    ['show', service, '-p', 'ActiveState,SubState,InvocationID,ControlPID,ExecStart,Result'],
+    timeoutMs,
+  );
   const why = failure('systemctl', 'show', r, timeoutMs);
   if (why) throw new PgduplexError('PG_UNREACHABLE', why, { hint: `check "systemctl status ${service}"` });
   return parseUnitShow(r.stdout);
@@ -89,20 +120,38 @@ export interface StartOptions {
 
 /** Reloads the configuration through the unit or pg_ctlcluster; a failure is thrown. */
 export async function reloadCluster(cluster: Cluster, via: Via, timeoutMs: number): Promise<void> {
-  const [file, args] = via === 'systemd' ? ['systemctl', ['--no-ask-password', 'reload', cluster.service]] : ['pg_ctlcluster', [cluster.version, cluster.name, 'reload']];
+  const [file, args] =
+    via === 'systemd'
+      ? ['systemctl', ['--no-ask-password', 'reload', cluster.service]]
+      : ['pg_ctlcluster', [cluster.version, cluster.name, 'reload']];
   const why = failure(file, 'reload', await tool(file, args, timeoutMs), timeoutMs);
-  if (why) throw new PgduplexError('PG_UNREACHABLE', `PostgreSQL ${cluster.version}/${cluster.name} was not reloaded: ${why}`, { hint: `check "systemctl status ${cluster.service}"` });
+  if (why)
+    throw new PgduplexError(
+      'PG_UNREACHABLE',
+      `PostgreSQL ${cluster.version}/${cluster.name} was not reloaded: ${why}`,
+      { hint: `check "systemctl status ${cluster.service}"` },
+    );
 }
 
 /**
  * Restarts or starts the cluster and waits until it accepts connections. Under systemd the job is
  * queued (--no-block) and watched, and a start that failed is stopped so its job does not hang.
  */
-export async function startCluster(verb: 'restart' | 'start', cluster: Cluster, via: Via, opts: StartOptions): Promise<StartOutcome> {
+export async function startCluster(
+  verb: 'restart' | 'start',
+  cluster: Cluster,
+  via: Via,
+  opts: StartOptions,
+): Promise<StartOutcome> {
   const deadline = Date.now() + opts.startTimeoutMs;
   const probe = Math.min(5000, opts.timeoutMs);
   if (via === 'pg_ctlcluster') {
-    const why = failure('pg_ctlcluster', verb, await tool('pg_ctlcluster', [cluster.version, cluster.name, verb], opts.startTimeoutMs), opts.startTimeoutMs);
+    const why = failure(
+      'pg_ctlcluster',
+      verb,
+      await tool('pg_ctlcluster', [cluster.version, cluster.name, verb], opts.startTimeoutMs),
+      opts.startTimeoutMs,
+    );
     if (why) return { up: false, definite: !why.includes('did not finish'), reason: why };
     while (Date.now() < deadline) {
       if (await accepts(cluster, probe)) return { up: true };
@@ -113,7 +162,13 @@ export async function startCluster(verb: 'restart' | 'start', cluster: Cluster, 
   let before = await unitState(cluster.service, opts.timeoutMs);
   let queuedVerb = verb;
   let retried = false;
-  const queue = async (v: 'restart' | 'start') => failure('systemctl', v, await tool('systemctl', ['--no-ask-password', '--no-block', v, cluster.service], opts.timeoutMs), opts.timeoutMs);
+  const queue = async (v: 'restart' | 'start') =>
+    failure(
+      'systemctl',
+      v,
+      await tool('systemctl', ['--no-ask-password', '--no-block', v, cluster.service], opts.timeoutMs),
+      opts.timeoutMs,
+    );
   const queued = await queue(verb);
   if (queued) return { up: false, definite: true, reason: queued };
   let st = before;
@@ -122,11 +177,17 @@ export async function startCluster(verb: 'restart' | 'start', cluster: Cluster, 
     st = await unitState(cluster.service, opts.timeoutMs);
     // A restart passes through "inactive" with the old invocation or none at all: only a new, non-empty
     // invocation id says that the start this call queued has begun.
-    const fresh = (st.invocation !== '' && st.invocation !== before.invocation) || (queuedVerb === 'start' && before.active === 'active');
+    const fresh =
+      (st.invocation !== '' && st.invocation !== before.invocation) ||
+      (queuedVerb === 'start' && before.active === 'active');
     // "inactive" between the stop and the start of a restart is normal; only one that lasts is a failure.
     inactiveSince = st.active === 'inactive' ? (inactiveSince ?? Date.now()) : undefined;
     const stuckInactive = inactiveSince !== undefined && Date.now() - inactiveSince > INACTIVE_GRACE_MS;
-    if ((st.active === 'failed' && (fresh || before.active !== 'failed')) || stuckInactive || (fresh && st.active === 'activating' && st.startFailed)) {
+    if (
+      (st.active === 'failed' && (fresh || before.active !== 'failed')) ||
+      stuckInactive ||
+      (fresh && st.active === 'activating' && st.startFailed)
+    ) {
       // A start that never ran PostgreSQL (systemd could not spawn it, or the queued start never began) is
       // retried once: nothing of PostgreSQL's own failed, so the same start may well succeed.
       if (!retried && (st.result === 'resources' || (stuckInactive && !fresh))) {
@@ -139,11 +200,21 @@ export async function startCluster(verb: 'restart' | 'start', cluster: Cluster, 
         continue;
       }
       await tool('systemctl', ['--no-ask-password', 'stop', cluster.service], opts.timeoutMs);
-      const why = st.result && st.result !== 'success' ? ` (systemd result: ${st.result}${retried ? ', also on a second start' : ''})` : retried ? ' (also on a second start)' : '';
+      const why =
+        st.result && st.result !== 'success'
+          ? ` (systemd result: ${st.result}${retried ? ', also on a second start' : ''})`
+          : retried
+            ? ' (also on a second start)'
+            : '';
       return { up: false, definite: true, reason: `${cluster.service} did not start${why}` };
     }
-    if (st.active === 'active' && (fresh || queuedVerb === 'start') && (await accepts(cluster, probe))) return { up: true };
+    if (st.active === 'active' && (fresh || queuedVerb === 'start') && (await accepts(cluster, probe)))
+      return { up: true };
     await sleep(opts.intervalMs ?? 250);
   }
-  return { up: false, definite: false, reason: `not accepting connections within ${opts.startTimeoutMs} ms (${cluster.service} is ${st.active}/${st.sub})` };
+  return {
+    up: false,
+    definite: false,
+    reason: `not accepting connections within ${opts.startTimeoutMs} ms (${cluster.service} is ${st.active}/${st.sub})`,
+  };
 }

@@ -20,7 +20,11 @@ export async function loadOrCreateIdentity(stateDir: string): Promise<AgentIdent
   const raw = await readPrivateJson(path);
   if (raw === undefined) {
     const pair = nacl.sign.keyPair();
-    await writePrivateJson(path, { version: 1, secretKey: Buffer.from(pair.secretKey).toString('base64'), createdAt: new Date().toISOString() });
+    await writePrivateJson(path, {
+      version: 1,
+      secretKey: Buffer.from(pair.secretKey).toString('base64'),
+      createdAt: new Date().toISOString(),
+    });
     return { ...pair, fingerprint: fingerprintOf(pair.publicKey) };
   }
   const parsed = fileSchema.safeParse(raw);

@@ -4,10 +4,25 @@ import { dirname, join } from 'node:path';
 import { z } from 'zod';
 import { PgduplexError } from '../../shared/errors.js';
 
-const mark = (type: 'done' | 'aborted' | 'undone') => z.strictObject({ type: z.literal(type), id: z.string(), at: z.string(), of: z.string() });
+const mark = (type: 'done' | 'aborted' | 'undone') =>
+  z.strictObject({ type: z.literal(type), id: z.string(), at: z.string(), of: z.string() });
 const entrySchema = z.discriminatedUnion('type', [
-  z.strictObject({ type: z.literal('change'), id: z.string(), at: z.string(), action: z.string(), changes: z.array(z.string()), undo: z.unknown() }),
-  z.strictObject({ type: z.literal('intent'), id: z.string(), at: z.string(), action: z.string(), changes: z.array(z.string()), undo: z.unknown() }),
+  z.strictObject({
+    type: z.literal('change'),
+    id: z.string(),
+    at: z.string(),
+    action: z.string(),
+    changes: z.array(z.string()),
+    undo: z.unknown(),
+  }),
+  z.strictObject({
+    type: z.literal('intent'),
+    id: z.string(),
+    at: z.string(),
+    action: z.string(),
+    changes: z.array(z.string()),
+    undo: z.unknown(),
+  }),
   mark('done'),
   mark('aborted'),
   mark('undone'),
@@ -82,11 +97,18 @@ export class Journal {
    * not at all. A change that fails is marked aborted once `make` has rolled back what it did through
    * `rollback`; if that rollback fails, the entry stays interrupted and the error says so.
    */
-  async make<T>(action: string, changes: string[], undo: unknown, make: (rollback: Rollback) => Promise<T>): Promise<{ journalId: string; result: T }> {
+  async make<T>(
+    action: string,
+    changes: string[],
+    undo: unknown,
+    make: (rollback: Rollback) => Promise<T>,
+  ): Promise<{ journalId: string; result: T }> {
     const id = randomUUID();
-    await this.append({ type: 'intent', id, at: new Date().toISOString(), action, changes, undo }).catch((err: unknown) => {
-      throw this.unwritable(err, 'nothing was changed');
-    });
+    await this.append({ type: 'intent', id, at: new Date().toISOString(), action, changes, undo }).catch(
+      (err: unknown) => {
+        throw this.unwritable(err, 'nothing was changed');
+      },
+    );
     let result: T;
     let rollbackError: unknown;
     const rollback: Rollback = async (fn) => {
@@ -100,12 +122,19 @@ export class Journal {
       result = await make(rollback);
     } catch (err) {
       if (rollbackError !== undefined) throw notRolledBack(err, rollbackError, id);
-      await this.append({ type: 'aborted', id: randomUUID(), at: new Date().toISOString(), of: id }).catch(() => undefined);
+      await this.append({ type: 'aborted', id: randomUUID(), at: new Date().toISOString(), of: id }).catch(
+        () => undefined,
+      );
       throw err;
     }
-    await this.append({ type: 'done', id: randomUUID(), at: new Date().toISOString(), of: id }).catch((err: unknown) => {
-      throw this.unwritable(err, `the change was made; its entry ${id} stays interrupted and its undo still covers it`);
-    });
+    await this.append({ type: 'done', id: randomUUID(), at: new Date().toISOString(), of: id }).catch(
+      (err: unknown) => {
+        throw this.unwritable(
+          err,
+          `the change was made; its entry ${id} stays interrupted and its undo still covers it`,
+        );
+      },
+    );
     return { journalId: id, result };
   }
 
@@ -133,10 +162,21 @@ export class Journal {
     for (const [i, line] of text.split('\n').entries()) {
       if (line.trim() === '') continue;
       const parsed = entrySchema.safeParse(safeJson(line));
-      if (!parsed.success) throw new PgduplexError('CONFIG_INVALID', `${this.path} line ${i + 1} is damaged`, { hint: 'restore it from a backup; the agent never rewrites it' });
+      if (!parsed.success)
+        throw new PgduplexError('CONFIG_INVALID', `${this.path} line ${i + 1} is damaged`, {
+          hint: 'restore it from a backup; the agent never rewrites it',
+        });
       const e = parsed.data;
       if (e.type === 'change' || e.type === 'intent') {
-        changes.set(e.id, { id: e.id, at: e.at, action: e.action, changes: e.changes, undo: e.undo, undone: false, interrupted: e.type === 'intent' });
+        changes.set(e.id, {
+          id: e.id,
+          at: e.at,
+          action: e.action,
+          changes: e.changes,
+          undo: e.undo,
+          undone: false,
+          interrupted: e.type === 'intent',
+        });
         continue;
       }
       const c = changes.get(e.of);
@@ -150,28 +190,36 @@ export class Journal {
 
   async get(id: string): Promise<JournalChange> {
     const hit = (await this.list()).find((c) => c.id === id);
-    if (!hit) throw new PgduplexError('NOT_FOUND', `no journal entry ${JSON.stringify(id.slice(0, 64))}`, { hint: 'list them with journal.list' });
+    if (!hit)
+      throw new PgduplexError('NOT_FOUND', `no journal entry ${JSON.stringify(id.slice(0, 64))}`, {
+        hint: 'list them with journal.list',
+      });
     return hit;
   }
 
   private unwritable(err: unknown, what: string): PgduplexError {
     const code = (err as NodeJS.ErrnoException).code ?? 'error';
     return new PgduplexError('JOURNAL_UNWRITABLE', `cannot write the undo journal ${this.path} (${code}): ${what}`, {
-      hint: code === 'ENOSPC' ? `free space on the file system of ${this.dir}, then retry` : `check ${this.path} (owner root, mode 0600) and its file system, then retry`,
+      hint:
+        code === 'ENOSPC'
+          ? `free space on the file system of ${this.dir}, then retry`
+          : `check ${this.path} (owner root, mode 0600) and its file system, then retry`,
       cause: err,
     });
   }
 
   private append(entry: z.infer<typeof entrySchema>): Promise<void> {
-    const write = this.tail.catch(() => undefined).then(async () => {
-      const fh = await open(this.path, 'a', 0o600);
-      try {
-        await fh.appendFile(`${JSON.stringify(entry)}\n`);
-        await fh.sync();
-      } finally {
-        await fh.close();
-      }
-    });
+    const write = this.tail
+      .catch(() => undefined)
+      .then(async () => {
+        const fh = await open(this.path, 'a', 0o600);
+        try {
+          await fh.appendFile(`${JSON.stringify(entry)}\n`);
+          await fh.sync();
+        } finally {
+          await fh.close();
+        }
+      });
     this.tail = write;
     return write;
   }
@@ -180,10 +228,14 @@ export class Journal {
 function notRolledBack(err: unknown, rollbackError: unknown, id: string): unknown {
   if (!(err instanceof PgduplexError)) return err;
   const why = rollbackError instanceof Error ? rollbackError.message : String(rollbackError);
-  return new PgduplexError(err.code, `${err.message}; rolling it back failed too (${why}), so journal entry ${id} stays and its undo reverses what is left`, {
-    hint: 'pgduplex teardown undoes it; or look at the cause, then retry',
-    cause: err,
-  });
+  return new PgduplexError(
+    err.code,
+    `${err.message}; rolling it back failed too (${why}), so journal entry ${id} stays and its undo reverses what is left`,
+    {
+      hint: 'pgduplex teardown undoes it; or look at the cause, then retry',
+      cause: err,
+    },
+  );
 }
 
 function safeJson(line: string): unknown {

@@ -46,7 +46,11 @@ export class PairingWindow {
   }
 
   /** Opens (or reopens, which clears a lock) the window for one peer address; returns the token. */
-  async open(expectedAddress: string, fingerprint: string, expectedFingerprint?: string): Promise<{ token: PairingToken; expiresAt: string }> {
+  async open(
+    expectedAddress: string,
+    fingerprint: string,
+    expectedFingerprint?: string,
+  ): Promise<{ token: PairingToken; expiresAt: string }> {
     const token = newToken(fingerprint);
     const now = this.now();
     this.window = {
@@ -95,7 +99,8 @@ export class PairingWindow {
     if (w.locked) throw new PgduplexError('PAIRING_LOCKED', 'the pairing window is locked after too many wrong tokens');
     if (w.used) throw new PgduplexError('TOKEN_USED', 'this pairing token was already used');
     if (this.now() > Date.parse(w.expiresAt)) throw new PgduplexError('TOKEN_EXPIRED', 'the pairing token has expired');
-    if (remoteAddress !== w.expectedAddress) throw new PgduplexError('PEER_NOT_TRUSTED', `pairing is open for ${w.expectedAddress} only`);
+    if (remoteAddress !== w.expectedAddress)
+      throw new PgduplexError('PEER_NOT_TRUSTED', `pairing is open for ${w.expectedAddress} only`);
     if (!claim.proofMatches(new Uint8Array(Buffer.from(w.secret, 'base64')))) {
       w.failures += 1;
       if (w.failures >= this.limits.maxFailures) w.locked = true;
@@ -108,11 +113,27 @@ export class PairingWindow {
   }
 
   /** What `pgduplex pair --accept` and status show; never the secret. */
-  describe(): { open: boolean; expectedAddress?: string; expiresAt?: string; failures?: number; locked?: boolean; used?: boolean; confirmedInAdvance?: boolean } {
+  describe(): {
+    open: boolean;
+    expectedAddress?: string;
+    expiresAt?: string;
+    failures?: number;
+    locked?: boolean;
+    used?: boolean;
+    confirmedInAdvance?: boolean;
+  } {
     const w = this.window;
     if (w === null) return { open: false };
     const open = !w.used && !w.locked && this.now() <= Date.parse(w.expiresAt);
-    return { open, expectedAddress: w.expectedAddress, expiresAt: w.expiresAt, failures: w.failures, locked: w.locked, used: w.used, confirmedInAdvance: w.expectedFingerprint !== undefined };
+    return {
+      open,
+      expectedAddress: w.expectedAddress,
+      expiresAt: w.expiresAt,
+      failures: w.failures,
+      locked: w.locked,
+      used: w.used,
+      confirmedInAdvance: w.expectedFingerprint !== undefined,
+    };
   }
 
   /** Queues a write of the current state; a failed write does not block the ones after it. */

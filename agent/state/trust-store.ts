@@ -29,7 +29,10 @@ export class TrustStore {
     const raw = await readPrivateJson(path);
     if (raw === undefined) return new TrustStore(path, []);
     const parsed = fileSchema.safeParse(raw);
-    if (!parsed.success) throw new PgduplexError('CONFIG_INVALID', `${path} is not a valid pgduplex trust store`, { hint: 'restore it from a backup, or remove it and pair again' });
+    if (!parsed.success)
+      throw new PgduplexError('CONFIG_INVALID', `${path} is not a valid pgduplex trust store`, {
+        hint: 'restore it from a backup, or remove it and pair again',
+      });
     return new TrustStore(path, parsed.data.peers);
   }
 
@@ -45,9 +48,13 @@ export class TrustStore {
   async add(peer: TrustedPeer): Promise<void> {
     const existing = this.peer;
     if (existing && existing.publicKey !== peer.publicKey) {
-      throw new PgduplexError('ALREADY_PAIRED', `this node is already paired with ${existing.node} (${existing.address}, ${formatFingerprint(existing.fingerprint)})`, {
-        hint: 'run "pgduplex unpair" first if you mean to replace it',
-      });
+      throw new PgduplexError(
+        'ALREADY_PAIRED',
+        `this node is already paired with ${existing.node} (${existing.address}, ${formatFingerprint(existing.fingerprint)})`,
+        {
+          hint: 'run "pgduplex unpair" first if you mean to replace it',
+        },
+      );
     }
     await this.save([peer]);
   }

@@ -25,7 +25,10 @@ export class FrameSealer {
 
   seal(plaintext: Uint8Array): Uint8Array {
     if (plaintext.length > this.maxPlaintext) {
-      throw new PgduplexError('FRAME_TOO_LARGE', `frame of ${plaintext.length} bytes exceeds ${this.maxPlaintext}; stream it in parts`);
+      throw new PgduplexError(
+        'FRAME_TOO_LARGE',
+        `frame of ${plaintext.length} bytes exceeds ${this.maxPlaintext}; stream it in parts`,
+      );
     }
     const box = nacl.secretbox(plaintext, frameNonce(this.direction, this.counter), this.key);
     this.counter += 1n;
@@ -50,7 +53,10 @@ export class FrameOpener {
     if (box.length > this.maxPlaintext + nacl.secretbox.overheadLength) {
       throw new PgduplexError('FRAME_TOO_LARGE', `frame of ${box.length} bytes exceeds the limit`);
     }
-    const plain = box.length < nacl.secretbox.overheadLength ? null : nacl.secretbox.open(box, frameNonce(this.direction, this.counter), this.key);
+    const plain =
+      box.length < nacl.secretbox.overheadLength
+        ? null
+        : nacl.secretbox.open(box, frameNonce(this.direction, this.counter), this.key);
     if (plain === null) throw new PgduplexError('FRAME_INVALID', 'frame failed authentication');
     this.counter += 1n;
     return plain;

@@ -109,13 +109,15 @@ export class ClientHandshake {
   /** Checks M2 (server's identity and signature over the transcript) and answers with M3. */
   finish(m2: Uint8Array): { m3: Uint8Array; keys: SessionKeys } {
     if (this.m1 === undefined) throw fail('handshake not started');
-    if (m2.length >= 1 && m2[0] === 0x7f) throw new PgduplexError('PROTOCOL_MISMATCH', 'the peer speaks another pgduplex protocol version');
+    if (m2.length >= 1 && m2[0] === 0x7f)
+      throw new PgduplexError('PROTOCOL_MISMATCH', 'the peer speaks another pgduplex protocol version');
     expectShape(m2, 0x02, M2_BYTES, 'server hello');
     const body = m2.subarray(0, 97);
     const serverKey = m2.slice(65, 97);
     const sig = m2.subarray(97, 161);
     if ('peerKey' in this.expect) {
-      if (!bytesEqual(serverKey, this.expect.peerKey)) throw new PgduplexError('PEER_KEY_MISMATCH', 'the peer presented a key that is not the paired one');
+      if (!bytesEqual(serverKey, this.expect.peerKey))
+        throw new PgduplexError('PEER_KEY_MISMATCH', 'the peer presented a key that is not the paired one');
     } else if (fingerprintOf(serverKey) !== this.expect.fingerprint) {
       throw new PgduplexError('PEER_KEY_MISMATCH', "the peer's key does not match the fingerprint in the token");
     }
@@ -149,7 +151,10 @@ export class ServerHandshake {
   /** Checks M1 and answers with M2: ephemeral, nonce, identity, signature over both hellos. */
   respond(m1: Uint8Array): Uint8Array {
     if (m1.length >= 2 && m1[0] === 0x01 && m1[1] !== PROTOCOL_VERSION) {
-      throw new PgduplexError('PROTOCOL_MISMATCH', `client speaks protocol version ${m1[1]}, this agent speaks ${PROTOCOL_VERSION}`);
+      throw new PgduplexError(
+        'PROTOCOL_MISMATCH',
+        `client speaks protocol version ${m1[1]}, this agent speaks ${PROTOCOL_VERSION}`,
+      );
     }
     expectShape(m1, 0x01, M1_BYTES, 'client hello');
     if (isAllZero(m1.subarray(2, 34))) throw fail('peer sent an all-zero ephemeral key');

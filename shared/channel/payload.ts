@@ -57,7 +57,13 @@ export function decodePayload(plain: Uint8Array): Payload {
     const view = new DataView(plain.buffer, plain.byteOffset, plain.byteLength);
     const flags = plain[9] ?? 0;
     if (flags > 1) throw bad();
-    return { kind: 'chunk', stream: view.getUint32(1), seq: view.getUint32(5), last: flags === 1, data: plain.subarray(CHUNK_HEADER_BYTES) };
+    return {
+      kind: 'chunk',
+      stream: view.getUint32(1),
+      seq: view.getUint32(5),
+      last: flags === 1,
+      data: plain.subarray(CHUNK_HEADER_BYTES),
+    };
   }
   throw bad();
 }

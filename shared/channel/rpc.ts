@@ -27,7 +27,10 @@ export interface StreamResult {
 }
 
 /** Wraps a result so the endpoint sends `meta` (plus a stream id) and then the bytes as chunks. */
-export function streamResult(meta: Record<string, unknown>, source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>): StreamResult {
+export function streamResult(
+  meta: Record<string, unknown>,
+  source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
+): StreamResult {
   return { [STREAM]: source, meta };
 }
 
@@ -79,12 +82,17 @@ export class RpcEndpoint {
   ): Promise<z.output<R>> {
     const raw = await this.callRaw(d.name, params, opts);
     const parsed = d.result.safeParse(raw);
-    if (!parsed.success) throw new PgduplexError('AGENT_BAD_RESPONSE', `the peer's answer to ${d.name} does not match its schema`);
+    if (!parsed.success)
+      throw new PgduplexError('AGENT_BAD_RESPONSE', `the peer's answer to ${d.name} does not match its schema`);
     return parsed.data;
   }
 
   /** Calls an action whose answer is a stream: the JSON part, then the bytes as they arrive. */
-  async callStream(action: string, params: unknown, opts: { timeoutMs: number }): Promise<{ meta: Record<string, unknown>; data: AsyncIterable<Uint8Array> }> {
+  async callStream(
+    action: string,
+    params: unknown,
+    opts: { timeoutMs: number },
+  ): Promise<{ meta: Record<string, unknown>; data: AsyncIterable<Uint8Array> }> {
     const result = (await this.callRaw(action, params, opts)) as Record<string, unknown> | null;
     const id = result?.['streamId'];
     if (typeof id !== 'number') throw new PgduplexError('AGENT_BAD_RESPONSE', `${action} did not answer with a stream`);
@@ -92,7 +100,11 @@ export class RpcEndpoint {
   }
 
   /** Calls by name with unchecked params; used to relay the CLI's requests to the peer. */
-  callRaw(action: string, params: unknown, opts: { timeoutMs: number; onProgress?: (message: string) => void }): Promise<unknown> {
+  callRaw(
+    action: string,
+    params: unknown,
+    opts: { timeoutMs: number; onProgress?: (message: string) => void },
+  ): Promise<unknown> {
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
@@ -106,7 +118,12 @@ export class RpcEndpoint {
         reject(toPgduplexError(err));
       };
       try {
-        this.sendOrStream({ type: 'request', id, action, params }, params, (stream) => ({ type: 'request-stream', id, action, stream }), fail);
+        this.sendOrStream(
+          { type: 'request', id, action, params },
+          params,
+          (stream) => ({ type: 'request-stream', id, action, stream }),
+          fail,
+        );
       } catch (err) {
         fail(err);
       }
@@ -131,7 +148,12 @@ export class RpcEndpoint {
    * Sends `message`; one too large for a frame goes as `header` and then `value` as a stream of its
    * JSON, so no request or answer is too large to send; `fail` hears of a stream that broke off.
    */
-  private sendOrStream(message: ChannelMessage, value: unknown, header: (stream: number) => ChannelMessage, fail: (err: unknown) => void): void {
+  private sendOrStream(
+    message: ChannelMessage,
+    value: unknown,
+    header: (stream: number) => ChannelMessage,
+    fail: (err: unknown) => void,
+  ): void {
     try {
       return this.channel.send(message);
     } catch (err) {
@@ -164,14 +186,33 @@ export class RpcEndpoint {
     const reply = (m: ChannelMessage): void => {
       if (!this.channel.isClosed) this.channel.send(m);
     };
-    if (!this.dispatch) return reply({ type: 'response', id, ok: false, error: new PgduplexError('UNKNOWN_ACTION', 'this side serves no actions').toJSON() });
+    if (!this.dispatch)
+      return reply({
+        type: 'response',
+        id,
+        ok: false,
+        error: new PgduplexError('UNKNOWN_ACTION', 'this side serves no actions').toJSON(),
+      });
     try {
       const result = await this.dispatch(action, params, {
         origin: 'peer',
-        progress: (message, done, total) => reply({ type: 'progress', id, message, ...(done === undefined ? {} : { done }), ...(total === undefined ? {} : { total }) }),
+        progress: (message, done, total) =>
+          reply({
+            type: 'progress',
+            id,
+            message,
+            ...(done === undefined ? {} : { done }),
+            ...(total === undefined ? {} : { total }),
+          }),
       });
       if (!isStreamResult(result)) {
-        if (!this.channel.isClosed) this.sendOrStream({ type: 'response', id, ok: true, result }, result, (stream) => ({ type: 'result-stream', id, stream }), () => undefined);
+        if (!this.channel.isClosed)
+          this.sendOrStream(
+            { type: 'response', id, ok: true, result },
+            result,
+            (stream) => ({ type: 'result-stream', id, stream }),
+            () => undefined,
+          );
         return;
       }
       const streamId = this.nextStream++;

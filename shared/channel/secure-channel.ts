@@ -1,7 +1,14 @@
 import { PgduplexError, toPgduplexError, type ErrorCode } from '../errors.js';
 import type { ChannelMessage } from '../protocol/messages.js';
 import { CLIENT_TO_SERVER, FrameOpener, FrameSealer, SERVER_TO_CLIENT } from './frames.js';
-import { ClientHandshake, ServerHandshake, type ClientClaim, type HandshakeMode, type Identity, type SessionKeys } from './handshake.js';
+import {
+  ClientHandshake,
+  ServerHandshake,
+  type ClientClaim,
+  type HandshakeMode,
+  type Identity,
+  type SessionKeys,
+} from './handshake.js';
 import { CHUNK_HEADER_BYTES, decodePayload, encodeChunk, encodeMessage, type Chunk } from './payload.js';
 import type { Transport } from './transport.js';
 
@@ -18,7 +25,16 @@ export const CLOSE_POLICY = 1008;
  * Reasons the accepting side may state, unencrypted, before closing a refused handshake (a 2-byte
  * message 0x7e, n): the operator on the connecting side then learns which and what to do.
  */
-const REJECT_CODES: readonly ErrorCode[] = ['PEER_NOT_TRUSTED', 'TOKEN_INVALID', 'TOKEN_EXPIRED', 'TOKEN_USED', 'PAIRING_LOCKED', 'PAIRING_CLOSED', 'ALREADY_PAIRED', 'PROTOCOL_MISMATCH'];
+const REJECT_CODES: readonly ErrorCode[] = [
+  'PEER_NOT_TRUSTED',
+  'TOKEN_INVALID',
+  'TOKEN_EXPIRED',
+  'TOKEN_USED',
+  'PAIRING_LOCKED',
+  'PAIRING_CLOSED',
+  'ALREADY_PAIRED',
+  'PROTOCOL_MISMATCH',
+];
 const REJECT_HINTS: Partial<Record<ErrorCode, string>> = {
   PEER_NOT_TRUSTED: 'this node is not paired with the other one (pgduplex peers on both; pair again if needed)',
   TOKEN_INVALID: 'check the token; after 5 wrong tokens the window locks',
@@ -52,20 +68,41 @@ export class SecureChannel {
   }
 
   /** A channel over keys a handshake produced; inactive until `activate()`. */
-  static fromKeys(transport: Transport, keys: SessionKeys & { mode: HandshakeMode }, role: 'client' | 'server', limits: ChannelLimits): SecureChannel {
+  static fromKeys(
+    transport: Transport,
+    keys: SessionKeys & { mode: HandshakeMode },
+    role: 'client' | 'server',
+    limits: ChannelLimits,
+  ): SecureChannel {
     const [out, back] = role === 'client' ? [CLIENT_TO_SERVER, SERVER_TO_CLIENT] : [SERVER_TO_CLIENT, CLIENT_TO_SERVER];
-    return new SecureChannel(transport, new FrameSealer(keys.send, out, limits.maxFrameBytes), new FrameOpener(keys.receive, back, limits.maxFrameBytes), keys, limits.maxFrameBytes);
+    return new SecureChannel(
+      transport,
+      new FrameSealer(keys.send, out, limits.maxFrameBytes),
+      new FrameOpener(keys.receive, back, limits.maxFrameBytes),
+      keys,
+      limits.maxFrameBytes,
+    );
   }
 
   /** The connecting side: runs the handshake and resolves once the server has confirmed it. */
-  static connect(transport: Transport, identity: Identity, expect: ConstructorParameters<typeof ClientHandshake>[1], limits: ChannelLimits): Promise<SecureChannel> {
+  static connect(
+    transport: Transport,
+    identity: Identity,
+    expect: ConstructorParameters<typeof ClientHandshake>[1],
+    limits: ChannelLimits,
+  ): Promise<SecureChannel> {
     const hs = new ClientHandshake(identity, expect);
     return runHandshake(transport, limits, false, (step, send) => {
       if (step.n === 0) return send(hs.start());
       if (step.n === 1) {
         const { m3, keys } = hs.finish(step.data);
         send(m3);
-        const ch = SecureChannel.fromKeys(transport, { ...keys, mode: 'pairingSecret' in expect ? 'pairing' : 'session' }, 'client', limits);
+        const ch = SecureChannel.fromKeys(
+          transport,
+          { ...keys, mode: 'pairingSecret' in expect ? 'pairing' : 'session' },
+          'client',
+          limits,
+        );
         return { awaitHello: ch };
       }
       return undefined;
@@ -73,7 +110,13 @@ export class SecureChannel {
   }
 
   /** The accepting side: answers the handshake, asks `authorize` about the client, then confirms. */
-  static accept(transport: Transport, identity: Identity, authorize: (claim: ClientClaim) => boolean, limits: ChannelLimits, hello: ChannelMessage): Promise<SecureChannel> {
+  static accept(
+    transport: Transport,
+    identity: Identity,
+    authorize: (claim: ClientClaim) => boolean,
+    limits: ChannelLimits,
+    hello: ChannelMessage,
+  ): Promise<SecureChannel> {
     const hs = new ServerHandshake(identity);
     return runHandshake(transport, limits, true, (step, send) => {
       if (step.n === 0) return undefined;
@@ -139,7 +182,10 @@ export class SecureChannel {
       if (payload.kind === 'message') for (const l of this.listeners) l(payload.message);
       else for (const l of this.chunkListeners) l(payload);
     } catch (err) {
-      const e = err instanceof PgduplexError ? err : new PgduplexError('FRAME_INVALID', 'frame holds no valid message', { cause: err });
+      const e =
+        err instanceof PgduplexError
+          ? err
+          : new PgduplexError('FRAME_INVALID', 'frame holds no valid message', { cause: err });
       this.finish(e);
       this.transport.close(CLOSE_POLICY, e.code);
     }
@@ -172,10 +218,19 @@ function rejection(data: Uint8Array): PgduplexError | undefined {
   const code = REJECT_CODES[(data[1] ?? 0) - 1];
   if (code === undefined) return new PgduplexError('HANDSHAKE_FAILED', 'the peer refused the handshake');
   const hint = REJECT_HINTS[code];
-  return new PgduplexError(code, `the peer refused: ${code.toLowerCase().replace(/_/g, ' ')}`, hint === undefined ? {} : { hint });
+  return new PgduplexError(
+    code,
+    `the peer refused: ${code.toLowerCase().replace(/_/g, ' ')}`,
+    hint === undefined ? {} : { hint },
+  );
 }
 
-function runHandshake(transport: Transport, limits: ChannelLimits, isServer: boolean, step: (s: Step, send: (d: Uint8Array) => void) => StepResult): Promise<SecureChannel> {
+function runHandshake(
+  transport: Transport,
+  limits: ChannelLimits,
+  isServer: boolean,
+  step: (s: Step, send: (d: Uint8Array) => void) => StepResult,
+): Promise<SecureChannel> {
   return new Promise((resolve, reject) => {
     let n = 0;
     let pending: SecureChannel | undefined;
@@ -190,7 +245,10 @@ function runHandshake(transport: Transport, limits: ChannelLimits, isServer: boo
       transport.close(CLOSE_POLICY, e.code);
       reject(e);
     };
-    const timer = setTimeout(() => fail(new PgduplexError('TIMEOUT', `handshake did not complete within ${limits.handshakeTimeoutMs} ms`)), limits.handshakeTimeoutMs);
+    const timer = setTimeout(
+      () => fail(new PgduplexError('TIMEOUT', `handshake did not complete within ${limits.handshakeTimeoutMs} ms`)),
+      limits.handshakeTimeoutMs,
+    );
     const advance = (data: Uint8Array): void => {
       if (settled) return;
       try {
@@ -219,7 +277,9 @@ function runHandshake(transport: Transport, limits: ChannelLimits, isServer: boo
     transport.onMessage((data) => {
       if (!settled) advance(data);
     });
-    transport.onClose(() => fail(new PgduplexError('HANDSHAKE_FAILED', 'the peer closed the connection during the handshake')));
+    transport.onClose(() =>
+      fail(new PgduplexError('HANDSHAKE_FAILED', 'the peer closed the connection during the handshake')),
+    );
     try {
       step({ n: 0, data: new Uint8Array(0) }, (d) => transport.send(d));
     } catch (err) {

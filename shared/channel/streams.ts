@@ -84,10 +84,16 @@ export class StreamInbox {
 
   private accept(c: Chunk): void {
     const s = this.state(c.stream);
-    if (s.done || c.seq !== s.next) return this.channel.abort(new PgduplexError('FRAME_INVALID', `stream ${c.stream} chunk out of order`));
+    if (s.done || c.seq !== s.next)
+      return this.channel.abort(new PgduplexError('FRAME_INVALID', `stream ${c.stream} chunk out of order`));
     this.buffered += c.data.length;
     if (this.buffered > this.maxBufferedBytes) {
-      return this.channel.abort(new PgduplexError('FRAME_TOO_LARGE', `more than ${this.maxBufferedBytes} bytes of stream data are waiting to be read`));
+      return this.channel.abort(
+        new PgduplexError(
+          'FRAME_TOO_LARGE',
+          `more than ${this.maxBufferedBytes} bytes of stream data are waiting to be read`,
+        ),
+      );
     }
     s.next += 1;
     if (c.data.length > 0) s.queue.push(c.data);

@@ -13,7 +13,13 @@ export function hkdf(ikm: Uint8Array, salt: Uint8Array, info: string, length: nu
 }
 
 /** HKDF with a chosen hash; exported so the RFC 5869 vectors (SHA-256) can check the wiring. */
-export function hkdfWith(hash: 'sha256' | 'sha512', ikm: Uint8Array, salt: Uint8Array, info: Uint8Array, length: number): Uint8Array {
+export function hkdfWith(
+  hash: 'sha256' | 'sha512',
+  ikm: Uint8Array,
+  salt: Uint8Array,
+  info: Uint8Array,
+  length: number,
+): Uint8Array {
   return new Uint8Array(hkdfSync(hash, ikm, salt, info, length));
 }
 

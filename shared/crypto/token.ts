@@ -30,7 +30,8 @@ export function parseToken(text: string): PairingToken {
   const clean = normalizeFingerprint(text.trim());
   if (!clean.startsWith(PREFIX)) throw bad('it does not start with PGDX1-');
   const body = clean.slice(PREFIX.length);
-  if (body.length !== FINGERPRINT_CHARS + SECRET_CHARS) throw bad(`it has ${body.length} characters after PGDX1, expected ${FINGERPRINT_CHARS + SECRET_CHARS}`);
+  if (body.length !== FINGERPRINT_CHARS + SECRET_CHARS)
+    throw bad(`it has ${body.length} characters after PGDX1, expected ${FINGERPRINT_CHARS + SECRET_CHARS}`);
   const fingerprint = body.slice(0, FINGERPRINT_CHARS);
   const secret = base32Decode(body.slice(FINGERPRINT_CHARS));
   if (!/^[A-Z2-7]+$/.test(fingerprint) || secret === undefined || secret.length !== TOKEN_SECRET_BYTES) {

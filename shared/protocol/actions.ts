@@ -17,7 +17,9 @@ export interface ActionDescriptor<P extends z.ZodType = z.ZodType, R extends z.Z
 }
 
 /** Declares a descriptor with its types inferred. */
-export function defineAction<P extends z.ZodType, R extends z.ZodType>(d: ActionDescriptor<P, R>): ActionDescriptor<P, R> {
+export function defineAction<P extends z.ZodType, R extends z.ZodType>(
+  d: ActionDescriptor<P, R>,
+): ActionDescriptor<P, R> {
   return d;
 }
 

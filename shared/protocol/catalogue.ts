@@ -1,6 +1,15 @@
 import type { ActionDescriptor } from './actions.js';
 import type { ChangeDescriptor } from './change.js';
-import { pairAcceptAction, pairConfirmAction, pairConnectAction, pairStatusAction, peerCallAction, peersListAction, unpairAction, whoamiAction } from './control.js';
+import {
+  pairAcceptAction,
+  pairConfirmAction,
+  pairConnectAction,
+  pairStatusAction,
+  peerCallAction,
+  peersListAction,
+  unpairAction,
+  whoamiAction,
+} from './control.js';
 import { pingAction, peerUnpairAction } from './actions.js';
 import * as data from './data.js';
 import { factsAction, hazardsAction } from './facts.js';
@@ -11,19 +20,53 @@ import * as repl from './replication-actions.js';
 
 /** Every journaled change, in the order setup first makes them. */
 export const CHANGES: readonly ChangeDescriptor[] = [
-  firewallChange, pg.pgSettingsChange, pg.pgHbaChange, pg.pgRoleChange, pg.pgPassfileChange, repl.replicaIdentityChange,
-  data.extensionsChange, data.backupChange, data.backupRestoreChange, data.schemaImportChange, repl.sequencesChange,
-  repl.publicationChange, repl.subscriptionChange, repl.subscriptionDropChange, repl.slotDropChange,
+  firewallChange,
+  pg.pgSettingsChange,
+  pg.pgHbaChange,
+  pg.pgRoleChange,
+  pg.pgPassfileChange,
+  repl.replicaIdentityChange,
+  data.extensionsChange,
+  data.backupChange,
+  data.backupRestoreChange,
+  data.schemaImportChange,
+  repl.sequencesChange,
+  repl.publicationChange,
+  repl.subscriptionChange,
+  repl.subscriptionDropChange,
+  repl.slotDropChange,
 ];
 
 /** Every other action: reads, and state changes that are not journaled (pairing, restarts, undo itself). */
 export const ACTIONS: readonly ActionDescriptor[] = [
-  pingAction, peerUnpairAction, whoamiAction, pairAcceptAction, pairConfirmAction, pairStatusAction, pairConnectAction,
-  peersListAction, unpairAction, peerCallAction, factsAction, hazardsAction, journalListAction, journalUndoAction,
-  pg.pgServiceReloadAction, pg.pgServiceRestartAction, pg.pgReachAction, pg.credentialsStatusAction,
-  repl.replicationStatusAction, repl.replicationErrorsAction, repl.subscriptionStatusAction, repl.sequencesStatusAction,
-  data.schemaExportAction, data.schemaDigestAction, data.tablesChecksumAction, data.tablesDiffAction,
-  data.verifiedGetAction, data.verifiedSetAction,
+  pingAction,
+  peerUnpairAction,
+  whoamiAction,
+  pairAcceptAction,
+  pairConfirmAction,
+  pairStatusAction,
+  pairConnectAction,
+  peersListAction,
+  unpairAction,
+  peerCallAction,
+  factsAction,
+  hazardsAction,
+  journalListAction,
+  journalUndoAction,
+  pg.pgServiceReloadAction,
+  pg.pgServiceRestartAction,
+  pg.pgReachAction,
+  pg.credentialsStatusAction,
+  repl.replicationStatusAction,
+  repl.replicationErrorsAction,
+  repl.subscriptionStatusAction,
+  repl.sequencesStatusAction,
+  data.schemaExportAction,
+  data.schemaDigestAction,
+  data.tablesChecksumAction,
+  data.tablesDiffAction,
+  data.verifiedGetAction,
+  data.verifiedSetAction,
 ];
 
 /** The change a journal entry was made by, under its name or one it had in an earlier version. */

@@ -2,7 +2,10 @@ import { z } from 'zod';
 import { defineAction, type ActionDescriptor, type Caller } from './actions.js';
 
 /** What `check` answers: the changes `apply` would make, in words, and whether a restart follows. */
-export const checkResultSchema = z.strictObject({ changes: z.array(z.string()), restartNeeded: z.boolean().optional() });
+export const checkResultSchema = z.strictObject({
+  changes: z.array(z.string()),
+  restartNeeded: z.boolean().optional(),
+});
 /** What `apply` answers: what it changed (empty when nothing was needed) and the journal entry. */
 export const applyResultSchema = z.strictObject({
   changed: z.boolean(),
@@ -48,8 +51,20 @@ export function defineChange<P extends z.ZodType, U extends z.ZodType>(
   return {
     ...d,
     callers,
-    check: defineAction({ name: `${d.name}.check`, mutates: false, callers, params: d.params, result: checkResultSchema }),
-    apply: defineAction({ name: `${d.name}.apply`, mutates: true, callers, params: d.params, result: applyResultSchema }),
+    check: defineAction({
+      name: `${d.name}.check`,
+      mutates: false,
+      callers,
+      params: d.params,
+      result: checkResultSchema,
+    }),
+    apply: defineAction({
+      name: `${d.name}.apply`,
+      mutates: true,
+      callers,
+      params: d.params,
+      result: applyResultSchema,
+    }),
   };
 }
 

@@ -1,7 +1,13 @@
 import { z } from 'zod';
 import { defineAction } from './actions.js';
 
-const peerView = z.strictObject({ node: z.string(), address: z.string(), port: z.number(), fingerprint: z.string(), pairedAt: z.string() });
+const peerView = z.strictObject({
+  node: z.string(),
+  address: z.string(),
+  port: z.number(),
+  fingerprint: z.string(),
+  pairedAt: z.string(),
+});
 
 /** Local-only actions the CLI asks its own agent for over the root-only socket; never the peer's. */
 export const whoamiAction = defineAction({
@@ -9,11 +15,21 @@ export const whoamiAction = defineAction({
   mutates: false,
   callers: ['local', 'peer'],
   params: z.strictObject({}),
-  result: z.strictObject({ node: z.string(), fingerprint: z.string(), version: z.string(), port: z.number(), peerAddress: z.string().optional() }),
+  result: z.strictObject({
+    node: z.string(),
+    fingerprint: z.string(),
+    version: z.string(),
+    port: z.number(),
+    peerAddress: z.string().optional(),
+  }),
 });
 
 /** A fingerprint as `pgduplex whoami` prints it (separators and case do not matter). */
-const fingerprintText = z.string().regex(/^[A-Za-z2-7 -]{20,40}$/, { message: 'must be a fingerprint as "pgduplex whoami" prints it, e.g. A3WF-XKC5-AR3X-D2CI-Q7FV' });
+const fingerprintText = z
+  .string()
+  .regex(/^[A-Za-z2-7 -]{20,40}$/, {
+    message: 'must be a fingerprint as "pgduplex whoami" prints it, e.g. A3WF-XKC5-AR3X-D2CI-Q7FV',
+  });
 
 /**
  * Opens the pairing window for one address and returns the one-time token; with the joiner's
@@ -53,7 +69,9 @@ export const pairStatusAction = defineAction({
       confirmedInAdvance: z.boolean().optional(),
     }),
     /** A node that proved the token and waits for this node's operator (pair.confirm). */
-    waiting: z.strictObject({ node: z.string(), address: z.string(), fingerprint: z.string(), check: z.string() }).optional(),
+    waiting: z
+      .strictObject({ node: z.string(), address: z.string(), fingerprint: z.string(), check: z.string() })
+      .optional(),
     paired: z.strictObject({ node: z.string(), fingerprint: z.string(), check: z.string(), at: z.string() }).optional(),
   }),
 });
@@ -63,7 +81,11 @@ export const pairConnectAction = defineAction({
   name: 'pair.connect',
   mutates: true,
   callers: ['local'],
-  params: z.strictObject({ address: z.string(), port: z.number().int().min(1).max(65535).optional(), token: z.string().max(200) }),
+  params: z.strictObject({
+    address: z.string(),
+    port: z.number().int().min(1).max(65535).optional(),
+    token: z.string().max(200),
+  }),
   result: z.strictObject({ peer: peerView, check: z.string(), firewall: z.string() }),
 });
 
@@ -74,7 +96,12 @@ export const peersListAction = defineAction({
   callers: ['local'],
   params: z.strictObject({}),
   result: z.array(
-    peerView.extend({ reachable: z.boolean(), rttMs: z.number().optional(), peerVersion: z.string().optional(), error: z.string().optional() }),
+    peerView.extend({
+      reachable: z.boolean(),
+      rttMs: z.number().optional(),
+      peerVersion: z.string().optional(),
+      error: z.string().optional(),
+    }),
   ),
 });
 
@@ -96,7 +123,12 @@ export const peerCallAction = defineAction({
     action: z.string().min(1).max(64),
     params: z.unknown().optional(),
     /** How long the caller will wait for the peer's answer (a backup of a big database takes a while). */
-    timeoutMs: z.number().int().min(100).max(6 * 3_600_000).optional(),
+    timeoutMs: z
+      .number()
+      .int()
+      .min(100)
+      .max(6 * 3_600_000)
+      .optional(),
   }),
   result: z.unknown(),
 });

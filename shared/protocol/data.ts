@@ -4,7 +4,9 @@ import { defineChange } from './change.js';
 import { extensionList } from './facts.js';
 import { plainIdentifier as ident } from './identifier.js';
 
-const scratchName = z.string().regex(/^pgduplex_restore_[a-z0-9_]{1,40}$/, { message: 'must be a scratch name like pgduplex_restore_check' });
+const scratchName = z
+  .string()
+  .regex(/^pgduplex_restore_[a-z0-9_]{1,40}$/, { message: 'must be a scratch name like pgduplex_restore_check' });
 
 /** `backup`: `pg_dump -Fc` of a database (or one schema) with a manifest; kept by its undo and by teardown. */
 export const backupChange = defineChange({
@@ -41,7 +43,12 @@ export const schemaImportChange = defineChange({
     schema: ident.default('public'),
     replace: z.strictObject({ tables: z.number().int().min(1), backupId: z.string().max(120) }).optional(),
   }),
-  record: z.strictObject({ database: ident, schema: ident, owner: z.string().regex(/^[a-z_][a-z0-9_]*$/), backupId: z.string().nullable() }),
+  record: z.strictObject({
+    database: ident,
+    schema: ident,
+    owner: z.string().regex(/^[a-z_][a-z0-9_]*$/),
+    backupId: z.string().nullable(),
+  }),
   teardown: 'keep',
   noun: 'imported schema',
 });

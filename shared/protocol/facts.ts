@@ -19,7 +19,13 @@ export const REPLICATION_SETTINGS = [
 ] as const;
 
 // `base`: what the configuration files give a setting pgduplex manages, leaving out pgduplex's own part.
-const setting = z.strictObject({ value: z.string(), unit: z.string().nullable(), source: z.string(), pendingRestart: z.boolean(), base: z.string().optional() });
+const setting = z.strictObject({
+  value: z.string(),
+  unit: z.string().nullable(),
+  source: z.string(),
+  pendingRestart: z.boolean(),
+  base: z.string().optional(),
+});
 
 /** `facts`: what the coordinator needs to know about a node before it plans anything. */
 export const factsAction = defineAction({
@@ -34,8 +40,19 @@ export const factsAction = defineAction({
     os: z.strictObject({ distro: z.string(), release: z.string(), codename: z.string(), kernel: z.string() }),
     systemd: z.boolean(),
     tools: z.record(z.string(), z.boolean()),
-    addresses: z.array(z.strictObject({ interface: z.string(), address: z.string(), family: z.enum(['IPv4', 'IPv6']) })),
-    clusters: z.array(z.strictObject({ version: z.string(), name: z.string(), port: z.number(), configDir: z.string(), dataDir: z.string(), service: z.string() })),
+    addresses: z.array(
+      z.strictObject({ interface: z.string(), address: z.string(), family: z.enum(['IPv4', 'IPv6']) }),
+    ),
+    clusters: z.array(
+      z.strictObject({
+        version: z.string(),
+        name: z.string(),
+        port: z.number(),
+        configDir: z.string(),
+        dataDir: z.string(),
+        service: z.string(),
+      }),
+    ),
     postgresql: z.union([
       z.strictObject({
         ready: z.literal(true),
@@ -44,7 +61,10 @@ export const factsAction = defineAction({
         serverVersionNum: z.number(),
         databases: z.array(z.string()),
         settings: z.record(z.string(), setting),
-        disk: z.strictObject({ data: z.strictObject({ path: z.string(), freeBytes: z.number() }), wal: z.strictObject({ path: z.string(), freeBytes: z.number() }) }),
+        disk: z.strictObject({
+          data: z.strictObject({ path: z.string(), freeBytes: z.number() }),
+          wal: z.strictObject({ path: z.string(), freeBytes: z.number() }),
+        }),
       }),
       z.strictObject({ ready: z.literal(false), code: z.string(), reason: z.string() }),
     ]),
@@ -53,7 +73,13 @@ export const factsAction = defineAction({
 
 /** Extensions as the replicated schema needs them: `uuid-ossp` has a hyphen, so names are not plain identifiers. */
 export const extensionList = z
-  .array(z.strictObject({ name: z.string().regex(/^[a-z0-9_][a-z0-9_-]{0,62}$/), schema: ident, version: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/) }))
+  .array(
+    z.strictObject({
+      name: z.string().regex(/^[a-z0-9_][a-z0-9_-]{0,62}$/),
+      schema: ident,
+      version: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/),
+    }),
+  )
   .max(64);
 
 /** `hazards`: what would break once the database is published both ways, table by table. */
@@ -78,4 +104,3 @@ export const hazardsAction = defineAction({
     extensions: extensionList,
   }),
 });
-

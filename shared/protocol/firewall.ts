@@ -1,13 +1,18 @@
 import { z } from 'zod';
 import { defineChange } from './change.js';
 
-const portSchema = z.strictObject({ port: z.number().int().min(1).max(65535), purpose: z.string().regex(/^[a-z][a-z0-9-]{0,31}$/) });
+const portSchema = z.strictObject({
+  port: z.number().int().min(1).max(65535),
+  purpose: z.string().regex(/^[a-z][a-z0-9-]{0,31}$/),
+});
 
 /** `firewall`: accepts the peer's address on the given ports in pgduplex's own chain, persisted across reboots. */
 export const firewallChange = defineChange({
   name: 'firewall',
   params: z.strictObject({ peer: z.string().max(64), ports: z.array(portSchema).min(1).max(4) }),
-  record: z.strictObject({ added: z.array(z.strictObject({ address: z.string(), port: z.number(), purpose: z.string() })) }),
+  record: z.strictObject({
+    added: z.array(z.strictObject({ address: z.string(), port: z.number(), purpose: z.string() })),
+  }),
   teardown: 'normal',
   noun: 'firewall rules',
 });

@@ -3,7 +3,11 @@ import { ERROR_CODES } from '../errors.js';
 
 /** Request ids are small positive integers, unique per direction of one session. */
 const id = z.number().int().positive().max(Number.MAX_SAFE_INTEGER);
-const errorJson = z.strictObject({ code: z.enum(ERROR_CODES), message: z.string().max(4096), hint: z.string().max(4096).optional() });
+const errorJson = z.strictObject({
+  code: z.enum(ERROR_CODES),
+  message: z.string().max(4096),
+  hint: z.string().max(4096).optional(),
+});
 
 /** The largest params or result one action call carries, on the local socket and (streamed) between agents. */
 export const MAX_CALL_JSON_BYTES = 1_048_576;
@@ -20,7 +24,13 @@ export const channelMessageSchema = z.discriminatedUnion('type', [
   ]),
   // A result too large for one frame: its JSON follows as the numbered byte stream.
   z.strictObject({ type: z.literal('result-stream'), id, stream: id }),
-  z.strictObject({ type: z.literal('progress'), id, message: z.string().max(1024), done: z.number().optional(), total: z.number().optional() }),
+  z.strictObject({
+    type: z.literal('progress'),
+    id,
+    message: z.string().max(1024),
+    done: z.number().optional(),
+    total: z.number().optional(),
+  }),
   z.strictObject({ type: z.literal('bye'), reason: z.string().max(256) }),
 ]);
 

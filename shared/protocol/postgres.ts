@@ -15,7 +15,11 @@ export const SCRAM_PASSWORD = /^[\x21-\x7e]{16,256}$/;
 const ipText = z.string().regex(/^[0-9a-fA-F.:]{2,45}$/, { message: 'must be an IP address' });
 const port = z.number().int().min(1).max(65535);
 const fileSnapshot = z.strictObject({
-  path: z.string(), content: z.string().nullable(), mode: z.number().optional(), uid: z.number().optional(), gid: z.number().optional(),
+  path: z.string(),
+  content: z.string().nullable(),
+  mode: z.number().optional(),
+  uid: z.number().optional(),
+  gid: z.number().optional(),
 });
 
 /**
@@ -25,14 +29,16 @@ const fileSnapshot = z.strictObject({
 const pgSettingsParams = z.strictObject({
   settings: z.preprocess(
     (raw, ctx) => {
-      if (typeof raw === 'object' && raw !== null && Object.hasOwn(raw, '__proto__')) ctx.addIssue({ code: 'custom', message: '"__proto__" is not a setting pgduplex manages', input: raw });
+      if (typeof raw === 'object' && raw !== null && Object.hasOwn(raw, '__proto__'))
+        ctx.addIssue({ code: 'custom', message: '"__proto__" is not a setting pgduplex manages', input: raw });
       return raw;
     },
     z
       .record(z.string().max(64), z.string().max(512))
       .superRefine((settings, ctx) => {
         const entries = Object.entries(settings);
-        if (entries.length === 0 || entries.length > SETTING_SPECS.size) ctx.addIssue({ code: 'custom', message: `give 1 to ${SETTING_SPECS.size} settings` });
+        if (entries.length === 0 || entries.length > SETTING_SPECS.size)
+          ctx.addIssue({ code: 'custom', message: `give 1 to ${SETTING_SPECS.size} settings` });
         for (const [name, value] of entries) {
           const c = validateSetting(name, value);
           if (!c.ok) ctx.addIssue({ code: 'custom', message: c.reason, path: [name] });
@@ -54,7 +60,10 @@ const pgSettingsParams = z.strictObject({
 export const pgSettingsChange = defineChange({
   name: 'pg-settings',
   params: pgSettingsParams,
-  record: z.strictObject({ cluster: z.strictObject({ version: z.string(), name: z.string() }), snapshot: fileSnapshot }),
+  record: z.strictObject({
+    cluster: z.strictObject({ version: z.string(), name: z.string() }),
+    snapshot: fileSnapshot,
+  }),
   teardown: 'normal',
   noun: 'replication settings',
   restartOnUndo: true,
@@ -90,7 +99,9 @@ export const pgRoleChange = defineChange({
     created: z.boolean(),
     addedAttributes: z.array(z.enum(['LOGIN', 'REPLICATION'])),
     passwordChanged: z.boolean(),
-    grants: z.strictObject({ database: z.string(), schema: z.string(), usage: z.boolean(), tables: z.array(z.string()) }).optional(),
+    grants: z
+      .strictObject({ database: z.string(), schema: z.string(), usage: z.boolean(), tables: z.array(z.string()) })
+      .optional(),
   }),
   teardown: 'normal',
   noun: `role ${REPL_ROLE}`,
@@ -104,7 +115,11 @@ export const pgPassfileChange = defineChange({
     port,
     database: ident,
     user: ident,
-    password: z.string().min(16).max(200).regex(/^[\x21-\x7e]+$/, { message: 'must be printable ASCII without spaces' }),
+    password: z
+      .string()
+      .min(16)
+      .max(200)
+      .regex(/^[\x21-\x7e]+$/, { message: 'must be printable ASCII without spaces' }),
   }),
   record: z.strictObject({ key: z.string(), replaced: z.boolean(), created: z.boolean().optional() }),
   teardown: 'normal',
@@ -155,6 +170,9 @@ export const credentialsStatusAction = defineAction({
   name: 'credentials.status',
   mutates: false,
   callers: ['local', 'peer'],
-  params: z.strictObject({ role: ident, peer: z.strictObject({ host: z.string().max(45), port: z.number().int(), database: ident }) }),
+  params: z.strictObject({
+    role: ident,
+    peer: z.strictObject({ host: z.string().max(45), port: z.number().int(), database: ident }),
+  }),
   result: z.strictObject({ roleExists: z.boolean(), passfileHasPeer: z.boolean() }),
 });

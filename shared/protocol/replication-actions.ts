@@ -14,7 +14,10 @@ export const publicationChange = defineChange({
   params: z.strictObject({
     database: ident,
     name: ident,
-    tables: z.union([z.strictObject({ all: z.literal(true) }), z.strictObject({ list: z.array(tableRef).min(1).max(10_000) })]),
+    tables: z.union([
+      z.strictObject({ all: z.literal(true) }),
+      z.strictObject({ list: z.array(tableRef).min(1).max(10_000) }),
+    ]),
   }),
   // `before`: the publication as it was read (exists, all, tables), put back by the undo.
   record: z.strictObject({ database: ident, name: ident, before: z.unknown() }),
@@ -36,8 +39,15 @@ const subscriptionOptions = z
     failover: z.boolean().default(false),
   })
   .default({
-    origin: 'none', copyData: false, binary: false, streaming: 'parallel', disableOnError: false, enabled: true,
-    passwordRequired: true, runAsOwner: false, failover: false,
+    origin: 'none',
+    copyData: false,
+    binary: false,
+    streaming: 'parallel',
+    disableOnError: false,
+    enabled: true,
+    passwordRequired: true,
+    runAsOwner: false,
+    failover: false,
   });
 
 /** `subscription`: reads the peer's publication; its password comes from the passfile, never the conninfo. */
@@ -67,7 +77,10 @@ export const sequencesChange = defineChange({
       exclude: z.array(z.string().max(130)).max(1000).optional(),
     })
     .refine((p) => p.slot <= p.step, { message: 'slot must be between 1 and step', path: ['slot'] }),
-  record: z.strictObject({ database: ident, before: z.array(z.strictObject({ s: z.string(), n: z.string(), inc: z.number() })) }),
+  record: z.strictObject({
+    database: ident,
+    before: z.array(z.strictObject({ s: z.string(), n: z.string(), inc: z.number() })),
+  }),
   teardown: 'normal',
   noun: 'sequence increments',
 });
@@ -96,7 +109,11 @@ export const subscriptionDropChange = defineChange({
 /** `slot-drop`: releases the WAL a gone peer's slot holds; the caller names the bytes it gives up. */
 export const slotDropChange = defineChange({
   name: 'slot-drop',
-  params: z.strictObject({ slot: ident, confirmRetainedBytesAtLeast: z.number().int().min(0), terminate: z.boolean().default(false) }),
+  params: z.strictObject({
+    slot: ident,
+    confirmRetainedBytesAtLeast: z.number().int().min(0),
+    terminate: z.boolean().default(false),
+  }),
   record: z.strictObject({ slot: ident, database: z.string().nullable() }),
   teardown: 'keep',
   noun: 'dropped slot',
@@ -126,14 +143,16 @@ export const subscriptionStatusAction = defineAction({
   mutates: false,
   callers: ['local', 'peer'],
   params: z.strictObject({ database: ident }),
-  result: z.array(z.strictObject({
-    name: z.string(),
-    enabled: z.boolean(),
-    tables: z.record(z.string(), z.number()),
-    workers: z.number(),
-    tableBytes: z.number(),
-    finishedCopy: z.array(z.strictObject({ table: z.string(), slot: z.string() })),
-  })),
+  result: z.array(
+    z.strictObject({
+      name: z.string(),
+      enabled: z.boolean(),
+      tables: z.record(z.string(), z.number()),
+      workers: z.number(),
+      tableBytes: z.number(),
+      finishedCopy: z.array(z.strictObject({ table: z.string(), slot: z.string() })),
+    }),
+  ),
 });
 
 /** Every sequence with its increment, next value and the largest value its column can hold. */
@@ -142,7 +161,14 @@ export const sequencesStatusAction = defineAction({
   mutates: false,
   callers: ['local', 'peer'],
   params: z.strictObject({ database: ident }),
-  result: z.array(z.strictObject({
-    schema: z.string(), name: z.string(), increment: z.number(), next: z.number(), columnMax: z.number(), owner: z.string().nullable(),
-  })),
+  result: z.array(
+    z.strictObject({
+      schema: z.string(),
+      name: z.string(),
+      increment: z.number(),
+      next: z.number(),
+      columnMax: z.number(),
+      owner: z.string().nullable(),
+    }),
+  ),
 });

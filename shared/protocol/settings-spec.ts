@@ -40,9 +40,20 @@ export type Checked = { ok: true; value: string } | { ok: false; reason: string 
 
 const MEMORY: Record<string, number> = { B: 1, kB: 1024, MB: 1024 ** 2, GB: 1024 ** 3, TB: 1024 ** 4 };
 const TIME: Record<string, number> = { us: 1, ms: 1000, s: 1e6, min: 60e6, h: 3600e6, d: 86400e6 };
-const BOOL: Record<string, string> = { on: 'on', off: 'off', true: 'on', false: 'off', yes: 'on', no: 'off', '1': 'on', '0': 'off' };
-const own = (table: Record<string, number>, key: string): number | undefined => (Object.hasOwn(table, key) ? table[key] : undefined);
-const HOSTNAME = /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
+const BOOL: Record<string, string> = {
+  on: 'on',
+  off: 'off',
+  true: 'on',
+  false: 'off',
+  yes: 'on',
+  no: 'off',
+  '1': 'on',
+  '0': 'off',
+};
+const own = (table: Record<string, number>, key: string): number | undefined =>
+  Object.hasOwn(table, key) ? table[key] : undefined;
+const HOSTNAME =
+  /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
 
 /** Characters a rendered value may ever contain: no quote, backslash, space, '#' or line break. */
 export const SAFE_VALUE = /^[A-Za-z0-9_.,:*-]{1,512}$/;
@@ -53,12 +64,21 @@ export const SAFE_VALUE = /^[A-Za-z0-9_.,:*-]{1,512}$/;
  */
 export function validateSetting(name: string, raw: string): Checked {
   const spec = SETTING_SPECS.get(name);
-  if (spec === undefined) return { ok: false, reason: `${JSON.stringify(name.slice(0, 64))} is not a setting pgduplex manages (allowed: ${[...SETTING_SPECS.keys()].join(', ')})` };
-  const bad = (want: string): Checked => ({ ok: false, reason: `${name} must be ${want}, not ${JSON.stringify(raw.slice(0, 64))}` });
+  if (spec === undefined)
+    return {
+      ok: false,
+      reason: `${JSON.stringify(name.slice(0, 64))} is not a setting pgduplex manages (allowed: ${[...SETTING_SPECS.keys()].join(', ')})`,
+    };
+  const bad = (want: string): Checked => ({
+    ok: false,
+    reason: `${name} must be ${want}, not ${JSON.stringify(raw.slice(0, 64))}`,
+  });
   switch (spec.kind) {
     case 'enum': {
       const v = raw.toLowerCase();
-      return /^[a-z]+$/.test(v) && spec.values?.includes(v) ? { ok: true, value: v } : bad(`one of ${spec.values?.join(', ')}`);
+      return /^[a-z]+$/.test(v) && spec.values?.includes(v)
+        ? { ok: true, value: v }
+        : bad(`one of ${spec.values?.join(', ')}`);
     }
     case 'int':
       return /^(0|[1-9][0-9]{0,8})$/.test(raw) ? { ok: true, value: raw } : bad('a whole number (0 or more, no unit)');
@@ -68,9 +88,13 @@ export function validateSetting(name: string, raw: string): Checked {
     }
     case 'size':
       if (spec.minusOne && raw === '-1') return { ok: true, value: raw };
-      return /^(0|[1-9][0-9]{0,12})(B|kB|MB|GB|TB)?$/.test(raw) ? { ok: true, value: raw } : bad(`a size such as 10GB or 512MB${spec.minusOne ? ', or -1 for no limit' : ''}`);
+      return /^(0|[1-9][0-9]{0,12})(B|kB|MB|GB|TB)?$/.test(raw)
+        ? { ok: true, value: raw }
+        : bad(`a size such as 10GB or 512MB${spec.minusOne ? ', or -1 for no limit' : ''}`);
     case 'time':
-      return /^(0|[1-9][0-9]{0,12})(us|ms|s|min|h|d)?$/.test(raw) ? { ok: true, value: raw } : bad('a duration such as 60s, 5min or 1d (0 disables it)');
+      return /^(0|[1-9][0-9]{0,12})(us|ms|s|min|h|d)?$/.test(raw)
+        ? { ok: true, value: raw }
+        : bad('a duration such as 60s, 5min or 1d (0 disables it)');
     case 'addresses':
       return validateAddresses(name, raw);
   }
@@ -80,12 +104,21 @@ function validateAddresses(name: string, raw: string): Checked {
   const items = raw.split(',').map((s) => s.trim());
   if (raw.length > 512 || items.length > 16) return { ok: false, reason: `${name} lists too many addresses` };
   for (const item of items) {
-    if (item.includes('%') || item.includes('/')) return { ok: false, reason: `${name}: ${JSON.stringify(item.slice(0, 64))} is not accepted (no zone ids or prefixes; give plain addresses)` };
+    if (item.includes('%') || item.includes('/'))
+      return {
+        ok: false,
+        reason: `${name}: ${JSON.stringify(item.slice(0, 64))} is not accepted (no zone ids or prefixes; give plain addresses)`,
+      };
     if (item === '*' || item === 'localhost' || isIP(item) !== 0 || HOSTNAME.test(item)) continue;
-    return { ok: false, reason: `${name}: ${JSON.stringify(item.slice(0, 64))} is not '*', localhost, an IP address or a host name` };
+    return {
+      ok: false,
+      reason: `${name}: ${JSON.stringify(item.slice(0, 64))} is not '*', localhost, an IP address or a host name`,
+    };
   }
   const value = items.join(',');
-  return SAFE_VALUE.test(value) ? { ok: true, value } : { ok: false, reason: `${name} has characters PostgreSQL addresses do not use` };
+  return SAFE_VALUE.test(value)
+    ? { ok: true, value }
+    : { ok: false, reason: `${name} has characters PostgreSQL addresses do not use` };
 }
 
 /** What the server says about one setting (a row of pg_settings). */
@@ -135,7 +168,14 @@ export function sameAsRunning(name: string, value: string, row: ServerSetting): 
   const spec = SETTING_SPECS.get(name);
   const running = spec?.perConnection ? (row.resetVal ?? row.setting) : row.setting;
   if (spec?.kind === 'size' || spec?.kind === 'time') return inServerUnits(value, row.unit) === Number(running);
-  if (spec?.kind === 'addresses') return value === running.split(',').map((s) => s.trim()).join(',');
+  if (spec?.kind === 'addresses')
+    return (
+      value ===
+      running
+        .split(',')
+        .map((s) => s.trim())
+        .join(',')
+    );
   return value === running;
 }
 
@@ -146,18 +186,27 @@ export function sameAsRunning(name: string, value: string, row: ServerSetting): 
 export function validateForServer(name: string, value: string, row: ServerSetting | undefined, major: number): Checked {
   const spec = SETTING_SPECS.get(name);
   if (spec?.minVersion !== undefined && major < spec.minVersion) {
-    return { ok: false, reason: `${name} exists only in PostgreSQL ${spec.minVersion} and newer; this cluster runs ${major}: leave it out` };
+    return {
+      ok: false,
+      reason: `${name} exists only in PostgreSQL ${spec.minVersion} and newer; this cluster runs ${major}: leave it out`,
+    };
   }
-  if (spec === undefined || row === undefined) return { ok: false, reason: `PostgreSQL ${major} has no setting ${name}: leave it out` };
+  if (spec === undefined || row === undefined)
+    return { ok: false, reason: `PostgreSQL ${major} has no setting ${name}: leave it out` };
   if (row.enumvals !== null && spec.kind === 'enum' && !row.enumvals.includes(value)) {
     return { ok: false, reason: `PostgreSQL ${major} accepts ${name} = ${row.enumvals.join(' | ')}, not ${value}` };
   }
   if (spec.kind === 'int' || spec.kind === 'size' || spec.kind === 'time') {
     const n = spec.kind === 'int' ? Number(value) : inServerUnits(value, row.unit);
-    if (n === undefined) return { ok: false, reason: `${name} is kept in units of ${row.unit}; give a whole number of ${row.unit}` };
+    if (n === undefined)
+      return { ok: false, reason: `${name} is kept in units of ${row.unit}; give a whole number of ${row.unit}` };
     const min = Number(row.minVal ?? '-Infinity');
     const max = Number(row.maxVal ?? 'Infinity');
-    if (n < min || n > max) return { ok: false, reason: `${name} must be between ${row.minVal} and ${row.maxVal}${row.unit ? ` (${row.unit})` : ''} on PostgreSQL ${major}, not ${value}` };
+    if (n < min || n > max)
+      return {
+        ok: false,
+        reason: `${name} must be between ${row.minVal} and ${row.maxVal}${row.unit ? ` (${row.unit})` : ''} on PostgreSQL ${major}, not ${value}`,
+      };
   }
   return { ok: true, value };
 }
