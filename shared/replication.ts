@@ -80,7 +80,10 @@ export const replicationLogErrorSchema = z.object({
   finishLsn: z.string().nullable(),
 });
 
-/** The replication section of /health: this node's subscriptions (incoming) and its slots (outgoing, where lag is measured). */
+/**
+ * The replication section of /health: this node's subscriptions (incoming) and its slots (outgoing, where lag is
+ * measured).
+ */
 export const replicationHealthSchema = z.object({
   ok: z.boolean(),
   reason: z.string().optional(),

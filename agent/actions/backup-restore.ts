@@ -24,7 +24,8 @@ export const backupRestoreAction = (s: AgentServices, root = BACKUP_ROOT) =>
       const m = await readManifest(root, id);
       return {
         changes: [
-          `create database ${into} and restore backup ${id} (${m.database}, ${(m.sizeBytes / 1048576).toFixed(1)} MiB) into it`,
+          `create database ${into} and restore backup ${id} ` +
+            `(${m.database}, ${(m.sizeBytes / 1048576).toFixed(1)} MiB) into it`,
         ],
       };
     },

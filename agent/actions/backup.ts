@@ -16,9 +16,11 @@ import { plainIdentifier as identifier } from '../../shared/protocol/identifier.
 
 const TABLES_SQL = (
   schema: string | undefined,
-) => `select coalesce(json_agg(json_build_object('schema', n.nspname, 'name', c.relname, 'rowEstimate', greatest(c.reltuples, 0)::bigint) order by n.nspname, c.relname), '[]')
+) => `select coalesce(json_agg(json_build_object('schema', n.nspname, 'name', c.relname,
+    'rowEstimate', greatest(c.reltuples, 0)::bigint) order by n.nspname, c.relname), '[]')
   from pg_class c join pg_namespace n on n.oid = c.relnamespace
-  where c.relkind in ('r', 'p') and n.nspname not in ('pg_catalog', 'information_schema') and n.nspname not like 'pg_toast%'
+  where c.relkind in ('r', 'p') and n.nspname not in ('pg_catalog', 'information_schema')
+    and n.nspname not like 'pg_toast%'
   ${schema === undefined ? '' : `and n.nspname = :'schema'`}`;
 
 /** Hashes a file, to prove a backup is still the one its manifest describes. */
@@ -48,7 +50,8 @@ export const backupAction = (s: AgentServices, root = BACKUP_ROOT) =>
         );
       return {
         changes: [
-          `dump ${database}${schema ? ` (schema ${schema})` : ''} (${Math.round(size / 1048576)} MiB on disk) to ${root}/<new id>/`,
+          `dump ${database}${schema ? ` (schema ${schema})` : ''} ` +
+            `(${Math.round(size / 1048576)} MiB on disk) to ${root}/<new id>/`,
         ],
       };
     },
@@ -56,7 +59,8 @@ export const backupAction = (s: AgentServices, root = BACKUP_ROOT) =>
       const cluster = await resolveCluster(s.postgresql);
       const facts = await queryJson<{ v: string; exists: boolean }>(
         cluster,
-        `select json_build_object('v', current_setting('server_version'), 'exists', exists(select 1 from pg_database where datname = :'db'))`,
+        `select json_build_object('v', current_setting('server_version'),
+          'exists', exists(select 1 from pg_database where datname = :'db'))`,
         { timeoutMs: s.limits.toolTimeoutMs, vars: { db: database } },
       );
       if (!facts.exists)
@@ -110,7 +114,8 @@ export const backupAction = (s: AgentServices, root = BACKUP_ROOT) =>
         throw err;
       }
       const changes = [
-        `backup ${id}: ${database}${schema ? `.${schema}` : ''}, ${tables.length} tables, ${(dump.bytes / 1048576).toFixed(1)} MiB, sha256 ${dump.sha256.slice(0, 12)}…`,
+        `backup ${id}: ${database}${schema ? `.${schema}` : ''}, ${tables.length} tables, ` +
+          `${(dump.bytes / 1048576).toFixed(1)} MiB, sha256 ${dump.sha256.slice(0, 12)}…`,
       ];
       const journalId = await journal.record(changes, { id });
       return { changed: true, changes, journalId, artifact: id, notes: [`backup id ${id} in ${dir}`, ...swept] };
@@ -118,7 +123,8 @@ export const backupAction = (s: AgentServices, root = BACKUP_ROOT) =>
     async undo({ id }) {
       await readManifest(root, id);
       return [
-        `kept backup ${id} in ${join(root, id)}: backups are never deleted by an undo; remove it by hand if it is not needed`,
+        `kept backup ${id} in ${join(root, id)}: backups are never deleted by an undo; ` +
+          'remove it by hand if it is not needed',
       ];
     },
   });

@@ -11,7 +11,8 @@ import type { AgentServices } from './context.js';
 const READ_SQL = `select coalesce(json_agg(json_build_object('name', x.name, 'schema', x.schema, 'version', x.version,
     'installedSchema', n.nspname, 'installedVersion', e.extversion,
     'schemaExists', exists (select 1 from pg_namespace where nspname = x.schema),
-    'available', exists (select 1 from pg_available_extension_versions v where v.name = x.name and v.version = x.version))
+    'available', exists (select 1 from pg_available_extension_versions v
+      where v.name = x.name and v.version = x.version))
     order by x.name), '[]')
   from json_to_recordset(:'list'::json) as x(name text, schema text, version text)
   left join pg_extension e on e.extname = x.name left join pg_namespace n on n.oid = e.extnamespace`;
@@ -40,11 +41,17 @@ function refusal(f: Found, node: string): string | undefined {
     return `${f.name} is installed in schema ${f.installedSchema} on ${node}, not in ${f.schema} as on the peer`;
   }
   if (f.installedVersion !== null && f.installedVersion !== f.version) {
-    return `${f.name} is version ${f.installedVersion} on ${node}, ${f.version} on the peer (ALTER EXTENSION "${f.name}" UPDATE on the older one)`;
+    return (
+      `${f.name} is version ${f.installedVersion} on ${node}, ${f.version} on the peer ` +
+      `(ALTER EXTENSION "${f.name}" UPDATE on the older one)`
+    );
   }
   if (f.installedVersion !== null) return undefined;
   if (!f.available)
-    return `${f.name} version ${f.version} is not available on ${node} (install the package that provides it for this PostgreSQL)`;
+    return (
+      `${f.name} version ${f.version} is not available on ${node} ` +
+      '(install the package that provides it for this PostgreSQL)'
+    );
   if (!f.schemaExists) return `${f.name} belongs in schema ${f.schema}, which ${node} does not have`;
   return undefined;
 }

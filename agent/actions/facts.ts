@@ -29,7 +29,8 @@ const SETTINGS_SQL = `select json_build_object(
   'serverVersionNum', current_setting('server_version_num')::int,
   'dataDirectory', current_setting('data_directory'),
   'databases', (select coalesce(json_agg(datname order by datname), '[]') from pg_database where not datistemplate),
-  'settings', (select json_object_agg(name, json_build_object('value', setting, 'unit', unit, 'source', source, 'pendingRestart', pending_restart))
+  'settings', (select json_object_agg(name, json_build_object('value', setting, 'unit', unit, 'source', source,
+                 'pendingRestart', pending_restart))
                from pg_settings where name = any(array[${REPLICATION_SETTINGS.map((s) => `'${s}'`).join(',')}])))`;
 
 async function hasTool(name: string): Promise<boolean> {

@@ -14,7 +14,8 @@ const recordSchema = z.strictObject({
 
 type Rule = { address: string; port: number; purpose: string };
 const describe = (r: Rule) =>
-  `allow tcp/${r.port} (${r.purpose}) from ${r.address} in chain PGDUPLEX (${r.address.includes(':') ? 'ip6tables' : 'iptables'})`;
+  `allow tcp/${r.port} (${r.purpose}) from ${r.address} in chain PGDUPLEX ` +
+  `(${r.address.includes(':') ? 'ip6tables' : 'iptables'})`;
 
 /**
  * `firewall`: opens ports (PostgreSQL, the agent) for the peer's address only, in the agent's own

@@ -6,7 +6,10 @@ import { parseHostAddress } from '../firewall/address.js';
 import type { AgentServices } from './context.js';
 import { defineHandler } from './registry.js';
 
-/** Opens this node's agent port for one address and a 10-minute, single-use pairing window (for one key, when given). */
+/**
+ * Opens this node's agent port for one address and a 10-minute, single-use pairing window (for one key, when
+ * given).
+ */
 export const pairAcceptHandler = (s: AgentServices) =>
   defineHandler({
     descriptor: pairAcceptAction,
@@ -32,11 +35,14 @@ export const pairAcceptHandler = (s: AgentServices) =>
         );
       }
       const { token, expiresAt } = await s.window.open(host.address, s.identity.fingerprint, expected);
+      const opened = fw.changed
+        ? `opened port ${s.port}/tcp for ${host.address}`
+        : `port ${s.port}/tcp was already open for ${host.address}`;
       return {
         token: formatToken(token),
         fingerprint: formatFingerprint(s.identity.fingerprint),
         expiresAt,
-        firewall: `${fw.changed ? `opened port ${s.port}/tcp for ${host.address}` : `port ${s.port}/tcp was already open for ${host.address}`}${fw.note ? ` (${fw.note})` : ''}`,
+        firewall: `${opened}${fw.note ? ` (${fw.note})` : ''}`,
       };
     },
   });

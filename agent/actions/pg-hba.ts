@@ -159,7 +159,8 @@ export const pgHbaAction = (o: { postgresql: { version: string; cluster: string 
         if (errors.length > 0) throw rejected(now.path, errors, cluster);
         await reloadAndWait(cluster, opts);
       } catch (err) {
-        return revert({ cluster, snap: now }, err, async (fn) => void (await fn())); // undo: a failed restore is the error
+        // undo: a failed restore is the error
+        return revert({ cluster, snap: now }, err, async (fn) => void (await fn()));
       }
       if (untouched) return [`restored ${now.path} byte for byte (pgduplex block for ${rec.peer})`];
       const what = previous
@@ -186,7 +187,8 @@ function describe(
   return changes.length > 0
     ? changes
     : [
-        `${path}: rewrite the pgduplex block for ${spec.peer.address} at line ${next.ruleLines[0] ?? '?'} (header or position)`,
+        `${path}: rewrite the pgduplex block for ${spec.peer.address} ` +
+          `at line ${next.ruleLines[0] ?? '?'} (header or position)`,
       ];
 }
 
@@ -206,5 +208,8 @@ function sslOff(cluster: Cluster): PgduplexError {
 }
 
 function sslHint(cluster: Cluster): string {
-  return `set ssl = on (Debian's default, with the snakeoil certificate; ssl-cert must be installed) in postgresql.conf, run "systemctl reload ${cluster.service}", then run the action again`;
+  return (
+    "set ssl = on (Debian's default, with the snakeoil certificate; ssl-cert must be installed) in postgresql.conf, " +
+    `run "systemctl reload ${cluster.service}", then run the action again`
+  );
 }

@@ -42,7 +42,8 @@ export const pgPassfileAction = (s: AgentServices) => {
       if (have === want) return { changes: [] };
       return {
         changes: [
-          `${have ? 'replace' : 'add'} the passfile line for ${p.user}@${p.host}:${p.port}/${p.database} in ${path} (password not shown)`,
+          `${have ? 'replace' : 'add'} the passfile line for ${p.user}@${p.host}:${p.port}/${p.database} ` +
+            `in ${path} (password not shown)`,
         ],
       };
     },
@@ -75,7 +76,8 @@ export const pgPassfileAction = (s: AgentServices) => {
       // A file this action created goes again with its last line, so the config dir is as it was.
       await (left.length === 0 && r.created === true ? restoreFile({ path, content: null }) : write(path, left));
       return [
-        `removed the passfile line ${r.key.slice(0, -1)}${r.replaced ? ' (it replaced an older line whose password pgduplex does not keep)' : ''}`,
+        `removed the passfile line ${r.key.slice(0, -1)}` +
+          `${r.replaced ? ' (it replaced an older line whose password pgduplex does not keep)' : ''}`,
       ];
     },
   });

@@ -41,7 +41,9 @@ SET track_activities = off;
 SET pg_stat_statements.track_utility = off;
 `;
 
-const REVOKE_REST_SQL = `select format('REVOKE ALL ON ALL TABLES IN SCHEMA %1$I FROM %2$I; REVOKE ALL ON ALL SEQUENCES IN SCHEMA %1$I FROM %2$I; REVOKE ALL ON SCHEMA %1$I FROM %2$I', :'schema', :'role')
+const REVOKE_REST_SQL =
+  `select format('REVOKE ALL ON ALL TABLES IN SCHEMA %1$I FROM %2$I; ` +
+  `REVOKE ALL ON ALL SEQUENCES IN SCHEMA %1$I FROM %2$I; REVOKE ALL ON SCHEMA %1$I FROM %2$I', :'schema', :'role')
   where exists (select from pg_namespace where nspname = :'schema') \\gexec
 `;
 
@@ -59,8 +61,10 @@ export const pgRoleAction = (o: {
   const readRole = (c: Cluster, role: string) =>
     queryJson<RoleState>(
       c,
-      `${psqlSet('role', role)}select json_build_object('exists', count(*) > 0, 'superuser', coalesce(bool_or(rolsuper), false), 'login', coalesce(bool_or(rolcanlogin), false),
-         'replication', coalesce(bool_or(rolreplication), false), 'password', max(rolpassword)) from pg_authid where rolname = :'role'`,
+      `${psqlSet('role', role)}select json_build_object('exists', count(*) > 0,
+         'superuser', coalesce(bool_or(rolsuper), false), 'login', coalesce(bool_or(rolcanlogin), false),
+         'replication', coalesce(bool_or(rolreplication), false), 'password', max(rolpassword))
+         from pg_authid where rolname = :'role'`,
       opts,
     );
 
@@ -77,11 +81,15 @@ export const pgRoleAction = (o: {
     const s = await queryJson<{ schema: boolean; usage: boolean; tables: string[] }>(
       c,
       `${psqlSet('role', role)}${psqlSet('schema', g.schema)}
-       with r as (select (select oid from pg_roles where rolname = :'role') as oid), n as (select oid from pg_namespace where nspname = :'schema')
+       with r as (select (select oid from pg_roles where rolname = :'role') as oid),
+         n as (select oid from pg_namespace where nspname = :'schema')
        select json_build_object('schema', exists (select from n),
-         'usage', coalesce((select case when r.oid is null then has_schema_privilege('public', n.oid, 'USAGE') else has_schema_privilege(r.oid, n.oid, 'USAGE') end from r, n), false),
-         'tables', coalesce((select json_agg(c.relname order by c.relname) from pg_class c, r, n where c.relnamespace = n.oid and c.relkind in ('r', 'p')
-            and not case when r.oid is null then has_table_privilege('public', c.oid, 'SELECT') else has_table_privilege(r.oid, c.oid, 'SELECT') end), '[]'))`,
+         'usage', coalesce((select case when r.oid is null then has_schema_privilege('public', n.oid, 'USAGE')
+           else has_schema_privilege(r.oid, n.oid, 'USAGE') end from r, n), false),
+         'tables', coalesce((select json_agg(c.relname order by c.relname) from pg_class c, r, n
+            where c.relnamespace = n.oid and c.relkind in ('r', 'p')
+            and not case when r.oid is null then has_table_privilege('public', c.oid, 'SELECT')
+              else has_table_privilege(r.oid, c.oid, 'SELECT') end), '[]'))`,
       { ...opts, database: g.database },
     );
     if (!s.schema)
@@ -162,17 +170,21 @@ export const pgRoleAction = (o: {
     if (rec.grants && state.exists && (rec.grants.usage || rec.grants.tables.length > 0)) {
       const still = await queryJson<string[]>(
         c,
-        `${psqlSet('schema', rec.grants.schema)}select coalesce(json_agg(relname), '[]') from pg_class where relnamespace = (select oid from pg_namespace where nspname = :'schema') and relname = any(array[${rec.grants.tables.map(sqlText).join(', ') || "''"}])`,
+        `${psqlSet('schema', rec.grants.schema)}select coalesce(json_agg(relname), '[]') from pg_class
+          where relnamespace = (select oid from pg_namespace where nspname = :'schema')
+          and relname = any(array[${rec.grants.tables.map(sqlText).join(', ') || "''"}])`,
         { ...opts, database: rec.grants.database },
       );
       const g = { ...rec.grants, tables: rec.grants.tables.filter((t) => still.includes(t)) };
       await applyGrants(c, rec.role, g, true);
       done.push(
-        `revoked SELECT on ${g.tables.length} tables in ${g.database}.${g.schema}${g.usage ? ' and USAGE on the schema' : ''} from ${rec.role}`,
+        `revoked SELECT on ${g.tables.length} tables in ${g.database}.${g.schema}` +
+          `${g.usage ? ' and USAGE on the schema' : ''} from ${rec.role}`,
       );
     }
     if (rec.created && state.exists) {
-      // Grants others made to the role pgduplex created (a schema copied from the peer carries them) would block the drop.
+      // Grants others made to the role pgduplex created (a schema copied from the peer carries them) would block the
+      // drop.
       if (rec.grants)
         await runPsql(c, `${psqlSet('role', rec.role)}${psqlSet('schema', rec.grants.schema)}${REVOKE_REST_SQL}`, {
           ...opts,
@@ -181,7 +193,9 @@ export const pgRoleAction = (o: {
       await runPsql(c, `${psqlSet('role', rec.role)}DROP ROLE :"role";`, opts).catch((err: unknown) => {
         if (!(err instanceof PgduplexError) || !err.message.includes('depend')) throw err;
         throw new PgduplexError(err.code, err.message, {
-          hint: `undo later pgduplex changes that use ${rec.role} first (subscriptions, grants), or REASSIGN OWNED BY / DROP OWNED BY ${rec.role} in each database`,
+          hint:
+            `undo later pgduplex changes that use ${rec.role} first (subscriptions, grants), ` +
+            `or REASSIGN OWNED BY / DROP OWNED BY ${rec.role} in each database`,
         });
       });
       done.push(`dropped role ${rec.role}`);
@@ -195,7 +209,8 @@ export const pgRoleAction = (o: {
     }
     if (!rec.created && rec.passwordChanged)
       done.push(
-        `not restored: the previous password of ${rec.role} (its verifier is deliberately not journaled); the new one stays`,
+        `not restored: the previous password of ${rec.role} (its verifier is deliberately not journaled); ` +
+          'the new one stays',
       );
     return done;
   };

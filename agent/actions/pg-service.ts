@@ -72,7 +72,8 @@ export const pgServiceHandlers = (
       if (entry && (entry.action !== pgSettingsChange.name || entry.undone)) {
         throw new PgduplexError(
           'BAD_PARAMS',
-          `journal entry ${entry.id} is ${entry.undone ? 'already undone' : `a ${entry.action} change, not pg-settings`}`,
+          `journal entry ${entry.id} is ` +
+            `${entry.undone ? 'already undone' : `a ${entry.action} change, not pg-settings`}`,
           { hint: 'pass the journalId that pg-settings.apply returned, or none' },
         );
       }
@@ -94,9 +95,13 @@ export const pgServiceHandlers = (
       if (!first.definite) {
         throw new PgduplexError(
           'PG_START_FAILED',
-          `PostgreSQL ${where(cluster)} is not accepting connections after a restart (${failure}); it may still be starting (crash recovery can take long), so nothing was restored. From ${log}:\n${lines}`,
+          `PostgreSQL ${where(cluster)} is not accepting connections after a restart (${failure}); ` +
+            'it may still be starting (crash recovery can take long), so nothing was restored. ' +
+            `From ${log}:\n${lines}`,
           {
-            hint: `wait and watch "systemctl status ${cluster.service}"; to take back a settings change use journal.undo with its id, then pg-service.restart`,
+            hint:
+              `wait and watch "systemctl status ${cluster.service}"; ` +
+              'to take back a settings change use journal.undo with its id, then pg-service.restart',
           },
         );
       }
@@ -105,7 +110,9 @@ export const pgServiceHandlers = (
           'PG_START_FAILED',
           `PostgreSQL ${where(cluster)} did not come up after a restart (${failure}). From ${log}:\n${lines}`,
           {
-            hint: 'fix what the log names; to take back a settings change use journal.undo with its id, then pg-service.restart',
+            hint:
+              'fix what the log names; ' +
+              'to take back a settings change use journal.undo with its id, then pg-service.restart',
           },
         );
       }
@@ -114,7 +121,8 @@ export const pgServiceHandlers = (
       if (!again.up) {
         throw new PgduplexError(
           'PG_START_FAILED',
-          `PostgreSQL ${where(cluster)} did not come up with the settings of journal entry ${entry.id} (${failure}), nor after they were taken back (${again.reason}; ${restored.join('; ')}). From ${log}:\n${lines}`,
+          `PostgreSQL ${where(cluster)} did not come up with the settings of journal entry ${entry.id} (${failure}), ` +
+            `nor after they were taken back (${again.reason}; ${restored.join('; ')}). From ${log}:\n${lines}`,
           {
             hint: `PostgreSQL is down: check "systemctl status ${cluster.service}" and the log`,
           },
@@ -122,7 +130,8 @@ export const pgServiceHandlers = (
       }
       throw new PgduplexError(
         'PG_START_FAILED',
-        `PostgreSQL ${where(cluster)} did not come up with the settings of journal entry ${entry.id} (${failure}); the previous settings were restored and PostgreSQL is running again. From ${log}:\n${lines}`,
+        `PostgreSQL ${where(cluster)} did not come up with the settings of journal entry ${entry.id} (${failure}); ` +
+          `the previous settings were restored and PostgreSQL is running again. From ${log}:\n${lines}`,
         {
           hint: 'fix the setting the log lines name, then apply pg-settings again',
         },

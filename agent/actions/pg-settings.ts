@@ -79,7 +79,8 @@ export const pgSettingsAction = (wanted: { version: string; cluster: string } | 
       if (plan.overrides.length > 0) {
         throw new PgduplexError(
           'PG_SETTING_OVERRIDDEN',
-          `settings elsewhere would win over pgduplex's: ${plan.overrides.map((o) => `${o.name} = '${o.value}' in ${o.where}`).join('; ')}`,
+          "settings elsewhere would win over pgduplex's: " +
+            `${plan.overrides.map((o) => `${o.name} = '${o.value}' in ${o.where}`).join('; ')}`,
           {
             hint: plan.overrides.some((o) => o.alterSystem)
               ? 'remove them (ALTER SYSTEM RESET <name>; select pg_reload_conf()), then retry; nothing was changed'
@@ -108,9 +109,12 @@ export const pgSettingsAction = (wanted: { version: string; cluster: string } | 
             await rollback(() => restoreAfterFailure(c, true));
             throw new PgduplexError(
               'PG_CONFIG_REJECTED',
-              `after a reload PostgreSQL still does not run ${stuck.join(', ')} as written in ${describeTarget(c.target)}`,
+              `after a reload PostgreSQL still does not run ${stuck.join(', ')} ` +
+                `as written in ${describeTarget(c.target)}`,
               {
-                hint: 'the previous file was restored and reloaded; look for a later setting or an error in the PostgreSQL log',
+                hint:
+                  'the previous file was restored and reloaded; ' +
+                  'look for a later setting or an error in the PostgreSQL log',
               },
             );
           }
@@ -134,7 +138,8 @@ export const pgSettingsAction = (wanted: { version: string; cluster: string } | 
           ? {
               restartNeeded: true,
               notes: [
-                `PostgreSQL must restart for ${waiting.join(', ')} to take effect (pending_restart)${journalId ? `: pg-service.restart with restoreJournalId ${journalId}` : ''}`,
+                `PostgreSQL must restart for ${waiting.join(', ')} to take effect (pending_restart)` +
+                  `${journalId ? `: pg-service.restart with restoreJournalId ${journalId}` : ''}`,
               ],
             }
           : {}),

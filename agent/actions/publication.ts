@@ -16,12 +16,16 @@ type Shape = z.infer<typeof shape>;
 type Current = { exists: false } | { exists: true; all: boolean; tables: Array<{ schema: string; name: string }> };
 
 const READ_SQL = `select coalesce((select json_build_object('exists', true, 'all', p.puballtables,
-    'tables', coalesce((select json_agg(json_build_object('schema', schemaname, 'name', tablename) order by schemaname, tablename) from pg_publication_tables where pubname = p.pubname), '[]'))
+    'tables', coalesce((select json_agg(json_build_object('schema', schemaname, 'name', tablename)
+      order by schemaname, tablename) from pg_publication_tables where pubname = p.pubname), '[]'))
   from pg_publication p where p.pubname = :'pub'), json_build_object('exists', false))`;
 
 // Statements are built server-side with format(%I) from psql variables and run with \\gexec: no
 // identifier is ever spliced into SQL text by the agent.
-const TABLE_LIST = `(select string_agg(format('%I.%I', x.s, x.t), ', ' order by x.s, x.t) from json_to_recordset(:'tables'::json) as x(s text, t text))`;
+// One line (it goes into a \\gexec line): split in the source only.
+const TABLE_LIST =
+  `(select string_agg(format('%I.%I', x.s, x.t), ', ' order by x.s, x.t) ` +
+  `from json_to_recordset(:'tables'::json) as x(s text, t text))`;
 const CREATE_SQL = (s: Shape) =>
   'all' in s
     ? `select format('create publication %I for all tables', :'pub') \\gexec`
@@ -46,7 +50,8 @@ function differs(cur: Current, want: Shape): boolean {
 function describeShape(s: Shape): string {
   return 'all' in s
     ? 'for all tables'
-    : `for ${s.list.length} table${s.list.length === 1 ? '' : 's'} (${s.list.slice(0, 5).map(key).join(', ')}${s.list.length > 5 ? ', …' : ''})`;
+    : `for ${s.list.length} table${s.list.length === 1 ? '' : 's'} ` +
+        `(${s.list.slice(0, 5).map(key).join(', ')}${s.list.length > 5 ? ', …' : ''})`;
 }
 
 /**

@@ -8,10 +8,13 @@ import { replicaIdentityChange } from '../../shared/protocol/replication-actions
 import type { AgentServices } from './context.js';
 
 // relreplident: d default (primary key), n nothing, f full, i an index (named by indisreplident).
-const READ_SQL = `select coalesce(json_agg(json_build_object('schema', x.s, 'name', x.n, 'identity', c.relreplident::text,
-    'index', (select i.relname from pg_index ix join pg_class i on i.oid = ix.indexrelid where ix.indrelid = c.oid and ix.indisreplident))), '[]')
+const READ_SQL = `select coalesce(json_agg(json_build_object('schema', x.s, 'name', x.n,
+    'identity', c.relreplident::text,
+    'index', (select i.relname from pg_index ix join pg_class i on i.oid = ix.indexrelid
+      where ix.indrelid = c.oid and ix.indisreplident))), '[]')
   from json_to_recordset(:'tables'::json) as x(s text, n text)
-  join pg_namespace ns on ns.nspname = x.s join pg_class c on c.relnamespace = ns.oid and c.relname = x.n and c.relkind in ('r', 'p')`;
+  join pg_namespace ns on ns.nspname = x.s
+  join pg_class c on c.relnamespace = ns.oid and c.relname = x.n and c.relkind in ('r', 'p')`;
 
 const SET_SQL = `begin;
 select case x.identity when 'f' then format('alter table %I.%I replica identity full', x.s, x.n)
@@ -62,8 +65,11 @@ export const replicaIdentityAction = (s: AgentServices) => {
   const run = async (database: string, plan: Step[]) =>
     runPsql(await resolveCluster(s.postgresql), SET_SQL, opts(database, { plan: JSON.stringify(plan) }));
   const pending = (list: Identity[]) => list.filter((t) => t.identity !== 'f');
-  const describe = (t: Identity) =>
-    `${t.schema}.${t.name}: replica identity ${({ d: 'default', n: 'nothing', i: `index ${t.index}` } as Record<string, string>)[t.identity] ?? t.identity} -> full`;
+  const describe = (t: Identity) => {
+    const was =
+      ({ d: 'default', n: 'nothing', i: `index ${t.index}` } as Record<string, string>)[t.identity] ?? t.identity;
+    return `${t.schema}.${t.name}: replica identity ${was} -> full`;
+  };
 
   return defineChange(replicaIdentityChange, {
     async check(p) {
@@ -97,10 +103,13 @@ export const replicaIdentityAction = (s: AgentServices) => {
       const exists = await lookup(r.database, r.before);
       const plan = r.before.filter((b) => exists.some((t) => t.schema === b.s && t.name === b.n));
       if (plan.length > 0) await run(r.database, plan);
-      return plan.map(
-        (b) =>
-          `${b.s}.${b.n}: replica identity back to ${b.identity === 'i' ? `index ${b.idx}` : (({ d: 'default', n: 'nothing' } as Record<string, string>)[b.identity] ?? b.identity)}`,
-      );
+      return plan.map((b) => {
+        const back =
+          b.identity === 'i'
+            ? `index ${b.idx}`
+            : (({ d: 'default', n: 'nothing' } as Record<string, string>)[b.identity] ?? b.identity);
+        return `${b.s}.${b.n}: replica identity back to ${back}`;
+      });
     },
   });
 };

@@ -17,9 +17,13 @@ import { plainIdentifier as ident } from '../../shared/protocol/identifier.js';
 import { REPL_ROLE } from '../../shared/replication.js';
 
 const MAX_SCHEMA_BYTES = 64 * 1024 * 1024;
-const TABLES_SQL = `select coalesce(json_agg(c.relname order by c.relname), '[]') from pg_class c join pg_namespace n on n.oid = c.relnamespace where n.nspname = :'schema' and c.relkind in ('r', 'p')`;
-const OWNER_SQL = `select to_json(coalesce((select nspowner::regrole::text from pg_namespace where nspname = :'schema'), 'pg_database_owner'))`;
-const ROWS_SQL = `select coalesce(sum(greatest(c.reltuples, 0))::bigint, 0) from pg_class c join pg_namespace n on n.oid = c.relnamespace where n.nspname = :'schema' and c.relkind = 'r'`;
+const TABLES_SQL = `select coalesce(json_agg(c.relname order by c.relname), '[]')
+  from pg_class c join pg_namespace n on n.oid = c.relnamespace
+  where n.nspname = :'schema' and c.relkind in ('r', 'p')`;
+const OWNER_SQL = `select to_json(coalesce((select nspowner::regrole::text from pg_namespace where nspname = :'schema'),
+  'pg_database_owner'))`;
+const ROWS_SQL = `select coalesce(sum(greatest(c.reltuples, 0))::bigint, 0)
+  from pg_class c join pg_namespace n on n.oid = c.relnamespace where n.nspname = :'schema' and c.relkind = 'r'`;
 
 /** `schema-export` (peer only): streams this node's schema to the peer that imports it. */
 export const schemaExportHandler = (s: AgentServices) =>
@@ -64,7 +68,8 @@ export const schemaImportAction = (s: AgentServices, root = BACKUP_ROOT) => {
         changes: [
           tables.length === 0
             ? `import ${peer}'s schema ${schema} into the empty schema ${schema} of ${database}`
-            : `REPLACE schema ${schema} of ${database} on ${s.node} (${tables.length} tables, about ${rows} rows, destroyed) with ${peer}'s`,
+            : `REPLACE schema ${schema} of ${database} on ${s.node} ` +
+              `(${tables.length} tables, about ${rows} rows, destroyed) with ${peer}'s`,
         ],
       };
     },
@@ -124,7 +129,8 @@ export const schemaImportAction = (s: AgentServices, root = BACKUP_ROOT) => {
       ctx?.progress(`applying ${(size / 1024).toFixed(0)} KiB of schema in one transaction`);
       const expected = [...((meta['tables'] as string[] | undefined) ?? [])].sort();
       const changes = [
-        `${tables.length ? `replaced schema ${schema} (${tables.length} tables)` : `imported schema ${schema}`} of ${database} from the peer: ${expected.length} tables`,
+        `${tables.length ? `replaced schema ${schema} (${tables.length} tables)` : `imported schema ${schema}`} ` +
+          `of ${database} from the peer: ${expected.length} tables`,
       ];
       const record = { database, schema, owner, backupId: replace?.backupId ?? null };
       const { journalId } = await journal.make(changes, record, () =>

@@ -11,8 +11,10 @@ import type { AgentServices } from './context.js';
 import { plainIdentifier as ident } from '../../shared/protocol/identifier.js';
 
 const SET_SQL = `begin;
-select format('alter sequence %I.%I increment by %s', x.s, x.n, x.inc) from json_to_recordset(:'seqs'::json) as x(s text, n text, inc bigint, next bigint) \\gexec
-select count(setval(format('%I.%I', x.s, x.n)::regclass, x.next, false)) from json_to_recordset(:'seqs'::json) as x(s text, n text, inc bigint, next bigint);
+select format('alter sequence %I.%I increment by %s', x.s, x.n, x.inc)
+  from json_to_recordset(:'seqs'::json) as x(s text, n text, inc bigint, next bigint) \\gexec
+select count(setval(format('%I.%I', x.s, x.n)::regclass, x.next, false))
+  from json_to_recordset(:'seqs'::json) as x(s text, n text, inc bigint, next bigint);
 commit;`;
 
 type Plan = { s: string; n: string; inc: number; next: number };
@@ -50,7 +52,10 @@ export const sequencesAction = (s: AgentServices) => {
       return {
         changes: pending(await read(p.database), p).map((q) => {
           const t = interleave(q, p.step, p.slot);
-          return `${label(q)}: increment ${q.increment} -> ${t.increment}, next ${q.next} -> ${t.next} (values ≡ ${p.slot % p.step} mod ${p.step})`;
+          return (
+            `${label(q)}: increment ${q.increment} -> ${t.increment}, next ${q.next} -> ${t.next} ` +
+            `(values ≡ ${p.slot % p.step} mod ${p.step})`
+          );
         }),
       };
     },

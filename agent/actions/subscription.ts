@@ -67,13 +67,18 @@ export const LINK_LIVENESS =
   'connect_timeout=10 keepalives=1 keepalives_idle=10 keepalives_interval=5 keepalives_count=4 tcp_user_timeout=30000';
 
 function conninfo(p: Params, configDir: string): string {
-  return `host=${p.peer.host} port=${p.peer.port} dbname=${p.peer.database} user=${p.peer.user} sslmode=${p.sslmode} passfile=${join(configDir, PASSFILE_NAME)} application_name=${p.name} ${LINK_LIVENESS}`;
+  return (
+    `host=${p.peer.host} port=${p.peer.port} dbname=${p.peer.database} user=${p.peer.user} sslmode=${p.sslmode} ` +
+    `passfile=${join(configDir, PASSFILE_NAME)} application_name=${p.name} ${LINK_LIVENESS}`
+  );
 }
 
 function differences(cur: SubscriptionState, p: Params, conn: string): string[] {
   if (!cur.exists)
     return [
-      `create subscription ${p.name} in ${p.database} to publication ${p.publication} at ${p.peer.host}:${p.peer.port} (origin=${p.options.origin}, copy_data=${p.options.copyData}, binary=${p.options.binary}, streaming=${p.options.streaming})`,
+      `create subscription ${p.name} in ${p.database} to publication ${p.publication} ` +
+        `at ${p.peer.host}:${p.peer.port} (origin=${p.options.origin}, copy_data=${p.options.copyData}, ` +
+        `binary=${p.options.binary}, streaming=${p.options.streaming})`,
     ];
   const o = p.options;
   const diffs: Array<[string, unknown, unknown]> = [
@@ -142,7 +147,8 @@ export const subscriptionAction = (s: AgentServices) => {
       ) {
         throw new PgduplexError(
           'REFUSED',
-          `subscription ${p.name} exists with failover = ${before.failover}; changing it needs the subscription disabled first`,
+          `subscription ${p.name} exists with failover = ${before.failover}; ` +
+            'changing it needs the subscription disabled first',
           { hint: 'drop and re-create it (subscription-drop, then subscription)' },
         );
       }
@@ -186,7 +192,8 @@ export const subscriptionAction = (s: AgentServices) => {
         const slot = (await read(r)).slot ?? r.name;
         await runPsql(cluster, DETACH_AND_DROP_SQL, { ...t, vars: { sub: r.name } });
         return [
-          `dropped subscription ${r.name}; the publisher was unreachable, so drop its slot ${slot} there (select pg_drop_replication_slot('${slot}'))`,
+          `dropped subscription ${r.name}; the publisher was unreachable, ` +
+            `so drop its slot ${slot} there (select pg_drop_replication_slot('${slot}'))`,
         ];
       }
     },

@@ -14,12 +14,15 @@ import { slotDropChange, subscriptionDropChange } from '../../shared/protocol/re
 import type { AgentServices } from './context.js';
 import { plainIdentifier as ident } from '../../shared/protocol/identifier.js';
 
-const SLOT_SQL = `select coalesce((select json_build_object('exists', true, 'active', active, 'type', slot_type, 'database', database,
-    'retainedBytes', case when restart_lsn is null then 0 else pg_wal_lsn_diff(pg_current_wal_lsn(), restart_lsn)::bigint end)
+const SLOT_SQL = `select coalesce((select json_build_object('exists', true, 'active', active, 'type', slot_type,
+    'database', database,
+    'retainedBytes', case when restart_lsn is null then 0
+      else pg_wal_lsn_diff(pg_current_wal_lsn(), restart_lsn)::bigint end)
   from pg_replication_slots where slot_name = :'slot'), json_build_object('exists', false))`;
 
 // Waits up to 10 s for the walsender to exit, so the slot is free when it is dropped right after.
-const TERMINATE_SQL = `select pg_terminate_backend(active_pid, 10000) from pg_replication_slots where slot_name = :'slot' and active_pid is not null;\n`;
+const TERMINATE_SQL = `select pg_terminate_backend(active_pid, 10000) from pg_replication_slots
+  where slot_name = :'slot' and active_pid is not null;\n`;
 
 /**
  * `subscription-drop`: removes a subscription (and its slot on the publisher when reachable; else it
@@ -55,7 +58,8 @@ export const subscriptionDropAction = (s: AgentServices) => {
         } catch {
           await runPsql(cluster, DETACH_AND_DROP_SQL, { ...t, vars: { sub: name } });
           notes.push(
-            `the publisher could not be reached: drop slot ${before.slot ?? name} there with select pg_drop_replication_slot('${before.slot ?? name}')`,
+            `the publisher could not be reached: drop slot ${before.slot ?? name} there ` +
+              `with select pg_drop_replication_slot('${before.slot ?? name}')`,
           );
         }
         if ((await read(database, name)).exists)
@@ -84,7 +88,8 @@ export const subscriptionDropAction = (s: AgentServices) => {
       };
       await runPsql(cluster, CREATE_SUBSCRIPTION_SQL, { ...t, vars });
       return [
-        `re-created subscription ${r.name} without copying data: changes made on the publisher while it was gone are not replicated`,
+        `re-created subscription ${r.name} without copying data: ` +
+          'changes made on the publisher while it was gone are not replicated',
       ];
     },
   });
@@ -114,7 +119,8 @@ export const slotDropAction = (s: AgentServices) => {
       return {
         changes: st.exists
           ? [
-              `drop ${st.type} slot ${slot}${active}, releasing ${st.retainedBytes} bytes of WAL; a subscriber using it must then be re-synchronised`,
+              `drop ${st.type} slot ${slot}${active}, releasing ${st.retainedBytes} bytes of WAL; ` +
+                'a subscriber using it must then be re-synchronised',
             ]
           : [],
       };
@@ -129,12 +135,14 @@ export const slotDropAction = (s: AgentServices) => {
       if ((st.retainedBytes ?? 0) < confirmRetainedBytesAtLeast) {
         throw new PgduplexError(
           'REFUSED',
-          `slot ${slot} holds ${st.retainedBytes} bytes, less than the ${confirmRetainedBytesAtLeast} you confirmed: it moved since you looked`,
+          `slot ${slot} holds ${st.retainedBytes} bytes, less than the ${confirmRetainedBytesAtLeast} you confirmed: ` +
+            'it moved since you looked',
           { hint: 'check again and confirm the current figure' },
         );
       }
       const changes = [
-        `dropped slot ${slot} (${st.retainedBytes} bytes of WAL released${st.active ? '; the walsender using it was ended' : ''})`,
+        `dropped slot ${slot} (${st.retainedBytes} bytes of WAL released` +
+          `${st.active ? '; the walsender using it was ended' : ''})`,
       ];
       const sql = `${terminate ? TERMINATE_SQL : ''}select pg_drop_replication_slot(:'slot');`;
       const { journalId } = await journal.make(changes, { slot, database: st.database ?? null }, async () =>

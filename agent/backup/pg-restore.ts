@@ -130,6 +130,8 @@ export async function restoreSchemaAtomically(
 
 /** Exact row counts of every table, to compare a restore with its source. */
 export const EXACT_COUNTS_SQL = `select coalesce(json_agg(json_build_object('schema', table_schema, 'name', table_name,
-  'rows', (xpath('/row/c/text()', query_to_xml(format('select count(*) as c from %I.%I', table_schema, table_name), false, true, '')))[1]::text::bigint)
+  'rows', (xpath('/row/c/text()', query_to_xml(format('select count(*) as c from %I.%I', table_schema, table_name),
+    false, true, '')))[1]::text::bigint)
   order by table_schema, table_name), '[]')
-  from information_schema.tables where table_type = 'BASE TABLE' and table_schema not in ('pg_catalog', 'information_schema')`;
+  from information_schema.tables
+  where table_type = 'BASE TABLE' and table_schema not in ('pg_catalog', 'information_schema')`;

@@ -37,7 +37,9 @@ export async function containedPath(path: string, roots: readonly string[], what
     'PATH_NOT_ALLOWED',
     `${what} ${path} is ${real}, outside ${roots.join(', ')}; pgduplex does not touch it`,
     {
-      hint: "keep PostgreSQL's configuration (include_dir, hba_file, the cluster's log) inside the cluster's own directories",
+      hint:
+        "keep PostgreSQL's configuration (include_dir, hba_file, the cluster's log) " +
+        "inside the cluster's own directories",
     },
   );
 }

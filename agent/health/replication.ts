@@ -66,7 +66,8 @@ export function lagReadiness(h: ReplicationHealth, maxLagBytes: number): string 
   return behind
     .map(
       (s) =>
-        `${s.to ?? 'the peer'} has not confirmed ${s.lagBytes ?? 'an unknown number of'} bytes of this node's changes (slot ${s.name}; limit ${maxLagBytes})`,
+        `${s.to ?? 'the peer'} has not confirmed ${s.lagBytes ?? 'an unknown number of'} bytes ` +
+        `of this node's changes (slot ${s.name}; limit ${maxLagBytes})`,
     )
     .join('; ');
 }

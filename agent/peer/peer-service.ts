@@ -183,9 +183,12 @@ export class PeerService {
       return refuse(
         new PgduplexError(
           'PEER_KEY_MISMATCH',
-          `the joining node's fingerprint is ${formatFingerprint(joiner.fingerprint)}, not the ${formatFingerprint(expected)} given`,
+          `the joining node's fingerprint is ${formatFingerprint(joiner.fingerprint)}, ` +
+            `not the ${formatFingerprint(expected)} given`,
           {
-            hint: 'someone else may have the token: compare with "pgduplex whoami" on the node that should pair, then pair --accept again',
+            hint:
+              'someone else may have the token: compare with "pgduplex whoami" on the node that should pair, ' +
+              'then pair --accept again',
           },
         ),
       );

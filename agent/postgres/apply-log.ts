@@ -2,10 +2,15 @@ import type { ReplicationLogError } from '../../shared/replication.js';
 
 const ENTRY = /^(?<prefix>.*?)\b(?<level>LOG|ERROR|FATAL|PANIC|WARNING|DETAIL|CONTEXT|HINT|STATEMENT):\s+(?<text>.*)$/;
 const STAMP = /^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d+)?)(?: (\S+))?/;
-const STARTED =
-  /logical replication (?:(?:parallel )?apply|table synchronization) worker for subscription "([^"]+)"(?:, table "[^"]+")? has started/;
-const ORIGIN_CONTEXT =
-  /processing remote data for replication origin "([^"]+)".*?(?: for replication target relation "([^"]+)")?(?: column "[^"]+")?(?: in transaction \d+)?(?:, finished at ([0-9A-Fa-f]+\/[0-9A-Fa-f]+))?$/;
+// The two long patterns are joined from the sources of their halves (the same pattern, no flags).
+const STARTED = new RegExp(
+  /logical replication (?:(?:parallel )?apply|table synchronization) worker for subscription "([^"]+)"/.source +
+    /(?:, table "[^"]+")? has started/.source,
+);
+const ORIGIN_CONTEXT = new RegExp(
+  /processing remote data for replication origin "([^"]+)".*?(?: for replication target relation "([^"]+)")?/.source +
+    /(?: column "[^"]+")?(?: in transaction \d+)?(?:, finished at ([0-9A-Fa-f]+\/[0-9A-Fa-f]+))?$/.source,
+);
 const CONFLICT = /conflict detected on relation "([^"]+)"/;
 const KEY = /\b[Kk]ey (\(.*?\)=\(.*?\))(?=[ ,;.]|$)/;
 

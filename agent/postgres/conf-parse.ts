@@ -62,7 +62,10 @@ function parseValue(rest: string): string | undefined {
 
 const ESCAPES: Readonly<Record<string, string>> = { b: '\b', f: '\f', n: '\n', r: '\r', t: '\t' };
 
-/** One backslash escape as the server's GUC_scanstr reads it: \b \f \n \r \t, up to three octal digits, else the character. */
+/**
+ * One backslash escape as the server's GUC_scanstr reads it: \b \f \n \r \t, up to three octal digits, else the
+ * character.
+ */
 function unescape(s: string, at: number): [text: string, used: number] {
   const c = s[at] ?? '';
   if (ESCAPES[c] !== undefined) return [ESCAPES[c], 1];

@@ -29,7 +29,8 @@ export interface HbaFileRule {
 export function hbaServerState(cluster: Cluster, opts: PsqlOptions): Promise<HbaServerState> {
   return queryJson<HbaServerState>(
     cluster,
-    "select json_build_object('hbaFile', current_setting('hba_file'), 'ssl', current_setting('ssl') = 'on', 'loadTime', pg_conf_load_time()::text)",
+    `select json_build_object('hbaFile', current_setting('hba_file'), 'ssl', current_setting('ssl') = 'on',
+       'loadTime', pg_conf_load_time()::text)`,
     opts,
   );
 }
@@ -38,8 +39,9 @@ export function hbaServerState(cluster: Cluster, opts: PsqlOptions): Promise<Hba
 export function hbaFileRules(cluster: Cluster, opts: PsqlOptions): Promise<HbaFileRule[]> {
   return queryJson<HbaFileRule[]>(
     cluster,
-    `select coalesce(json_agg(json_build_object('file', file_name, 'line', line_number, 'type', type, 'database', database,
-       'user', user_name, 'address', address, 'netmask', netmask, 'method', auth_method, 'error', error) order by file_name, line_number), '[]')
+    `select coalesce(json_agg(json_build_object('file', file_name, 'line', line_number, 'type', type,
+       'database', database, 'user', user_name, 'address', address, 'netmask', netmask, 'method', auth_method,
+       'error', error) order by file_name, line_number), '[]')
      from pg_hba_file_rules`,
     opts,
   );
@@ -76,7 +78,15 @@ export function verifyBlockRules(
     return ok
       ? []
       : [
-          `line ${line}: PostgreSQL reads ${JSON.stringify({ type: r.type, database: r.database, user: r.user, address: r.address, netmask: r.netmask, method: r.method })}`,
+          `line ${line}: PostgreSQL reads ` +
+            JSON.stringify({
+              type: r.type,
+              database: r.database,
+              user: r.user,
+              address: r.address,
+              netmask: r.netmask,
+              method: r.method,
+            }),
         ];
   });
 }

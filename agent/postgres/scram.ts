@@ -45,7 +45,10 @@ export async function scramKeys(
 
 /** The text PostgreSQL recognises as an already-hashed SCRAM password. */
 export function formatVerifier(v: ScramVerifier): string {
-  return `SCRAM-SHA-256$${v.iterations}:${v.salt.toString('base64')}$${v.storedKey.toString('base64')}:${v.serverKey.toString('base64')}`;
+  return (
+    `SCRAM-SHA-256$${v.iterations}:${v.salt.toString('base64')}$` +
+    `${v.storedKey.toString('base64')}:${v.serverKey.toString('base64')}`
+  );
 }
 
 /** Reads a stored verifier; anything else (md5, plaintext, null) is undefined. */

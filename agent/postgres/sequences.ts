@@ -41,16 +41,21 @@ export function isInterleaved(s: SequenceState, step: number, slot: number): boo
 /** Reads every sequence outside the system schemas with its owning column's maximum. */
 export const SEQUENCES_SQL = `select coalesce(json_agg(json_build_object(
     'schema', s.schemaname, 'name', s.sequencename, 'increment', s.increment_by,
-    'next', (xpath('/row/v/text()', query_to_xml(format('select case when is_called then last_value + %s else last_value end as v from %I.%I', s.increment_by, s.schemaname, s.sequencename), false, true, '')))[1]::text::bigint,
+    'next', (xpath('/row/v/text()', query_to_xml(
+      format('select case when is_called then last_value + %s else last_value end as v from %I.%I',
+        s.increment_by, s.schemaname, s.sequencename), false, true, '')))[1]::text::bigint,
     'owner', o.owner,
     'columnMax', coalesce(case when o.tbl is null then 0 else
-      (xpath('/row/m/text()', query_to_xml(format('select coalesce(max(%I), 0) as m from %s', o.col, o.tbl), false, true, '')))[1]::text::bigint end, 0))
+      (xpath('/row/m/text()', query_to_xml(format('select coalesce(max(%I), 0) as m from %s', o.col, o.tbl),
+        false, true, '')))[1]::text::bigint end, 0))
     order by s.schemaname, s.sequencename), '[]')
   from pg_sequences s
   left join lateral (
-    select format('%I.%I', n.nspname, c.relname) as tbl, a.attname as col, format('%s.%s.%s', n.nspname, c.relname, a.attname) as owner
+    select format('%I.%I', n.nspname, c.relname) as tbl, a.attname as col,
+      format('%s.%s.%s', n.nspname, c.relname, a.attname) as owner
     from pg_depend d join pg_attribute a on a.attrelid = d.refobjid and a.attnum = d.refobjsubid
     join pg_class c on c.oid = d.refobjid join pg_namespace n on n.oid = c.relnamespace
-    where d.classid = 'pg_class'::regclass and d.objid = format('%I.%I', s.schemaname, s.sequencename)::regclass and d.deptype in ('a', 'i')
+    where d.classid = 'pg_class'::regclass and d.objid = format('%I.%I', s.schemaname, s.sequencename)::regclass
+      and d.deptype in ('a', 'i')
     limit 1) o on true
   where s.schemaname not in ('pg_catalog', 'information_schema')`;

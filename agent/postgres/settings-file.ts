@@ -74,7 +74,9 @@ export function blockRange(text: string): LineRange | undefined {
       'CONFIG_INVALID',
       `postgresql.conf has a damaged pgduplex block (${begins.length} "${BLOCK_BEGIN}", ${ends.length} "${BLOCK_END}")`,
       {
-        hint: `leave exactly one "${BLOCK_BEGIN}" ... "${BLOCK_END}" pair in postgresql.conf (or remove both), then retry`,
+        hint:
+          `leave exactly one "${BLOCK_BEGIN}" ... "${BLOCK_END}" pair in postgresql.conf ` +
+          '(or remove both), then retry',
       },
     );
   }
@@ -202,7 +204,10 @@ export function filesValue(rows: readonly FileRow[], name: string, row: ServerSe
   return rows.filter((r) => r.name === name && assigns(r)).at(-1)?.setting ?? row?.bootVal ?? undefined;
 }
 
-/** What the configuration gives `name` without pgduplex's part: the last other assignment, else the built-in default. */
+/**
+ * What the configuration gives `name` without pgduplex's part: the last other assignment, else the built-in
+ * default.
+ */
 export function baseValue(
   rows: readonly FileRow[],
   target: SettingsTarget,

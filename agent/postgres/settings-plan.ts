@@ -134,7 +134,8 @@ export function planSettings(
   const overrides = findOverrides(state.files, target, range, [...desired.keys()], confLines);
   for (const o of overrides) {
     changes.push(
-      `${o.name}: ${o.where} sets '${o.value}', which wins over ${where}${o.alterSystem ? ` (run ALTER SYSTEM RESET ${o.name})` : ' (remove it there)'}`,
+      `${o.name}: ${o.where} sets '${o.value}', which wins over ${where}` +
+        `${o.alterSystem ? ` (run ALTER SYSTEM RESET ${o.name})` : ' (remove it there)'}`,
     );
   }
   return { newText, changes, overrides, restartNeeded, touched, reloadOnly: reloadOnly && newText === current };

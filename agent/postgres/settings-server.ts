@@ -17,10 +17,13 @@ const NAMES = `array[${[...SETTING_SPECS.keys()].map((n) => `'${n}'`).join(',')}
 // pg_file_settings parses the files as they are on disk now, so it sees a new drop-in before a reload.
 const STATE_SQL = `select json_build_object(
   'versionNum', current_setting('server_version_num')::int,
-  'settings', coalesce((select json_agg(json_build_object('name', name, 'setting', setting, 'display', current_setting(name), 'unit', unit,
-      'vartype', vartype, 'context', context, 'minVal', min_val, 'maxVal', max_val, 'enumvals', enumvals, 'bootVal', boot_val, 'resetVal', reset_val,
+  'settings', coalesce((select json_agg(json_build_object('name', name, 'setting', setting,
+      'display', current_setting(name), 'unit', unit,
+      'vartype', vartype, 'context', context, 'minVal', min_val, 'maxVal', max_val, 'enumvals', enumvals,
+      'bootVal', boot_val, 'resetVal', reset_val,
       'pendingRestart', pending_restart)) from pg_settings where name = any(${NAMES})), '[]'),
-  'files', coalesce((select json_agg(json_build_object('sourcefile', sourcefile, 'sourceline', sourceline, 'seqno', seqno, 'name', name,
+  'files', coalesce((select json_agg(json_build_object('sourcefile', sourcefile, 'sourceline', sourceline,
+      'seqno', seqno, 'name', name,
       'setting', setting, 'applied', applied, 'error', error) order by seqno) from pg_file_settings
       where name is null or name = any(${NAMES}) or error is not null), '[]'))`;
 

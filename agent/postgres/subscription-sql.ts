@@ -16,24 +16,36 @@ export interface SubscriptionState {
 }
 
 /** Reads one subscription of the current database, or {exists: false}. */
-export const READ_SUBSCRIPTION_SQL = `select coalesce((select json_build_object('exists', true, 'enabled', s.subenabled, 'conninfo', s.subconninfo,
+export const READ_SUBSCRIPTION_SQL = `select coalesce((select json_build_object('exists', true, 'enabled', s.subenabled,
+    'conninfo', s.subconninfo,
     'publications', s.subpublications, 'origin', s.suborigin, 'binary', s.subbinary,
     'streaming', case s.substream when 'f' then 'off' when 't' then 'on' else 'parallel' end,
     'disableOnError', s.subdisableonerr, 'slot', s.subslotname,
-    'passwordRequired', s.subpasswordrequired, 'runAsOwner', s.subrunasowner, 'failover', (to_jsonb(s) ->> 'subfailover')::boolean)
-  from pg_subscription s join pg_database d on d.oid = s.subdbid where d.datname = current_database() and s.subname = :'sub'),
+    'passwordRequired', s.subpasswordrequired, 'runAsOwner', s.subrunasowner,
+    'failover', (to_jsonb(s) ->> 'subfailover')::boolean)
+  from pg_subscription s join pg_database d on d.oid = s.subdbid
+  where d.datname = current_database() and s.subname = :'sub'),
   json_build_object('exists', false))`;
 
+// The long format() strings are split in the source only: SQL literals keep their one line.
 /** Every statement is assembled by the server with format(%I/%L) from psql variables, never by us. */
-export const CREATE_SUBSCRIPTION_SQL = `select format('create subscription %I connection %L publication %I with (origin = %s, copy_data = %s, binary = %s, streaming = %s, disable_on_error = %s, enabled = %s, password_required = %s, run_as_owner = %s%s)',
-  :'sub', :'conn', :'pub', :'origin', :'copy_data', :'binary', :'streaming', :'disable_on_error', :'enabled', :'password_required', :'run_as_owner',
-  case when current_setting('server_version_num')::int >= 170000 then format(', failover = %s', :'failover') else '' end) \\gexec`;
+export const CREATE_SUBSCRIPTION_SQL =
+  `select format('create subscription %I connection %L publication %I with (origin = %s, copy_data = %s, ` +
+  `binary = %s, streaming = %s, disable_on_error = %s, enabled = %s, password_required = %s, run_as_owner = %s%s)',
+  :'sub', :'conn', :'pub', :'origin', :'copy_data', :'binary', :'streaming', :'disable_on_error', :'enabled',
+  :'password_required', :'run_as_owner',
+  case when current_setting('server_version_num')::int >= 170000 then format(', failover = %s', :'failover')
+  else '' end) \\gexec`;
 
 /** Brings an existing subscription to the wanted connection, publication, options and state. */
-export const ALTER_SUBSCRIPTION_SQL = `select format('alter subscription %I connection %L', :'sub', :'conn') \\gexec
+export const ALTER_SUBSCRIPTION_SQL =
+  `select format('alter subscription %I connection %L', :'sub', :'conn') \\gexec
 select format('alter subscription %I set publication %I with (refresh = false)', :'sub', :'pub') \\gexec
-select format('alter subscription %I set (origin = %s, binary = %s, streaming = %s, disable_on_error = %s, password_required = %s, run_as_owner = %s)', :'sub', :'origin', :'binary', :'streaming', :'disable_on_error', :'password_required', :'run_as_owner') \\gexec
-select format('alter subscription %I %s', :'sub', case when :'enabled' = 'true' then 'enable' else 'disable' end) \\gexec`;
+select format('alter subscription %I set (origin = %s, binary = %s, streaming = %s, disable_on_error = %s, ` +
+  `password_required = %s, run_as_owner = %s)', :'sub', :'origin', :'binary', :'streaming', :'disable_on_error', ` +
+  `:'password_required', :'run_as_owner') \\gexec
+select format('alter subscription %I %s', :'sub', ` +
+  `case when :'enabled' = 'true' then 'enable' else 'disable' end) \\gexec`;
 
 /**
  * Drops a subscription and its slot on the publisher (which must be reachable). A publisher behind a
@@ -52,11 +64,15 @@ select format('drop subscription if exists %I', :'sub') \\gexec`;
  * each table whose copy finished but whose sync did not, the publisher slot that sync still needs
  * (PostgreSQL's name for it: pg_<subscription oid>_sync_<table oid>_<this system's identifier>).
  */
-export const SUBSCRIPTION_STATUS_SQL = `select coalesce(json_agg(json_build_object('name', s.subname, 'enabled', s.subenabled,
-    'tables', (select coalesce(json_object_agg(st, n), '{}') from (select srsubstate::text st, count(*) n from pg_subscription_rel r where r.srsubid = s.oid group by 1) x),
+export const SUBSCRIPTION_STATUS_SQL = `select coalesce(json_agg(json_build_object('name', s.subname,
+    'enabled', s.subenabled,
+    'tables', (select coalesce(json_object_agg(st, n), '{}')
+      from (select srsubstate::text st, count(*) n from pg_subscription_rel r where r.srsubid = s.oid group by 1) x),
     'workers', (select count(*) from pg_stat_subscription w where w.subid = s.oid),
-    'tableBytes', (select coalesce(sum(pg_table_size(r.srrelid)), 0)::bigint from pg_subscription_rel r where r.srsubid = s.oid),
+    'tableBytes', (select coalesce(sum(pg_table_size(r.srrelid)), 0)::bigint from pg_subscription_rel r
+      where r.srsubid = s.oid),
     'finishedCopy', (select coalesce(json_agg(json_build_object('table', r.srrelid::regclass::text,
-        'slot', format('pg_%s_sync_%s_%s', s.oid, r.srrelid, (select system_identifier from pg_control_system()))) order by r.srrelid), '[]')
+        'slot', format('pg_%s_sync_%s_%s', s.oid, r.srrelid, (select system_identifier from pg_control_system())))
+        order by r.srrelid), '[]')
       from pg_subscription_rel r where r.srsubid = s.oid and r.srsubstate = 'f')) order by s.subname), '[]')
   from pg_subscription s join pg_database d on d.oid = s.subdbid where d.datname = current_database()`;

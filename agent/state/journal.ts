@@ -230,7 +230,8 @@ function notRolledBack(err: unknown, rollbackError: unknown, id: string): unknow
   const why = rollbackError instanceof Error ? rollbackError.message : String(rollbackError);
   return new PgduplexError(
     err.code,
-    `${err.message}; rolling it back failed too (${why}), so journal entry ${id} stays and its undo reverses what is left`,
+    `${err.message}; rolling it back failed too (${why}), ` +
+      `so journal entry ${id} stays and its undo reverses what is left`,
     {
       hint: 'pgduplex teardown undoes it; or look at the cause, then retry',
       cause: err,

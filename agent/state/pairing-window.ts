@@ -92,7 +92,10 @@ export class PairingWindow {
     return this.window !== null && this.window.used && this.window.openedAt === id;
   }
 
-  /** Decides a pairing attempt from `remoteAddress`; throws the reason, counts wrong proofs; returns the window's id. */
+  /**
+   * Decides a pairing attempt from `remoteAddress`; throws the reason, counts wrong proofs; returns the window's
+   * id.
+   */
   admit(claim: ClientClaim, remoteAddress: string): string {
     const w = this.window;
     if (w === null) throw new PgduplexError('PAIRING_CLOSED', 'no pairing window is open on the other node');

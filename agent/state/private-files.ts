@@ -24,7 +24,10 @@ function foreign(path: string, uid: number): PgduplexError {
   );
 }
 
-/** Creates the state dir 0700, or refuses to go on when an existing one is a symlink, someone else's or readable by others. */
+/**
+ * Creates the state dir 0700, or refuses to go on when an existing one is a symlink, someone else's or readable by
+ * others.
+ */
 export async function ensurePrivateDir(dir: string): Promise<void> {
   await mkdir(dir, { recursive: true, mode: 0o700 });
   const s = await lstat(dir);

@@ -50,7 +50,8 @@ export class TrustStore {
     if (existing && existing.publicKey !== peer.publicKey) {
       throw new PgduplexError(
         'ALREADY_PAIRED',
-        `this node is already paired with ${existing.node} (${existing.address}, ${formatFingerprint(existing.fingerprint)})`,
+        `this node is already paired with ${existing.node} ` +
+          `(${existing.address}, ${formatFingerprint(existing.fingerprint)})`,
         {
           hint: 'run "pgduplex unpair" first if you mean to replace it',
         },

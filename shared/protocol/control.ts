@@ -25,11 +25,9 @@ export const whoamiAction = defineAction({
 });
 
 /** A fingerprint as `pgduplex whoami` prints it (separators and case do not matter). */
-const fingerprintText = z
-  .string()
-  .regex(/^[A-Za-z2-7 -]{20,40}$/, {
-    message: 'must be a fingerprint as "pgduplex whoami" prints it, e.g. A3WF-XKC5-AR3X-D2CI-Q7FV',
-  });
+const fingerprintText = z.string().regex(/^[A-Za-z2-7 -]{20,40}$/, {
+  message: 'must be a fingerprint as "pgduplex whoami" prints it, e.g. A3WF-XKC5-AR3X-D2CI-Q7FV',
+});
 
 /**
  * Opens the pairing window for one address and returns the one-time token; with the joiner's

@@ -142,7 +142,10 @@ export const pgServiceReloadAction = defineAction({
   result: serviceResult,
 });
 
-/** `pg-service.restart`: restart and wait for connections; `restoreJournalId` names the pg-settings change to take back if it does not start. */
+/**
+ * `pg-service.restart`: restart and wait for connections; `restoreJournalId` names the pg-settings change to take
+ * back if it does not start.
+ */
 export const pgServiceRestartAction = defineAction({
   name: 'pg-service.restart',
   mutates: true,

@@ -67,7 +67,9 @@ export function validateSetting(name: string, raw: string): Checked {
   if (spec === undefined)
     return {
       ok: false,
-      reason: `${JSON.stringify(name.slice(0, 64))} is not a setting pgduplex manages (allowed: ${[...SETTING_SPECS.keys()].join(', ')})`,
+      reason:
+        `${JSON.stringify(name.slice(0, 64))} is not a setting pgduplex manages ` +
+        `(allowed: ${[...SETTING_SPECS.keys()].join(', ')})`,
     };
   const bad = (want: string): Checked => ({
     ok: false,
@@ -107,7 +109,9 @@ function validateAddresses(name: string, raw: string): Checked {
     if (item.includes('%') || item.includes('/'))
       return {
         ok: false,
-        reason: `${name}: ${JSON.stringify(item.slice(0, 64))} is not accepted (no zone ids or prefixes; give plain addresses)`,
+        reason:
+          `${name}: ${JSON.stringify(item.slice(0, 64))} is not accepted ` +
+          '(no zone ids or prefixes; give plain addresses)',
       };
     if (item === '*' || item === 'localhost' || isIP(item) !== 0 || HOSTNAME.test(item)) continue;
     return {
@@ -188,7 +192,8 @@ export function validateForServer(name: string, value: string, row: ServerSettin
   if (spec?.minVersion !== undefined && major < spec.minVersion) {
     return {
       ok: false,
-      reason: `${name} exists only in PostgreSQL ${spec.minVersion} and newer; this cluster runs ${major}: leave it out`,
+      reason:
+        `${name} exists only in PostgreSQL ${spec.minVersion} and newer; ` + `this cluster runs ${major}: leave it out`,
     };
   }
   if (spec === undefined || row === undefined)
@@ -205,7 +210,9 @@ export function validateForServer(name: string, value: string, row: ServerSettin
     if (n < min || n > max)
       return {
         ok: false,
-        reason: `${name} must be between ${row.minVal} and ${row.maxVal}${row.unit ? ` (${row.unit})` : ''} on PostgreSQL ${major}, not ${value}`,
+        reason:
+          `${name} must be between ${row.minVal} and ${row.maxVal}${row.unit ? ` (${row.unit})` : ''} ` +
+          `on PostgreSQL ${major}, not ${value}`,
       };
   }
   return { ok: true, value };
