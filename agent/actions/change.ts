@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { PgduplexError } from '../../shared/errors.js';
 import { defineAction } from '../../shared/protocol/actions.js';
+import { RENAMED_ACTIONS } from '../../shared/protocol/action-names.js';
 import type { Journal } from '../state/journal.js';
 import type { ActionContext } from '../../shared/channel/rpc.js';
 import type { ActionHandler } from './registry.js';
@@ -46,9 +47,22 @@ export function changeHandlers(a: ChangeAction<z.ZodType>, journal: Journal): Ac
   ] as ActionHandler[];
 }
 
+/** Which action undoes a journal entry, by the name it was journaled under: today's, or an earlier release's. */
+export function undoTargets(
+  actions: ReadonlyArray<ChangeAction<z.ZodType>>,
+  renamed: ReadonlyMap<string, string> = RENAMED_ACTIONS,
+): ReadonlyMap<string, ChangeAction<z.ZodType>> {
+  const byName = new Map(actions.map((a) => [a.name, a]));
+  for (const [old, now] of renamed) {
+    const target = byName.get(now);
+    if (target && !byName.has(old)) byName.set(old, target);
+  }
+  return byName;
+}
+
 /** `journal.list` and `journal.undo`: what was changed, and reversing one change by its id. */
 export function journalHandlers(actions: ReadonlyArray<ChangeAction<z.ZodType>>, journal: Journal): ActionHandler[] {
-  const byName = new Map(actions.map((a) => [a.name, a]));
+  const byName = undoTargets(actions);
   const callers = ['local', 'peer'] as const;
   const list = defineAction({
     name: 'journal.list',

@@ -66,8 +66,29 @@ export function buildRegistry(s: AgentServices): ActionRegistry {
     ...pgServiceHandlers(s),
     ...verifiedHandlers(s),
   ] as unknown as ActionHandler[];
-  const changes = [firewallAction(s.limits.toolTimeoutMs), backupAction(s), backupRestoreAction(s), publicationAction(s), sequencesAction(s), replicaIdentityAction(s), pgPassfileAction(s), subscriptionAction(s), extensionsAction(s), schemaImportAction(s), subscriptionDropAction(s), slotDropAction(s), pgSettingsAction(s.postgresql, { timeoutMs: s.limits.toolTimeoutMs }), pgHbaAction({ postgresql: s.postgresql, timeoutMs: s.limits.toolTimeoutMs }), pgRoleAction({ postgresql: s.postgresql, timeoutMs: s.limits.toolTimeoutMs })] as unknown as Array<ChangeAction<z.ZodType>>;
+  const changes = changeActions(s);
   for (const c of changes) handlers.push(...changeHandlers(c, s.journal));
   handlers.push(...journalHandlers(changes, s.journal));
   return new ActionRegistry().register(...handlers);
+}
+
+/** Every state-changing action, bound to its services: the registry's `.check`/`.apply` and what undo knows. */
+export function changeActions(s: AgentServices): Array<ChangeAction<z.ZodType>> {
+  return [
+    firewallAction(s.limits.toolTimeoutMs),
+    backupAction(s),
+    backupRestoreAction(s),
+    publicationAction(s),
+    sequencesAction(s),
+    replicaIdentityAction(s),
+    pgPassfileAction(s),
+    subscriptionAction(s),
+    extensionsAction(s),
+    schemaImportAction(s),
+    subscriptionDropAction(s),
+    slotDropAction(s),
+    pgSettingsAction(s.postgresql, { timeoutMs: s.limits.toolTimeoutMs }),
+    pgHbaAction({ postgresql: s.postgresql, timeoutMs: s.limits.toolTimeoutMs }),
+    pgRoleAction({ postgresql: s.postgresql, timeoutMs: s.limits.toolTimeoutMs }),
+  ] as unknown as Array<ChangeAction<z.ZodType>>;
 }

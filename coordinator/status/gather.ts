@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { PgduplexError, toPgduplexError } from '../../shared/errors.js';
 import { replicationLogErrorSchema, replicationSnapshotSchema, type ReplicationLogError, type ReplicationSnapshot } from '../../shared/replication.js';
 import type { Agents, Side } from '../setup/agents.js';
+import type { AgentVersion } from '../versions.js';
 
 /** One node as status saw it: its replication facts and log errors, or why they could not be read. */
 export interface NodeView {
@@ -19,20 +20,23 @@ export interface PairView {
   database: string;
   local: NodeView;
   peer: NodeView;
+  /** Both agents' pgduplex versions (the peer's null when it does not answer): they differ mid-upgrade. */
+  versions: [AgentVersion, AgentVersion];
 }
 
-type Peer = { node: string; reachable: boolean; error?: string };
+type Peer = { node: string; reachable: boolean; peerVersion?: string; error?: string };
 
 /** Reads both nodes in parallel; an unreachable peer or a stopped PostgreSQL is a fact to report, not a failure. */
 export async function gatherPair(agents: Agents, database: string): Promise<PairView> {
-  const [me, peers] = await Promise.all([agents.call<{ node: string }>('local', 'whoami', {}), agents.call<Peer[]>('local', 'peers.list', {})]);
+  const [me, peers] = await Promise.all([agents.call<{ node: string; version: string }>('local', 'whoami', {}), agents.call<Peer[]>('local', 'peers.list', {})]);
   const peer = peers[0];
   if (!peer) throw new PgduplexError('NOT_PAIRED', 'this node is not paired, so nothing replicates', { hint: 'pair the nodes (pgduplex pair --accept / pgduplex pair), then run pgduplex setup' });
   const [local, remote] = await Promise.all([
     readNode(agents, 'local', me.node, database),
     peer.reachable ? readNode(agents, 'peer', peer.node, database) : Promise.resolve<NodeView>({ node: peer.node, agentReachable: false, problem: `agent unreachable (${peer.error ?? 'no answer'})`, errors: [] }),
   ]);
-  return { database, local, peer: remote };
+  const versions: [AgentVersion, AgentVersion] = [{ node: me.node, version: me.version ?? null }, { node: peer.node, version: peer.peerVersion ?? null }];
+  return { database, local, peer: remote, versions };
 }
 
 async function readNode(agents: Agents, side: Side, node: string, database: string): Promise<NodeView> {

@@ -1,5 +1,6 @@
 import type { Agents, Side } from '../setup/agents.js';
 import type { ReplicationSnapshot } from '../../shared/replication.js';
+import { currentActionName } from '../../shared/protocol/action-names.js';
 import type { NodeView, SlotView } from './plan.js';
 
 type Entry = { id: string; action: string; changes: string[]; undone: boolean; interrupted: boolean };
@@ -11,9 +12,9 @@ export async function viewNode(agents: Agents, side: Side, node: string, databas
     agents.call<ReplicationSnapshot>(side, 'replication.status', {}),
     agents.call<Array<{ name: string }>>(side, 'subscription.status', { database }),
   ]);
-  // replication.status lists logical slots only.
+  // replication.status lists logical slots only. An entry an earlier release journaled is planned under today's name.
   const slots: SlotView[] = status.slots.map((s) => ({ name: s.name, type: 'logical', active: s.active, retainedBytes: s.retainedBytes }));
-  return { side, node, reachable: true, pending: entries.filter((e) => !e.undone).map(({ id, action, changes, interrupted }) => ({ id, action, changes: interrupted ? changes.map((c) => `${c} (interrupted: may be in place fully, partly or not at all)`) : changes })), slots, subscriptions: subs.map((s) => s.name) };
+  return { side, node, reachable: true, pending: entries.filter((e) => !e.undone).map(({ id, action, changes, interrupted }) => ({ id, action: currentActionName(action), changes: interrupted ? changes.map((c) => `${c} (interrupted: may be in place fully, partly or not at all)`) : changes })), slots, subscriptions: subs.map((s) => s.name) };
 }
 
 /** Both nodes as seen from here: this one always, the peer only when its agent answers the probe. */
