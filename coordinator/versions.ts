@@ -19,7 +19,10 @@ export const compatible = (a: string, b: string): boolean => minor(a) === minor(
 /** Why: the hint names which node to upgrade, so the versions must be ordered, not only compared. */
 export function newerVersion(a: string, b: string): string {
   const [x, y] = [parts(a), parts(b)];
-  for (let i = 0; i < Math.max(x.length, y.length); i++) if ((x[i] ?? 0) !== (y[i] ?? 0)) return (x[i] ?? 0) > (y[i] ?? 0) ? a : b;
+  for (let i = 0; i < Math.max(x.length, y.length); i++) {
+    const [p, q] = [x[i] ?? 0, y[i] ?? 0];
+    if (p !== q) return p > q ? a : b;
+  }
   return a;
 }
 
@@ -33,7 +36,8 @@ export async function pairVersions(agents: Agents): Promise<[AgentVersion, Agent
       agents.call<Array<{ node: string; peerVersion?: string }>>('local', 'peers.list', {}),
     ]);
     const peer = peers[0];
-    return peer ? [{ node: me.node, version: me.version ?? null }, { node: peer.node, version: peer.peerVersion ?? null }] : undefined;
+    if (!peer) return undefined;
+    return [{ node: me.node, version: me.version ?? null }, { node: peer.node, version: peer.peerVersion ?? null }];
   } catch {
     return undefined;
   }
@@ -65,8 +69,11 @@ export function requireOneRelease(nodes: readonly [AgentVersion, AgentVersion], 
   if (a.version !== null && b.version !== null && !compatible(a.version, b.version)) {
     const newest = newerVersion(a.version, b.version);
     const older = a.version === newest ? b : a;
-    throw new PgduplexError('VERSION_MISMATCH', `setup needs both agents on one pgduplex release: ${a.node} runs ${a.version}, ${b.node} runs ${b.version}`, {
-      hint: `nothing was changed; upgrade the .deb on ${older.node} (apt install ./${deb(newest)}), then run setup again. `
+    const what = `setup needs both agents on one pgduplex release: ${a.node} runs ${a.version}, `
+      + `${b.node} runs ${b.version}`;
+    throw new PgduplexError('VERSION_MISMATCH', what, {
+      hint: `nothing was changed; upgrade the .deb on ${older.node} (apt install ./${deb(newest)}), `
+        + 'then run setup again. '
         + 'Replication keeps running meanwhile, and status and teardown work across the two versions',
     });
   }
@@ -75,7 +82,8 @@ export function requireOneRelease(nodes: readonly [AgentVersion, AgentVersion], 
       const hint = newerVersion(n.version, cli) === cli
         ? `install ${deb(cli)} on ${n.node} (or restart its agent if it already is: systemctl restart pgduplex-agent)`
         : `run the pgduplex of the newer release, or install ${deb(n.version)} on this node too`;
-      throw new PgduplexError('VERSION_MISMATCH', `the agent on ${n.node} runs pgduplex ${n.version}, this pgduplex is ${cli}`, { hint: `nothing was changed; ${hint}` });
+      const what = `the agent on ${n.node} runs pgduplex ${n.version}, this pgduplex is ${cli}`;
+      throw new PgduplexError('VERSION_MISMATCH', what, { hint: `nothing was changed; ${hint}` });
     }
   }
 }

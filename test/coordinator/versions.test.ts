@@ -27,8 +27,10 @@ describe('versions of a pair mid-upgrade', () => {
   });
 
   it('names both versions and the node to upgrade, whichever side is older', () => {
-    expect(mixedVersionNote(pair('0.1.0', '0.2.0'))).toBe('the agents run different pgduplex versions (a 0.1.0, b 0.2.0): '
-      + 'replication keeps running, status and teardown work; setup refuses until both run 0.2.0: upgrade the .deb on a (apt install ./pgduplex_0.2.0_all.deb)');
+    const note = mixedVersionNote(pair('0.1.0', '0.2.0'));
+    expect(note).toBe('the agents run different pgduplex versions (a 0.1.0, b 0.2.0): '
+      + 'replication keeps running, status and teardown work; setup refuses until both run 0.2.0: '
+      + 'upgrade the .deb on a (apt install ./pgduplex_0.2.0_all.deb)');
     expect(mixedVersionNote(pair('0.2.1', '0.2.0'))).toContain('setup works as well');
   });
 
@@ -37,7 +39,8 @@ describe('versions of a pair mid-upgrade', () => {
     const e = refusal(() => requireOneRelease(pair('0.2.0', '0.1.0'), '0.2.0'));
     expect(e.code).toBe('VERSION_MISMATCH');
     expect(e.message).toBe('setup needs both agents on one pgduplex release: a runs 0.2.0, b runs 0.1.0');
-    expect(e.hint).toMatch(/^nothing was changed; upgrade the \.deb on b \(apt install \.\/pgduplex_0\.2\.0_all\.deb\), then run setup again\. .*status and teardown work/);
+    expect(e.hint).toContain('nothing was changed; upgrade the .deb on b (apt install ./pgduplex_0.2.0_all.deb), then');
+    expect(e.hint).toContain('status and teardown work');
   });
 
   it('refuses both agents on a release other than the CLI, naming the one to restart or upgrade', () => {

@@ -24,8 +24,9 @@ async function resolveCommit(commit: string, version: string): Promise<string> {
   const r = await tryRun('git', ['-C', ROOT, 'rev-parse', '--verify', '--quiet', `${commit}^{commit}`]);
   if (r.exitCode === 0) return r.stdout.trim();
   const shallow = (await tryRun('git', ['-C', ROOT, 'rev-parse', '--is-shallow-repository'])).stdout.trim() === 'true';
-  throw new LabError(`commit ${commit} (pgduplex ${version}) is not in this clone${shallow ? ' (it is shallow)' : ''}: the upgrade test builds `
-    + `that release from it. Fetch the history first: git fetch --unshallow (or clone without --depth)`);
+  const clone = `this clone${shallow ? ' (it is shallow)' : ''}`;
+  throw new LabError(`commit ${commit} (pgduplex ${version}) is not in ${clone}: the upgrade test builds that release `
+    + 'from it. Fetch the history first: git fetch --unshallow (or clone without --depth)');
 }
 
 async function step(what: string, file: string, args: readonly string[], cwd: string): Promise<void> {
@@ -49,7 +50,10 @@ async function build(sha: string, version: string, into: string): Promise<string
     await step('npm ci', 'npm', ['ci', '--no-audit', '--no-fund', '--prefer-offline'], src);
     await step('npm run package', 'npm', ['run', '--silent', 'package'], src);
     const deb = join(src, 'dist', `pgduplex_${version}_all.deb`);
-    if (!existsSync(deb)) throw new LabError(`npm run package of ${sha} wrote no ${deb} (dist: ${readdirSync(join(src, 'dist')).join(', ')})`);
+    if (!existsSync(deb)) {
+      const dist = readdirSync(join(src, 'dist')).join(', ');
+      throw new LabError(`npm run package of ${sha} wrote no ${deb} (dist: ${dist})`);
+    }
     mkdirSync(into, { recursive: true, mode: 0o755 });
     const tmp = join(into, `.tmp-${process.pid}.deb`);
     copyFileSync(deb, tmp);

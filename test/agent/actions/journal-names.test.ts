@@ -5,7 +5,13 @@ import type { AgentServices } from '../../../agent/actions/context.js';
 import { changeActions } from '../../../agent/actions/index.js';
 import { JOURNALED_BY_0_1_0, RENAMED_ACTIONS, currentActionName } from '../../../shared/protocol/action-names.js';
 
-const fake = (name: string): ChangeAction<z.ZodType> => ({ name, params: z.unknown(), check: async () => ({ changes: [] }), apply: async () => ({ changed: false, changes: [] }), undo: async () => [name] });
+const fake = (name: string): ChangeAction<z.ZodType> => ({
+  name,
+  params: z.unknown(),
+  check: async () => ({ changes: [] }),
+  apply: async () => ({ changed: false, changes: [] }),
+  undo: async () => [name],
+});
 const services = { limits: { toolTimeoutMs: 1000 }, postgresql: undefined } as unknown as AgentServices;
 
 describe('journal entries written by an earlier release', () => {
@@ -18,7 +24,8 @@ describe('journal entries written by an earlier release', () => {
   });
 
   it('a renamed action undoes entries journaled under its old name, and planning uses the new name', async () => {
-    const targets = undoTargets([fake('pg-settings'), fake('postgresql.settings')], new Map([['pg-conf', 'postgresql.settings']]));
+    const renamed = new Map([['pg-conf', 'postgresql.settings']]);
+    const targets = undoTargets([fake('pg-settings'), fake('postgresql.settings')], renamed);
     expect(await targets.get('pg-conf')?.undo({})).toEqual(['postgresql.settings']);
     expect(targets.get('pg-settings')?.name).toBe('pg-settings');
     // An old name still taken by an action of its own keeps pointing at that action.

@@ -24,7 +24,8 @@ describe('assessPair', () => {
     const r = assessPair(pair(node('a', 'b'), node('b', 'a'), ['0.2.0', '0.1.0']), T);
     expect(r.verdict).toBe('healthy');
     expect(r.agents).toEqual([{ node: 'a', version: '0.2.0' }, { node: 'b', version: '0.1.0' }]);
-    expect(r.versionNote).toBe('the agents run different pgduplex versions (a 0.2.0, b 0.1.0): replication keeps running, status and teardown work; '
+    expect(r.versionNote).toBe('the agents run different pgduplex versions (a 0.2.0, b 0.1.0): '
+      + 'replication keeps running, status and teardown work; '
       + 'setup refuses until both run 0.2.0: upgrade the .deb on b (apt install ./pgduplex_0.2.0_all.deb)');
     expect(assessPair(pair(node('a', 'b'), node('b', 'a')), T).versionNote).toBeNull();
     expect(assessPair(pair(node('a', 'b'), node('b', 'a'), ['0.2.0', null]), T).versionNote).toBeNull();
