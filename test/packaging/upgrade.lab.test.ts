@@ -96,6 +96,11 @@ describe(`upgrading a live pair from pgduplex ${OLD} to ${VERSION}, one node at 
   }, 900_000);
 
   it('upgrading a alone restarts its agent only: replication runs on, PostgreSQL untouched, state kept', async () => {
+    // An operator's edit of the conffile must survive the upgrade (dpkg keeps it; no prompt under dpkg -i).
+    await sh('a', `sed -i 's/"logLevel": "info"/"logLevel": "debug"/' /etc/pgduplex/agent.json`);
+    await sh('a', 'systemctl restart pgduplex-agent');
+    await agentUp('a');
+    expect(await sh('a', 'grep -c debug /etc/pgduplex/agent.json')).toBe('1');
     const [stateA, stateB] = await both(kept);
     const pid = await agentPid('a');
     await upgrade('a');
