@@ -46,6 +46,8 @@ export const ERROR_CODES = [
   'PATH_NOT_ALLOWED',
   'REPLICATION_BROKEN',
   'NOT_CONFIRMED',
+  // Raised by the CLI only, never sent by an agent: a 0.1.0 agent's frame schema does not know it.
+  'VERSION_MISMATCH',
   'JOURNAL_UNWRITABLE',
   'JOURNAL_UNREADABLE',
   'INTERNAL',
@@ -83,8 +85,11 @@ export class PgduplexError extends Error {
   static fromJSON(value: unknown): PgduplexError {
     if (typeof value === 'object' && value !== null) {
       const { code, message, hint } = value as Record<string, unknown>;
-      if (typeof message === 'string' && isErrorCode(code)) {
-        return new PgduplexError(code, message, typeof hint === 'string' ? { hint } : {});
+      const h = typeof hint === 'string' ? { hint } : {};
+      if (typeof message === 'string' && isErrorCode(code)) return new PgduplexError(code, message, h);
+      // A code a newer pgduplex added: the words still say what happened.
+      if (typeof message === 'string' && typeof code === 'string' && /^[A-Z][A-Z0-9_]{0,63}$/.test(code)) {
+        return new PgduplexError('INTERNAL', `${message} (${code}, from a newer pgduplex)`, h);
       }
     }
     return new PgduplexError('INTERNAL', 'malformed error received from the agent');

@@ -30,6 +30,7 @@ function facts(d: DirectionStatus, now: number): string[] {
 /** Renders the status for a person: the verdict first, then each direction with its facts, problems and remedies. */
 export function renderStatus(r: StatusReport, c: Palette, now = Date.now()): string {
   const out = [`${c.bold('pgduplex status')} on ${r.node} (database ${r.database}): ${word(r.verdict, c)}`];
+  if (r.versionNote) out.push(`${c.yellow('note')}: ${r.versionNote}`);
   if (!r.peer.reachable) out.push(`peer ${r.peer.node}: ${c.yellow(r.peer.problem ?? 'unreachable')}; only ${r.node}'s side is known`);
   for (const d of r.directions) {
     out.push('', `${c.bold(`${d.from} → ${d.to}`)}  ${word(d.verdict, c)}`);

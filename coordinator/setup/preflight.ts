@@ -1,7 +1,7 @@
 import { PgduplexError } from '../../shared/errors.js';
 import type { z } from 'zod';
 import type { factsAction, hazardsAction } from '../../shared/protocol/facts.js';
-import { VERSION } from '../../shared/version.js';
+import { requireOneRelease } from '../versions.js';
 import type { Agents, Side } from './agents.js';
 import type { Report } from './runner.js';
 import type { PairFacts } from './steps.js';
@@ -23,12 +23,10 @@ export interface Preflight {
   keyless: string[];
 }
 
-const minor = (v: string) => v.split('.').slice(0, 2).join('.');
 const split = (t: string) => ({ schema: t.split('.')[0] ?? 'public', name: t.split('.')[1] ?? t });
 const mb = (n: number) => `${Math.round(n / 1048576)} MB`;
 
-/** Whether two versions can work together: the same major.minor (0.x minors may change the wire). */
-export const compatible = (a: string, b: string): boolean => minor(a) === minor(b);
+export { compatible } from '../versions.js';
 
 /**
  * A node's facts once its agent has finished the state-changing action an interrupted run left going:
@@ -49,11 +47,9 @@ async function settledFacts(agents: Agents, n: PairFacts['source'], report: Repo
 
 /** Everything that must hold before the first change; a refusal here leaves both nodes untouched. */
 export async function preflight(agents: Agents, f: PairFacts, o: { remedy: KeylessRemedy; report: Report }, versions: Record<Side, string>): Promise<Preflight> {
-  for (const n of [f.source, f.target]) {
-    if (!compatible(versions[n.side], VERSION)) {
-      throw new PgduplexError('BAD_PARAMS', `the agent on ${n.node} is version ${versions[n.side]}, this pgduplex is ${VERSION}`, { hint: 'install the same pgduplex package on both nodes' });
-    }
-  }
+  const local = f.source.side === 'local' ? f.source : f.target;
+  const peer = local === f.source ? f.target : f.source;
+  requireOneRelease([{ node: local.node, version: versions.local }, { node: peer.node, version: versions.peer }]);
   const [sf, tf] = await Promise.all([settledFacts(agents, f.source, o.report), settledFacts(agents, f.target, o.report)]);
   // After the facts: the source's PostgreSQL may have been restarting until then.
   const hz = await agents.call<Hazards>(f.source.side, 'hazards', { database: f.database }).catch(() => undefined);

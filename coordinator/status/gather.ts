@@ -3,6 +3,7 @@ import { peersListAction, whoamiAction } from '../../shared/protocol/control.js'
 import { replicationErrorsAction, replicationStatusAction } from '../../shared/protocol/replication-actions.js';
 import type { ReplicationLogError, ReplicationSnapshot } from '../../shared/replication.js';
 import type { Agents, Side } from '../setup/agents.js';
+import type { AgentVersion } from '../versions.js';
 
 /** One node as status saw it: its replication facts and log errors, or why they could not be read. */
 export interface NodeView {
@@ -20,6 +21,8 @@ export interface PairView {
   database: string;
   local: NodeView;
   peer: NodeView;
+  /** Both agents' pgduplex versions (the peer's null when it does not answer): they differ mid-upgrade. */
+  versions: [AgentVersion, AgentVersion];
 }
 
 /** Reads both nodes in parallel; an unreachable peer or a stopped PostgreSQL is a fact to report, not a failure. */
@@ -31,7 +34,8 @@ export async function gatherPair(agents: Agents, database: string): Promise<Pair
     readNode(agents, 'local', me.node, database),
     peer.reachable ? readNode(agents, 'peer', peer.node, database) : Promise.resolve<NodeView>({ node: peer.node, agentReachable: false, problem: `agent unreachable (${peer.error ?? 'no answer'})`, errors: [] }),
   ]);
-  return { database, local, peer: remote };
+  const versions: [AgentVersion, AgentVersion] = [{ node: me.node, version: me.version }, { node: peer.node, version: peer.peerVersion ?? null }];
+  return { database, local, peer: remote, versions };
 }
 
 async function readNode(agents: Agents, side: Side, node: string, database: string): Promise<NodeView> {

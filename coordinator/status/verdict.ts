@@ -3,6 +3,7 @@ import { formatBytes, formatDuration } from '../render/format.js';
 import { subscriptionName } from '../setup/steps.js';
 import type { NodeView, PairView } from './gather.js';
 import { conflictRemedies, psqlCommand, type Remedy } from './remedy.js';
+import { mixedVersionNote, type AgentVersion } from '../versions.js';
 
 /** How a direction, or the pair, stands. */
 export type Verdict = 'healthy' | 'degraded' | 'broken';
@@ -35,6 +36,10 @@ export interface StatusReport {
   node: string;
   peer: { node: string; reachable: boolean; problem: string | null };
   directions: DirectionStatus[];
+  /** Both agents' versions, this node first. */
+  agents: AgentVersion[];
+  /** What works while the agents run different versions; null when they run the same one. */
+  versionNote: string | null;
 }
 
 const RANK: Record<Verdict, number> = { healthy: 0, degraded: 1, broken: 2 };
@@ -127,5 +132,7 @@ export function assessPair(view: PairView, t: Thresholds): StatusReport {
     node: view.local.node,
     peer: { node: view.peer.node, reachable: view.peer.agentReachable, problem: view.peer.agentReachable ? null : (view.peer.problem ?? 'unreachable') },
     directions,
+    agents: [...view.versions],
+    versionNote: mixedVersionNote(view.versions) ?? null,
   };
 }

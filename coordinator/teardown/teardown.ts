@@ -6,6 +6,7 @@ import type { Agents } from '../setup/agents.js';
 import { runChange, type Report } from '../setup/runner.js';
 import { isEmpty, isKept, planSlots, planTeardown, summarize, type NodeView, type TeardownOp, type TeardownPlan } from './plan.js';
 import { refreshPair, viewPair } from './view.js';
+import { mixedVersionNote, pairVersions } from '../versions.js';
 
 /** What the operator asked for. */
 export interface TeardownOptions {
@@ -118,7 +119,11 @@ async function execute(agents: Agents, plan: TeardownPlan, o: TeardownOptions): 
  * Data changes (imported schemas, backups) stay; so does the pairing.
  */
 export async function teardown(agents: Agents, o: TeardownOptions): Promise<TeardownResult> {
-  const plan = planTeardown(await viewPair(agents, o.database));
+  const [view, versions] = await Promise.all([viewPair(agents, o.database), pairVersions(agents)]);
+  const plan = planTeardown(view);
+  const note = mixedVersionNote(versions);
+  // Teardown works across versions (journal.list/undo and the entries' names are kept), so this only informs.
+  if (note) o.report('note', plan.nodes[0].node, note);
   const partial = plan.nodes.some((n) => !n.reachable);
   for (const n of plan.nodes) if (!n.reachable) o.report('note', n.node, `not reachable (${n.reason}): its side is left for a later run`);
   if (isEmpty(plan)) {

@@ -2,6 +2,7 @@ import { peersListAction, whoamiAction } from '../../shared/protocol/control.js'
 import { journalListAction } from '../../shared/protocol/journal.js';
 import { replicationStatusAction, subscriptionStatusAction } from '../../shared/protocol/replication-actions.js';
 import type { Agents, Side } from '../setup/agents.js';
+import { changeNamed } from '../../shared/protocol/catalogue.js';
 import type { NodeView, SlotView } from './plan.js';
 
 /** One reachable node: its journal entries not yet undone, its slots, its subscriptions in the database. */
@@ -11,9 +12,9 @@ export async function viewNode(agents: Agents, side: Side, node: string, databas
     agents.call(side, replicationStatusAction, {}),
     agents.call(side, subscriptionStatusAction, { database }),
   ]);
-  // replication.status lists logical slots only.
+  // replication.status lists logical slots only. An entry an earlier release journaled is planned under today's name.
   const slots: SlotView[] = status.slots.map((s) => ({ name: s.name, type: 'logical', active: s.active, retainedBytes: s.retainedBytes }));
-  return { side, node, reachable: true, pending: entries.filter((e) => !e.undone).map(({ id, action, changes, interrupted }) => ({ id, action, changes: interrupted ? changes.map((c) => `${c} (interrupted: may be in place fully, partly or not at all)`) : changes })), slots, subscriptions: subs.map((s) => s.name) };
+  return { side, node, reachable: true, pending: entries.filter((e) => !e.undone).map(({ id, action, changes, interrupted }) => ({ id, action: changeNamed(action)?.name ?? action, changes: interrupted ? changes.map((c) => `${c} (interrupted: may be in place fully, partly or not at all)`) : changes })), slots, subscriptions: subs.map((s) => s.name) };
 }
 
 /** Both nodes as seen from here: this one always, the peer only when its agent answers the probe. */

@@ -1,10 +1,10 @@
 import { z } from 'zod';
-import { ERROR_CODES } from '../errors.js';
 
 /** Request ids are small positive integers, unique per direction of one session. */
 const id = z.number().int().positive().max(Number.MAX_SAFE_INTEGER);
 const errorJson = z.strictObject({
-  code: z.enum(ERROR_CODES),
+  // Any code-shaped word: a newer peer's code must not make the frame (and the session) invalid.
+  code: z.string().regex(/^[A-Z][A-Z0-9_]{0,63}$/),
   message: z.string().max(4096),
   hint: z.string().max(4096).optional(),
 });

@@ -50,7 +50,10 @@ describe('setup preflight', () => {
     expect((await refusal(preflight(fake(pg({ serverVersion: '15.8', serverVersionNum: 150008 }), hazards()), f, { remedy: undefined, report }, versions))).message).toContain('b runs PostgreSQL 15.8');
     expect((await refusal(preflight(fake(pg({ databases: ['postgres'] }), hazards()), f, { remedy: undefined, report }, versions))).message).toBe('database fusionpbx does not exist on b');
     expect((await refusal(preflight(fake({ postgresql: { ready: false, code: 'PG_UNREACHABLE', reason: 'connection refused' } }, hazards()), f, { remedy: undefined, report }, versions))).hint).toContain('systemctl start postgresql');
-    expect((await refusal(preflight(fake(pg(), hazards()), f, { remedy: undefined, report }, { local: VERSION, peer: '9.9.0' }))).message).toContain('the agent on b is version 9.9.0');
+    const mixed = await refusal(preflight(fake(pg(), hazards()), f, { remedy: undefined, report }, { local: VERSION, peer: '9.9.0' }));
+    expect(mixed.code).toBe('VERSION_MISMATCH');
+    expect(mixed.message).toBe(`setup needs both agents on one pgduplex release: a runs ${VERSION}, b runs 9.9.0`);
+    expect(mixed.hint).toContain('upgrade the .deb on a (apt install ./pgduplex_9.9.0_all.deb)');
   });
 
   it('checks the room for the copy on the target', async () => {

@@ -14,10 +14,23 @@ const node = (name: string, other: string, o: { slot?: Partial<SlotFacts>; sub?:
   node: name, agentReachable: true, errors: o.errors ?? [],
   snapshot: snap({ slots: [slot(`pgduplex_from_${name}`, o.slot)], subscriptions: [sub(`pgduplex_from_${other}`, o.sub)] }),
 });
-const pair = (a: NodeView, b: NodeView): PairView => ({ database: 'fusionpbx', local: a, peer: b });
+const pair = (a: NodeView, b: NodeView, v: [string | null, string | null] = ['0.2.0', '0.2.0']): PairView => ({
+  database: 'fusionpbx', local: a, peer: b, versions: [{ node: a.node, version: v[0] }, { node: b.node, version: v[1] }],
+});
 const conflict: ReplicationLogError = { at: '2026-11-23T04:39:35.226Z', subscription: 'pgduplex_from_a', origin: 'pg_16410', worker: 'apply', message: 'duplicate key value violates unique constraint "jobs_pkey"', detail: 'Key (id)=(1000) already exists.', table: 'public.jobs', key: '(id)=(1000)', finishLsn: '0/199E3C8' };
 
 describe('assessPair', () => {
+  it('says plainly what works while the agents run different versions, and stays healthy', () => {
+    const r = assessPair(pair(node('a', 'b'), node('b', 'a'), ['0.2.0', '0.1.0']), T);
+    expect(r.verdict).toBe('healthy');
+    expect(r.agents).toEqual([{ node: 'a', version: '0.2.0' }, { node: 'b', version: '0.1.0' }]);
+    expect(r.versionNote).toBe('the agents run different pgduplex versions (a 0.2.0, b 0.1.0): '
+      + 'replication keeps running, status and teardown work; '
+      + 'setup refuses until both run 0.2.0: upgrade the .deb on b (apt install ./pgduplex_0.2.0_all.deb)');
+    expect(assessPair(pair(node('a', 'b'), node('b', 'a')), T).versionNote).toBeNull();
+    expect(assessPair(pair(node('a', 'b'), node('b', 'a'), ['0.2.0', null]), T).versionNote).toBeNull();
+  });
+
   it('calls a streaming pair with both subscriptions and slots healthy, naming each direction', () => {
     const r = assessPair(pair(node('a', 'b'), node('b', 'a')), T);
     expect(r.verdict).toBe('healthy');
