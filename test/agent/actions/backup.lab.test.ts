@@ -57,7 +57,7 @@ describe('backup and restore (node a, real pg_dump and pg_restore)', () => {
 
   it('refuses what it must not do, changing nothing', async () => {
     expect(await agentRpc('a', 'backup.apply', { database: 'nosuchdb' })).toMatchObject({ ok: false, error: { code: 'NOT_FOUND' } });
-    expect(await agentRpc('a', 'backup-restore.apply', { id, into: 'fusionpbx' })).toMatchObject({ ok: false, error: { code: 'REFUSED' } });
+    expect(await agentRpc('a', 'backup-restore.apply', { id, into: 'fusionpbx' })).toMatchObject({ ok: false, error: { code: 'BAD_PARAMS' } });
     expect(await agentRpc('a', 'backup-restore.apply', { id: '../../etc', into: 'pgduplex_restore_x' })).toMatchObject({ ok: false });
     await nodeExec('a', ['bash', '-c', `cp -a /var/backups/pgduplex/${id} /var/backups/pgduplex/${id.replace('-fusionpbx', '9-fusionpbx')} && echo x >> /var/backups/pgduplex/${id.replace('-fusionpbx', '9-fusionpbx')}/fusionpbx.dump`]);
     const tampered = await agentRpc('a', 'backup-restore.apply', { id: id.replace('-fusionpbx', '9-fusionpbx'), into: 'pgduplex_restore_t2' });

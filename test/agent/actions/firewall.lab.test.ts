@@ -80,7 +80,7 @@ describe('firewall action (node a, real iptables)', () => {
     const applied = await agentOk<{ journalId: string }>('a', 'firewall.apply', params(B4));
     expect((await agentRpc('a', 'journal.undo', { id: applied.journalId })).ok).toBe(true);
     const again = await agentRpc('a', 'journal.undo', { id: applied.journalId });
-    expect(again).toMatchObject({ ok: false, error: { code: 'BAD_PARAMS' } });
+    expect(again).toMatchObject({ ok: false, error: { code: 'REFUSED' } });
   });
 
   it('an agent killed after adding a rule but before finishing has journaled it ahead: listed interrupted, undone by its entry', async () => {
