@@ -8,7 +8,6 @@ import { cpus } from 'node:os';
 import { buildFixture, dropFixture } from '../test/lab/fixture/build.js';
 import { formatSize, parseSize } from '../test/lab/fixture/plan.js';
 import { labDown, labUp, nodeExec } from '../test/lab/index.js';
-import { waitFor } from '../test/lab/http.js';
 import { pairLabNodes } from '../test/lab/pair.js';
 import { debPath } from '../test/lab/paths.js';
 import { undoEverything } from '../test/lab/undo-all.js';

@@ -1,5 +1,4 @@
 import { join } from 'node:path';
-import { z } from 'zod';
 import { PgduplexError } from '../../shared/errors.js';
 import { BACKUP_ROOT, readManifest } from '../backup/manifest.js';
 import { EXACT_COUNTS_SQL, restoreFromFile } from '../backup/pg-restore.js';
@@ -9,10 +8,6 @@ import { sha256File } from './backup.js';
 import { defineChange } from './change.js';
 import { backupRestoreChange } from '../../shared/protocol/data.js';
 import type { AgentServices } from './context.js';
-
-const scratchName = z
-  .string()
-  .regex(/^pgduplex_restore_[a-z0-9_]{1,40}$/, { message: 'must be a scratch name like pgduplex_restore_check' });
 
 /**
  * `backup-restore`: proves a backup is usable by restoring it into a new scratch database and counting

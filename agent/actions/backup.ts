@@ -2,7 +2,6 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { z } from 'zod';
 import { PgduplexError } from '../../shared/errors.js';
 import { dumpToFile } from '../backup/pg-dump.js';
 import { BACKUP_ROOT, backupId, readManifest, writeManifest } from '../backup/manifest.js';
@@ -12,7 +11,6 @@ import { queryJson } from '../postgres/psql.js';
 import { defineChange } from './change.js';
 import { backupChange } from '../../shared/protocol/data.js';
 import type { AgentServices } from './context.js';
-import { plainIdentifier as identifier } from '../../shared/protocol/identifier.js';
 
 const TABLES_SQL = (
   schema: string | undefined,

@@ -1,4 +1,3 @@
-import { z } from 'zod';
 import { credentialsStatusAction } from '../../shared/protocol/postgres.js';
 import { resolveCluster } from '../postgres/cluster.js';
 import { queryJson } from '../postgres/psql.js';
@@ -7,7 +6,6 @@ import { PASSFILE_NAME } from './pg-passfile.js';
 import { defineHandler } from './registry.js';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { plainIdentifier as ident } from '../../shared/protocol/identifier.js';
 
 /** Answers without revealing anything: never the password, only whether one is in place. */
 export const credentialsStatusHandler = (s: AgentServices) =>

@@ -33,7 +33,6 @@ type Found = {
 };
 type Extension = z.output<typeof extensionList>[number];
 const params = z.strictObject({ database: ident, extensions: extensionList });
-const undoRecord = z.strictObject({ database: ident, created: extensionList });
 
 /** Why an extension cannot be had here as the peer has it, or undefined when it is present or can be created. */
 function refusal(f: Found, node: string): string | undefined {

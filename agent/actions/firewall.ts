@@ -1,16 +1,7 @@
-import { z } from 'zod';
 import { parseHostAddress } from '../firewall/address.js';
 import { allowPeerPort, listPeerRules, persist, revokePeerPort } from '../firewall/firewall.js';
 import { defineChange } from './change.js';
 import { firewallChange } from '../../shared/protocol/firewall.js';
-
-const portSchema = z.strictObject({
-  port: z.number().int().min(1).max(65535),
-  purpose: z.string().regex(/^[a-z][a-z0-9-]{0,31}$/),
-});
-const recordSchema = z.strictObject({
-  added: z.array(z.strictObject({ address: z.string(), port: z.number(), purpose: z.string() })),
-});
 
 type Rule = { address: string; port: number; purpose: string };
 const describe = (r: Rule) =>

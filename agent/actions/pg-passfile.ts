@@ -1,5 +1,4 @@
 import { join } from 'node:path';
-import { z } from 'zod';
 import { PgduplexError } from '../../shared/errors.js';
 import { OWNED_HEADER, restoreFile, snapshotFile, writeFileAtomic } from '../files/owned-file.js';
 import { resolveCluster } from '../postgres/cluster.js';
@@ -7,7 +6,6 @@ import { lookupUser } from '../system/users.js';
 import { defineChange } from './change.js';
 import { pgPassfileChange } from '../../shared/protocol/postgres.js';
 import type { AgentServices } from './context.js';
-import { plainIdentifier as ident } from '../../shared/protocol/identifier.js';
 
 /** The libpq passfile the agent owns beside the cluster's config; subscriptions name it with `passfile=`. */
 export const PASSFILE_NAME = 'pgduplex.pgpass';

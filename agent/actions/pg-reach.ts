@@ -1,5 +1,4 @@
-import { isIP, Socket } from 'node:net';
-import { z } from 'zod';
+import { Socket } from 'node:net';
 import { pgReachAction as reachAction } from '../../shared/protocol/postgres.js';
 import type { AgentServices } from './context.js';
 import { defineHandler } from './registry.js';

@@ -28,10 +28,6 @@ type Identity = { schema: string; name: string; identity: string; index: string 
 type Step = { s: string; n: string; identity: string; idx: string | null };
 const table = z.strictObject({ schema: ident, name: ident });
 const params = z.strictObject({ database: ident, tables: z.array(table).min(1).max(10_000) });
-const undoRecord = z.strictObject({
-  database: ident,
-  before: z.array(z.strictObject({ s: z.string(), n: z.string(), identity: z.string(), idx: z.string().nullable() })),
-});
 
 /**
  * `replica-identity`: the remedy for tables without a key — REPLICA IDENTITY FULL, so their UPDATE and

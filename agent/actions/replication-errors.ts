@@ -1,7 +1,4 @@
 import { replicationErrorsAction } from '../../shared/protocol/replication-actions.js';
-import { z } from 'zod';
-import { defineAction } from '../../shared/protocol/actions.js';
-import { replicationLogErrorSchema } from '../../shared/replication.js';
 import { latestReplicationErrors, parseReplicationErrors } from '../postgres/apply-log.js';
 import { resolveCluster } from '../postgres/cluster.js';
 import { clusterLogPath, readLogSince } from '../postgres/settings-log.js';

@@ -1,8 +1,5 @@
 import { replicationStatusAction } from '../../shared/protocol/replication-actions.js';
-import { z } from 'zod';
-import { defineAction } from '../../shared/protocol/actions.js';
-import { plainIdentifier } from '../../shared/protocol/identifier.js';
-import { replicationSnapshotSchema, type ReplicationSnapshot } from '../../shared/replication.js';
+import { type ReplicationSnapshot } from '../../shared/replication.js';
 import { resolveCluster } from '../postgres/cluster.js';
 import { queryJson } from '../postgres/psql.js';
 import { REPLICATION_STATUS_SQL } from '../postgres/replication-sql.js';

@@ -1,7 +1,4 @@
 import { schemaDigestAction } from '../../shared/protocol/data.js';
-import { z } from 'zod';
-import { defineAction } from '../../shared/protocol/actions.js';
-import { plainIdentifier as ident } from '../../shared/protocol/identifier.js';
 import { resolveCluster } from '../postgres/cluster.js';
 import { queryJson } from '../postgres/psql.js';
 import type { AgentServices } from './context.js';

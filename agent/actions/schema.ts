@@ -1,8 +1,6 @@
 import { schemaExportAction } from '../../shared/protocol/data.js';
-import { z } from 'zod';
 import { PgduplexError } from '../../shared/errors.js';
 import { streamResult } from '../../shared/channel/rpc.js';
-import { defineAction } from '../../shared/protocol/actions.js';
 import { BACKUP_ROOT, readManifest } from '../backup/manifest.js';
 import { restoreSchemaAtomically } from '../backup/pg-restore.js';
 import { resolveCluster } from '../postgres/cluster.js';
@@ -13,7 +11,6 @@ import { defineChange } from './change.js';
 import { schemaImportChange } from '../../shared/protocol/data.js';
 import type { AgentServices } from './context.js';
 import { defineHandler } from './registry.js';
-import { plainIdentifier as ident } from '../../shared/protocol/identifier.js';
 import { REPL_ROLE } from '../../shared/replication.js';
 
 const MAX_SCHEMA_BYTES = 64 * 1024 * 1024;
@@ -46,11 +43,6 @@ export const schemaExportHandler = (s: AgentServices) =>
  * undo empties the schema again, or restores it from that backup.
  */
 export const schemaImportAction = (s: AgentServices, root = BACKUP_ROOT) => {
-  const params = z.strictObject({
-    database: ident,
-    schema: ident.default('public'),
-    replace: z.strictObject({ tables: z.number().int().min(1), backupId: z.string().max(120) }).optional(),
-  });
   const local = async (database: string, schema: string) => {
     const cluster = await resolveCluster(s.postgresql);
     const t = { timeoutMs: s.limits.toolTimeoutMs, database, vars: { schema } };

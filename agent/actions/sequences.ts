@@ -3,12 +3,10 @@ import { PgduplexError } from '../../shared/errors.js';
 import { resolveCluster } from '../postgres/cluster.js';
 import { queryJson, runPsql } from '../postgres/psql.js';
 import { interleave, isInterleaved, SEQUENCES_SQL, type SequenceState } from '../postgres/sequences.js';
-import { defineAction } from '../../shared/protocol/actions.js';
 import { defineChange } from './change.js';
 import { sequencesChange, sequencesStatusAction } from '../../shared/protocol/replication-actions.js';
 import { defineHandler } from './registry.js';
 import type { AgentServices } from './context.js';
-import { plainIdentifier as ident } from '../../shared/protocol/identifier.js';
 
 const SET_SQL = `begin;
 select format('alter sequence %I.%I increment by %s', x.s, x.n, x.inc)

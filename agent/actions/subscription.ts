@@ -2,7 +2,6 @@ import { subscriptionStatusAction } from '../../shared/protocol/replication-acti
 import { join } from 'node:path';
 import { z } from 'zod';
 import { PgduplexError } from '../../shared/errors.js';
-import { defineAction } from '../../shared/protocol/actions.js';
 import { resolveCluster } from '../postgres/cluster.js';
 import { queryJson, runPsql } from '../postgres/psql.js';
 import {

@@ -1,11 +1,8 @@
 import { tablesChecksumAction } from '../../shared/protocol/data.js';
-import { z } from 'zod';
-import { defineAction } from '../../shared/protocol/actions.js';
 import { resolveCluster } from '../postgres/cluster.js';
 import { queryJson } from '../postgres/psql.js';
 import type { AgentServices } from './context.js';
 import { defineHandler } from './registry.js';
-import { plainIdentifier as ident } from '../../shared/protocol/identifier.js';
 
 // Each row's text is hashed and the 64-bit prefixes are summed: order-independent, so no sort and no
 // memory that grows with the table. Session settings pin the text form so both nodes agree.

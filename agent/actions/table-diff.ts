@@ -1,7 +1,4 @@
 import { tablesDiffAction } from '../../shared/protocol/data.js';
-import { z } from 'zod';
-import { defineAction } from '../../shared/protocol/actions.js';
-import { plainIdentifier as ident } from '../../shared/protocol/identifier.js';
 import { resolveCluster } from '../postgres/cluster.js';
 import { queryJson } from '../postgres/psql.js';
 import type { AgentServices } from './context.js';
@@ -33,16 +30,6 @@ select format($q$select coalesce(json_agg(json_build_object('key', k, 'hash', h)
   // (split in the source only: the dollar-quoted body keeps its one line)
   `order by %1$s::text collate "C" limit ${limit}) q$q$,
   (${KEY_SQL}), format('%I.%I', :'schema', :'table'), :'buckets') \\gexec`;
-
-const params = z.strictObject({
-  database: ident,
-  schema: ident,
-  table: ident,
-  modulus: z.number().int().min(1).max(4096).default(64),
-  /** Without buckets: a count and checksum per bucket. With them: the keys (and row hashes) in those buckets. */
-  buckets: z.array(z.number().int().min(0).max(4095)).max(64).optional(),
-  limit: z.number().int().min(1).max(10_000).default(1000),
-});
 
 /**
  * `table-diff`: per-bucket checksums of one table, or the keys in chosen buckets: how verify finds which rows

@@ -1,4 +1,3 @@
-import { z } from 'zod';
 import { PgduplexError } from '../../shared/errors.js';
 import { resolveCluster } from '../postgres/cluster.js';
 import { queryJson, runPsql } from '../postgres/psql.js';
@@ -12,7 +11,6 @@ import {
 import { defineChange } from './change.js';
 import { slotDropChange, subscriptionDropChange } from '../../shared/protocol/replication-actions.js';
 import type { AgentServices } from './context.js';
-import { plainIdentifier as ident } from '../../shared/protocol/identifier.js';
 
 const SLOT_SQL = `select coalesce((select json_build_object('exists', true, 'active', active, 'type', slot_type,
     'database', database,

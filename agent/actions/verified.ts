@@ -1,15 +1,12 @@
 import { verifiedGetAction, verifiedSetAction } from '../../shared/protocol/data.js';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { defineAction } from '../../shared/protocol/actions.js';
-import { plainIdentifier as ident } from '../../shared/protocol/identifier.js';
 import { readPrivateJson, writePrivateJson } from '../state/private-files.js';
 import type { AgentServices } from './context.js';
 import { defineHandler } from './registry.js';
 
 const FILE = 'verified.json';
 const stored = z.record(z.string(), z.strictObject({ at: z.string(), head: z.string().nullable() }));
-const result = z.strictObject({ verifiedAt: z.string().nullable(), current: z.boolean() });
 
 async function load(path: string): Promise<z.infer<typeof stored>> {
   const parsed = stored.safeParse((await readPrivateJson(path)) ?? {});

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from '../lab/http.js';
-import { nodeExec, type NodeName } from '../lab/index.js';
+import { nodeExec } from '../lab/index.js';
 import { labSql, nodeSnapshot, pgStartedAt, type NodeSnapshot } from '../lab/node-snapshot.js';
 import { cleanUpLabPair, onBoth as both, pgduplex as cli, setUpLabPair } from '../lab/setup-pair.js';
 
