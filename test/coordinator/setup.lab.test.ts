@@ -53,8 +53,44 @@ describe('pgduplex setup (from a, on the lab pair)', () => {
     expect(r.exitCode, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/would\s+a\s+pg-settings: wal_level: replica -> logical/);
     expect(r.stdout).toMatch(/would\s+b\s+firewall: allow tcp\/5432/);
+    expect(r.stdout).toMatch(/predict\s+b\s+subscription: subscription pgduplex_from_a with copy_data \(its check needs the effect of /);
     expect(r.stdout).toContain('dry run: nothing was changed');
     expect(await pendingCount('b')).toBe(before.b);
+  });
+
+  it('dry run --json: every step with its node, action, params (no password) and its check answer or predicted', async () => {
+    const r = await setup('a', '--dry-run', '--exclude-tables-without-key', '--json');
+    expect(r.exitCode, r.stderr).toBe(0);
+    type Check = { predicted: false; changes: string[] } | { predicted: true; reason: string };
+    type Step = { id: string; node: string; action: string; params: Record<string, unknown>; check: Check };
+    const doc = JSON.parse(r.stdout) as { dryRun: boolean; plan: { phases: Array<{ name: string; steps: Step[] }> } };
+    expect(doc.dryRun).toBe(true);
+    const steps = doc.plan.phases.flatMap((p) => p.steps);
+    expect(doc.plan.phases.map((p) => p.name)).toEqual([
+      'configure', 'restarts', 'reaches', 'credentials', 'extensions', 'bootstrap', 'sequences', 'publications',
+      'subscription', 'initial copy', 'sequences after the copy', 'reverse subscription', 'verify',
+    ]);
+    for (const s of steps) {
+      expect(['a', 'b', 'a+b'], s.id).toContain(s.node);
+      expect(s.action, s.id).toMatch(/^[a-z.-]+$/);
+      expect(typeof s.params, s.id).toBe('object');
+      expect(s.check.predicted ? s.check.reason : s.check.changes, s.id).toBeDefined();
+    }
+    const byId = new Map(steps.map((s) => [s.id, s]));
+    expect(byId.get('configure:a:pg-settings')?.check).toMatchObject({ predicted: false, changes: expect.arrayContaining(['wal_level: replica -> logical']) });
+    expect(byId.get('restart:b:pg-service')?.check).toEqual({ predicted: false, changes: ['restart PostgreSQL'] });
+    expect(byId.get('credentials:b:pg-role')?.check.predicted).toBe(false);
+    expect(byId.get('bootstrap:b:schema-import')?.check).toMatchObject({ predicted: false, changes: [expect.stringContaining('import a')] });
+    for (const id of ['reach:a:pg-reach', 'subscription:b:subscription', 'copy:b:initial-copy', 'sequences:b:sequences', 'subscription:a:subscription', 'verify']) {
+      expect(byId.get(id)?.check.predicted, id).toBe(true);
+    }
+    for (const id of ['credentials:a:pg-role', 'credentials:a:pg-passfile', 'credentials:b:pg-role', 'credentials:b:pg-passfile']) {
+      expect(byId.get(id)?.params['password'], id).toBe('<generated>');
+    }
+    expect(r.stdout).not.toMatch(/"password": "(?!<generated>)/);
+    expect((await sql('a', 'show wal_level')).stdout.trim()).toBe('replica');
+    expect((await sql('b', `select count(*) from pg_roles where rolname = 'pgduplex_repl'`)).stdout.trim()).toBe('0');
+    for (const node of ['a', 'b'] as const) expect(await pendingCount(node)).toBe(before[node]);
   });
 
   it('sets up replication both ways and verifies both databases agree', async () => {
