@@ -18,7 +18,9 @@ export const hazards = (over: Partial<Hazards> = {}): Hazards => ({
 export const pg = (versionNum = 170006, listen = 'localhost') => ({
   ready: true, serverVersionNum: versionNum, settings: { listen_addresses: { value: listen, base: listen } },
 });
-export const pre = (over: Partial<Preflight> = {}, b = pg()): Preflight =>
-  ({ pg: { local: pg(), peer: b }, hazards: hazards(), tables: { all: true }, keyless: [], ...over }) as unknown as Preflight;
+export const pre = (over: Partial<Preflight> = {}, b = pg()): Preflight => {
+  const base = { pg: { local: pg(), peer: b }, hazards: hazards(), tables: { all: true }, keyless: [] };
+  return { ...base, ...over } as unknown as Preflight;
+};
 export const facts = (boot: Bootstrap, over: Partial<SetupFacts> = {}): SetupFacts =>
   ({ pair, pre: pre(), boot, credentialsInPlace: false, ...over });

@@ -14,14 +14,19 @@ function fakeAgents(o: { pending: boolean; applyChanged?: boolean }) {
   const calls: Call[] = [];
   const answer = (side: Side, action: string): unknown => {
     const name = action.replace(/\.(check|apply)$/, '');
-    if (action.endsWith('.check')) return o.pending ? { changes: [`${name} change`], restartNeeded: name === 'pg-settings' } : { changes: [] };
+    if (action.endsWith('.check')) {
+      return o.pending ? { changes: [`${name} change`], restartNeeded: name === 'pg-settings' } : { changes: [] };
+    }
     if (action === 'backup.apply') return { artifact: 'bk1', notes: ['/var/backups/pgduplex/bk1'] };
     const changed = o.applyChanged ?? true;
-    if (action.endsWith('.apply')) return { changed, changes: [`${name} done`], journalId: `j-${name}`, restartNeeded: changed && name === 'pg-settings' };
+    const restartNeeded = changed && name === 'pg-settings';
+    if (action.endsWith('.apply')) return { changed, changes: [`${name} done`], journalId: `j-${name}`, restartNeeded };
     const answers: Record<string, unknown> = {
       'pg-service.restart': {},
       'pg-reach': { reachable: true, ms: 2 },
-      'subscription.status': [{ name: side === 'peer' ? 'pgduplex_from_a' : 'pgduplex_from_b', tables: { r: 2 }, tableBytes: 10, finishedCopy: [] }],
+      'subscription.status': [
+        { name: `pgduplex_from_${side === 'peer' ? 'a' : 'b'}`, tables: { r: 2 }, tableBytes: 10, finishedCopy: [] },
+      ],
       'replication.status': { slots: [], walLsn: '0/0', maxSlotWalKeepSize: '10GB' },
       'verified.get': { verifiedAt: '2026-01-01T00:00:00Z', current: true },
       'verified.set': {},
@@ -41,22 +46,28 @@ function fakeAgents(o: { pending: boolean; applyChanged?: boolean }) {
   return { agents, calls };
 }
 
-const run = (boot: Bootstrap = { kind: 'import' }, over: { credentialsInPlace?: boolean } = {}) => planSetup(facts(boot, over), { keyless: undefined });
+const run = (boot: Bootstrap = { kind: 'import' }, over: { credentialsInPlace?: boolean } = {}) =>
+  planSetup(facts(boot, over), { keyless: undefined });
+const setUp = () => run({ kind: 'subscribed' }, { credentialsInPlace: true });
 const collect = () => {
   const lines: string[] = [];
-  return { lines, report: (status: string, node: string, what: string) => void lines.push(`${status} ${node} ${what}`) };
+  const report = (status: string, node: string, what: string) => void lines.push(`${status} ${node} ${what}`);
+  return { lines, report };
 };
 const opts = (report: (s: string, n: string, w: string) => void) => ({ yes: false, replacePeerData: false, report });
 
 describe('execute (a real run of the plan)', () => {
-  it('runs every step as check then apply, restarts where pg-settings asked, and hands the role one generated password', async () => {
+  it('runs each step as check then apply, restarts where pg-settings asked, gives the role one password', async () => {
     const { agents, calls } = fakeAgents({ pending: true });
     const { lines, report } = collect();
     const r = await execute(agents, run(), opts(report));
     const applies = calls.filter((c) => c.action.endsWith('.apply')).map((c) => `${c.side} ${c.action}`);
-    expect(applies.slice(0, 6)).toEqual(['local firewall.apply', 'local pg-settings.apply', 'local pg-hba.apply', 'peer firewall.apply', 'peer pg-settings.apply', 'peer pg-hba.apply']);
-    expect(calls.filter((c) => c.action === 'pg-service.restart').map((c) => c.params)).toEqual([{ restoreJournalId: 'j-pg-settings' }, { restoreJournalId: 'j-pg-settings' }]);
-    const passwords = new Set(calls.filter((c) => c.action === 'pg-role.apply' || c.action === 'pg-passfile.apply').map((c) => c.params['password']));
+    expect(applies.slice(0, 6)).toEqual(['local firewall.apply', 'local pg-settings.apply', 'local pg-hba.apply',
+      'peer firewall.apply', 'peer pg-settings.apply', 'peer pg-hba.apply']);
+    const restarts = calls.filter((c) => c.action === 'pg-service.restart').map((c) => c.params);
+    expect(restarts).toEqual([{ restoreJournalId: 'j-pg-settings' }, { restoreJournalId: 'j-pg-settings' }]);
+    const credentials = calls.filter((c) => c.action === 'pg-role.apply' || c.action === 'pg-passfile.apply');
+    const passwords = new Set(credentials.map((c) => c.params['password']));
     expect(passwords.size).toBe(1);
     const [password] = [...passwords] as string[];
     expect(password).not.toBe(GENERATED_PASSWORD);
@@ -74,16 +85,16 @@ describe('execute (a real run of the plan)', () => {
     // The checks saw work, but each apply found it done by then (another run got there first): nothing changed.
     const { agents, calls } = fakeAgents({ pending: true, applyChanged: false });
     const { lines, report } = collect();
-    const r = await execute(agents, run({ kind: 'subscribed' }, { credentialsInPlace: true }), opts(report));
+    const r = await execute(agents, setUp(), opts(report));
     expect(calls.filter((c) => c.action.endsWith('.apply')).length).toBeGreaterThan(5);
     expect(lines).toContain('ok a firewall: firewall done');
     expect(r.changed).toBe(false);
     expect(calls.some((c) => c.action === 'verified.get')).toBe(true);
     // Applies that changed something make the run a changed one.
     const restarted = fakeAgents({ pending: true });
-    expect((await execute(restarted.agents, run({ kind: 'subscribed' }, { credentialsInPlace: true }), opts(collect().report))).changed).toBe(true);
+    expect((await execute(restarted.agents, setUp(), opts(collect().report))).changed).toBe(true);
     const quiet = fakeAgents({ pending: false });
-    const q = await execute(quiet.agents, run({ kind: 'subscribed' }, { credentialsInPlace: true }), opts(collect().report));
+    const q = await execute(quiet.agents, setUp(), opts(collect().report));
     expect(q.changed).toBe(false);
     expect(quiet.calls.some((c) => c.action.endsWith('.apply') || c.action === 'pg-service.restart')).toBe(false);
     expect(quiet.calls.some((c) => c.action === 'verified.get')).toBe(true);
@@ -97,7 +108,9 @@ describe('execute (a real run of the plan)', () => {
     expect((err as PgduplexError).message).toBe('setup would destroy the database fusionpbx on b');
     expect(calls).toEqual([]);
     const asked: string[] = [];
-    const no = await execute(agents, run({ ...boot, rows: 0 }), { ...opts(collect().report), confirm: async (q) => (asked.push(q), false) }).catch((e: unknown) => e);
+    const confirm = async (q: string) => (asked.push(q), false);
+    const asking = { ...opts(collect().report), confirm };
+    const no = await execute(agents, run({ ...boot, rows: 0 }), asking).catch((e: unknown) => e);
     expect((no as PgduplexError).message).toBe('not confirmed: setup would replace the database fusionpbx on b');
     expect(asked).toEqual(['About to back up and then destroy the database fusionpbx on b. Continue?']);
     expect(calls).toEqual([]);
@@ -107,13 +120,14 @@ describe('execute (a real run of the plan)', () => {
     const { agents, calls } = fakeAgents({ pending: true });
     const boot: Bootstrap = { kind: 'replace', tables: 3, rows: 7, what: 'w' };
     const r = await execute(agents, run(boot), { ...opts(collect().report), yes: true, replacePeerData: true });
-    expect(calls.find((c) => c.action === 'schema-import.apply')?.params).toEqual({ database: 'fusionpbx', replace: { tables: 3, backupId: 'bk1' } });
+    const replace = { tables: 3, backupId: 'bk1' };
+    expect(calls.find((c) => c.action === 'schema-import.apply')?.params).toEqual({ database: 'fusionpbx', replace });
     expect(r.backup).toBe('/var/backups/pgduplex/bk1');
   });
 });
 
 describe('preview (--dry-run)', () => {
-  it('on a fresh pair: checks what it can now, predicts what depends on earlier steps, and changes nothing', async () => {
+  it('on a fresh pair: checks what it can now, predicts what depends on earlier steps, changes nothing', async () => {
     const { agents, calls } = fakeAgents({ pending: true });
     const { lines, report } = collect();
     const view = await preview(agents, run(), report);
@@ -123,12 +137,15 @@ describe('preview (--dry-run)', () => {
     expect(byId.get('configure:a:pg-settings')?.check).toEqual({ predicted: false, changes: ['pg-settings change'] });
     expect(byId.get('restart:b:pg-service')?.check).toEqual({ predicted: false, changes: ['restart PostgreSQL'] });
     expect(byId.get('credentials:a:pg-role')?.check).toEqual({ predicted: false, changes: ['pg-role change'] });
-    for (const id of ['reach:a:pg-reach', 'subscription:b:subscription', 'copy:b:initial-copy', 'sequences:b:sequences', 'subscription:a:subscription', 'verify']) {
+    const later = ['reach:a:pg-reach', 'subscription:b:subscription', 'copy:b:initial-copy', 'sequences:b:sequences',
+      'subscription:a:subscription', 'verify'];
+    for (const id of later) {
       expect(byId.get(id)?.check.predicted, id).toBe(true);
     }
     expect(lines).toContain('would a pg-settings: pg-settings change');
     expect(lines).toContain('would b pg-service: restart PostgreSQL');
-    expect(lines.some((l) => l.startsWith('predict b subscription: subscription pgduplex_from_a with copy_data (its check needs the effect of'))).toBe(true);
+    const predicted = 'predict b subscription: subscription pgduplex_from_a with copy_data (its check needs the effect';
+    expect(lines.some((l) => l.startsWith(predicted))).toBe(true);
     // The checks of the role got a password; the plan shown carries only the placeholder.
     const sent = calls.find((c) => c.action === 'pg-role.check')?.params['password'] as string;
     expect(sent).toMatch(/^[A-Za-z0-9_-]{32}$/);
@@ -138,10 +155,10 @@ describe('preview (--dry-run)', () => {
     expect(steps.every((s) => s.node && s.action && s.params !== undefined)).toBe(true);
   });
 
-  it("on a pair already set up: every step's check answered now, nothing to change, only verify predicted", async () => {
+  it("on a pair already set up: each check answered now, nothing to change, only verify predicted", async () => {
     const { agents } = fakeAgents({ pending: false });
     const { lines, report } = collect();
-    const view = await preview(agents, run({ kind: 'subscribed' }, { credentialsInPlace: true }), report);
+    const view = await preview(agents, setUp(), report);
     const predicted = view.phases.flatMap((p) => p.steps).filter((s) => s.check.predicted).map((s) => s.id);
     expect(predicted).toEqual(['verify']);
     expect(lines).toContain('ok b initial copy: all 2 tables are ready, nothing to copy');
@@ -152,9 +169,11 @@ describe('preview (--dry-run)', () => {
   it('shows the confirmation a real run would need', async () => {
     const { agents } = fakeAgents({ pending: true });
     const { lines, report } = collect();
-    const view = await preview(agents, run({ kind: 'replace', tables: 1, rows: 7, what: 'the database fusionpbx on b' }), report);
-    expect(view.confirmations).toEqual([{ node: 'b', question: 'About to back up and then destroy the database fusionpbx on b. Continue?', needs: '--yes --replace-peer-data' }]);
-    expect(lines).toContain('confirm b bootstrap: a real run needs --yes --replace-peer-data: About to back up and then destroy the database fusionpbx on b. Continue?');
+    const boot: Bootstrap = { kind: 'replace', tables: 1, rows: 7, what: 'the database fusionpbx on b' };
+    const view = await preview(agents, run(boot), report);
+    const question = 'About to back up and then destroy the database fusionpbx on b. Continue?';
+    expect(view.confirmations).toEqual([{ node: 'b', question, needs: '--yes --replace-peer-data' }]);
+    expect(lines).toContain(`confirm b bootstrap: a real run needs --yes --replace-peer-data: ${question}`);
     expect(lines).toContain('would b backup: backup change');
   });
 });
