@@ -10,7 +10,7 @@ import { subscriptionName } from './steps.js';
 /** A step's check as a dry run found it: what it would change now, or predicted when that depends on earlier steps. */
 export type StepAnswer =
   | { readonly predicted: false; readonly changes: readonly string[] }
-  | { readonly predicted: true; readonly reason: string };
+  | { readonly predicted: true; readonly reason: string; readonly after?: readonly string[] };
 
 /** One step as `--dry-run` shows it (and `--json` emits it): node, action, params without secrets, its answer. */
 export interface StepView {
@@ -68,7 +68,18 @@ function about(step: PlanStep): string {
   return step.action;
 }
 
-const needs = (c: Confirmation) => (c.dataLoss ? '--yes --replace-peer-data' : '--yes, or y at the prompt');
+/** Step ids (phase:node:action) in words: each phase once, with its nodes. */
+function grouped(ids: readonly string[]): string {
+  const nodes = new Map<string, string[]>();
+  for (const id of ids) {
+    const [phase = id, node = ''] = id.split(':');
+    nodes.set(phase, [...new Set([...(nodes.get(phase) ?? []), node])]);
+  }
+  return [...nodes].map(([phase, on]) => `${phase} on ${on.join(', ')}`).join('; ');
+}
+
+const PROMPT = '--yes or y at the prompt';
+const needs = (c: Confirmation) => (c.dataLoss ? `--replace-peer-data, and ${PROMPT}` : PROMPT);
 
 type Subs = Array<{ name: string; tables: Record<string, number> }>;
 type Answers = Map<string, StepAnswer & { restartNeeded?: boolean }>;
@@ -132,6 +143,9 @@ export async function preview(agents: Agents, plan: SetupPlan, report: Report): 
     const a = answers.get(id);
     return !a || a.predicted || a.changes.length > 0;
   };
+  const confirmations = plan.confirmations.map((c) => ({ node: c.node, question: c.question, needs: needs(c) }));
+  // Asked before the first change, so shown before the first step.
+  for (const c of confirmations) report('confirm', c.node, `bootstrap: a real run needs ${c.needs}: ${c.question}`);
   const phases: PhaseView[] = [];
   for (const ph of plan.phases) {
     const steps: StepView[] = [];
@@ -141,7 +155,7 @@ export async function preview(agents: Agents, plan: SetupPlan, report: Report): 
       const check: StepAnswer = wait
         ? { predicted: true, reason: wait }
         : pending.length > 0
-          ? { predicted: true, reason: `its check needs the effect of ${pending.join(', ')}` }
+          ? { predicted: true, reason: `its check needs the effect of ${grouped(pending)}`, after: pending }
           : await checkNow(agents, plan, step, answers, report);
       if (check.predicted) report('predict', step.node, `${step.action}: ${about(step)} (${check.reason})`);
       answers.set(step.id, check);
@@ -151,7 +165,5 @@ export async function preview(agents: Agents, plan: SetupPlan, report: Report): 
     }
     phases.push({ name: ph.name, parallel: ph.parallel, barrier: ph.barrier, steps });
   }
-  const confirmations = plan.confirmations.map((c) => ({ node: c.node, question: c.question, needs: needs(c) }));
-  for (const c of confirmations) report('confirm', c.node, `bootstrap: a real run needs ${c.needs}: ${c.question}`);
   return { bootstrap: plan.bootstrap, phases, confirmations };
 }

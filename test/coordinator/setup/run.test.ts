@@ -144,8 +144,13 @@ describe('preview (--dry-run)', () => {
     }
     expect(lines).toContain('would a pg-settings: pg-settings change');
     expect(lines).toContain('would b pg-service: restart PostgreSQL');
-    const predicted = 'predict b subscription: subscription pgduplex_from_a with copy_data (its check needs the effect';
-    expect(lines.some((l) => l.startsWith(predicted))).toBe(true);
+    const predicted = 'predict b subscription: subscription pgduplex_from_a with copy_data '
+      + '(its check needs the effect of configure on a, b; restart on a, b; credentials on a, b; publication on a; '
+      + 'bootstrap on b; orphan-slot on a)';
+    expect(lines).toContain(predicted);
+    expect(byId.get('sequences:b:sequences')?.check).toEqual({
+      predicted: true, reason: 'its check needs the effect of copy on b', after: ['copy:b:initial-copy'],
+    });
     // The checks of the role got a password; the plan shown carries only the placeholder.
     const sent = calls.find((c) => c.action === 'pg-role.check')?.params['password'] as string;
     expect(sent).toMatch(/^[A-Za-z0-9_-]{32}$/);
@@ -172,8 +177,11 @@ describe('preview (--dry-run)', () => {
     const boot: Bootstrap = { kind: 'replace', tables: 1, rows: 7, what: 'the database fusionpbx on b' };
     const view = await preview(agents, run(boot), report);
     const question = 'About to back up and then destroy the database fusionpbx on b. Continue?';
-    expect(view.confirmations).toEqual([{ node: 'b', question, needs: '--yes --replace-peer-data' }]);
-    expect(lines).toContain(`confirm b bootstrap: a real run needs --yes --replace-peer-data: ${question}`);
+    const needs = '--replace-peer-data, and --yes or y at the prompt';
+    expect(view.confirmations).toEqual([{ node: 'b', question, needs }]);
+    expect(lines[0]).toBe(`confirm b bootstrap: a real run needs ${needs}: ${question}`);
+    const prompt = await preview(agents, run({ ...boot, rows: 0 }), collect().report);
+    expect(prompt.confirmations[0]?.needs).toBe('--yes or y at the prompt');
     expect(lines).toContain('would b backup: backup change');
   });
 });
