@@ -6,7 +6,9 @@ import { planSetup } from './plan.js';
 import type { KeylessRemedy } from './preflight.js';
 import { preview, type PlanView } from './preview.js';
 
+/** `pgduplex verify` reads the pair the way setup does. */
 export { pairFacts } from './gather.js';
+/** What a real run hands back, for the command's summary. */
 export type { SetupResult } from './execute.js';
 
 /** What the operator asked for. */
