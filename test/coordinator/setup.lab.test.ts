@@ -160,6 +160,17 @@ describe('pgduplex setup (from a, on the lab pair)', () => {
     expect(await Promise.all([started('a'), started('b')])).toEqual(before);
   });
 
+  it("dry run on the pair set up: every step's check is answered now and finds nothing to change", async () => {
+    const r = await setup('a', '--dry-run', '--exclude-tables-without-key', '--json');
+    expect(r.exitCode, r.stderr).toBe(0);
+    type Step = { id: string; check: { predicted: boolean; changes?: string[] } };
+    const doc = JSON.parse(r.stdout) as { plan: { bootstrap: string; phases: Array<{ steps: Step[] }> } };
+    expect(doc.plan.bootstrap).toBe('subscribed');
+    const steps = doc.plan.phases.flatMap((p) => p.steps);
+    expect(steps.filter((s) => s.check.predicted).map((s) => s.id)).toEqual(['verify']);
+    expect(steps.filter((s) => !s.check.predicted && (s.check.changes ?? []).length > 0)).toEqual([]);
+  });
+
   it('a run that changes nothing compares rows again when either node changed anything since the last full compare', async () => {
     // Any journaled change moves b's journal, even one undone at once.
     const fw = { peer: LAB.outsider.ipv4, ports: [{ port: 5432, purpose: 'postgresql' }] };
