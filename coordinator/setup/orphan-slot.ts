@@ -15,8 +15,8 @@ const ACTIVE_GRACE_MS = 15_000;
  * CREATE fails with "replication slot already exists". No stream reads such a slot, so it is dropped
  * (journaled, and named in the output) before the subscription is created; answers what the drop did.
  */
-export async function dropOrphanSlot(agents: Agents, f: PairFacts, on: Node, from: Node, o: { dryRun: boolean; report: Report },
-  graceMs = ACTIVE_GRACE_MS): Promise<StepOutcome | undefined> {
+export async function dropOrphanSlot(agents: Agents, f: PairFacts, on: Node, from: Node,
+  o: { dryRun: boolean; report: Report }, graceMs = ACTIVE_GRACE_MS): Promise<StepOutcome | undefined> {
   const name = subscriptionName(from.node);
   const read = async () => {
     const [subs, status] = await Promise.all([
