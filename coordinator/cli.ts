@@ -80,7 +80,7 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .description('set up bi-directional logical replication between this node and its peer, then verify')
     .option('--database <name>', 'the database to replicate', 'fusionpbx')
     .addOption(new Option('--source <side>', 'whose data is kept: this node (local) or the peer').choices(['local', 'peer']).default('local'))
-    .option('--dry-run', 'show what would change on each node, change nothing')
+    .option('--dry-run', "show the plan: each step's check answer now, or predicted when it waits on an earlier step; change nothing")
     .option('--yes', "confirm replacing the peer's schema when it holds tables (a backup is taken first)")
     .option('--replace-peer-data', 'with --yes: also when those tables hold rows')
     .addOption(new Option('--exclude-tables-without-key', 'leave tables without a primary key or replica identity out of replication (they drift apart)').conflicts('replicaIdentityFull'))

@@ -18,7 +18,12 @@ export async function setupCommand(o: { socket: string; database: string; source
   });
   const seconds = ((Date.now() - started) / 1000).toFixed(1);
   const ok = result.verify === undefined || verified(result.verify);
-  if (o.json) process.stdout.write(`${JSON.stringify({ dryRun: o.dryRun, steps: lines, verify: result.verify ?? null, backup: result.backup ?? null, seconds: Number(seconds) }, null, 2)}\n`);
+  if (o.json) {
+    // A dry run's plan: every step with its node, action, params (no password) and check answer or predicted.
+    const doc = { dryRun: o.dryRun, ...(result.plan ? { plan: result.plan } : {}), steps: lines, verify: result.verify ?? null,
+      backup: result.backup ?? null, seconds: Number(seconds) };
+    process.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
+  }
   else if (o.dryRun) process.stdout.write(`dry run: nothing was changed (${seconds} s)\n`);
   else {
     const changed = lines.filter((l) => l.status === 'changed');

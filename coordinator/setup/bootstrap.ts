@@ -1,10 +1,9 @@
 import { PgduplexError } from '../../shared/errors.js';
 import { formatBytes } from '../render/format.js';
-import type { Agents } from './agents.js';
+import type { Agents, Side } from './agents.js';
 import type { Hazards } from './preflight.js';
-import { runChange, type Report } from './runner.js';
-import { brokenForwardSlot, brokenTableSync, waitForReverseCatchUp, type BrokenSlot } from './resync.js';
-import { atStep } from './stage.js';
+import type { Report } from './runner.js';
+import { brokenForwardSlot, brokenTableSync, type BrokenSlot } from './resync.js';
 import { subscriptionName, type PairFacts } from './steps.js';
 
 /**
@@ -15,8 +14,8 @@ export type Bootstrap =
   | { kind: 'subscribed' }
   | { kind: 'kept'; tables: number }
   | { kind: 'import' }
-  | { kind: 'replace'; tables: number; what: string }
-  | { kind: 'resync'; tables: number; what: string; slot: BrokenSlot };
+  | { kind: 'replace'; tables: number; rows: number; what: string }
+  | { kind: 'resync'; tables: number; rows: number; what: string; slot: BrokenSlot };
 
 /** What bootstrapping needs from the operator's options. */
 export interface BootstrapOptions {
@@ -37,8 +36,11 @@ type SubStatus = Array<{ name: string; tables: Record<string, number>; tableByte
 // Order-blind: the two nodes' catalogs list the same tables in whatever order each created them.
 const sameTables = (a: readonly string[], b: readonly string[]) => a.length === b.length && [...a].sort().join(',') === [...b].sort().join(',');
 
-/** Decides the bootstrap from the target's subscriptions and tables (the source's list comes from its hazards). */
-export async function planBootstrap(agents: Agents, f: PairFacts, hz: Hazards, o: BootstrapOptions): Promise<Bootstrap> {
+/**
+ * Reads how the target gets the schema: its subscriptions, tables and rows (the source's list comes
+ * from its hazards). Reads only: what needs the operator's confirmation is asked by the plan's run.
+ */
+export async function readBootstrap(agents: Agents, f: PairFacts, hz: Hazards): Promise<Bootstrap> {
   const subs = await agents.call<SubStatus>(f.target.side, 'subscription.status', { database: f.database });
   const subscribed = subs.some((s) => s.name === subscriptionName(f.source.node));
   const slot = subscribed ? ((await brokenForwardSlot(agents, f)) ?? (await brokenTableSync(agents, f))) : undefined;
@@ -48,51 +50,67 @@ export async function planBootstrap(agents: Agents, f: PairFacts, hz: Hazards, o
   const sums = await agents.call<Sums>(f.target.side, 'table-checksums', { database: f.database }, { timeoutMs: 3_600_000 });
   const rows = sums.reduce((n, t) => n + t.rows, 0);
   if (rows === 0 && !slot && sameTables(target.tables, hz.tables)) return { kind: 'kept', tables: target.tables.length };
-  const what = `the database ${f.database} on ${f.target.node} (${f.target.address}): schema public, ${target.tables.length} tables, ${rows} rows`;
-  const plan: Bootstrap = slot ? { kind: 'resync', tables: target.tables.length, what, slot } : { kind: 'replace', tables: target.tables.length, what };
-  if (o.dryRun) return plan;
-  const why = slot ? `the replication slot ${slot.slot} on ${slot.on} that feeds ${f.target.node} ${slot.why}, so ${f.target.node} misses changes and must be copied from ${f.source.node} again: ` : '';
-  const how = slot ? `: setup first waits until ${f.source.node} has every change made on ${f.target.node}, then backs ${f.target.node} up and copies ${f.source.node}'s data again` : ' (a backup is taken first)';
-  if (rows > 0 && !o.replacePeerData) throw new PgduplexError('BAD_PARAMS', `${why}setup would destroy ${what}`, { hint: `nothing was changed; if that data may go, re-run with --yes --replace-peer-data${how}` });
-  if (!o.yes && !(o.confirm && (await o.confirm(`${why}About to back up and then destroy ${what}. Continue?`)))) {
-    throw new PgduplexError('BAD_PARAMS', `not confirmed: ${why}setup would replace ${what}`, { hint: 'nothing was changed; re-run with --yes to confirm' });
-  }
-  return plan;
+  const what = `the database ${f.database} on ${f.target.node} (${f.target.address}): schema public, `
+    + `${target.tables.length} tables, ${rows} rows`;
+  const tables = target.tables.length;
+  return slot ? { kind: 'resync', tables, rows, what, slot } : { kind: 'replace', tables, rows, what };
 }
 
-/** Gives the target the source's schema: kept, imported, or replaced after a backup. Returns the backup's place. */
-export async function bootstrapTarget(agents: Agents, f: PairFacts, o: BootstrapOptions, plan: Bootstrap): Promise<string | undefined> {
-  if (plan.kind === 'subscribed') return void o.report('ok', f.target.node, 'bootstrap: already subscribed to the source, nothing to copy');
-  if (plan.kind === 'kept') return void o.report('ok', f.target.node, `bootstrap: ${f.target.node} already holds the same ${plan.tables} tables and no rows; schema kept`);
-  const importStep = (params: unknown) => runChange(agents, { side: f.target.side, node: f.target.node, action: 'schema-import', params }, o);
-  if (plan.kind === 'import') {
-    if (o.dryRun) return void o.report('would', f.target.node, `schema-import: copy the schema of ${f.database} from ${f.source.node}`);
-    await importStep({ database: f.database });
-    return undefined;
+/** What replacing the target's data asks of the operator, decided from the bootstrap alone. */
+export interface Confirmation {
+  readonly side: Side;
+  readonly node: string;
+  /** The yes/no question a terminal is asked. */
+  readonly question: string;
+  /** The target holds rows: --replace-peer-data is needed besides the confirmation. */
+  readonly dataLoss: boolean;
+  /** Why a run without --replace-peer-data is refused, and what to do about it. */
+  readonly refusal: { readonly message: string; readonly hint: string };
+  readonly unconfirmed: string;
+}
+
+/** The confirmation a bootstrap that replaces the target's schema needs; none for the others. */
+export function bootstrapConfirmation(f: PairFacts, plan: Bootstrap): Confirmation | undefined {
+  if (plan.kind !== 'replace' && plan.kind !== 'resync') return undefined;
+  const t = f.target.node;
+  const s = f.source.node;
+  const slot = plan.kind === 'resync' ? plan.slot : undefined;
+  const why = slot
+    ? `the replication slot ${slot.slot} on ${slot.on} that feeds ${t} ${slot.why}, so ${t} misses changes and must be `
+      + `copied from ${s} again: `
+    : '';
+  const how = slot
+    ? `: setup first waits until ${s} has every change made on ${t}, then backs ${t} up and copies ${s}'s data again`
+    : ' (a backup is taken first)';
+  return {
+    side: f.target.side,
+    node: t,
+    question: `${why}About to back up and then destroy ${plan.what}. Continue?`,
+    dataLoss: plan.rows > 0,
+    refusal: {
+      message: `${why}setup would destroy ${plan.what}`,
+      hint: `nothing was changed; if that data may go, re-run with --yes --replace-peer-data${how}`,
+    },
+    unconfirmed: `not confirmed: ${why}setup would replace ${plan.what}`,
+  };
+}
+
+/** The options a confirmation is answered by. */
+export type ConfirmOptions = Pick<BootstrapOptions, 'yes' | 'replacePeerData' | 'confirm'>;
+
+/** Asks (or takes --yes / --replace-peer-data for) a confirmation; refuses before anything changes. */
+export async function confirmBootstrap(c: Confirmation, o: ConfirmOptions): Promise<void> {
+  if (c.dataLoss && !o.replacePeerData) throw new PgduplexError('BAD_PARAMS', c.refusal.message, { hint: c.refusal.hint });
+  if (!o.yes && !(o.confirm && (await o.confirm(c.question)))) {
+    throw new PgduplexError('BAD_PARAMS', c.unconfirmed, { hint: 'nothing was changed; re-run with --yes to confirm' });
   }
-  if (plan.kind === 'resync') {
-    if (o.dryRun) return void o.report('would', f.target.node, `RE-COPY from ${f.source.node}: the slot ${plan.slot.slot} on ${plan.slot.on} ${plan.slot.why}; wait until ${f.source.node} has ${f.target.node}'s changes, drop the subscription, REPLACE ${plan.what} (after a backup)`);
-    o.report('note', f.target.node, `resync: the slot ${plan.slot.slot} on ${plan.slot.on} ${plan.slot.why}; ${f.target.node} is copied from ${f.source.node} again`);
-    await atStep(`the catch-up of ${f.source.node} from ${f.target.node}`, () => waitForReverseCatchUp(agents, f, o.report));
-    await runChange(agents, { side: f.target.side, node: f.target.node, action: 'subscription-drop', params: { database: f.database, name: subscriptionName(f.source.node) } }, o);
-    if (plan.tables === 0) return void (await importStep({ database: f.database }));
-  }
-  if (o.dryRun) return void o.report('would', f.target.node, `REPLACE ${plan.what} (after a backup)`);
-  const backup = await atStep(`backup on ${f.target.node}`, () => agents.call<{ artifact?: string; notes?: string[] }>(f.target.side, 'backup.apply', { database: f.database }, { timeoutMs: 3_600_000, onProgress: (m) => o.report('...', f.target.node, `backup: ${m}`) }));
-  const backupId = backup.artifact;
-  if (!backupId) throw new PgduplexError('INTERNAL', 'the backup did not report its id');
-  const [where = backupId, ...more] = backup.notes ?? [];
-  o.report('changed', f.target.node, `backup: ${where}`);
-  for (const n of more) o.report('note', f.target.node, `backup: ${n}`);
-  await importStep({ database: f.database, replace: { tables: plan.tables, backupId } });
-  return where;
 }
 
 /** How often a copy that has tables between copy and sync is checked for a lost sync slot. */
 const SYNC_CHECK_MS = 15_000;
 
 /** Waits until every table of the target's subscription is ready, reporting tables and bytes copied. */
-export async function waitForCopy(agents: Agents, f: PairFacts, o: BootstrapOptions, totalBytes: number, limitMs = 6 * 3_600_000): Promise<void> {
+export async function waitForCopy(agents: Agents, f: PairFacts, o: Pick<BootstrapOptions, 'report' | 'progress'>, totalBytes: number, limitMs = 6 * 3_600_000): Promise<void> {
   const name = subscriptionName(f.source.node);
   const deadline = Date.now() + limitMs;
   const started = Date.now();

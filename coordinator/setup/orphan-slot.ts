@@ -1,6 +1,6 @@
 import { PgduplexError } from '../../shared/errors.js';
 import type { Agents } from './agents.js';
-import { runChange, type Report } from './runner.js';
+import { runChange, type Report, type StepOutcome } from './runner.js';
 import { subscriptionName, type PairFacts } from './steps.js';
 
 type Node = PairFacts['source'];
@@ -13,9 +13,10 @@ const ACTIVE_GRACE_MS = 15_000;
  * CREATE SUBSCRIPTION makes its slot on the publisher outside the subscriber's transaction: a run cut
  * short in between (the agent killed) leaves the slot without its subscription, and every later
  * CREATE fails with "replication slot already exists". No stream reads such a slot, so it is dropped
- * (journaled, and named in the output) before the subscription is created.
+ * (journaled, and named in the output) before the subscription is created; answers what the drop did.
  */
-export async function dropOrphanSlot(agents: Agents, f: PairFacts, on: Node, from: Node, o: { dryRun: boolean; report: Report }, graceMs = ACTIVE_GRACE_MS): Promise<void> {
+export async function dropOrphanSlot(agents: Agents, f: PairFacts, on: Node, from: Node,
+  o: { dryRun: boolean; report: Report }, graceMs = ACTIVE_GRACE_MS): Promise<StepOutcome | undefined> {
   const name = subscriptionName(from.node);
   const read = async () => {
     const [subs, status] = await Promise.all([
@@ -29,12 +30,12 @@ export async function dropOrphanSlot(agents: Agents, f: PairFacts, on: Node, fro
     await new Promise((r) => setTimeout(r, 1000));
     slot = await read();
   }
-  if (!slot) return;
+  if (!slot) return undefined;
   if (slot.active) {
     throw new PgduplexError('BUSY', `the replication slot ${name} on ${from.node} is in use, yet ${on.node} has no subscription ${name}: another server streams from it`, {
       hint: `find it in pg_stat_replication on ${from.node} and stop it (or drop the slot there), then re-run pgduplex setup`,
     });
   }
   o.report('note', from.node, `slot ${name} was left by an interrupted run (no subscription on ${on.node} uses it); it ${o.dryRun ? 'would be' : 'is'} dropped so ${on.node}'s subscription can be created`);
-  await runChange(agents, { side: from.side, node: from.node, action: 'slot-drop', params: { slot: name, confirmRetainedBytesAtLeast: 0 } }, o);
+  return runChange(agents, { side: from.side, node: from.node, action: 'slot-drop', params: { slot: name, confirmRetainedBytesAtLeast: 0 } }, o);
 }

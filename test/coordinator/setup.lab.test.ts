@@ -53,8 +53,48 @@ describe('pgduplex setup (from a, on the lab pair)', () => {
     expect(r.exitCode, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/would\s+a\s+pg-settings: wal_level: replica -> logical/);
     expect(r.stdout).toMatch(/would\s+b\s+firewall: allow tcp\/5432/);
+    expect(r.stdout).toMatch(/predict\s+b\s+subscription: subscription pgduplex_from_a with copy_data \(its check /);
     expect(r.stdout).toContain('dry run: nothing was changed');
     expect(await pendingCount('b')).toBe(before.b);
+  });
+
+  it('dry run --json: each step with node, action, params (no password), check answer or predicted', async () => {
+    const r = await setup('a', '--dry-run', '--exclude-tables-without-key', '--json');
+    expect(r.exitCode, r.stderr).toBe(0);
+    type Check = { predicted: false; changes: string[] } | { predicted: true; reason: string };
+    type Step = { id: string; node: string; action: string; params: Record<string, unknown>; check: Check };
+    const doc = JSON.parse(r.stdout) as { dryRun: boolean; plan: { phases: Array<{ name: string; steps: Step[] }> } };
+    expect(doc.dryRun).toBe(true);
+    const steps = doc.plan.phases.flatMap((p) => p.steps);
+    expect(doc.plan.phases.map((p) => p.name)).toEqual([
+      'configure', 'restarts', 'reaches', 'credentials', 'extensions', 'bootstrap', 'sequences', 'publications',
+      'subscription', 'initial copy', 'sequences after the copy', 'reverse subscription', 'verify',
+    ]);
+    for (const s of steps) {
+      expect(['a', 'b', 'a+b'], s.id).toContain(s.node);
+      expect(s.action, s.id).toMatch(/^[a-z.-]+$/);
+      expect(typeof s.params, s.id).toBe('object');
+      expect(s.check.predicted ? s.check.reason : s.check.changes, s.id).toBeDefined();
+    }
+    const byId = new Map(steps.map((s) => [s.id, s]));
+    const walLevel = expect.arrayContaining([expect.stringMatching(/^wal_level: replica -> logical/)]);
+    expect(byId.get('configure:a:pg-settings')?.check).toMatchObject({ predicted: false, changes: walLevel });
+    expect(byId.get('restart:b:pg-service')?.check).toEqual({ predicted: false, changes: ['restart PostgreSQL'] });
+    expect(byId.get('credentials:b:pg-role')?.check.predicted).toBe(false);
+    const imports = [expect.stringContaining("import a's schema")];
+    expect(byId.get('bootstrap:b:schema-import')?.check).toMatchObject({ predicted: false, changes: imports });
+    const later = ['reach:a:pg-reach', 'subscription:b:subscription', 'copy:b:initial-copy', 'sequences:b:sequences',
+      'subscription:a:subscription', 'verify'];
+    for (const id of later) {
+      expect(byId.get(id)?.check.predicted, id).toBe(true);
+    }
+    for (const id of ['a:pg-role', 'a:pg-passfile', 'b:pg-role', 'b:pg-passfile'].map((x) => `credentials:${x}`)) {
+      expect(byId.get(id)?.params['password'], id).toBe('<generated>');
+    }
+    expect(r.stdout).not.toMatch(/"password": "(?!<generated>)/);
+    expect((await sql('a', 'show wal_level')).stdout.trim()).toBe('replica');
+    expect((await sql('b', `select count(*) from pg_roles where rolname = 'pgduplex_repl'`)).stdout.trim()).toBe('0');
+    for (const node of ['a', 'b'] as const) expect(await pendingCount(node)).toBe(before[node]);
   });
 
   it('sets up replication both ways and verifies both databases agree', async () => {
@@ -118,6 +158,17 @@ describe('pgduplex setup (from a, on the lab pair)', () => {
     const full = await setup('a', '--exclude-tables-without-key', '--full-verify');
     expect(full.stdout).toMatch(/verify: 3 tables identical \(rows and checksums\)/);
     expect(await Promise.all([started('a'), started('b')])).toEqual(before);
+  });
+
+  it("dry run on the pair set up: every step's check is answered now and finds nothing to change", async () => {
+    const r = await setup('a', '--dry-run', '--exclude-tables-without-key', '--json');
+    expect(r.exitCode, r.stderr).toBe(0);
+    type Step = { id: string; check: { predicted: boolean; changes?: string[] } };
+    const doc = JSON.parse(r.stdout) as { plan: { bootstrap: string; phases: Array<{ steps: Step[] }> } };
+    expect(doc.plan.bootstrap).toBe('subscribed');
+    const steps = doc.plan.phases.flatMap((p) => p.steps);
+    expect(steps.filter((s) => s.check.predicted).map((s) => s.id)).toEqual(['verify']);
+    expect(steps.filter((s) => !s.check.predicted && (s.check.changes ?? []).length > 0)).toEqual([]);
   });
 
   it('a run that changes nothing compares rows again when either node changed anything since the last full compare', async () => {
