@@ -1,6 +1,5 @@
-import { z } from 'zod';
 import { PgduplexError } from '../../shared/errors.js';
-import { defineAction, type ActionDescriptor, type ParamsOf, type ResultOf } from '../../shared/protocol/actions.js';
+import { type ActionDescriptor, type ParamsOf, type ResultOf } from '../../shared/protocol/actions.js';
 import { peerCallAction } from '../../shared/protocol/control.js';
 import { callAgent } from '../agent-client.js';
 
@@ -16,11 +15,8 @@ export interface CallOptions {
 /** Calls a catalogue action on either agent: locally over the socket, or relayed to the peer; answers are validated. */
 export interface Agents {
   call<D extends ActionDescriptor>(side: Side, action: D, params: ParamsOf<D>, opts?: CallOptions): Promise<ResultOf<D>>;
-  /** By name, unvalidated: only for code not yet moved to the catalogue's descriptors. */
-  call<T = unknown>(side: Side, action: string, params: unknown, opts?: CallOptions): Promise<T>;
 }
 
-const raw = (name: string) => defineAction({ name, mutates: false, callers: ['local', 'peer'], params: z.unknown(), result: z.unknown() });
 
 /** How long a call waits out an agent still busy with an earlier run's action (e.g. a backup a killed CLI started). */
 export interface BusyPolicy {
@@ -53,8 +49,7 @@ export function agentsVia(socket: string, busy: BusyPolicy = {}): Agents {
     }
     throw new PgduplexError('INTERNAL', `no name left to call ${d.name} by`);
   };
-  const call = async (side: Side, action: ActionDescriptor | string, params: unknown, opts: CallOptions = {}): Promise<unknown> => {
-    const d = typeof action === 'string' ? raw(action) : action;
+  const call = async (side: Side, d: ActionDescriptor, params: unknown, opts: CallOptions = {}): Promise<unknown> => {
     const deadline = Date.now() + (busy.waitMs ?? 6 * 3_600_000);
     let told = '';
     for (;;) {

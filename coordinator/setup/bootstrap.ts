@@ -1,3 +1,6 @@
+import { tablesChecksumAction } from '../../shared/protocol/data.js';
+import { hazardsAction } from '../../shared/protocol/facts.js';
+import { subscriptionStatusAction } from '../../shared/protocol/replication-actions.js';
 import { PgduplexError } from '../../shared/errors.js';
 import { formatBytes } from '../render/format.js';
 import type { Agents, Side } from './agents.js';
@@ -30,8 +33,6 @@ export interface BootstrapOptions {
 /** Progress of a long step: done of total, in the step's unit, with a short detail. */
 export type Progress = (node: string, label: string, done: number, total: number, detail: string) => void;
 
-type Sums = Array<{ table: string; rows: number }>;
-type SubStatus = Array<{ name: string; tables: Record<string, number>; tableBytes: number; finishedCopy?: unknown[] }>;
 
 // Order-blind: the two nodes' catalogs list the same tables in whatever order each created them.
 const sameTables = (a: readonly string[], b: readonly string[]) => a.length === b.length && [...a].sort().join(',') === [...b].sort().join(',');
@@ -41,13 +42,13 @@ const sameTables = (a: readonly string[], b: readonly string[]) => a.length === 
  * from its hazards). Reads only: what needs the operator's confirmation is asked by the plan's run.
  */
 export async function readBootstrap(agents: Agents, f: PairFacts, hz: Hazards): Promise<Bootstrap> {
-  const subs = await agents.call<SubStatus>(f.target.side, 'subscription.status', { database: f.database });
+  const subs = await agents.call(f.target.side, subscriptionStatusAction, { database: f.database });
   const subscribed = subs.some((s) => s.name === subscriptionName(f.source.node));
   const slot = subscribed ? ((await brokenForwardSlot(agents, f)) ?? (await brokenTableSync(agents, f))) : undefined;
   if (subscribed && !slot) return { kind: 'subscribed' };
-  const target = await agents.call<{ tables: string[] }>(f.target.side, 'hazards', { database: f.database });
+  const target = await agents.call(f.target.side, hazardsAction, { database: f.database });
   if (target.tables.length === 0 && !slot) return { kind: 'import' };
-  const sums = await agents.call<Sums>(f.target.side, 'table-checksums', { database: f.database }, { timeoutMs: 3_600_000 });
+  const sums = await agents.call(f.target.side, tablesChecksumAction, { database: f.database }, { timeoutMs: 3_600_000 });
   const rows = sums.reduce((n, t) => n + t.rows, 0);
   if (rows === 0 && !slot && sameTables(target.tables, hz.tables)) return { kind: 'kept', tables: target.tables.length };
   const what = `the database ${f.database} on ${f.target.node} (${f.target.address}): schema public, `
@@ -117,7 +118,7 @@ export async function waitForCopy(agents: Agents, f: PairFacts, o: Pick<Bootstra
   let checked = started;
   let last = '';
   for (let first = true; ; first = false) {
-    const sub = (await agents.call<SubStatus>(f.target.side, 'subscription.status', { database: f.database })).find((s) => s.name === name);
+    const sub = (await agents.call(f.target.side, subscriptionStatusAction, { database: f.database })).find((s) => s.name === name);
     if (!sub) throw new PgduplexError('INTERNAL', `the subscription ${name} on ${f.target.node} disappeared during the copy`, { hint: 're-run pgduplex setup' });
     const total = Object.values(sub.tables).reduce((a, b) => a + b, 0);
     const ready = sub.tables['r'] ?? 0;

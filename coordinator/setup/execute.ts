@@ -1,3 +1,6 @@
+import type { ParamsOf } from '../../shared/protocol/actions.js';
+import { backupChange } from '../../shared/protocol/data.js';
+import { pgReachAction, pgServiceRestartAction } from '../../shared/protocol/postgres.js';
 import { randomBytes } from 'node:crypto';
 import { PgduplexError } from '../../shared/errors.js';
 import type { Agents } from './agents.js';
@@ -68,7 +71,7 @@ async function runStep(r: Run, step: PlanStep): Promise<void> {
       const settings = r.outcomes.get(step.after[0] ?? '');
       if (!settings?.restartNeeded) return;
       const params = settings.journalId ? { restoreJournalId: settings.journalId } : {};
-      const restart = () => agents.call(step.side, 'pg-service.restart', params, { timeoutMs: 300_000 });
+      const restart = () => agents.call(step.side, pgServiceRestartAction, params, { timeoutMs: 300_000 });
       await atStep(`pg-service restart on ${step.node}`, restart);
       r.changed = true;
       return void o.report('changed', step.node, 'pg-service: restarted PostgreSQL for the new settings');
@@ -100,7 +103,7 @@ async function reach(r: Run, step: PlanStep): Promise<void> {
   const [from, to] = step.side === r.f.source.side ? [r.f.source, r.f.target] : [r.f.target, r.f.source];
   const port = r.f.pgPort;
   await atStep(`reach from ${from.node} to ${to.node}`, async () => {
-    const res = await r.agents.call<Reach>(from.side, 'pg-reach', { host: to.address, port });
+    const res = await r.agents.call(from.side, pgReachAction, { host: to.address, port });
     if (!res.reachable) {
       const where = `${to.node} at ${to.address}:${port}`;
       const why = res.error ?? 'unknown';
@@ -116,7 +119,7 @@ async function backup(r: Run, step: PlanStep): Promise<void> {
   const { o } = r;
   const onProgress = (m: string) => o.report('...', step.node, `backup: ${m}`);
   const res = await atStep(`backup on ${step.node}`, () =>
-    r.agents.call<{ artifact?: string; notes?: string[] }>(step.side, 'backup.apply', step.params,
+    r.agents.call(step.side, backupChange.apply, step.params as ParamsOf<typeof backupChange.apply>,
       { timeoutMs: 3_600_000, onProgress }));
   if (!res.artifact) throw new PgduplexError('INTERNAL', 'the backup did not report its id');
   const [where = res.artifact, ...more] = res.notes ?? [];

@@ -1,3 +1,7 @@
+import type { ParamsOf } from '../../shared/protocol/actions.js';
+import { credentialsStatusAction } from '../../shared/protocol/postgres.js';
+import { extensionsChange } from '../../shared/protocol/data.js';
+import { whoamiAction } from '../../shared/protocol/control.js';
 import { PgduplexError } from '../../shared/errors.js';
 import type { Agents, Side } from './agents.js';
 import { readBootstrap } from './bootstrap.js';
@@ -7,15 +11,13 @@ import type { Report } from './runner.js';
 import { atStep } from './stage.js';
 import { extensionStep, REPL_ROLE, type PairFacts } from './steps.js';
 
-type Who = { node: string; version: string; peerAddress?: string };
 type Versions = Record<Side, string>;
-type Credentials = { roleExists: boolean; passfileHasPeer: boolean };
 
 type Facts = PairFacts & { versions: Versions };
 
 /** Both nodes' names, agent versions and the addresses each is known by to the other, from their trust stores. */
 export async function pairFacts(agents: Agents, database: string, source: Side): Promise<Facts> {
-  const who = (side: Side) => agents.call<Who>(side, 'whoami', {});
+  const who = (side: Side) => agents.call(side, whoamiAction, {});
   const [me, peer] = await Promise.all([who('local'), who('peer')]);
   if (!me.peerAddress || !peer.peerAddress) {
     const hint = 'pgduplex pair --accept / pgduplex pair first';
@@ -52,12 +54,12 @@ export async function gather(agents: Agents, o: GatherOptions): Promise<SetupFac
     checkRoom(pair, pre, o.report);
     // A target that cannot have the schema's extensions as the source has them is refused before anything changes.
     const ext = extensionStep(pair, pre.hazards.extensions);
-    await atStep('preflight', () => agents.call(ext.side, 'extensions.check', ext.params));
+    await atStep('preflight', () => agents.call(ext.side, extensionsChange.check, ext.params as ParamsOf<typeof extensionsChange.check>));
   }
   const status = await atStep('credentials', () => Promise.all([pair.source, pair.target].map((n) => {
     const other = n === pair.source ? pair.target : pair.source;
     const peer = { host: other.address, port: pair.pgPort, database: pair.database };
-    return agents.call<Credentials>(n.side, 'credentials.status', { role: REPL_ROLE, peer });
+    return agents.call(n.side, credentialsStatusAction, { role: REPL_ROLE, peer });
   })));
   return { pair, pre, boot, credentialsInPlace: status.every((s) => s.roleExists && s.passfileHasPeer) };
 }

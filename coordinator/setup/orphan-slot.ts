@@ -1,10 +1,10 @@
+import { replicationStatusAction, subscriptionStatusAction } from '../../shared/protocol/replication-actions.js';
 import { PgduplexError } from '../../shared/errors.js';
 import type { Agents } from './agents.js';
 import { runChange, type Report, type StepOutcome } from './runner.js';
 import { subscriptionName, type PairFacts } from './steps.js';
 
 type Node = PairFacts['source'];
-type Slot = { name: string; active: boolean };
 
 /** How long a slot left by a cut-short CREATE SUBSCRIPTION may still show its walsender. */
 const ACTIVE_GRACE_MS = 15_000;
@@ -20,8 +20,8 @@ export async function dropOrphanSlot(agents: Agents, f: PairFacts, on: Node, fro
   const name = subscriptionName(from.node);
   const read = async () => {
     const [subs, status] = await Promise.all([
-      agents.call<Array<{ name: string }>>(on.side, 'subscription.status', { database: f.database }),
-      agents.call<{ slots: Slot[] }>(from.side, 'replication.status', {}),
+      agents.call(on.side, subscriptionStatusAction, { database: f.database }),
+      agents.call(from.side, replicationStatusAction, {}),
     ]);
     return subs.some((s) => s.name === name) ? undefined : status.slots.find((s) => s.name === name);
   };

@@ -1,6 +1,6 @@
 import { PgduplexError } from '../../shared/errors.js';
 import type { z } from 'zod';
-import type { factsAction, hazardsAction } from '../../shared/protocol/facts.js';
+import { factsAction, hazardsAction } from '../../shared/protocol/facts.js';
 import { requireOneRelease } from '../versions.js';
 import type { Agents, Side } from './agents.js';
 import type { Report } from './runner.js';
@@ -37,7 +37,7 @@ async function settledFacts(agents: Agents, n: PairFacts['source'], report: Repo
   const deadline = Date.now() + waitMs;
   let told = '';
   for (;;) {
-    const facts = await agents.call<Facts>(n.side, 'facts', {});
+    const facts = await agents.call(n.side, factsAction, {});
     if (facts.busyWith === undefined || Date.now() > deadline) return facts;
     if (facts.busyWith !== told) report('...', n.node, `preflight: waiting for the agent to finish ${facts.busyWith}, which an earlier run left going`);
     told = facts.busyWith;
@@ -52,7 +52,7 @@ export async function preflight(agents: Agents, f: PairFacts, o: { remedy: Keyle
   requireOneRelease([{ node: local.node, version: versions.local }, { node: peer.node, version: versions.peer }]);
   const [sf, tf] = await Promise.all([settledFacts(agents, f.source, o.report), settledFacts(agents, f.target, o.report)]);
   // After the facts: the source's PostgreSQL may have been restarting until then.
-  const hz = await agents.call<Hazards>(f.source.side, 'hazards', { database: f.database }).catch(() => undefined);
+  const hz = await agents.call(f.source.side, hazardsAction, { database: f.database }).catch(() => undefined);
   const pg = {} as Record<Side, Ready>;
   for (const [n, facts] of [[f.source, sf], [f.target, tf]] as const) {
     const p = facts.postgresql;

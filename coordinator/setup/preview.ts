@@ -1,6 +1,8 @@
+import { pgReachAction } from '../../shared/protocol/postgres.js';
+import { subscriptionStatusAction } from '../../shared/protocol/replication-actions.js';
 import type { Agents } from './agents.js';
 import type { Confirmation } from './bootstrap.js';
-import { newPassword, resolveParams, type Reach } from './execute.js';
+import { newPassword, resolveParams } from './execute.js';
 import { dropOrphanSlot } from './orphan-slot.js';
 import { GENERATED_PASSWORD, type PlanStep, type SetupPlan } from './plan.js';
 import { runChange, type Report } from './runner.js';
@@ -81,7 +83,6 @@ function grouped(ids: readonly string[]): string {
 const PROMPT = '--yes or y at the prompt';
 const needs = (c: Confirmation) => (c.dataLoss ? `--replace-peer-data, and ${PROMPT}` : PROMPT);
 
-type Subs = Array<{ name: string; tables: Record<string, number> }>;
 type Answers = Map<string, StepAnswer & { restartNeeded?: boolean }>;
 
 /** The answer of a step that is not predicted: its check, or for a restart its pg-settings step's check. */
@@ -107,7 +108,7 @@ async function checkNow(agents: Agents, plan: SetupPlan, step: PlanStep, answers
     }
     case 'copy': {
       // Nothing to wait for only when the subscription exists and every table is ready now.
-      const subs = await agents.call<Subs>(step.side, 'subscription.status', { database: f.database });
+      const subs = await agents.call(step.side, subscriptionStatusAction, { database: f.database });
       const sub = subs.find((s) => s.name === subscriptionName(f.source.node));
       const total = Object.values(sub?.tables ?? {}).reduce((a, b) => a + b, 0);
       if (!sub || total === 0 || (sub.tables['r'] ?? 0) < total) {
@@ -118,7 +119,7 @@ async function checkNow(agents: Agents, plan: SetupPlan, step: PlanStep, answers
     }
     case 'reach': {
       const to = step.side === f.source.side ? f.target : f.source;
-      const res = await agents.call<Reach>(step.side, 'pg-reach', { host: to.address, port: f.pgPort });
+      const res = await agents.call(step.side, pgReachAction, { host: to.address, port: f.pgPort });
       const at = `reach: PostgreSQL on ${to.node} (${to.address}:${f.pgPort})`;
       if (res.reachable) report('ok', step.node, `${at} answers in ${res.ms} ms`);
       else report('note', step.node, `${at} does not answer now: ${res.error ?? 'unknown'}`);

@@ -1,3 +1,4 @@
+import { replicationStatusAction, subscriptionStatusAction } from '../../shared/protocol/replication-actions.js';
 import { PgduplexError } from '../../shared/errors.js';
 import type { Agents } from './agents.js';
 import type { Report } from './runner.js';
@@ -35,10 +36,10 @@ function broken(status: Status, slot: string, on: string, away: string): BrokenS
  * the source was away never reached it, and neither copy may simply win.
  */
 export async function brokenForwardSlot(agents: Agents, f: PairFacts): Promise<BrokenSlot | undefined> {
-  const [src, tgt] = await Promise.all([f.source, f.target].map((n) => agents.call<Status>(n.side, 'replication.status', {})));
+  const [src, tgt] = await Promise.all([f.source, f.target].map((n) => agents.call(n.side, replicationStatusAction, {})));
   const back = subscriptionName(f.target.node);
   const reverse = broken(tgt!, back, f.target.node, f.source.node);
-  const hasReverse = (await agents.call<Array<{ name: string }>>(f.source.side, 'subscription.status', { database: f.database })).some((s) => s.name === back);
+  const hasReverse = (await agents.call(f.source.side, subscriptionStatusAction, { database: f.database })).some((s) => s.name === back);
   if (reverse && hasReverse) {
     throw new PgduplexError('BAD_PARAMS', `the replication slot ${back} on ${f.target.node} that feeds ${f.source.node} ${reverse.why}: changes made on ${f.target.node} in that time never reached ${f.source.node}, and copying either node over the other would lose the other's`, {
       hint: `nothing was changed. By hand: compare the nodes (pgduplex verify) and carry what ${f.source.node} misses over; then on ${f.source.node}: ALTER SUBSCRIPTION ${back} DISABLE; ALTER SUBSCRIPTION ${back} SET (slot_name = NONE); DROP SUBSCRIPTION ${back}; on ${f.target.node}: SELECT pg_drop_replication_slot('${back}') if it is listed in pg_replication_slots; then re-run pgduplex setup (${f.source.node} subscribes again without copying)`,
@@ -47,7 +48,6 @@ export async function brokenForwardSlot(agents: Agents, f: PairFacts): Promise<B
   return broken(src!, subscriptionName(f.source.node), f.source.node, f.target.node);
 }
 
-type SyncStatus = Array<{ name: string; finishedCopy: Array<{ table: string; slot: string }> }>;
 
 /** How long a copied table's missing sync slot must stay missing to count: its normal drop commits within milliseconds. */
 const SYNC_SLOT_GRACE_MS = 6000;
@@ -60,7 +60,7 @@ const SYNC_SLOT_GRACE_MS = 6000;
 export async function brokenTableSync(agents: Agents, f: PairFacts, graceMs = SYNC_SLOT_GRACE_MS): Promise<BrokenSlot | undefined> {
   const name = subscriptionName(f.source.node);
   const missing = async () => {
-    const [subs, src] = await Promise.all([agents.call<SyncStatus>(f.target.side, 'subscription.status', { database: f.database }), agents.call<Status>(f.source.side, 'replication.status', {})]);
+    const [subs, src] = await Promise.all([agents.call(f.target.side, subscriptionStatusAction, { database: f.database }), agents.call(f.source.side, replicationStatusAction, {})]);
     const slots = new Set(src.slots.map((x) => x.name));
     return (subs.find((x) => x.name === name)?.finishedCopy ?? []).filter((t) => !slots.has(t.slot));
   };
@@ -83,13 +83,13 @@ export async function brokenTableSync(agents: Agents, f: PairFacts, graceMs = SY
  */
 export async function waitForReverseCatchUp(agents: Agents, f: PairFacts, report: Report, limitMs = 10 * 60_000): Promise<void> {
   const slot = subscriptionName(f.target.node);
-  const first = await agents.call<Status>(f.target.side, 'replication.status', {});
+  const first = await agents.call(f.target.side, replicationStatusAction, {});
   if (!first.slots.some((s) => s.name === slot)) return void report('note', f.target.node, `catch-up: ${f.source.node} never subscribed to ${f.target.node} (no slot ${slot}); ${f.target.node}'s own rows are only in its backup`);
   const goal = lsnValue(first.walLsn);
   const deadline = Date.now() + limitMs;
   report('...', f.source.node, `catch-up: waiting until ${f.source.node} has every change made on ${f.target.node} (up to ${first.walLsn})`);
   for (;;) {
-    const at = (await agents.call<Status>(f.target.side, 'replication.status', {})).slots.find((s) => s.name === slot)?.confirmedFlushLsn ?? '0/0';
+    const at = (await agents.call(f.target.side, replicationStatusAction, {})).slots.find((s) => s.name === slot)?.confirmedFlushLsn ?? '0/0';
     if (lsnValue(at) >= goal) return void report('ok', f.source.node, `catch-up: ${f.source.node} has every change made on ${f.target.node} up to ${first.walLsn}`);
     if (Date.now() > deadline) {
       throw new PgduplexError('TIMEOUT', `${f.source.node} has not received ${f.target.node}'s changes up to ${first.walLsn} within ${limitMs / 60_000} min (its subscription ${slot} confirmed ${at})`, {

@@ -1,3 +1,5 @@
+import { PgduplexError } from '../../shared/errors.js';
+import { changeNamed } from '../../shared/protocol/catalogue.js';
 import type { Agents } from './agents.js';
 import { atStep } from './stage.js';
 import type { ChangeStep } from './steps.js';
@@ -19,7 +21,9 @@ export function runChange(agents: Agents, step: ChangeStep, o: { dryRun: boolean
 }
 
 async function checkThenApply(agents: Agents, step: ChangeStep, o: { dryRun: boolean; report: Report; timeoutMs?: number }): Promise<StepOutcome> {
-  const check = await agents.call<{ changes: string[]; restartNeeded?: boolean }>(step.side, `${step.action}.check`, step.params);
+  const change = changeNamed(step.action);
+  if (!change) throw new PgduplexError('INTERNAL', `no change named ${step.action} in the catalogue`);
+  const check = await agents.call(step.side, change.check, step.params);
   if (check.changes.length === 0) {
     o.report('ok', step.node, `${step.action}: nothing to change`);
     return { status: 'ok', changes: [], restartNeeded: check.restartNeeded === true };
@@ -28,7 +32,7 @@ async function checkThenApply(agents: Agents, step: ChangeStep, o: { dryRun: boo
     for (const c of check.changes) o.report('would', step.node, `${step.action}: ${c}`);
     return { status: 'would change', changes: check.changes, restartNeeded: check.restartNeeded === true };
   }
-  const applied = await agents.call<{ changed: boolean; changes: string[]; journalId?: string; restartNeeded?: boolean; notes?: string[] }>(step.side, `${step.action}.apply`, step.params, {
+  const applied = await agents.call(step.side, change.apply, step.params, {
     timeoutMs: o.timeoutMs ?? 300_000,
     onProgress: (m) => o.report('...', step.node, `${step.action}: ${m}`),
   });

@@ -1,3 +1,4 @@
+import { tablesDiffAction } from '../../shared/protocol/data.js';
 import type { Agents } from './agents.js';
 import type { PairFacts } from './steps.js';
 
@@ -21,13 +22,13 @@ export async function sampleDifferingKeys(agents: Agents, f: PairFacts, table: s
   const [schema = 'public', name = table] = table.includes('.') ? table.split('.') : ['public', table];
   const base = { database: f.database, schema, table: name, modulus: MODULUS };
   const opts = { timeoutMs: 3_600_000 };
-  const [a, b] = await Promise.all([agents.call<Bucket[]>(f.source.side, 'table-diff', base, opts), agents.call<Bucket[]>(f.target.side, 'table-diff', base, opts)]);
+  const [a, b] = await Promise.all([agents.call(f.source.side, tablesDiffAction, base, opts) as Promise<Bucket[]>, agents.call(f.target.side, tablesDiffAction, base, opts) as Promise<Bucket[]>]);
   const sig = (xs: Bucket[]) => new Map(xs.map((x) => [x.bucket, `${x.rows}:${x.sum}`]));
   const [sa, sb] = [sig(a), sig(b)];
   const buckets = [...new Set([...sa.keys(), ...sb.keys()])].filter((k) => sa.get(k) !== sb.get(k)).sort((x, y) => x - y).slice(0, MAX_BUCKETS);
   if (buckets.length === 0) return [];
   const keyParams = { ...base, buckets, limit: 2000 };
-  const [ka, kb] = await Promise.all([agents.call<KeyRow[]>(f.source.side, 'table-diff', keyParams, opts), agents.call<KeyRow[]>(f.target.side, 'table-diff', keyParams, opts)]);
+  const [ka, kb] = await Promise.all([agents.call(f.source.side, tablesDiffAction, keyParams, opts) as Promise<KeyRow[]>, agents.call(f.target.side, tablesDiffAction, keyParams, opts) as Promise<KeyRow[]>]);
   const [ma, mb] = [new Map(ka.map((r) => [r.key, r.hash])), new Map(kb.map((r) => [r.key, r.hash]))];
   // A side cut off at the limit has not listed its keys beyond its last one: compare only below that.
   const cut = [ka, kb].filter((k) => k.length >= keyParams.limit).map((k) => k[k.length - 1]?.key ?? '');

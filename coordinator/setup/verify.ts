@@ -1,3 +1,6 @@
+import type { ActionDescriptor, ParamsOf, ResultOf } from '../../shared/protocol/actions.js';
+import { schemaDigestAction, tablesChecksumAction, verifiedGetAction, verifiedSetAction } from '../../shared/protocol/data.js';
+import { sequencesStatusAction } from '../../shared/protocol/replication-actions.js';
 import type { Agents } from './agents.js';
 import type { Report } from './runner.js';
 import type { PairFacts } from './steps.js';
@@ -13,7 +16,6 @@ export interface VerifyResult {
 
 type Seq = { increment: number; next: number };
 type Sums = Array<{ table: string; rows: number; sum: string }>;
-type SeqState = Array<{ schema: string; name: string; increment: number; next: number }>;
 
 const SAMPLED_TABLES = 5;
 
@@ -31,7 +33,7 @@ export function disjoint(a: Seq, b: Seq): boolean {
  * null (never, changed since, or an agent that does not keep the record).
  */
 export async function contentsVerifiedAt(agents: Agents, f: PairFacts): Promise<string | null> {
-  const get = (n: PairFacts['source']) => agents.call<{ verifiedAt: string | null; current: boolean }>(n.side, 'verified.get', { database: f.database }).catch(() => ({ verifiedAt: null, current: false }));
+  const get = (n: PairFacts['source']) => agents.call(n.side, verifiedGetAction, { database: f.database }).catch(() => ({ verifiedAt: null, current: false }));
   const both = await Promise.all([get(f.source), get(f.target)]);
   if (!both.every((v) => v.current && v.verifiedAt !== null)) return null;
   return both.map((v) => v.verifiedAt as string).sort()[0] ?? null;
@@ -42,14 +44,14 @@ export async function contentsVerifiedAt(agents: Agents, f: PairFacts): Promise<
  * PostgreSQL, both nodes in parallel), a sample of differing keys, table shapes, and sequences.
  */
 export async function verifyPair(agents: Agents, f: PairFacts, report: Report, excluded: readonly string[] = [], o: { contents?: boolean; lastComparedAt?: string } = {}): Promise<VerifyResult> {
-  const both = <T>(action: string, params: unknown): Promise<[T, T]> => {
-    const call = (n: PairFacts['source']) => agents.call<T>(n.side, action, params, { timeoutMs: 3_600_000 });
+  const both = <D extends ActionDescriptor>(d: D, params: ParamsOf<D>): Promise<[ResultOf<D>, ResultOf<D>]> => {
+    const call = (n: PairFacts['source']) => agents.call(n.side, d, params, { timeoutMs: 3_600_000 });
     return Promise.all([call(f.source), call(f.target)]);
   };
   const db = { database: f.database };
   const contents = o.contents ?? true;
   const none = async (): Promise<[Sums, Sums]> => [[], []];
-  const [[a, b], [da, dbs], [qa, qb]] = await Promise.all([contents ? both<Sums>('table-checksums', db) : none(), both<Record<string, string>>('schema-digest', db), both<SeqState>('sequences.status', db)]);
+  const [[a, b], [da, dbs], [qa, qb]] = await Promise.all([contents ? both(tablesChecksumAction, db) : none(), both(schemaDigestAction, db), both(sequencesStatusAction, db)]);
   const pairName = `${f.source.node}/${f.target.node}`;
   for (const t of excluded) report('note', pairName, `verify: ${t} is not replicated (excluded), not compared`);
 
@@ -90,7 +92,7 @@ export async function verifyPair(agents: Agents, f: PairFacts, report: Report, e
   const what = contents ? `${tables} tables identical (rows and checksums)` : `${tables} tables (contents not compared: ${since}; pgduplex verify compares them)`;
   if (!verified(result)) return result;
   // Recorded against each journal: the next run that changes nothing may then skip the row compare.
-  if (contents) await Promise.all([f.source, f.target].map((n) => agents.call(n.side, 'verified.set', db)));
+  if (contents) await Promise.all([f.source, f.target].map((n) => agents.call(n.side, verifiedSetAction, db)));
   report('ok', `${f.source.node}+${f.target.node}`, `verify: ${what}, same schema, ${sequences.length} sequences disjoint`);
   return result;
 }

@@ -1,3 +1,4 @@
+import { fakeAgents } from '../../support/fake-agents.js';
 import { describe, expect, it } from 'vitest';
 import type { Agents, Side } from '../../../coordinator/setup/agents.js';
 import { dropOrphanSlot } from '../../../coordinator/setup/orphan-slot.js';
@@ -9,16 +10,14 @@ type Slot = { name: string; active: boolean };
 /** The source's subscriptions, the target's slots (a queue of answers, the last repeating), and every call made. */
 function fake(subs: string[], slots: Slot[][]) {
   const calls: Array<{ side: Side; action: string; params: unknown }> = [];
-  const agents: Agents = {
-    call: async <T>(side: Side, action: string, params: unknown) => {
+  const agents: Agents = fakeAgents(async (side: Side, action: string, params: unknown) => {
       calls.push({ side, action, params });
-      if (action === 'subscription.status') return subs.map((name) => ({ name })) as T;
-      if (action === 'replication.status') return { slots: slots.length > 1 ? slots.shift() : slots[0] } as T;
-      if (action === 'slot-drop.check') return { changes: ['drop logical slot pgduplex_from_b'] } as T;
-      if (action === 'slot-drop.apply') return { changed: true, changes: ['dropped slot pgduplex_from_b (0 bytes of WAL released)'], journalId: 'j1' } as T;
+      if (action === 'subscription.status') return subs.map((name) => ({ name }));
+      if (action === 'replication.status') return { slots: slots.length > 1 ? slots.shift() : slots[0] };
+      if (action === 'slot-drop.check') return { changes: ['drop logical slot pgduplex_from_b'] };
+      if (action === 'slot-drop.apply') return { changed: true, changes: ['dropped slot pgduplex_from_b (0 bytes of WAL released)'], journalId: 'j1' };
       throw new Error(`unexpected ${action}`);
-    },
-  };
+    });
   const lines: string[] = [];
   return { agents, calls, lines, o: { dryRun: false, report: (status: string, node: string, what: string) => void lines.push(`${status} ${node} ${what}`) } };
 }

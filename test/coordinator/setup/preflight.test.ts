@@ -1,3 +1,4 @@
+import { fakeAgents } from '../../support/fake-agents.js';
 import { describe, expect, it } from 'vitest';
 import type { Agents } from '../../../coordinator/setup/agents.js';
 import { checkRoom, preflight, type Hazards } from '../../../coordinator/setup/preflight.js';
@@ -12,9 +13,7 @@ const pg = (over: Record<string, unknown> = {}) => ({
 const hazards = (over: Partial<Hazards> = {}): Hazards => ({
   noReplicaIdentity: [], fullIdentity: [], sequenceKeys: [], unlogged: [], largeObjects: 0, databaseBytes: 2 ** 30, typesWithoutBinary: [], tableBytes: 2 ** 29, tables: ['public.a', 'public.log', 'public.tmp'], extensions: [], ...over,
 });
-const fake = (facts: Record<string, unknown>, hz: Hazards): Agents => ({
-  call: async <T>(side: string, action: string) => (action === 'facts' ? (side === 'local' ? pg() : facts) : hz) as T,
-});
+const fake = (facts: Record<string, unknown>, hz: Hazards): Agents => fakeAgents(async (side: string, action: string) => (action === 'facts' ? (side === 'local' ? pg() : facts) : hz));
 const versions = { local: VERSION, peer: VERSION };
 const lines: string[] = [];
 const report = (status: string, node: string, what: string) => void lines.push(`${status} ${node} ${what}`);
@@ -71,14 +70,12 @@ describe('setup preflight after an interrupted run', () => {
     const down = { postgresql: { ready: false, code: 'PG_UNREACHABLE', reason: 'the database system is shutting down' }, busyWith: 'pg-service.restart.apply' };
     for (const busy of [down, { ...pg(), busyWith: 'schema-import.apply' }]) {
       let calls = 0;
-      const agents: Agents = {
-        call: async <T>(side: string, action: string) => {
-          if (action !== 'facts') return hazards() as T;
-          if (side === 'local') return pg() as T;
+      const agents: Agents = fakeAgents(async (side: string, action: string) => {
+          if (action !== 'facts') return hazards();
+          if (side === 'local') return pg();
           calls += 1;
-          return (calls < 3 ? busy : pg()) as T;
-        },
-      };
+          return (calls < 3 ? busy : pg());
+        });
       lines.length = 0;
       const pre = await preflight(agents, f, { remedy: undefined, report }, versions);
       expect(calls).toBe(3);
@@ -88,10 +85,8 @@ describe('setup preflight after an interrupted run', () => {
   });
 
   it('does not wait for a PostgreSQL that is down while its agent is idle: it says so at once', async () => {
-    const agents: Agents = {
-      call: async <T>(side: string, action: string) =>
-        (action !== 'facts' ? hazards() : side === 'local' ? pg() : { postgresql: { ready: false, code: 'PG_UNREACHABLE', reason: 'stopped' } }) as T,
-    };
+    const agents: Agents = fakeAgents(async (side: string, action: string) =>
+        (action !== 'facts' ? hazards() : side === 'local' ? pg() : { postgresql: { ready: false, code: 'PG_UNREACHABLE', reason: 'stopped' } }));
     const err = await refusal(preflight(agents, f, { remedy: undefined, report }, versions));
     expect(err.code).toBe('PG_UNREACHABLE');
   });

@@ -1,3 +1,4 @@
+import { fakeAgents } from '../../support/fake-agents.js';
 import { describe, expect, it } from 'vitest';
 import type { Agents } from '../../../coordinator/setup/agents.js';
 import { brokenForwardSlot, brokenTableSync, lsnValue, waitForReverseCatchUp } from '../../../coordinator/setup/resync.js';
@@ -8,13 +9,11 @@ const f: PairFacts = { database: 'fusionpbx', source: { side: 'local', node: 'a'
 type Slot = { name: string; walStatus: string | null; confirmedFlushLsn: string | null };
 const status = (slots: Slot[], walLsn = '0/100') => ({ walLsn, maxSlotWalKeepSize: '64MB', slots });
 /** Agents answering replication.status per side (a queue, the last answer repeating) and the source's subscriptions. */
-const fake = (answers: Record<'local' | 'peer', Array<ReturnType<typeof status>>>, sourceSubs = ['pgduplex_from_b']): Agents => ({
-  call: async <T>(side: 'local' | 'peer', action: string) => {
-    if (action === 'subscription.status') return sourceSubs.map((name) => ({ name })) as T;
+const fake = (answers: Record<'local' | 'peer', Array<ReturnType<typeof status>>>, sourceSubs = ['pgduplex_from_b']): Agents => fakeAgents(async (side: 'local' | 'peer', action: string) => {
+    if (action === 'subscription.status') return sourceSubs.map((name) => ({ name }));
     const q = answers[side];
-    return (q.length > 1 ? q.shift() : q[0]) as T;
-  },
-});
+    return (q.length > 1 ? q.shift() : q[0]);
+  });
 
 describe('lsnValue', () => {
   it('orders LSNs by both halves', () => {
@@ -70,13 +69,11 @@ describe('waitForReverseCatchUp', () => {
 describe('brokenTableSync', () => {
   const sync = { table: 'public.users', slot: 'pg_16489_sync_16440_7711' };
   /** The target's finished-copy tables and the source's slots, one answer per poll (the last repeating). */
-  const agents = (finished: Array<typeof sync[]>, sourceSlots: string[][]): Agents => ({
-    call: async <T>(side: 'local' | 'peer', action: string) => {
-      if (side === 'peer' && action === 'subscription.status') return [{ name: 'pgduplex_from_a', finishedCopy: finished.length > 1 ? finished.shift() : finished[0] }] as T;
+  const agents = (finished: Array<typeof sync[]>, sourceSlots: string[][]): Agents => fakeAgents(async (side: 'local' | 'peer', action: string) => {
+      if (side === 'peer' && action === 'subscription.status') return [{ name: 'pgduplex_from_a', finishedCopy: finished.length > 1 ? finished.shift() : finished[0] }];
       const names = sourceSlots.length > 1 ? sourceSlots.shift()! : sourceSlots[0]!;
-      return status(names.map((name) => ({ name, walStatus: 'reserved', confirmedFlushLsn: null }))) as T;
-    },
-  });
+      return status(names.map((name) => ({ name, walStatus: 'reserved', confirmedFlushLsn: null })));
+    });
 
   it('is undefined when no table waits between copy and sync, or its slot is there', async () => {
     expect(await brokenTableSync(agents([[]], [['pgduplex_from_a']]), f, 0)).toBeUndefined();

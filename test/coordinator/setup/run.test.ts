@@ -1,3 +1,4 @@
+import { fakeAgents as inMemory } from '../../support/fake-agents.js';
 import { describe, expect, it } from 'vitest';
 import type { Agents, Side } from '../../../coordinator/setup/agents.js';
 import { execute } from '../../../coordinator/setup/execute.js';
@@ -23,26 +24,24 @@ function fakeAgents(o: { pending: boolean; applyChanged?: boolean }) {
     if (action.endsWith('.apply')) return { changed, changes: [`${name} done`], journalId: `j-${name}`, restartNeeded };
     const answers: Record<string, unknown> = {
       'pg-service.restart': {},
-      'pg-reach': { reachable: true, ms: 2 },
+      'pg.reach': { reachable: true, ms: 2 },
       'subscription.status': [
         { name: `pgduplex_from_${side === 'peer' ? 'a' : 'b'}`, tables: { r: 2 }, tableBytes: 10, finishedCopy: [] },
       ],
       'replication.status': { slots: [], walLsn: '0/0', maxSlotWalKeepSize: '10GB' },
       'verified.get': { verifiedAt: '2026-01-01T00:00:00Z', current: true },
       'verified.set': {},
-      'table-checksums': [],
-      'schema-digest': {},
+      'tables.checksum': [],
+      'schema.digest': {},
       'sequences.status': [],
     };
     if (!(action in answers)) throw new Error(`unexpected ${action}`);
     return answers[action];
   };
-  const agents: Agents = {
-    call: async <T>(side: Side, action: string, params: unknown) => {
-      calls.push({ side, action, params: params as Record<string, unknown> });
-      return answer(side, action) as T;
-    },
-  };
+  const agents: Agents = inMemory((side, action, params) => {
+    calls.push({ side, action, params: params as Record<string, unknown> });
+    return answer(side, action);
+  });
   return { agents, calls };
 }
 
@@ -78,7 +77,7 @@ describe('execute (a real run of the plan)', () => {
     // It changed things: every row is compared, not skipped on the last compare's record.
     expect(r.changed).toBe(true);
     expect(calls.some((c) => c.action === 'verified.get')).toBe(false);
-    expect(calls.some((c) => c.action === 'table-checksums')).toBe(true);
+    expect(calls.some((c) => c.action === 'tables.checksum')).toBe(true);
   });
 
   it('takes `changed` from what the applies answered, not from the lines they print', async () => {
