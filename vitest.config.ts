@@ -23,7 +23,9 @@ export default defineConfig({
           testTimeout: 120_000,
         },
       },
-      ...(process.env.PGDX_FAULTS === '1' ? [{ test: { name: 'faults', include: ['test/faults/*.faults.ts'], ...lab, testTimeout: 1_800_000 } }] : []),
+      ...(process.env.PGDX_FAULTS === '1'
+        ? [{ test: { name: 'faults', include: ['test/faults/*.faults.ts'], ...lab, testTimeout: 1_800_000 } }]
+        : []),
     ],
   },
 });

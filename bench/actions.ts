@@ -7,7 +7,12 @@ import { LAB, labDown, labUp, nodeExec } from '../test/lab/index.js';
 import { debPath } from '../test/lab/paths.js';
 
 const ROWS = Number(process.env.PGDX_BENCH_ROWS ?? 400_000);
-const sql = (text: string) => nodeExec('a', ['runuser', '-u', 'postgres', '--', 'psql', '-X', '-qAt', '-v', 'ON_ERROR_STOP=1', '-d', 'fusionpbx', '-f', '-'], { input: text, timeoutMs: 600_000 });
+const sql = (text: string) =>
+  nodeExec(
+    'a',
+    ['runuser', '-u', 'postgres', '--', 'psql', '-X', '-qAt', '-v', 'ON_ERROR_STOP=1', '-d', 'fusionpbx', '-f', '-'],
+    { input: text, timeoutMs: 600_000 },
+  );
 const timed = async <T>(fn: () => Promise<T>): Promise<[T, number]> => {
   const t = performance.now();
   const r = await fn();
@@ -48,7 +53,24 @@ try {
   const plainRuns: number[] = [];
   let dumpBytes = 0;
   for (let i = 0; i < 3; i++) {
-    const [, plainMs] = await timed(() => nodeExec('a', ['runuser', '-u', 'postgres', '--', 'pg_dump', '-Fc', '-d', 'fusionpbx', '-f', '/var/lib/postgresql/plain.dump'], { timeoutMs: 600_000 }));
+    const [, plainMs] = await timed(() =>
+      nodeExec(
+        'a',
+        [
+          'runuser',
+          '-u',
+          'postgres',
+          '--',
+          'pg_dump',
+          '-Fc',
+          '-d',
+          'fusionpbx',
+          '-f',
+          '/var/lib/postgresql/plain.dump',
+        ],
+        { timeoutMs: 600_000 },
+      ),
+    );
     plainRuns.push(plainMs);
     dumpBytes = Number((await nodeExec('a', ['stat', '-c', '%s', '/var/lib/postgresql/plain.dump'])).stdout.trim());
     await nodeExec('a', ['rm', '-f', '/var/lib/postgresql/plain.dump']);
@@ -60,8 +82,16 @@ try {
   const mbps = (ms: number) => Math.round((dbBytes / 1048576 / (ms / 1000)) * 10) / 10;
   const results = {
     measuredAt: new Date().toISOString(),
-    where: 'lab node a, agent from the .deb under systemd, called through its socket (curl), so each figure includes one nsenter+curl round trip',
-    actionMs: { facts: factsMs, 'firewall.check': fwCheckMs, 'firewall.apply': fwApplyMs, 'journal.undo(firewall)': fwUndoMs, 'backup.check': backupCheckMs, ...more },
+    where:
+      'lab node a, agent from the .deb under systemd, called through its socket (curl), so each figure includes one nsenter+curl round trip',
+    actionMs: {
+      facts: factsMs,
+      'firewall.check': fwCheckMs,
+      'firewall.apply': fwApplyMs,
+      'journal.undo(firewall)': fwUndoMs,
+      'backup.check': backupCheckMs,
+      ...more,
+    },
     backup: {
       databaseBytes: dbBytes,
       dumpBytes,

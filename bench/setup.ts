@@ -15,19 +15,25 @@ import { checksumsBoth, floorRun } from './setup/floor.js';
 import { copyWindowMs, secondsPerStep } from './setup/lines.js';
 import { runTimed, type TimedRun } from './setup/timed-cli.js';
 
-const SIZES = (process.env.PGDX_BENCH_SETUP_SIZES ?? '250MB').split(',').map((s) => s.trim()).filter(Boolean);
+const SIZES = (process.env.PGDX_BENCH_SETUP_SIZES ?? '250MB')
+  .split(',')
+  .map((s) => s.trim())
+  .filter(Boolean);
 // Three rounds up to 1 GB, one above (a 2.5 GB round takes a long while); PGDX_BENCH_SETUP_ROUNDS overrides.
-const roundsFor = (size: string) => Number(process.env.PGDX_BENCH_SETUP_ROUNDS ?? (parseSize(size) <= 1024 ** 3 ? 3 : 1));
+const roundsFor = (size: string) =>
+  Number(process.env.PGDX_BENCH_SETUP_ROUNDS ?? (parseSize(size) <= 1024 ** 3 ? 3 : 1));
 const TARGET = { setupVsFloor: 1.25, rerunSeconds: 3 };
-const HOW = 'medians over rounds, each on a fresh lab with the default agent config; setup = wall time of `pgduplex setup --yes` on node a, nsenter and CLI start included; '
-  + 'floor = after undoing setup, the same settings and restarts (in parallel), pg_hba, iptables, role + passfile, pg_dump -s | psql, publications, copying subscription polled '
-  + 'each second, reverse subscription and checksum verify, issued by hand through psql/bash';
+const HOW =
+  'medians over rounds, each on a fresh lab with the default agent config; setup = wall time of `pgduplex setup --yes` on node a, nsenter and CLI start included; ' +
+  'floor = after undoing setup, the same settings and restarts (in parallel), pg_hba, iptables, role + passfile, pg_dump -s | psql, publications, copying subscription polled ' +
+  'each second, reverse subscription and checksum verify, issued by hand through psql/bash';
 const s = (ms: number) => Math.round(ms / 10) / 100;
 const mbps = (bytes: number, ms: number) => Math.round((bytes / 1024 ** 2 / (ms / 1000)) * 10) / 10;
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
 
 function mustPass(what: string, r: TimedRun): TimedRun {
-  if (r.exitCode !== 0) throw new Error(`${what} failed (exit ${r.exitCode}):\n${r.lines.map((l) => l.text).join('\n')}\n${r.stderr}`);
+  if (r.exitCode !== 0)
+    throw new Error(`${what} failed (exit ${r.exitCode}):\n${r.lines.map((l) => l.text).join('\n')}\n${r.stderr}`);
   return r;
 }
 
@@ -35,9 +41,11 @@ function mustPass(what: string, r: TimedRun): TimedRun {
 async function benchRound(size: string) {
   await labUp({ deb: debPath() });
   const fixture = await buildFixture('a', size, { noKeyTable: false });
-  console.log(`fixture: ${formatSize(fixture.databaseBytes)} (${fixture.plan.cdrs} call records, ${fixture.plan.domains} tenants) in ${fixture.seconds} s`);
+  console.log(
+    `fixture: ${formatSize(fixture.databaseBytes)} (${fixture.plan.cdrs} call records, ${fixture.plan.domains} tenants) in ${fixture.seconds} s`,
+  );
   await pairLabNodes();
-  await nodeExec('a', ['sync']);  // sync(2) flushes every filesystem of the host kernel, not only node a's
+  await nodeExec('a', ['sync']); // sync(2) flushes every filesystem of the host kernel, not only node a's
 
   const setup = mustPass('pgduplex setup', await runTimed('a', ['pgduplex', 'setup', '--yes']));
   const copy = copyWindowMs(setup.lines);
@@ -54,7 +62,11 @@ async function benchRound(size: string) {
   await nodeExec('a', ['sync']);
   const floor = await floorRun(randomBytes(18).toString('base64url'));
   const round = {
-    setup: { seconds: s(setup.ms), copySeconds: s(copy.endMs - copy.startMs), secondsPerStep: secondsPerStep(setup.lines) },
+    setup: {
+      seconds: s(setup.ms),
+      copySeconds: s(copy.endMs - copy.startMs),
+      secondsPerStep: secondsPerStep(setup.lines),
+    },
     rerun: { seconds: s(rerun.ms), secondsPerStep: secondsPerStep(rerun.lines) },
     checksumsBothNodesSeconds: s(checksumsMs),
     floor: { seconds: s(floor.ms), copySeconds: s(floor.copyMs), phases: floor.phases },
@@ -63,7 +75,9 @@ async function benchRound(size: string) {
     // this ratio gives setup the floor's copy time, so what remains is what pgduplex adds.
     setupVsFloorSameCopy: Math.round(((setup.ms - (copy.endMs - copy.startMs) + floor.copyMs) / floor.ms) * 100) / 100,
   };
-  console.log(`setup ${round.setup.seconds} s (copy ${round.setup.copySeconds} s), re-run ${round.rerun.seconds} s, floor ${round.floor.seconds} s (copy ${round.floor.copySeconds} s): ${round.setupVsFloor}`);
+  console.log(
+    `setup ${round.setup.seconds} s (copy ${round.setup.copySeconds} s), re-run ${round.rerun.seconds} s, floor ${round.floor.seconds} s (copy ${round.floor.copySeconds} s): ${round.setupVsFloor}`,
+  );
   return { databaseBytes: fixture.databaseBytes, fixture: { ...fixture.plan, buildSeconds: fixture.seconds }, round };
 }
 
@@ -87,7 +101,10 @@ async function benchSize(size: string, rounds: number) {
     setupVsFloor: ratio,
     setupVsFloorSameCopy: median(r.map((x) => x.setupVsFloorSameCopy)),
     rerunSeconds: rerun,
-    copyMiBps: { setup: mbps(bytes, median(r.map((x) => x.setup.copySeconds)) * 1000), floor: mbps(bytes, median(r.map((x) => x.floor.copySeconds)) * 1000) },
+    copyMiBps: {
+      setup: mbps(bytes, median(r.map((x) => x.setup.copySeconds)) * 1000),
+      floor: mbps(bytes, median(r.map((x) => x.floor.copySeconds)) * 1000),
+    },
     met: { setupVsFloor: ratio <= TARGET.setupVsFloor, rerun: rerun <= TARGET.rerunSeconds },
     rounds: r,
   };
@@ -100,7 +117,10 @@ const results: Array<Awaited<ReturnType<typeof benchSize>>> = [];
 const save = () => {
   const out = {
     measuredAt: new Date().toISOString(),
-    machine: { cores: cpus().length, note: 'one host, both lab nodes share its cores (and other labs may run beside them)' },
+    machine: {
+      cores: cpus().length,
+      note: 'one host, both lab nodes share its cores (and other labs may run beside them)',
+    },
     how: HOW,
     targets: TARGET,
     sizes: results,
@@ -119,5 +139,7 @@ try {
 console.log('\nmedians  database  setup     floor     ratio        re-run           copy MiB/s setup/floor');
 for (const r of results) {
   const mark = (ok: boolean) => (ok ? 'met' : 'MISSED');
-  console.log(`${r.size.padEnd(8)} ${formatSize(r.databaseBytes).padEnd(9)} ${`${r.setupSeconds} s`.padEnd(9)} ${`${r.floorSeconds} s`.padEnd(9)} ${`${r.setupVsFloor} ${mark(r.met.setupVsFloor)}`.padEnd(12)} ${`${r.rerunSeconds} s ${mark(r.met.rerun)}`.padEnd(16)} ${r.copyMiBps.setup} / ${r.copyMiBps.floor}`);
+  console.log(
+    `${r.size.padEnd(8)} ${formatSize(r.databaseBytes).padEnd(9)} ${`${r.setupSeconds} s`.padEnd(9)} ${`${r.floorSeconds} s`.padEnd(9)} ${`${r.setupVsFloor} ${mark(r.met.setupVsFloor)}`.padEnd(12)} ${`${r.rerunSeconds} s ${mark(r.met.rerun)}`.padEnd(16)} ${r.copyMiBps.setup} / ${r.copyMiBps.floor}`,
+  );
 }

@@ -23,7 +23,8 @@ async function rssMb(): Promise<number> {
 
 /** RSS of an idle `node` with nothing loaded on the same node: what no Node program can go below. */
 async function bareNodeRssMb(): Promise<number> {
-  const script = "setTimeout(() => { const s = require('fs').readFileSync('/proc/self/status', 'utf8'); console.log(/VmRSS:\\s+(\\d+)/.exec(s)[1]); }, 3000)";
+  const script =
+    "setTimeout(() => { const s = require('fs').readFileSync('/proc/self/status', 'utf8'); console.log(/VmRSS:\\s+(\\d+)/.exec(s)[1]); }, 3000)";
   const r = await nodeExec('a', ['node', '-e', script]);
   return Math.round((Number(r.stdout.trim()) / 1024) * 10) / 10;
 }

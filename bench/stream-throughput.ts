@@ -52,13 +52,22 @@ async function channel(): Promise<number> {
   const a = nacl.sign.keyPair();
   const b = nacl.sign.keyPair();
   const srv = await server(async (ws) => {
-    const ch = await SecureChannel.accept(new WsTransport(ws, '127.0.0.1'), b, () => true, limits, { type: 'hello', node: 'b', version: 'bench' });
+    const ch = await SecureChannel.accept(new WsTransport(ws, '127.0.0.1'), b, () => true, limits, {
+      type: 'hello',
+      node: 'b',
+      version: 'bench',
+    });
     await sendStream(ch, 1, source());
   });
   const started = performance.now();
   const ws = new WebSocket(`ws://127.0.0.1:${srv.port}`, { perMessageDeflate: false, maxPayload: FRAME + 64 });
   await new Promise((r) => ws.once('open', r));
-  const ch = await SecureChannel.connect(new WsTransport(ws, '127.0.0.1'), { ...a, fingerprint: fingerprintOf(a.publicKey) } as never, { peerKey: b.publicKey }, limits);
+  const ch = await SecureChannel.connect(
+    new WsTransport(ws, '127.0.0.1'),
+    { ...a, fingerprint: fingerprintOf(a.publicKey) } as never,
+    { peerKey: b.publicKey },
+    limits,
+  );
   let bytes = 0;
   for await (const piece of new StreamInbox(ch, 64 * 1024 * 1024).take(1)) bytes += piece.length;
   const rate = TOTAL / ((performance.now() - started) / 1000);
@@ -78,7 +87,8 @@ const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.len
 const mb = (x: number) => Math.round((x / 1048576) * 10) / 10;
 const results = {
   measuredAt: new Date().toISOString(),
-  where: 'host loopback, sender and receiver in one Node.js process, 64 MiB per run, 64 KiB frames, 16 frames in flight',
+  where:
+    'host loopback, sender and receiver in one Node.js process, 64 MiB per run, 64 KiB frames, 16 frames in flight',
   plainWsMiBps: plain.map(mb),
   channelMiBps: secure.map(mb),
   ratio: Math.round((median(secure) / median(plain)) * 100) / 100,

@@ -27,12 +27,23 @@ export async function callAgent<P extends z.ZodType, R extends z.ZodType>(
   params: z.input<P>,
   opts: { timeoutMs?: number; onProgress?: (event: { message: string; done?: number; total?: number }) => void } = {},
 ): Promise<z.output<R>> {
-  const res = await exchange(socketPath, 'POST', '/v1/rpc', JSON.stringify({ action: d.name, params }), opts.timeoutMs ?? 60_000, (event) => {
-    const e = event as { type?: unknown; message?: unknown; done?: unknown; total?: unknown };
-    if (e.type === 'progress' && typeof e.message === 'string') {
-      opts.onProgress?.({ message: e.message, ...(typeof e.done === 'number' ? { done: e.done } : {}), ...(typeof e.total === 'number' ? { total: e.total } : {}) });
-    }
-  });
+  const res = await exchange(
+    socketPath,
+    'POST',
+    '/v1/rpc',
+    JSON.stringify({ action: d.name, params }),
+    opts.timeoutMs ?? 60_000,
+    (event) => {
+      const e = event as { type?: unknown; message?: unknown; done?: unknown; total?: unknown };
+      if (e.type === 'progress' && typeof e.message === 'string') {
+        opts.onProgress?.({
+          message: e.message,
+          ...(typeof e.done === 'number' ? { done: e.done } : {}),
+          ...(typeof e.total === 'number' ? { total: e.total } : {}),
+        });
+      }
+    },
+  );
   const body = res.body as { ok?: unknown; result?: unknown; error?: unknown };
   if (res.status === 200 && body.ok === true) {
     const parsed = d.result.safeParse(body.result);
@@ -47,7 +58,14 @@ export async function callAgent<P extends z.ZodType, R extends z.ZodType>(
 /** How long to keep knocking when the agent is not listening yet (just installed or restarting). */
 const STARTUP_GRACE_MS = 2000;
 
-async function exchange(socketPath: string, method: 'GET' | 'POST', path: string, body: string | undefined, timeoutMs: number, onEvent?: (event: unknown) => void): Promise<AgentResponse> {
+async function exchange(
+  socketPath: string,
+  method: 'GET' | 'POST',
+  path: string,
+  body: string | undefined,
+  timeoutMs: number,
+  onEvent?: (event: unknown) => void,
+): Promise<AgentResponse> {
   const deadline = Date.now() + STARTUP_GRACE_MS;
   for (;;) {
     try {
@@ -61,9 +79,17 @@ async function exchange(socketPath: string, method: 'GET' | 'POST', path: string
 }
 
 /** One request; an NDJSON answer delivers its lines before the last to `onEvent` as they arrive. */
-function exchangeOnce(socketPath: string, method: 'GET' | 'POST', path: string, body: string | undefined, timeoutMs: number, onEvent?: (event: unknown) => void): Promise<AgentResponse> {
+function exchangeOnce(
+  socketPath: string,
+  method: 'GET' | 'POST',
+  path: string,
+  body: string | undefined,
+  timeoutMs: number,
+  onEvent?: (event: unknown) => void,
+): Promise<AgentResponse> {
   return new Promise((resolve, reject) => {
-    const headers = body === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) };
+    const headers =
+      body === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) };
     const req = request({ socketPath, path, method, timeout: timeoutMs, headers }, (res) => {
       const ndjson = (res.headers['content-type'] ?? '').startsWith('application/x-ndjson');
       let text = '';
@@ -73,7 +99,9 @@ function exchangeOnce(socketPath: string, method: 'GET' | 'POST', path: string, 
         size += Buffer.byteLength(c);
         if (size > MAX_RESPONSE_BYTES) {
           req.destroy();
-          return reject(new PgduplexError('AGENT_BAD_RESPONSE', `the agent's answer exceeds ${MAX_RESPONSE_BYTES} bytes`));
+          return reject(
+            new PgduplexError('AGENT_BAD_RESPONSE', `the agent's answer exceeds ${MAX_RESPONSE_BYTES} bytes`),
+          );
         }
         text += c;
         if (!ndjson) return;
@@ -90,7 +118,8 @@ function exchangeOnce(socketPath: string, method: 'GET' | 'POST', path: string, 
       res.on('end', () => {
         const last = text.trim().split('\n').at(-1) ?? '';
         const parsed = parseJson(last);
-        if (parsed === undefined) reject(new PgduplexError('AGENT_BAD_RESPONSE', 'the agent answered with something that is not JSON'));
+        if (parsed === undefined)
+          reject(new PgduplexError('AGENT_BAD_RESPONSE', 'the agent answered with something that is not JSON'));
         else resolve({ status: res.statusCode ?? 0, body: parsed });
       });
     });
@@ -128,5 +157,8 @@ function unreachable(socketPath: string, err: NodeJS.ErrnoException): PgduplexEr
     err.code === 'EACCES'
       ? 'run pgduplex as root (sudo pgduplex ...)'
       : 'start it with "systemctl start pgduplex-agent"; "journalctl -u pgduplex-agent" says why it stopped';
-  return new PgduplexError('AGENT_UNREACHABLE', `the local pgduplex agent at ${socketPath} ${why}`, { hint, cause: err });
+  return new PgduplexError('AGENT_UNREACHABLE', `the local pgduplex agent at ${socketPath} ${why}`, {
+    hint,
+    cause: err,
+  });
 }

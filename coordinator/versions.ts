@@ -38,7 +38,10 @@ export async function pairVersions(agents: Agents): Promise<[AgentVersion, Agent
     ]);
     const peer = peers[0];
     if (!peer) return undefined;
-    return [{ node: me.node, version: me.version }, { node: peer.node, version: peer.peerVersion ?? null }];
+    return [
+      { node: me.node, version: me.version },
+      { node: peer.node, version: peer.peerVersion ?? null },
+    ];
   } catch {
     return undefined;
   }
@@ -57,8 +60,10 @@ export function mixedVersionNote(nodes: readonly [AgentVersion, AgentVersion] | 
   const setup = compatible(a.version, b.version)
     ? 'setup works as well (the same release line)'
     : `setup refuses until both run ${newest}: upgrade the .deb on ${older.node} (apt install ./${deb(newest)})`;
-  return `the agents run different pgduplex versions (${a.node} ${a.version}, ${b.node} ${b.version}): `
-    + `replication keeps running, status and teardown work; ${setup}`;
+  return (
+    `the agents run different pgduplex versions (${a.node} ${a.version}, ${b.node} ${b.version}): ` +
+    `replication keeps running, status and teardown work; ${setup}`
+  );
 }
 
 /**
@@ -70,19 +75,21 @@ export function requireOneRelease(nodes: readonly [AgentVersion, AgentVersion], 
   if (a.version !== null && b.version !== null && !compatible(a.version, b.version)) {
     const newest = newerVersion(a.version, b.version);
     const older = a.version === newest ? b : a;
-    const what = `setup needs both agents on one pgduplex release: ${a.node} runs ${a.version}, `
-      + `${b.node} runs ${b.version}`;
+    const what =
+      `setup needs both agents on one pgduplex release: ${a.node} runs ${a.version}, ` + `${b.node} runs ${b.version}`;
     throw new PgduplexError('VERSION_MISMATCH', what, {
-      hint: `nothing was changed; upgrade the .deb on ${older.node} (apt install ./${deb(newest)}), `
-        + 'then run setup again. '
-        + 'Replication keeps running meanwhile, and status and teardown work across the two versions',
+      hint:
+        `nothing was changed; upgrade the .deb on ${older.node} (apt install ./${deb(newest)}), ` +
+        'then run setup again. ' +
+        'Replication keeps running meanwhile, and status and teardown work across the two versions',
     });
   }
   for (const n of nodes) {
     if (n.version !== null && !compatible(n.version, cli)) {
-      const hint = newerVersion(n.version, cli) === cli
-        ? `install ${deb(cli)} on ${n.node} (or restart its agent if it already is: systemctl restart pgduplex-agent)`
-        : `run the pgduplex of the newer release, or install ${deb(n.version)} on this node too`;
+      const hint =
+        newerVersion(n.version, cli) === cli
+          ? `install ${deb(cli)} on ${n.node} (or restart its agent if it already is: systemctl restart pgduplex-agent)`
+          : `run the pgduplex of the newer release, or install ${deb(n.version)} on this node too`;
       const what = `the agent on ${n.node} runs pgduplex ${n.version}, this pgduplex is ${cli}`;
       throw new PgduplexError('VERSION_MISMATCH', what, { hint: `nothing was changed; ${hint}` });
     }

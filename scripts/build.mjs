@@ -29,4 +29,8 @@ await Promise.all(
   ),
 );
 await Promise.all(Object.keys(entries).map((name) => chmod(`${outdir}/${name}.mjs`, 0o755)));
-console.log(`built ${Object.keys(entries).map((n) => `${outdir}/${n}.mjs`).join(', ')}`);
+console.log(
+  `built ${Object.keys(entries)
+    .map((n) => `${outdir}/${n}.mjs`)
+    .join(', ')}`,
+);

@@ -19,9 +19,11 @@ function* files(dir) {
 const wide = [];
 for (const root of ROOTS) {
   for (const file of files(root)) {
-    readFileSync(file, 'utf8').split('\n').forEach((line, i) => {
-      if ([...line].length > MAX) wide.push(`${file}:${i + 1}: ${[...line].length} columns`);
-    });
+    readFileSync(file, 'utf8')
+      .split('\n')
+      .forEach((line, i) => {
+        if ([...line].length > MAX) wide.push(`${file}:${i + 1}: ${[...line].length} columns`);
+      });
   }
 }
 if (wide.length > 0) {

@@ -14,7 +14,11 @@ const LONG = 6 * 3_600_000;
 const other = (n: NodeName): NodeName => (n === 'a' ? 'b' : 'a');
 const peerIp = (n: NodeName) => LAB.nodes[other(n)].ipv4;
 const both = <T>(fn: (n: NodeName) => Promise<T>) => Promise.all([fn('a'), fn('b')]);
-const bash = (n: NodeName, script: string, input?: string) => nodeExec(n, ['bash', '-euo', 'pipefail', '-c', script], { timeoutMs: LONG, ...(input === undefined ? {} : { input }) });
+const bash = (n: NodeName, script: string, input?: string) =>
+  nodeExec(n, ['bash', '-euo', 'pipefail', '-c', script], {
+    timeoutMs: LONG,
+    ...(input === undefined ? {} : { input }),
+  });
 
 /** Odd keys on the source (slot 1), even on the target (slot 2), each sequence restarted above its column's max. */
 const sequencesSql = (slot: 1 | 2) => `do $$ declare r record; m bigint; begin
@@ -58,21 +62,67 @@ export async function floorRun(password: string): Promise<FloorResult> {
     last = now;
     return now;
   };
-  const settings = (n: NodeName) => [...Object.entries(PAIR_SETTINGS), ['listen_addresses', `localhost,${LAB.nodes[n].ipv4}`]].map(([k, v]) => `alter system set ${k} = '${v}';`).join('\n');
-  await both((n) => bash(n, `iptables -w -I INPUT -s ${peerIp(n)}/32 -p tcp --dport 5432 -j ACCEPT
+  const settings = (n: NodeName) =>
+    [...Object.entries(PAIR_SETTINGS), ['listen_addresses', `localhost,${LAB.nodes[n].ipv4}`]]
+      .map(([k, v]) => `alter system set ${k} = '${v}';`)
+      .join('\n');
+  await both((n) =>
+    bash(
+      n,
+      `iptables -w -I INPUT -s ${peerIp(n)}/32 -p tcp --dport 5432 -j ACCEPT
 sed -i '1i hostssl ${LAB.database} ${ROLE} ${peerIp(n)}/32 scram-sha-256' ${CONF}/pg_hba.conf
-runuser -u postgres -- psql -X -q -v ON_ERROR_STOP=1 -f - >/dev/null`, `${settings(n)}\nselect pg_reload_conf();\n`));
+runuser -u postgres -- psql -X -q -v ON_ERROR_STOP=1 -f - >/dev/null`,
+      `${settings(n)}\nselect pg_reload_conf();\n`,
+    ),
+  );
   mark('configure');
-  await both((n) => bash(n, `systemctl restart postgresql@${LAB.pgVersion}-main; until pg_isready -q -h /var/run/postgresql; do sleep 0.1; done`));
+  await both((n) =>
+    bash(
+      n,
+      `systemctl restart postgresql@${LAB.pgVersion}-main; until pg_isready -q -h /var/run/postgresql; do sleep 0.1; done`,
+    ),
+  );
   mark('restart');
-  await both((n) => Promise.all([
-    nodeSql(n, `create role ${ROLE} login replication password '${password}';\ngrant select on all tables in schema public to ${ROLE};`),
-    bash(n, `umask 077; cat > ${PASSFILE}; chown postgres: ${PASSFILE}`, `${peerIp(n)}:5432:${LAB.database}:${ROLE}:${password}\n`),
-  ]));
+  await both((n) =>
+    Promise.all([
+      nodeSql(
+        n,
+        `create role ${ROLE} login replication password '${password}';\ngrant select on all tables in schema public to ${ROLE};`,
+      ),
+      bash(
+        n,
+        `umask 077; cat > ${PASSFILE}; chown postgres: ${PASSFILE}`,
+        `${peerIp(n)}:5432:${LAB.database}:${ROLE}:${password}\n`,
+      ),
+    ]),
+  );
   mark('credentials');
   // b is empty as FS PBX's installer leaves it (uuid-ossp in it): the whole database's schema, extensions included.
-  const dump = (await nodeExec('a', ['runuser', '-u', 'postgres', '--', 'pg_dump', '--schema-only', LAB.database], { timeoutMs: LONG })).stdout;
-  await nodeExec('b', ['runuser', '-u', 'postgres', '--', 'psql', '-X', '-q', '--single-transaction', '-v', 'ON_ERROR_STOP=1', '-d', LAB.database, '-f', '-'], { input: dump, timeoutMs: LONG });
+  const dump = (
+    await nodeExec('a', ['runuser', '-u', 'postgres', '--', 'pg_dump', '--schema-only', LAB.database], {
+      timeoutMs: LONG,
+    })
+  ).stdout;
+  await nodeExec(
+    'b',
+    [
+      'runuser',
+      '-u',
+      'postgres',
+      '--',
+      'psql',
+      '-X',
+      '-q',
+      '--single-transaction',
+      '-v',
+      'ON_ERROR_STOP=1',
+      '-d',
+      LAB.database,
+      '-f',
+      '-',
+    ],
+    { input: dump, timeoutMs: LONG },
+  );
   mark('schema');
   await nodeSql('a', sequencesSql(1));
   await both((n) => nodeSql(n, `create publication ${PUB} for all tables;`));

@@ -16,9 +16,16 @@ export interface TimedRun {
 export async function runTimed(node: NodeName, argv: readonly string[], timeoutMs = 6 * 3_600_000): Promise<TimedRun> {
   const [file, ...args] = [...nodeEnterArgv(node), ...argv] as [string, ...string[]];
   const t0 = performance.now();
-  const child = execa(file, args, { env: nodeEnv(), extendEnv: false, reject: false, timeout: timeoutMs, stdin: 'ignore' });
+  const child = execa(file, args, {
+    env: nodeEnv(),
+    extendEnv: false,
+    reject: false,
+    timeout: timeoutMs,
+    stdin: 'ignore',
+  });
   const lines: TimedLine[] = [];
-  for await (const text of child.iterable({ from: 'stdout' })) lines.push({ ms: performance.now() - t0, text: String(text) });
+  for await (const text of child.iterable({ from: 'stdout' }))
+    lines.push({ ms: performance.now() - t0, text: String(text) });
   const r = await child;
   return { ms: performance.now() - t0, exitCode: r.exitCode ?? 1, lines, stderr: String(r.stderr) };
 }

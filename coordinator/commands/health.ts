@@ -9,9 +9,13 @@ export async function healthCommand(opts: { socket: string; json: boolean }): Pr
   const res = await getFromAgent(opts.socket, '/health');
   const parsed = healthReportSchema.safeParse(res.body);
   if (res.status !== 200 || !parsed.success) {
-    throw new PgduplexError('AGENT_BAD_RESPONSE', `the agent answered /health with status ${res.status} and an unexpected body`, {
-      hint: 'are the pgduplex CLI and agent the same version? (pgduplex --version, dpkg -s pgduplex)',
-    });
+    throw new PgduplexError(
+      'AGENT_BAD_RESPONSE',
+      `the agent answered /health with status ${res.status} and an unexpected body`,
+      {
+        hint: 'are the pgduplex CLI and agent the same version? (pgduplex --version, dpkg -s pgduplex)',
+      },
+    );
   }
   const report = parsed.data;
   process.stdout.write(

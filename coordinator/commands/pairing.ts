@@ -1,6 +1,14 @@
 import { parseToken } from '../../shared/crypto/token.js';
 import { PgduplexError } from '../../shared/errors.js';
-import { pairAcceptAction, pairConfirmAction, pairConnectAction, pairStatusAction, peersListAction, unpairAction, whoamiAction } from '../../shared/protocol/control.js';
+import {
+  pairAcceptAction,
+  pairConfirmAction,
+  pairConnectAction,
+  pairStatusAction,
+  peersListAction,
+  unpairAction,
+  whoamiAction,
+} from '../../shared/protocol/control.js';
 import { callAgent } from '../agent-client.js';
 import { palette } from '../render/format.js';
 import { askYesNo } from '../render/tasks.js';
@@ -16,15 +24,28 @@ export async function whoamiCommand(o: { socket: string; json: boolean }): Promi
 }
 
 /** `pgduplex pair --accept ADDR`: open the window, print the token, wait until the other node pairs. */
-export async function pairAcceptCommand(o: { socket: string; address: string; wait: boolean; json: boolean; fingerprint?: string }): Promise<number> {
+export async function pairAcceptCommand(o: {
+  socket: string;
+  address: string;
+  wait: boolean;
+  json: boolean;
+  fingerprint?: string;
+}): Promise<number> {
   // A token alone never makes this node trust anyone: its operator confirms the joiner, now or in advance.
   const interactive = o.wait && !o.json && process.stdin.isTTY === true;
   if (o.fingerprint === undefined && !interactive) {
-    throw new PgduplexError('USAGE', `without a terminal to confirm the other node on, give its fingerprint: pgduplex pair --accept ${o.address} --fingerprint FP`, {
-      hint: `FP is what "pgduplex whoami" prints on ${o.address}`,
-    });
+    throw new PgduplexError(
+      'USAGE',
+      `without a terminal to confirm the other node on, give its fingerprint: pgduplex pair --accept ${o.address} --fingerprint FP`,
+      {
+        hint: `FP is what "pgduplex whoami" prints on ${o.address}`,
+      },
+    );
   }
-  const r = await callAgent(o.socket, pairAcceptAction, { address: o.address, ...(o.fingerprint === undefined ? {} : { fingerprint: o.fingerprint }) });
+  const r = await callAgent(o.socket, pairAcceptAction, {
+    address: o.address,
+    ...(o.fingerprint === undefined ? {} : { fingerprint: o.fingerprint }),
+  });
   const c = palette(process.stdout);
   if (o.json) out(JSON.stringify(r, null, 2));
   else {
@@ -46,25 +67,44 @@ export async function pairAcceptCommand(o: { socket: string; address: string; wa
       out(`\n${w.node} at ${w.address} wants to pair: fingerprint ${w.fingerprint}, check code ${c.bold(w.check)}.`);
       const yes = await askYesNo(`Does ${w.address} show the same check code? Trust ${w.node}?`);
       await callAgent(o.socket, pairConfirmAction, { fingerprint: w.fingerprint, accept: yes });
-      if (!yes) throw new PgduplexError('NOT_CONFIRMED', `${w.node} at ${w.address} was not trusted; nothing was stored`, { hint: 'if the codes differed, someone sat in between: find out before pairing again' });
+      if (!yes)
+        throw new PgduplexError('NOT_CONFIRMED', `${w.node} at ${w.address} was not trusted; nothing was stored`, {
+          hint: 'if the codes differed, someone sat in between: find out before pairing again',
+        });
       continue;
     }
     if (s.paired && s.window.open === false && s.window.used !== false) {
       if (o.json) out(JSON.stringify(s.paired, null, 2));
-      else out(`Paired with ${s.paired.node} (${s.paired.fingerprint}). Check code: ${c.bold(s.paired.check)} — it must match the one shown on ${s.paired.node}.`);
+      else
+        out(
+          `Paired with ${s.paired.node} (${s.paired.fingerprint}). Check code: ${c.bold(s.paired.check)} — it must match the one shown on ${s.paired.node}.`,
+        );
       return 0;
     }
     if (!s.window.open && !s.waiting) {
-      const why = s.window.locked ? 'locked after too many wrong tokens' : s.window.used ? 'used, and the pairing refused' : 'expired';
-      throw new PgduplexError('PAIRING_CLOSED', `the pairing window closed (${why}) before a peer paired`, { hint: 'run "pgduplex pair --accept" again for a fresh token' });
+      const why = s.window.locked
+        ? 'locked after too many wrong tokens'
+        : s.window.used
+          ? 'used, and the pairing refused'
+          : 'expired';
+      throw new PgduplexError('PAIRING_CLOSED', `the pairing window closed (${why}) before a peer paired`, {
+        hint: 'run "pgduplex pair --accept" again for a fresh token',
+      });
     }
   }
 }
 
 /** `pgduplex pair ADDR TOKEN`: pair with the node that printed the token. */
-export async function pairConnectCommand(o: { socket: string; address: string; token: string; port?: number; json: boolean }): Promise<number> {
+export async function pairConnectCommand(o: {
+  socket: string;
+  address: string;
+  token: string;
+  port?: number;
+  json: boolean;
+}): Promise<number> {
   parseToken(o.token);
-  const onProgress = (e: { message: string }) => void (!o.json && out(`${e.message[0]?.toUpperCase() ?? ''}${e.message.slice(1)}; waiting for it...`));
+  const onProgress = (e: { message: string }) =>
+    void (!o.json && out(`${e.message[0]?.toUpperCase() ?? ''}${e.message.slice(1)}; waiting for it...`));
   // The other node's operator may take the pairing window's 10 minutes to compare the codes.
   const params = { address: o.address, token: o.token, ...(o.port === undefined ? {} : { port: o.port }) };
   const r = await callAgent(o.socket, pairConnectAction, params, { timeoutMs: 12 * 60_000, onProgress });
@@ -72,7 +112,9 @@ export async function pairConnectCommand(o: { socket: string; address: string; t
   else {
     const c = palette(process.stdout);
     out(`${r.firewall}.`);
-    out(`Paired with ${r.peer.node} at ${r.peer.address} (${r.peer.fingerprint}). Check code: ${c.bold(r.check)} — it must match the one shown on ${r.peer.node}.`);
+    out(
+      `Paired with ${r.peer.node} at ${r.peer.address} (${r.peer.fingerprint}). Check code: ${c.bold(r.check)} — it must match the one shown on ${r.peer.node}.`,
+    );
   }
   return 0;
 }
@@ -81,11 +123,14 @@ export async function pairConnectCommand(o: { socket: string; address: string; t
 export async function peersCommand(o: { socket: string; json: boolean }): Promise<number> {
   const peers = await callAgent(o.socket, peersListAction, {});
   if (o.json) out(JSON.stringify(peers, null, 2));
-  else if (peers.length === 0) out('No peer. Pair with "pgduplex pair --accept <address>" on one node and "pgduplex pair" on the other.');
+  else if (peers.length === 0)
+    out('No peer. Pair with "pgduplex pair --accept <address>" on one node and "pgduplex pair" on the other.');
   const c = palette(process.stdout);
   if (!o.json) {
     for (const p of peers) {
-      const state = p.reachable ? `${c.green('reachable')} ${p.rttMs} ms, agent ${p.peerVersion ?? '?'}` : `${c.red('UNREACHABLE')} ${p.error ?? ''}`;
+      const state = p.reachable
+        ? `${c.green('reachable')} ${p.rttMs} ms, agent ${p.peerVersion ?? '?'}`
+        : `${c.red('UNREACHABLE')} ${p.error ?? ''}`;
       out(`${p.node}  ${p.address}:${p.port}  ${p.fingerprint}  paired ${p.pairedAt}  ${state}`);
     }
   }
@@ -97,6 +142,9 @@ export async function unpairCommand(o: { socket: string; json: boolean }): Promi
   const r = await callAgent(o.socket, unpairAction, {});
   if (o.json) out(JSON.stringify(r, null, 2));
   else if (!r.removed) out('This node is not paired; nothing to do.');
-  else out(`Unpaired from ${r.removed.node} (${r.removed.address}); ${r.peerConfirmed ? `${r.removed.node} removed this node too` : `${r.removed.node} could not be told: run "pgduplex unpair" there as well`}.`);
+  else
+    out(
+      `Unpaired from ${r.removed.node} (${r.removed.address}); ${r.peerConfirmed ? `${r.removed.node} removed this node too` : `${r.removed.node} could not be told: run "pgduplex unpair" there as well`}.`,
+    );
   return 0;
 }

@@ -6,13 +6,29 @@ import { progressRenderer } from '../render/progress.js';
 import { askYesNo, taskLog } from '../render/tasks.js';
 
 /** `pgduplex setup`: prints one task line per step; exit 0 only when both databases agree at the end. */
-export async function setupCommand(o: { socket: string; database: string; source: 'local' | 'peer'; dryRun: boolean; yes: boolean; replacePeerData: boolean; keyless: KeylessRemedy; fullVerify: boolean; maxSlotWalKeepSize?: string; json: boolean }): Promise<number> {
+export async function setupCommand(o: {
+  socket: string;
+  database: string;
+  source: 'local' | 'peer';
+  dryRun: boolean;
+  yes: boolean;
+  replacePeerData: boolean;
+  keyless: KeylessRemedy;
+  fullVerify: boolean;
+  maxSlotWalKeepSize?: string;
+  json: boolean;
+}): Promise<number> {
   const bar = o.json ? undefined : progressRenderer(process.stdout);
   const { lines, report, flush } = taskLog(o.json, () => bar?.clear());
   const interactive = process.stdin.isTTY === true && !o.json;
   const started = Date.now();
   const agents = agentsVia(o.socket, { onWait: (m) => report('...', '', m) });
-  const result = await setup(agents, { ...o, report, ...(interactive ? { confirm: askYesNo } : {}), ...(bar ? { progress: bar.update } : {}) }).finally(() => {
+  const result = await setup(agents, {
+    ...o,
+    report,
+    ...(interactive ? { confirm: askYesNo } : {}),
+    ...(bar ? { progress: bar.update } : {}),
+  }).finally(() => {
     bar?.clear();
     flush();
   });
@@ -20,16 +36,29 @@ export async function setupCommand(o: { socket: string; database: string; source
   const ok = result.verify === undefined || verified(result.verify);
   if (o.json) {
     // A dry run's plan: every step with its node, action, params (no password) and check answer or predicted.
-    const doc = { dryRun: o.dryRun, ...(result.plan ? { plan: result.plan } : {}), steps: lines, verify: result.verify ?? null,
-      backup: result.backup ?? null, seconds: Number(seconds) };
+    const doc = {
+      dryRun: o.dryRun,
+      ...(result.plan ? { plan: result.plan } : {}),
+      steps: lines,
+      verify: result.verify ?? null,
+      backup: result.backup ?? null,
+      seconds: Number(seconds),
+    };
     process.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
-  }
-  else if (o.dryRun) process.stdout.write(`dry run: nothing was changed (${seconds} s)\n`);
+  } else if (o.dryRun) process.stdout.write(`dry run: nothing was changed (${seconds} s)\n`);
   else {
     const changed = lines.filter((l) => l.status === 'changed');
     const nodes = [...new Set(changed.map((l) => l.node))];
-    const summary = nodes.map((n) => `${n}: ${[...new Set(changed.filter((l) => l.node === n).map((l) => l.what.split(':')[0]))].join(', ')}`).join('; ');
-    process.stdout.write(changed.length === 0 ? 'nothing to change: the pair was already set up, nothing restarted, no data copied\n' : `changed ${changed.length} things: ${summary}\n`);
+    const summary = nodes
+      .map(
+        (n) => `${n}: ${[...new Set(changed.filter((l) => l.node === n).map((l) => l.what.split(':')[0]))].join(', ')}`,
+      )
+      .join('; ');
+    process.stdout.write(
+      changed.length === 0
+        ? 'nothing to change: the pair was already set up, nothing restarted, no data copied\n'
+        : `changed ${changed.length} things: ${summary}\n`,
+    );
     process.stdout.write(`${ok ? 'both databases agree' : 'the databases DIFFER (see above)'}; took ${seconds} s\n`);
     if (result.backup) process.stdout.write(`the peer's previous data is backed up: ${result.backup}\n`);
   }

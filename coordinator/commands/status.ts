@@ -19,9 +19,13 @@ export async function statusCommand(o: StatusOptions): Promise<number> {
   const c = palette(process.stdout);
   const once = async () => {
     const report = assessPair(await gatherPair(agents, o.database), o);
-    const text = o.json ? JSON.stringify({ ...report, checkedAt: new Date().toISOString() }, null, o.watch ? undefined : 2) : renderStatus(report, c);
+    const text = o.json
+      ? JSON.stringify({ ...report, checkedAt: new Date().toISOString() }, null, o.watch ? undefined : 2)
+      : renderStatus(report, c);
     const clear = o.watch && !o.json && process.stdout.isTTY === true ? '\u001b[H\u001b[2J' : '';
-    process.stdout.write(`${clear}${text}\n${o.watch && !o.json ? `\n(refreshing every ${o.intervalSeconds} s; Ctrl-C stops)\n` : ''}`);
+    process.stdout.write(
+      `${clear}${text}\n${o.watch && !o.json ? `\n(refreshing every ${o.intervalSeconds} s; Ctrl-C stops)\n` : ''}`,
+    );
     return STATUS_EXIT[report.verdict];
   };
   let code = await once();

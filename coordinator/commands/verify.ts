@@ -14,9 +14,17 @@ export async function verifyCommand(o: { socket: string; database: string; json:
   const lines: Array<{ status: string; node: string; what: string }> = [];
   const report = (status: string, node: string, what: string) => {
     lines.push({ status, node, what });
-    if (!o.json) process.stdout.write(`${(status === 'DIFFERS' ? c.red : status === 'ok' ? c.green : (s: string) => s)(status.padEnd(8))} ${node.padEnd(6)} ${what}\n`);
+    if (!o.json)
+      process.stdout.write(
+        `${(status === 'DIFFERS' ? c.red : status === 'ok' ? c.green : (s: string) => s)(status.padEnd(8))} ${node.padEnd(6)} ${what}\n`,
+      );
   };
-  const result = await verifyPair(agents, f, report, hz.noReplicaIdentity.map((t) => t.table));
+  const result = await verifyPair(
+    agents,
+    f,
+    report,
+    hz.noReplicaIdentity.map((t) => t.table),
+  );
   if (o.json) process.stdout.write(`${JSON.stringify({ ...result, lines }, null, 2)}\n`);
   return verified(result) ? 0 : 1;
 }

@@ -37,8 +37,12 @@ export function renderReplication(r: ReplicationHealth | undefined, c: Palette):
       return `in  ${s.name}${s.from ? ` from ${s.from}` : ''}: ${state}, errors ${s.applyErrors} apply / ${s.syncErrors} sync`;
     }),
     ...r.slots.map((s) => {
-      const lag = s.lagBytes === null ? 'lag unknown' : `lag ${formatBytes(s.lagBytes)}${s.lagSeconds === null ? '' : `, ${formatDuration(s.lagSeconds)}`}`;
-      const held = s.retainedBytes === null ? '' : `, holds ${formatBytes(s.retainedBytes)} of WAL (${s.walStatus ?? '?'})`;
+      const lag =
+        s.lagBytes === null
+          ? 'lag unknown'
+          : `lag ${formatBytes(s.lagBytes)}${s.lagSeconds === null ? '' : `, ${formatDuration(s.lagSeconds)}`}`;
+      const held =
+        s.retainedBytes === null ? '' : `, holds ${formatBytes(s.retainedBytes)} of WAL (${s.walStatus ?? '?'})`;
       return `out ${s.name}${s.to ? ` to ${s.to}` : ''}: ${s.active ? c.green('active') : c.yellow('inactive')}, ${lag}${held}`;
     }),
   ];

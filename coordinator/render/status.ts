@@ -1,7 +1,8 @@
 import type { DirectionStatus, StatusReport, Verdict } from '../status/verdict.js';
 import { formatBytes, formatDuration, type Palette } from './format.js';
 
-const word = (v: Verdict, c: Palette) => (v === 'healthy' ? c.green('healthy') : v === 'degraded' ? c.yellow('DEGRADED') : c.red('BROKEN'));
+const word = (v: Verdict, c: Palette) =>
+  v === 'healthy' ? c.green('healthy') : v === 'degraded' ? c.yellow('DEGRADED') : c.red('BROKEN');
 
 function ago(iso: string | null, now: number): string {
   if (iso === null) return 'never';
@@ -13,16 +14,31 @@ function facts(d: DirectionStatus, now: number): string[] {
   const lines: string[] = [];
   const s = d.subscriber;
   if (s) {
-    const tables = Object.entries(s.tables ?? {}).sort().map(([k, n]) => `${n} ${k === 'r' ? 'ready' : `in state ${k}`}`).join(', ') || 'none';
-    lines.push(`subscription ${d.subscription} on ${d.to}: ${s.enabled ? 'enabled' : 'DISABLED'}, ${s.streaming ? 'streaming' : 'worker not running'}; tables: ${tables}; last message ${ago(s.lastMessageAt, now)}`);
-    const conflicts = s.conflicts ? `; conflicts: ${Object.entries(s.conflicts).map(([k, n]) => `${k} ${n}`).join(', ')}` : '';
+    const tables =
+      Object.entries(s.tables ?? {})
+        .sort()
+        .map(([k, n]) => `${n} ${k === 'r' ? 'ready' : `in state ${k}`}`)
+        .join(', ') || 'none';
+    lines.push(
+      `subscription ${d.subscription} on ${d.to}: ${s.enabled ? 'enabled' : 'DISABLED'}, ${s.streaming ? 'streaming' : 'worker not running'}; tables: ${tables}; last message ${ago(s.lastMessageAt, now)}`,
+    );
+    const conflicts = s.conflicts
+      ? `; conflicts: ${Object.entries(s.conflicts)
+          .map(([k, n]) => `${k} ${n}`)
+          .join(', ')}`
+      : '';
     lines.push(`errors: ${s.applyErrors} apply, ${s.syncErrors} sync${conflicts}`);
   }
   const p = d.publisher;
   if (p) {
     const lag = `${p.lagBytes === null ? '?' : formatBytes(p.lagBytes)}, ${p.lagSeconds === null ? '?' : formatDuration(p.lagSeconds)}`;
-    const room = p.maxSlotWalKeepSizeBytes === null ? 'no max_slot_wal_keep_size' : `${formatBytes(p.safeWalSizeBytes ?? 0)} left of max_slot_wal_keep_size ${formatBytes(p.maxSlotWalKeepSizeBytes)}`;
-    lines.push(`lag ${lag}; slot on ${d.from} ${p.slotActive ? 'active' : 'INACTIVE'}, holds ${formatBytes(p.retainedBytes ?? 0)} of WAL (wal_status ${p.walStatus ?? '?'}, ${room})`);
+    const room =
+      p.maxSlotWalKeepSizeBytes === null
+        ? 'no max_slot_wal_keep_size'
+        : `${formatBytes(p.safeWalSizeBytes ?? 0)} left of max_slot_wal_keep_size ${formatBytes(p.maxSlotWalKeepSizeBytes)}`;
+    lines.push(
+      `lag ${lag}; slot on ${d.from} ${p.slotActive ? 'active' : 'INACTIVE'}, holds ${formatBytes(p.retainedBytes ?? 0)} of WAL (wal_status ${p.walStatus ?? '?'}, ${room})`,
+    );
   }
   return lines;
 }
@@ -31,13 +47,17 @@ function facts(d: DirectionStatus, now: number): string[] {
 export function renderStatus(r: StatusReport, c: Palette, now = Date.now()): string {
   const out = [`${c.bold('pgduplex status')} on ${r.node} (database ${r.database}): ${word(r.verdict, c)}`];
   if (r.versionNote) out.push(`${c.yellow('note')}: ${r.versionNote}`);
-  if (!r.peer.reachable) out.push(`peer ${r.peer.node}: ${c.yellow(r.peer.problem ?? 'unreachable')}; only ${r.node}'s side is known`);
+  if (!r.peer.reachable)
+    out.push(`peer ${r.peer.node}: ${c.yellow(r.peer.problem ?? 'unreachable')}; only ${r.node}'s side is known`);
   for (const d of r.directions) {
     out.push('', `${c.bold(`${d.from} → ${d.to}`)}  ${word(d.verdict, c)}`);
     for (const l of facts(d, now)) out.push(`  ${l}`);
     for (const p of d.problems) out.push(`  ${p.verdict === 'broken' ? c.red('!') : c.yellow('!')} ${p.text}`);
     d.remedies.forEach((m, i) => {
-      out.push(`  ${i === 0 ? 'to fix it' : 'or'}, on ${m.node}: ${m.effect}`, `    ${c.bold(`${m.node}# ${m.command}`)}`);
+      out.push(
+        `  ${i === 0 ? 'to fix it' : 'or'}, on ${m.node}: ${m.effect}`,
+        `    ${c.bold(`${m.node}# ${m.command}`)}`,
+      );
     });
   }
   if (r.verdict === 'healthy') out.push('', 'Both directions replicate.');

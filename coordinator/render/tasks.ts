@@ -16,9 +16,13 @@ export const FOLD_AFTER = 10;
  * A long run of one kind (800 sequences) prints its first FOLD_AFTER and then one line counting the
  * rest; `flush` prints that count when the run ends. JSON always holds every line.
  */
-export function taskLog(json: boolean, beforeLine?: () => void): { lines: TaskLine[]; report: (status: string, node: string, what: string) => void; flush: () => void } {
+export function taskLog(
+  json: boolean,
+  beforeLine?: () => void,
+): { lines: TaskLine[]; report: (status: string, node: string, what: string) => void; flush: () => void } {
   const c = palette(process.stdout);
-  const colour = (s: string) => (s === 'changed' ? c.yellow(s) : s === 'ok' ? c.green(s) : s === 'DIFFERS' || s === 'FAILED' ? c.red(s) : s);
+  const colour = (s: string) =>
+    s === 'changed' ? c.yellow(s) : s === 'ok' ? c.green(s) : s === 'DIFFERS' || s === 'FAILED' ? c.red(s) : s;
   const print = (status: string, node: string, what: string) => {
     beforeLine?.();
     process.stdout.write(`${colour(status.padEnd(8))} ${node.padEnd(6)} ${what}\n`);
@@ -26,7 +30,8 @@ export function taskLog(json: boolean, beforeLine?: () => void): { lines: TaskLi
   const lines: TaskLine[] = [];
   let run: { key: string; status: string; node: string; action: string; shown: number; hidden: number } | undefined;
   const flush = () => {
-    if (run && run.hidden > 0) print(run.status, run.node, `${run.action}: … and ${run.hidden} more like these (--json lists every one)`);
+    if (run && run.hidden > 0)
+      print(run.status, run.node, `${run.action}: … and ${run.hidden} more like these (--json lists every one)`);
     run = undefined;
   };
   return {

@@ -14,9 +14,13 @@ export interface CallOptions {
 
 /** Calls a catalogue action on either agent: locally over the socket, or relayed to the peer; answers are validated. */
 export interface Agents {
-  call<D extends ActionDescriptor>(side: Side, action: D, params: ParamsOf<D>, opts?: CallOptions): Promise<ResultOf<D>>;
+  call<D extends ActionDescriptor>(
+    side: Side,
+    action: D,
+    params: ParamsOf<D>,
+    opts?: CallOptions,
+  ): Promise<ResultOf<D>>;
 }
-
 
 /** How long a call waits out an agent still busy with an earlier run's action (e.g. a backup a killed CLI started). */
 export interface BusyPolicy {
@@ -28,10 +32,18 @@ export interface BusyPolicy {
 /** The two agents as the CLI on this node reaches them (the peer only through the local agent). */
 export function agentsVia(socket: string, busy: BusyPolicy = {}): Agents {
   const send = async (side: Side, d: ActionDescriptor, params: unknown, opts: CallOptions): Promise<unknown> => {
-    const o = { timeoutMs: opts.timeoutMs ?? 120_000, ...(opts.onProgress ? { onProgress: (e: { message: string }) => opts.onProgress?.(e.message) } : {}) };
+    const o = {
+      timeoutMs: opts.timeoutMs ?? 120_000,
+      ...(opts.onProgress ? { onProgress: (e: { message: string }) => opts.onProgress?.(e.message) } : {}),
+    };
     if (side === 'local') return callAgent(socket, d, params, o);
     // The relay waits as long as we do, and we a little longer, so the peer's own timeout error reaches us first.
-    const answer = await callAgent(socket, peerCallAction, { action: d.name, params, timeoutMs: o.timeoutMs }, { ...o, timeoutMs: o.timeoutMs + 5000 });
+    const answer = await callAgent(
+      socket,
+      peerCallAction,
+      { action: d.name, params, timeoutMs: o.timeoutMs },
+      { ...o, timeoutMs: o.timeoutMs + 5000 },
+    );
     const parsed = d.result.safeParse(answer);
     if (parsed.success) return parsed.data;
     throw new PgduplexError('AGENT_BAD_RESPONSE', `the peer's agent answered ${d.name} with something unexpected`, {
@@ -44,7 +56,8 @@ export function agentsVia(socket: string, busy: BusyPolicy = {}): Agents {
       try {
         return await send(side, i === 0 ? d : { ...d, name }, params, opts);
       } catch (err) {
-        if (!(err instanceof PgduplexError && err.code === 'UNKNOWN_ACTION') || i === (d.aliases?.length ?? 0)) throw err;
+        if (!(err instanceof PgduplexError && err.code === 'UNKNOWN_ACTION') || i === (d.aliases?.length ?? 0))
+          throw err;
       }
     }
     throw new PgduplexError('INTERNAL', `no name left to call ${d.name} by`);
@@ -57,7 +70,8 @@ export function agentsVia(socket: string, busy: BusyPolicy = {}): Agents {
         return await once(side, d, params, opts);
       } catch (err) {
         if (!(err instanceof PgduplexError) || err.code !== 'BUSY' || Date.now() > deadline) throw err;
-        if (err.message !== told) busy.onWait?.(`waiting: ${side === 'local' ? 'this' : 'the peer'} agent says ${err.message}`);
+        if (err.message !== told)
+          busy.onWait?.(`waiting: ${side === 'local' ? 'this' : 'the peer'} agent says ${err.message}`);
         told = err.message;
         await new Promise((r) => setTimeout(r, busy.pollMs ?? 2000));
       }

@@ -33,9 +33,9 @@ export interface BootstrapOptions {
 /** Progress of a long step: done of total, in the step's unit, with a short detail. */
 export type Progress = (node: string, label: string, done: number, total: number, detail: string) => void;
 
-
 // Order-blind: the two nodes' catalogs list the same tables in whatever order each created them.
-const sameTables = (a: readonly string[], b: readonly string[]) => a.length === b.length && [...a].sort().join(',') === [...b].sort().join(',');
+const sameTables = (a: readonly string[], b: readonly string[]) =>
+  a.length === b.length && [...a].sort().join(',') === [...b].sort().join(',');
 
 /**
  * Reads how the target gets the schema: its subscriptions, tables and rows (the source's list comes
@@ -48,11 +48,18 @@ export async function readBootstrap(agents: Agents, f: PairFacts, hz: Hazards): 
   if (subscribed && !slot) return { kind: 'subscribed' };
   const target = await agents.call(f.target.side, hazardsAction, { database: f.database });
   if (target.tables.length === 0 && !slot) return { kind: 'import' };
-  const sums = await agents.call(f.target.side, tablesChecksumAction, { database: f.database }, { timeoutMs: 3_600_000 });
+  const sums = await agents.call(
+    f.target.side,
+    tablesChecksumAction,
+    { database: f.database },
+    { timeoutMs: 3_600_000 },
+  );
   const rows = sums.reduce((n, t) => n + t.rows, 0);
-  if (rows === 0 && !slot && sameTables(target.tables, hz.tables)) return { kind: 'kept', tables: target.tables.length };
-  const what = `the database ${f.database} on ${f.target.node} (${f.target.address}): schema public, `
-    + `${target.tables.length} tables, ${rows} rows`;
+  if (rows === 0 && !slot && sameTables(target.tables, hz.tables))
+    return { kind: 'kept', tables: target.tables.length };
+  const what =
+    `the database ${f.database} on ${f.target.node} (${f.target.address}): schema public, ` +
+    `${target.tables.length} tables, ${rows} rows`;
   const tables = target.tables.length;
   return slot ? { kind: 'resync', tables, rows, what, slot } : { kind: 'replace', tables, rows, what };
 }
@@ -77,8 +84,8 @@ export function bootstrapConfirmation(f: PairFacts, plan: Bootstrap): Confirmati
   const s = f.source.node;
   const slot = plan.kind === 'resync' ? plan.slot : undefined;
   const why = slot
-    ? `the replication slot ${slot.slot} on ${slot.on} that feeds ${t} ${slot.why}, so ${t} misses changes and must be `
-      + `copied from ${s} again: `
+    ? `the replication slot ${slot.slot} on ${slot.on} that feeds ${t} ${slot.why}, so ${t} misses changes and must be ` +
+      `copied from ${s} again: `
     : '';
   const how = slot
     ? `: setup first waits until ${s} has every change made on ${t}, then backs ${t} up and copies ${s}'s data again`
@@ -101,7 +108,8 @@ export type ConfirmOptions = Pick<BootstrapOptions, 'yes' | 'replacePeerData' | 
 
 /** Asks (or takes --yes / --replace-peer-data for) a confirmation; refuses before anything changes. */
 export async function confirmBootstrap(c: Confirmation, o: ConfirmOptions): Promise<void> {
-  if (c.dataLoss && !o.replacePeerData) throw new PgduplexError('BAD_PARAMS', c.refusal.message, { hint: c.refusal.hint });
+  if (c.dataLoss && !o.replacePeerData)
+    throw new PgduplexError('BAD_PARAMS', c.refusal.message, { hint: c.refusal.hint });
   if (!o.yes && !(o.confirm && (await o.confirm(c.question)))) {
     throw new PgduplexError('BAD_PARAMS', c.unconfirmed, { hint: 'nothing was changed; re-run with --yes to confirm' });
   }
@@ -111,15 +119,26 @@ export async function confirmBootstrap(c: Confirmation, o: ConfirmOptions): Prom
 const SYNC_CHECK_MS = 15_000;
 
 /** Waits until every table of the target's subscription is ready, reporting tables and bytes copied. */
-export async function waitForCopy(agents: Agents, f: PairFacts, o: Pick<BootstrapOptions, 'report' | 'progress'>, totalBytes: number, limitMs = 6 * 3_600_000): Promise<void> {
+export async function waitForCopy(
+  agents: Agents,
+  f: PairFacts,
+  o: Pick<BootstrapOptions, 'report' | 'progress'>,
+  totalBytes: number,
+  limitMs = 6 * 3_600_000,
+): Promise<void> {
   const name = subscriptionName(f.source.node);
   const deadline = Date.now() + limitMs;
   const started = Date.now();
   let checked = started;
   let last = '';
   for (let first = true; ; first = false) {
-    const sub = (await agents.call(f.target.side, subscriptionStatusAction, { database: f.database })).find((s) => s.name === name);
-    if (!sub) throw new PgduplexError('INTERNAL', `the subscription ${name} on ${f.target.node} disappeared during the copy`, { hint: 're-run pgduplex setup' });
+    const sub = (await agents.call(f.target.side, subscriptionStatusAction, { database: f.database })).find(
+      (s) => s.name === name,
+    );
+    if (!sub)
+      throw new PgduplexError('INTERNAL', `the subscription ${name} on ${f.target.node} disappeared during the copy`, {
+        hint: 're-run pgduplex setup',
+      });
     const total = Object.values(sub.tables).reduce((a, b) => a + b, 0);
     const ready = sub.tables['r'] ?? 0;
     const copied = Math.min(sub.tableBytes, totalBytes);
@@ -129,16 +148,29 @@ export async function waitForCopy(agents: Agents, f: PairFacts, o: Pick<Bootstra
     const line = `initial copy: ${ready}/${total} tables ready`;
     if (line !== last && !o.progress) o.report('...', f.target.node, line);
     last = line;
-    if (total > 0 && ready === total && first) return void o.report('ok', f.target.node, `initial copy: all ${total} tables were already ready, nothing copied`);
-    if (total > 0 && ready === total) return void o.report('ok', f.target.node, `initial copy: ${total} tables ready (${formatBytes(totalBytes)} in ${((Date.now() - started) / 1000).toFixed(1)} s)`);
-    if (Date.now() > deadline) throw new PgduplexError('TIMEOUT', `the initial copy to ${f.target.node} did not finish`, { hint: 're-run pgduplex setup: it resumes where it stopped' });
+    if (total > 0 && ready === total && first)
+      return void o.report('ok', f.target.node, `initial copy: all ${total} tables were already ready, nothing copied`);
+    if (total > 0 && ready === total)
+      return void o.report(
+        'ok',
+        f.target.node,
+        `initial copy: ${total} tables ready (${formatBytes(totalBytes)} in ${((Date.now() - started) / 1000).toFixed(1)} s)`,
+      );
+    if (Date.now() > deadline)
+      throw new PgduplexError('TIMEOUT', `the initial copy to ${f.target.node} did not finish`, {
+        hint: 're-run pgduplex setup: it resumes where it stopped',
+      });
     if ((sub.finishedCopy?.length ?? 0) > 0 && Date.now() - checked > SYNC_CHECK_MS) {
       checked = Date.now();
       const lost = await brokenTableSync(agents, f);
       if (lost) {
-        throw new PgduplexError('REPLICATION_BROKEN', `the initial copy to ${f.target.node} cannot finish: the slot ${lost.slot} on ${lost.on} ${lost.why}`, {
-          hint: `re-run pgduplex setup: it copies ${f.target.node} from ${f.source.node} again, after a backup (${f.target.node} holds rows of the broken copy, so --yes --replace-peer-data)`,
-        });
+        throw new PgduplexError(
+          'REPLICATION_BROKEN',
+          `the initial copy to ${f.target.node} cannot finish: the slot ${lost.slot} on ${lost.on} ${lost.why}`,
+          {
+            hint: `re-run pgduplex setup: it copies ${f.target.node} from ${f.source.node} again, after a backup (${f.target.node} holds rows of the broken copy, so --yes --replace-peer-data)`,
+          },
+        );
       }
     }
     await new Promise((r) => setTimeout(r, 1000));

@@ -83,8 +83,9 @@ async function runStep(r: Run, step: PlanStep): Promise<void> {
     case 'backup':
       return backup(r, step);
     case 'catch-up':
-      return atStep(`the catch-up of ${f.source.node} from ${f.target.node}`,
-        () => waitForReverseCatchUp(agents, f, o.report));
+      return atStep(`the catch-up of ${f.source.node} from ${f.target.node}`, () =>
+        waitForReverseCatchUp(agents, f, o.report),
+      );
     case 'orphan-slot': {
       const [on, from] = step.side === f.source.side ? [f.target, f.source] : [f.source, f.target];
       const out = await atStep(`subscription on ${on.node}`, () => dropOrphanSlot(agents, f, on, from, chg));
@@ -92,8 +93,9 @@ async function runStep(r: Run, step: PlanStep): Promise<void> {
       return;
     }
     case 'copy':
-      return atStep(`the initial copy to ${f.target.node}`,
-        () => waitForCopy(agents, f, o, Number(step.params['bytes'])));
+      return atStep(`the initial copy to ${f.target.node}`, () =>
+        waitForCopy(agents, f, o, Number(step.params['bytes'])),
+      );
     case 'verify':
       return verify(r, step);
   }
@@ -119,8 +121,11 @@ async function backup(r: Run, step: PlanStep): Promise<void> {
   const { o } = r;
   const onProgress = (m: string) => o.report('...', step.node, `backup: ${m}`);
   const res = await atStep(`backup on ${step.node}`, () =>
-    r.agents.call(step.side, backupChange.apply, step.params as ParamsOf<typeof backupChange.apply>,
-      { timeoutMs: 3_600_000, onProgress }));
+    r.agents.call(step.side, backupChange.apply, step.params as ParamsOf<typeof backupChange.apply>, {
+      timeoutMs: 3_600_000,
+      onProgress,
+    }),
+  );
   if (!res.artifact) throw new PgduplexError('INTERNAL', 'the backup did not report its id');
   const [where = res.artifact, ...more] = res.notes ?? [];
   Object.assign(r, { backupId: res.artifact, backup: where, changed: true });

@@ -54,12 +54,18 @@ export async function gather(agents: Agents, o: GatherOptions): Promise<SetupFac
     checkRoom(pair, pre, o.report);
     // A target that cannot have the schema's extensions as the source has them is refused before anything changes.
     const ext = extensionStep(pair, pre.hazards.extensions);
-    await atStep('preflight', () => agents.call(ext.side, extensionsChange.check, ext.params as ParamsOf<typeof extensionsChange.check>));
+    await atStep('preflight', () =>
+      agents.call(ext.side, extensionsChange.check, ext.params as ParamsOf<typeof extensionsChange.check>),
+    );
   }
-  const status = await atStep('credentials', () => Promise.all([pair.source, pair.target].map((n) => {
-    const other = n === pair.source ? pair.target : pair.source;
-    const peer = { host: other.address, port: pair.pgPort, database: pair.database };
-    return agents.call(n.side, credentialsStatusAction, { role: REPL_ROLE, peer });
-  })));
+  const status = await atStep('credentials', () =>
+    Promise.all(
+      [pair.source, pair.target].map((n) => {
+        const other = n === pair.source ? pair.target : pair.source;
+        const peer = { host: other.address, port: pair.pgPort, database: pair.database };
+        return agents.call(n.side, credentialsStatusAction, { role: REPL_ROLE, peer });
+      }),
+    ),
+  );
   return { pair, pre, boot, credentialsInPlace: status.every((s) => s.roleExists && s.passfileHasPeer) };
 }

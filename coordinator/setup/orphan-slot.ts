@@ -15,8 +15,14 @@ const ACTIVE_GRACE_MS = 15_000;
  * CREATE fails with "replication slot already exists". No stream reads such a slot, so it is dropped
  * (journaled, and named in the output) before the subscription is created; answers what the drop did.
  */
-export async function dropOrphanSlot(agents: Agents, f: PairFacts, on: Node, from: Node,
-  o: { dryRun: boolean; report: Report }, graceMs = ACTIVE_GRACE_MS): Promise<StepOutcome | undefined> {
+export async function dropOrphanSlot(
+  agents: Agents,
+  f: PairFacts,
+  on: Node,
+  from: Node,
+  o: { dryRun: boolean; report: Report },
+  graceMs = ACTIVE_GRACE_MS,
+): Promise<StepOutcome | undefined> {
   const name = subscriptionName(from.node);
   const read = async () => {
     const [subs, status] = await Promise.all([
@@ -26,16 +32,28 @@ export async function dropOrphanSlot(agents: Agents, f: PairFacts, on: Node, fro
     return subs.some((s) => s.name === name) ? undefined : status.slots.find((s) => s.name === name);
   };
   let slot = await read();
-  for (const deadline = Date.now() + graceMs; slot?.active && Date.now() < deadline; ) {
+  for (const deadline = Date.now() + graceMs; slot?.active && Date.now() < deadline;) {
     await new Promise((r) => setTimeout(r, 1000));
     slot = await read();
   }
   if (!slot) return undefined;
   if (slot.active) {
-    throw new PgduplexError('BUSY', `the replication slot ${name} on ${from.node} is in use, yet ${on.node} has no subscription ${name}: another server streams from it`, {
-      hint: `find it in pg_stat_replication on ${from.node} and stop it (or drop the slot there), then re-run pgduplex setup`,
-    });
+    throw new PgduplexError(
+      'BUSY',
+      `the replication slot ${name} on ${from.node} is in use, yet ${on.node} has no subscription ${name}: another server streams from it`,
+      {
+        hint: `find it in pg_stat_replication on ${from.node} and stop it (or drop the slot there), then re-run pgduplex setup`,
+      },
+    );
   }
-  o.report('note', from.node, `slot ${name} was left by an interrupted run (no subscription on ${on.node} uses it); it ${o.dryRun ? 'would be' : 'is'} dropped so ${on.node}'s subscription can be created`);
-  return runChange(agents, { side: from.side, node: from.node, action: 'slot-drop', params: { slot: name, confirmRetainedBytesAtLeast: 0 } }, o);
+  o.report(
+    'note',
+    from.node,
+    `slot ${name} was left by an interrupted run (no subscription on ${on.node} uses it); it ${o.dryRun ? 'would be' : 'is'} dropped so ${on.node}'s subscription can be created`,
+  );
+  return runChange(
+    agents,
+    { side: from.side, node: from.node, action: 'slot-drop', params: { slot: name, confirmRetainedBytesAtLeast: 0 } },
+    o,
+  );
 }

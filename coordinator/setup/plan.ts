@@ -2,8 +2,16 @@ import type { Side } from './agents.js';
 import { bootstrapConfirmation, type Bootstrap, type Confirmation } from './bootstrap.js';
 import { keylessTables, type KeylessRemedy, type Preflight } from './preflight.js';
 import {
-  configureSteps, credentialSteps, extensionStep, listenFor, publishSteps, sequenceStep, subscriptionName,
-  subscriptionStep, type ChangeStep, type PairFacts,
+  configureSteps,
+  credentialSteps,
+  extensionStep,
+  listenFor,
+  publishSteps,
+  sequenceStep,
+  subscriptionName,
+  subscriptionStep,
+  type ChangeStep,
+  type PairFacts,
 } from './steps.js';
 
 /** Stands in the plan for the replication role's password, generated only when the plan runs. */
@@ -18,7 +26,7 @@ type NodeRef = PairFacts['source'];
  * one, a reach, a fixed line, a backup, a wait, a guard against a left-over slot, or the verify.
  */
 export type StepKind =
-  | 'change' | 'restart' | 'reach' | 'say' | 'backup' | 'catch-up' | 'orphan-slot' | 'copy' | 'verify';
+  'change' | 'restart' | 'reach' | 'say' | 'backup' | 'catch-up' | 'orphan-slot' | 'copy' | 'verify';
 
 /** One step of setup on one node: the agent action it runs and its params (never a password). */
 export interface PlanStep {
@@ -72,16 +80,29 @@ type Where = { readonly side: Side; readonly node: string };
 type Params = Readonly<Record<string, unknown>>;
 
 type After = readonly string[];
-const step = (id: string, kind: StepKind, n: Where, action: string, params: Params, after: After = []): PlanStep =>
-  ({ id, kind, side: n.side, node: n.node, action, params, after });
+const step = (id: string, kind: StepKind, n: Where, action: string, params: Params, after: After = []): PlanStep => ({
+  id,
+  kind,
+  side: n.side,
+  node: n.node,
+  action,
+  params,
+  after,
+});
 const change = (id: string, s: ChangeStep, after: readonly string[] = []): PlanStep =>
   step(id, 'change', s, s.action, s.params as Params, after);
 const stepId = (phase: string, n: { node: string }, action: string) => `${phase}:${n.node}:${action}`;
 const ids = (steps: readonly PlanStep[]) => steps.map((s) => s.id);
-const say = (id: string, n: Where, status: string, what: string): PlanStep =>
-  ({ ...step(id, 'say', n, what.split(':')[0]!, {}), line: { status, what } });
-const phase = (name: string, barrier: string, steps: readonly PlanStep[], parallel = false): PlanPhase =>
-  ({ name, parallel, barrier, steps });
+const say = (id: string, n: Where, status: string, what: string): PlanStep => ({
+  ...step(id, 'say', n, what.split(':')[0]!, {}),
+  line: { status, what },
+});
+const phase = (name: string, barrier: string, steps: readonly PlanStep[], parallel = false): PlanPhase => ({
+  name,
+  parallel,
+  barrier,
+  steps,
+});
 
 function configurePhases(facts: SetupFacts, o: PlanOptions): { phases: PlanPhase[]; before: string[] } {
   const f = facts.pair;
@@ -90,16 +111,29 @@ function configurePhases(facts: SetupFacts, o: PlanOptions): { phases: PlanPhase
     const wider = listenFor(facts.pre.pg[n.side].settings['listen_addresses'], n.address);
     if (wider) listen[n.side] = wider;
   }
-  const configure = configureSteps(f, listen, o.maxSlotWalKeepSize)
-    .map((s) => change(stepId('configure', s, s.action), s));
+  const configure = configureSteps(f, listen, o.maxSlotWalKeepSize).map((s) =>
+    change(stepId('configure', s, s.action), s),
+  );
   const when = { when: 'its pg-settings step needs a restart' };
   const restart = [f.source, f.target].map((n) =>
-    step(stepId('restart', n, 'pg-service'), 'restart', n, 'pg-service.restart', when,
-      [stepId('configure', n, 'pg-settings')]));
+    step(stepId('restart', n, 'pg-service'), 'restart', n, 'pg-service.restart', when, [
+      stepId('configure', n, 'pg-settings'),
+    ]),
+  );
   const before = [...ids(configure), ...ids(restart)];
-  const reach = [[f.target, f.source], [f.source, f.target]].map(([from, to]) =>
-    step(stepId('reach', from!, 'pg-reach'), 'reach', from!, 'pg-reach',
-      { host: to!.address, port: f.pgPort, node: to!.node }, before));
+  const reach = [
+    [f.target, f.source],
+    [f.source, f.target],
+  ].map(([from, to]) =>
+    step(
+      stepId('reach', from!, 'pg-reach'),
+      'reach',
+      from!,
+      'pg-reach',
+      { host: to!.address, port: f.pgPort, node: to!.node },
+      before,
+    ),
+  );
   return {
     before,
     phases: [
@@ -167,8 +201,9 @@ function streamPhases({ facts, o, imported, loggedIn }: Context, publications: r
   };
   const forward = subscribe(f.target, f.source, copies, [...loggedIn, publications[0]!.id, ...imported]);
   const ready = { waitUntil: 'every table is ready', bytes: pre.hazards.tableBytes };
-  const copy = step(stepId('copy', f.target, 'initial-copy'), 'copy', f.target, 'subscription.status', ready,
-    [forward[1]!.id]);
+  const copy = step(stepId('copy', f.target, 'initial-copy'), 'copy', f.target, 'subscription.status', ready, [
+    forward[1]!.id,
+  ]);
   // Only after the copy does the target hold the source's keys, so its sequences can start above them.
   const targetSeq = change(stepId('sequences', f.target, 'sequences'), sequenceStep(f, f.target, 2), [copy.id]);
   const reverse = subscribe(f.source, f.target, false, [...loggedIn, publications[1]!.id]);
@@ -198,15 +233,18 @@ export function planSetup(facts: SetupFacts, o: PlanOptions): SetupPlan {
   const credentials = credentialPhase(facts);
   const fullIdentity = o.keyless === 'replica-identity-full' && pre.keyless.length > 0;
   const identityParams = { database: f.database, tables: keylessTables(pre.keyless) };
-  const keyless = (n: NodeRef, after: string[] = []) => (fullIdentity
-    ? [step(stepId('identity', n, 'replica-identity'), 'change', n, 'replica-identity', identityParams, after)]
-    : []);
+  const keyless = (n: NodeRef, after: string[] = []) =>
+    fullIdentity
+      ? [step(stepId('identity', n, 'replica-identity'), 'change', n, 'replica-identity', identityParams, after)]
+      : [];
   const copies = boot.kind !== 'subscribed';
   const bootstrap = bootstrapSteps(f, boot);
   const imported = ids(bootstrap.filter((s) => s.action === 'schema-import' || s.action === 'subscription-drop'));
   const [pubSource, pubTarget] = publishSteps(f, pre.tables);
-  const publications = [change(stepId('publication', f.source, 'publication'), pubSource!),
-    change(stepId('publication', f.target, 'publication'), pubTarget!, imported)];
+  const publications = [
+    change(stepId('publication', f.source, 'publication'), pubSource!),
+    change(stepId('publication', f.target, 'publication'), pubTarget!, imported),
+  ];
   // Created by the target's own statements, apart from the replay of the source's dump, which leaves them be.
   const extensions = change(stepId('extensions', f.target, 'extensions'), extensionStep(f, pre.hazards.extensions));
   const sourceSeq = change(stepId('sequences', f.source, 'sequences'), sequenceStep(f, f.source, 1));

@@ -64,7 +64,8 @@ function about(step: PlanStep): string {
   }
   if (step.action === 'schema-import') {
     const replace = p['replace'] as { tables: number } | undefined;
-    return replace ? `replace the ${replace.tables} tables of schema public with the source's`
+    return replace
+      ? `replace the ${replace.tables} tables of schema public with the source's`
       : "import the source's schema";
   }
   return step.action;
@@ -86,8 +87,13 @@ const needs = (c: Confirmation) => (c.dataLoss ? `--replace-peer-data, and ${PRO
 type Answers = Map<string, StepAnswer & { restartNeeded?: boolean }>;
 
 /** The answer of a step that is not predicted: its check, or for a restart its pg-settings step's check. */
-async function checkNow(agents: Agents, plan: SetupPlan, step: PlanStep, answers: Answers, report: Report):
-  Promise<StepAnswer> {
+async function checkNow(
+  agents: Agents,
+  plan: SetupPlan,
+  step: PlanStep,
+  answers: Answers,
+  report: Report,
+): Promise<StepAnswer> {
   const f = plan.pair;
   const dry = { dryRun: true, report };
   const nothing = { predicted: false as const, changes: [] };

@@ -36,18 +36,25 @@ function broken(status: Status, slot: string, on: string, away: string): BrokenS
  * the source was away never reached it, and neither copy may simply win.
  */
 export async function brokenForwardSlot(agents: Agents, f: PairFacts): Promise<BrokenSlot | undefined> {
-  const [src, tgt] = await Promise.all([f.source, f.target].map((n) => agents.call(n.side, replicationStatusAction, {})));
+  const [src, tgt] = await Promise.all(
+    [f.source, f.target].map((n) => agents.call(n.side, replicationStatusAction, {})),
+  );
   const back = subscriptionName(f.target.node);
   const reverse = broken(tgt!, back, f.target.node, f.source.node);
-  const hasReverse = (await agents.call(f.source.side, subscriptionStatusAction, { database: f.database })).some((s) => s.name === back);
+  const hasReverse = (await agents.call(f.source.side, subscriptionStatusAction, { database: f.database })).some(
+    (s) => s.name === back,
+  );
   if (reverse && hasReverse) {
-    throw new PgduplexError('BAD_PARAMS', `the replication slot ${back} on ${f.target.node} that feeds ${f.source.node} ${reverse.why}: changes made on ${f.target.node} in that time never reached ${f.source.node}, and copying either node over the other would lose the other's`, {
-      hint: `nothing was changed. By hand: compare the nodes (pgduplex verify) and carry what ${f.source.node} misses over; then on ${f.source.node}: ALTER SUBSCRIPTION ${back} DISABLE; ALTER SUBSCRIPTION ${back} SET (slot_name = NONE); DROP SUBSCRIPTION ${back}; on ${f.target.node}: SELECT pg_drop_replication_slot('${back}') if it is listed in pg_replication_slots; then re-run pgduplex setup (${f.source.node} subscribes again without copying)`,
-    });
+    throw new PgduplexError(
+      'BAD_PARAMS',
+      `the replication slot ${back} on ${f.target.node} that feeds ${f.source.node} ${reverse.why}: changes made on ${f.target.node} in that time never reached ${f.source.node}, and copying either node over the other would lose the other's`,
+      {
+        hint: `nothing was changed. By hand: compare the nodes (pgduplex verify) and carry what ${f.source.node} misses over; then on ${f.source.node}: ALTER SUBSCRIPTION ${back} DISABLE; ALTER SUBSCRIPTION ${back} SET (slot_name = NONE); DROP SUBSCRIPTION ${back}; on ${f.target.node}: SELECT pg_drop_replication_slot('${back}') if it is listed in pg_replication_slots; then re-run pgduplex setup (${f.source.node} subscribes again without copying)`,
+      },
+    );
   }
   return broken(src!, subscriptionName(f.source.node), f.source.node, f.target.node);
 }
-
 
 /** How long a copied table's missing sync slot must stay missing to count: its normal drop commits within milliseconds. */
 const SYNC_SLOT_GRACE_MS = 6000;
@@ -57,15 +64,22 @@ const SYNC_SLOT_GRACE_MS = 6000;
  * slot on the source that the sync needs is gone. PostgreSQL drops that slot just before it records the
  * sync as done; a target that crashes in between is left retrying for ever ("slot does not exist").
  */
-export async function brokenTableSync(agents: Agents, f: PairFacts, graceMs = SYNC_SLOT_GRACE_MS): Promise<BrokenSlot | undefined> {
+export async function brokenTableSync(
+  agents: Agents,
+  f: PairFacts,
+  graceMs = SYNC_SLOT_GRACE_MS,
+): Promise<BrokenSlot | undefined> {
   const name = subscriptionName(f.source.node);
   const missing = async () => {
-    const [subs, src] = await Promise.all([agents.call(f.target.side, subscriptionStatusAction, { database: f.database }), agents.call(f.source.side, replicationStatusAction, {})]);
+    const [subs, src] = await Promise.all([
+      agents.call(f.target.side, subscriptionStatusAction, { database: f.database }),
+      agents.call(f.source.side, replicationStatusAction, {}),
+    ]);
     const slots = new Set(src.slots.map((x) => x.name));
     return (subs.find((x) => x.name === name)?.finishedCopy ?? []).filter((t) => !slots.has(t.slot));
   };
   let lost = await missing();
-  for (const deadline = Date.now() + graceMs; lost.length > 0 && Date.now() < deadline; ) {
+  for (const deadline = Date.now() + graceMs; lost.length > 0 && Date.now() < deadline;) {
     await new Promise((r) => setTimeout(r, 1000));
     const now = new Set((await missing()).map((t) => t.slot));
     lost = lost.filter((t) => now.has(t.slot));
@@ -81,20 +95,45 @@ export async function brokenTableSync(agents: Agents, f: PairFacts, graceMs = SY
  * subscription has confirmed the target's current WAL position on its slot), so that replacing the
  * target's tables afterwards loses none of them.
  */
-export async function waitForReverseCatchUp(agents: Agents, f: PairFacts, report: Report, limitMs = 10 * 60_000): Promise<void> {
+export async function waitForReverseCatchUp(
+  agents: Agents,
+  f: PairFacts,
+  report: Report,
+  limitMs = 10 * 60_000,
+): Promise<void> {
   const slot = subscriptionName(f.target.node);
   const first = await agents.call(f.target.side, replicationStatusAction, {});
-  if (!first.slots.some((s) => s.name === slot)) return void report('note', f.target.node, `catch-up: ${f.source.node} never subscribed to ${f.target.node} (no slot ${slot}); ${f.target.node}'s own rows are only in its backup`);
+  if (!first.slots.some((s) => s.name === slot))
+    return void report(
+      'note',
+      f.target.node,
+      `catch-up: ${f.source.node} never subscribed to ${f.target.node} (no slot ${slot}); ${f.target.node}'s own rows are only in its backup`,
+    );
   const goal = lsnValue(first.walLsn);
   const deadline = Date.now() + limitMs;
-  report('...', f.source.node, `catch-up: waiting until ${f.source.node} has every change made on ${f.target.node} (up to ${first.walLsn})`);
+  report(
+    '...',
+    f.source.node,
+    `catch-up: waiting until ${f.source.node} has every change made on ${f.target.node} (up to ${first.walLsn})`,
+  );
   for (;;) {
-    const at = (await agents.call(f.target.side, replicationStatusAction, {})).slots.find((s) => s.name === slot)?.confirmedFlushLsn ?? '0/0';
-    if (lsnValue(at) >= goal) return void report('ok', f.source.node, `catch-up: ${f.source.node} has every change made on ${f.target.node} up to ${first.walLsn}`);
+    const at =
+      (await agents.call(f.target.side, replicationStatusAction, {})).slots.find((s) => s.name === slot)
+        ?.confirmedFlushLsn ?? '0/0';
+    if (lsnValue(at) >= goal)
+      return void report(
+        'ok',
+        f.source.node,
+        `catch-up: ${f.source.node} has every change made on ${f.target.node} up to ${first.walLsn}`,
+      );
     if (Date.now() > deadline) {
-      throw new PgduplexError('TIMEOUT', `${f.source.node} has not received ${f.target.node}'s changes up to ${first.walLsn} within ${limitMs / 60_000} min (its subscription ${slot} confirmed ${at})`, {
-        hint: `nothing was replaced yet; check the subscription ${slot} on ${f.source.node} (its log, pg_stat_subscription_stats), then re-run pgduplex setup`,
-      });
+      throw new PgduplexError(
+        'TIMEOUT',
+        `${f.source.node} has not received ${f.target.node}'s changes up to ${first.walLsn} within ${limitMs / 60_000} min (its subscription ${slot} confirmed ${at})`,
+        {
+          hint: `nothing was replaced yet; check the subscription ${slot} on ${f.source.node} (its log, pg_stat_subscription_stats), then re-run pgduplex setup`,
+        },
+      );
     }
     await new Promise((r) => setTimeout(r, 1000));
   }

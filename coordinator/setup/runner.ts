@@ -16,11 +16,19 @@ export interface StepOutcome {
 export type Report = (status: string, node: string, what: string) => void;
 
 /** Runs a step as check then apply (check only in a dry run); apply verifies on the node itself. */
-export function runChange(agents: Agents, step: ChangeStep, o: { dryRun: boolean; report: Report; timeoutMs?: number }): Promise<StepOutcome> {
+export function runChange(
+  agents: Agents,
+  step: ChangeStep,
+  o: { dryRun: boolean; report: Report; timeoutMs?: number },
+): Promise<StepOutcome> {
   return atStep(`${step.action} on ${step.node}`, () => checkThenApply(agents, step, o));
 }
 
-async function checkThenApply(agents: Agents, step: ChangeStep, o: { dryRun: boolean; report: Report; timeoutMs?: number }): Promise<StepOutcome> {
+async function checkThenApply(
+  agents: Agents,
+  step: ChangeStep,
+  o: { dryRun: boolean; report: Report; timeoutMs?: number },
+): Promise<StepOutcome> {
   const change = changeNamed(step.action);
   if (!change) throw new PgduplexError('INTERNAL', `no change named ${step.action} in the catalogue`);
   const check = await agents.call(step.side, change.check, step.params);
@@ -38,5 +46,10 @@ async function checkThenApply(agents: Agents, step: ChangeStep, o: { dryRun: boo
   });
   for (const c of applied.changes) o.report(applied.changed ? 'changed' : 'ok', step.node, `${step.action}: ${c}`);
   for (const n of applied.notes ?? []) o.report('note', step.node, `${step.action}: ${n}`);
-  return { status: applied.changed ? 'changed' : 'ok', changes: applied.changes, restartNeeded: applied.restartNeeded === true, ...(applied.journalId ? { journalId: applied.journalId } : {}) };
+  return {
+    status: applied.changed ? 'changed' : 'ok',
+    changes: applied.changes,
+    restartNeeded: applied.restartNeeded === true,
+    ...(applied.journalId ? { journalId: applied.journalId } : {}),
+  };
 }

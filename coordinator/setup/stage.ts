@@ -1,7 +1,14 @@
 import { PgduplexError, toPgduplexError, type ErrorCode } from '../../shared/errors.js';
 
 /** Errors that ask the operator to decide or fix the input; they say so themselves and are left alone. */
-const REFUSALS: ReadonlySet<ErrorCode> = new Set<ErrorCode>(['BAD_PARAMS', 'REFUSED', 'NOT_CONFIRMED', 'USAGE', 'NOT_PAIRED', 'VERSION_MISMATCH']);
+const REFUSALS: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
+  'BAD_PARAMS',
+  'REFUSED',
+  'NOT_CONFIRMED',
+  'USAGE',
+  'NOT_PAIRED',
+  'VERSION_MISMATCH',
+]);
 const RESUME = 're-run pgduplex setup: finished steps are found done and skipped';
 const named = new WeakSet<PgduplexError>();
 

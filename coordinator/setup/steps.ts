@@ -5,7 +5,8 @@ export { REPL_ROLE };
 /** The publication on each node. */
 export const PUBLICATION = 'pgduplex_pub';
 /** Subscriptions are named after the node they read from. */
-export const subscriptionName = (fromNode: string): string => `pgduplex_from_${fromNode.toLowerCase().replace(/[^a-z0-9_]/g, '_')}`;
+export const subscriptionName = (fromNode: string): string =>
+  `pgduplex_from_${fromNode.toLowerCase().replace(/[^a-z0-9_]/g, '_')}`;
 
 /** What setup knows about the two nodes before it plans. */
 export interface PairFacts {
@@ -28,7 +29,12 @@ export interface ChangeStep {
  * timeout so that a walsender writing to a peer cut off by the network dies within a minute: until it
  * does, the checkpointer waits on it and the cap is not enforced (about 15 minutes of TCP retries).
  */
-export const PAIR_SETTINGS = { wal_level: 'logical', track_commit_timestamp: 'on', max_slot_wal_keep_size: '10GB', tcp_user_timeout: '60s' } as const;
+export const PAIR_SETTINGS = {
+  wal_level: 'logical',
+  track_commit_timestamp: 'on',
+  max_slot_wal_keep_size: '10GB',
+  tcp_user_timeout: '60s',
+} as const;
 
 const UNITS: Record<string, number> = { MB: 1024 ** 2, GB: 1024 ** 3, TB: 1024 ** 4 };
 
@@ -44,7 +50,10 @@ export function walKeepBytes(value: string): number | undefined {
  * current value already does: '*' covers all, 0.0.0.0 every IPv4 and :: every IPv6 address.
  */
 export function listenCovering(current: string, address: string): string | undefined {
-  const list = current.split(',').map((x) => x.trim()).filter(Boolean);
+  const list = current
+    .split(',')
+    .map((x) => x.trim())
+    .filter(Boolean);
   const wildcard = address.includes(':') ? '::' : '0.0.0.0';
   if (list.some((x) => x === '*' || x === wildcard || x === address)) return undefined;
   return [...list, address].join(',');
@@ -55,19 +64,41 @@ export function listenCovering(current: string, address: string): string | undef
  * pgduplex's own drop-in (`base`): the running value holds what an earlier run set, and deciding on
  * it would take the address away again on every second run.
  */
-export function listenFor(setting: { value: string; base?: string | undefined } | undefined, address: string): string | undefined {
+export function listenFor(
+  setting: { value: string; base?: string | undefined } | undefined,
+  address: string,
+): string | undefined {
   return listenCovering(setting?.base ?? setting?.value ?? 'localhost', address);
 }
 
 /** Per node: its firewall opening for the other node's PostgreSQL, its settings, its pg_hba block. */
-export function configureSteps(f: PairFacts, listen: Partial<Record<Side, string>> = {}, walKeep: string = PAIR_SETTINGS.max_slot_wal_keep_size): ChangeStep[] {
+export function configureSteps(
+  f: PairFacts,
+  listen: Partial<Record<Side, string>> = {},
+  walKeep: string = PAIR_SETTINGS.max_slot_wal_keep_size,
+): ChangeStep[] {
   return [f.source, f.target].flatMap((n) => {
     const other = n === f.source ? f.target : f.source;
     const extra = listen[n.side] ? { listen_addresses: listen[n.side] } : {};
     return [
-      { side: n.side, node: n.node, action: 'firewall', params: { peer: other.address, ports: [{ port: f.pgPort, purpose: 'postgresql' }] } },
-      { side: n.side, node: n.node, action: 'pg-settings', params: { settings: { ...PAIR_SETTINGS, max_slot_wal_keep_size: walKeep, ...extra } } },
-      { side: n.side, node: n.node, action: 'pg-hba', params: { peer: other.address, role: REPL_ROLE, database: f.database } },
+      {
+        side: n.side,
+        node: n.node,
+        action: 'firewall',
+        params: { peer: other.address, ports: [{ port: f.pgPort, purpose: 'postgresql' }] },
+      },
+      {
+        side: n.side,
+        node: n.node,
+        action: 'pg-settings',
+        params: { settings: { ...PAIR_SETTINGS, max_slot_wal_keep_size: walKeep, ...extra } },
+      },
+      {
+        side: n.side,
+        node: n.node,
+        action: 'pg-hba',
+        params: { peer: other.address, role: REPL_ROLE, database: f.database },
+      },
     ];
   });
 }
@@ -77,15 +108,33 @@ export function credentialSteps(f: PairFacts, password: string): ChangeStep[] {
   return [f.source, f.target].flatMap((n) => {
     const other = n === f.source ? f.target : f.source;
     return [
-      { side: n.side, node: n.node, action: 'pg-role', params: { role: REPL_ROLE, password, grantSelectOn: { database: f.database, schema: 'public' } } },
-      { side: n.side, node: n.node, action: 'pg-passfile', params: { host: other.address, port: f.pgPort, database: f.database, user: REPL_ROLE, password } },
+      {
+        side: n.side,
+        node: n.node,
+        action: 'pg-role',
+        params: { role: REPL_ROLE, password, grantSelectOn: { database: f.database, schema: 'public' } },
+      },
+      {
+        side: n.side,
+        node: n.node,
+        action: 'pg-passfile',
+        params: { host: other.address, port: f.pgPort, database: f.database, user: REPL_ROLE, password },
+      },
     ];
   });
 }
 
 /** The extensions the source's schema needs, on the target as the source has them. */
-export function extensionStep(f: PairFacts, extensions: ReadonlyArray<{ name: string; schema: string; version: string }>): ChangeStep {
-  return { side: f.target.side, node: f.target.node, action: 'extensions', params: { database: f.database, extensions } };
+export function extensionStep(
+  f: PairFacts,
+  extensions: ReadonlyArray<{ name: string; schema: string; version: string }>,
+): ChangeStep {
+  return {
+    side: f.target.side,
+    node: f.target.node,
+    action: 'extensions',
+    params: { database: f.database, extensions },
+  };
 }
 
 /** Disjoint keys: the source takes the odd values; the target's turn comes after the copy (see below). */
@@ -94,15 +143,34 @@ export function sequenceStep(f: PairFacts, n: PairFacts['source'], slot: 1 | 2):
 }
 
 /** A publication on each node. */
-export function publishSteps(f: PairFacts, tables: { all: true } | { list: Array<{ schema: string; name: string }> }): ChangeStep[] {
+export function publishSteps(
+  f: PairFacts,
+  tables: { all: true } | { list: Array<{ schema: string; name: string }> },
+): ChangeStep[] {
   return [
-    { side: f.source.side, node: f.source.node, action: 'publication', params: { database: f.database, name: PUBLICATION, tables } },
-    { side: f.target.side, node: f.target.node, action: 'publication', params: { database: f.database, name: PUBLICATION, tables } },
+    {
+      side: f.source.side,
+      node: f.source.node,
+      action: 'publication',
+      params: { database: f.database, name: PUBLICATION, tables },
+    },
+    {
+      side: f.target.side,
+      node: f.target.node,
+      action: 'publication',
+      params: { database: f.database, name: PUBLICATION, tables },
+    },
   ];
 }
 
 /** The subscription on `on` reading from `from`; only the target's first one copies data. */
-export function subscriptionStep(f: PairFacts, on: PairFacts['source'], from: PairFacts['source'], copyData: boolean, binary = false): ChangeStep {
+export function subscriptionStep(
+  f: PairFacts,
+  on: PairFacts['source'],
+  from: PairFacts['source'],
+  copyData: boolean,
+  binary = false,
+): ChangeStep {
   return {
     side: on.side,
     node: on.node,

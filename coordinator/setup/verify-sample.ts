@@ -18,28 +18,46 @@ const MAX_BUCKETS = 4;
  * A sample of keys that differ in one table: both nodes checksum the table in key-hash buckets in
  * parallel, and only the keys of a few differing buckets are fetched and compared.
  */
-export async function sampleDifferingKeys(agents: Agents, f: PairFacts, table: string, max = 5): Promise<DifferingKey[]> {
+export async function sampleDifferingKeys(
+  agents: Agents,
+  f: PairFacts,
+  table: string,
+  max = 5,
+): Promise<DifferingKey[]> {
   const [schema = 'public', name = table] = table.includes('.') ? table.split('.') : ['public', table];
   const base = { database: f.database, schema, table: name, modulus: MODULUS };
   const opts = { timeoutMs: 3_600_000 };
-  const [a, b] = await Promise.all([agents.call(f.source.side, tablesDiffAction, base, opts) as Promise<Bucket[]>, agents.call(f.target.side, tablesDiffAction, base, opts) as Promise<Bucket[]>]);
+  const [a, b] = await Promise.all([
+    agents.call(f.source.side, tablesDiffAction, base, opts) as Promise<Bucket[]>,
+    agents.call(f.target.side, tablesDiffAction, base, opts) as Promise<Bucket[]>,
+  ]);
   const sig = (xs: Bucket[]) => new Map(xs.map((x) => [x.bucket, `${x.rows}:${x.sum}`]));
   const [sa, sb] = [sig(a), sig(b)];
-  const buckets = [...new Set([...sa.keys(), ...sb.keys()])].filter((k) => sa.get(k) !== sb.get(k)).sort((x, y) => x - y).slice(0, MAX_BUCKETS);
+  const buckets = [...new Set([...sa.keys(), ...sb.keys()])]
+    .filter((k) => sa.get(k) !== sb.get(k))
+    .sort((x, y) => x - y)
+    .slice(0, MAX_BUCKETS);
   if (buckets.length === 0) return [];
   const keyParams = { ...base, buckets, limit: 2000 };
-  const [ka, kb] = await Promise.all([agents.call(f.source.side, tablesDiffAction, keyParams, opts) as Promise<KeyRow[]>, agents.call(f.target.side, tablesDiffAction, keyParams, opts) as Promise<KeyRow[]>]);
+  const [ka, kb] = await Promise.all([
+    agents.call(f.source.side, tablesDiffAction, keyParams, opts) as Promise<KeyRow[]>,
+    agents.call(f.target.side, tablesDiffAction, keyParams, opts) as Promise<KeyRow[]>,
+  ]);
   const [ma, mb] = [new Map(ka.map((r) => [r.key, r.hash])), new Map(kb.map((r) => [r.key, r.hash]))];
   // A side cut off at the limit has not listed its keys beyond its last one: compare only below that.
   const cut = [ka, kb].filter((k) => k.length >= keyParams.limit).map((k) => k[k.length - 1]?.key ?? '');
-  const upTo = cut.length > 0 ? cut.sort()[0] ?? '' : undefined;
+  const upTo = cut.length > 0 ? (cut.sort()[0] ?? '') : undefined;
   const out: DifferingKey[] = [];
   for (const key of [...new Set([...ma.keys(), ...mb.keys()])].sort()) {
     if (upTo !== undefined && key > upTo) break;
     const x = ma.get(key);
     const y = mb.get(key);
     if (x === y) continue;
-    out.push({ key, how: x === undefined ? `only on ${f.target.node}` : y === undefined ? `only on ${f.source.node}` : 'content differs' });
+    out.push({
+      key,
+      how:
+        x === undefined ? `only on ${f.target.node}` : y === undefined ? `only on ${f.source.node}` : 'content differs',
+    });
     if (out.length >= max) break;
   }
   return out;

@@ -27,14 +27,30 @@ export interface PairView {
 
 /** Reads both nodes in parallel; an unreachable peer or a stopped PostgreSQL is a fact to report, not a failure. */
 export async function gatherPair(agents: Agents, database: string): Promise<PairView> {
-  const [me, peers] = await Promise.all([agents.call('local', whoamiAction, {}), agents.call('local', peersListAction, {})]);
+  const [me, peers] = await Promise.all([
+    agents.call('local', whoamiAction, {}),
+    agents.call('local', peersListAction, {}),
+  ]);
   const peer = peers[0];
-  if (!peer) throw new PgduplexError('NOT_PAIRED', 'this node is not paired, so nothing replicates', { hint: 'pair the nodes (pgduplex pair --accept / pgduplex pair), then run pgduplex setup' });
+  if (!peer)
+    throw new PgduplexError('NOT_PAIRED', 'this node is not paired, so nothing replicates', {
+      hint: 'pair the nodes (pgduplex pair --accept / pgduplex pair), then run pgduplex setup',
+    });
   const [local, remote] = await Promise.all([
     readNode(agents, 'local', me.node, database),
-    peer.reachable ? readNode(agents, 'peer', peer.node, database) : Promise.resolve<NodeView>({ node: peer.node, agentReachable: false, problem: `agent unreachable (${peer.error ?? 'no answer'})`, errors: [] }),
+    peer.reachable
+      ? readNode(agents, 'peer', peer.node, database)
+      : Promise.resolve<NodeView>({
+          node: peer.node,
+          agentReachable: false,
+          problem: `agent unreachable (${peer.error ?? 'no answer'})`,
+          errors: [],
+        }),
   ]);
-  const versions: [AgentVersion, AgentVersion] = [{ node: me.node, version: me.version }, { node: peer.node, version: peer.peerVersion ?? null }];
+  const versions: [AgentVersion, AgentVersion] = [
+    { node: me.node, version: me.version },
+    { node: peer.node, version: peer.peerVersion ?? null },
+  ];
   return { database, local, peer: remote, versions };
 }
 
@@ -48,8 +64,23 @@ async function readNode(agents: Agents, side: Side, node: string, database: stri
   const e = toPgduplexError(snap.reason);
   const agentDown = AGENT_DOWN.has(e.code);
   if (side === 'local' && !PG_DOWN.has(e.code)) throw e;
-  return { node, agentReachable: !agentDown, problem: agentDown ? `agent unreachable (${e.message})` : PG_DOWN.has(e.code) ? `PostgreSQL does not answer (${e.message})` : `replication state unreadable (${e.message})`, errors };
+  return {
+    node,
+    agentReachable: !agentDown,
+    problem: agentDown
+      ? `agent unreachable (${e.message})`
+      : PG_DOWN.has(e.code)
+        ? `PostgreSQL does not answer (${e.message})`
+        : `replication state unreadable (${e.message})`,
+    errors,
+  };
 }
 
 const AGENT_DOWN = new Set(['AGENT_UNREACHABLE', 'TIMEOUT', 'NOT_PAIRED', 'HANDSHAKE_FAILED', 'PEER_NOT_TRUSTED']);
-const PG_DOWN = new Set(['PG_UNREACHABLE', 'PG_QUERY_FAILED', 'CLUSTER_NOT_FOUND', 'CLUSTER_AMBIGUOUS', 'TOOL_MISSING']);
+const PG_DOWN = new Set([
+  'PG_UNREACHABLE',
+  'PG_QUERY_FAILED',
+  'CLUSTER_NOT_FOUND',
+  'CLUSTER_AMBIGUOUS',
+  'TOOL_MISSING',
+]);

@@ -36,14 +36,21 @@ export function parseKey(key: string): Array<[string, string]> | undefined {
 /** `public.jobs` (as the server log prints it, unquoted) as a safely quoted qualified name. */
 const qualified = (table: string) => table.split('.').map(quoteIdent).join('.');
 
-const UNIQUE = /duplicate key value violates unique constraint|conflict=(insert_exists|update_exists|multiple_unique_conflicts)/;
+const UNIQUE =
+  /duplicate key value violates unique constraint|conflict=(insert_exists|update_exists|multiple_unique_conflicts)/;
 
 /**
  * The two ways out of an apply error on `on` (the subscriber) for a transaction from `from`: skip the
  * transaction there, or, for a unique key conflict, remove the local row without sending that delete
  * back, so the peer's row arrives.
  */
-export function conflictRemedies(err: ReplicationLogError & { finishLsn: string }, subscription: string, database: string, on: string, from: string): Remedy[] {
+export function conflictRemedies(
+  err: ReplicationLogError & { finishLsn: string },
+  subscription: string,
+  database: string,
+  on: string,
+  from: string,
+): Remedy[] {
   const skip: Remedy = {
     node: on,
     command: psqlCommand(database, `ALTER SUBSCRIPTION ${quoteIdent(subscription)} SKIP (lsn = '${err.finishLsn}')`),

@@ -1,4 +1,10 @@
-import { compareLsn, slotLagSeconds, type ReplicationLogError, type SlotFacts, type SubscriptionFacts } from '../../shared/replication.js';
+import {
+  compareLsn,
+  slotLagSeconds,
+  type ReplicationLogError,
+  type SlotFacts,
+  type SubscriptionFacts,
+} from '../../shared/replication.js';
 import { formatBytes, formatDuration } from '../render/format.js';
 import { subscriptionName } from '../setup/steps.js';
 import type { NodeView, PairView } from './gather.js';
@@ -23,8 +29,25 @@ export interface DirectionStatus {
   to: string;
   subscription: string;
   verdict: Verdict;
-  subscriber: null | { enabled: boolean; streaming: boolean; tables: Record<string, number> | null; lastMessageAt: string | null; applyErrors: number; syncErrors: number; conflicts: Record<string, number> | null; lastError: ReplicationLogError | null };
-  publisher: null | { slotActive: boolean; walStatus: string | null; retainedBytes: number | null; safeWalSizeBytes: number | null; maxSlotWalKeepSizeBytes: number | null; lagBytes: number | null; lagSeconds: number | null };
+  subscriber: null | {
+    enabled: boolean;
+    streaming: boolean;
+    tables: Record<string, number> | null;
+    lastMessageAt: string | null;
+    applyErrors: number;
+    syncErrors: number;
+    conflicts: Record<string, number> | null;
+    lastError: ReplicationLogError | null;
+  };
+  publisher: null | {
+    slotActive: boolean;
+    walStatus: string | null;
+    retainedBytes: number | null;
+    safeWalSizeBytes: number | null;
+    maxSlotWalKeepSizeBytes: number | null;
+    lagBytes: number | null;
+    lagSeconds: number | null;
+  };
   problems: Array<{ verdict: Verdict; text: string }>;
   remedies: Remedy[];
 }
@@ -54,9 +77,10 @@ function lastErrorOf(errors: readonly ReplicationLogError[], s: SubscriptionFact
 function heldWal(pub: NodeView, sub: NodeView, slot: SlotFacts): string {
   const since = slot.inactiveSeconds === null ? '' : ` (not confirmed for ${formatDuration(slot.inactiveSeconds)})`;
   const max = pub.snapshot?.maxSlotWalKeepSizeBytes ?? null;
-  const room = max === null
-    ? 'max_slot_wal_keep_size is unlimited, so that WAL grows until the disk is full'
-    : `${formatBytes(slot.safeWalSizeBytes ?? 0)} more WAL may be written before max_slot_wal_keep_size (${formatBytes(max)}) gives the slot up and ${sub.node} has to be set up again`;
+  const room =
+    max === null
+      ? 'max_slot_wal_keep_size is unlimited, so that WAL grows until the disk is full'
+      : `${formatBytes(slot.safeWalSizeBytes ?? 0)} more WAL may be written before max_slot_wal_keep_size (${formatBytes(max)}) gives the slot up and ${sub.node} has to be set up again`;
   return `${sub.node} is not receiving ${pub.node}'s changes: ${pub.node} holds ${formatBytes(slot.retainedBytes ?? 0)} of WAL for it${since}; ${room}`;
 }
 
@@ -70,51 +94,114 @@ function assessDirection(pub: NodeView, sub: NodeView, database: string, t: Thre
   const add = (verdict: Verdict, text: string) => problems.push({ verdict, text });
   const setupAgain = (what: string) => remedies.push({ node: sub.node, command: 'pgduplex setup', effect: what });
 
-  if (!sub.snapshot) add('degraded', `${sub.node}: ${sub.problem ?? 'unknown'}; ${pub.node}'s changes are not applied there`);
+  if (!sub.snapshot)
+    add('degraded', `${sub.node}: ${sub.problem ?? 'unknown'}; ${pub.node}'s changes are not applied there`);
   else if (!s) {
-    add('broken', `there is no subscription ${name} on ${sub.node} (database ${database}): nothing replicates ${pub.node} → ${sub.node}`);
+    add(
+      'broken',
+      `there is no subscription ${name} on ${sub.node} (database ${database}): nothing replicates ${pub.node} → ${sub.node}`,
+    );
     setupAgain('creates what is missing (run it on either node)');
   }
-  if (!pub.snapshot) add('degraded', `${pub.node}: ${pub.problem ?? 'unknown'}; ${sub.node} cannot receive its changes, lag unknown`);
+  if (!pub.snapshot)
+    add('degraded', `${pub.node}: ${pub.problem ?? 'unknown'}; ${sub.node} cannot receive its changes, lag unknown`);
   else if (!slot) {
     if (s) {
-      add('broken', `there is no replication slot ${s.slot ?? name} on ${pub.node}: ${sub.node} cannot receive its changes`);
+      add(
+        'broken',
+        `there is no replication slot ${s.slot ?? name} on ${pub.node}: ${sub.node} cannot receive its changes`,
+      );
       setupAgain('re-creates the subscription and its slot');
     }
   } else {
     const lag = slotLagSeconds(slot);
     if (slot.walStatus === 'lost') {
-      add('broken', `${pub.node} has removed WAL that ${sub.node} had not received (wal_status lost): this direction can no longer catch up`);
-      remedies.push({ node: sub.node, command: 'pgduplex teardown && pgduplex setup', effect: 're-creates replication and copies the data again' });
+      add(
+        'broken',
+        `${pub.node} has removed WAL that ${sub.node} had not received (wal_status lost): this direction can no longer catch up`,
+      );
+      remedies.push({
+        node: sub.node,
+        command: 'pgduplex teardown && pgduplex setup',
+        effect: 're-creates replication and copies the data again',
+      });
     } else if (!slot.active) add('degraded', heldWal(pub, sub, slot));
-    else if (slot.walStatus === 'unreserved') add('degraded', `slot ${slot.name} on ${pub.node} holds more than max_wal_size and is given up at the next checkpoint unless ${sub.node} catches up`);
+    else if (slot.walStatus === 'unreserved')
+      add(
+        'degraded',
+        `slot ${slot.name} on ${pub.node} holds more than max_wal_size and is given up at the next checkpoint unless ${sub.node} catches up`,
+      );
     if (slot.active && ((slot.lagBytes ?? 0) > t.maxLagBytes || (lag ?? 0) > t.maxLagSeconds)) {
-      add('degraded', `${sub.node} is ${formatBytes(slot.lagBytes ?? 0)}${lag === null ? '' : ` (${formatDuration(lag)})`} behind ${pub.node}`);
+      add(
+        'degraded',
+        `${sub.node} is ${formatBytes(slot.lagBytes ?? 0)}${lag === null ? '' : ` (${formatDuration(lag)})`} behind ${pub.node}`,
+      );
     }
   }
   if (s && sub.snapshot) {
     const finishLsn = err?.finishLsn ?? null;
-    const stuck = err !== null && finishLsn !== null && err.origin === s.origin && compareLsn(s.originLsn ?? '0/0', finishLsn) < 0;
-    if (stuck && s.skipLsn === finishLsn) add('degraded', `${sub.node} is skipping ${pub.node}'s transaction finished at ${finishLsn} (ALTER SUBSCRIPTION … SKIP is set; the worker retries within seconds)`);
+    const stuck =
+      err !== null && finishLsn !== null && err.origin === s.origin && compareLsn(s.originLsn ?? '0/0', finishLsn) < 0;
+    if (stuck && s.skipLsn === finishLsn)
+      add(
+        'degraded',
+        `${sub.node} is skipping ${pub.node}'s transaction finished at ${finishLsn} (ALTER SUBSCRIPTION … SKIP is set; the worker retries within seconds)`,
+      );
     else if (stuck && err) {
       const where = [err.table && `table ${err.table}`, err.key && `key ${err.key}`].filter(Boolean).join(', ');
-      add('broken', `${sub.node} stopped applying ${pub.node}'s changes (${s.applyErrors} apply errors so far): ${err.message}${err.detail ? ` — ${err.detail}` : ''}${where ? ` [${where}]` : ''}; the transaction from ${pub.node} finished at ${finishLsn}`);
+      add(
+        'broken',
+        `${sub.node} stopped applying ${pub.node}'s changes (${s.applyErrors} apply errors so far): ${err.message}${err.detail ? ` — ${err.detail}` : ''}${where ? ` [${where}]` : ''}; the transaction from ${pub.node} finished at ${finishLsn}`,
+      );
       remedies.push(...conflictRemedies({ ...err, finishLsn }, s.name, database, sub.node, pub.node));
     } else if (!s.enabled) {
       add('degraded', `subscription ${s.name} on ${sub.node} is disabled`);
-      remedies.push({ node: sub.node, command: psqlCommand(database, `ALTER SUBSCRIPTION ${s.name} ENABLE`), effect: `${sub.node} resumes applying ${pub.node}'s changes` });
-    } else if (s.workerPid === null && pub.snapshot) add('degraded', `the apply worker of ${s.name} on ${sub.node} is not running${err ? `; its last error: ${err.message}` : ''}`);
+      remedies.push({
+        node: sub.node,
+        command: psqlCommand(database, `ALTER SUBSCRIPTION ${s.name} ENABLE`),
+        effect: `${sub.node} resumes applying ${pub.node}'s changes`,
+      });
+    } else if (s.workerPid === null && pub.snapshot)
+      add(
+        'degraded',
+        `the apply worker of ${s.name} on ${sub.node} is not running${err ? `; its last error: ${err.message}` : ''}`,
+      );
     const total = Object.values(s.tables ?? {}).reduce((a, b) => a + b, 0);
     const ready = s.tables?.['r'] ?? 0;
-    if (ready < total) add('degraded', `initial copy: ${ready}/${total} tables ready on ${sub.node}${err?.worker === 'sync' ? `; last copy error: ${err.message}` : ''}`);
+    if (ready < total)
+      add(
+        'degraded',
+        `initial copy: ${ready}/${total} tables ready on ${sub.node}${err?.worker === 'sync' ? `; last copy error: ${err.message}` : ''}`,
+      );
   }
   return {
     from: pub.node,
     to: sub.node,
     subscription: name,
     verdict: worst(problems.map((p) => p.verdict)),
-    subscriber: s ? { enabled: s.enabled, streaming: s.workerPid !== null, tables: s.tables, lastMessageAt: s.lastMessageReceiptTime, applyErrors: s.applyErrors, syncErrors: s.syncErrors, conflicts: s.conflicts, lastError: err } : null,
-    publisher: slot ? { slotActive: slot.active, walStatus: slot.walStatus, retainedBytes: slot.retainedBytes, safeWalSizeBytes: slot.safeWalSizeBytes, maxSlotWalKeepSizeBytes: pub.snapshot?.maxSlotWalKeepSizeBytes ?? null, lagBytes: slot.lagBytes, lagSeconds: slotLagSeconds(slot) } : null,
+    subscriber: s
+      ? {
+          enabled: s.enabled,
+          streaming: s.workerPid !== null,
+          tables: s.tables,
+          lastMessageAt: s.lastMessageReceiptTime,
+          applyErrors: s.applyErrors,
+          syncErrors: s.syncErrors,
+          conflicts: s.conflicts,
+          lastError: err,
+        }
+      : null,
+    publisher: slot
+      ? {
+          slotActive: slot.active,
+          walStatus: slot.walStatus,
+          retainedBytes: slot.retainedBytes,
+          safeWalSizeBytes: slot.safeWalSizeBytes,
+          maxSlotWalKeepSizeBytes: pub.snapshot?.maxSlotWalKeepSizeBytes ?? null,
+          lagBytes: slot.lagBytes,
+          lagSeconds: slotLagSeconds(slot),
+        }
+      : null,
     problems,
     remedies,
   };
@@ -122,7 +209,10 @@ function assessDirection(pub: NodeView, sub: NodeView, database: string, t: Thre
 
 /** Judges both directions of the pair from what status gathered; pure, so every verdict is unit-tested. */
 export function assessPair(view: PairView, t: Thresholds): StatusReport {
-  const directions = [assessDirection(view.local, view.peer, view.database, t), assessDirection(view.peer, view.local, view.database, t)];
+  const directions = [
+    assessDirection(view.local, view.peer, view.database, t),
+    assessDirection(view.peer, view.local, view.database, t),
+  ];
   const verdicts = directions.map((d) => d.verdict);
   if (!view.peer.agentReachable) verdicts.push('degraded');
   if (!view.local.snapshot && !view.peer.snapshot) verdicts.push('broken');
@@ -130,7 +220,11 @@ export function assessPair(view: PairView, t: Thresholds): StatusReport {
     verdict: worst(verdicts),
     database: view.database,
     node: view.local.node,
-    peer: { node: view.peer.node, reachable: view.peer.agentReachable, problem: view.peer.agentReachable ? null : (view.peer.problem ?? 'unreachable') },
+    peer: {
+      node: view.peer.node,
+      reachable: view.peer.agentReachable,
+      problem: view.peer.agentReachable ? null : (view.peer.problem ?? 'unreachable'),
+    },
     directions,
     agents: [...view.versions],
     versionNote: mixedVersionNote(view.versions) ?? null,

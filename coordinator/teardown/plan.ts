@@ -19,13 +19,36 @@ export interface SlotView {
 
 /** What teardown knows about one node before it decides; an unreachable node is only a name. */
 export type NodeView =
-  | { readonly side: Side; readonly node: string; readonly reachable: true; readonly pending: readonly PendingEntry[]; readonly slots: readonly SlotView[]; readonly subscriptions: readonly string[] }
+  | {
+      readonly side: Side;
+      readonly node: string;
+      readonly reachable: true;
+      readonly pending: readonly PendingEntry[];
+      readonly slots: readonly SlotView[];
+      readonly subscriptions: readonly string[];
+    }
   | { readonly side: Side; readonly node: string; readonly reachable: false; readonly reason: string };
 
 /** One thing teardown does on one node: reverse a journal entry, or drop a slot nothing will drop. */
 export type TeardownOp =
-  | { readonly kind: 'undo'; readonly side: Side; readonly node: string; readonly id: string; readonly action: string; readonly changes: readonly string[] }
-  | { readonly kind: 'slot-drop'; readonly side: Side; readonly node: string; readonly slot: string; readonly active: boolean; readonly retainedBytes: number | null; readonly why: string; readonly terminate: boolean };
+  | {
+      readonly kind: 'undo';
+      readonly side: Side;
+      readonly node: string;
+      readonly id: string;
+      readonly action: string;
+      readonly changes: readonly string[];
+    }
+  | {
+      readonly kind: 'slot-drop';
+      readonly side: Side;
+      readonly node: string;
+      readonly slot: string;
+      readonly active: boolean;
+      readonly retainedBytes: number | null;
+      readonly why: string;
+      readonly terminate: boolean;
+    };
 
 /** Dropping a slot that no DROP SUBSCRIPTION will remove. */
 export type SlotDropOp = Extract<TeardownOp, { kind: 'slot-drop' }>;
@@ -59,7 +82,12 @@ const nounOf = (action: string): string => changeNamed(action)?.noun ?? action;
 
 const other = (nodes: readonly [NodeView, NodeView], n: NodeView): NodeView => (nodes[0] === n ? nodes[1] : nodes[0]);
 const undoOps = (n: NodeView, keep: (action: string) => boolean): TeardownOp[] =>
-  n.reachable ? [...n.pending].reverse().filter((e) => !isKept(e.action) && keep(e.action)).map((e) => ({ kind: 'undo', side: n.side, node: n.node, id: e.id, action: e.action, changes: e.changes })) : [];
+  n.reachable
+    ? [...n.pending]
+        .reverse()
+        .filter((e) => !isKept(e.action) && keep(e.action))
+        .map((e) => ({ kind: 'undo', side: n.side, node: n.node, id: e.id, action: e.action, changes: e.changes }))
+    : [];
 
 /**
  * Slots on a node that serve the other node's subscription (named after this node) and that no DROP
@@ -73,9 +101,22 @@ export function planSlots(nodes: readonly [NodeView, NodeView]): SlotDropOp[] {
     const slot = n.slots.find((s) => s.name === name && s.type === 'logical');
     if (!slot) return [];
     if (peer.reachable && peer.subscriptions.includes(name)) return [];
-    const why = peer.reachable ? `no subscription on ${peer.node} uses it any more` : `it serves ${peer.node}'s subscription, which cannot be reached`;
+    const why = peer.reachable
+      ? `no subscription on ${peer.node} uses it any more`
+      : `it serves ${peer.node}'s subscription, which cannot be reached`;
     // An unreachable subscriber may be connected (or reconnecting) still: end its walsender. Otherwise a user of the slot is someone else's, and the drop is refused.
-    return [{ kind: 'slot-drop', side: n.side, node: n.node, slot: name, active: slot.active, retainedBytes: slot.retainedBytes, why, terminate: !peer.reachable }];
+    return [
+      {
+        kind: 'slot-drop',
+        side: n.side,
+        node: n.node,
+        slot: name,
+        active: slot.active,
+        retainedBytes: slot.retainedBytes,
+        why,
+        terminate: !peer.reachable,
+      },
+    ];
   });
 }
 
@@ -83,8 +124,19 @@ export function planSlots(nodes: readonly [NodeView, NodeView]): SlotDropOp[] {
 export function planTeardown(nodes: readonly [NodeView, NodeView]): TeardownPlan {
   const subscriptions = nodes.flatMap((n) => undoOps(n, goesFirst));
   const changes = nodes.flatMap((n) => undoOps(n, (a) => !goesFirst(a)));
-  const restart = nodes.filter((n) => changes.some((op) => op.side === n.side && op.kind === 'undo' && changeNamed(op.action)?.restartOnUndo === true)).map((n) => ({ side: n.side, node: n.node }));
-  return { nodes, subscriptions, changes, slots: planSlots(nodes), restart, remains: nodes.flatMap((n) => (n.reachable ? [] : remainsOn(n, other(nodes, n)))) };
+  const restart = nodes
+    .filter((n) =>
+      changes.some((op) => op.side === n.side && op.kind === 'undo' && changeNamed(op.action)?.restartOnUndo === true),
+    )
+    .map((n) => ({ side: n.side, node: n.node }));
+  return {
+    nodes,
+    subscriptions,
+    changes,
+    slots: planSlots(nodes),
+    restart,
+    remains: nodes.flatMap((n) => (n.reachable ? [] : remainsOn(n, other(nodes, n)))),
+  };
 }
 
 /** What setup leaves on a node teardown could not reach; its own journal holds the exact list. */

@@ -13,9 +13,15 @@ async function writeConfig(text: string): Promise<void> {
 async function restartExpectingFailure(): Promise<string> {
   await nodeExec('b', ['systemctl', 'reset-failed', 'pgduplex-agent'], { reject: false });
   const r = await nodeExec('b', ['systemctl', 'restart', 'pgduplex-agent'], { reject: false });
-  await waitFor('unit failed', () => nodeExec('b', ['systemctl', 'is-active', 'pgduplex-agent'], { reject: false }), (s) => s.stdout.trim() === 'failed');
+  await waitFor(
+    'unit failed',
+    () => nodeExec('b', ['systemctl', 'is-active', 'pgduplex-agent'], { reject: false }),
+    (s) => s.stdout.trim() === 'failed',
+  );
   expect(r.exitCode).toBe(0); // Type=exec: the start itself succeeds, then the process exits 78.
-  const status = await nodeExec('b', ['systemctl', 'status', 'pgduplex-agent', '--no-pager', '-l', '-n', '5'], { reject: false });
+  const status = await nodeExec('b', ['systemctl', 'status', 'pgduplex-agent', '--no-pager', '-l', '-n', '5'], {
+    reject: false,
+  });
   expect(status.stdout).toContain('status=78');
   return status.stdout;
 }
@@ -33,8 +39,16 @@ afterAll(async () => {
 describe('a broken agent.json stops the agent with one line that names the problem (lab node b)', () => {
   it.each([
     ['bad JSON', '{ "listen": { "port": 7740, } }', `pgduplex-agent: ${CONFIG}: not valid JSON at line 1, column 29`],
-    ['an unknown key', '{ "listen": { "port": 7740 }, "logLevle": "info" }', `pgduplex-agent: ${CONFIG}: unknown key "logLevle"`],
-    ['a port out of range', '{ "listen": { "port": 77400 } }', `pgduplex-agent: ${CONFIG}: "listen.port" must be between 1 and 65535 (got 77400)`],
+    [
+      'an unknown key',
+      '{ "listen": { "port": 7740 }, "logLevle": "info" }',
+      `pgduplex-agent: ${CONFIG}: unknown key "logLevle"`,
+    ],
+    [
+      'a port out of range',
+      '{ "listen": { "port": 77400 } }',
+      `pgduplex-agent: ${CONFIG}: "listen.port" must be between 1 and 65535 (got 77400)`,
+    ],
   ])('%s', async (_what, text, line) => {
     await writeConfig(text);
     const status = await restartExpectingFailure();
@@ -50,7 +64,9 @@ describe('a broken agent.json stops the agent with one line that names the probl
     await nodeExec('b', ['chmod', '0644', '/var/lib/pgduplex/identity.json']);
     try {
       const status = await restartExpectingFailure();
-      expect(status).toContain('pgduplex-agent: /var/lib/pgduplex/identity.json has mode 0644; it holds keys and must be 0600 (root only)');
+      expect(status).toContain(
+        'pgduplex-agent: /var/lib/pgduplex/identity.json has mode 0644; it holds keys and must be 0600 (root only)',
+      );
     } finally {
       await nodeExec('b', ['chmod', '0600', '/var/lib/pgduplex/identity.json']);
     }
@@ -59,7 +75,11 @@ describe('a broken agent.json stops the agent with one line that names the probl
   it('recovers once the file is fixed and the agent restarted', async () => {
     await writeConfig(original);
     await nodeExec('b', ['systemctl', 'restart', 'pgduplex-agent']);
-    await waitFor('agent live', () => nodeHttp('b', 'http://127.0.0.1:7740/health/live'), (r) => r.status === 200);
+    await waitFor(
+      'agent live',
+      () => nodeHttp('b', 'http://127.0.0.1:7740/health/live'),
+      (r) => r.status === 200,
+    );
     expect((await nodeExec('b', ['systemctl', 'is-active', 'pgduplex-agent'])).stdout.trim()).toBe('active');
   });
 });

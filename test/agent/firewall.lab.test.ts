@@ -141,7 +141,12 @@ describe('firewall layer on a real node (lab node a, real iptables/ip6tables)', 
 
   it('refuses bad input before touching iptables', async () => {
     const before = await savedFilter(4);
-    for (const bad of [{ ...PG4, address: LAB.prefix4 }, { ...PG4, address: 'b' }, { ...PG4, port: 0 }, { ...PG4, purpose: 'x y' }]) {
+    for (const bad of [
+      { ...PG4, address: LAB.prefix4 },
+      { ...PG4, address: 'b' },
+      { ...PG4, port: 0 },
+      { ...PG4, purpose: 'x y' },
+    ]) {
       const out = await driver('allow', bad);
       expect(out.ok).toBe(false);
       if (!out.ok) expect(out.error.code).toBe('BAD_PARAMS');
@@ -166,7 +171,8 @@ describe('firewall layer on a real node (lab node a, real iptables/ip6tables)', 
   it('says plainly that the rules do not survive a reboot without netfilter-persistent', async () => {
     expect(await fw('persist')).toEqual({
       persisted: false,
-      reason: 'netfilter-persistent is not installed; rules last until reboot (apt install iptables-persistent to keep them)',
+      reason:
+        'netfilter-persistent is not installed; rules last until reboot (apt install iptables-persistent to keep them)',
     });
   });
 });

@@ -3,7 +3,15 @@ import { agentOk } from '../lab/agent-rpc.js';
 import { nodeHttp, outsiderHttp, waitFor } from '../lab/http.js';
 import { LAB, nodeExec } from '../lab/index.js';
 import { pairLabNodes } from '../lab/pair.js';
-import { closeAgentPortToOutsider, FLOOD, openAgentPortToOutsider, RPC_LOOP, runFlood, writeFloodResults, type FloodFigures } from './flood/scenario.js';
+import {
+  closeAgentPortToOutsider,
+  FLOOD,
+  openAgentPortToOutsider,
+  RPC_LOOP,
+  runFlood,
+  writeFloodResults,
+  type FloodFigures,
+} from './flood/scenario.js';
 
 // Issue 7, part 3: the outsider floods agent b (its port opened to the outsider for this file only)
 // while node a keeps calling b over the paired session. Functional checks here; the p99 figure goes
@@ -51,7 +59,10 @@ describe('agent b under a flood from the outsider while a and b are paired', () 
     const outcomes = Object.keys(f.flood.handshakes);
     expect(outcomes.filter((o) => o === 'accepted' || o.endsWith(':answered'))).toEqual([]);
     expect(f.flood.handshakes['refused:PEER_NOT_TRUSTED'] ?? 0).toBeGreaterThan(0);
-    for (const o of outcomes) expect(o).toMatch(/^(refused:[A-Z_]+|busy|unreachable|(garbage|silent):(busy|closed:\d+(:reason)?|dropped|http:\d+))$/);
+    for (const o of outcomes)
+      expect(o).toMatch(
+        /^(refused:[A-Z_]+|busy|unreachable|(garbage|silent):(busy|closed:\d+(:reason)?|dropped|http:\d+))$/,
+      );
   });
 
   it('keeps its memory bounded and gives back every file descriptor once the flood is over', () => {
@@ -64,7 +75,15 @@ describe('agent b under a flood from the outsider while a and b are paired', () 
   it('closes the port to the outsider again', async () => {
     await closeAgentPortToOutsider(journalId!);
     journalId = undefined;
-    await waitFor('the outsider locked out again', () => outsiderHttp(B, 2), (r) => r.curlExit === 28);
-    expect((await agentOk<Array<{ undone: boolean; action: string; changes: string[] }>>('b', 'journal.list')).filter((e) => !e.undone && e.changes.some((c) => c.includes('flood-test')))).toEqual([]);
+    await waitFor(
+      'the outsider locked out again',
+      () => outsiderHttp(B, 2),
+      (r) => r.curlExit === 28,
+    );
+    expect(
+      (await agentOk<Array<{ undone: boolean; action: string; changes: string[] }>>('b', 'journal.list')).filter(
+        (e) => !e.undone && e.changes.some((c) => c.includes('flood-test')),
+      ),
+    ).toEqual([]);
   });
 });

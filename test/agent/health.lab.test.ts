@@ -13,7 +13,11 @@ afterAll(async () => {
 describe('health endpoint on a real node (lab node a)', () => {
   it('runs under systemd and reports PostgreSQL 17 reachable with its facts', async () => {
     expect((await nodeExec('a', ['systemctl', 'is-active', 'pgduplex-agent'])).stdout.trim()).toBe('active');
-    const r = await waitFor('a ready agent', () => nodeHttp('a', `${AGENT}/health`), (h) => h.status === 200);
+    const r = await waitFor(
+      'a ready agent',
+      () => nodeHttp('a', `${AGENT}/health`),
+      (h) => h.status === 200,
+    );
     const report = healthReportSchema.parse(JSON.parse(r.body));
     expect(report.agent.node).toBe('a');
     expect(report.postgresql).toMatchObject({
@@ -43,7 +47,10 @@ describe('health endpoint on a real node (lab node a)', () => {
     await nodeExec('a', ['systemctl', 'stop', 'postgresql@17-main']);
     try {
       const down = await waitFor('ready=503', ready, (r) => r.status === 503);
-      expect(JSON.parse(down.body)).toMatchObject({ ok: false, reason: expect.stringContaining('not accepting connections') });
+      expect(JSON.parse(down.body)).toMatchObject({
+        ok: false,
+        reason: expect.stringContaining('not accepting connections'),
+      });
       expect((await nodeHttp('a', `${AGENT}/health/live`)).status).toBe(200);
       const cli = await nodeExec('a', ['pgduplex', 'health'], { reject: false });
       expect(cli.exitCode).toBe(1);
@@ -100,16 +107,34 @@ describe('health endpoint on a real node (lab node a)', () => {
   });
 
   it('keeps its socket and state dir root-only', async () => {
-    const stat = await nodeExec('a', ['stat', '-c', '%a %U %F', '/run/pgduplex/agent.sock', '/run/pgduplex', '/var/lib/pgduplex']);
+    const stat = await nodeExec('a', [
+      'stat',
+      '-c',
+      '%a %U %F',
+      '/run/pgduplex/agent.sock',
+      '/run/pgduplex',
+      '/var/lib/pgduplex',
+    ]);
     expect(stat.stdout.trim().split('\n')).toEqual(['600 root socket', '700 root directory', '700 root directory']);
   });
 
   it('stops cleanly on SIGTERM and starts again', async () => {
     await nodeExec('a', ['systemctl', 'stop', 'pgduplex-agent']);
-    const show = await nodeExec('a', ['systemctl', 'show', 'pgduplex-agent', '-p', 'Result', '-p', 'ExecMainStatus', '-p', 'ExecMainCode']);
+    const show = await nodeExec('a', [
+      'systemctl',
+      'show',
+      'pgduplex-agent',
+      '-p',
+      'Result',
+      '-p',
+      'ExecMainStatus',
+      '-p',
+      'ExecMainCode',
+    ]);
     expect(show.stdout).toContain('Result=success');
     expect(show.stdout).toContain('ExecMainStatus=0');
-    const journal = (await nodeExec('a', ['journalctl', '-u', 'pgduplex-agent', '--no-pager', '-o', 'cat', '-n', '5'])).stdout;
+    const journal = (await nodeExec('a', ['journalctl', '-u', 'pgduplex-agent', '--no-pager', '-o', 'cat', '-n', '5']))
+      .stdout;
     expect(journal).toContain('"signal":"SIGTERM"');
     expect(journal).not.toContain('shutdown deadline passed');
     await nodeExec('a', ['systemctl', 'start', 'pgduplex-agent']);

@@ -16,15 +16,23 @@ const json = async <T>(node: NodeName, args: string[]): Promise<T> => {
   return JSON.parse(r.stdout) as T;
 };
 const publicKeyOf = async (node: NodeName) => {
-  const id = JSON.parse((await nodeExec(node, ['cat', '/var/lib/pgduplex/identity.json'])).stdout) as { secretKey: string };
+  const id = JSON.parse((await nodeExec(node, ['cat', '/var/lib/pgduplex/identity.json'])).stdout) as {
+    secretKey: string;
+  };
   return Buffer.from(id.secretKey, 'base64').subarray(32).toString('base64');
 };
 const rogue = async (node: NodeName, args: Record<string, unknown>) => {
   const r = await nodeExec(node, ['node', ROGUE, JSON.stringify({ port: 7740, action: 'ping', ...args })]);
-  return JSON.parse(r.stdout.trim().split('\n').at(-1) ?? '{}') as { ok: boolean; result?: unknown; error?: { code: string; message: string } };
+  return JSON.parse(r.stdout.trim().split('\n').at(-1) ?? '{}') as {
+    ok: boolean;
+    result?: unknown;
+    error?: { code: string; message: string };
+  };
 };
-const journal = async (node: NodeName) => (await nodeExec(node, ['journalctl', '-u', 'pgduplex-agent', '--no-pager', '-o', 'cat'])).stdout;
-const outsiderBlocked = async (address: string) => (await outsiderHttp(`http://${address}:7740/health/live`, 2)).curlExit === 28;
+const journal = async (node: NodeName) =>
+  (await nodeExec(node, ['journalctl', '-u', 'pgduplex-agent', '--no-pager', '-o', 'cat'])).stdout;
+const outsiderBlocked = async (address: string) =>
+  (await outsiderHttp(`http://${address}:7740/health/live`, 2)).curlExit === 28;
 
 let whoA: { fingerprint: string };
 let whoB: { fingerprint: string };
@@ -51,19 +59,31 @@ describe('pairing two real agents (lab nodes a and b)', () => {
 
   // b's operator answers on a terminal (script(1) gives pair --accept one): y once it showed the joiner's code.
   const acceptOnTerminal = () =>
-    nodeExec('b', ['bash', '-c', `rm -f /var/tmp/accept.out /var/tmp/answer; mkfifo /var/tmp/answer
+    nodeExec('b', [
+      'bash',
+      '-c',
+      `rm -f /var/tmp/accept.out /var/tmp/answer; mkfifo /var/tmp/answer
       (sleep 600 > /var/tmp/answer 2>/dev/null < /dev/null &) ; script -qfec "pgduplex pair --accept ${A}" /var/tmp/accept.out < /var/tmp/answer > /dev/null 2>&1 &
-      echo started`]);
+      echo started`,
+    ]);
   // What b's terminal shows, without its colours.
-  const screenB = async () => (await nodeExec('b', ['cat', '/var/tmp/accept.out'], { reject: false })).stdout.replace(/\x1b\[[0-9;]*[A-Za-z]/g, '');
+  const screenB = async () =>
+    (await nodeExec('b', ['cat', '/var/tmp/accept.out'], { reject: false })).stdout.replace(
+      /\x1b\[[0-9;]*[A-Za-z]/g,
+      '',
+    );
   const onB = (want: (t: string) => boolean, what: string) => waitFor(what, screenB, want, 60_000);
 
-  it('refuses a joiner b\'s operator does not confirm: nothing is stored on either side', async () => {
+  it("refuses a joiner b's operator does not confirm: nothing is stored on either side", async () => {
     await acceptOnTerminal();
     const printed = await onB((t) => /PGDX1-[A-Z2-7-]+/.test(t), 'token on b');
     const token = /PGDX1-[A-Z2-7-]+/.exec(printed)![0];
     expect(printed).toContain(`pgduplex pair <this node's address> -`);
-    const joining = nodeExec('a', ['pgduplex', 'pair', B, '-'], { input: `${token}\n`, reject: false, timeoutMs: 120_000 });
+    const joining = nodeExec('a', ['pgduplex', 'pair', B, '-'], {
+      input: `${token}\n`,
+      reject: false,
+      timeoutMs: 120_000,
+    });
     await onB((t) => t.includes('wants to pair'), 'the question on b');
     await nodeExec('b', ['bash', '-c', 'echo n > /var/tmp/answer']);
     const refused = await joining;
@@ -74,14 +94,18 @@ describe('pairing two real agents (lab nodes a and b)', () => {
     await nodeExec('b', ['pkill', '-f', 'sleep 600'], { reject: false });
   });
 
-  it('pairs once b\'s operator confirmed the check code a shows; both screens show the same code', async () => {
+  it("pairs once b's operator confirmed the check code a shows; both screens show the same code", async () => {
     await acceptOnTerminal();
     const printed = await onB((t) => /PGDX1-[A-Z2-7-]+/.test(t), 'token on b');
     tokenUsed = /PGDX1-[A-Z2-7-]+/.exec(printed)![0];
     expect(printed).toContain(`opened port 7740/tcp for ${A} (not persisted: netfilter-persistent is not installed`);
 
     // The token goes on stdin, so it never shows in a process list.
-    const joining = nodeExec('a', ['pgduplex', 'pair', B, '-'], { input: `${tokenUsed}\n`, reject: false, timeoutMs: 120_000 });
+    const joining = nodeExec('a', ['pgduplex', 'pair', B, '-'], {
+      input: `${tokenUsed}\n`,
+      reject: false,
+      timeoutMs: 120_000,
+    });
     const question = await onB((t) => t.includes('wants to pair'), 'the question on b');
     expect(question).toContain(`fingerprint ${whoA.fingerprint}`);
     const asked = /check code ([0-9A-F]{4}-[0-9A-F]{4})/.exec(question)?.[1];
@@ -105,7 +129,10 @@ describe('pairing two real agents (lab nodes a and b)', () => {
   });
 
   it("relays a call from a's local socket to b, where it runs", async () => {
-    expect(await agentRpc('a', 'peer.call', { action: 'ping', params: {} })).toMatchObject({ ok: true, result: { node: 'b' } });
+    expect(await agentRpc('a', 'peer.call', { action: 'ping', params: {} })).toMatchObject({
+      ok: true,
+      result: { node: 'b' },
+    });
   });
 
   it('keeps both agent ports closed to the outsider after pairing', async () => {
@@ -126,7 +153,10 @@ describe('pairing two real agents (lab nodes a and b)', () => {
     const before = (await journal('b')).split('\n').length;
     const r = await rogue('a', { address: B, expectKey: await publicKeyOf('b'), action: 'peer.unpair' });
     expect(r).toMatchObject({ ok: false, error: { code: 'PEER_NOT_TRUSTED' } });
-    const after = (await journal('b')).split('\n').slice(before - 1).join('\n');
+    const after = (await journal('b'))
+      .split('\n')
+      .slice(before - 1)
+      .join('\n');
     expect(after).toContain('refused a peer connection');
     expect(after).toContain('"code":"PEER_NOT_TRUSTED"');
     expect(after).not.toContain('unpaired');
@@ -137,15 +167,21 @@ describe('pairing two real agents (lab nodes a and b)', () => {
   it('keeps the pairing across an agent restart on either side', async () => {
     for (const node of ['b', 'a'] as const) {
       await nodeExec(node, ['systemctl', 'restart', 'pgduplex-agent']);
-      await waitFor(`${node} live`, () => nodeHttp(node, 'http://127.0.0.1:7740/health/live'), (r) => r.status === 200);
+      await waitFor(
+        `${node} live`,
+        () => nodeHttp(node, 'http://127.0.0.1:7740/health/live'),
+        (r) => r.status === 200,
+      );
       const [peer] = await json<Array<{ reachable: boolean }>>(node === 'a' ? 'b' : 'a', ['peers']);
       expect(peer?.reachable).toBe(true);
     }
   });
 
   it('never writes the token or a key into either journal', async () => {
-    const secretA = JSON.parse((await nodeExec('a', ['cat', '/var/lib/pgduplex/identity.json'])).stdout).secretKey as string;
-    const secretB = JSON.parse((await nodeExec('b', ['cat', '/var/lib/pgduplex/identity.json'])).stdout).secretKey as string;
+    const secretA = JSON.parse((await nodeExec('a', ['cat', '/var/lib/pgduplex/identity.json'])).stdout)
+      .secretKey as string;
+    const secretB = JSON.parse((await nodeExec('b', ['cat', '/var/lib/pgduplex/identity.json'])).stdout)
+      .secretKey as string;
     const compactToken = tokenUsed.replace(/-/g, '');
     for (const node of ['a', 'b'] as const) {
       const j = await journal(node);
@@ -154,7 +190,13 @@ describe('pairing two real agents (lab nodes a and b)', () => {
       expect(j).not.toContain(secretA);
       expect(j).not.toContain(secretB);
     }
-    const mode = await nodeExec('b', ['stat', '-c', '%a', '/var/lib/pgduplex/identity.json', '/var/lib/pgduplex/peers.json']);
+    const mode = await nodeExec('b', [
+      'stat',
+      '-c',
+      '%a',
+      '/var/lib/pgduplex/identity.json',
+      '/var/lib/pgduplex/peers.json',
+    ]);
     expect(mode.stdout.trim().split('\n')).toEqual(['600', '600']);
   });
 
@@ -162,12 +204,20 @@ describe('pairing two real agents (lab nodes a and b)', () => {
     const r = await json<{ removed?: { node: string }; peerConfirmed: boolean }>('b', ['unpair']);
     expect(r).toMatchObject({ removed: { node: 'a' }, peerConfirmed: true });
     expect(await json('b', ['peers'])).toEqual([]);
-    await waitFor('a forgot b', () => json<unknown[]>('a', ['peers']), (p) => p.length === 0);
+    await waitFor(
+      'a forgot b',
+      () => json<unknown[]>('a', ['peers']),
+      (p) => p.length === 0,
+    );
     for (const node of ['a', 'b'] as const) {
       const rules = await nodeExec(node, ['iptables-save', '-t', 'filter']);
       expect(rules.stdout).not.toContain('PGDUPLEX');
     }
-    const old = await rogue('a', { address: B, expectKey: await publicKeyOf('b'), identityFile: '/var/lib/pgduplex/identity.json' });
+    const old = await rogue('a', {
+      address: B,
+      expectKey: await publicKeyOf('b'),
+      identityFile: '/var/lib/pgduplex/identity.json',
+    });
     expect(old.ok).toBe(false);
     expect(old.error?.code).toBe('AGENT_UNREACHABLE');
   });
@@ -175,12 +225,21 @@ describe('pairing two real agents (lab nodes a and b)', () => {
   it('pairs over IPv6 too, with ip6tables rules for the peer only, and unpairs from a', async () => {
     const A6 = LAB.nodes.a.ipv6;
     const B6 = LAB.nodes.b.ipv6;
-    const accept = await json<{ token: string }>('b', ['pair', '--accept', A6, '--fingerprint', whoA.fingerprint, '--no-wait']);
+    const accept = await json<{ token: string }>('b', [
+      'pair',
+      '--accept',
+      A6,
+      '--fingerprint',
+      whoA.fingerprint,
+      '--no-wait',
+    ]);
     const paired = await nodeExec('a', ['pgduplex', 'pair', B6, '-'], { input: accept.token, reject: false });
     expect(paired.exitCode, paired.stderr).toBe(0);
     const [peer] = await json<Array<{ address: string; reachable: boolean }>>('a', ['peers']);
     expect(peer).toMatchObject({ address: B6, reachable: true });
-    expect((await nodeExec('b', ['ip6tables-save', '-t', 'filter'])).stdout).toMatch(/-A PGDUPLEX -s fd00:231:7::11\/128 -p tcp -m tcp --dport 7740/);
+    expect((await nodeExec('b', ['ip6tables-save', '-t', 'filter'])).stdout).toMatch(
+      /-A PGDUPLEX -s fd00:231:7::11\/128 -p tcp -m tcp --dport 7740/,
+    );
     expect((await outsiderHttp(`http://[${B6}]:7740/health/live`, 2)).curlExit).toBe(28);
     expect(await json('a', ['unpair'])).toMatchObject({ peerConfirmed: true });
     expect((await nodeExec('b', ['ip6tables-save', '-t', 'filter'])).stdout).not.toContain('PGDUPLEX');

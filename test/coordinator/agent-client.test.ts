@@ -7,13 +7,23 @@ import { PgduplexError } from '../../shared/errors.js';
 import { defineAction } from '../../shared/protocol/actions.js';
 
 // The CLI's side of the root-only socket: typed calls, progress as it happens, typed errors back.
-const countAction = defineAction({ name: 'count', mutates: false, callers: ['local', 'peer'], params: z.strictObject({ to: z.number() }), result: z.strictObject({ counted: z.number() }) });
+const countAction = defineAction({
+  name: 'count',
+  mutates: false,
+  callers: ['local', 'peer'],
+  params: z.strictObject({ to: z.number() }),
+  result: z.strictObject({ counted: z.number() }),
+});
 let socket: string;
 let server: Awaited<ReturnType<typeof startRpcServer>>;
 
 const route: PostRoute = async (body, emit) => {
   const { action, params } = body as { action: string; params: { to: number } };
-  if (action !== 'count') return { status: 200, body: { ok: false, error: new PgduplexError('UNKNOWN_ACTION', `unknown action "${action}"`).toJSON() } };
+  if (action !== 'count')
+    return {
+      status: 200,
+      body: { ok: false, error: new PgduplexError('UNKNOWN_ACTION', `unknown action "${action}"`).toJSON() },
+    };
   for (let i = 1; i <= params.to; i++) {
     emit({ message: `step ${i}`, done: i, total: params.to });
     await new Promise((r) => setTimeout(r, 5));
@@ -30,7 +40,12 @@ afterAll(() => server.close());
 describe('callAgent over the unix socket', () => {
   it('returns the typed result and delivers progress events in order', async () => {
     const seen: string[] = [];
-    const r = await callAgent(socket, countAction, { to: 3 }, { onProgress: (e) => seen.push(`${e.message} ${e.done}/${e.total}`) });
+    const r = await callAgent(
+      socket,
+      countAction,
+      { to: 3 },
+      { onProgress: (e) => seen.push(`${e.message} ${e.done}/${e.total}`) },
+    );
     expect(r).toEqual({ counted: 3 });
     expect(seen).toEqual(['step 1 1/3', 'step 2 2/3', 'step 3 3/3']);
   });

@@ -34,7 +34,12 @@ beforeAll(async () => {
     calls += 1;
     return { status: 503, body: {} };
   };
-  server = createHttpServer(new Map([['/health', unready]]), { maxBodyBytes: 0, maxHeaderBytes: 8192, requestTimeoutMs: 5000 }, createLogger('t', 'silent'), { routes: new Map([['/v1/rpc', refuse]]), maxBodyBytes: 65_536 });
+  server = createHttpServer(
+    new Map([['/health', unready]]),
+    { maxBodyBytes: 0, maxHeaderBytes: 8192, requestTimeoutMs: 5000 },
+    createLogger('t', 'silent'),
+    { routes: new Map([['/v1/rpc', refuse]]), maxBodyBytes: 65_536 },
+  );
   await listenUnix(server, socket);
 });
 afterAll(async () => {
@@ -47,8 +52,12 @@ async function run(args: string[], stdin: string): Promise<{ code: number; out: 
   let out = '';
   let err = '';
   const before = calls;
-  const o = vi.spyOn(process.stdout, 'write').mockImplementation((c: string | Uint8Array) => ((out += String(c)), true));
-  const e = vi.spyOn(process.stderr, 'write').mockImplementation((c: string | Uint8Array) => ((err += String(c)), true));
+  const o = vi
+    .spyOn(process.stdout, 'write')
+    .mockImplementation((c: string | Uint8Array) => ((out += String(c)), true));
+  const e = vi
+    .spyOn(process.stderr, 'write')
+    .mockImplementation((c: string | Uint8Array) => ((err += String(c)), true));
   const realStdin = Object.getOwnPropertyDescriptor(process, 'stdin')!;
   Object.defineProperty(process, 'stdin', { value: Readable.from([Buffer.from(stdin)]), configurable: true });
   try {
@@ -61,15 +70,62 @@ async function run(args: string[], stdin: string): Promise<{ code: number; out: 
   }
 }
 
-const token = fc.uint8Array({ minLength: 16, maxLength: 16 }).map((secret) => formatToken({ fingerprint: fingerprintOf(new Uint8Array(32)), secret }));
+const token = fc
+  .uint8Array({ minLength: 16, maxLength: 16 })
+  .map((secret) => formatToken({ fingerprint: fingerprintOf(new Uint8Array(32)), secret }));
 const value = fc.oneof(
-  fc.constantFrom('10.0.0.2', 'fd00::2', '10.0.0.2/24', 'example.org', '-', '', '0', '7740', '65536', 'local', 'peer', 'fusionpbx', 'all', "a'b", '--'),
+  fc.constantFrom(
+    '10.0.0.2',
+    'fd00::2',
+    '10.0.0.2/24',
+    'example.org',
+    '-',
+    '',
+    '0',
+    '7740',
+    '65536',
+    'local',
+    'peer',
+    'fusionpbx',
+    'all',
+    "a'b",
+    '--',
+  ),
   token,
   fc.string({ maxLength: 12 }),
 );
-const command = fc.constantFrom('health', 'whoami', 'pair', 'peers', 'unpair', 'setup', 'verify', 'help', 'status', 'teardown');
+const command = fc.constantFrom(
+  'health',
+  'whoami',
+  'pair',
+  'peers',
+  'unpair',
+  'setup',
+  'verify',
+  'help',
+  'status',
+  'teardown',
+);
 const option = fc.oneof(
-  { arbitrary: fc.constantFrom('--json', '--accept', '--no-wait', '--port', '--database', '--source', '--dry-run', '--yes', '--replace-peer-data', '--exclude-tables-without-key', '--port=0', '--source=x', '--', '-x'), weight: 10 },
+  {
+    arbitrary: fc.constantFrom(
+      '--json',
+      '--accept',
+      '--no-wait',
+      '--port',
+      '--database',
+      '--source',
+      '--dry-run',
+      '--yes',
+      '--replace-peer-data',
+      '--exclude-tables-without-key',
+      '--port=0',
+      '--source=x',
+      '--',
+      '-x',
+    ),
+    weight: 10,
+  },
   { arbitrary: fc.constantFrom('--help', '-h', '--version', '-V'), weight: 1 },
 );
 const word = fc.oneof({ arbitrary: option, weight: 1 }, { arbitrary: value, weight: 1 });
@@ -79,25 +135,40 @@ const address = fc.constantFrom('10.0.0.2', 'fd00::2');
 const valid: fc.Arbitrary<string[]> = fc.oneof(
   fc.tuple(fc.constantFrom('health', 'whoami', 'peers', 'unpair'), json).map(([c, j]) => [c, ...j]),
   fc.tuple(address, fc.constantFrom([], ['--no-wait']), json).map(([a, w, j]) => ['pair', '--accept', a, ...w, ...j]),
-  fc.tuple(address, fc.oneof(token, fc.constant('-')), fc.constantFrom([], ['--port', '7740']), json).map(([a, t, p, j]) => ['pair', a, t, ...p, ...j]),
   fc
-    .tuple(fc.subarray(['--dry-run', '--yes', '--replace-peer-data', '--exclude-tables-without-key', '--json']), fc.constantFrom([], ['--database', 'fusionpbx']), fc.constantFrom([], ['--source', 'peer']))
+    .tuple(address, fc.oneof(token, fc.constant('-')), fc.constantFrom([], ['--port', '7740']), json)
+    .map(([a, t, p, j]) => ['pair', a, t, ...p, ...j]),
+  fc
+    .tuple(
+      fc.subarray(['--dry-run', '--yes', '--replace-peer-data', '--exclude-tables-without-key', '--json']),
+      fc.constantFrom([], ['--database', 'fusionpbx']),
+      fc.constantFrom([], ['--source', 'peer']),
+    )
     .map(([flags, d, src]) => ['setup', ...flags, ...d, ...src]),
   fc.tuple(fc.constantFrom([], ['--database', 'fusionpbx']), json).map(([d, j]) => ['verify', ...d, ...j]),
 );
 /** A valid line with one word replaced, inserted or dropped, or damaged in place. */
-const damaged = fc.tuple(valid, fc.nat(), fc.constantFrom('replace', 'insert', 'drop', 'damage'), word, mutatedText(word)).map(([line, i, how, w, bad]) => {
-  const at = i % line.length;
-  const out = [...line];
-  if (how === 'replace') out[at] = w;
-  if (how === 'insert') out.splice(at, 0, w);
-  if (how === 'drop') out.splice(at, 1);
-  if (how === 'damage') out[at] = bad;
-  return out;
-});
+const damaged = fc
+  .tuple(valid, fc.nat(), fc.constantFrom('replace', 'insert', 'drop', 'damage'), word, mutatedText(word))
+  .map(([line, i, how, w, bad]) => {
+    const at = i % line.length;
+    const out = [...line];
+    if (how === 'replace') out[at] = w;
+    if (how === 'insert') out.splice(at, 0, w);
+    if (how === 'drop') out.splice(at, 1);
+    if (how === 'damage') out[at] = bad;
+    return out;
+  });
 /** Words in any order, mostly after a known command. */
 const assembled = fc
-  .tuple(fc.oneof({ arbitrary: command, weight: 8 }, { arbitrary: mutatedText(command), weight: 1 }, { arbitrary: word, weight: 1 }), fc.array(fc.oneof({ arbitrary: word, weight: 5 }, { arbitrary: mutatedText(word), weight: 1 }), { maxLength: 5 }))
+  .tuple(
+    fc.oneof(
+      { arbitrary: command, weight: 8 },
+      { arbitrary: mutatedText(command), weight: 1 },
+      { arbitrary: word, weight: 1 },
+    ),
+    fc.array(fc.oneof({ arbitrary: word, weight: 5 }, { arbitrary: mutatedText(word), weight: 1 }), { maxLength: 5 }),
+  )
   .map(([first, rest]) => [first, ...rest]);
 const argv = fc.oneof(valid, damaged, assembled).map((args) => args.filter((a) => !a.startsWith('--socket')));
 const stdin = fc.oneof(token, mutatedText(token), fc.constantFrom('', '\n'));

@@ -6,7 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { VERSION } from '../../shared/version.js';
 
 // Runs the real CLI entry in a child process, as an operator would.
-const cli = (args: string[]) => execa('npx', ['tsx', 'coordinator/bin.ts', ...args], { reject: false, stdin: 'ignore' });
+const cli = (args: string[]) =>
+  execa('npx', ['tsx', 'coordinator/bin.ts', ...args], { reject: false, stdin: 'ignore' });
 
 let dir: string;
 beforeAll(async () => {
@@ -37,7 +38,11 @@ describe('pgduplex CLI', () => {
   });
 
   it('rejects a mistyped token before contacting anyone', async () => {
-    const r = await execa('npx', ['tsx', 'coordinator/bin.ts', '--socket', join(dir, 'absent.sock'), 'pair', '10.0.0.2', '-'], { reject: false, input: 'PGDX1-NOPE\n' });
+    const r = await execa(
+      'npx',
+      ['tsx', 'coordinator/bin.ts', '--socket', join(dir, 'absent.sock'), 'pair', '10.0.0.2', '-'],
+      { reject: false, input: 'PGDX1-NOPE\n' },
+    );
     expect(r.exitCode).toBe(2);
     expect(r.stderr).toContain('that is not a valid pairing token');
   });
@@ -50,7 +55,7 @@ describe('pgduplex CLI', () => {
     expect(r.stderr).not.toMatch(/\n\s+at /);
   });
 
-  it('refuses pair --accept without a terminal unless the joiner\'s fingerprint is given', async () => {
+  it("refuses pair --accept without a terminal unless the joiner's fingerprint is given", async () => {
     const r = await cli(['--socket', join(dir, 'absent.sock'), 'pair', '--accept', '10.0.0.1']);
     expect(r.exitCode).toBe(2);
     expect(r.stderr).toContain('give its fingerprint: pgduplex pair --accept 10.0.0.1 --fingerprint FP');
@@ -66,7 +71,9 @@ describe('pgduplex CLI', () => {
     for (const bad of ['5MB', '-1', '10gb', '1.5GB', '64']) {
       const r = await cli(['--socket', join(dir, 'absent.sock'), 'setup', '--max-slot-wal-keep-size', bad]);
       expect(r.exitCode, bad).toBe(2);
-      expect(r.stderr).toContain(`argument '${bad}' is invalid. must be a size in MB, GB or TB such as 512MB or 10GB, at least 16MB`);
+      expect(r.stderr).toContain(
+        `argument '${bad}' is invalid. must be a size in MB, GB or TB such as 512MB or 10GB, at least 16MB`,
+      );
     }
   });
 

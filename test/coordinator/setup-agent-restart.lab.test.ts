@@ -11,11 +11,15 @@ import { undoEverything } from '../lab/undo-all.js';
 const SCHEMA = `create table ar_ext (ext_uuid uuid primary key default gen_random_uuid(), ext text not null unique);
 create table ar_cdr (id bigserial primary key, ext_uuid uuid references ar_ext, secs int);`;
 const log = (r: { stdout: string; stderr: string }) => `${r.stdout}\n${r.stderr}`;
-const agentPid = async () => (await nodeExec('b', ['systemctl', 'show', '-P', 'MainPID', 'pgduplex-agent'])).stdout.trim();
+const agentPid = async () =>
+  (await nodeExec('b', ['systemctl', 'show', '-P', 'MainPID', 'pgduplex-agent'])).stdout.trim();
 
 beforeAll(async () => {
   await pairLabNodes();
-  await sql('a', `${SCHEMA} insert into ar_ext (ext) select (100 + g)::text from generate_series(1, 30) g; insert into ar_cdr (ext_uuid, secs) select ext_uuid, 60 from ar_ext;`);
+  await sql(
+    'a',
+    `${SCHEMA} insert into ar_ext (ext) select (100 + g)::text from generate_series(1, 30) g; insert into ar_cdr (ext_uuid, secs) select ext_uuid, 60 from ar_ext;`,
+  );
   await sql('b', SCHEMA);
 }, 120_000);
 
@@ -27,7 +31,8 @@ afterAll(async () => {
 
 describe('pgduplex setup across a restart of the peer agent', () => {
   it('a re-run completes after b restarts its agent during the configure step, keeping the empty schema', async () => {
-    const journal = async () => (await agentOk<Array<{ action: string }>>('b', 'journal.list')).filter((e) => e.action === 'firewall').length;
+    const journal = async () =>
+      (await agentOk<Array<{ action: string }>>('b', 'journal.list')).filter((e) => e.action === 'firewall').length;
     const before = await journal();
     const pid = await agentPid();
     const run = nodeExec('a', ['pgduplex', 'setup'], { reject: false, timeoutMs: 600_000 });
@@ -41,7 +46,9 @@ describe('pgduplex setup across a restart of the peer agent', () => {
     }
     const again = await nodeExec('a', ['pgduplex', 'setup'], { reject: false, timeoutMs: 600_000 });
     expect(again.exitCode, log(again)).toBe(0);
-    expect(`${first.stdout}${again.stdout}`).toMatch(/bootstrap: b already holds the same 2 tables and no rows; schema kept/);
+    expect(`${first.stdout}${again.stdout}`).toMatch(
+      /bootstrap: b already holds the same 2 tables and no rows; schema kept/,
+    );
     expect(again.stdout).toMatch(/verify: 2 tables identical/);
     expect(await sql('b', 'select count(*) from ar_cdr')).toBe('30');
   });

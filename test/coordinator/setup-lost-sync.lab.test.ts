@@ -23,28 +23,42 @@ beforeAll(async () => {
   await setUpLabPair(FIXTURE);
   // A change made on b before the sync broke: it must survive b being copied again.
   await labSql('b', `insert into ls_notes values (1000, 'written on b');`);
-  await waitFor('b\'s row on a', () => one('a', 'select count(*) from ls_notes where id = 1000'), (n) => n === '1', 60_000);
+  await waitFor(
+    "b's row on a",
+    () => one('a', 'select count(*) from ls_notes where id = 1000'),
+    (n) => n === '1',
+    60_000,
+  );
   await labSql('b', BREAK_SYNC);
-  const failed = 'grep -c "replication \\(slot\\|origin\\) \\"pg_[0-9_]*\\" does not exist" /var/log/postgresql/postgresql-17-main.log';
-  await waitFor('the broken sync to show in b\'s log', async () => (await nodeExec('b', ['bash', '-c', failed], { reject: false })).stdout.trim(), (n) => Number(n) > 0, 60_000);
+  const failed =
+    'grep -c "replication \\(slot\\|origin\\) \\"pg_[0-9_]*\\" does not exist" /var/log/postgresql/postgresql-17-main.log';
+  await waitFor(
+    "the broken sync to show in b's log",
+    async () => (await nodeExec('b', ['bash', '-c', failed], { reject: false })).stdout.trim(),
+    (n) => Number(n) > 0,
+    60_000,
+  );
 }, 600_000);
 
 afterAll(async () => {
   await cleanUpLabPair(TABLES);
-  for (const node of ['a', 'b'] as const) await nodeExec(node, ['bash', '-c', 'rm -rf /var/backups/pgduplex/*-fusionpbx']);
+  for (const node of ['a', 'b'] as const)
+    await nodeExec(node, ['bash', '-c', 'rm -rf /var/backups/pgduplex/*-fusionpbx']);
 }, 600_000);
 
 describe('setup repairs a table whose sync slot was lost', () => {
   it('names the table and the lost slot, and without --replace-peer-data replaces nothing', async () => {
     const r = await pgduplex('a', 'setup', '--yes');
     expect(r.exitCode, `${r.stdout}\n${r.stderr}`).toBe(1);
-    expect(r.stderr).toMatch(/pg_\d+_sync_\d+_\d+ on a .*the copy of (public\.)?ls_users finished.*can never finish syncing/);
+    expect(r.stderr).toMatch(
+      /pg_\d+_sync_\d+_\d+ on a .*the copy of (public\.)?ls_users finished.*can never finish syncing/,
+    );
     expect(r.stderr).toContain('--replace-peer-data');
     expect(r.stderr).not.toMatch(/\n\s+at /);
     expect(await one('b', 'select count(*) from ls_users')).toBe('50');
   });
 
-  it('with --replace-peer-data waits for b\'s changes on a, copies b again, and both directions work', async () => {
+  it("with --replace-peer-data waits for b's changes on a, copies b again, and both directions work", async () => {
     const r = await pgduplex('a', 'setup', '--yes', '--replace-peer-data');
     expect(r.exitCode, `${r.stdout}\n${r.stderr}`).toBe(0);
     expect(r.stdout).toMatch(/resync: the slot pg_\d+_sync_\d+_\d+ on a/);
@@ -55,7 +69,12 @@ describe('setup repairs a table whose sync slot was lost', () => {
     await labSql('b', `insert into ls_users (name) values ('after the repair, from b');`);
     await labSql('a', `insert into ls_users (name) values ('after the repair, from a');`);
     for (const node of ['a', 'b'] as const) {
-      await waitFor(`both new rows on ${node}`, () => one(node, `select count(*) from ls_users where name like 'after the repair%'`), (n) => n === '2', 60_000);
+      await waitFor(
+        `both new rows on ${node}`,
+        () => one(node, `select count(*) from ls_users where name like 'after the repair%'`),
+        (n) => n === '2',
+        60_000,
+      );
     }
   });
 });

@@ -38,14 +38,31 @@ describe(`setup, verify, status and teardown with ${TABLES} tables of 63-charact
 
   it('a row written on b arrives on a', async () => {
     await labSql('b', `insert into ${name(TABLES)} (note) values ('from b')`);
-    await waitFor('the row on a', () => labSql('a', `select count(*) from ${name(TABLES)} where note = 'from b'`), (n) => n === '1', 60_000);
+    await waitFor(
+      'the row on a',
+      () => labSql('a', `select count(*) from ${name(TABLES)} where note = 'from b'`),
+      (n) => n === '1',
+      60_000,
+    );
   });
 
   it("a request too large for one frame reaches the peer whole: a's agent relays a check listing every table to b", async () => {
     const list = Array.from({ length: TABLES }, (_, i) => ({ schema: 'public', name: name(i + 1) }));
     expect(JSON.stringify(list).length).toBeGreaterThan(65_536);
-    const r = await agentRpc<{ changes: string[] }>('a', 'peer.call', { action: 'publication.check', params: { database: 'fusionpbx', name: 'pgduplex_pub', tables: { list } } });
-    expect(r).toMatchObject({ ok: true, result: { changes: [expect.stringContaining(`change publication pgduplex_pub in fusionpbx for ${TABLES} tables (public.${name(1)}`)] } });
+    const r = await agentRpc<{ changes: string[] }>('a', 'peer.call', {
+      action: 'publication.check',
+      params: { database: 'fusionpbx', name: 'pgduplex_pub', tables: { list } },
+    });
+    expect(r).toMatchObject({
+      ok: true,
+      result: {
+        changes: [
+          expect.stringContaining(
+            `change publication pgduplex_pub in fusionpbx for ${TABLES} tables (public.${name(1)}`,
+          ),
+        ],
+      },
+    });
   });
 
   it('teardown undoes both sides', async () => {

@@ -13,7 +13,8 @@ import { buildFixture, dropFixture } from '../lab/fixture/build.js';
 // for 30 s; the keyless legacy_password_resets replicates by REPLICA IDENTITY FULL.
 const NOKEY = `insert into legacy_password_resets values ('alpha@example.com', 't0', now()), ('beta@example.com', 't0', now()), ('gamma@example.com', 't0', now());
 update legacy_password_resets set token = 't1' where email = 'alpha@example.com';`;
-const setupOn = (node: NodeName, ...args: string[]) => nodeExec(node, ['pgduplex', 'setup', ...args], { reject: false, timeoutMs: 900_000 });
+const setupOn = (node: NodeName, ...args: string[]) =>
+  nodeExec(node, ['pgduplex', 'setup', ...args], { reject: false, timeoutMs: 900_000 });
 const log = (r: { stdout: string; stderr: string }) => `${r.stdout}\n${r.stderr}`;
 
 beforeAll(async () => {
@@ -43,7 +44,12 @@ describe('pgduplex setup from b, interrupted and resumed', () => {
 
   it('a CLI killed during the initial copy leaves a pair that a re-run finishes', async () => {
     const run = setupOn('b', '--replica-identity-full');
-    await waitFor('the initial copy to start', () => trySql('a', `select count(*) from pg_subscription_rel`), (n) => Number(n ?? 0) > 0, 300_000).catch(async (err: unknown) => {
+    await waitFor(
+      'the initial copy to start',
+      () => trySql('a', `select count(*) from pg_subscription_rel`),
+      (n) => Number(n ?? 0) > 0,
+      300_000,
+    ).catch(async (err: unknown) => {
       await nodeExec('b', ['pkill', '-9', '-f', 'pgduplex.* setup'], { reject: false });
       throw err;
     });
@@ -55,28 +61,66 @@ describe('pgduplex setup from b, interrupted and resumed', () => {
     const again = await setupOn('b', '--replica-identity-full');
     expect(again.exitCode, log(again)).toBe(0);
     expect(again.stdout).toMatch(/ok\s+a\s+bootstrap: already subscribed/);
-    expect(again.stdout).toMatch(/verify: \d+ tables identical \(rows and checksums\), same schema, \d+ sequences disjoint/);
+    expect(again.stdout).toMatch(
+      /verify: \d+ tables identical \(rows and checksums\), same schema, \d+ sequences disjoint/,
+    );
     expect(await sql('a', 'select count(*) from v_xml_cdr')).toBe(await sql('b', 'select count(*) from v_xml_cdr'));
-    const subs = async (node: NodeName) => sql(node, `select string_agg(s.subname || ':' || s.subenabled || ':' || (w.pid is not null), ',') from pg_subscription s left join pg_stat_subscription w on w.subid = s.oid and w.relid is null`);
-    await waitFor('both subscriptions streaming', async () => [await subs('a'), await subs('b')], ([x, y]) => x === 'pgduplex_from_b:true:true' && y === 'pgduplex_from_a:true:true', 60_000);
+    const subs = async (node: NodeName) =>
+      sql(
+        node,
+        `select string_agg(s.subname || ':' || s.subenabled || ':' || (w.pid is not null), ',') from pg_subscription s left join pg_stat_subscription w on w.subid = s.oid and w.relid is null`,
+      );
+    await waitFor(
+      'both subscriptions streaming',
+      async () => [await subs('a'), await subs('b')],
+      ([x, y]) => x === 'pgduplex_from_b:true:true' && y === 'pgduplex_from_a:true:true',
+      60_000,
+    );
   });
 
   it('UPDATEs of the keyless table replicate both ways once it has REPLICA IDENTITY FULL', async () => {
     expect(await sql('a', `select relreplident from pg_class where relname = 'legacy_password_resets'`)).toBe('f');
     await sql('a', `update legacy_password_resets set token = 'from-a' where email = 'beta@example.com';`);
-    await sql('b', `update legacy_password_resets set token = 'from-b' where email = 'gamma@example.com'; delete from legacy_password_resets where email = 'alpha@example.com';`);
+    await sql(
+      'b',
+      `update legacy_password_resets set token = 'from-b' where email = 'gamma@example.com'; delete from legacy_password_resets where email = 'alpha@example.com';`,
+    );
     for (const node of ['a', 'b'] as const) {
-      await waitFor(`legacy_password_resets on ${node}`, () => sql(node, `select string_agg(email || '=' || token, ',' order by email) from legacy_password_resets where email in ('alpha@example.com', 'beta@example.com', 'gamma@example.com')`), (x) => x === 'beta@example.com=from-a,gamma@example.com=from-b', 30_000);
+      await waitFor(
+        `legacy_password_resets on ${node}`,
+        () =>
+          sql(
+            node,
+            `select string_agg(email || '=' || token, ',' order by email) from legacy_password_resets where email in ('alpha@example.com', 'beta@example.com', 'gamma@example.com')`,
+          ),
+        (x) => x === 'beta@example.com=from-a,gamma@example.com=from-b',
+        30_000,
+      );
     }
   });
 
   it('30 s of concurrent inserts into a bigserial table on both nodes: no collision, no stopped subscription', async () => {
-    const insert = (node: NodeName) => `insert into jobs (queue, payload, attempts, available_at, created_at) select 'burst-${node}', '{}', 0, 0, 0 from generate_series(1, 20);`;
+    const insert = (node: NodeName) =>
+      `insert into jobs (queue, payload, attempts, available_at, created_at) select 'burst-${node}', '{}', 0, 0, 0 from generate_series(1, 20);`;
     const before = Number(await sql('a', 'select count(*) from jobs'));
-    const burst = (node: NodeName) => nodeExec(node, ['bash', '-c', `end=$((SECONDS+30)); while [ $SECONDS -lt $end ]; do echo "${insert(node)}"; done | runuser -u postgres -- psql -X -q -v ON_ERROR_STOP=1 -d fusionpbx`], { timeoutMs: 120_000 });
+    const burst = (node: NodeName) =>
+      nodeExec(
+        node,
+        [
+          'bash',
+          '-c',
+          `end=$((SECONDS+30)); while [ $SECONDS -lt $end ]; do echo "${insert(node)}"; done | runuser -u postgres -- psql -X -q -v ON_ERROR_STOP=1 -d fusionpbx`,
+        ],
+        { timeoutMs: 120_000 },
+      );
     await Promise.all([burst('a'), burst('b')]);
     const counts = async (node: NodeName) => sql(node, `select count(*) || ':' || count(distinct id) from jobs`);
-    const [ca, cb] = await waitFor('both nodes to hold every job', async () => [await counts('a'), await counts('b')], ([x, y]) => x === y, 60_000);
+    const [ca, cb] = await waitFor(
+      'both nodes to hold every job',
+      async () => [await counts('a'), await counts('b')],
+      ([x, y]) => x === y,
+      60_000,
+    );
     const [total, distinct] = ca!.split(':').map(Number);
     expect(total).toBe(distinct);
     expect(total).toBeGreaterThan(before + 2 * 20);

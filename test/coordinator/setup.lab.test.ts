@@ -6,8 +6,14 @@ import { undoEverything } from '../lab/undo-all.js';
 import { pairLabNodes } from '../lab/pair.js';
 
 // `pgduplex setup` from a, end to end on the two real nodes, then everything undone from the journals.
-const sql = (node: NodeName, text: string) => nodeExec(node, ['runuser', '-u', 'postgres', '--', 'psql', '-X', '-qAt', '-v', 'ON_ERROR_STOP=1', '-d', 'fusionpbx', '-f', '-'], { input: text });
-const setup = (node: NodeName, ...args: string[]) => nodeExec(node, ['pgduplex', 'setup', ...args], { reject: false, timeoutMs: 600_000 });
+const sql = (node: NodeName, text: string) =>
+  nodeExec(
+    node,
+    ['runuser', '-u', 'postgres', '--', 'psql', '-X', '-qAt', '-v', 'ON_ERROR_STOP=1', '-d', 'fusionpbx', '-f', '-'],
+    { input: text },
+  );
+const setup = (node: NodeName, ...args: string[]) =>
+  nodeExec(node, ['pgduplex', 'setup', ...args], { reject: false, timeoutMs: 600_000 });
 const started = async (node: NodeName) => (await sql(node, 'select pg_postmaster_start_time()')).stdout.trim();
 const FIXTURE = `create extension if not exists pgcrypto;
 create table v_domains (domain_uuid uuid primary key default gen_random_uuid(), domain_name text not null unique);
@@ -19,7 +25,8 @@ insert into v_xml_cdr (domain_uuid, json) select d.domain_uuid, jsonb_build_obje
 insert into jobs (queue, payload) select 'default', '{}' from generate_series(1, 40);
 insert into v_nokey_log select 'line ' || g from generate_series(1, 5) g;`;
 
-const pendingCount = async (node: NodeName) => (await agentOk<Array<{ undone: boolean }>>(node, 'journal.list')).filter((e) => !e.undone).length;
+const pendingCount = async (node: NodeName) =>
+  (await agentOk<Array<{ undone: boolean }>>(node, 'journal.list')).filter((e) => !e.undone).length;
 const before = { a: 0, b: 0 };
 
 beforeAll(async () => {
@@ -67,8 +74,19 @@ describe('pgduplex setup (from a, on the lab pair)', () => {
     expect(doc.dryRun).toBe(true);
     const steps = doc.plan.phases.flatMap((p) => p.steps);
     expect(doc.plan.phases.map((p) => p.name)).toEqual([
-      'configure', 'restarts', 'reaches', 'credentials', 'extensions', 'bootstrap', 'sequences', 'publications',
-      'subscription', 'initial copy', 'sequences after the copy', 'reverse subscription', 'verify',
+      'configure',
+      'restarts',
+      'reaches',
+      'credentials',
+      'extensions',
+      'bootstrap',
+      'sequences',
+      'publications',
+      'subscription',
+      'initial copy',
+      'sequences after the copy',
+      'reverse subscription',
+      'verify',
     ]);
     for (const s of steps) {
       expect(['a', 'b', 'a+b'], s.id).toContain(s.node);
@@ -83,8 +101,14 @@ describe('pgduplex setup (from a, on the lab pair)', () => {
     expect(byId.get('credentials:b:pg-role')?.check.predicted).toBe(false);
     const imports = [expect.stringContaining("import a's schema")];
     expect(byId.get('bootstrap:b:schema-import')?.check).toMatchObject({ predicted: false, changes: imports });
-    const later = ['reach:a:pg-reach', 'subscription:b:subscription', 'copy:b:initial-copy', 'sequences:b:sequences',
-      'subscription:a:subscription', 'verify'];
+    const later = [
+      'reach:a:pg-reach',
+      'subscription:b:subscription',
+      'copy:b:initial-copy',
+      'sequences:b:sequences',
+      'subscription:a:subscription',
+      'verify',
+    ];
     for (const id of later) {
       expect(byId.get(id)?.check.predicted, id).toBe(true);
     }
@@ -101,22 +125,47 @@ describe('pgduplex setup (from a, on the lab pair)', () => {
     const r = await setup('a', '--exclude-tables-without-key');
     expect(r.exitCode, `${r.stdout}\n${r.stderr}`).toBe(0);
     expect(r.stdout).toMatch(/verify: \d+ tables identical/);
-    expect(r.stdout).toMatch(/^changed \d+ things: a: firewall, pg-settings, pg-hba, .*; b: firewall, pg-settings, pg-hba, .*$/m);
+    expect(r.stdout).toMatch(
+      /^changed \d+ things: a: firewall, pg-settings, pg-hba, .*; b: firewall, pg-settings, pg-hba, .*$/m,
+    );
     expect(r.stdout).toMatch(/^both databases agree; took [\d.]+ s$/m);
     expect(r.stdout).toContain(`reach: PostgreSQL on b (${LAB.nodes.b.ipv4}:5432) answers`);
     expect((await sql('b', 'select count(*) from v_xml_cdr')).stdout.trim()).toBe('2000');
     // Same major version and only types with binary I/O: the fast binary transfer, parallel streaming, origin none.
-    for (const node of ['a', 'b'] as const) expect((await sql(node, `select subbinary::text || ':' || substream::text || ':' || suborigin from pg_subscription`)).stdout.trim()).toBe('true:p:none');
+    for (const node of ['a', 'b'] as const)
+      expect(
+        (
+          await sql(node, `select subbinary::text || ':' || substream::text || ':' || suborigin from pg_subscription`)
+        ).stdout.trim(),
+      ).toBe('true:p:none');
   });
 
   it('carries writes on a to b and writes on b to a, with no key collisions on a bigserial table', async () => {
-    await sql('a', `insert into v_domains (domain_name) values ('from-a.example'); insert into jobs (queue) select 'a' from generate_series(1, 25);`);
-    await sql('b', `insert into v_domains (domain_name) values ('from-b.example'); insert into jobs (queue) select 'b' from generate_series(1, 25);`);
+    await sql(
+      'a',
+      `insert into v_domains (domain_name) values ('from-a.example'); insert into jobs (queue) select 'a' from generate_series(1, 25);`,
+    );
+    await sql(
+      'b',
+      `insert into v_domains (domain_name) values ('from-b.example'); insert into jobs (queue) select 'b' from generate_series(1, 25);`,
+    );
     for (const node of ['a', 'b'] as const) {
-      await waitFor(`both rows on ${node}`, () => sql(node, `select count(*) from v_domains where domain_name like 'from-%'`), (x) => x.stdout.trim() === '2', 30_000);
-      await waitFor(`all jobs on ${node}`, () => sql(node, 'select count(*) from jobs'), (x) => x.stdout.trim() === '90', 30_000);
+      await waitFor(
+        `both rows on ${node}`,
+        () => sql(node, `select count(*) from v_domains where domain_name like 'from-%'`),
+        (x) => x.stdout.trim() === '2',
+        30_000,
+      );
+      await waitFor(
+        `all jobs on ${node}`,
+        () => sql(node, 'select count(*) from jobs'),
+        (x) => x.stdout.trim() === '90',
+        30_000,
+      );
     }
-    const subs = (await sql('a', `select string_agg(subname || ':' || subenabled, ',') from pg_subscription`)).stdout.trim();
+    const subs = (
+      await sql('a', `select string_agg(subname || ':' || subenabled, ',') from pg_subscription`)
+    ).stdout.trim();
     expect(subs).toBe('pgduplex_from_b:true');
   });
 
@@ -128,16 +177,27 @@ describe('pgduplex setup (from a, on the lab pair)', () => {
     await sql('a', `insert into v_domains (domain_name) values ('while-b-paused.example');`);
     const bad = await nodeExec('a', ['pgduplex', 'verify'], { reject: false });
     expect(bad.exitCode).toBe(1);
-    expect(bad.stdout).toMatch(/DIFFERS .* public\.v_domains: 23 rows on a, 22 on b; e\.g\. \([0-9a-f-]{36}\) \(only on a\)$/m);
+    expect(bad.stdout).toMatch(
+      /DIFFERS .* public\.v_domains: 23 rows on a, 22 on b; e\.g\. \([0-9a-f-]{36}\) \(only on a\)$/m,
+    );
     await sql('b', 'alter subscription pgduplex_from_a enable;');
-    await waitFor('b catches up', () => nodeExec('a', ['pgduplex', 'verify'], { reject: false }), (r) => r.exitCode === 0, 30_000);
+    await waitFor(
+      'b catches up',
+      () => nodeExec('a', ['pgduplex', 'verify'], { reject: false }),
+      (r) => r.exitCode === 0,
+      30_000,
+    );
   });
 
   it('pgduplex verify names a schema difference and sequences that would collide, and exits 1', async () => {
     await sql('b', 'alter table jobs add column note text; alter sequence jobs_id_seq increment by 1;');
     const r = await nodeExec('a', ['pgduplex', 'verify', '--json'], { reject: false });
     expect(r.exitCode, r.stderr).toBe(1);
-    const v = JSON.parse(r.stdout) as { differences: Array<{ table: string }>; schema: Array<{ table: string; source: string; target: string }>; sequences: Array<{ sequence: string; disjoint: boolean }> };
+    const v = JSON.parse(r.stdout) as {
+      differences: Array<{ table: string }>;
+      schema: Array<{ table: string; source: string; target: string }>;
+      sequences: Array<{ sequence: string; disjoint: boolean }>;
+    };
     // The extra column also changes each row's text, so the content differs too, in that table only.
     expect(v.differences.map((d) => d.table)).toEqual(['public.jobs']);
     expect(v.schema.map((d) => d.table)).toEqual(['public.jobs']);
@@ -154,7 +214,9 @@ describe('pgduplex setup (from a, on the lab pair)', () => {
     expect(r.exitCode, `${r.stdout}\n${r.stderr}`).toBe(0);
     expect(r.stdout).not.toMatch(/^changed/m);
     expect(r.stdout).toContain('nothing to change');
-    expect(r.stdout).toMatch(/verify: 3 tables \(contents not compared: compared \S+, nothing changed since; pgduplex verify compares them\), same schema, 1 sequences disjoint/);
+    expect(r.stdout).toMatch(
+      /verify: 3 tables \(contents not compared: compared \S+, nothing changed since; pgduplex verify compares them\), same schema, 1 sequences disjoint/,
+    );
     const full = await setup('a', '--exclude-tables-without-key', '--full-verify');
     expect(full.stdout).toMatch(/verify: 3 tables identical \(rows and checksums\)/);
     expect(await Promise.all([started('a'), started('b')])).toEqual(before);
@@ -180,20 +242,38 @@ describe('pgduplex setup (from a, on the lab pair)', () => {
     expect(again.exitCode, `${again.stdout}\n${again.stderr}`).toBe(0);
     expect(again.stdout).not.toMatch(/^changed/m);
     expect(again.stdout).toMatch(/verify: 3 tables identical \(rows and checksums\)/);
-    expect((await setup('a', '--exclude-tables-without-key')).stdout).toMatch(/contents not compared: compared \S+, nothing changed since/);
+    expect((await setup('a', '--exclude-tables-without-key')).stdout).toMatch(
+      /contents not compared: compared \S+, nothing changed since/,
+    );
   });
 
   it("a slot left on b by a CREATE SUBSCRIPTION cut short (no subscription on a uses it) is dropped, and a's subscription made again", async () => {
     // The state a run killed inside CREATE SUBSCRIPTION leaves: the slot on b is made outside a's transaction.
-    await sql('a', 'alter subscription pgduplex_from_b disable; alter subscription pgduplex_from_b set (slot_name = none); drop subscription pgduplex_from_b;');
-    const slot = async () => (await sql('b', "select count(*) || ':' || coalesce(bool_or(active), false) from pg_replication_slots where slot_name = 'pgduplex_from_b'")).stdout.trim();
+    await sql(
+      'a',
+      'alter subscription pgduplex_from_b disable; alter subscription pgduplex_from_b set (slot_name = none); drop subscription pgduplex_from_b;',
+    );
+    const slot = async () =>
+      (
+        await sql(
+          'b',
+          "select count(*) || ':' || coalesce(bool_or(active), false) from pg_replication_slots where slot_name = 'pgduplex_from_b'",
+        )
+      ).stdout.trim();
     await waitFor('the orphan slot idle on b', slot, (x) => x === '1:false', 30_000);
     const r = await setup('a', '--exclude-tables-without-key');
     expect(r.exitCode, `${r.stdout}\n${r.stderr}`).toBe(0);
-    expect(r.stdout).toMatch(/note\s+b\s+slot pgduplex_from_b was left by an interrupted run \(no subscription on a uses it\); it is dropped so a's subscription can be created/);
+    expect(r.stdout).toMatch(
+      /note\s+b\s+slot pgduplex_from_b was left by an interrupted run \(no subscription on a uses it\); it is dropped so a's subscription can be created/,
+    );
     expect(r.stdout).toMatch(/changed\s+b\s+slot-drop: dropped slot pgduplex_from_b/);
     expect(r.stdout).toMatch(/changed\s+a\s+subscription: create subscription pgduplex_from_b/);
     await sql('b', "insert into jobs (queue, payload) values ('after-orphan', '{}');");
-    await waitFor('the row from b on a', async () => (await sql('a', "select count(*) from jobs where queue = 'after-orphan'")).stdout.trim(), (n) => n === '1', 60_000);
+    await waitFor(
+      'the row from b on a',
+      async () => (await sql('a', "select count(*) from jobs where queue = 'after-orphan'")).stdout.trim(),
+      (n) => n === '1',
+      60_000,
+    );
   });
 });

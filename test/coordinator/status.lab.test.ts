@@ -9,15 +9,31 @@ import { pendingJournalCounts, undoEverything } from '../lab/undo-all.js';
 
 // `pgduplex status`, /health's replication section and /metrics on a pair set up by `pgduplex setup`.
 const AGENT = 'http://127.0.0.1:7740';
-const sql = (node: NodeName, text: string) => nodeExec(node, ['runuser', '-u', 'postgres', '--', 'psql', '-X', '-qAt', '-v', 'ON_ERROR_STOP=1', '-d', 'fusionpbx', '-f', '-'], { input: text });
-const status = (node: NodeName, ...args: string[]) => nodeExec(node, ['pgduplex', 'status', ...args], { reject: false, timeoutMs: 120_000 });
+const sql = (node: NodeName, text: string) =>
+  nodeExec(
+    node,
+    ['runuser', '-u', 'postgres', '--', 'psql', '-X', '-qAt', '-v', 'ON_ERROR_STOP=1', '-d', 'fusionpbx', '-f', '-'],
+    { input: text },
+  );
+const status = (node: NodeName, ...args: string[]) =>
+  nodeExec(node, ['pgduplex', 'status', ...args], { reject: false, timeoutMs: 120_000 });
 const report = async (node: NodeName) => {
   const r = await status(node, '--json');
   return { code: r.exitCode, report: JSON.parse(r.stdout) as StatusReport };
 };
-const exitCode = (node: NodeName, code: number, timeoutMs = 60_000) => waitFor(`status on ${node} exits ${code}`, () => status(node), (r) => r.exitCode === code, timeoutMs);
+const exitCode = (node: NodeName, code: number, timeoutMs = 60_000) =>
+  waitFor(
+    `status on ${node} exits ${code}`,
+    () => status(node),
+    (r) => r.exitCode === code,
+    timeoutMs,
+  );
 const metrics = async () => (await nodeHttp('a', `${AGENT}/metrics`)).body;
-const lagAtoB = async () => Number(/^pgduplex_replication_lag_bytes\{slot="pgduplex_from_a",from="a",to="b"\} (\d+)$/m.exec(await metrics())?.[1] ?? NaN);
+const lagAtoB = async () =>
+  Number(
+    /^pgduplex_replication_lag_bytes\{slot="pgduplex_from_a",from="a",to="b"\} (\d+)$/m.exec(await metrics())?.[1] ??
+      NaN,
+  );
 const FIXTURE = `create table st_jobs (id bigserial primary key, queue text);
 create table st_domains (domain_uuid uuid primary key default gen_random_uuid(), name text not null);
 insert into st_jobs (queue) select 'q' from generate_series(1, 20);
@@ -35,9 +51,18 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await nodeExec('b', ['systemctl', 'start', 'postgresql@17-main', 'pgduplex-agent'], { reject: false });
-  await waitFor('b agent answers', () => nodeExec('b', ['pgduplex', 'whoami'], { reject: false }), (r) => r.exitCode === 0, 60_000);
+  await waitFor(
+    'b agent answers',
+    () => nodeExec('b', ['pgduplex', 'whoami'], { reject: false }),
+    (r) => r.exitCode === 0,
+    60_000,
+  );
   await undoEverything();
-  for (const node of ['a', 'b'] as const) await sql(node, `drop table if exists st_jobs, st_domains; select pg_replication_origin_drop(roname) from pg_replication_origin where roname = 'pgduplex_local';`);
+  for (const node of ['a', 'b'] as const)
+    await sql(
+      node,
+      `drop table if exists st_jobs, st_domains; select pg_replication_origin_drop(roname) from pg_replication_origin where roname = 'pgduplex_local';`,
+    );
   await nodeExec('a', ['pgduplex', 'unpair'], { reject: false });
   expect(await pendingJournalCounts()).toEqual(before);
 }, 300_000);
@@ -53,10 +78,23 @@ describe('pgduplex status on the lab pair', () => {
       const { code, report: j } = await report(node);
       expect(code).toBe(0);
       expect(j).toMatchObject({ verdict: 'healthy', node, peer: { reachable: true } });
-      expect(j.directions.map((d) => `${d.from}→${d.to}:${d.subscription}`).sort()).toEqual(['a→b:pgduplex_from_a', 'b→a:pgduplex_from_b']);
+      expect(j.directions.map((d) => `${d.from}→${d.to}:${d.subscription}`).sort()).toEqual([
+        'a→b:pgduplex_from_a',
+        'b→a:pgduplex_from_b',
+      ]);
       for (const d of j.directions) {
-        expect(d.subscriber).toMatchObject({ enabled: true, streaming: true, tables: { r: 2 }, applyErrors: 0, syncErrors: 0 });
-        expect(d.publisher).toMatchObject({ slotActive: true, walStatus: 'reserved', maxSlotWalKeepSizeBytes: 10 * 1024 ** 3 });
+        expect(d.subscriber).toMatchObject({
+          enabled: true,
+          streaming: true,
+          tables: { r: 2 },
+          applyErrors: 0,
+          syncErrors: 0,
+        });
+        expect(d.publisher).toMatchObject({
+          slotActive: true,
+          walStatus: 'reserved',
+          maxSlotWalKeepSizeBytes: 10 * 1024 ** 3,
+        });
       }
     }
   });
@@ -68,7 +106,9 @@ describe('pgduplex status on the lab pair', () => {
       const r = await exitCode('a', 3);
       expect(r.stdout).toContain('(database fusionpbx): DEGRADED');
       expect(r.stdout).toMatch(/a → b {2}DEGRADED/);
-      expect(r.stdout).toMatch(/b is not receiving a's changes: a holds [\d.]+ (B|KiB|MiB) of WAL for it .*; [\d.]+ GiB more WAL may be written before max_slot_wal_keep_size \(10\.0 GiB\) gives the slot up/);
+      expect(r.stdout).toMatch(
+        /b is not receiving a's changes: a holds [\d.]+ (B|KiB|MiB) of WAL for it .*; [\d.]+ GiB more WAL may be written before max_slot_wal_keep_size \(10\.0 GiB\) gives the slot up/,
+      );
       expect(r.stdout).toContain('b: PostgreSQL does not answer');
       const { report: j } = await report('a');
       const ab = j.directions.find((d) => d.from === 'a');
@@ -85,19 +125,35 @@ describe('pgduplex status on the lab pair', () => {
     await sql('a', `insert into st_jobs (id, queue) values (1000, 'from a');`);
     await sql('b', `insert into st_jobs (id, queue) values (1000, 'from b');`);
     await sql('b', 'alter subscription pgduplex_from_a enable;');
-    const { report: j } = await waitFor('broken both ways', () => report('a'), (x) => x.report.directions.every((d) => d.verdict === 'broken'), 30_000);
+    const { report: j } = await waitFor(
+      'broken both ways',
+      () => report('a'),
+      (x) => x.report.directions.every((d) => d.verdict === 'broken'),
+      30_000,
+    );
     expect(j.verdict).toBe('broken');
     const human = await status('a');
     expect(human.exitCode).toBe(4);
     for (const d of j.directions) {
       expect(d.problems.map((p) => p.text).join('\n')).toContain('[table public.st_jobs, key (id)=(1000)]');
-      expect(d.remedies[0]).toMatchObject({ node: d.to, command: expect.stringMatching(new RegExp(`ALTER SUBSCRIPTION ${d.subscription} SKIP \\(lsn = '[0-9A-F]+/[0-9A-F]+'\\)`)) });
+      expect(d.remedies[0]).toMatchObject({
+        node: d.to,
+        command: expect.stringMatching(
+          new RegExp(`ALTER SUBSCRIPTION ${d.subscription} SKIP \\(lsn = '[0-9A-F]+/[0-9A-F]+'\\)`),
+        ),
+      });
       expect(human.stdout).toContain(`${d.to}# ${d.remedies[0]?.command}`);
     }
-    for (const d of j.directions) await nodeExec(d.remedies[0]?.node as NodeName, ['bash', '-c', d.remedies[0]?.command ?? 'false']);
+    for (const d of j.directions)
+      await nodeExec(d.remedies[0]?.node as NodeName, ['bash', '-c', d.remedies[0]?.command ?? 'false']);
     await exitCode('a', 0);
     await sql('a', `insert into st_domains (name) values ('after the skip');`);
-    await waitFor('replication flows again', () => sql('b', `select count(*) from st_domains where name = 'after the skip'`), (x) => x.stdout.trim() === '1', 30_000);
+    await waitFor(
+      'replication flows again',
+      () => sql('b', `select count(*) from st_domains where name = 'after the skip'`),
+      (x) => x.stdout.trim() === '1',
+      30_000,
+    );
   });
 
   it("the other remedy lets a's row win on b without sending b's delete to a; skipping b's insert on a then leaves both nodes equal", async () => {
@@ -106,17 +162,43 @@ describe('pgduplex status on the lab pair', () => {
     await sql('a', `insert into st_jobs (id, queue) values (1002, 'a wins');`);
     await sql('b', `insert into st_jobs (id, queue) values (1002, 'b loses');`);
     await sql('b', 'alter subscription pgduplex_from_a enable;');
-    const ab = (await waitFor('a → b broken', () => report('a'), (x) => x.report.directions.find((d) => d.from === 'a')?.verdict === 'broken', 30_000)).report.directions.find((d) => d.from === 'a');
-    expect(ab?.remedies[1]?.effect).toContain("b deletes its own row (id)=(1002) in public.st_jobs without sending the delete to a");
+    const ab = (
+      await waitFor(
+        'a → b broken',
+        () => report('a'),
+        (x) => x.report.directions.find((d) => d.from === 'a')?.verdict === 'broken',
+        30_000,
+      )
+    ).report.directions.find((d) => d.from === 'a');
+    expect(ab?.remedies[1]?.effect).toContain(
+      'b deletes its own row (id)=(1002) in public.st_jobs without sending the delete to a',
+    );
     await nodeExec('b', ['bash', '-c', ab?.remedies[1]?.command ?? 'false']);
-    await waitFor("a's row on b", () => sql('b', 'select queue from st_jobs where id = 1002'), (x) => x.stdout.trim() === 'a wins', 30_000);
+    await waitFor(
+      "a's row on b",
+      () => sql('b', 'select queue from st_jobs where id = 1002'),
+      (x) => x.stdout.trim() === 'a wins',
+      30_000,
+    );
     await sql('a', 'alter subscription pgduplex_from_b enable;');
-    const ba = (await waitFor('b → a broken', () => report('a'), (x) => x.report.directions.find((d) => d.from === 'b')?.verdict === 'broken', 30_000)).report.directions.find((d) => d.from === 'b');
+    const ba = (
+      await waitFor(
+        'b → a broken',
+        () => report('a'),
+        (x) => x.report.directions.find((d) => d.from === 'b')?.verdict === 'broken',
+        30_000,
+      )
+    ).report.directions.find((d) => d.from === 'b');
     await nodeExec('a', ['bash', '-c', ba?.remedies[0]?.command ?? 'false']);
     await exitCode('a', 0);
     expect((await sql('a', 'select queue from st_jobs where id = 1002')).stdout.trim()).toBe('a wins');
     await sql('a', `delete from st_jobs where id = 1000;`);
-    await waitFor('row 1000 gone on b', () => sql('b', 'select count(*) from st_jobs where id = 1000'), (x) => x.stdout.trim() === '0', 30_000);
+    await waitFor(
+      'row 1000 gone on b',
+      () => sql('b', 'select count(*) from st_jobs where id = 1000'),
+      (x) => x.stdout.trim() === '0',
+      30_000,
+    );
     const verify = await nodeExec('a', ['pgduplex', 'verify'], { reject: false, timeoutMs: 120_000 });
     expect(verify.exitCode, verify.stdout).toBe(0);
   });
@@ -133,7 +215,9 @@ describe('pgduplex status on the lab pair', () => {
       await waitFor('lag gauge rises', lagAtoB, (n) => n > 100_000);
       const ready = await nodeHttp('a', `${AGENT}/health/ready?max_lag_bytes=1`);
       expect(ready.status).toBe(503);
-      expect(JSON.parse(ready.body).reason).toMatch(/b has not confirmed \d+ bytes of this node's changes \(slot pgduplex_from_a; limit 1\)/);
+      expect(JSON.parse(ready.body).reason).toMatch(
+        /b has not confirmed \d+ bytes of this node's changes \(slot pgduplex_from_a; limit 1\)/,
+      );
       expect((await nodeHttp('a', `${AGENT}/health/ready?max_lag_bytes=1000000000`)).status).toBe(200);
     } finally {
       await sql('b', 'alter subscription pgduplex_from_a enable;');
@@ -146,16 +230,25 @@ describe('pgduplex status on the lab pair', () => {
     for (const q of ['max_lag_bytes=abc', 'max_lag_bytes=-1', 'max_lag_bytes=', 'max_lag=1']) {
       const r = await nodeHttp('a', `${AGENT}/health/ready?${q}`);
       expect(r.status, q).toBe(400);
-      expect(JSON.parse(r.body).error).toMatchObject({ code: 'BAD_PARAMS', message: expect.stringMatching(/max_lag_bytes must be one whole number|unknown parameter/) });
+      expect(JSON.parse(r.body).error).toMatchObject({
+        code: 'BAD_PARAMS',
+        message: expect.stringMatching(/max_lag_bytes must be one whole number|unknown parameter/),
+      });
     }
   });
 
   it('/health has the replication section and neither it nor /metrics holds the subscription conninfo', async () => {
     const body = (await nodeHttp('a', `${AGENT}/health`)).body;
     const h = healthReportSchema.parse(JSON.parse(body));
-    expect(h.replication?.subscriptions).toEqual([expect.objectContaining({ name: 'pgduplex_from_b', from: 'b', enabled: true, streaming: true })]);
-    expect(h.replication?.slots).toEqual([expect.objectContaining({ name: 'pgduplex_from_a', to: 'b', active: true, walStatus: 'reserved' })]);
-    const conninfo = (await sql('a', `select subconninfo from pg_subscription where subname = 'pgduplex_from_b'`)).stdout.trim();
+    expect(h.replication?.subscriptions).toEqual([
+      expect.objectContaining({ name: 'pgduplex_from_b', from: 'b', enabled: true, streaming: true }),
+    ]);
+    expect(h.replication?.slots).toEqual([
+      expect.objectContaining({ name: 'pgduplex_from_a', to: 'b', active: true, walStatus: 'reserved' }),
+    ]);
+    const conninfo = (
+      await sql('a', `select subconninfo from pg_subscription where subname = 'pgduplex_from_b'`)
+    ).stdout.trim();
     expect(conninfo).toContain('passfile=');
     for (const text of [body, await metrics()]) {
       expect(text).not.toContain(conninfo);
@@ -176,7 +269,10 @@ describe('pgduplex status on the lab pair', () => {
   });
 
   it('--watch refreshes until interrupted', async () => {
-    const r = await nodeExec('a', ['timeout', '-s', 'INT', '6', 'pgduplex', 'status', '--watch', '--interval', '1'], { reject: false, timeoutMs: 60_000 });
+    const r = await nodeExec('a', ['timeout', '-s', 'INT', '6', 'pgduplex', 'status', '--watch', '--interval', '1'], {
+      reject: false,
+      timeoutMs: 60_000,
+    });
     expect(r.stdout.match(/^pgduplex status on a/gm)?.length ?? 0).toBeGreaterThanOrEqual(2);
   });
 });

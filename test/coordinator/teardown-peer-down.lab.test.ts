@@ -35,7 +35,9 @@ describe('pgduplex teardown with the peer unreachable', () => {
     expect(r.exitCode, `${r.stdout}\n${r.stderr}`).toBe(3);
     expect(r.stdout).toMatch(/note\s+b\s+not reachable/);
     expect(r.stdout).toMatch(/slot-drop: dropped slot pgduplex_from_a .*the walsender using it was ended/);
-    expect(r.stdout).toContain("b could not be reached, so its side remains; run pgduplex teardown again once it answers");
+    expect(r.stdout).toContain(
+      'b could not be reached, so its side remains; run pgduplex teardown again once it answers',
+    );
     expect(r.stdout).toContain('remains: b: subscription pgduplex_from_a');
     expect(r.stdout).toContain('remains: b: role pgduplex_repl and its passfile line');
     expect(await nodeSnapshot('a')).toEqual(before.a);

@@ -12,9 +12,15 @@ const restartB = () => nodeExec('b', ['systemctl', 'restart', 'postgresql@17-mai
 let beforeB: NodeSnapshot;
 
 beforeAll(async () => {
-  await nodeExec('b', ['bash', '-c', `cat > ${OPERATOR_CONF} && chown postgres:postgres ${OPERATOR_CONF}`], { input: "wal_level = logical\ntrack_commit_timestamp = on\nlisten_addresses = '*'\n" });
+  await nodeExec('b', ['bash', '-c', `cat > ${OPERATOR_CONF} && chown postgres:postgres ${OPERATOR_CONF}`], {
+    input: "wal_level = logical\ntrack_commit_timestamp = on\nlisten_addresses = '*'\n",
+  });
   await restartB();
-  beforeB = (await setUpLabPair('create table jobs (id bigserial primary key, queue text); insert into jobs (queue) values (1), (2);')).b;
+  beforeB = (
+    await setUpLabPair(
+      'create table jobs (id bigserial primary key, queue text); insert into jobs (queue) values (1), (2);',
+    )
+  ).b;
 }, 900_000);
 
 afterAll(async () => {
@@ -31,7 +37,9 @@ describe('pgduplex teardown restarts PostgreSQL only where a reverted setting ne
     expect(r.exitCode, `${r.stdout}\n${r.stderr}`).toBe(0);
     expect(r.stdout).toMatch(/changed\s+b\s+pg-settings: restored .*50-pgduplex\.conf/);
     expect(r.stdout).toMatch(/ok\s+b\s+pg-service: no reverted setting needs a restart/);
-    expect(r.stdout).toMatch(/changed\s+a\s+pg-service: restarted PostgreSQL for the reverted listen_addresses, track_commit_timestamp, wal_level/);
+    expect(r.stdout).toMatch(
+      /changed\s+a\s+pg-service: restarted PostgreSQL for the reverted listen_addresses, track_commit_timestamp, wal_level/,
+    );
     const now = await onBoth(pgStartedAt);
     expect(now[0]).not.toBe(started[0]);
     expect(now[1]).toBe(started[1]);

@@ -10,7 +10,8 @@ create table jobs (id bigserial primary key, queue text, payload jsonb);
 insert into v_domains (domain_name) select 'tenant' || g || '.example' from generate_series(1, 20) g;
 insert into jobs (queue, payload) select 'default', '{}' from generate_series(1, 40);`;
 
-const rows = (node: NodeName) => labSql(node, 'select (select count(*) from v_domains) || \'/\' || (select count(*) from jobs)');
+const rows = (node: NodeName) =>
+  labSql(node, "select (select count(*) from v_domains) || '/' || (select count(*) from jobs)");
 
 let before: { a: NodeSnapshot; b: NodeSnapshot };
 let afterSetup: NodeSnapshot[];

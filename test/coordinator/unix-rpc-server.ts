@@ -10,7 +10,12 @@ import { createLogger } from '../../shared/log.js';
 export async function startRpcServer(route: PostRoute): Promise<{ socket: string; close(): Promise<void> }> {
   const dir = await mkdtemp(join(tmpdir(), 'pgdx-sock-'));
   const socket = join(dir, 'agent.sock');
-  const server: Server = createHttpServer(new Map(), { maxBodyBytes: 64, maxHeaderBytes: 8192, requestTimeoutMs: 5000 }, createLogger('t', 'silent'), { routes: new Map([['/v1/rpc', route]]), maxBodyBytes: 4096 });
+  const server: Server = createHttpServer(
+    new Map(),
+    { maxBodyBytes: 64, maxHeaderBytes: 8192, requestTimeoutMs: 5000 },
+    createLogger('t', 'silent'),
+    { routes: new Map([['/v1/rpc', route]]), maxBodyBytes: 4096 },
+  );
   await listenUnix(server, socket);
   return {
     socket,

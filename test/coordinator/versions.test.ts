@@ -2,7 +2,11 @@ import { describe, expect, it } from 'vitest';
 import { compatible, mixedVersionNote, newerVersion, requireOneRelease } from '../../coordinator/versions.js';
 import { PgduplexError } from '../../shared/errors.js';
 
-const pair = (a: string | null, b: string | null) => [{ node: 'a', version: a }, { node: 'b', version: b }] as const;
+const pair = (a: string | null, b: string | null) =>
+  [
+    { node: 'a', version: a },
+    { node: 'b', version: b },
+  ] as const;
 const refusal = (f: () => void): PgduplexError => {
   try {
     f();
@@ -28,9 +32,11 @@ describe('versions of a pair mid-upgrade', () => {
 
   it('names both versions and the node to upgrade, whichever side is older', () => {
     const note = mixedVersionNote(pair('0.1.0', '0.2.0'));
-    expect(note).toBe('the agents run different pgduplex versions (a 0.1.0, b 0.2.0): '
-      + 'replication keeps running, status and teardown work; setup refuses until both run 0.2.0: '
-      + 'upgrade the .deb on a (apt install ./pgduplex_0.2.0_all.deb)');
+    expect(note).toBe(
+      'the agents run different pgduplex versions (a 0.1.0, b 0.2.0): ' +
+        'replication keeps running, status and teardown work; setup refuses until both run 0.2.0: ' +
+        'upgrade the .deb on a (apt install ./pgduplex_0.2.0_all.deb)',
+    );
     expect(mixedVersionNote(pair('0.2.1', '0.2.0'))).toContain('setup works as well');
   });
 

@@ -25,7 +25,14 @@ const BACKUP_DIR = '/var/backups/pgduplex';
  * kill -9 by pid, never `systemctl kill` of a whole unit: the lab's nodes share one host cgroup tree, so
  * a unit's cgroup also holds the other nodes' (and other labs') processes of the same unit.
  */
-export const killMainPid = (node: NodeName, unit: string): Promise<unknown> => nodeExec(node, ['bash', '-c', 'pid=$(systemctl show -P MainPID "$1"); [ "$pid" -gt 0 ] && kill -9 "$pid"', 'kill-main', unit]);
+export const killMainPid = (node: NodeName, unit: string): Promise<unknown> =>
+  nodeExec(node, [
+    'bash',
+    '-c',
+    'pid=$(systemctl show -P MainPID "$1"); [ "$pid" -gt 0 ] && kill -9 "$pid"',
+    'kill-main',
+    unit,
+  ]);
 
 const killAgent = (node: NodeName): Fault => ({
   name: `kill -9 agent ${node}`,
@@ -35,7 +42,8 @@ const killAgent = (node: NodeName): Fault => ({
 });
 
 /** Cuts b off (or back on) with silent drops at the switch: b's bridge port stops forwarding, both links stay up. */
-export const cutB = async (cut: boolean): Promise<void> => void (await run('bridge', ['-n', LAB.switchNs, 'link', 'set', 'dev', LAB.nodes.b.swPort, 'state', cut ? '0' : '3']));
+export const cutB = async (cut: boolean): Promise<void> =>
+  void (await run('bridge', ['-n', LAB.switchNs, 'link', 'set', 'dev', LAB.nodes.b.swPort, 'state', cut ? '0' : '3']));
 
 const partition: Fault = {
   name: 'partition a|b',
@@ -66,11 +74,26 @@ export const BOUNDARY_FAULTS: readonly Fault[] = [
 export const PG_CRASH: Fault = {
   name: 'kill -9 postmaster b',
   what: `kill -9 of b's postmaster and its children at once; ${PG_UNIT} started again by the suite`,
-  inject: async () => void (await nodeExec('b', ['bash', '-c', 'pm=$(head -1 /var/lib/postgresql/*/main/postmaster.pid) && kill -9 "$pm" $(cat /proc/"$pm"/task/*/children)'])),
+  inject: async () =>
+    void (await nodeExec('b', [
+      'bash',
+      '-c',
+      'pm=$(head -1 /var/lib/postgresql/*/main/postmaster.pid) && kill -9 "$pm" $(cat /proc/"$pm"/task/*/children)',
+    ])),
   heal: async () => {
-    await waitFor(`${PG_UNIT} on b to stop`, async () => (await nodeExec('b', ['systemctl', 'is-active', PG_UNIT], { reject: false })).stdout.trim(), (s) => s !== 'active' && s !== 'deactivating', 60_000);
+    await waitFor(
+      `${PG_UNIT} on b to stop`,
+      async () => (await nodeExec('b', ['systemctl', 'is-active', PG_UNIT], { reject: false })).stdout.trim(),
+      (s) => s !== 'active' && s !== 'deactivating',
+      60_000,
+    );
     await nodeExec('b', ['systemctl', 'start', PG_UNIT], { timeoutMs: 300_000 });
-    await waitFor('PostgreSQL on b to answer', () => trySql('b', 'select 1'), (x) => x === '1', 120_000);
+    await waitFor(
+      'PostgreSQL on b to answer',
+      () => trySql('b', 'select 1'),
+      (x) => x === '1',
+      120_000,
+    );
   },
 };
 
@@ -78,6 +101,7 @@ export const PG_CRASH: Fault = {
 export const DISK_FULL: Fault = {
   name: 'full backup disk b',
   what: `64 KiB tmpfs mounted over ${BACKUP_DIR} on b`,
-  inject: async () => void (await nodeExec('b', ['mount', '-t', 'tmpfs', '-o', 'size=64k,mode=0700', 'pgdx-full', BACKUP_DIR])),
+  inject: async () =>
+    void (await nodeExec('b', ['mount', '-t', 'tmpfs', '-o', 'size=64k,mode=0700', 'pgdx-full', BACKUP_DIR])),
   heal: async () => void (await nodeExec('b', ['umount', BACKUP_DIR])),
 };

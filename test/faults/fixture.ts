@@ -37,4 +37,5 @@ export async function resetPeer(): Promise<void> {
 }
 
 /** Row counts and checksums of every table in public on a node. */
-export const checksums = (node: NodeName): Promise<Checksum[]> => agentOk<Checksum[]>(node, 'tables.checksum', { database: 'fusionpbx' });
+export const checksums = (node: NodeName): Promise<Checksum[]> =>
+  agentOk<Checksum[]>(node, 'tables.checksum', { database: 'fusionpbx' });

@@ -29,7 +29,10 @@ export const BOUNDARIES: readonly Boundary[] = [
   { name: 'sequences a | publications', after: line('changed', 'a', 'sequences:') },
   { name: 'publications | subscription b', after: line('changed', 'b', 'publication:') },
   { name: 'subscription b | initial copy', after: line('changed', 'b', 'subscription:') },
-  { name: 'middle of the initial copy', after: line('\\.\\.\\.', 'b', 'initial copy: [0-9]+/[0-9]+ tables ready, [1-9][0-9.]* (B|KiB|MiB|GiB) of ') },
+  {
+    name: 'middle of the initial copy',
+    after: line('\\.\\.\\.', 'b', 'initial copy: [0-9]+/[0-9]+ tables ready, [1-9][0-9.]* (B|KiB|MiB|GiB) of '),
+  },
   { name: 'initial copy | sequences b', after: line('ok', 'b', 'initial copy:') },
   { name: 'sequences b | subscription a', after: line('changed', 'b', 'sequences:') },
   { name: 'subscription a | verify', after: line('changed', 'a', 'subscription:') },

@@ -4,7 +4,15 @@ import type { CaseResult } from './run-case.js';
 
 /** The step × fault table the suite prints: recovered or not, and how long it took. */
 export function resultTable(results: readonly CaseResult[]): string {
-  const rows = results.map((r) => [r.step, r.fault, r.cli, `${r.cliSeconds}`, r.recovered ? 'yes' : 'NO', `${r.secondsToRecover}`, `${r.rowsLost}`]);
+  const rows = results.map((r) => [
+    r.step,
+    r.fault,
+    r.cli,
+    `${r.cliSeconds}`,
+    r.recovered ? 'yes' : 'NO',
+    `${r.secondsToRecover}`,
+    `${r.rowsLost}`,
+  ]);
   const head = ['step', 'fault', 'CLI', 'CLI ended after s', 'recovered', 's to recover', 'rows lost'];
   const width = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(width[i]!)).join(' | ')} |`;
@@ -17,10 +25,21 @@ export function faultSummaryTable(results: readonly CaseResult[]): string {
   const rows = faults.map((fault) => {
     const rs = results.filter((r) => r.fault === fault);
     const max = (xs: number[]) => `${Math.max(0, ...xs)}`;
-    return [fault, `${rs.length}`, `${rs.filter((r) => r.recovered).length}`, max(rs.map((r) => r.cliSeconds)), max(rs.map((r) => r.secondsToRecover)), `${rs.reduce((n, r) => n + r.rowsLost, 0)}`];
+    return [
+      fault,
+      `${rs.length}`,
+      `${rs.filter((r) => r.recovered).length}`,
+      max(rs.map((r) => r.cliSeconds)),
+      max(rs.map((r) => r.secondsToRecover)),
+      `${rs.reduce((n, r) => n + r.rowsLost, 0)}`,
+    ];
   });
   const head = ['fault', 'injected', 'recovered', 'CLI ended within s', 'recovered within s', 'rows lost'];
-  return [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`, ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
+  return [
+    `| ${head.join(' | ')} |`,
+    `|${head.map(() => '---').join('|')}|`,
+    ...rows.map((r) => `| ${r.join(' | ')} |`),
+  ].join('\n');
 }
 
 /** Writes the per-case results with totals, for bench/results/faults.json. */
@@ -34,5 +53,8 @@ export function writeResults(file: string, results: readonly CaseResult[], fixtu
     maxCliSeconds: Math.max(0, ...results.map((r) => r.cliSeconds)),
     maxSecondsToRecover: Math.max(0, ...results.map((r) => r.secondsToRecover)),
   };
-  writeFileSync(file, `${JSON.stringify({ measuredAt: new Date().toISOString(), where: 'two-node lab (PostgreSQL 17, Debian 13), setup run on a', fixture, summary, cases: results }, null, 2)}\n`);
+  writeFileSync(
+    file,
+    `${JSON.stringify({ measuredAt: new Date().toISOString(), where: 'two-node lab (PostgreSQL 17, Debian 13), setup run on a', fixture, summary, cases: results }, null, 2)}\n`,
+  );
 }

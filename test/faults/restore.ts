@@ -23,13 +23,16 @@ select concat_ws(' ', 'subscriptions', (select count(*) from pg_subscription), '
 /** A node's setup-relevant state. */
 export async function nodeState(node: NodeName): Promise<NodeState> {
   const [settings, replication] = (await nodeSql(node, STATE_SQL)).split('\n');
-  const count = async (argv: string[]) => Number((await nodeExec(node, ['bash', '-c', `${argv.join(' ')} | wc -l`])).stdout.trim());
+  const count = async (argv: string[]) =>
+    Number((await nodeExec(node, ['bash', '-c', `${argv.join(' ')} | wc -l`])).stdout.trim());
   return {
     settings: settings ?? '',
     replication: replication ?? '',
     pgHbaLines: await count(['grep', 'pgduplex', '/etc/postgresql/*/main/pg_hba.conf']),
     firewall5432: await count(['iptables', '-S', 'PGDUPLEX', '|', 'grep', '--', '--dport\\ 5432']),
-    pendingJournal: (await agentOk<Array<{ action: string; undone: boolean }>>(node, 'journal.list')).filter(countsAsPending).length,
+    pendingJournal: (await agentOk<Array<{ action: string; undone: boolean }>>(node, 'journal.list')).filter(
+      countsAsPending,
+    ).length,
     tables: await checksums(node),
   };
 }
@@ -53,15 +56,26 @@ const TEARDOWN_PARTS = ['settings', 'replication', 'pgHbaLines', 'firewall5432']
 export async function restorePair(before?: Record<NodeName, NodeState>): Promise<string[]> {
   const problems: string[] = [];
   const t = await nodeExec('a', ['pgduplex', 'teardown', '--yes'], { reject: false, timeoutMs: 600_000 });
-  if (t.exitCode !== 0) problems.push(`teardown: exit ${t.exitCode}: ${(t.stderr.trim() || t.stdout.trim()).split('\n').slice(0, 2).join(' / ')}`);
+  if (t.exitCode !== 0)
+    problems.push(
+      `teardown: exit ${t.exitCode}: ${(t.stderr.trim() || t.stdout.trim()).split('\n').slice(0, 2).join(' / ')}`,
+    );
   else if (before) {
     const now = await pairState();
     for (const node of NODE_NAMES) {
-      for (const k of TEARDOWN_PARTS) if (now[node][k] !== before[node][k]) problems.push(`teardown left ${k} on ${node} at ${JSON.stringify(now[node][k])}, was ${JSON.stringify(before[node][k])}`);
+      for (const k of TEARDOWN_PARTS)
+        if (now[node][k] !== before[node][k])
+          problems.push(
+            `teardown left ${k} on ${node} at ${JSON.stringify(now[node][k])}, was ${JSON.stringify(before[node][k])}`,
+          );
     }
   }
   problems.push(...(await undoEverything()));
   await resetPeer();
-  await nodeExec('b', ['bash', '-c', 'rm -rf --one-file-system /var/backups/pgduplex/*-fusionpbx /var/backups/pgduplex/.partial-*']);
+  await nodeExec('b', [
+    'bash',
+    '-c',
+    'rm -rf --one-file-system /var/backups/pgduplex/*-fusionpbx /var/backups/pgduplex/.partial-*',
+  ]);
   return problems;
 }

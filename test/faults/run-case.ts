@@ -35,10 +35,11 @@ export interface CaseResult {
 
 const seconds = (from: number) => Math.round((Date.now() - from) / 100) / 10;
 const sum = (xs: Checksum[]) => xs.reduce((n, t) => n + t.rows, 0);
-const lost = (want: Checksum[], got: Checksum[]) => want.reduce((n, t) => {
-  const g = got.find((x) => x.table === t.table);
-  return n + (!g ? t.rows : g.sum === t.sum && g.rows === t.rows ? 0 : Math.max(t.rows - g.rows, 1));
-}, 0);
+const lost = (want: Checksum[], got: Checksum[]) =>
+  want.reduce((n, t) => {
+    const g = got.find((x) => x.table === t.table);
+    return n + (!g ? t.rows : g.sum === t.sum && g.rows === t.rows ? 0 : Math.max(t.rows - g.rows, 1));
+  }, 0);
 
 /** The lines the CLI printed after the boundary's line (its last two for a fault put in place before it started). */
 function printedAfter(stdout: string, after: string | null): string {
@@ -63,7 +64,12 @@ export function messageProblems(end: RunEnd): string[] {
  */
 async function backupLoss(peerBefore: Checksum[]): Promise<number> {
   // Complete backups only: one cut short lives in a hidden .partial- directory until the next backup removes it.
-  const ids = (await nodeExec('b', ['bash', '-c', 'ls -1 /var/backups/pgduplex | grep -E -- "^[0-9].*-fusionpbx$" | sort'])).stdout.trim().split('\n').filter(Boolean);
+  const ids = (
+    await nodeExec('b', ['bash', '-c', 'ls -1 /var/backups/pgduplex | grep -E -- "^[0-9].*-fusionpbx$" | sort'])
+  ).stdout
+    .trim()
+    .split('\n')
+    .filter(Boolean);
   const id = ids[0];
   if (!id) return sum(peerBefore);
   const r = await agentOk<{ journalId: string }>('b', 'backup-restore.apply', { id, into: SCRATCH });
@@ -100,7 +106,8 @@ export async function runCase(c: FaultCase, before: Record<'a' | 'b', NodeState>
     await run.remove();
   }
   const cliSeconds = Math.round((ended - injected) / 100) / 10;
-  if (c.fault.holdMs && Date.now() - injected < c.fault.holdMs) await new Promise((r) => setTimeout(r, c.fault.holdMs! - (Date.now() - injected)));
+  if (c.fault.holdMs && Date.now() - injected < c.fault.holdMs)
+    await new Promise((r) => setTimeout(r, c.fault.holdMs! - (Date.now() - injected)));
   const healing = Date.now();
   await c.fault.heal();
   const healSeconds = seconds(healing);
@@ -109,14 +116,25 @@ export async function runCase(c: FaultCase, before: Record<'a' | 'b', NodeState>
   const again = await nodeExec('a', ['pgduplex', 'setup', ...SETUP_ARGS], { reject: false, timeoutMs: 8 * 60_000 });
   const secondsToRecover = seconds(injected);
   // Rows compared by the re-run, or by a first run that finished despite the fault (nothing changed since).
-  const compared = /verify: \d+ tables identical/.test(again.stdout) || (end?.exitCode === 0 && /contents not compared: compared /.test(again.stdout));
+  const compared =
+    /verify: \d+ tables identical/.test(again.stdout) ||
+    (end?.exitCode === 0 && /contents not compared: compared /.test(again.stdout));
   const verified = again.exitCode === 0 && compared;
-  if (!verified) problems.push(`re-run: exit ${again.exitCode}: ${again.stderr.trim().split('\n').slice(0, 2).join(' / ') || again.stdout.trim().split('\n').at(-1)}`);
+  if (!verified)
+    problems.push(
+      `re-run: exit ${again.exitCode}: ${again.stderr.trim().split('\n').slice(0, 2).join(' / ') || again.stdout.trim().split('\n').at(-1)}`,
+    );
   if (/\n\s+at /.test(again.stderr)) problems.push('re-run: stack trace on stderr');
 
   // A check that cannot run proves nothing: its rows count as lost, and the pair is put back all the same.
-  const unproven = (what: string, all: number) => (err: unknown) => (problems.push(`${what} could not be checked: ${err instanceof Error ? err.message : String(err)}`), all);
-  const sourceLost = await agentOk<Checksum[]>('a', 'tables.checksum', { database: 'fusionpbx' }).then((now) => lost(before.a.tables, now), unproven("a's rows", sum(before.a.tables)));
+  const unproven = (what: string, all: number) => (err: unknown) => (
+    problems.push(`${what} could not be checked: ${err instanceof Error ? err.message : String(err)}`),
+    all
+  );
+  const sourceLost = await agentOk<Checksum[]>('a', 'tables.checksum', { database: 'fusionpbx' }).then(
+    (now) => lost(before.a.tables, now),
+    unproven("a's rows", sum(before.a.tables)),
+  );
   const peerLost = await backupLoss(before.b.tables).catch(unproven("b's backup", sum(before.b.tables)));
   if (sourceLost > 0) problems.push(`${sourceLost} source rows missing or changed on a`);
   if (peerLost > 0) problems.push(`${peerLost} of b's rows not in its backup`);

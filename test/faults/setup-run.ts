@@ -34,7 +34,20 @@ export class SetupRun {
   /** Starts the CLI with `args`; its stdout and stderr go to files inside the node. */
   static async start(node: NodeName, args: readonly string[]): Promise<SetupRun> {
     const run = new SetupRun(node, `pgdx-fault-setup-${process.pid}-${++serial}`);
-    await nodeExec(node, ['systemd-run', `--unit=${run.unit}`, '--quiet', '-p', 'RemainAfterExit=yes', '-p', `StandardOutput=truncate:${run.out}`, '-p', `StandardError=truncate:${run.err}`, 'pgduplex', 'setup', ...args]);
+    await nodeExec(node, [
+      'systemd-run',
+      `--unit=${run.unit}`,
+      '--quiet',
+      '-p',
+      'RemainAfterExit=yes',
+      '-p',
+      `StandardOutput=truncate:${run.out}`,
+      '-p',
+      `StandardError=truncate:${run.err}`,
+      'pgduplex',
+      'setup',
+      ...args,
+    ]);
     return run;
   }
 
@@ -50,8 +63,12 @@ while [ $SECONDS -lt $deadline ]; do
   sleep 0.05
 done
 exit 4`;
-    const r = await nodeExec(this.node, ['bash', '-c', script, 'wait-line', pattern, this.unit], { reject: false, timeoutMs: timeoutMs + 60_000 });
-    if (r.exitCode === 4) throw new Error(`no line matching /${pattern}/ within ${timeoutMs} ms; output so far:\n${await this.stdout()}`);
+    const r = await nodeExec(this.node, ['bash', '-c', script, 'wait-line', pattern, this.unit], {
+      reject: false,
+      timeoutMs: timeoutMs + 60_000,
+    });
+    if (r.exitCode === 4)
+      throw new Error(`no line matching /${pattern}/ within ${timeoutMs} ms; output so far:\n${await this.stdout()}`);
     return r.exitCode === 0;
   }
 
@@ -77,12 +94,22 @@ exit 4`;
       if (Date.now() > deadline) return undefined;
       await new Promise((r) => setTimeout(r, 250));
     }
-    const show = (await nodeExec(this.node, ['systemctl', 'show', '-p', 'ExecMainCode', '-p', 'ExecMainStatus', this.unit])).stdout;
+    const show = (
+      await nodeExec(this.node, ['systemctl', 'show', '-p', 'ExecMainCode', '-p', 'ExecMainStatus', this.unit])
+    ).stdout;
     const prop = (k: string) => new RegExp(`^${k}=(.*)$`, 'm').exec(show)?.[1] ?? '';
     const killed = prop('ExecMainCode') === '2' || prop('ExecMainCode') === '3';
-    const [stdout, stderr] = await Promise.all([this.stdout(), nodeExec(this.node, ['cat', this.err], { reject: false }).then((r) => r.stdout)]);
+    const [stdout, stderr] = await Promise.all([
+      this.stdout(),
+      nodeExec(this.node, ['cat', this.err], { reject: false }).then((r) => r.stdout),
+    ]);
     await this.remove();
-    return { exitCode: killed ? null : Number(prop('ExecMainStatus')), ...(killed ? { signal: prop('ExecMainStatus') } : {}), stdout, stderr };
+    return {
+      exitCode: killed ? null : Number(prop('ExecMainStatus')),
+      ...(killed ? { signal: prop('ExecMainStatus') } : {}),
+      stdout,
+      stderr,
+    };
   }
 
   /** Stops the unit if it still runs and forgets it. */

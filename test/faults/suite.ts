@@ -8,7 +8,6 @@ import { faultSummaryTable, resultTable, writeResults } from './report.js';
 import { pairState, restorePair, type NodeState } from './restore.js';
 import { runCase, type CaseResult } from './run-case.js';
 
-
 /** One line per finished case, so an hour-long run shows where it is and what failed so far. */
 export function progressLine(n: number, of: number, r: CaseResult): string {
   const outcome = r.recovered ? `recovered in ${r.secondsToRecover} s` : 'NOT recovered';
@@ -45,14 +44,18 @@ export function faultSuite(title: string, cases: readonly FaultCase[], resultsFi
 
   describe(title, () => {
     for (const [i, c] of cases.entries()) {
-      it(`${c.fault.name} at ${c.boundary.name}: the CLI stops with the step named, a re-run recovers, nothing is lost`, async () => {
-        const r = await runCase(c, before);
-        results.push(r);
-        say(progressLine(i + 1, cases.length, r));
-        expect(r.problems, JSON.stringify(r, null, 2)).toEqual([]);
-        expect(r.recovered).toBe(true);
-        expect(r.rowsLost).toBe(0);
-      }, 20 * 60_000);
+      it(
+        `${c.fault.name} at ${c.boundary.name}: the CLI stops with the step named, a re-run recovers, nothing is lost`,
+        async () => {
+          const r = await runCase(c, before);
+          results.push(r);
+          say(progressLine(i + 1, cases.length, r));
+          expect(r.problems, JSON.stringify(r, null, 2)).toEqual([]);
+          expect(r.recovered).toBe(true);
+          expect(r.rowsLost).toBe(0);
+        },
+        20 * 60_000,
+      );
     }
   });
 }

@@ -29,8 +29,16 @@ const byteEdit: fc.Arbitrary<Edit<Uint8Array>> = fc.oneof(
     if (b.length > 0) out[at(i, b.length)] = v;
     return out;
   }),
-  fc.nat().map((n): Edit<Uint8Array> => (b) => b.slice(0, at(n, b.length + 1))),
-  fc.uint8Array({ minLength: 1, maxLength: 64 }).map((g): Edit<Uint8Array> => (b) => concatBytes(b, g)),
+  fc.nat().map(
+    (n): Edit<Uint8Array> =>
+      (b) =>
+        b.slice(0, at(n, b.length + 1)),
+  ),
+  fc.uint8Array({ minLength: 1, maxLength: 64 }).map(
+    (g): Edit<Uint8Array> =>
+      (b) =>
+        concatBytes(b, g),
+  ),
   fc.tuple(fc.nat(), fc.uint8Array({ minLength: 1, maxLength: 16 })).map(([i, g]): Edit<Uint8Array> => (b) => {
     const cut = at(i, b.length + 1);
     return concatBytes(b.subarray(0, cut), g, b.subarray(cut));
@@ -46,8 +54,38 @@ const byteEdit: fc.Arbitrary<Edit<Uint8Array>> = fc.oneof(
 );
 
 /** Characters that change how text parsers read a line: quotes, escapes, separators, line ends, NUL, non-ASCII. */
-const NASTY = ["'", '"', '\\', '\n', '\r', '\r\n', '#', '=', '-', ' ', '\t', '\0', '{', '}', '[', ']', ',', ':', '\u2028', '\u00df', '\u0131', '\ud800', '\uffff', '__proto__', 'constructor'];
-const insertion = fc.oneof(fc.constantFrom(...NASTY), fc.string({ maxLength: 12 }), fc.string({ unit: 'binary', maxLength: 12 }));
+const NASTY = [
+  "'",
+  '"',
+  '\\',
+  '\n',
+  '\r',
+  '\r\n',
+  '#',
+  '=',
+  '-',
+  ' ',
+  '\t',
+  '\0',
+  '{',
+  '}',
+  '[',
+  ']',
+  ',',
+  ':',
+  '\u2028',
+  '\u00df',
+  '\u0131',
+  '\ud800',
+  '\uffff',
+  '__proto__',
+  'constructor',
+];
+const insertion = fc.oneof(
+  fc.constantFrom(...NASTY),
+  fc.string({ maxLength: 12 }),
+  fc.string({ unit: 'binary', maxLength: 12 }),
+);
 
 /** One edit of a string: a character changed, a nasty piece inserted, a range removed or repeated, truncation, case flipped. */
 const textEdit: fc.Arbitrary<Edit<string>> = fc.oneof(
@@ -68,13 +106,19 @@ const textEdit: fc.Arbitrary<Edit<string>> = fc.oneof(
     const j = at(i, s.length + 1);
     return s.slice(0, j + n) + s.slice(j);
   }),
-  fc.nat().map((n): Edit<string> => (s) => s.slice(0, at(n, s.length + 1))),
+  fc.nat().map(
+    (n): Edit<string> =>
+      (s) =>
+        s.slice(0, at(n, s.length + 1)),
+  ),
   fc.constant<Edit<string>>((s) => s.toLowerCase()),
   fc.constant<Edit<string>>((s) => s.toUpperCase()),
 );
 
 function mutated<T>(valid: fc.Arbitrary<T>, edit: fc.Arbitrary<Edit<T>>): fc.Arbitrary<T> {
-  return fc.tuple(valid, fc.array(edit, { minLength: 1, maxLength: 4 })).map(([v, edits]) => edits.reduce((acc, e) => e(acc), v));
+  return fc
+    .tuple(valid, fc.array(edit, { minLength: 1, maxLength: 4 }))
+    .map(([v, edits]) => edits.reduce((acc, e) => e(acc), v));
 }
 
 /** Valid bytes damaged by 1-4 edits. */
@@ -85,7 +129,11 @@ export const mutatedText = (valid: fc.Arbitrary<string>): fc.Arbitrary<string> =
 
 /** The usual mix: mostly damaged valid input, some valid input, some fully random input. */
 export function bytesInput(valid: fc.Arbitrary<Uint8Array>, maxLength = 2048): fc.Arbitrary<Uint8Array> {
-  return fc.oneof({ arbitrary: mutatedBytes(valid), weight: 6 }, { arbitrary: valid, weight: 1 }, { arbitrary: fc.uint8Array({ maxLength }), weight: 3 });
+  return fc.oneof(
+    { arbitrary: mutatedBytes(valid), weight: 6 },
+    { arbitrary: valid, weight: 1 },
+    { arbitrary: fc.uint8Array({ maxLength }), weight: 3 },
+  );
 }
 
 /** The same mix for text parsers. */
@@ -102,7 +150,10 @@ export function textInput(valid: fc.Arbitrary<string>): fc.Arbitrary<string> {
  * Runs a parser on fuzzed input: it may return, or throw a PgduplexError with one of `codes`;
  * anything else (a TypeError, RangeError, a foreign code) fails the property.
  */
-export function typedOutcome<T>(codes: readonly ErrorCode[], run: () => T): { ok: true; value: T } | { ok: false; error: PgduplexError } {
+export function typedOutcome<T>(
+  codes: readonly ErrorCode[],
+  run: () => T,
+): { ok: true; value: T } | { ok: false; error: PgduplexError } {
   try {
     return { ok: true, value: run() };
   } catch (err) {

@@ -11,8 +11,17 @@ import { LabError, hostEnv, say } from './sh.js';
 
 /** Why: the exact packages of every node; changing it changes the cache key. */
 export const BASE_PACKAGES: readonly string[] = [
-  'systemd', 'systemd-sysv', 'dbus', 'postgresql-17', 'iptables', 'iproute2',
-  'procps', 'nodejs', 'ca-certificates', 'curl', 'less',
+  'systemd',
+  'systemd-sysv',
+  'dbus',
+  'postgresql-17',
+  'iptables',
+  'iproute2',
+  'procps',
+  'nodejs',
+  'ca-certificates',
+  'curl',
+  'less',
 ];
 
 /** Why: bump when the post-debootstrap tweaks below change, to invalidate old caches. */
@@ -24,7 +33,13 @@ const MARKER = 'etc/pgduplex-lab-base';
 
 /** Why: cache key = sha256(package list + provisioning version + suite/mirror). */
 export function baseHash(): string {
-  const key = JSON.stringify({ packages: BASE_PACKAGES, version: PROVISION_VERSION, suite: SUITE, mirror: MIRROR, variant: 'minbase' });
+  const key = JSON.stringify({
+    packages: BASE_PACKAGES,
+    version: PROVISION_VERSION,
+    suite: SUITE,
+    mirror: MIRROR,
+    variant: 'minbase',
+  });
   return createHash('sha256').update(key).digest('hex').slice(0, 16);
 }
 
@@ -65,8 +80,23 @@ async function pruneOtherBases(keep: string): Promise<void> {
 async function debootstrap(tmp: string, log: string): Promise<void> {
   const r = await execa(
     'sh',
-    ['-c', 'exec "$0" "$@" >"$LAB_LOG" 2>&1', 'debootstrap', '--variant=minbase', `--include=${BASE_PACKAGES.join(',')}`, SUITE, tmp, MIRROR],
-    { reject: false, stdin: 'ignore', env: hostEnv({ DEBIAN_FRONTEND: 'noninteractive', LAB_LOG: log }), extendEnv: false, timeout: 1_800_000 },
+    [
+      '-c',
+      'exec "$0" "$@" >"$LAB_LOG" 2>&1',
+      'debootstrap',
+      '--variant=minbase',
+      `--include=${BASE_PACKAGES.join(',')}`,
+      SUITE,
+      tmp,
+      MIRROR,
+    ],
+    {
+      reject: false,
+      stdin: 'ignore',
+      env: hostEnv({ DEBIAN_FRONTEND: 'noninteractive', LAB_LOG: log }),
+      extendEnv: false,
+      timeout: 1_800_000,
+    },
   );
   if (r.exitCode !== 0) {
     const tail = readFileSync(log, 'utf8').trim().split('\n').slice(-15).join('\n');
@@ -99,7 +129,10 @@ async function ensureBaseLocked(): Promise<string> {
     writeFileSync(`${tmp}/etc/machine-id`, '');
     await removeTree(`${tmp}/var/cache/apt/archives`);
     mkdirSync(`${tmp}/var/cache/apt/archives/partial`, { recursive: true });
-    writeFileSync(`${tmp}/${MARKER}`, `${JSON.stringify({ hash: baseHash(), packages: BASE_PACKAGES, version: PROVISION_VERSION })}\n`);
+    writeFileSync(
+      `${tmp}/${MARKER}`,
+      `${JSON.stringify({ hash: baseHash(), packages: BASE_PACKAGES, version: PROVISION_VERSION })}\n`,
+    );
   } catch (err) {
     await removeTree(tmp).catch(() => undefined);
     throw err;

@@ -11,7 +11,10 @@ import { parseLabId } from './labid.js';
 // main() checks the id first and loads them afterwards, so a bad id is one clear line, not a stack.
 async function loadLab() {
   const [constants, exec, lab, prereq] = await Promise.all([
-    import('./constants.js'), import('./exec.js'), import('./lab.js'), import('./prereq.js'),
+    import('./constants.js'),
+    import('./exec.js'),
+    import('./lab.js'),
+    import('./prereq.js'),
   ]);
   return { ...constants, ...exec, ...lab, ...prereq };
 }
@@ -39,7 +42,9 @@ function parseNode(word: string | undefined): NodeName {
 function newestDeb(): string | null {
   const dist = `${ROOT}/dist`;
   if (!existsSync(dist)) return null;
-  const debs = readdirSync(dist).filter((f) => /^pgduplex_.*_all\.deb$/.test(f)).map((f) => `${dist}/${f}`);
+  const debs = readdirSync(dist)
+    .filter((f) => /^pgduplex_.*_all\.deb$/.test(f))
+    .map((f) => `${dist}/${f}`);
   debs.sort((x, y) => statSync(y).mtimeMs - statSync(x).mtimeMs);
   return debs[0] ?? null;
 }
@@ -49,8 +54,12 @@ async function buildDeb(): Promise<string> {
   const r = await execa('npm', ['run', 'package'], { cwd: ROOT, stdio: 'inherit', reject: false });
   const deb = newestDeb();
   if (r.exitCode !== 0) {
-    const hint = deb ? `an older ${deb} exists; use --deb ${deb} to install it anyway` : 'and there is no dist/pgduplex_*_all.deb';
-    throw new LabError(`npm run package failed (exit ${r.exitCode ?? r.signal}), ${hint}; or use --no-build to start the lab without the package`);
+    const hint = deb
+      ? `an older ${deb} exists; use --deb ${deb} to install it anyway`
+      : 'and there is no dist/pgduplex_*_all.deb';
+    throw new LabError(
+      `npm run package failed (exit ${r.exitCode ?? r.signal}), ${hint}; or use --no-build to start the lab without the package`,
+    );
   }
   if (deb === null) throw new LabError('npm run package succeeded but produced no dist/pgduplex_*_all.deb');
   return deb;

@@ -23,8 +23,22 @@ export const LAB = {
   prefix4: '10.231.7.0/24',
   prefix6: 'fd00:231:7::/64',
   nodes: {
-    a: { name: 'a', netns: `${NAME_PREFIX}-a`, hostname: 'a', ipv4: '10.231.7.11', ipv6: 'fd00:231:7::11', swPort: 'sw-a' },
-    b: { name: 'b', netns: `${NAME_PREFIX}-b`, hostname: 'b', ipv4: '10.231.7.12', ipv6: 'fd00:231:7::12', swPort: 'sw-b' },
+    a: {
+      name: 'a',
+      netns: `${NAME_PREFIX}-a`,
+      hostname: 'a',
+      ipv4: '10.231.7.11',
+      ipv6: 'fd00:231:7::11',
+      swPort: 'sw-a',
+    },
+    b: {
+      name: 'b',
+      netns: `${NAME_PREFIX}-b`,
+      hostname: 'b',
+      ipv4: '10.231.7.12',
+      ipv6: 'fd00:231:7::12',
+      swPort: 'sw-b',
+    },
   },
   outsider: { name: 'x', netns: `${NAME_PREFIX}-x`, ipv4: '10.231.7.99', ipv6: 'fd00:231:7::99', swPort: 'sw-x' },
   iface: 'eth0',
@@ -72,7 +86,13 @@ export const PATHS = {
 } as const;
 
 /** Why: per-node directory layout of the overlay (upper/work/merged) and console log. */
-export function nodePaths(node: NodeName): { dir: string; upper: string; work: string; merged: string; console: string } {
+export function nodePaths(node: NodeName): {
+  dir: string;
+  upper: string;
+  work: string;
+  merged: string;
+  console: string;
+} {
   const dir = `${PATHS.nodesDir}/${node}`;
   return { dir, upper: `${dir}/upper`, work: `${dir}/work`, merged: `${dir}/merged`, console: `${dir}/console.log` };
 }

@@ -16,11 +16,25 @@ function parse(stdout: string, exitCode: number): LabHttp {
 }
 
 const curl = (url: string, extra: readonly string[], maxSec: number) => [
-  'curl', '-sS', '-m', String(maxSec), '-o', '-', '-w', '\n%{http_code}', ...extra, url,
+  'curl',
+  '-sS',
+  '-m',
+  String(maxSec),
+  '-o',
+  '-',
+  '-w',
+  '\n%{http_code}',
+  ...extra,
+  url,
 ];
 
 /** Why: the agent's port is reached from inside a node exactly as a local monitor would. */
-export async function nodeHttp(node: NodeName, url: string, extra: readonly string[] = [], maxSec = 10): Promise<LabHttp> {
+export async function nodeHttp(
+  node: NodeName,
+  url: string,
+  extra: readonly string[] = [],
+  maxSec = 10,
+): Promise<LabHttp> {
   const r = await nodeExec(node, curl(url, extra, maxSec), { reject: false });
   return parse(r.stdout, r.exitCode);
 }
@@ -32,7 +46,12 @@ export async function outsiderHttp(url: string, maxSec = 3): Promise<LabHttp> {
 }
 
 /** Why: state changes (a stopped PostgreSQL, a restarted unit) settle asynchronously; poll, don't sleep. */
-export async function waitFor<T>(what: string, probe: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 30_000): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  probe: () => Promise<T>,
+  ok: (v: T) => boolean,
+  timeoutMs = 30_000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: T = await probe();
   while (!ok(last)) {

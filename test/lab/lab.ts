@@ -31,7 +31,9 @@ async function startNode(node: NodeName, base: string, secret: string): Promise<
     } catch (err) {
       // A boot that never settles is retried from a fresh overlay too; the third failure is reported.
       if (attempt >= 3) throw err;
-      say(`node ${node}: boot did not settle (${err instanceof Error ? err.message.split('\n')[0] : String(err)}); retrying (attempt ${attempt + 1} of 3)`);
+      say(
+        `node ${node}: boot did not settle (${err instanceof Error ? err.message.split('\n')[0] : String(err)}); retrying (attempt ${attempt + 1} of 3)`,
+      );
       await stopNode(node, nspawnPid);
       await removeTree(nodePaths(node).dir);
       continue;
@@ -147,7 +149,10 @@ export interface LabStatus {
   stateFile: boolean;
   namespaces: string[];
   mounts: string[];
-  nodes: Record<NodeName, { running: boolean; nspawnPid: number | null; pid: number | null; systemState: string | null; addresses: string[] }>;
+  nodes: Record<
+    NodeName,
+    { running: boolean; nspawnPid: number | null; pid: number | null; systemState: string | null; addresses: string[] }
+  >;
   outsider: { addresses: string[] };
   deb: string | null;
 }
@@ -163,7 +168,9 @@ export async function labStatus(): Promise<LabStatus> {
     const pid = nspawnPid === null ? null : containerInitOf(nspawnPid);
     let systemState: string | null = null;
     if (pid !== null) {
-      const r = await tryRun('nsenter', ['-t', String(pid), '-a', 'systemctl', 'is-system-running'], { timeoutMs: 10_000 });
+      const r = await tryRun('nsenter', ['-t', String(pid), '-a', 'systemctl', 'is-system-running'], {
+        timeoutMs: 10_000,
+      });
       systemState = r.stdout.trim() || null;
     }
     const netns = LAB.nodes[n].netns;
@@ -173,7 +180,15 @@ export async function labStatus(): Promise<LabStatus> {
   const x = LAB.outsider.netns;
   const outsider = { addresses: namespaces.includes(x) ? await nsAddresses(x) : [] };
   const state = readState();
-  return { labId: LAB_ID, stateFile: state !== null, namespaces, mounts: mountsUnder(PATHS.nodesDir), nodes, outsider, deb: state?.deb ?? null };
+  return {
+    labId: LAB_ID,
+    stateFile: state !== null,
+    namespaces,
+    mounts: mountsUnder(PATHS.nodesDir),
+    nodes,
+    outsider,
+    deb: state?.deb ?? null,
+  };
 }
 
 /** Why: tests log in as fusionpbx; the password lives only in the 0600 state file. */

@@ -11,7 +11,9 @@ import { LabError } from './errors.js';
 export function parseLabId(value: string | undefined): string | null {
   if (value === undefined) return null;
   if (!/^[a-z0-9]{1,6}$/.test(value)) {
-    throw new LabError(`PGDX_LAB_ID=${JSON.stringify(value)} is not a valid lab id (expected 1-6 characters of a-z and 0-9, or unset for the default lab)`);
+    throw new LabError(
+      `PGDX_LAB_ID=${JSON.stringify(value)} is not a valid lab id (expected 1-6 characters of a-z and 0-9, or unset for the default lab)`,
+    );
   }
   return value;
 }

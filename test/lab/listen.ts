@@ -8,7 +8,9 @@ import { LAB, type NodeName } from './constants.js';
  */
 export async function listenOnLabAddresses(node: NodeName): Promise<() => Promise<void>> {
   const n = LAB.nodes[node];
-  const r = await agentOk<{ journalId?: string }>(node, 'pg-settings.apply', { settings: { listen_addresses: `localhost,${n.ipv4},${n.ipv6}` } });
+  const r = await agentOk<{ journalId?: string }>(node, 'pg-settings.apply', {
+    settings: { listen_addresses: `localhost,${n.ipv4},${n.ipv6}` },
+  });
   await agentOk(node, 'pg-service.restart', {});
   return async () => {
     if (r.journalId) await agentRpc(node, 'journal.undo', { id: r.journalId });

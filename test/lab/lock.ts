@@ -7,11 +7,25 @@ import { LabError, hostEnv, say } from './sh.js';
  * Why: several labs (PGDX_LAB_ID) share the base rootfs cache; its build, rename and pruning must
  * not interleave. Runs fn while holding an exclusive flock on lockFile, waiting up to timeoutSec.
  */
-export async function withFileLock<T>(lockFile: string, what: string, fn: () => Promise<T>, timeoutSec = 2_400): Promise<T> {
+export async function withFileLock<T>(
+  lockFile: string,
+  what: string,
+  fn: () => Promise<T>,
+  timeoutSec = 2_400,
+): Promise<T> {
   // flock holds the lock while its child runs; the child lives until we close its stdin (or die).
-  const holder = execa('flock', ['--exclusive', '--timeout', String(timeoutSec), lockFile, 'sh', '-c', 'echo locked; exec cat >/dev/null'], {
-    stdin: 'pipe', stdout: 'pipe', stderr: 'pipe', reject: false, env: hostEnv(), extendEnv: false,
-  });
+  const holder = execa(
+    'flock',
+    ['--exclusive', '--timeout', String(timeoutSec), lockFile, 'sh', '-c', 'echo locked; exec cat >/dev/null'],
+    {
+      stdin: 'pipe',
+      stdout: 'pipe',
+      stderr: 'pipe',
+      reject: false,
+      env: hostEnv(),
+      extendEnv: false,
+    },
+  );
   const acquired = new Promise<void>((resolve, reject) => {
     let out = '';
     holder.stdout.on('data', (chunk: Buffer) => {

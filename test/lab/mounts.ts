@@ -27,7 +27,8 @@ export function overlayLowerDirs(): string[] {
     const [fstype, , superOpts] = line.slice(sep + 3).split(' ');
     if (fstype !== 'overlay' || superOpts === undefined) continue;
     for (const opt of unescape(superOpts).split(',')) {
-      if (opt.startsWith('lowerdir=')) for (const d of opt.slice('lowerdir='.length).split(':')) out.add(d.replace(/\/+$/, ''));
+      if (opt.startsWith('lowerdir='))
+        for (const d of opt.slice('lowerdir='.length).split(':')) out.add(d.replace(/\/+$/, ''));
     }
   }
   return [...out];

@@ -6,7 +6,10 @@ import { signal } from './proc.js';
 /** Why: leftover detection and status both need the lab namespaces that exist right now. */
 export async function labNamespaces(): Promise<string[]> {
   const out = await run('ip', ['netns', 'list']);
-  const names = out.split('\n').map((l) => l.trim().split(/\s+/)[0] ?? '').filter(Boolean);
+  const names = out
+    .split('\n')
+    .map((l) => l.trim().split(/\s+/)[0] ?? '')
+    .filter(Boolean);
   return names.filter((n) => LAB_NAMESPACES.includes(n));
 }
 
@@ -54,5 +57,9 @@ export async function netDown(): Promise<void> {
 export async function nsAddresses(ns: string): Promise<string[]> {
   const r = await tryRun('ip', ['-n', ns, '-br', 'addr', 'show', 'dev', LAB.iface]);
   if (r.exitCode !== 0) return [];
-  return r.stdout.trim().split(/\s+/).slice(2).filter((a) => !a.startsWith('fe80:'));
+  return r.stdout
+    .trim()
+    .split(/\s+/)
+    .slice(2)
+    .filter((a) => !a.startsWith('fe80:'));
 }

@@ -16,7 +16,8 @@ export interface NodeSnapshot {
 }
 
 const FILES = `find /etc/postgresql/17/main -type f -print0 | sort -z | xargs -0 sha256sum; test -e /var/lib/postgresql/.pgpass && sha256sum /var/lib/postgresql/.pgpass; true`;
-const RULES = (tool: string) => `${tool}-save | grep -v '^#' | sed -E 's/ \\[[0-9]+:[0-9]+\\]$//' | grep -v -- '--dport 7740'`;
+const RULES = (tool: string) =>
+  `${tool}-save | grep -v '^#' | sed -E 's/ \\[[0-9]+:[0-9]+\\]$//' | grep -v -- '--dport 7740'`;
 const CATALOGS = `select 'subscriptions: ' || coalesce(string_agg(subname, ',' order by subname), '') from pg_subscription;
 select 'publications: ' || coalesce(string_agg(pubname, ',' order by pubname), '') from pg_publication;
 select 'slots: ' || coalesce(string_agg(slot_name, ',' order by slot_name), '') from pg_replication_slots;
@@ -38,7 +39,10 @@ export async function nodeSnapshot(node: NodeName): Promise<NodeSnapshot> {
     sh(RULES('iptables')),
     sh(RULES('ip6tables')),
     labSql(node, CATALOGS),
-    labSql(node, `select coalesce(json_object_agg(schemaname || '.' || sequencename, increment_by), '{}') from pg_sequences`),
+    labSql(
+      node,
+      `select coalesce(json_object_agg(schemaname || '.' || sequencename, increment_by), '{}') from pg_sequences`,
+    ),
   ]);
   return { files, iptables, ip6tables, catalogs, sequences: JSON.parse(seqs) as Record<string, number> };
 }

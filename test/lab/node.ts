@@ -25,7 +25,14 @@ export async function mountNode(node: NodeName, base: string): Promise<string> {
   const p = nodePaths(node);
   if (existsSync(p.dir)) throw new LabError(`${p.dir} already exists (run lab down first)`);
   for (const d of [p.upper, p.work, p.merged]) mkdirSync(d, { recursive: true, mode: 0o755 });
-  await run('mount', ['-t', 'overlay', overlaySource(node), '-o', `lowerdir=${base},upperdir=${p.upper},workdir=${p.work}`, p.merged]);
+  await run('mount', [
+    '-t',
+    'overlay',
+    overlaySource(node),
+    '-o',
+    `lowerdir=${base},upperdir=${p.upper},workdir=${p.work}`,
+    p.merged,
+  ]);
   // Identity files land in the upper layer before boot.
   writeFileSync(`${p.merged}/etc/hostname`, `${LAB.nodes[node].hostname}\n`);
   writeFileSync(`${p.merged}/etc/hosts`, hostsFile());
@@ -47,15 +54,37 @@ export async function bootNode(node: NodeName): Promise<{ nspawnPid: number; pid
   const n = LAB.nodes[node];
   // sh execs nspawn with its output appended to the console log (a real fd, no pipe to us),
   // so the node keeps running after the process that started it exits.
-  const sub = execa('sh', ['-c', 'exec "$0" "$@" >>"$LAB_CONSOLE" 2>&1', 'systemd-nspawn',
-    '-D', p.merged, '-b', '--register=no', '--keep-unit', '--console=passive',
-    '--capability=CAP_NET_ADMIN,CAP_NET_RAW', `--network-namespace-path=/run/netns/${n.netns}`,
-    `--hostname=${n.hostname}`, `--machine=${machineName(node)}`,
-    '--link-journal=no', '--resolv-conf=off', '--timezone=off',
-  ], {
-    detached: true, cleanup: false, reject: false, stdin: 'ignore', stdout: 'ignore', stderr: 'ignore',
-    env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', LANG: 'C.UTF-8', LAB_CONSOLE: p.console }, extendEnv: false,
-  });
+  const sub = execa(
+    'sh',
+    [
+      '-c',
+      'exec "$0" "$@" >>"$LAB_CONSOLE" 2>&1',
+      'systemd-nspawn',
+      '-D',
+      p.merged,
+      '-b',
+      '--register=no',
+      '--keep-unit',
+      '--console=passive',
+      '--capability=CAP_NET_ADMIN,CAP_NET_RAW',
+      `--network-namespace-path=/run/netns/${n.netns}`,
+      `--hostname=${n.hostname}`,
+      `--machine=${machineName(node)}`,
+      '--link-journal=no',
+      '--resolv-conf=off',
+      '--timezone=off',
+    ],
+    {
+      detached: true,
+      cleanup: false,
+      reject: false,
+      stdin: 'ignore',
+      stdout: 'ignore',
+      stderr: 'ignore',
+      env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', LANG: 'C.UTF-8', LAB_CONSOLE: p.console },
+      extendEnv: false,
+    },
+  );
   sub.catch(() => undefined);
   sub.unref();
   const nspawnPid = sub.pid;
@@ -67,22 +96,39 @@ export async function bootNode(node: NodeName): Promise<{ nspawnPid: number; pid
     if (!isAlive(nspawnPid)) break;
     await sleep(100);
   }
-  throw new LabError(`node ${node}: systemd did not start under nspawn (pid ${nspawnPid}); console:\n${consoleTail(node)}`);
+  throw new LabError(
+    `node ${node}: systemd did not start under nspawn (pid ${nspawnPid}); console:\n${consoleTail(node)}`,
+  );
 }
 
 /** Why: tests may only start once systemd finished booting (running, or degraded with a reason). */
-export async function waitRunning(node: NodeName, pid: number, nspawnPid: number, timeoutMs = 120_000): Promise<string> {
+export async function waitRunning(
+  node: NodeName,
+  pid: number,
+  nspawnPid: number,
+  timeoutMs = 120_000,
+): Promise<string> {
   const end = Date.now() + timeoutMs;
   let state = 'unknown';
   while (Date.now() < end) {
     if (!isAlive(nspawnPid)) {
       throw new LabError(`node ${node}: systemd-nspawn exited during boot; console:\n${consoleTail(node)}`);
     }
-    const r = await tryRun('nsenter', ['-t', String(pid), '-a', 'systemctl', 'is-system-running'], { timeoutMs: 10_000 });
+    const r = await tryRun('nsenter', ['-t', String(pid), '-a', 'systemctl', 'is-system-running'], {
+      timeoutMs: 10_000,
+    });
     state = r.stdout.trim() || r.stderr.trim().split('\n')[0] || 'unknown';
     if (state === 'running') return state;
     if (state === 'degraded') {
-      const failed = await tryRun('nsenter', ['-t', String(pid), '-a', 'systemctl', '--failed', '--no-pager', '--plain']);
+      const failed = await tryRun('nsenter', [
+        '-t',
+        String(pid),
+        '-a',
+        'systemctl',
+        '--failed',
+        '--no-pager',
+        '--plain',
+      ]);
       say(`node ${node} is degraded:\n${failed.stdout.trim()}`);
       return state;
     }
@@ -112,7 +158,8 @@ export async function stopNode(node: NodeName, nspawnPid: number): Promise<void>
   const init = containerInitOf(nspawnPid);
   if (init !== null) signal(init, 'SIGKILL'); // kills the whole container pid namespace
   signal(nspawnPid, 'SIGKILL');
-  if (!(await waitExit(nspawnPid, 10_000))) throw new LabError(`node ${node}: systemd-nspawn ${nspawnPid} would not exit`);
+  if (!(await waitExit(nspawnPid, 10_000)))
+    throw new LabError(`node ${node}: systemd-nspawn ${nspawnPid} would not exit`);
 }
 
 /** Why: labDown and status ask whether a node's overlay is still mounted. */

@@ -25,8 +25,10 @@ async function resolveCommit(commit: string, version: string): Promise<string> {
   if (r.exitCode === 0) return r.stdout.trim();
   const shallow = (await tryRun('git', ['-C', ROOT, 'rev-parse', '--is-shallow-repository'])).stdout.trim() === 'true';
   const clone = `this clone${shallow ? ' (it is shallow)' : ''}`;
-  throw new LabError(`commit ${commit} (pgduplex ${version}) is not in ${clone}: the upgrade test builds that release `
-    + 'from it. Fetch the history first: git fetch --unshallow (or clone without --depth)');
+  throw new LabError(
+    `commit ${commit} (pgduplex ${version}) is not in ${clone}: the upgrade test builds that release ` +
+      'from it. Fetch the history first: git fetch --unshallow (or clone without --depth)',
+  );
 }
 
 async function step(what: string, file: string, args: readonly string[], cwd: string): Promise<void> {

@@ -7,7 +7,16 @@ import { nodeExec } from './exec.js';
  */
 export async function pairLabNodes(): Promise<void> {
   const who = JSON.parse((await nodeExec('a', ['pgduplex', 'whoami', '--json'])).stdout) as { fingerprint: string };
-  const argv = ['pgduplex', 'pair', '--accept', LAB.nodes.a.ipv4, '--fingerprint', who.fingerprint, '--no-wait', '--json'];
+  const argv = [
+    'pgduplex',
+    'pair',
+    '--accept',
+    LAB.nodes.a.ipv4,
+    '--fingerprint',
+    who.fingerprint,
+    '--no-wait',
+    '--json',
+  ];
   const accept = JSON.parse((await nodeExec('b', argv)).stdout) as { token: string };
   await nodeExec('a', ['pgduplex', 'pair', LAB.nodes.b.ipv4, '-'], { input: accept.token });
 }

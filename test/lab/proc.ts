@@ -121,7 +121,8 @@ export function pidsUsing(dir: string): number[] {
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
     const cmd = (readText(`/proc/${entry}/cmdline`) ?? '').split('\0');
-    if (cmd.some(inside) || inside(link(`/proc/${entry}/root`)) || inside(link(`/proc/${entry}/cwd`))) out.push(Number(entry));
+    if (cmd.some(inside) || inside(link(`/proc/${entry}/root`)) || inside(link(`/proc/${entry}/cwd`)))
+      out.push(Number(entry));
   }
   return out;
 }

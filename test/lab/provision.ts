@@ -33,14 +33,17 @@ async function recreateCluster(node: NodeName): Promise<void> {
 }
 
 async function md5AndRestart(node: NodeName): Promise<void> {
-  await bash(node, [
-    // `sed -i 's/scram-sha-256/md5/g' /etc/postgresql/"$DB_VERSION"/main/pg_hba.conf`
-    `sed -i 's/scram-sha-256/md5/g' ${CONF}/pg_hba.conf`,
-    // `systemctl daemon-reload; systemctl restart postgresql`. This host's systemd now and then fails to
-    // spawn a unit's process (result "resources"); a retry works.
-    'systemctl daemon-reload',
-    `for i in 1 2 3; do systemctl restart postgresql ${UNIT} && break; [ $i = 3 ] && exit 1; systemctl reset-failed ${UNIT}; sleep 1; done`,
-  ].join('\n'));
+  await bash(
+    node,
+    [
+      // `sed -i 's/scram-sha-256/md5/g' /etc/postgresql/"$DB_VERSION"/main/pg_hba.conf`
+      `sed -i 's/scram-sha-256/md5/g' ${CONF}/pg_hba.conf`,
+      // `systemctl daemon-reload; systemctl restart postgresql`. This host's systemd now and then fails to
+      // spawn a unit's process (result "resources"); a retry works.
+      'systemctl daemon-reload',
+      `for i in 1 2 3; do systemctl restart postgresql ${UNIT} && break; [ $i = 3 ] && exit 1; systemctl reset-failed ${UNIT}; sleep 1; done`,
+    ].join('\n'),
+  );
   await waitPgReady(node);
 }
 
@@ -58,7 +61,9 @@ async function createDbAndRoles(node: NodeName, secret: string): Promise<void> {
     'SELECT pg_reload_conf();',
     '',
   ].join('\n');
-  await nodeExec(node, ['runuser', '-u', 'postgres', '--', 'psql', '-X', '-q', '-v', 'ON_ERROR_STOP=1', '-f', '-'], { input: sql });
+  await nodeExec(node, ['runuser', '-u', 'postgres', '--', 'psql', '-X', '-q', '-v', 'ON_ERROR_STOP=1', '-f', '-'], {
+    input: sql,
+  });
 }
 
 async function checkLogin(node: NodeName, secret: string): Promise<void> {
@@ -86,7 +91,10 @@ function firewallScript(): string {
   for (const port of LAB.openUdp) lines.push(`iptables -w -A INPUT -p udp --dport ${port} -j ACCEPT`);
   lines.push('iptables -w -A INPUT -p icmp --icmp-type echo-request -j ACCEPT');
   lines.push('iptables -w -P INPUT DROP', 'ip6tables -w -P INPUT DROP');
-  lines.push('iptables -w -S INPUT | grep -qx -- "-P INPUT DROP"', 'ip6tables -w -S INPUT | grep -qx -- "-P INPUT DROP"');
+  lines.push(
+    'iptables -w -S INPUT | grep -qx -- "-P INPUT DROP"',
+    'ip6tables -w -S INPUT | grep -qx -- "-P INPUT DROP"',
+  );
   return lines.join('\n');
 }
 

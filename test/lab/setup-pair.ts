@@ -5,7 +5,8 @@ import { pairLabNodes } from './pair.js';
 import { undoEverything } from './undo-all.js';
 
 /** Runs the pgduplex CLI on a node, as an operator would, without throwing on a non-zero exit. */
-export const pgduplex = (node: NodeName, ...args: string[]) => nodeExec(node, ['pgduplex', ...args], { reject: false, timeoutMs: 600_000 });
+export const pgduplex = (node: NodeName, ...args: string[]) =>
+  nodeExec(node, ['pgduplex', ...args], { reject: false, timeoutMs: 600_000 });
 
 /** Runs the same probe on both nodes, a first. */
 export const onBoth = <T>(f: (n: NodeName) => Promise<T>): Promise<[T, T]> => Promise.all([f('a'), f('b')]);

@@ -53,7 +53,11 @@ export async function tryRun(file: string, args: readonly string[], opts: RunOpt
     encoding: 'utf8',
   });
   if (r.timedOut) {
-    return { stdout: r.stdout, stderr: `${r.stderr}\n(timed out after ${opts.timeoutMs ?? 120_000} ms)`, exitCode: 124 };
+    return {
+      stdout: r.stdout,
+      stderr: `${r.stderr}\n(timed out after ${opts.timeoutMs ?? 120_000} ms)`,
+      exitCode: 124,
+    };
   }
   if (r.exitCode === undefined) {
     return { stdout: r.stdout, stderr: `${r.stderr}\n(${r.shortMessage})`, exitCode: 125 };

@@ -19,7 +19,8 @@ select count(*) from pg_replication_slots where slot_type = 'logical';`;
  * Returns the undos that failed, each with the agent's error.
  */
 export async function undoEverything(): Promise<string[]> {
-  const pending = async (node: NodeName) => (await agentOk<Entry[]>(node, 'journal.list')).filter((e) => !e.undone).reverse();
+  const pending = async (node: NodeName) =>
+    (await agentOk<Entry[]>(node, 'journal.list')).filter((e) => !e.undone).reverse();
   const failed = new Map<string, string>();
   const superseded = new Set<string>();
   const undo = async (node: NodeName, e: Entry) => {
@@ -32,18 +33,27 @@ export async function undoEverything(): Promise<string[]> {
     // A drop's undo re-creates the subscription: only worth it while an older entry will drop it again.
     // After teardown (which leaves drops alone) nothing would, and a subscription would be left behind.
     for (const [i, e] of subs.entries()) {
-      if (e.action !== 'subscription-drop' || subs.slice(i + 1).some((x) => x.action === 'subscription')) await undo(node, e);
+      if (e.action !== 'subscription-drop' || subs.slice(i + 1).some((x) => x.action === 'subscription'))
+        await undo(node, e);
       else superseded.add(e.id);
     }
   }
-  for (const node of ['a', 'b'] as const) await waitFor(`no logical slot left on ${node}`, async () => (await trySql(node, DROP_LEFT_SLOTS))?.split('\n').at(-1), (n) => n === undefined || n === '0', 120_000);
-  for (const node of ['a', 'b'] as const) for (const e of await pending(node)) if (!superseded.has(e.id)) await undo(node, e);
+  for (const node of ['a', 'b'] as const)
+    await waitFor(
+      `no logical slot left on ${node}`,
+      async () => (await trySql(node, DROP_LEFT_SLOTS))?.split('\n').at(-1),
+      (n) => n === undefined || n === '0',
+      120_000,
+    );
+  for (const node of ['a', 'b'] as const)
+    for (const e of await pending(node)) if (!superseded.has(e.id)) await undo(node, e);
   for (const node of ['a', 'b'] as const) await agentRpc(node, 'pg-service.restart', {});
   return [...failed.values()];
 }
 
 /** An entry still to undo; a drop whose subscription teardown removed stays pending by design (see undoEverything). */
-export const countsAsPending = (e: { action: string; undone: boolean }): boolean => !e.undone && e.action !== 'subscription-drop';
+export const countsAsPending = (e: { action: string; undone: boolean }): boolean =>
+  !e.undone && e.action !== 'subscription-drop';
 
 /** Pending (not undone) journal entries per node: a lab test compares them before and after itself. */
 export async function pendingJournalCounts(): Promise<Record<NodeName, number>> {

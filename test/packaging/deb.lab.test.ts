@@ -7,7 +7,8 @@ import { debPath } from '../lab/paths.js';
 
 const isActive = async (node: 'a' | 'b') =>
   (await nodeExec(node, ['systemctl', 'is-active', 'pgduplex-agent'], { reject: false })).stdout.trim();
-const exists = async (node: 'a' | 'b', path: string) => (await nodeExec(node, ['test', '-e', path], { reject: false })).exitCode === 0;
+const exists = async (node: 'a' | 'b', path: string) =>
+  (await nodeExec(node, ['test', '-e', path], { reject: false })).exitCode === 0;
 
 describe('the .deb', () => {
   it('passes lintian without errors', async () => {
@@ -16,12 +17,15 @@ describe('the .deb', () => {
     expect(errors).toEqual([]);
   });
 
-  it.each(NODE_NAMES)('is installed on node %s with the agent active and the packaged CLI at the right version', async (node) => {
-    expect(await isActive(node)).toBe('active');
-    expect((await nodeExec(node, ['systemctl', 'is-enabled', 'pgduplex-agent'])).stdout.trim()).toBe('enabled');
-    expect((await nodeExec(node, ['pgduplex', '--version'])).stdout.trim()).toBe(VERSION);
-    expect((await nodeExec(node, ['dpkg-query', '-W', '-f', '${Version}', 'pgduplex'])).stdout).toBe(VERSION);
-  });
+  it.each(NODE_NAMES)(
+    'is installed on node %s with the agent active and the packaged CLI at the right version',
+    async (node) => {
+      expect(await isActive(node)).toBe('active');
+      expect((await nodeExec(node, ['systemctl', 'is-enabled', 'pgduplex-agent'])).stdout.trim()).toBe('enabled');
+      expect((await nodeExec(node, ['pgduplex', '--version'])).stdout.trim()).toBe(VERSION);
+      expect((await nodeExec(node, ['dpkg-query', '-W', '-f', '${Version}', 'pgduplex'])).stdout).toBe(VERSION);
+    },
+  );
 
   it('dpkg -r stops and removes the service but keeps the config; dpkg -P removes config and state; reinstall works', async () => {
     const node = 'b';
@@ -36,7 +40,11 @@ describe('the .deb', () => {
     expect(await exists(node, '/var/lib/pgduplex')).toBe(false);
 
     await installDeb(node, debPath());
-    await waitFor('reinstalled agent live', () => nodeHttp(node, 'http://127.0.0.1:7740/health/ready'), (r) => r.status === 200);
+    await waitFor(
+      'reinstalled agent live',
+      () => nodeHttp(node, 'http://127.0.0.1:7740/health/ready'),
+      (r) => r.status === 200,
+    );
     expect(await isActive(node)).toBe('active');
     expect(await exists(node, '/etc/pgduplex/agent.json')).toBe(true);
   });

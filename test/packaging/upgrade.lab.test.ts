@@ -40,7 +40,12 @@ async function replicatesBothWays(tag: string): Promise<void> {
   await labSql('a', `insert into v_domains (domain_name) values ('${tag}-from-a.example');`);
   await labSql('b', `insert into v_domains (domain_name) values ('${tag}-from-b.example');`);
   for (const node of ['a', 'b'] as const) {
-    await waitFor(`${tag}: both rows on ${node}`, () => domains(node, `${tag}-from-%`), (n) => n === '2', 30_000);
+    await waitFor(
+      `${tag}: both rows on ${node}`,
+      () => domains(node, `${tag}-from-%`),
+      (n) => n === '2',
+      30_000,
+    );
   }
 }
 
@@ -116,12 +121,17 @@ describe(`upgrading a live pair from pgduplex ${OLD} to ${VERSION}, one node at 
   it(`status from a (${VERSION}) works in the mixed pair and says what works until b is upgraded`, async () => {
     const r = await cli('a', 'status');
     expect(r.exitCode, `${r.stdout}\n${r.stderr}`).toBe(0);
-    expect(r.stdout).toContain(`note: the agents run different pgduplex versions (a ${VERSION}, b ${OLD}): `
-      + 'replication keeps running, status and teardown work; '
-      + `setup refuses until both run ${VERSION}: ${UPGRADE_HINT}`);
+    expect(r.stdout).toContain(
+      `note: the agents run different pgduplex versions (a ${VERSION}, b ${OLD}): ` +
+        'replication keeps running, status and teardown work; ' +
+        `setup refuses until both run ${VERSION}: ${UPGRADE_HINT}`,
+    );
     expect(r.stdout).toContain('Both directions replicate.');
     const json = JSON.parse((await cli('a', 'status', '--json')).stdout) as { versionNote: string | null };
-    const agents = [{ node: 'a', version: VERSION }, { node: 'b', version: OLD }];
+    const agents = [
+      { node: 'a', version: VERSION },
+      { node: 'b', version: OLD },
+    ];
     expect(json).toMatchObject({ verdict: 'healthy', agents });
     expect(json.versionNote).toContain('different pgduplex versions');
   });

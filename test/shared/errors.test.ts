@@ -16,7 +16,10 @@ describe('PgduplexError', () => {
     expect(PgduplexError.fromJSON({ code: '__proto__', message: 'x' }).code).toBe('INTERNAL');
     expect(PgduplexError.fromJSON('nonsense').code).toBe('INTERNAL');
     // A newer peer's code keeps its words, so a mixed pair still says what happened.
-    expect(PgduplexError.fromJSON({ code: 'ROOT_PLEASE', message: 'x', hint: 'y' })).toMatchObject({ message: 'x (ROOT_PLEASE, from a newer pgduplex)', hint: 'y' });
+    expect(PgduplexError.fromJSON({ code: 'ROOT_PLEASE', message: 'x', hint: 'y' })).toMatchObject({
+      message: 'x (ROOT_PLEASE, from a newer pgduplex)',
+      hint: 'y',
+    });
   });
 
   it('wraps foreign errors', () => {

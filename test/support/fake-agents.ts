@@ -6,6 +6,7 @@ export type FakeHandler = (side: Side, action: string, params: unknown) => unkno
 
 /** Two in-memory agents for coordinator unit tests; answers are not validated, so a fake may give only what a test reads. */
 export function fakeAgents(handle: FakeHandler): Agents {
-  const call = async (side: Side, action: ActionDescriptor | string, params: unknown) => handle(side, typeof action === 'string' ? action : action.name, params);
+  const call = async (side: Side, action: ActionDescriptor | string, params: unknown) =>
+    handle(side, typeof action === 'string' ? action : action.name, params);
   return { call } as Agents;
 }

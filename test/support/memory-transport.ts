@@ -1,7 +1,9 @@
 import type { Transport } from '../../shared/channel/transport.js';
 
 /** Two connected in-memory transports, delivering asynchronously like a socket; for session tests. */
-export function transportPair(addresses: [string, string] = ['127.0.0.1', '127.0.0.1']): [MemoryTransport, MemoryTransport] {
+export function transportPair(
+  addresses: [string, string] = ['127.0.0.1', '127.0.0.1'],
+): [MemoryTransport, MemoryTransport] {
   const a = new MemoryTransport(addresses[1]);
   const b = new MemoryTransport(addresses[0]);
   a.other = b;

@@ -11,7 +11,9 @@ describe('facts action (node a, real node)', () => {
     expect(f.systemd).toBe(true);
     expect(f.tools).toMatchObject({ iptables: true, ip6tables: true, pg_dump: true, 'netfilter-persistent': false });
     expect(f.addresses.map((a) => a.address)).toEqual(expect.arrayContaining([LAB.nodes.a.ipv4, LAB.nodes.a.ipv6]));
-    expect(f.clusters).toEqual([expect.objectContaining({ version: '17', name: 'main', port: 5432, service: 'postgresql@17-main' })]);
+    expect(f.clusters).toEqual([
+      expect.objectContaining({ version: '17', name: 'main', port: 5432, service: 'postgresql@17-main' }),
+    ]);
     if (!f.postgresql.ready) throw new Error(f.postgresql.reason);
     expect(f.postgresql.serverVersion).toMatch(/^17\./);
     expect(f.postgresql.databases).toContain('fusionpbx');

@@ -3,7 +3,12 @@ import { hazardsAction } from '../../../shared/protocol/facts.js';
 import { agentOk, agentRpc } from '../../lab/agent-rpc.js';
 import { nodeExec } from '../../lab/index.js';
 
-const sql = (text: string, db = 'fusionpbx') => nodeExec('a', ['runuser', '-u', 'postgres', '--', 'psql', '-X', '-qAt', '-v', 'ON_ERROR_STOP=1', '-d', db, '-f', '-'], { input: text });
+const sql = (text: string, db = 'fusionpbx') =>
+  nodeExec(
+    'a',
+    ['runuser', '-u', 'postgres', '--', 'psql', '-X', '-qAt', '-v', 'ON_ERROR_STOP=1', '-d', db, '-f', '-'],
+    { input: text },
+  );
 const SEED = `create table hz_ok (id uuid primary key default gen_random_uuid(), t timestamptz default now(), f float8 default 0.1, j jsonb default '{"a":1}');
 create table hz_nopk (k text, v int); insert into hz_nopk select 'k' || g, g from generate_series(1, 50) g; update hz_nopk set v = v + 1 where v < 5;
 create table hz_serial (id bigserial primary key, note text);
@@ -41,9 +46,14 @@ describe('read-only inspection for setup and verify (node a)', () => {
     const r = await agentOk<{ journalId: string }>('a', 'backup-restore.apply', { id, into: 'pgduplex_restore_ck' });
     undo.unshift(r.journalId);
     type Sums = Array<{ table: string; rows: number; sum: string }>;
-    const [src, copy] = await Promise.all([agentOk<Sums>('a', 'tables.checksum', { database: 'fusionpbx' }), agentOk<Sums>('a', 'tables.checksum', { database: 'pgduplex_restore_ck' })]);
+    const [src, copy] = await Promise.all([
+      agentOk<Sums>('a', 'tables.checksum', { database: 'fusionpbx' }),
+      agentOk<Sums>('a', 'tables.checksum', { database: 'pgduplex_restore_ck' }),
+    ]);
     expect(src.find((t) => t.table === 'public.hz_ok')?.rows).toBe(300);
-    expect(copy.filter((t) => t.table.startsWith('public.hz_'))).toEqual(src.filter((t) => t.table.startsWith('public.hz_')));
+    expect(copy.filter((t) => t.table.startsWith('public.hz_'))).toEqual(
+      src.filter((t) => t.table.startsWith('public.hz_')),
+    );
     await sql(`update hz_nopk set v = v + 1 where k = 'k42';`, 'pgduplex_restore_ck');
     const changed = await agentOk<Sums>('a', 'tables.checksum', { database: 'pgduplex_restore_ck' });
     const before = src.find((t) => t.table === 'public.hz_nopk');

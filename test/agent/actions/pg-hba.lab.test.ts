@@ -12,13 +12,24 @@ let original = '';
 
 const sha = async (): Promise<string> => (await nodeExec('a', ['sha256sum', HBA])).stdout.split(' ')[0] ?? '';
 const owner = async (): Promise<string> => (await nodeExec('a', ['stat', '-c', '%U:%G %a', HBA])).stdout.trim();
-const psql = async (sql: string): Promise<string> => (await nodeExec('a', ['runuser', '-u', 'postgres', '--', 'psql', '-XAtq', '-v', 'ON_ERROR_STOP=1', '-f', '-'], { input: sql })).stdout.trim();
+const psql = async (sql: string): Promise<string> =>
+  (
+    await nodeExec('a', ['runuser', '-u', 'postgres', '--', 'psql', '-XAtq', '-v', 'ON_ERROR_STOP=1', '-f', '-'], {
+      input: sql,
+    })
+  ).stdout.trim();
 const ourRules = async (): Promise<string> =>
-  psql("select string_agg(concat_ws(' ', line_number, type, array_to_string(database, ','), array_to_string(user_name, ','), address, auth_method, error), E'\\n' order by line_number) from pg_hba_file_rules where user_name = '{pgduplex_h6hba}'");
+  psql(
+    "select string_agg(concat_ws(' ', line_number, type, array_to_string(database, ','), array_to_string(user_name, ','), address, auth_method, error), E'\\n' order by line_number) from pg_hba_file_rules where user_name = '{pgduplex_h6hba}'",
+  );
 const writeHba = (text: string) => nodeExec('a', ['bash', '-c', `cat > ${HBA}`], { input: text });
 /** The file's exact bytes (nodeExec's stdout loses a final newline). */
-const readHba = async (): Promise<string> => Buffer.from((await nodeExec('a', ['base64', '-w0', HBA])).stdout.trim(), 'base64').toString('utf8');
-const hbaUndoIds = async (): Promise<string[]> => (await agentOk<Array<{ id: string; action: string; undone: boolean }>>('a', 'journal.list')).filter((e) => e.action === 'pg-hba' && !e.undone).map((e) => e.id);
+const readHba = async (): Promise<string> =>
+  Buffer.from((await nodeExec('a', ['base64', '-w0', HBA])).stdout.trim(), 'base64').toString('utf8');
+const hbaUndoIds = async (): Promise<string[]> =>
+  (await agentOk<Array<{ id: string; action: string; undone: boolean }>>('a', 'journal.list'))
+    .filter((e) => e.action === 'pg-hba' && !e.undone)
+    .map((e) => e.id);
 
 beforeAll(async () => {
   original = await readHba();
@@ -40,10 +51,18 @@ describe('pg-hba action (node a, real pg_hba.conf and pg_hba_file_rules)', () =>
     expect(stat).toBe('postgres:postgres 640');
 
     const check = await agentOk<{ changes: string[] }>('a', 'pg-hba.check', params(B4));
-    expect(check.changes).toEqual([expect.stringMatching(new RegExp(`^${HBA}: add "hostssl ${LAB.database} pgduplex_h6hba ${B4}/32 scram-sha-256" at line \\d+$`))]);
+    expect(check.changes).toEqual([
+      expect.stringMatching(
+        new RegExp(`^${HBA}: add "hostssl ${LAB.database} pgduplex_h6hba ${B4}/32 scram-sha-256" at line \\d+$`),
+      ),
+    ]);
     expect(await sha()).toBe(before);
 
-    const applied = await agentOk<{ changed: boolean; changes: string[]; journalId: string }>('a', 'pg-hba.apply', params(B4));
+    const applied = await agentOk<{ changed: boolean; changes: string[]; journalId: string }>(
+      'a',
+      'pg-hba.apply',
+      params(B4),
+    );
     expect(applied).toMatchObject({ changed: true, changes: check.changes });
     ids.push(applied.journalId);
     const applied6 = await agentOk<{ changed: boolean; journalId: string }>('a', 'pg-hba.apply', params(B6));
@@ -59,14 +78,21 @@ describe('pg-hba action (node a, real pg_hba.conf and pg_hba_file_rules)', () =>
     expect(lines.indexOf(`# BEGIN pgduplex peer ${B6}`)).toBeLessThan(lines.findIndex((l) => l.startsWith('host ')));
     expect(await owner()).toBe(stat);
     const rules = await ourRules();
-    expect(rules).toMatch(new RegExp(`^\\d+ hostssl ${LAB.database} pgduplex_h6hba ${B4} scram-sha-256\\n\\d+ hostssl ${LAB.database} pgduplex_h6hba ${B6} scram-sha-256$`));
+    expect(rules).toMatch(
+      new RegExp(
+        `^\\d+ hostssl ${LAB.database} pgduplex_h6hba ${B4} scram-sha-256\\n\\d+ hostssl ${LAB.database} pgduplex_h6hba ${B6} scram-sha-256$`,
+      ),
+    );
 
     expect((await agentOk<{ changes: string[] }>('a', 'pg-hba.check', params(B6))).changes).toEqual([]);
 
     expect((await agentOk<{ changes: string[] }>('a', 'pg-hba.check', params(B4))).changes).toEqual([]);
     expect(await agentOk('a', 'pg-hba.apply', params(B4))).toEqual({ changed: false, changes: [] });
 
-    for (const id of ids.splice(0).reverse()) expect((await agentOk<{ undone: string[] }>('a', 'journal.undo', { id })).undone).toEqual([expect.stringContaining('byte for byte')]);
+    for (const id of ids.splice(0).reverse())
+      expect((await agentOk<{ undone: string[] }>('a', 'journal.undo', { id })).undone).toEqual([
+        expect.stringContaining('byte for byte'),
+      ]);
     expect(await sha()).toBe(before);
     expect(await owner()).toBe(stat);
     expect(await ourRules()).toBe('');
@@ -79,11 +105,21 @@ describe('pg-hba action (node a, real pg_hba.conf and pg_hba_file_rules)', () =>
     try {
       await expect.poll(() => psql('SHOW ssl')).toBe('off');
       const check = await agentRpc('a', 'pg-hba.check', params(B4));
-      expect(check).toMatchObject({ ok: false, error: { code: 'PG_HBA_INVALID', message: expect.stringContaining('ssl is off'), hint: expect.stringContaining('ssl = on') } });
+      expect(check).toMatchObject({
+        ok: false,
+        error: {
+          code: 'PG_HBA_INVALID',
+          message: expect.stringContaining('ssl is off'),
+          hint: expect.stringContaining('ssl = on'),
+        },
+      });
 
       const loadedBefore = await psql('SELECT pg_conf_load_time()');
       const r = await agentRpc('a', 'pg-hba.apply', params(B4));
-      expect(r).toMatchObject({ ok: false, error: { code: 'PG_HBA_INVALID', hint: expect.stringContaining('ssl = on') } });
+      expect(r).toMatchObject({
+        ok: false,
+        error: { code: 'PG_HBA_INVALID', hint: expect.stringContaining('ssl = on') },
+      });
       if (!r.ok) {
         expect(r.error.message).toContain('hostssl record cannot match because SSL is disabled');
         expect(r.error.message).toContain('was restored');
@@ -103,7 +139,10 @@ describe('pg-hba action (node a, real pg_hba.conf and pg_hba_file_rules)', () =>
     const brokenSha = await sha();
     try {
       const r = await agentRpc('a', 'pg-hba.apply', params(B4));
-      expect(r).toMatchObject({ ok: false, error: { code: 'PG_HBA_INVALID', message: expect.stringContaining('already reports errors') } });
+      expect(r).toMatchObject({
+        ok: false,
+        error: { code: 'PG_HBA_INVALID', message: expect.stringContaining('already reports errors') },
+      });
       if (!r.ok) expect(r.error.message).toContain('invalid CIDR mask');
       expect(await sha()).toBe(brokenSha);
     } finally {

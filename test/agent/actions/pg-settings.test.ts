@@ -9,13 +9,21 @@ describe('pg-settings params', () => {
 
   it('turns valid settings into a map of canonical values', () => {
     const r = parse({ wal_level: 'Logical', track_commit_timestamp: 'yes', max_slot_wal_keep_size: '10GB' });
-    expect(r.success && r.data.settings).toEqual(new Map([['wal_level', 'logical'], ['track_commit_timestamp', 'on'], ['max_slot_wal_keep_size', '10GB']]));
+    expect(r.success && r.data.settings).toEqual(
+      new Map([
+        ['wal_level', 'logical'],
+        ['track_commit_timestamp', 'on'],
+        ['max_slot_wal_keep_size', '10GB'],
+      ]),
+    );
   });
 
   it('names the setting and the reason when a value is refused', () => {
     const r = parse({ wal_level: 'logical', max_wal_senders: "10'" });
     expect(r.success).toBe(false);
-    expect(r.error?.issues.map((i) => [i.path.join('.'), i.message])).toEqual([['settings.max_wal_senders', `max_wal_senders must be a whole number (0 or more, no unit), not "10'"`]]);
+    expect(r.error?.issues.map((i) => [i.path.join('.'), i.message])).toEqual([
+      ['settings.max_wal_senders', `max_wal_senders must be a whole number (0 or more, no unit), not "10'"`],
+    ]);
   });
 
   it('refuses nothing at all, unknown names and a __proto__ key (which a record would silently drop)', () => {

@@ -4,12 +4,27 @@ import { ActionRegistry, defineHandler } from '../../../agent/actions/registry.j
 import { defineAction } from '../../../shared/protocol/actions.js';
 
 // A stop lets the running change finish (and journal itself) before the agent exits.
-const change = defineAction({ name: 'change', mutates: true, callers: ['local', 'peer'], params: z.strictObject({ ms: z.number() }), result: z.strictObject({ done: z.boolean() }) });
-const read = defineAction({ name: 'read', mutates: false, callers: ['local', 'peer'], params: z.strictObject({}), result: z.strictObject({ ok: z.boolean() }) });
+const change = defineAction({
+  name: 'change',
+  mutates: true,
+  callers: ['local', 'peer'],
+  params: z.strictObject({ ms: z.number() }),
+  result: z.strictObject({ done: z.boolean() }),
+});
+const read = defineAction({
+  name: 'read',
+  mutates: false,
+  callers: ['local', 'peer'],
+  params: z.strictObject({}),
+  result: z.strictObject({ ok: z.boolean() }),
+});
 const ctx = { origin: 'local' as const, requestId: 't', progress: () => undefined };
 const registry = () =>
   new ActionRegistry().register(
-    defineHandler({ descriptor: change, run: async ({ ms }) => (await new Promise((r) => setTimeout(r, ms)), { done: true }) }),
+    defineHandler({
+      descriptor: change,
+      run: async ({ ms }) => (await new Promise((r) => setTimeout(r, ms)), { done: true }),
+    }),
     defineHandler({ descriptor: read, run: async () => ({ ok: true }) }),
   );
 
@@ -21,7 +36,10 @@ describe('ActionRegistry.drain', () => {
     const drain = r.drain(5000).then((cut) => ((drained = true), cut));
     await new Promise((res) => setTimeout(res, 20));
     expect(drained).toBe(false);
-    await expect(r.dispatch('change', { ms: 1 }, ctx)).rejects.toMatchObject({ code: 'BUSY', message: 'the agent is stopping' });
+    await expect(r.dispatch('change', { ms: 1 }, ctx)).rejects.toMatchObject({
+      code: 'BUSY',
+      message: 'the agent is stopping',
+    });
     expect(await running).toEqual({ done: true });
     expect(await drain).toBeUndefined();
     expect(await r.dispatch('read', {}, ctx)).toEqual({ ok: true });
@@ -37,7 +55,14 @@ describe('ActionRegistry.drain', () => {
 });
 
 describe('ActionRegistry names', () => {
-  const renamed = defineAction({ name: 'thing.read', aliases: ['thing-read'], mutates: false, callers: ['local'], params: z.strictObject({}), result: z.strictObject({ ok: z.boolean() }) });
+  const renamed = defineAction({
+    name: 'thing.read',
+    aliases: ['thing-read'],
+    mutates: false,
+    callers: ['local'],
+    params: z.strictObject({}),
+    result: z.strictObject({ ok: z.boolean() }),
+  });
   const r = new ActionRegistry().register(defineHandler({ descriptor: renamed, run: async () => ({ ok: true }) }));
 
   it('answers to a name an earlier version used, and counts it under the current name', async () => {
@@ -46,6 +71,8 @@ describe('ActionRegistry names', () => {
   });
 
   it('refuses a caller the descriptor does not name, as an unknown action', async () => {
-    await expect(r.dispatch('thing.read', {}, { ...ctx, origin: 'peer' })).rejects.toMatchObject({ code: 'UNKNOWN_ACTION' });
+    await expect(r.dispatch('thing.read', {}, { ...ctx, origin: 'peer' })).rejects.toMatchObject({
+      code: 'UNKNOWN_ACTION',
+    });
   });
 });

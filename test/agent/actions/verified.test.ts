@@ -12,7 +12,10 @@ let journal: Journal;
 const ctx = {} as ActionContext;
 const handlers = () => {
   const [get, set] = verifiedHandlers({ journal } as AgentServices);
-  return { get: (database: string) => get!.run({ database }, ctx), set: (database: string) => set!.run({ database }, ctx) };
+  return {
+    get: (database: string) => get!.run({ database }, ctx),
+    set: (database: string) => set!.run({ database }, ctx),
+  };
 };
 
 beforeEach(async () => {

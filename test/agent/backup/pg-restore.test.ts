@@ -19,7 +19,13 @@ describe('withoutGrantsTo', () => {
   });
 
   it('never touches COPY data, even a row that reads like a grant', () => {
-    const script = ['COPY public.notes (id, note) FROM stdin;', '1\tGRANT SELECT ON x TO pgduplex_repl;', 'GRANT SELECT ON TABLE public.notes TO pgduplex_repl;', '\\.', 'GRANT SELECT ON TABLE public.notes TO pgduplex_repl;'];
+    const script = [
+      'COPY public.notes (id, note) FROM stdin;',
+      '1\tGRANT SELECT ON x TO pgduplex_repl;',
+      'GRANT SELECT ON TABLE public.notes TO pgduplex_repl;',
+      '\\.',
+      'GRANT SELECT ON TABLE public.notes TO pgduplex_repl;',
+    ];
     expect(run(script)).toEqual(script.slice(0, 4));
   });
 });

@@ -46,7 +46,9 @@ describe('parseAgentConfig', () => {
   });
 
   it('escapes an unknown key, so a newline or terminal escape in it cannot break the one line', () => {
-    expect(failure('{"listen": {"a\\nb\\u001b[2J\\u009b": 1}}').message).toBe(`${FILE}: unknown key "listen.a\\nb\\u001b[2J\\u009b"`);
+    expect(failure('{"listen": {"a\\nb\\u001b[2J\\u009b": 1}}').message).toBe(
+      `${FILE}: unknown key "listen.a\\nb\\u001b[2J\\u009b"`,
+    );
     expect(failure('{"nodeName": "x\\u007f"}').message).toContain('(got "x\\u007f")');
   });
 
@@ -59,13 +61,17 @@ describe('parseAgentConfig', () => {
   });
 
   it('names a wrong type', () => {
-    expect(failure('{"listen": {"port": "7740"}}').message).toBe(`${FILE}: "listen.port" must be a number (got "7740")`);
+    expect(failure('{"listen": {"port": "7740"}}').message).toBe(
+      `${FILE}: "listen.port" must be a number (got "7740")`,
+    );
     expect(failure('{"logLevel": "loud"}').message).toMatch(/^\/etc\/pgduplex\/agent.json: "logLevel" .*loud/);
     expect(failure('[]').message).toContain('must hold a JSON object');
   });
 
   it('rejects a listen host that is not an address', () => {
-    expect(failure('{"listen": {"host": "example.org"}}').message).toContain('"listen.host" must be an IPv4 or IPv6 address');
+    expect(failure('{"listen": {"host": "example.org"}}').message).toContain(
+      '"listen.host" must be an IPv4 or IPv6 address',
+    );
   });
 
   it('counts further problems on the same line', () => {

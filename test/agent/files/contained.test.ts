@@ -31,24 +31,30 @@ const refusal = async (p: Promise<unknown>) => {
 describe('containedPath', () => {
   it('gives the real path of a file inside the cluster, existing or about to be written', async () => {
     expect(await containedPath(join(conf, 'pg_hba.conf'), [conf], 'hba_file')).toBe(join(conf, 'pg_hba.conf'));
-    expect(await containedPath(join(conf, 'conf.d/50-pgduplex.conf'), [conf], 'the drop-in')).toBe(join(conf, 'conf.d/50-pgduplex.conf'));
+    expect(await containedPath(join(conf, 'conf.d/50-pgduplex.conf'), [conf], 'the drop-in')).toBe(
+      join(conf, 'conf.d/50-pgduplex.conf'),
+    );
   });
 
   it('refuses a hba_file, include_dir or log link that leads outside, naming where it leads', async () => {
     expect(await refusal(containedPath(join(state, 'identity.json'), [conf], 'hba_file'))).toContain(`outside ${conf}`);
     await symlink(state, join(conf, 'elsewhere'));
-    expect(await refusal(containedPath(join(conf, 'elsewhere/50-pgduplex.conf'), [conf], 'the drop-in'))).toContain(join(state, '50-pgduplex.conf'));
+    expect(await refusal(containedPath(join(conf, 'elsewhere/50-pgduplex.conf'), [conf], 'the drop-in'))).toContain(
+      join(state, '50-pgduplex.conf'),
+    );
     await symlink(join(state, 'identity.json'), join(conf, 'log'));
     await refusal(containedPath(join(conf, 'log'), [conf], "the cluster's log"));
     await refusal(containedPath(join(conf, '../../../../var/lib/pgduplex/identity.json'), [conf], 'hba_file'));
   });
 
-  it('does not take a directory that only starts with the root\'s name for one inside it', async () => {
+  it("does not take a directory that only starts with the root's name for one inside it", async () => {
     await mkdir(`${conf}-evil`, { recursive: true });
     await refusal(containedPath(`${conf}-evil/pg_hba.conf`, [conf], 'hba_file'));
   });
 
   it('says so when the directory of the path does not exist', async () => {
-    expect(await refusal(containedPath(join(conf, 'missing/x.conf'), [conf], 'the drop-in'))).toContain('cannot be resolved');
+    expect(await refusal(containedPath(join(conf, 'missing/x.conf'), [conf], 'the drop-in'))).toContain(
+      'cannot be resolved',
+    );
   });
 });

@@ -41,23 +41,28 @@ describe('writeFileAtomic', () => {
     const path = join(dir, '50-pgduplex.conf');
     const tmp = join(dir, '.planted');
     await symlink(victim, tmp);
-    expect(await codeOf(writeFileAtomic(path, 'x\n', { ...me, mode: 0o644 }, { tempName: () => tmp }))).toBe('FILE_TAMPERED');
+    expect(await codeOf(writeFileAtomic(path, 'x\n', { ...me, mode: 0o644 }, { tempName: () => tmp }))).toBe(
+      'FILE_TAMPERED',
+    );
     await untouched();
-    expect((await lstat(path).catch(() => undefined))).toBeUndefined();
+    expect(await lstat(path).catch(() => undefined)).toBeUndefined();
   });
 
-  it.runIf(root)('sets owner and mode on its own handle: a symlink swapped over the temp file before the rename gains nothing', async () => {
-    const path = join(dir, '50-pgduplex.conf');
-    await writeFile(path, 'old\n');
-    const swap = async (tmp: string) => {
-      await rm(tmp);
-      await symlink(victim, tmp);
-    };
-    const written = writeFileAtomic(path, 'new\n', { uid: 65534, gid: 65534, mode: 0o644 }, { beforeRename: swap });
-    expect(await codeOf(written)).toBe('FILE_TAMPERED');
-    await untouched();
-    expect(await readFile(path, 'utf8')).toBe('old\n');
-  });
+  it.runIf(root)(
+    'sets owner and mode on its own handle: a symlink swapped over the temp file before the rename gains nothing',
+    async () => {
+      const path = join(dir, '50-pgduplex.conf');
+      await writeFile(path, 'old\n');
+      const swap = async (tmp: string) => {
+        await rm(tmp);
+        await symlink(victim, tmp);
+      };
+      const written = writeFileAtomic(path, 'new\n', { uid: 65534, gid: 65534, mode: 0o644 }, { beforeRename: swap });
+      expect(await codeOf(written)).toBe('FILE_TAMPERED');
+      await untouched();
+      expect(await readFile(path, 'utf8')).toBe('old\n');
+    },
+  );
 
   it('finds out a temp file replaced by another file before the rename, and puts nothing in place', async () => {
     const path = join(dir, '50-pgduplex.conf');
@@ -65,7 +70,9 @@ describe('writeFileAtomic', () => {
       await writeFile(join(dir, 'forged'), 'forged\n');
       await rename(join(dir, 'forged'), tmp);
     };
-    expect(await codeOf(writeFileAtomic(path, 'mine\n', { ...me, mode: 0o644 }, { beforeRename: swap }))).toBe('FILE_TAMPERED');
+    expect(await codeOf(writeFileAtomic(path, 'mine\n', { ...me, mode: 0o644 }, { beforeRename: swap }))).toBe(
+      'FILE_TAMPERED',
+    );
     expect(await lstat(path).catch(() => undefined)).toBeUndefined();
   });
 });

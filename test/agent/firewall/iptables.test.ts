@@ -26,7 +26,10 @@ async function fake(name: string, body: string): Promise<string> {
 const opts = (bins: Record<string, string>, timeoutMs = 5_000) => ({ timeoutMs, bins });
 
 async function failure(p: Promise<unknown>): Promise<PgduplexError> {
-  const err = await p.then(() => undefined, (e: unknown) => e);
+  const err = await p.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   expect(err).toBeInstanceOf(PgduplexError);
   return err as PgduplexError;
 }
@@ -58,23 +61,36 @@ describe('running iptables', () => {
   });
 
   it('a permission problem is FIREWALL_DENIED with the first stderr line, version prefix stripped', async () => {
-    const ipt = await fake('iptables', `echo 'iptables v1.8.11 (nf_tables): Could not fetch rule set generation id: Permission denied (you must be root)' >&2; exit 4`);
+    const ipt = await fake(
+      'iptables',
+      `echo 'iptables v1.8.11 (nf_tables): Could not fetch rule set generation id: Permission denied (you must be root)' >&2; exit 4`,
+    );
     const err = await failure(iptables(4, ['-w', '-t', 'filter', '-N', 'PGDUPLEX'], opts({ iptables: ipt })));
     expect(err.code).toBe('FIREWALL_DENIED');
-    expect(err.message).toBe('iptables -w -t filter -N PGDUPLEX was refused: Could not fetch rule set generation id: Permission denied (you must be root)');
+    expect(err.message).toBe(
+      'iptables -w -t filter -N PGDUPLEX was refused: Could not fetch rule set generation id: Permission denied (you must be root)',
+    );
     expect(err.hint).toContain('CAP_NET_ADMIN');
   });
 
   it('iptables-legacy without its lock file is FIREWALL_DENIED too', async () => {
-    const ipt = await fake('iptables', `echo 'Fatal: can'"'"'t open lock file /run/xtables.lock: Permission denied' >&2; exit 4`);
+    const ipt = await fake(
+      'iptables',
+      `echo 'Fatal: can'"'"'t open lock file /run/xtables.lock: Permission denied' >&2; exit 4`,
+    );
     expect((await failure(iptables(4, ['-w', '-S'], opts({ iptables: ipt })))).code).toBe('FIREWALL_DENIED');
   });
 
   it('any other failure is FIREWALL_FAILED naming the command, the exit code and the reason', async () => {
-    const ipt = await fake('iptables', `echo 'iptables v1.8.11 (nf_tables):  CHAIN_DEL failed (Device or resource busy): chain PGDUPLEX' >&2; exit 4`);
+    const ipt = await fake(
+      'iptables',
+      `echo 'iptables v1.8.11 (nf_tables):  CHAIN_DEL failed (Device or resource busy): chain PGDUPLEX' >&2; exit 4`,
+    );
     const err = await failure(iptables(4, ['-w', '-t', 'filter', '-X', 'PGDUPLEX'], opts({ iptables: ipt })));
     expect(err.code).toBe('FIREWALL_FAILED');
-    expect(err.message).toBe('iptables -w -t filter -X PGDUPLEX failed (exit 4): CHAIN_DEL failed (Device or resource busy): chain PGDUPLEX');
+    expect(err.message).toBe(
+      'iptables -w -t filter -X PGDUPLEX failed (exit 4): CHAIN_DEL failed (Device or resource busy): chain PGDUPLEX',
+    );
     expect(err.hint).toBe('look at the current rules with "iptables-save -t filter"');
   });
 
@@ -99,7 +115,10 @@ describe('ruleExists (-C)', () => {
   });
 
   it('does not mistake a real failure for "absent"', async () => {
-    const ipt = await fake('iptables', `echo "iptables v1.8.11 (nf_tables): Couldn't load match \\\`comment':No such file or directory" >&2; exit 2`);
+    const ipt = await fake(
+      'iptables',
+      `echo "iptables v1.8.11 (nf_tables): Couldn't load match \\\`comment':No such file or directory" >&2; exit 2`,
+    );
     const err = await failure(ruleExists(4, checkRuleArgv(rule), opts({ iptables: ipt })));
     expect(err.code).toBe('FIREWALL_FAILED');
     expect(err.message).toContain("Couldn't load match `comment'");
@@ -116,7 +135,10 @@ describe('saveFilter and netfilterPersistentSave', () => {
     expect(await netfilterPersistentSave(opts({ netfilterPersistent: join(dir, 'netfilter-persistent') }))).toBe(false);
     const ok = await fake('netfilter-persistent', '[ "$1" = save ] || exit 3');
     expect(await netfilterPersistentSave(opts({ netfilterPersistent: ok }))).toBe(true);
-    const bad = await fake('nfp', 'echo "run-parts: /usr/share/netfilter-persistent/plugins.d/15-ip4tables exited with return code 1" >&2; exit 1');
+    const bad = await fake(
+      'nfp',
+      'echo "run-parts: /usr/share/netfilter-persistent/plugins.d/15-ip4tables exited with return code 1" >&2; exit 1',
+    );
     const err = await failure(netfilterPersistentSave(opts({ netfilterPersistent: bad })));
     expect(err.code).toBe('FIREWALL_FAILED');
     expect(err.hint).toContain('netfilter-persistent save');

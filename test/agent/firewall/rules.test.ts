@@ -2,8 +2,17 @@ import fc from 'fast-check';
 import { isIP } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import {
-  appendRuleArgv, checkJumpArgv, checkRuleArgv, deleteChainArgv, deleteJumpArgv, deleteRuleArgv, insertJumpArgv,
-  newChainArgv, peerRule, ruleSpec, saveArgv,
+  appendRuleArgv,
+  checkJumpArgv,
+  checkRuleArgv,
+  deleteChainArgv,
+  deleteJumpArgv,
+  deleteRuleArgv,
+  insertJumpArgv,
+  newChainArgv,
+  peerRule,
+  ruleSpec,
+  saveArgv,
 } from '../../../agent/firewall/rules.js';
 import { PgduplexError } from '../../../shared/errors.js';
 
@@ -71,10 +80,13 @@ describe('peerRule validation', () => {
     expect(err.message).toMatch(/^port .* is not a TCP port \(1\.\.65535\)$/);
   });
 
-  it.each([[''], ['PostgreSQL'], ['1abc'], ['pg sql'], ['pg"x'], ['a'.repeat(33)], [7]])('rejects purpose %j', (purpose) => {
-    const err = badParams(() => peerRule({ address: '10.0.0.1', port: 5432, purpose }));
-    expect(err.message).toContain('purpose');
-  });
+  it.each([[''], ['PostgreSQL'], ['1abc'], ['pg sql'], ['pg"x'], ['a'.repeat(33)], [7]])(
+    'rejects purpose %j',
+    (purpose) => {
+      const err = badParams(() => peerRule({ address: '10.0.0.1', port: 5432, purpose }));
+      expect(err.message).toContain('purpose');
+    },
+  );
 
   it('accepts the longest purpose and the port limits', () => {
     expect(peerRule({ address: '10.0.0.1', port: 1, purpose: `a${'-'.repeat(31)}` }).port).toBe(1);
@@ -110,7 +122,9 @@ describe('peerRule validation', () => {
         return (
           isIP(rule.address) === rule.family &&
           !rule.address.includes('/') &&
-          Number.isInteger(rule.port) && rule.port >= 1 && rule.port <= 65535 &&
+          Number.isInteger(rule.port) &&
+          rule.port >= 1 &&
+          rule.port <= 65535 &&
           /^[a-z][a-z0-9-]{0,31}$/.test(rule.purpose) &&
           peerRule(rule).address === rule.address
         );
@@ -121,15 +135,54 @@ describe('peerRule validation', () => {
 });
 
 describe('argv builders', () => {
-  const spec4 = ['-s', '10.231.7.12/32', '-p', 'tcp', '-m', 'tcp', '--dport', '5432', '-m', 'comment', '--comment', 'pgduplex postgresql', '-j', 'ACCEPT'];
+  const spec4 = [
+    '-s',
+    '10.231.7.12/32',
+    '-p',
+    'tcp',
+    '-m',
+    'tcp',
+    '--dport',
+    '5432',
+    '-m',
+    'comment',
+    '--comment',
+    'pgduplex postgresql',
+    '-j',
+    'ACCEPT',
+  ];
 
   it('build one rule spec in iptables-save order, the comment as one argv element', () => {
     expect(ruleSpec(v4)).toEqual(spec4);
-    expect(ruleSpec(v6)).toEqual(['-s', 'fd00:231:7::12/128', '-p', 'tcp', '-m', 'tcp', '--dport', '7740', '-m', 'comment', '--comment', 'pgduplex agent', '-j', 'ACCEPT']);
+    expect(ruleSpec(v6)).toEqual([
+      '-s',
+      'fd00:231:7::12/128',
+      '-p',
+      'tcp',
+      '-m',
+      'tcp',
+      '--dport',
+      '7740',
+      '-m',
+      'comment',
+      '--comment',
+      'pgduplex agent',
+      '-j',
+      'ACCEPT',
+    ]);
   });
 
   it('wait for the xtables lock and name the filter table on every call', () => {
-    const all = [checkRuleArgv(v4), appendRuleArgv(v4), deleteRuleArgv(v4), checkJumpArgv(), insertJumpArgv(), deleteJumpArgv(), newChainArgv(), deleteChainArgv()];
+    const all = [
+      checkRuleArgv(v4),
+      appendRuleArgv(v4),
+      deleteRuleArgv(v4),
+      checkJumpArgv(),
+      insertJumpArgv(),
+      deleteJumpArgv(),
+      newChainArgv(),
+      deleteChainArgv(),
+    ];
     for (const argv of all) expect(argv.slice(0, 3)).toEqual(['-w', '-t', 'filter']);
   });
 

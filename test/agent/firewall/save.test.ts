@@ -32,11 +32,17 @@ describe('parseFilterSave', () => {
     expect(s.chainExists).toBe(true);
     expect(s.inputJumps).toEqual([2, 4]);
     expect(s.chainRules).toHaveLength(4);
-    expect(s.chainRules[0]).toEqual([...ruleSpec(peerRule({ address: '10.231.7.12', port: 5432, purpose: 'postgresql' }))]);
+    expect(s.chainRules[0]).toEqual([
+      ...ruleSpec(peerRule({ address: '10.231.7.12', port: 5432, purpose: 'postgresql' })),
+    ]);
   });
 
   it('reports nothing for a table without our chain, and for empty output', () => {
-    expect(parseFilterSave('*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -j ACCEPT\nCOMMIT\n')).toEqual({ chainExists: false, inputJumps: [], chainRules: [] });
+    expect(parseFilterSave('*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -j ACCEPT\nCOMMIT\n')).toEqual({
+      chainExists: false,
+      inputJumps: [],
+      chainRules: [],
+    });
     expect(parseFilterSave('')).toEqual({ chainExists: false, inputJumps: [], chainRules: [] });
   });
 });
@@ -67,7 +73,16 @@ describe('ruleFromTokens', () => {
 
 describe('tokenizeSaveLine', () => {
   it('splits on blanks and honours iptables-save quoting', () => {
-    expect(tokenizeSaveLine('-A X -m comment --comment "a b" -j ACCEPT')).toEqual(['-A', 'X', '-m', 'comment', '--comment', 'a b', '-j', 'ACCEPT']);
+    expect(tokenizeSaveLine('-A X -m comment --comment "a b" -j ACCEPT')).toEqual([
+      '-A',
+      'X',
+      '-m',
+      'comment',
+      '--comment',
+      'a b',
+      '-j',
+      'ACCEPT',
+    ]);
     expect(tokenizeSaveLine('--comment "say \\"hi\\" \\\\ ok"')).toEqual(['--comment', 'say "hi" \\ ok']);
     expect(tokenizeSaveLine('--comment ""  -j  X')).toEqual(['--comment', '', '-j', 'X']);
   });

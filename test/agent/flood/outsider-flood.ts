@@ -41,13 +41,18 @@ const count = (bucket: Record<string, number>, key: string) => (bucket[key] = (b
 
 function health(i: number): Promise<string> {
   return new Promise((resolve) => {
-    const req = get({ host: plan.address, port: plan.port, path: '/health', agent: i % 2 === 0 ? keepAlive : false, timeout: 10_000 }, (res) => {
-      res.resume();
-      res.on('end', () => resolve(String(res.statusCode)));
-      res.on('error', () => resolve('reset'));
-    });
+    const req = get(
+      { host: plan.address, port: plan.port, path: '/health', agent: i % 2 === 0 ? keepAlive : false, timeout: 10_000 },
+      (res) => {
+        res.resume();
+        res.on('end', () => resolve(String(res.statusCode)));
+        res.on('error', () => resolve('reset'));
+      },
+    );
     req.on('timeout', () => req.destroy(new Error('timeout')));
-    req.on('error', (err: NodeJS.ErrnoException) => resolve(err.message === 'timeout' ? 'timeout' : (err.code ?? 'error')));
+    req.on('error', (err: NodeJS.ErrnoException) =>
+      resolve(err.message === 'timeout' ? 'timeout' : (err.code ?? 'error')),
+    );
   });
 }
 
@@ -55,7 +60,13 @@ function health(i: number): Promise<string> {
 async function stranger(i: number): Promise<string> {
   const limits = { handshakeTimeoutMs: 10_000, maxFrameBytes: 65_536, connectTimeoutMs: 10_000 };
   try {
-    const s = await dialPeer({ address: plan.address, port: plan.port }, strangers[i % strangers.length]!, { peerKey: new Uint8Array(Buffer.from(plan.serverKey, 'base64')) }, limits, undefined);
+    const s = await dialPeer(
+      { address: plan.address, port: plan.port },
+      strangers[i % strangers.length]!,
+      { peerKey: new Uint8Array(Buffer.from(plan.serverKey, 'base64')) },
+      limits,
+      undefined,
+    );
     s.channel.close();
     return 'accepted';
   } catch (err) {
@@ -108,7 +119,9 @@ while (next < total) {
       continue;
     }
     report.sent += 1;
-    const p = isHandshake ? handshake(handshakesSent++).then((r) => void count(report.handshakes, r)) : health(next).then((r) => void count(report.health, r));
+    const p = isHandshake
+      ? handshake(handshakesSent++).then((r) => void count(report.handshakes, r))
+      : health(next).then((r) => void count(report.health, r));
     pending.add(p);
     void p.finally(() => pending.delete(p));
   }

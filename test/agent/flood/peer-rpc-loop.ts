@@ -15,21 +15,36 @@ const body = JSON.stringify({ action: 'peer.call', params: { action: 'ping', par
 
 function call(): Promise<string> {
   return new Promise((resolve) => {
-    const req = request({ socketPath: '/run/pgduplex/agent.sock', path: '/v1/rpc', method: 'POST', timeout: 30_000, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => (text += c));
-      res.on('end', () => {
-        try {
-          const answer = JSON.parse(text.trim().split('\n').at(-1) ?? '') as { ok: boolean; result?: { node?: string }; error?: { code: string } };
-          resolve(answer.ok && answer.result?.node === 'b' ? 'ok' : (answer.error?.code ?? 'WRONG_ANSWER'));
-        } catch {
-          resolve('NOT_JSON');
-        }
-      });
-    });
+    const req = request(
+      {
+        socketPath: '/run/pgduplex/agent.sock',
+        path: '/v1/rpc',
+        method: 'POST',
+        timeout: 30_000,
+        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+      },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => (text += c));
+        res.on('end', () => {
+          try {
+            const answer = JSON.parse(text.trim().split('\n').at(-1) ?? '') as {
+              ok: boolean;
+              result?: { node?: string };
+              error?: { code: string };
+            };
+            resolve(answer.ok && answer.result?.node === 'b' ? 'ok' : (answer.error?.code ?? 'WRONG_ANSWER'));
+          } catch {
+            resolve('NOT_JSON');
+          }
+        });
+      },
+    );
     req.on('timeout', () => req.destroy(new Error('timeout')));
-    req.on('error', (err: NodeJS.ErrnoException) => resolve(err.message === 'timeout' ? 'CLIENT_TIMEOUT' : (err.code ?? 'SOCKET_ERROR')));
+    req.on('error', (err: NodeJS.ErrnoException) =>
+      resolve(err.message === 'timeout' ? 'CLIENT_TIMEOUT' : (err.code ?? 'SOCKET_ERROR')),
+    );
     req.end(body);
   });
 }
@@ -52,6 +67,11 @@ while (performance.now() - start < seconds * 1000) {
 }
 latencies.sort((a, b) => a - b);
 const round = (x: number) => Math.round(x * 100) / 100;
-report.ms = { p50: round(pct(latencies, 50)), p90: round(pct(latencies, 90)), p99: round(pct(latencies, 99)), max: round(latencies.at(-1) ?? NaN) };
+report.ms = {
+  p50: round(pct(latencies, 50)),
+  p90: round(pct(latencies, 90)),
+  p99: round(pct(latencies, 99)),
+  max: round(latencies.at(-1) ?? NaN),
+};
 console.log(JSON.stringify(report));
 process.exit(0);

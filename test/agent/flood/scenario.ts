@@ -29,8 +29,12 @@ export interface FloodFigures {
 
 /** Opens b's agent port for the outsider through b's own journaled firewall action; returns the journal id. */
 export async function openAgentPortToOutsider(): Promise<string> {
-  const r = await agentOk<{ journalId?: string }>('b', 'firewall.apply', { peer: LAB.outsider.ipv4, ports: [{ port: 7740, purpose: PURPOSE }] });
-  if (r.journalId === undefined) throw new Error('the flood-test rule was already there: an earlier run did not clean up');
+  const r = await agentOk<{ journalId?: string }>('b', 'firewall.apply', {
+    peer: LAB.outsider.ipv4,
+    ports: [{ port: 7740, purpose: PURPOSE }],
+  });
+  if (r.journalId === undefined)
+    throw new Error('the flood-test rule was already there: an earlier run did not clean up');
   return r.journalId;
 }
 
@@ -39,19 +43,31 @@ export async function closeAgentPortToOutsider(journalId: string): Promise<void>
   await agentOk('b', 'journal.undo', { id: journalId });
 }
 
-const agentPid = async () => (await nodeExec('b', ['systemctl', 'show', '-p', 'MainPID', '--value', 'pgduplex-agent'])).stdout.trim();
-const restarts = async () => (await nodeExec('b', ['systemctl', 'show', '-p', 'NRestarts', '--value', 'pgduplex-agent'])).stdout.trim();
-const fdCount = async (pid: string) => Number((await nodeExec('b', ['bash', '-c', `ls /proc/${pid}/fd | wc -l`])).stdout.trim());
-const statusKb = async (pid: string, field: 'VmRSS' | 'VmHWM') => Number(new RegExp(`${field}:\\s+(\\d+)`).exec((await nodeExec('b', ['cat', `/proc/${pid}/status`])).stdout)?.[1] ?? NaN);
+const agentPid = async () =>
+  (await nodeExec('b', ['systemctl', 'show', '-p', 'MainPID', '--value', 'pgduplex-agent'])).stdout.trim();
+const restarts = async () =>
+  (await nodeExec('b', ['systemctl', 'show', '-p', 'NRestarts', '--value', 'pgduplex-agent'])).stdout.trim();
+const fdCount = async (pid: string) =>
+  Number((await nodeExec('b', ['bash', '-c', `ls /proc/${pid}/fd | wc -l`])).stdout.trim());
+const statusKb = async (pid: string, field: 'VmRSS' | 'VmHWM') =>
+  Number(
+    new RegExp(`${field}:\\s+(\\d+)`).exec((await nodeExec('b', ['cat', `/proc/${pid}/status`])).stdout)?.[1] ?? NaN,
+  );
 const mb = (kb: number) => Math.round((kb / 1024) * 10) / 10;
 const lastJson = <T>(stdout: string): T => JSON.parse(stdout.trim().split('\n').at(-1) ?? '{}') as T;
 const rpcLoop = async (seconds: number): Promise<RpcLoopReport> =>
-  lastJson<RpcLoopReport>((await nodeExec('a', ['node', RPC_LOOP, String(seconds), '20'], { timeoutMs: (seconds + 120) * 1000 })).stdout);
+  lastJson<RpcLoopReport>(
+    (await nodeExec('a', ['node', RPC_LOOP, String(seconds), '20'], { timeoutMs: (seconds + 120) * 1000 })).stdout,
+  );
 
 /** Runs a baseline, then the flood with paired RPCs and samplers, then waits for b's descriptors to settle. */
 export async function runFlood(opts: { baselineSeconds: number; settleMs: number }): Promise<FloodFigures> {
   await installDriver('a', new URL('./peer-rpc-loop.ts', import.meta.url), RPC_LOOP);
-  const serverKey = (JSON.parse((await nodeExec('a', ['cat', '/var/lib/pgduplex/peers.json'])).stdout) as { peers: Array<{ publicKey: string }> }).peers[0]!.publicKey;
+  const serverKey = (
+    JSON.parse((await nodeExec('a', ['cat', '/var/lib/pgduplex/peers.json'])).stdout) as {
+      peers: Array<{ publicKey: string }>;
+    }
+  ).peers[0]!.publicKey;
   await agentOk('a', 'peer.call', { action: 'ping', params: {} });
   const pid = await agentPid();
   const restartsBefore = await restarts();
@@ -72,20 +88,44 @@ export async function runFlood(opts: { baselineSeconds: number; settleMs: number
   const driver = fileURLToPath(new URL('./outsider-flood.ts', import.meta.url));
   const [rpcUnderFlood, flood] = await Promise.all([
     rpcLoop(FLOOD.seconds + 4),
-    new Promise((r) => setTimeout(r, 2000)).then(async () => lastJson<FloodReport>((await outsiderExec([process.execPath, '--import', 'tsx', driver, JSON.stringify(plan)], { timeoutMs: 300_000 })).stdout)),
+    new Promise((r) => setTimeout(r, 2000)).then(async () =>
+      lastJson<FloodReport>(
+        (
+          await outsiderExec([process.execPath, '--import', 'tsx', driver, JSON.stringify(plan)], {
+            timeoutMs: 300_000,
+          })
+        ).stdout,
+      ),
+    ),
   ]);
   sampling = false;
   await sampler;
 
   const settleStart = Date.now();
-  const fdsAfter = await waitFor('agent b file descriptors back to their count before the flood', () => fdCount(pid), (n) => n <= fdsBefore, opts.settleMs).catch(() => fdCount(pid));
+  const fdsAfter = await waitFor(
+    'agent b file descriptors back to their count before the flood',
+    () => fdCount(pid),
+    (n) => n <= fdsBefore,
+    opts.settleMs,
+  ).catch(() => fdCount(pid));
   return {
     rpcBaseline,
     rpcUnderFlood,
     flood,
     agent: { pidBefore: pid, pidAfter: await agentPid(), restartsBefore, restartsAfter: await restarts() },
-    rssMb: { before: mb(rssBefore), peakSampled: mb(Math.max(...samples.rss)), highWaterMark: mb(await statusKb(pid, 'VmHWM')), after: mb(await statusKb(pid, 'VmRSS')), samples: samples.rss.length },
-    fds: { before: fdsBefore, peakSampled: Math.max(...samples.fds), afterSettling: fdsAfter, settledInMs: Date.now() - settleStart },
+    rssMb: {
+      before: mb(rssBefore),
+      peakSampled: mb(Math.max(...samples.rss)),
+      highWaterMark: mb(await statusKb(pid, 'VmHWM')),
+      after: mb(await statusKb(pid, 'VmRSS')),
+      samples: samples.rss.length,
+    },
+    fds: {
+      before: fdsBefore,
+      peakSampled: Math.max(...samples.fds),
+      afterSettling: fdsAfter,
+      settledInMs: Date.now() - settleStart,
+    },
   };
 }
 
@@ -94,9 +134,15 @@ export function writeFloodResults(f: FloodFigures, measuredBy: string): Record<s
   const results = {
     measuredAt: new Date().toISOString(),
     measuredBy,
-    where: 'lab: outsider x floods agent b (port opened to x for the run); paired peer.call ping from node a through its agent to b, 20/s',
+    where:
+      'lab: outsider x floods agent b (port opened to x for the run); paired peer.call ping from node a through its agent to b, 20/s',
     flood: { ...FLOOD, ...f.flood },
-    rpc: { baseline: f.rpcBaseline, underFlood: f.rpcUnderFlood, targetP99Ms: P99_TARGET_MS, meetsTarget: f.rpcUnderFlood.ms.p99 <= P99_TARGET_MS },
+    rpc: {
+      baseline: f.rpcBaseline,
+      underFlood: f.rpcUnderFlood,
+      targetP99Ms: P99_TARGET_MS,
+      meetsTarget: f.rpcUnderFlood.ms.p99 <= P99_TARGET_MS,
+    },
     agentB: { ...f.agent, rssMb: f.rssMb, fds: f.fds },
   };
   mkdirSync('bench/results', { recursive: true });

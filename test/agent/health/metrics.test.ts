@@ -7,18 +7,53 @@ import type { ReplicationHealth } from '../../../shared/replication.js';
 
 const health: ReplicationHealth = {
   ok: true,
-  subscriptions: [{ name: 'pgduplex_from_b', from: 'b', enabled: true, streaming: false, applyErrors: 3, syncErrors: 0, conflicts: { insert_exists: 2 }, lastMessageAt: null }],
-  slots: [{ name: 'pgduplex_from_a', to: 'b', active: true, lagBytes: 4096, lagSeconds: null, retainedBytes: 8192, walStatus: 'reserved', safeWalSizeBytes: 1000 }],
+  subscriptions: [
+    {
+      name: 'pgduplex_from_b',
+      from: 'b',
+      enabled: true,
+      streaming: false,
+      applyErrors: 3,
+      syncErrors: 0,
+      conflicts: { insert_exists: 2 },
+      lastMessageAt: null,
+    },
+  ],
+  slots: [
+    {
+      name: 'pgduplex_from_a',
+      to: 'b',
+      active: true,
+      lagBytes: 4096,
+      lagSeconds: null,
+      retainedBytes: 8192,
+      walStatus: 'reserved',
+      safeWalSizeBytes: 1000,
+    },
+  ],
 };
 
 describe('renderMetrics', () => {
-  const text = renderMetrics({ version: '0.1.0', node: 'a"\\', postgresUp: true, probeAgeSeconds: 0.4, replication: health, outcomes: [['setup', { ok: false, at: 1_700_000_000_400 }]] });
+  const text = renderMetrics({
+    version: '0.1.0',
+    node: 'a"\\',
+    postgresUp: true,
+    probeAgeSeconds: 0.4,
+    replication: health,
+    outcomes: [['setup', { ok: false, at: 1_700_000_000_400 }]],
+  });
 
   it('writes each family with HELP and TYPE, direction labels and escaped label values', () => {
-    expect(text).toContain('# TYPE pgduplex_replication_lag_bytes gauge\npgduplex_replication_lag_bytes{slot="pgduplex_from_a",from="a\\"\\\\",to="b"} 4096\n');
+    expect(text).toContain(
+      '# TYPE pgduplex_replication_lag_bytes gauge\npgduplex_replication_lag_bytes{slot="pgduplex_from_a",from="a\\"\\\\",to="b"} 4096\n',
+    );
     expect(text).toContain('pgduplex_slot_retained_wal_bytes{slot="pgduplex_from_a",from="a\\"\\\\",to="b"} 8192');
-    expect(text).toContain('# TYPE pgduplex_subscription_apply_errors_total counter\npgduplex_subscription_apply_errors_total{subscription="pgduplex_from_b",from="b",to="a\\"\\\\"} 3');
-    expect(text).toContain('pgduplex_subscription_conflicts_total{subscription="pgduplex_from_b",from="b",to="a\\"\\\\",conflict="insert_exists"} 2');
+    expect(text).toContain(
+      '# TYPE pgduplex_subscription_apply_errors_total counter\npgduplex_subscription_apply_errors_total{subscription="pgduplex_from_b",from="b",to="a\\"\\\\"} 3',
+    );
+    expect(text).toContain(
+      'pgduplex_subscription_conflicts_total{subscription="pgduplex_from_b",from="b",to="a\\"\\\\",conflict="insert_exists"} 2',
+    );
     expect(text).toContain('pgduplex_agent_info{version="0.1.0",node="a\\"\\\\"} 1');
     expect(text).toContain('pgduplex_action_last_success{action="setup"} 0\n');
     expect(text).toContain('pgduplex_action_last_run_timestamp_seconds{action="setup"} 1700000000\n');
@@ -30,7 +65,14 @@ describe('renderMetrics', () => {
   });
 
   it('says so when the replication facts could not be read', () => {
-    const down = renderMetrics({ version: '0.1.0', node: 'a', postgresUp: false, probeAgeSeconds: 3, replication: { ok: false, reason: 'x', subscriptions: [], slots: [] }, outcomes: [] });
+    const down = renderMetrics({
+      version: '0.1.0',
+      node: 'a',
+      postgresUp: false,
+      probeAgeSeconds: 3,
+      replication: { ok: false, reason: 'x', subscriptions: [], slots: [] },
+      outcomes: [],
+    });
     expect(down).toContain('pgduplex_postgresql_up 0\n');
     expect(down).toContain('pgduplex_replication_state_known 0\n');
     expect(down).toContain('pgduplex_postgresql_probe_age_seconds 3\n');
@@ -41,7 +83,14 @@ describe('/health/ready lag', () => {
   it('accepts only max_lag_bytes as one whole number', () => {
     expect(readyQuery(new URLSearchParams(''))).toEqual({});
     expect(readyQuery(new URLSearchParams('max_lag_bytes=0'))).toEqual({ maxLagBytes: 0 });
-    for (const bad of ['max_lag_bytes=-1', 'max_lag_bytes=1e3', 'max_lag_bytes=', 'max_lag_bytes=1&max_lag_bytes=2', 'max_lag_byte=1', 'max_lag_bytes=9999999999999999']) {
+    for (const bad of [
+      'max_lag_bytes=-1',
+      'max_lag_bytes=1e3',
+      'max_lag_bytes=',
+      'max_lag_bytes=1&max_lag_bytes=2',
+      'max_lag_byte=1',
+      'max_lag_bytes=9999999999999999',
+    ]) {
       const r = readyQuery(new URLSearchParams(bad));
       expect(r, bad).toBeInstanceOf(PgduplexError);
       expect((r as PgduplexError).code).toBe('BAD_PARAMS');
@@ -50,7 +99,11 @@ describe('/health/ready lag', () => {
 
   it('fails while a slot lags more than allowed, or when the lag is unknown', () => {
     expect(lagReadiness(health, 4096)).toBeUndefined();
-    expect(lagReadiness(health, 1)).toBe("b has not confirmed 4096 bytes of this node's changes (slot pgduplex_from_a; limit 1)");
-    expect(lagReadiness({ ok: false, reason: 'PostgreSQL down', subscriptions: [], slots: [] }, 1)).toContain('unknown');
+    expect(lagReadiness(health, 1)).toBe(
+      "b has not confirmed 4096 bytes of this node's changes (slot pgduplex_from_a; limit 1)",
+    );
+    expect(lagReadiness({ ok: false, reason: 'PostgreSQL down', subscriptions: [], slots: [] }, 1)).toContain(
+      'unknown',
+    );
   });
 });

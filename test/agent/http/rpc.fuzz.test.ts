@@ -35,7 +35,10 @@ beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'pgdx-rpc-fuzz-'));
   socket = join(dir, 'agent.sock');
   const log = createLogger('t', 'silent');
-  server = createHttpServer(new Map(), { maxBodyBytes: 0, maxHeaderBytes: 8192, requestTimeoutMs: 5000 }, log, { routes: new Map([['/v1/rpc', rpcRoute(registry.dispatch, log)]]), maxBodyBytes: 65_536 });
+  server = createHttpServer(new Map(), { maxBodyBytes: 0, maxHeaderBytes: 8192, requestTimeoutMs: 5000 }, log, {
+    routes: new Map([['/v1/rpc', rpcRoute(registry.dispatch, log)]]),
+    maxBodyBytes: 65_536,
+  });
   await listenUnix(server, socket);
 });
 afterAll(async () => {
@@ -46,22 +49,47 @@ afterAll(async () => {
 
 function post(body: Uint8Array): Promise<{ status: number; text: string }> {
   return new Promise((resolve, reject) => {
-    const req = request({ socketPath: socket, agent, method: 'POST', path: '/v1/rpc', headers: { 'content-type': 'application/json', 'content-length': body.length } }, (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => (text += c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
-    });
+    const req = request(
+      {
+        socketPath: socket,
+        agent,
+        method: 'POST',
+        path: '/v1/rpc',
+        headers: { 'content-type': 'application/json', 'content-length': body.length },
+      },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => (text += c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+      },
+    );
     req.on('error', reject);
     req.end(body);
   });
 }
 
 const utf8 = (s: string) => new TextEncoder().encode(s);
-const awkward = fc.oneof(fc.jsonValue({ maxDepth: 2 }), fc.constant({ toString: 1, valueOf: 1 }), fc.constantFrom('__proto__', 'constructor', 'toString', 'hasOwnProperty', ''));
+const awkward = fc.oneof(
+  fc.jsonValue({ maxDepth: 2 }),
+  fc.constant({ toString: 1, valueOf: 1 }),
+  fc.constantFrom('__proto__', 'constructor', 'toString', 'hasOwnProperty', ''),
+);
 const request_ = () =>
   fc.oneof(
-    fc.record({ action: fc.constantFrom(...names), params: fc.oneof(fc.constant({}), fc.jsonValue({ maxDepth: 2 }), fc.dictionary(fc.constantFrom('id', 'peer', 'ports', 'database', 'action', 'params', '__proto__'), awkward, { maxKeys: 3 })) }, { requiredKeys: ['action'] }),
+    fc.record(
+      {
+        action: fc.constantFrom(...names),
+        params: fc.oneof(
+          fc.constant({}),
+          fc.jsonValue({ maxDepth: 2 }),
+          fc.dictionary(fc.constantFrom('id', 'peer', 'ports', 'database', 'action', 'params', '__proto__'), awkward, {
+            maxKeys: 3,
+          }),
+        ),
+      },
+      { requiredKeys: ['action'] },
+    ),
     fc.record({ action: awkward, params: awkward }, { requiredKeys: [] }),
   );
 
@@ -70,22 +98,28 @@ describe('the rpc request on the local socket under fuzzing', { timeout: FUZZ_TI
     let reached = 0;
     const valid = request_().map((r) => JSON.stringify(r));
     await fc.assert(
-      fc.asyncProperty(fc.oneof(valid.map(utf8), textInput(valid).map(utf8), bytesInput(valid.map(utf8), 512)), async (body) => {
-        const r = await post(body);
-        if (r.status === 400) {
-          expect(JSON.parse(r.text).error.code).toBe('BAD_PARAMS');
-          return;
-        }
-        expect(r.status).toBe(200);
-        const answer = JSON.parse(r.text.trim().split('\n').at(-1) ?? '') as { ok: boolean; error: { code: string; message: string } };
-        expect(answer.ok).toBe(false);
-        expect(isErrorCode(answer.error.code)).toBe(true);
-        expect(['UNKNOWN_ACTION', 'BAD_PARAMS', 'TIMEOUT']).toContain(answer.error.code);
-        if (answer.error.code === 'TIMEOUT') {
-          expect(answer.error.message).toBe(REACHED);
-          reached += 1;
-        }
-      }),
+      fc.asyncProperty(
+        fc.oneof(valid.map(utf8), textInput(valid).map(utf8), bytesInput(valid.map(utf8), 512)),
+        async (body) => {
+          const r = await post(body);
+          if (r.status === 400) {
+            expect(JSON.parse(r.text).error.code).toBe('BAD_PARAMS');
+            return;
+          }
+          expect(r.status).toBe(200);
+          const answer = JSON.parse(r.text.trim().split('\n').at(-1) ?? '') as {
+            ok: boolean;
+            error: { code: string; message: string };
+          };
+          expect(answer.ok).toBe(false);
+          expect(isErrorCode(answer.error.code)).toBe(true);
+          expect(['UNKNOWN_ACTION', 'BAD_PARAMS', 'TIMEOUT']).toContain(answer.error.code);
+          if (answer.error.code === 'TIMEOUT') {
+            expect(answer.error.message).toBe(REACHED);
+            reached += 1;
+          }
+        },
+      ),
       { numRuns: FUZZ_RUNS },
     );
     expect(reached).toBeGreaterThan(FUZZ_RUNS / 100);

@@ -12,7 +12,11 @@ let port: number;
 const routes = new Map<string, () => RouteResult>([['/health/live', () => ({ status: 200, body: { ok: true } })]]);
 
 beforeAll(async () => {
-  server = createHttpServer(routes, { maxBodyBytes: 64, maxHeaderBytes: 2048, requestTimeoutMs: 2000 }, createLogger('t', 'silent'));
+  server = createHttpServer(
+    routes,
+    { maxBodyBytes: 64, maxHeaderBytes: 2048, requestTimeoutMs: 2000 },
+    createLogger('t', 'silent'),
+  );
   await listenTcp(server, '127.0.0.1', 0);
   port = (server.address() as AddressInfo).port;
 });
@@ -23,7 +27,10 @@ afterAll(async () => {
 
 function call(method: string, path: string, body?: string, headers: Record<string, string> = {}) {
   return new Promise<{ status: number; headers: Record<string, unknown>; text: string }>((resolve, reject) => {
-    const sized = body === undefined || headers['transfer-encoding'] ? headers : { ...headers, 'content-length': String(Buffer.byteLength(body)) };
+    const sized =
+      body === undefined || headers['transfer-encoding']
+        ? headers
+        : { ...headers, 'content-length': String(Buffer.byteLength(body)) };
     const req = request({ host: '127.0.0.1', port, method, path, headers: sized }, (res) => {
       let text = '';
       res.on('data', (c: Buffer) => (text += c.toString()));

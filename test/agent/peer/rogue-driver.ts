@@ -20,7 +20,11 @@ interface Args {
 
 const args = JSON.parse(process.argv[2] ?? '{}') as Args;
 const pair = args.identityFile
-  ? nacl.sign.keyPair.fromSecretKey(new Uint8Array(Buffer.from((JSON.parse(readFileSync(args.identityFile, 'utf8')) as { secretKey: string }).secretKey, 'base64')))
+  ? nacl.sign.keyPair.fromSecretKey(
+      new Uint8Array(
+        Buffer.from((JSON.parse(readFileSync(args.identityFile, 'utf8')) as { secretKey: string }).secretKey, 'base64'),
+      ),
+    )
   : nacl.sign.keyPair();
 const identity = { ...pair, fingerprint: fingerprintOf(pair.publicKey) };
 const limits = { handshakeTimeoutMs: 5000, maxFrameBytes: 65_536, connectTimeoutMs: 3000 };

@@ -37,7 +37,16 @@ beforeAll(async () => {
   const trust = await TrustStore.load(dir);
   const window = await PairingWindow.load(dir, { ttlMs: 60_000, maxFailures: 5 });
   const firewall = { allow: async () => ({ changed: false }), revoke: async () => ({ changed: false }) };
-  services = { node: 'b', port: 0, identity, trust, window, firewall, journal: Journal.in(dir), limits: { toolTimeoutMs: 5000 } } as unknown as AgentServices;
+  services = {
+    node: 'b',
+    port: 0,
+    identity,
+    trust,
+    window,
+    firewall,
+    journal: Journal.in(dir),
+    limits: { toolTimeoutMs: 5000 },
+  } as unknown as AgentServices;
   const registry = buildRegistry(services);
   const log = createLogger('test', 'silent');
   services.peers = new PeerService({
@@ -50,10 +59,19 @@ beforeAll(async () => {
     },
   });
   server = createServer();
-  detach = attachPeerServer(server, { maxFrameBytes: limits.maxFrameBytes, maxPendingHandshakes: 8 }, log, (t) => services.peers.accept(t));
+  detach = attachPeerServer(server, { maxFrameBytes: limits.maxFrameBytes, maxPendingHandshakes: 8 }, log, (t) =>
+    services.peers.accept(t),
+  );
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   port = (server.address() as AddressInfo).port;
-  await trust.add({ node: 'a', address: '127.0.0.1', port, publicKey: Buffer.from(client.publicKey).toString('base64'), fingerprint: clientId.fingerprint, pairedAt: 'now' });
+  await trust.add({
+    node: 'a',
+    address: '127.0.0.1',
+    port,
+    publicKey: Buffer.from(client.publicKey).toString('base64'),
+    fingerprint: clientId.fingerprint,
+    pairedAt: 'now',
+  });
 });
 
 afterAll(async () => {
@@ -130,7 +148,9 @@ describe('peer websocket endpoint', () => {
       const e = await dial(sid, { fingerprint: fp, pairingSecret: newToken(fp).secret }).catch(toPgduplexError);
       expect(e).toMatchObject({ code: 'TOKEN_INVALID' });
     }
-    expect(await dial(sid, { fingerprint: fp, pairingSecret: token.secret }).catch(toPgduplexError)).toMatchObject({ code: 'PAIRING_LOCKED' });
+    expect(await dial(sid, { fingerprint: fp, pairingSecret: token.secret }).catch(toPgduplexError)).toMatchObject({
+      code: 'PAIRING_LOCKED',
+    });
     const reopened = await services.window.open('127.0.0.1', fp, sid.fingerprint);
     const s = await dial(sid, { fingerprint: fp, pairingSecret: reopened.token.secret });
     expect(await s.rpc.callRaw('pair.complete', { node: 'x', port: 1 }, { timeoutMs: 1000 })).toEqual({ node: 'b' });
@@ -141,7 +161,7 @@ describe('peer websocket endpoint', () => {
 
   // Regression: b's `pair --accept` polls until the window is closed, then shows the check code; the code
   // was set only after the window closed, so a poll in between showed the previous pairing's.
-  it('shows the check code of the session that closed the window, never an earlier pairing\'s', async () => {
+  it("shows the check code of the session that closed the window, never an earlier pairing's", async () => {
     await services.trust.remove();
     services.peers.lastPairing = { node: 'old', fingerprint: 'x', check: 'STALE-CODE', at: 'then' };
     const fp = services.identity.fingerprint;
@@ -154,7 +174,10 @@ describe('peer websocket endpoint', () => {
       return close();
     };
     try {
-      const s = await dial({ ...joiner, fingerprint: fingerprintOf(joiner.publicKey) }, { fingerprint: fp, pairingSecret: token.secret });
+      const s = await dial(
+        { ...joiner, fingerprint: fingerprintOf(joiner.publicKey) },
+        { fingerprint: fp, pairingSecret: token.secret },
+      );
       await s.rpc.callRaw('pair.complete', { node: 'y', port: 1 }, { timeoutMs: 1000 });
       expect(seenAtClose).toBe(checkValue(s.channel.keys.sessionId));
       expect(services.peers.lastPairing?.check).toBe(checkValue(s.channel.keys.sessionId));
@@ -175,7 +198,10 @@ describe('peer websocket endpoint', () => {
       const joiner = nacl.sign.keyPair();
       const jfp = fingerprintOf(joiner.publicKey);
       const s = await dial({ ...joiner, fingerprint: jfp }, { fingerprint: fp, pairingSecret: token.secret });
-      const completing = s.rpc.callRaw('pair.complete', { node: 'z', port: 1 }, { timeoutMs: 5000 }).then(() => 'paired', (e: unknown) => toPgduplexError(e).code);
+      const completing = s.rpc.callRaw('pair.complete', { node: 'z', port: 1 }, { timeoutMs: 5000 }).then(
+        () => 'paired',
+        (e: unknown) => toPgduplexError(e).code,
+      );
       await vi.waitFor(() => expect(services.peers.gate.waiting?.fingerprint).toBe(jfp));
       expect(services.trust.peer).toBeUndefined();
       expect(() => services.peers.gate.decide(fingerprintOf(nacl.sign.keyPair().publicKey), true)).toThrow(/not/);
@@ -191,7 +217,10 @@ describe('peer websocket endpoint', () => {
     const fp = services.identity.fingerprint;
     const { token } = await services.window.open('127.0.0.1', fp, fingerprintOf(nacl.sign.keyPair().publicKey));
     const joiner = nacl.sign.keyPair();
-    const s = await dial({ ...joiner, fingerprint: fingerprintOf(joiner.publicKey) }, { fingerprint: fp, pairingSecret: token.secret });
+    const s = await dial(
+      { ...joiner, fingerprint: fingerprintOf(joiner.publicKey) },
+      { fingerprint: fp, pairingSecret: token.secret },
+    );
     const e = await s.rpc.callRaw('pair.complete', { node: 'w', port: 1 }, { timeoutMs: 5000 }).catch(toPgduplexError);
     expect(e).toMatchObject({ code: 'PEER_KEY_MISMATCH' });
     expect(services.trust.peer).toBeUndefined();
@@ -209,23 +238,33 @@ describe('peer websocket endpoint', () => {
     await services.trust.remove();
 
     let s = await dial(jid, { fingerprint: fp, pairingSecret: await open() });
-    expect(await s.rpc.callRaw('pair.complete', { node: 'x\u001b[2J', port: 1 }, { timeoutMs: 1000 }).catch(toPgduplexError)).toMatchObject({ code: 'BAD_PARAMS' });
-    expect(await s.rpc.callRaw('pair.complete', { node: 'x', port: 1 }, { timeoutMs: 1000 }).catch(toPgduplexError)).toMatchObject({ code: 'PAIRING_CLOSED' });
+    expect(
+      await s.rpc.callRaw('pair.complete', { node: 'x\u001b[2J', port: 1 }, { timeoutMs: 1000 }).catch(toPgduplexError),
+    ).toMatchObject({ code: 'BAD_PARAMS' });
+    expect(
+      await s.rpc.callRaw('pair.complete', { node: 'x', port: 1 }, { timeoutMs: 1000 }).catch(toPgduplexError),
+    ).toMatchObject({ code: 'PAIRING_CLOSED' });
     s.channel.close();
     s = await dial(jid, { fingerprint: fp, pairingSecret: await open() });
-    expect(await s.rpc.callRaw('pair.complete', { node: 'x', port: 99_999 }, { timeoutMs: 1000 }).catch(toPgduplexError)).toMatchObject({ code: 'BAD_PARAMS' });
+    expect(
+      await s.rpc.callRaw('pair.complete', { node: 'x', port: 99_999 }, { timeoutMs: 1000 }).catch(toPgduplexError),
+    ).toMatchObject({ code: 'BAD_PARAMS' });
     s.channel.close();
 
     s = await dial(jid, { fingerprint: fp, pairingSecret: await open() });
     await services.window.open('127.0.0.1', fp, jid.fingerprint);
-    expect(await s.rpc.callRaw('pair.complete', { node: 'v', port: 1 }, { timeoutMs: 1000 }).catch(toPgduplexError)).toMatchObject({ code: 'PAIRING_CLOSED' });
+    expect(
+      await s.rpc.callRaw('pair.complete', { node: 'v', port: 1 }, { timeoutMs: 1000 }).catch(toPgduplexError),
+    ).toMatchObject({ code: 'PAIRING_CLOSED' });
     expect(services.trust.peer).toBeUndefined();
     s.channel.close();
 
     s = await dial(jid, { fingerprint: fp, pairingSecret: await open() });
     expect(await s.rpc.callRaw('pair.complete', { node: 'v', port: 1 }, { timeoutMs: 1000 })).toEqual({ node: 'b' });
     await services.peers.unpair(false);
-    expect(await s.rpc.callRaw('pair.complete', { node: 'v', port: 1 }, { timeoutMs: 1000 }).catch(toPgduplexError)).toHaveProperty('code');
+    expect(
+      await s.rpc.callRaw('pair.complete', { node: 'v', port: 1 }, { timeoutMs: 1000 }).catch(toPgduplexError),
+    ).toHaveProperty('code');
     expect(services.trust.peer).toBeUndefined();
   });
 });

@@ -26,7 +26,8 @@ async function pair(opts: { peerReads: boolean }): Promise<{ transport: WsTransp
   return { transport, closed };
 }
 
-const within = <T>(p: Promise<T>, ms: number) => Promise.race([p, new Promise<'still open'>((r) => setTimeout(() => r('still open'), ms))]);
+const within = <T>(p: Promise<T>, ms: number) =>
+  Promise.race([p, new Promise<'still open'>((r) => setTimeout(() => r('still open'), ms))]);
 
 describe('WsTransport heartbeat', () => {
   it('cuts a link whose peer stopped answering, instead of leaving calls to time out', async () => {

@@ -33,14 +33,22 @@ describe('parseReplicationErrors', () => {
     const errors = parseReplicationErrors(PG17);
     expect(errors).toHaveLength(2);
     expect(errors[1]).toEqual({
-      at: '2026-11-23T04:39:35.226Z', subscription: 'pgduplex_from_a', origin: 'pg_16410', worker: 'apply',
-      message: 'duplicate key value violates unique constraint "jobs_pkey"', detail: 'Key (id)=(1000) already exists.',
-      table: 'public.jobs', key: '(id)=(1000)', finishLsn: '0/199E4F0',
+      at: '2026-11-23T04:39:35.226Z',
+      subscription: 'pgduplex_from_a',
+      origin: 'pg_16410',
+      worker: 'apply',
+      message: 'duplicate key value violates unique constraint "jobs_pkey"',
+      detail: 'Key (id)=(1000) already exists.',
+      table: 'public.jobs',
+      key: '(id)=(1000)',
+      finishLsn: '0/199E4F0',
     });
   });
 
   it('ignores errors of ordinary sessions and walsenders', () => {
-    expect(parseReplicationErrors(PG17).map((e) => e.message)).not.toContain('replication slot "x" is active for PID 1');
+    expect(parseReplicationErrors(PG17).map((e) => e.message)).not.toContain(
+      'replication slot "x" is active for PID 1',
+    );
   });
 
   it('joins continuation lines and keeps an error without origin (a connection failure) by its subscription', () => {
@@ -51,12 +59,19 @@ describe('parseReplicationErrors', () => {
 
   it("reads PG18's conflict report: relation from the message, key from the detail", () => {
     const [e] = parseReplicationErrors(PG18);
-    expect(e).toMatchObject({ table: 'public.v_domains', key: '(domain_uuid)=(0b5c...)', origin: 'pg_16500', finishLsn: '1/A0' });
+    expect(e).toMatchObject({
+      table: 'public.v_domains',
+      key: '(domain_uuid)=(0b5c...)',
+      origin: 'pg_16500',
+      finishLsn: '1/A0',
+    });
   });
 
   it('keeps an apply error whose worker start line fell out of the tail, by its origin', () => {
     const tail = PG17.split('\n').slice(8).join('\n');
-    expect(parseReplicationErrors(tail)).toEqual([expect.objectContaining({ subscription: null, origin: 'pg_16410', finishLsn: '0/199E4F0' })]);
+    expect(parseReplicationErrors(tail)).toEqual([
+      expect.objectContaining({ subscription: null, origin: 'pg_16410', finishLsn: '0/199E4F0' }),
+    ]);
   });
 
   it('leaves a timestamp in a named zone as written', () => {

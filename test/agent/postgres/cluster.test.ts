@@ -54,7 +54,9 @@ describe('Debian cluster detection', () => {
 
   it('names what exists when the configured cluster does not', async () => {
     await cluster('17', 'main', '');
-    const err = (await resolveCluster({ version: '18', cluster: 'main' }, root).catch((e: unknown) => e)) as PgduplexError;
+    const err = (await resolveCluster({ version: '18', cluster: 'main' }, root).catch(
+      (e: unknown) => e,
+    )) as PgduplexError;
     expect(err.code).toBe('CLUSTER_NOT_FOUND');
     expect(err.hint).toContain('found: 17/main');
   });

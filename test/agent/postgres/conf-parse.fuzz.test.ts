@@ -10,18 +10,36 @@ const space = fc.constantFrom('', ' ', '  ', '\t');
 const name = fc.stringMatching(/^[A-Za-z_][A-Za-z0-9_.]{0,20}$/);
 const bare = fc.stringMatching(/^[A-Za-z0-9_.:/*-]{1,16}$/);
 /** A quoted value with its quotes written as '' or \' and backslashes as \\. */
-const quoted = fc.tuple(fc.string({ maxLength: 16 }).filter((s) => !/[\r\n]/.test(s)), fc.boolean()).map(([v, doubled]) => ({
-  value: v,
-  text: `'${v.replace(/\\/g, '\\\\').replace(/'/g, doubled ? "''" : "\\'")}'`,
-}));
-const comment = fc.string({ maxLength: 20 }).filter((s) => !/[\r\n]/.test(s)).map((s) => `#${s}`);
+const quoted = fc
+  .tuple(
+    fc.string({ maxLength: 16 }).filter((s) => !/[\r\n]/.test(s)),
+    fc.boolean(),
+  )
+  .map(([v, doubled]) => ({
+    value: v,
+    text: `'${v.replace(/\\/g, '\\\\').replace(/'/g, doubled ? "''" : "\\'")}'`,
+  }));
+const comment = fc
+  .string({ maxLength: 20 })
+  .filter((s) => !/[\r\n]/.test(s))
+  .map((s) => `#${s}`);
 
 /** One line of a valid postgresql.conf and the entry PostgreSQL reads from it, if any. */
 const line: fc.Arbitrary<Line> = fc.oneof(
   blank.map((text) => ({ text })),
   fc.tuple(space, comment).map(([s, c]) => ({ text: s + c })),
   fc
-    .tuple(space, name, fc.boolean(), fc.oneof(bare.map((v) => ({ value: v, text: v })), quoted), space, fc.option(comment, { nil: '' }))
+    .tuple(
+      space,
+      name,
+      fc.boolean(),
+      fc.oneof(
+        bare.map((v) => ({ value: v, text: v })),
+        quoted,
+      ),
+      space,
+      fc.option(comment, { nil: '' }),
+    )
     .map(([lead, n, equals, v, trail, c]) => ({
       text: `${lead}${n}${equals ? `${trail}=${trail}` : ' '}${v.text}${c === '' ? '' : ` ${c}`}`,
       entry: { name: n.toLowerCase(), value: v.value },
@@ -36,7 +54,10 @@ describe('parseConf under fuzzing', { timeout: FUZZ_TIMEOUT_MS }, () => {
         const expected = lines.flatMap((l, i) => (l.entry ? [{ ...l.entry, line: i + 1 }] : []));
         const entries = parseConf(lines.map((l) => l.text).join(eol));
         expect(entries).toEqual(expected);
-        for (const e of expected) expect(confValue(entries, e.name.toUpperCase())).toBe(expected.filter((x) => x.name === e.name).at(-1)?.value);
+        for (const e of expected)
+          expect(confValue(entries, e.name.toUpperCase())).toBe(
+            expected.filter((x) => x.name === e.name).at(-1)?.value,
+          );
       }),
       { numRuns: 2_000 },
     );

@@ -3,14 +3,14 @@ import { confValue, parseConf } from '../../../agent/postgres/conf-parse.js';
 
 describe('parseConf', () => {
   const sample = [
-    "# - Connection Settings -",
+    '# - Connection Settings -',
     "data_directory = '/var/lib/postgresql/17/main'\t\t# use data in another directory",
     'port = 5433                             # (change requires restart)',
     "#listen_addresses = 'localhost'",
     "unix_socket_directories = '/var/run/postgresql' # comma-separated",
     "include_dir 'conf.d'",
     'Port 5434',
-    "search_path = '\"$user\", public'",
+    'search_path = \'"$user", public\'',
     "quoted = 'it''s'",
   ].join('\n');
 

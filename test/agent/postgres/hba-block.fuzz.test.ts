@@ -1,14 +1,36 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { parseHostAddress } from '../../../agent/firewall/address.js';
-import { existingBlock, hbaBlockLines, hbaRuleLines, placeBlock, removeBlock, type HbaBlockSpec } from '../../../agent/postgres/hba-block.js';
+import {
+  existingBlock,
+  hbaBlockLines,
+  hbaRuleLines,
+  placeBlock,
+  removeBlock,
+  type HbaBlockSpec,
+} from '../../../agent/postgres/hba-block.js';
 import { FUZZ_RUNS, FUZZ_TIMEOUT_MS, textInput, typedOutcome } from '../../fuzz/mutate.js';
 
 // pg_hba.conf as an operator (or an earlier, interrupted run) may have left it: rules, comments,
 // continuations, and pgduplex blocks, whole or with markers broken, then damaged further.
-const spec = (peer: string, physical = false): HbaBlockSpec => ({ peer: parseHostAddress(peer), role: 'pgduplex_repl', database: 'fusionpbx', physical });
+const spec = (peer: string, physical = false): HbaBlockSpec => ({
+  peer: parseHostAddress(peer),
+  role: 'pgduplex_repl',
+  database: 'fusionpbx',
+  physical,
+});
 const PEERS = [spec('10.231.7.12'), spec('fd00:231:7::12', true), spec('192.0.2.1')];
-const rule = fc.constantFrom('', '  ', '# comment', 'local all all peer', 'host all all 127.0.0.1/32 md5', 'hostssl all all ::1/128 scram-sha-256', 'include_dir conf.d', 'host all \\', 'local all all peer\r');
+const rule = fc.constantFrom(
+  '',
+  '  ',
+  '# comment',
+  'local all all peer',
+  'host all all 127.0.0.1/32 md5',
+  'hostssl all all ::1/128 scram-sha-256',
+  'include_dir conf.d',
+  'host all \\',
+  'local all all peer\r',
+);
 const chunk = fc.oneof(
   { arbitrary: rule.map((l) => [l]), weight: 6 },
   { arbitrary: fc.constantFrom(...PEERS).map(hbaBlockLines), weight: 4 },

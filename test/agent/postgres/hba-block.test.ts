@@ -1,7 +1,15 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { OWNED_HEADER } from '../../../agent/files/owned-file.js';
-import { existingBlock, hbaBlockLines, hbaRuleLines, placeBlock, removeBlock, rulesOf, type HbaBlockSpec } from '../../../agent/postgres/hba-block.js';
+import {
+  existingBlock,
+  hbaBlockLines,
+  hbaRuleLines,
+  placeBlock,
+  removeBlock,
+  rulesOf,
+  type HbaBlockSpec,
+} from '../../../agent/postgres/hba-block.js';
 import { parseHostAddress } from '../../../agent/firewall/address.js';
 
 // The tail of Debian 13's pg_hba.conf as FS PBX leaves it (md5 on the host lines).
@@ -25,7 +33,13 @@ const DEBIAN = [
   '',
 ].join('\n');
 
-const spec = (peer: string, extra: Partial<HbaBlockSpec> = {}): HbaBlockSpec => ({ peer: parseHostAddress(peer), role: 'pgduplex_repl', database: 'fusionpbx', physical: false, ...extra });
+const spec = (peer: string, extra: Partial<HbaBlockSpec> = {}): HbaBlockSpec => ({
+  peer: parseHostAddress(peer),
+  role: 'pgduplex_repl',
+  database: 'fusionpbx',
+  physical: false,
+  ...extra,
+});
 const B4 = spec('10.231.7.12');
 const place = (text: string, s: HbaBlockSpec = B4) => placeBlock(text, s.peer.address, hbaBlockLines(s));
 
@@ -41,7 +55,10 @@ describe('pg_hba block rendering', () => {
 
   it('uses /128 for IPv6 and adds the replication line only when physical replication is asked for', () => {
     const lines = hbaRuleLines(spec('FD00:231:7:0::12', { physical: true })).map((l) => l.replace(/\s+/g, ' '));
-    expect(lines).toEqual(['hostssl fusionpbx pgduplex_repl fd00:231:7::12/128 scram-sha-256', 'hostssl replication pgduplex_repl fd00:231:7::12/128 scram-sha-256']);
+    expect(lines).toEqual([
+      'hostssl fusionpbx pgduplex_repl fd00:231:7::12/128 scram-sha-256',
+      'hostssl replication pgduplex_repl fd00:231:7::12/128 scram-sha-256',
+    ]);
   });
 });
 
@@ -86,7 +103,9 @@ describe('placing the block', () => {
     expect(removeBlock(removeBlock(both, B6.peer.address), B4.peer.address)).toBe(DEBIAN);
     expect(removeBlock(both, B6.peer.address)).toBe(place(DEBIAN).text);
     // A later peer's block goes after the earlier one, and re-placing either changes nothing.
-    expect(both.indexOf(`BEGIN pgduplex peer ${B4.peer.address}`)).toBeLessThan(both.indexOf(`BEGIN pgduplex peer ${B6.peer.address}`));
+    expect(both.indexOf(`BEGIN pgduplex peer ${B4.peer.address}`)).toBeLessThan(
+      both.indexOf(`BEGIN pgduplex peer ${B6.peer.address}`),
+    );
     expect(place(both, B4).text).toBe(both);
     expect(place(both, B6).text).toBe(both);
   });
@@ -127,7 +146,8 @@ describe('placing the block', () => {
   });
 
   it('never splits a backslash continuation', () => {
-    const text = 'local all all peer\n# about the next rule \\\nhost all all 10.0.0.0/8 md5\nhost all \\\n  all 0.0.0.0/0 md5\n';
+    const text =
+      'local all all peer\n# about the next rule \\\nhost all all 10.0.0.0/8 md5\nhost all \\\n  all 0.0.0.0/0 md5\n';
     const { text: placed } = place(text);
     // Line 2 ends in a backslash, so PostgreSQL reads line 3 as part of that comment: the first rule starts on line 4.
     expect(placed.split('\n')[3]).toBe('# BEGIN pgduplex peer 10.231.7.12');
@@ -138,7 +158,13 @@ describe('placing the block', () => {
   it('refuses markers that do not pair up', () => {
     const begin = '# BEGIN pgduplex peer 10.231.7.12';
     const end = '# END pgduplex peer 10.231.7.12';
-    for (const bad of [`${begin}\nhost all all 1.2.3.4/32 md5\n`, `${end}\n`, `${begin}\n${begin}\n${end}\n`, `${begin}\n${end}\n${begin}\n${end}\n`, `${begin}\n# END pgduplex peer 10.231.7.13\n`]) {
+    for (const bad of [
+      `${begin}\nhost all all 1.2.3.4/32 md5\n`,
+      `${end}\n`,
+      `${begin}\n${begin}\n${end}\n`,
+      `${begin}\n${end}\n${begin}\n${end}\n`,
+      `${begin}\n# END pgduplex peer 10.231.7.13\n`,
+    ]) {
       expect(() => place(bad)).toThrow(expect.objectContaining({ code: 'PG_HBA_INVALID' }));
     }
   });
@@ -146,10 +172,25 @@ describe('placing the block', () => {
 
 describe('placing then removing gives back the exact original bytes (fuzz)', () => {
   const line = fc.oneof(
-    fc.constantFrom('', '   ', '# comment', '#', 'local all all peer', 'local replication all peer', 'host all all 127.0.0.1/32 md5', 'hostssl all all ::1/128 scram-sha-256', 'include_if_exists x.conf', 'host all \\', '\t# indented comment', 'local all all peer\r'),
+    fc.constantFrom(
+      '',
+      '   ',
+      '# comment',
+      '#',
+      'local all all peer',
+      'local replication all peer',
+      'host all all 127.0.0.1/32 md5',
+      'hostssl all all ::1/128 scram-sha-256',
+      'include_if_exists x.conf',
+      'host all \\',
+      '\t# indented comment',
+      'local all all peer\r',
+    ),
     fc.string({ unit: 'grapheme-ascii', maxLength: 30 }).filter((s) => !s.includes('\n')),
   );
-  const file = fc.tuple(fc.array(line, { maxLength: 25 }), fc.constantFrom('\n', '\r\n'), fc.boolean()).map(([lines, eol, finalEol]) => lines.join(eol) + (finalEol && lines.length > 0 ? eol : ''));
+  const file = fc
+    .tuple(fc.array(line, { maxLength: 25 }), fc.constantFrom('\n', '\r\n'), fc.boolean())
+    .map(([lines, eol, finalEol]) => lines.join(eol) + (finalEol && lines.length > 0 ? eol : ''));
   const peers = fc.constantFrom(B4, spec('fd00::1'), spec('192.0.2.1', { physical: true }));
 
   it('holds for arbitrary files without pgduplex markers', () => {
@@ -201,9 +242,13 @@ describe('placing then removing gives back the exact original bytes (fuzz)', () 
           return;
         }
         const first = placed.ruleLines[0] ?? 0;
-        const before = placed.text.split('\n').slice(0, first - 1).map((l) => l.trim());
+        const before = placed.text
+          .split('\n')
+          .slice(0, first - 1)
+          .map((l) => l.trim());
         const continued = before.some((l) => l.endsWith('\\'));
-        if (!continued) expect(before.filter((l) => l !== '' && !l.startsWith('#') && !/^local(\s|$)/.test(l))).toEqual([]);
+        if (!continued)
+          expect(before.filter((l) => l !== '' && !l.startsWith('#') && !/^local(\s|$)/.test(l))).toEqual([]);
       }),
       { numRuns: 1000 },
     );

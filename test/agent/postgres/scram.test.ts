@@ -4,7 +4,8 @@ import { SCRAM_PASSWORD } from '../../../shared/protocol/postgres.js';
 import { hmac, parseVerifier, scramKeys, scramVerifier, verifierMatches } from '../../../agent/postgres/scram.js';
 
 // Produced by PostgreSQL 17 in the lab: CREATE ROLE x PASSWORD 'pencil' (password_encryption = scram-sha-256).
-const PG17_PENCIL = 'SCRAM-SHA-256$4096:L0KGXt1Pxr6BpaKVzhJu0A==$A8Z+MYZJcdd3sU8gjYZHNtbSq80G2L2NNhDD+1MQ+Eo=:0NtiJKph+v4gcdcUmlycX3e0yj8SKTTZgvpzibFLqqA=';
+const PG17_PENCIL =
+  'SCRAM-SHA-256$4096:L0KGXt1Pxr6BpaKVzhJu0A==$A8Z+MYZJcdd3sU8gjYZHNtbSq80G2L2NNhDD+1MQ+Eo=:0NtiJKph+v4gcdcUmlycX3e0yj8SKTTZgvpzibFLqqA=';
 
 describe('SCRAM-SHA-256 verifier', () => {
   it('reproduces the verifier PostgreSQL computed for the same password, salt and iterations', async () => {
@@ -37,14 +38,29 @@ describe('SCRAM-SHA-256 verifier', () => {
     expect(await verifierMatches('pencil', PG17_PENCIL)).toBe(true);
     expect(await verifierMatches('pencil2', PG17_PENCIL)).toBe(false);
     expect(await verifierMatches('pencil', await scramVerifier('pencil', { iterations: 10 }))).toBe(true);
-    for (const other of [null, undefined, '', 'md5' + 'a'.repeat(32), 'pencil', PG17_PENCIL.replace('4096', '0'), PG17_PENCIL.slice(0, -4)]) {
+    for (const other of [
+      null,
+      undefined,
+      '',
+      'md5' + 'a'.repeat(32),
+      'pencil',
+      PG17_PENCIL.replace('4096', '0'),
+      PG17_PENCIL.slice(0, -4),
+    ]) {
       expect(await verifierMatches('pencil', other)).toBe(false);
     }
   });
 
   it('accepts only passwords SASLprep leaves unchanged (printable ASCII) of a sane length', () => {
     expect(SCRAM_PASSWORD.test('A-long:enough/p@ss"word\'\\')).toBe(true);
-    for (const bad of ['short', 'with a space inside!', 'tab\there-is-long-enough', 'ünïcödé-password-long', 'x'.repeat(257), 'line\nbreak-long-enough']) {
+    for (const bad of [
+      'short',
+      'with a space inside!',
+      'tab\there-is-long-enough',
+      'ünïcödé-password-long',
+      'x'.repeat(257),
+      'line\nbreak-long-enough',
+    ]) {
       expect(SCRAM_PASSWORD.test(bad)).toBe(false);
     }
   });

@@ -2,7 +2,15 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { interleave, isInterleaved, type SequenceState } from '../../../agent/postgres/sequences.js';
 
-const seq = (over: Partial<SequenceState>): SequenceState => ({ schema: 'public', name: 's', increment: 1, next: 1, columnMax: 0, owner: 't.id', ...over });
+const seq = (over: Partial<SequenceState>): SequenceState => ({
+  schema: 'public',
+  name: 's',
+  increment: 1,
+  next: 1,
+  columnMax: 0,
+  owner: 't.id',
+  ...over,
+});
 
 describe('interleaved sequences', () => {
   it('puts node 1 on odd and node 2 on even values above everything handed out', () => {
@@ -20,16 +28,21 @@ describe('interleaved sequences', () => {
 
   it('never lets two slots hand out the same value, and never goes below what exists (property)', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 1, max: 1e9 }), fc.integer({ min: 0, max: 1e9 }), fc.integer({ min: 2, max: 5 }), (next, columnMax, step) => {
-        const targets = Array.from({ length: step }, (_, i) => interleave(seq({ next, columnMax }), step, i + 1));
-        const residues = new Set(targets.map((t) => t.next % step));
-        expect(residues.size).toBe(step);
-        for (const [i, t] of targets.entries()) {
-          expect(t.next).toBeGreaterThan(Math.max(columnMax, next - 1));
-          expect(t.next - Math.max(columnMax, next - 1)).toBeLessThanOrEqual(step);
-          expect(isInterleaved(seq({ increment: step, next: t.next, columnMax }), step, i + 1)).toBe(true);
-        }
-      }),
+      fc.property(
+        fc.integer({ min: 1, max: 1e9 }),
+        fc.integer({ min: 0, max: 1e9 }),
+        fc.integer({ min: 2, max: 5 }),
+        (next, columnMax, step) => {
+          const targets = Array.from({ length: step }, (_, i) => interleave(seq({ next, columnMax }), step, i + 1));
+          const residues = new Set(targets.map((t) => t.next % step));
+          expect(residues.size).toBe(step);
+          for (const [i, t] of targets.entries()) {
+            expect(t.next).toBeGreaterThan(Math.max(columnMax, next - 1));
+            expect(t.next - Math.max(columnMax, next - 1)).toBeLessThanOrEqual(step);
+            expect(isInterleaved(seq({ increment: step, next: t.next, columnMax }), step, i + 1)).toBe(true);
+          }
+        },
+      ),
       { numRuns: 2000 },
     );
   });

@@ -29,7 +29,10 @@ describe('agent identity', () => {
   it('refuses a key file others can read', async () => {
     await loadOrCreateIdentity(dir);
     await chmod(join(dir, 'identity.json'), 0o644);
-    await expect(loadOrCreateIdentity(dir)).rejects.toMatchObject({ code: 'KEY_FILE_INSECURE', message: expect.stringContaining('mode 0644') });
+    await expect(loadOrCreateIdentity(dir)).rejects.toMatchObject({
+      code: 'KEY_FILE_INSECURE',
+      message: expect.stringContaining('mode 0644'),
+    });
   });
 
   it('refuses a state dir others can enter', async () => {
@@ -46,7 +49,14 @@ describe('agent identity', () => {
 });
 
 describe('trust store', () => {
-  const peer = { node: 'b', address: '10.0.0.2', port: 7740, publicKey: Buffer.alloc(32, 1).toString('base64'), fingerprint: 'F', pairedAt: 'now' };
+  const peer = {
+    node: 'b',
+    address: '10.0.0.2',
+    port: 7740,
+    publicKey: Buffer.alloc(32, 1).toString('base64'),
+    fingerprint: 'F',
+    pairedAt: 'now',
+  };
 
   it('persists the one peer and trusts only its key', async () => {
     await loadOrCreateIdentity(dir);
@@ -62,7 +72,9 @@ describe('trust store', () => {
     await loadOrCreateIdentity(dir);
     const t = await TrustStore.load(dir);
     await t.add(peer);
-    await expect(t.add({ ...peer, publicKey: Buffer.alloc(32, 2).toString('base64') })).rejects.toMatchObject({ code: 'ALREADY_PAIRED' });
+    await expect(t.add({ ...peer, publicKey: Buffer.alloc(32, 2).toString('base64') })).rejects.toMatchObject({
+      code: 'ALREADY_PAIRED',
+    });
     await t.remove();
     expect((await TrustStore.load(dir)).peer).toBeUndefined();
   });

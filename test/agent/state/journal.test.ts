@@ -7,7 +7,11 @@ import { Journal } from '../../../agent/state/journal.js';
 
 let dir: string;
 let journal: Journal;
-const lines = async () => (await readFile(join(dir, 'journal.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as { type: string; id: string; of?: string });
+const lines = async () =>
+  (await readFile(join(dir, 'journal.jsonl'), 'utf8'))
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as { type: string; id: string; of?: string });
 
 beforeEach(async () => {
   dir = await mkdtemp(join(tmpdir(), 'pgdx-journal-'));
@@ -24,7 +28,9 @@ describe('Journal.make (write-ahead)', () => {
     });
     expect(result).toBe(42);
     expect(seenDuringChange).toMatchObject([{ id: journalId, action: 'firewall', interrupted: true, undone: false }]);
-    expect(await journal.list()).toMatchObject([{ id: journalId, changes: ['allow x'], undo: { added: ['x'] }, interrupted: false, undone: false }]);
+    expect(await journal.list()).toMatchObject([
+      { id: journalId, changes: ['allow x'], undo: { added: ['x'] }, interrupted: false, undone: false },
+    ]);
     expect((await lines()).map((l) => l.type)).toEqual(['intent', 'done']);
   });
 
@@ -56,14 +62,19 @@ describe('Journal.make (write-ahead)', () => {
     const [entry] = await journal.list();
     expect(entry).toMatchObject({ action: 'firewall', interrupted: true, undone: false, undo: { added: ['x'] } });
     expect(err.code).toBe('FIREWALL_FAILED');
-    expect(err.message).toBe(`iptables -A said no; rolling it back failed too (iptables -D said no), so journal entry ${entry!.id} stays and its undo reverses what is left`);
+    expect(err.message).toBe(
+      `iptables -A said no; rolling it back failed too (iptables -D said no), so journal entry ${entry!.id} stays and its undo reverses what is left`,
+    );
     expect(err.hint).toContain('pgduplex teardown');
     expect((await lines()).map((l) => l.type)).toEqual(['intent']);
   });
 
   it('reports a change whose process died mid-way as interrupted, with its undo data, until it is undone', async () => {
     const id = 'c0ffee00-0000-4000-8000-000000000001';
-    await appendFile(join(dir, 'journal.jsonl'), `${JSON.stringify({ type: 'intent', id, at: new Date().toISOString(), action: 'firewall', changes: ['allow y'], undo: { added: ['y'] } })}\n`);
+    await appendFile(
+      join(dir, 'journal.jsonl'),
+      `${JSON.stringify({ type: 'intent', id, at: new Date().toISOString(), action: 'firewall', changes: ['allow y'], undo: { added: ['y'] } })}\n`,
+    );
     const reopened = Journal.in(dir);
     expect(await reopened.list()).toMatchObject([{ id, interrupted: true, undone: false, undo: { added: ['y'] } }]);
     await reopened.markUndone(id);
@@ -86,7 +97,10 @@ describe('Journal.make (write-ahead)', () => {
   it('says which line is damaged instead of guessing', async () => {
     await journal.record('backup', ['backup b1'], { id: 'b1' });
     await appendFile(join(dir, 'journal.jsonl'), '{"type":"intent","id":\n');
-    await expect(journal.list()).rejects.toMatchObject({ code: 'CONFIG_INVALID', message: expect.stringContaining('line 2 is damaged') });
+    await expect(journal.list()).rejects.toMatchObject({
+      code: 'CONFIG_INVALID',
+      message: expect.stringContaining('line 2 is damaged'),
+    });
   });
 });
 

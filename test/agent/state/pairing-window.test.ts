@@ -15,7 +15,11 @@ const load = async () => {
   opened.push(w);
   return w;
 };
-const claimWith = (ok: (s: Uint8Array) => boolean): ClientClaim => ({ clientKey: new Uint8Array(32), mode: 'pairing', proofMatches: ok });
+const claimWith = (ok: (s: Uint8Array) => boolean): ClientClaim => ({
+  clientKey: new Uint8Array(32),
+  mode: 'pairing',
+  proofMatches: ok,
+});
 const right = (secret: Uint8Array) => claimWith((s) => Buffer.from(s).equals(Buffer.from(secret)));
 const wrong = claimWith(() => false);
 const code = (fn: () => void) => {

@@ -3,13 +3,22 @@ import { copyWindowMs, secondsPerStep, stepOf, type TimedLine } from '../../../b
 
 const run: TimedLine[] = [
   { ms: 400, text: 'ok       a      preflight: PostgreSQL 170011, database fusionpbx' },
-  { ms: 4_900, text: 'changed  a      firewall: allow tcp/5432 (postgresql) from 10.231.7.12 in chain PGDUPLEX (iptables)' },
+  {
+    ms: 4_900,
+    text: 'changed  a      firewall: allow tcp/5432 (postgresql) from 10.231.7.12 in chain PGDUPLEX (iptables)',
+  },
   { ms: 5_200, text: 'changed  b      publication: created publication pgduplex_pub in fusionpbx for all tables' },
-  { ms: 5_600, text: 'changed  b      subscription: create subscription pgduplex_from_a in fusionpbx to publication pgduplex_pub at 10.231.7.11:5432 (origin=none, copy_data=true, streaming=parallel)' },
+  {
+    ms: 5_600,
+    text: 'changed  b      subscription: create subscription pgduplex_from_a in fusionpbx to publication pgduplex_pub at 10.231.7.11:5432 (origin=none, copy_data=true, streaming=parallel)',
+  },
   { ms: 5_700, text: '...      b      initial copy: 0/19 tables ready' },
   { ms: 8_000, text: '...      b      initial copy: 18/19 tables ready' },
   { ms: 27_000, text: '...      b      initial copy: 19/19 tables ready' },
-  { ms: 27_500, text: 'changed  a      subscription: create subscription pgduplex_from_b in fusionpbx to publication pgduplex_pub at 10.231.7.12:5432 (origin=none, copy_data=false, streaming=parallel)' },
+  {
+    ms: 27_500,
+    text: 'changed  a      subscription: create subscription pgduplex_from_b in fusionpbx to publication pgduplex_pub at 10.231.7.12:5432 (origin=none, copy_data=false, streaming=parallel)',
+  },
   { ms: 34_000, text: 'ok       a+b    verify: 19 tables identical (rows and checksums)' },
   { ms: 34_010, text: '30 changes (a: 15, b: 15); both databases agree (33.9 s)' },
 ];

@@ -1,15 +1,43 @@
 import { describe, expect, it } from 'vitest';
 import { renderReplication } from '../../../coordinator/render/health.js';
 
-const plain = { green: (s: string) => s, red: (s: string) => s, yellow: (s: string) => s, bold: (s: string) => s, dim: (s: string) => s };
+const plain = {
+  green: (s: string) => s,
+  red: (s: string) => s,
+  yellow: (s: string) => s,
+  bold: (s: string) => s,
+  dim: (s: string) => s,
+};
 
 describe('renderReplication', () => {
   it('lists incoming subscriptions and outgoing slots under one heading', () => {
     const lines = renderReplication(
       {
         ok: true,
-        subscriptions: [{ name: 'pgduplex_from_b', from: 'b', enabled: true, streaming: true, applyErrors: 0, syncErrors: 1, conflicts: null, lastMessageAt: null }],
-        slots: [{ name: 'pgduplex_from_a', to: 'b', active: false, lagBytes: 2048, lagSeconds: 75, retainedBytes: 1048576, walStatus: 'extended', safeWalSizeBytes: null }],
+        subscriptions: [
+          {
+            name: 'pgduplex_from_b',
+            from: 'b',
+            enabled: true,
+            streaming: true,
+            applyErrors: 0,
+            syncErrors: 1,
+            conflicts: null,
+            lastMessageAt: null,
+          },
+        ],
+        slots: [
+          {
+            name: 'pgduplex_from_a',
+            to: 'b',
+            active: false,
+            lagBytes: 2048,
+            lagSeconds: 75,
+            retainedBytes: 1048576,
+            walStatus: 'extended',
+            safeWalSizeBytes: null,
+          },
+        ],
       },
       plain,
     );
@@ -19,8 +47,12 @@ describe('renderReplication', () => {
     ]);
   });
   it('says when nothing is set up, when the section could not be read, and prints nothing without one', () => {
-    expect(renderReplication({ ok: true, subscriptions: [], slots: [] }, plain)).toEqual(['replication not set up on this node']);
-    expect(renderReplication({ ok: false, reason: 'PostgreSQL is not ready', subscriptions: [], slots: [] }, plain)).toEqual(['replication unknown  PostgreSQL is not ready']);
+    expect(renderReplication({ ok: true, subscriptions: [], slots: [] }, plain)).toEqual([
+      'replication not set up on this node',
+    ]);
+    expect(
+      renderReplication({ ok: false, reason: 'PostgreSQL is not ready', subscriptions: [], slots: [] }, plain),
+    ).toEqual(['replication unknown  PostgreSQL is not ready']);
     expect(renderReplication(undefined, plain)).toEqual([]);
   });
 });

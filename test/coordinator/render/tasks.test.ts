@@ -8,7 +8,12 @@ beforeEach(() => {
 });
 afterEach(() => vi.restoreAllMocks());
 
-const printed = () => out.join('').split('\n').filter(Boolean).map((l) => l.replace(/\s+/g, ' '));
+const printed = () =>
+  out
+    .join('')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => l.replace(/\s+/g, ' '));
 
 describe('taskLog', () => {
   it('prints the first lines of a long run of one kind, then one line counting the rest; JSON keeps all', () => {

@@ -15,8 +15,16 @@ const calls: string[] = [];
 const route: PostRoute = async (body) => {
   const { action } = body as { action: string };
   calls.push(action);
-  if (action === 'fail') return { status: 200, body: { ok: false, error: new PgduplexError('BAD_PARAMS', 'no').toJSON() } };
-  if (busyFor-- > 0) return { status: 200, body: { ok: false, error: new PgduplexError('BUSY', 'another action is running on this agent: backup.apply').toJSON() } };
+  if (action === 'fail')
+    return { status: 200, body: { ok: false, error: new PgduplexError('BAD_PARAMS', 'no').toJSON() } };
+  if (busyFor-- > 0)
+    return {
+      status: 200,
+      body: {
+        ok: false,
+        error: new PgduplexError('BUSY', 'another action is running on this agent: backup.apply').toJSON(),
+      },
+    };
   return { status: 200, body: { ok: true, result: { done: action } } };
 };
 
@@ -27,14 +35,19 @@ beforeAll(async () => {
 afterAll(() => server.close());
 
 /** A descriptor that takes and answers anything, for calls to the fake agent. */
-const raw = (name: string) => defineAction({ name, mutates: false, callers: ['local'], params: z.unknown(), result: z.unknown() });
+const raw = (name: string) =>
+  defineAction({ name, mutates: false, callers: ['local'], params: z.unknown(), result: z.unknown() });
 
 describe('agentsVia', () => {
   it('waits out BUSY, says once what it waits for, then returns the result', async () => {
     busyFor = 3;
     calls.length = 0;
     const waits: string[] = [];
-    const r = await agentsVia(socket, { onWait: (m) => waits.push(m), pollMs: 10 }).call('local', raw('sequences.apply'), {});
+    const r = await agentsVia(socket, { onWait: (m) => waits.push(m), pollMs: 10 }).call(
+      'local',
+      raw('sequences.apply'),
+      {},
+    );
     expect(r).toEqual({ done: 'sequences.apply' });
     expect(calls).toHaveLength(4);
     expect(waits).toEqual(['waiting: this agent says another action is running on this agent: backup.apply']);
@@ -42,7 +55,9 @@ describe('agentsVia', () => {
 
   it('gives up with the BUSY error once the wait is over', async () => {
     busyFor = 1000;
-    const err = await agentsVia(socket, { waitMs: 50, pollMs: 10 }).call('local', raw('x'), {}).catch((e: unknown) => e);
+    const err = await agentsVia(socket, { waitMs: 50, pollMs: 10 })
+      .call('local', raw('x'), {})
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(PgduplexError);
     expect((err as PgduplexError).code).toBe('BUSY');
     busyFor = 0;
@@ -50,7 +65,9 @@ describe('agentsVia', () => {
 
   it('does not retry other errors', async () => {
     calls.length = 0;
-    const err = await agentsVia(socket, { pollMs: 10 }).call('local', raw('fail'), {}).catch((e: unknown) => e);
+    const err = await agentsVia(socket, { pollMs: 10 })
+      .call('local', raw('fail'), {})
+      .catch((e: unknown) => e);
     expect((err as PgduplexError).code).toBe('BAD_PARAMS');
     expect(calls).toEqual(['fail']);
   });

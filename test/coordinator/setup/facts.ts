@@ -11,16 +11,31 @@ export const pair: PairFacts = {
   pgPort: 5432,
 };
 export const hazards = (over: Partial<Hazards> = {}): Hazards => ({
-  noReplicaIdentity: [], fullIdentity: [], sequenceKeys: [], unlogged: [], largeObjects: 0, databaseBytes: 2 ** 30,
-  typesWithoutBinary: [], tableBytes: 2 ** 29, tables: ['public.a', 'public.log'],
-  extensions: [{ name: 'uuid-ossp', schema: 'public', version: '1.1' }], ...over,
+  noReplicaIdentity: [],
+  fullIdentity: [],
+  sequenceKeys: [],
+  unlogged: [],
+  largeObjects: 0,
+  databaseBytes: 2 ** 30,
+  typesWithoutBinary: [],
+  tableBytes: 2 ** 29,
+  tables: ['public.a', 'public.log'],
+  extensions: [{ name: 'uuid-ossp', schema: 'public', version: '1.1' }],
+  ...over,
 });
 export const pg = (versionNum = 170006, listen = 'localhost') => ({
-  ready: true, serverVersionNum: versionNum, settings: { listen_addresses: { value: listen, base: listen } },
+  ready: true,
+  serverVersionNum: versionNum,
+  settings: { listen_addresses: { value: listen, base: listen } },
 });
 export const pre = (over: Partial<Preflight> = {}, b = pg()): Preflight => {
   const base = { pg: { local: pg(), peer: b }, hazards: hazards(), tables: { all: true }, keyless: [] };
   return { ...base, ...over } as unknown as Preflight;
 };
-export const facts = (boot: Bootstrap, over: Partial<SetupFacts> = {}): SetupFacts =>
-  ({ pair, pre: pre(), boot, credentialsInPlace: false, ...over });
+export const facts = (boot: Bootstrap, over: Partial<SetupFacts> = {}): SetupFacts => ({
+  pair,
+  pre: pre(),
+  boot,
+  credentialsInPlace: false,
+  ...over,
+});

@@ -18,17 +18,47 @@ describe('planSetup', () => {
   it('plans a fresh pair in the order setup runs, with the barriers between phases', () => {
     const p = planSetup(fresh, { keyless: undefined });
     expect(names(p)).toEqual([
-      'configure', 'restarts', 'reaches', 'credentials', 'extensions', 'bootstrap', 'sequences', 'publications',
-      'subscription', 'initial copy', 'sequences after the copy', 'reverse subscription', 'verify',
+      'configure',
+      'restarts',
+      'reaches',
+      'credentials',
+      'extensions',
+      'bootstrap',
+      'sequences',
+      'publications',
+      'subscription',
+      'initial copy',
+      'sequences after the copy',
+      'reverse subscription',
+      'verify',
     ]);
     expect(line(p)).toEqual([
-      'a firewall', 'a pg-settings', 'a pg-hba', 'b firewall', 'b pg-settings', 'b pg-hba',
-      'a pg-service.restart', 'b pg-service.restart',
-      'b pg-reach', 'a pg-reach',
-      'a pg-role', 'a pg-passfile', 'b pg-role', 'b pg-passfile',
-      'b extensions', 'b schema-import', 'a sequences', 'a publication', 'b publication',
-      'a slot-drop', 'b subscription', 'b subscription.status', 'b sequences',
-      'b slot-drop', 'a subscription', 'a+b verify',
+      'a firewall',
+      'a pg-settings',
+      'a pg-hba',
+      'b firewall',
+      'b pg-settings',
+      'b pg-hba',
+      'a pg-service.restart',
+      'b pg-service.restart',
+      'b pg-reach',
+      'a pg-reach',
+      'a pg-role',
+      'a pg-passfile',
+      'b pg-role',
+      'b pg-passfile',
+      'b extensions',
+      'b schema-import',
+      'a sequences',
+      'a publication',
+      'b publication',
+      'a slot-drop',
+      'b subscription',
+      'b subscription.status',
+      'b sequences',
+      'b slot-drop',
+      'a subscription',
+      'a+b verify',
     ]);
     expect(p.phases.filter((ph) => ph.parallel).map((ph) => ph.name)).toEqual(['restarts', 'reaches']);
     expect(p.phases.every((ph) => ph.barrier.length > 0)).toBe(true);
@@ -42,8 +72,16 @@ describe('planSetup', () => {
     const reach = find(p, 'reach:b:pg-reach').after;
     expect(reach).toEqual(expect.arrayContaining(['configure:a:pg-hba', 'restart:a:pg-service']));
     const sub = find(p, 'subscription:b:subscription');
-    expect(sub.after).toEqual(expect.arrayContaining(['credentials:a:pg-role', 'credentials:b:pg-passfile',
-      'publication:a:publication', 'bootstrap:b:schema-import', 'restart:a:pg-service', 'orphan-slot:a:slot-drop']));
+    expect(sub.after).toEqual(
+      expect.arrayContaining([
+        'credentials:a:pg-role',
+        'credentials:b:pg-passfile',
+        'publication:a:publication',
+        'bootstrap:b:schema-import',
+        'restart:a:pg-service',
+        'orphan-slot:a:slot-drop',
+      ]),
+    );
     const options = { copyData: true, binary: true, origin: 'none' };
     expect(sub.params).toMatchObject({ name: 'pgduplex_from_a', options });
     expect(find(p, 'sequences:b:sequences').after).toEqual(['copy:b:initial-copy']);
@@ -98,7 +136,10 @@ describe('planSetup', () => {
     const p = planSetup(facts({ kind: 'resync', tables: 3, rows: 9, what, slot }), { keyless: undefined });
     const boot = planSteps(p).filter((s) => s.id.startsWith('bootstrap:'));
     expect(boot.map((s) => `${s.kind}:${s.node}:${s.action}`)).toEqual([
-      'say:b:resync', 'catch-up:a:replication.status', 'change:b:subscription-drop', 'backup:b:backup',
+      'say:b:resync',
+      'catch-up:a:replication.status',
+      'change:b:subscription-drop',
+      'backup:b:backup',
       'change:b:schema-import',
     ]);
     expect(p.confirmations[0]?.question).toMatch(/^the replication slot pgduplex_from_a on a that feeds b does not/);

@@ -61,8 +61,14 @@ describe('execute (a real run of the plan)', () => {
     const { lines, report } = collect();
     const r = await execute(agents, run(), opts(report));
     const applies = calls.filter((c) => c.action.endsWith('.apply')).map((c) => `${c.side} ${c.action}`);
-    expect(applies.slice(0, 6)).toEqual(['local firewall.apply', 'local pg-settings.apply', 'local pg-hba.apply',
-      'peer firewall.apply', 'peer pg-settings.apply', 'peer pg-hba.apply']);
+    expect(applies.slice(0, 6)).toEqual([
+      'local firewall.apply',
+      'local pg-settings.apply',
+      'local pg-hba.apply',
+      'peer firewall.apply',
+      'peer pg-settings.apply',
+      'peer pg-hba.apply',
+    ]);
     const restarts = calls.filter((c) => c.action === 'pg-service.restart').map((c) => c.params);
     expect(restarts).toEqual([{ restoreJournalId: 'j-pg-settings' }, { restoreJournalId: 'j-pg-settings' }]);
     const credentials = calls.filter((c) => c.action === 'pg-role.apply' || c.action === 'pg-passfile.apply');
@@ -136,19 +142,28 @@ describe('preview (--dry-run)', () => {
     expect(byId.get('configure:a:pg-settings')?.check).toEqual({ predicted: false, changes: ['pg-settings change'] });
     expect(byId.get('restart:b:pg-service')?.check).toEqual({ predicted: false, changes: ['restart PostgreSQL'] });
     expect(byId.get('credentials:a:pg-role')?.check).toEqual({ predicted: false, changes: ['pg-role change'] });
-    const later = ['reach:a:pg-reach', 'subscription:b:subscription', 'copy:b:initial-copy', 'sequences:b:sequences',
-      'subscription:a:subscription', 'verify'];
+    const later = [
+      'reach:a:pg-reach',
+      'subscription:b:subscription',
+      'copy:b:initial-copy',
+      'sequences:b:sequences',
+      'subscription:a:subscription',
+      'verify',
+    ];
     for (const id of later) {
       expect(byId.get(id)?.check.predicted, id).toBe(true);
     }
     expect(lines).toContain('would a pg-settings: pg-settings change');
     expect(lines).toContain('would b pg-service: restart PostgreSQL');
-    const predicted = 'predict b subscription: subscription pgduplex_from_a with copy_data '
-      + '(its check needs the effect of configure on a, b; restart on a, b; credentials on a, b; publication on a; '
-      + 'bootstrap on b; orphan-slot on a)';
+    const predicted =
+      'predict b subscription: subscription pgduplex_from_a with copy_data ' +
+      '(its check needs the effect of configure on a, b; restart on a, b; credentials on a, b; publication on a; ' +
+      'bootstrap on b; orphan-slot on a)';
     expect(lines).toContain(predicted);
     expect(byId.get('sequences:b:sequences')?.check).toEqual({
-      predicted: true, reason: 'its check needs the effect of copy on b', after: ['copy:b:initial-copy'],
+      predicted: true,
+      reason: 'its check needs the effect of copy on b',
+      after: ['copy:b:initial-copy'],
     });
     // The checks of the role got a password; the plan shown carries only the placeholder.
     const sent = calls.find((c) => c.action === 'pg-role.check')?.params['password'] as string;
@@ -159,11 +174,14 @@ describe('preview (--dry-run)', () => {
     expect(steps.every((s) => s.node && s.action && s.params !== undefined)).toBe(true);
   });
 
-  it("on a pair already set up: each check answered now, nothing to change, only verify predicted", async () => {
+  it('on a pair already set up: each check answered now, nothing to change, only verify predicted', async () => {
     const { agents } = fakeAgents({ pending: false });
     const { lines, report } = collect();
     const view = await preview(agents, setUp(), report);
-    const predicted = view.phases.flatMap((p) => p.steps).filter((s) => s.check.predicted).map((s) => s.id);
+    const predicted = view.phases
+      .flatMap((p) => p.steps)
+      .filter((s) => s.check.predicted)
+      .map((s) => s.id);
     expect(predicted).toEqual(['verify']);
     expect(lines).toContain('ok b initial copy: all 2 tables are ready, nothing to copy');
     expect(lines).toContain('ok a+b credentials: replication role and passfiles in place');

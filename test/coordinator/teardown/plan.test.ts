@@ -1,10 +1,27 @@
 import { describe, expect, it } from 'vitest';
-import { isEmpty, planTeardown, summarize, type NodeView, type PendingEntry, type SlotView } from '../../../coordinator/teardown/plan.js';
+import {
+  isEmpty,
+  planTeardown,
+  summarize,
+  type NodeView,
+  type PendingEntry,
+  type SlotView,
+} from '../../../coordinator/teardown/plan.js';
 
 let n = 0;
-const entry = (action: string, change = `${action} change`): PendingEntry => ({ id: `id-${++n}`, action, changes: [change] });
+const entry = (action: string, change = `${action} change`): PendingEntry => ({
+  id: `id-${++n}`,
+  action,
+  changes: [change],
+});
 const slot = (name: string, active = false, type = 'logical'): SlotView => ({ name, type, active, retainedBytes: 100 });
-const node = (side: 'local' | 'peer', name: string, pending: PendingEntry[], slots: SlotView[] = [], subscriptions: string[] = []): NodeView => ({ side, node: name, reachable: true, pending, slots, subscriptions });
+const node = (
+  side: 'local' | 'peer',
+  name: string,
+  pending: PendingEntry[],
+  slots: SlotView[] = [],
+  subscriptions: string[] = [],
+): NodeView => ({ side, node: name, reachable: true, pending, slots, subscriptions });
 const gone = (name: string): NodeView => ({ side: 'peer', node: name, reachable: false, reason: 'ECONNREFUSED' });
 
 // What setup journals on each node, oldest first (as journal.list answers).
@@ -25,9 +42,21 @@ describe('planTeardown', () => {
     const a = node('local', 'a', setupOn('b'), [slot('pgduplex_from_a', true)], ['pgduplex_from_b']);
     const b = node('peer', 'b', setupOn('a'), [slot('pgduplex_from_b', true)], ['pgduplex_from_a']);
     const p = planTeardown([a, b]);
-    expect(p.subscriptions.map((op) => `${op.node}:${op.kind === 'undo' ? op.changes[0] : ''}`)).toEqual(['a:create subscription pgduplex_from_b', 'b:create subscription pgduplex_from_a']);
-    const actions = (who: string) => p.changes.filter((op) => op.node === who).map((op) => (op.kind === 'undo' ? op.action : op.kind));
-    expect(actions('a')).toEqual(['publication', 'sequences', 'pg-passfile', 'pg-role', 'pg-hba', 'pg-settings', 'firewall']);
+    expect(p.subscriptions.map((op) => `${op.node}:${op.kind === 'undo' ? op.changes[0] : ''}`)).toEqual([
+      'a:create subscription pgduplex_from_b',
+      'b:create subscription pgduplex_from_a',
+    ]);
+    const actions = (who: string) =>
+      p.changes.filter((op) => op.node === who).map((op) => (op.kind === 'undo' ? op.action : op.kind));
+    expect(actions('a')).toEqual([
+      'publication',
+      'sequences',
+      'pg-passfile',
+      'pg-role',
+      'pg-hba',
+      'pg-settings',
+      'firewall',
+    ]);
     expect(actions('b')).toEqual(actions('a'));
     // Each subscription's DROP takes its slot on the other node: nothing to drop separately.
     expect(p.slots).toEqual([]);
@@ -47,15 +76,36 @@ describe('planTeardown', () => {
   });
 
   it('with the peer out of reach: only this node, ending the walsender of the slot the peer still streams from, and says what stays there', () => {
-    const a = node('local', 'a', setupOn('b'), [slot('pgduplex_from_a', true), slot('someone_else'), slot('pgduplex_from_a_phys', false, 'physical')], ['pgduplex_from_b']);
+    const a = node(
+      'local',
+      'a',
+      setupOn('b'),
+      [slot('pgduplex_from_a', true), slot('someone_else'), slot('pgduplex_from_a_phys', false, 'physical')],
+      ['pgduplex_from_b'],
+    );
     const p = planTeardown([a, gone('b')]);
     expect([...p.subscriptions, ...p.changes].every((op) => op.node === 'a')).toBe(true);
-    expect(p.slots).toEqual([expect.objectContaining({ node: 'a', slot: 'pgduplex_from_a', active: true, terminate: true })]);
+    expect(p.slots).toEqual([
+      expect.objectContaining({ node: 'a', slot: 'pgduplex_from_a', active: true, terminate: true }),
+    ]);
     expect(p.restart.map((r) => r.node)).toEqual(['a']);
     expect(p.remains).toContain('b: subscription pgduplex_from_a');
     expect(p.remains).toContain('b: publication pgduplex_pub');
     expect(summarize(p)).toEqual([
-      { node: 'a', items: ['subscription', 'publication', 'sequence increments', 'passfile line', 'role pgduplex_repl', 'pg_hba.conf block', 'replication settings', 'firewall rules', 'slot pgduplex_from_a'] },
+      {
+        node: 'a',
+        items: [
+          'subscription',
+          'publication',
+          'sequence increments',
+          'passfile line',
+          'role pgduplex_repl',
+          'pg_hba.conf block',
+          'replication settings',
+          'firewall rules',
+          'slot pgduplex_from_a',
+        ],
+      },
       { node: 'b', items: [] },
     ]);
   });
@@ -65,7 +115,15 @@ describe('planTeardown', () => {
     const b = node('peer', 'b', setupOn('a'), [slot('pgduplex_from_b')], ['pgduplex_from_a']);
     const p = planTeardown([a, b]);
     expect(p.subscriptions.map((op) => op.node)).toEqual(['b']);
-    expect(p.slots).toEqual([expect.objectContaining({ node: 'b', slot: 'pgduplex_from_b', active: false, terminate: false, why: 'no subscription on a uses it any more' })]);
+    expect(p.slots).toEqual([
+      expect.objectContaining({
+        node: 'b',
+        slot: 'pgduplex_from_b',
+        active: false,
+        terminate: false,
+        why: 'no subscription on a uses it any more',
+      }),
+    ]);
     expect(p.restart.map((r) => r.node)).toEqual(['b']);
   });
 

@@ -4,7 +4,10 @@ import { CLIENT_TO_SERVER, FrameOpener, FrameSealer, SERVER_TO_CLIENT } from '..
 import { PgduplexError } from '../../../shared/errors.js';
 
 const key = new Uint8Array(32).fill(9);
-const pair = () => ({ seal: new FrameSealer(key, CLIENT_TO_SERVER, 1024), open: new FrameOpener(key, CLIENT_TO_SERVER, 1024) });
+const pair = () => ({
+  seal: new FrameSealer(key, CLIENT_TO_SERVER, 1024),
+  open: new FrameOpener(key, CLIENT_TO_SERVER, 1024),
+});
 const msg = (s: string) => new TextEncoder().encode(s);
 const code = (fn: () => unknown) => {
   try {
@@ -63,6 +66,8 @@ describe('frames', () => {
 
   it('refuse oversized frames on both ends', () => {
     expect(code(() => pair().seal.seal(new Uint8Array(1025)))).toBe('FRAME_TOO_LARGE');
-    expect(code(() => pair().open.open(new Uint8Array(1024 + nacl.secretbox.overheadLength + 1)))).toBe('FRAME_TOO_LARGE');
+    expect(code(() => pair().open.open(new Uint8Array(1024 + nacl.secretbox.overheadLength + 1)))).toBe(
+      'FRAME_TOO_LARGE',
+    );
   });
 });

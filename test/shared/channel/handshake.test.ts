@@ -1,6 +1,14 @@
 import nacl from 'tweetnacl';
 import { describe, expect, it } from 'vitest';
-import { ClientHandshake, M1_BYTES, M2_BYTES, M3_BYTES, ServerHandshake, type ClientClaim, type Identity } from '../../../shared/channel/handshake.js';
+import {
+  ClientHandshake,
+  M1_BYTES,
+  M2_BYTES,
+  M3_BYTES,
+  ServerHandshake,
+  type ClientClaim,
+  type Identity,
+} from '../../../shared/channel/handshake.js';
 import { fingerprintOf } from '../../../shared/crypto/fingerprint.js';
 import { PgduplexError } from '../../../shared/errors.js';
 
@@ -11,7 +19,8 @@ const eph = (byte: number) => nacl.box.keyPair.fromSecretKey(new Uint8Array(32).
 
 const serverId = seeded(1);
 const clientId = seeded(2);
-const trustClient = (c: ClientClaim) => c.mode === 'session' && Buffer.from(c.clientKey).equals(Buffer.from(clientId.publicKey));
+const trustClient = (c: ClientClaim) =>
+  c.mode === 'session' && Buffer.from(c.clientKey).equals(Buffer.from(clientId.publicKey));
 
 function codeOf(fn: () => unknown): string {
   try {
@@ -23,7 +32,12 @@ function codeOf(fn: () => unknown): string {
   return 'NO_ERROR';
 }
 
-function run(opts: { tamper?: (msg: 'm1' | 'm2' | 'm3', b: Uint8Array) => Uint8Array; authorize?: (c: ClientClaim) => boolean } = {}) {
+function run(
+  opts: {
+    tamper?: (msg: 'm1' | 'm2' | 'm3', b: Uint8Array) => Uint8Array;
+    authorize?: (c: ClientClaim) => boolean;
+  } = {},
+) {
   const t = opts.tamper ?? ((_m, b) => b);
   const client = new ClientHandshake(clientId, { peerKey: serverId.publicKey });
   const server = new ServerHandshake(serverId);
@@ -46,14 +60,25 @@ describe('handshake', () => {
   });
 
   it('is deterministic given its randomness (known-answer transcript)', () => {
-    const client = new ClientHandshake(clientId, { peerKey: serverId.publicKey }, { random: fixed(0xaa), ephemeral: eph(3) });
+    const client = new ClientHandshake(
+      clientId,
+      { peerKey: serverId.publicKey },
+      { random: fixed(0xaa), ephemeral: eph(3) },
+    );
     const server = new ServerHandshake(serverId, { random: fixed(0xbb), ephemeral: eph(4) });
     const m1 = client.start();
     const m2 = server.respond(m1);
     const { m3, keys } = client.finish(m2);
     server.finish(m3, trustClient);
     expect([m1.length, m2.length, m3.length]).toEqual([M1_BYTES, M2_BYTES, M3_BYTES]);
-    expect({ m1: hex(m1), m2: hex(m2), m3: hex(m3), send: hex(keys.send), receive: hex(keys.receive), sid: keys.sessionId }).toMatchSnapshot();
+    expect({
+      m1: hex(m1),
+      m2: hex(m2),
+      m3: hex(m3),
+      send: hex(keys.send),
+      receive: hex(keys.receive),
+      sid: keys.sessionId,
+    }).toMatchSnapshot();
   });
 
   it('refuses a client whose key is not trusted, before deriving anything', () => {
@@ -142,7 +167,8 @@ describe('handshake', () => {
 
   describe('pairing mode', () => {
     const secret = new Uint8Array(16).fill(5);
-    const pairClient = (s: Uint8Array, fp = fingerprintOf(serverId.publicKey)) => new ClientHandshake(clientId, { fingerprint: fp, pairingSecret: s });
+    const pairClient = (s: Uint8Array, fp = fingerprintOf(serverId.publicKey)) =>
+      new ClientHandshake(clientId, { fingerprint: fp, pairingSecret: s });
 
     it('proves the token secret without sending it', () => {
       const client = pairClient(secret);

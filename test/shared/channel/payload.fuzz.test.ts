@@ -9,19 +9,54 @@ const id = fc.integer({ min: 1, max: Number.MAX_SAFE_INTEGER });
 const text = (max: number) => fc.string({ maxLength: Math.min(max, 40) });
 const message: fc.Arbitrary<ChannelMessage> = fc.oneof(
   fc.record({ type: fc.constant('hello' as const), node: text(64), version: text(32) }),
-  fc.record({ type: fc.constant('request' as const), id, action: fc.string({ minLength: 1, maxLength: 64 }), params: fc.jsonValue({ maxDepth: 3 }) }),
-  fc.record({ type: fc.constant('response' as const), id, ok: fc.constant(true as const), result: fc.jsonValue({ maxDepth: 3 }) }),
+  fc.record({
+    type: fc.constant('request' as const),
+    id,
+    action: fc.string({ minLength: 1, maxLength: 64 }),
+    params: fc.jsonValue({ maxDepth: 3 }),
+  }),
+  fc.record({
+    type: fc.constant('response' as const),
+    id,
+    ok: fc.constant(true as const),
+    result: fc.jsonValue({ maxDepth: 3 }),
+  }),
+  fc.record({
+    type: fc.constant('response' as const),
+    id,
+    ok: fc.constant(false as const),
+    error: fc.record(
+      { code: fc.constantFrom(...ERROR_CODES), message: text(4096), hint: text(4096) },
+      { requiredKeys: ['code', 'message'] },
+    ),
+  }),
   fc.record(
-    { type: fc.constant('response' as const), id, ok: fc.constant(false as const), error: fc.record({ code: fc.constantFrom(...ERROR_CODES), message: text(4096), hint: text(4096) }, { requiredKeys: ['code', 'message'] }) },
+    {
+      type: fc.constant('progress' as const),
+      id,
+      message: text(1024),
+      done: fc.double({ noNaN: true, noDefaultInfinity: true }),
+      total: fc.nat(),
+    },
+    { requiredKeys: ['type', 'id', 'message'] },
   ),
-  fc.record({ type: fc.constant('progress' as const), id, message: text(1024), done: fc.double({ noNaN: true, noDefaultInfinity: true }), total: fc.nat() }, { requiredKeys: ['type', 'id', 'message'] }),
   fc.record({ type: fc.constant('bye' as const), reason: text(256) }),
 );
-const chunk = fc.record({ stream: fc.nat({ max: 0xffffffff }), seq: fc.nat({ max: 0xffffffff }), last: fc.boolean(), data: fc.uint8Array({ maxLength: 256 }) });
+const chunk = fc.record({
+  stream: fc.nat({ max: 0xffffffff }),
+  seq: fc.nat({ max: 0xffffffff }),
+  last: fc.boolean(),
+  data: fc.uint8Array({ maxLength: 256 }),
+});
 
 /** A message damaged at the JSON level: a field replaced by any JSON value, a key added or removed. */
 const damagedMessage = fc
-  .tuple(message, fc.nat(), fc.oneof(fc.jsonValue({ maxDepth: 2 }), fc.constant(undefined)), fc.constantFrom('type', 'id', 'ok', 'extra', '__proto__', 'constructor'))
+  .tuple(
+    message,
+    fc.nat(),
+    fc.oneof(fc.jsonValue({ maxDepth: 2 }), fc.constant(undefined)),
+    fc.constantFrom('type', 'id', 'ok', 'extra', '__proto__', 'constructor'),
+  )
   .map(([m, i, value, extraKey]) => {
     const obj: Record<string, unknown> = JSON.parse(JSON.stringify(m)) as Record<string, unknown>;
     const keys = Object.keys(obj);
@@ -37,7 +72,8 @@ describe('decodePayload under fuzzing', { timeout: FUZZ_TIMEOUT_MS }, () => {
     fc.assert(
       fc.property(fc.oneof(bytesInput(valid), damagedMessage), (bytes) => {
         const r = typedOutcome(['FRAME_INVALID'], () => decodePayload(bytes));
-        if (r.ok && r.value.kind === 'message') expect(channelMessageSchema.safeParse(r.value.message).success).toBe(true);
+        if (r.ok && r.value.kind === 'message')
+          expect(channelMessageSchema.safeParse(r.value.message).success).toBe(true);
         if (r.ok && r.value.kind === 'chunk') expect(encodeChunk(r.value)).toEqual(bytes);
       }),
       { numRuns: FUZZ_RUNS },
@@ -47,7 +83,10 @@ describe('decodePayload under fuzzing', { timeout: FUZZ_TIMEOUT_MS }, () => {
   it('round-trips every valid message and chunk', () => {
     fc.assert(
       fc.property(message, chunk, (m, c) => {
-        expect(decodePayload(encodeMessage(m))).toEqual({ kind: 'message', message: channelMessageSchema.parse(JSON.parse(JSON.stringify(m))) });
+        expect(decodePayload(encodeMessage(m))).toEqual({
+          kind: 'message',
+          message: channelMessageSchema.parse(JSON.parse(JSON.stringify(m))),
+        });
         expect(decodePayload(encodeChunk(c))).toEqual({ kind: 'chunk', ...c });
       }),
       { numRuns: 2_000 },

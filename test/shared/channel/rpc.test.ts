@@ -3,7 +3,13 @@ import { RpcEndpoint } from '../../../shared/channel/rpc.js';
 import { channelPair as pair, limits } from './memory-pair.js';
 
 /** About `n` table rows, as an action listing per-table checksums would answer. */
-const tables = (n: number) => Array.from({ length: n }, (_, i) => ({ schema: 'public', name: `v_table_with_a_long_name_${i}`, rows: i * 7, checksum: `${i}`.padStart(32, 'f') }));
+const tables = (n: number) =>
+  Array.from({ length: n }, (_, i) => ({
+    schema: 'public',
+    name: `v_table_with_a_long_name_${i}`,
+    rows: i * 7,
+    checksum: `${i}`.padStart(32, 'f'),
+  }));
 
 describe('RpcEndpoint: requests and answers of any size', () => {
   it('sends a small result as one response', async () => {
@@ -28,7 +34,10 @@ describe('RpcEndpoint: requests and answers of any size', () => {
     const { c, s } = pair();
     new RpcEndpoint(s, async (action) => (action === 'big' ? tables(500) : action));
     const rpc = new RpcEndpoint(c, undefined);
-    const [big, small] = await Promise.all([rpc.callRaw('big', {}, { timeoutMs: 5000 }), rpc.callRaw('small', {}, { timeoutMs: 5000 })]);
+    const [big, small] = await Promise.all([
+      rpc.callRaw('big', {}, { timeoutMs: 5000 }),
+      rpc.callRaw('small', {}, { timeoutMs: 5000 }),
+    ]);
     expect(big).toHaveLength(500);
     expect(small).toBe('small');
     expect(await rpc.callRaw('again', {}, { timeoutMs: 5000 })).toBe('again');
@@ -38,7 +47,10 @@ describe('RpcEndpoint: requests and answers of any size', () => {
     const { c, s } = pair();
     new RpcEndpoint(s, async (action) => (action === 'huge' ? tables(2000) : 'fine'), 1 << 20, 50_000);
     const rpc = new RpcEndpoint(c, undefined);
-    await expect(rpc.callRaw('huge', {}, { timeoutMs: 5000 })).rejects.toMatchObject({ code: 'FRAME_TOO_LARGE', message: expect.stringContaining('the answer is') });
+    await expect(rpc.callRaw('huge', {}, { timeoutMs: 5000 })).rejects.toMatchObject({
+      code: 'FRAME_TOO_LARGE',
+      message: expect.stringContaining('the answer is'),
+    });
     expect(await rpc.callRaw('next', {}, { timeoutMs: 5000 })).toBe('fine');
   });
 
@@ -46,7 +58,10 @@ describe('RpcEndpoint: requests and answers of any size', () => {
     const { c, s } = pair();
     new RpcEndpoint(s, async (action) => (action === 'big' ? tables(2000) : 'fine'));
     const rpc = new RpcEndpoint(c, undefined, 1 << 20, 50_000);
-    await expect(rpc.callRaw('big', {}, { timeoutMs: 5000 })).rejects.toMatchObject({ code: 'FRAME_TOO_LARGE', message: expect.stringContaining("the peer's answer is") });
+    await expect(rpc.callRaw('big', {}, { timeoutMs: 5000 })).rejects.toMatchObject({
+      code: 'FRAME_TOO_LARGE',
+      message: expect.stringContaining("the peer's answer is"),
+    });
     expect(await rpc.callRaw('next', {}, { timeoutMs: 5000 })).toBe('fine');
   });
 
@@ -69,7 +84,10 @@ describe('RpcEndpoint: requests and answers of any size', () => {
     let calls = 0;
     new RpcEndpoint(s, async () => ++calls);
     const rpc = new RpcEndpoint(c, undefined, 1 << 20, 50_000);
-    await expect(rpc.callRaw('publication.apply', { list: tables(2000) }, { timeoutMs: 5000 })).rejects.toMatchObject({ code: 'FRAME_TOO_LARGE', message: expect.stringContaining('the request for publication.apply is') });
+    await expect(rpc.callRaw('publication.apply', { list: tables(2000) }, { timeoutMs: 5000 })).rejects.toMatchObject({
+      code: 'FRAME_TOO_LARGE',
+      message: expect.stringContaining('the request for publication.apply is'),
+    });
     expect(calls).toBe(0);
     expect(await rpc.callRaw('next', {}, { timeoutMs: 5000 })).toBe(1);
   });
@@ -79,7 +97,9 @@ describe('RpcEndpoint: requests and answers of any size', () => {
     let calls = 0;
     new RpcEndpoint(s, async () => ++calls, 1 << 20, 50_000);
     const rpc = new RpcEndpoint(c, undefined);
-    await expect(rpc.callRaw('publication.apply', { list: tables(2000) }, { timeoutMs: 5000 })).rejects.toMatchObject({ code: 'FRAME_TOO_LARGE' });
+    await expect(rpc.callRaw('publication.apply', { list: tables(2000) }, { timeoutMs: 5000 })).rejects.toMatchObject({
+      code: 'FRAME_TOO_LARGE',
+    });
     expect(calls).toBe(0);
     expect(await rpc.callRaw('next', {}, { timeoutMs: 5000 })).toBe(1);
   });

@@ -13,14 +13,24 @@ import { defineAction, pingAction } from '../../../shared/protocol/actions.js';
 const limits = { handshakeTimeoutMs: 2000, maxFrameBytes: 4096 };
 const server: Identity = nacl.sign.keyPair();
 const client: Identity = nacl.sign.keyPair();
-const trusts = (key: Uint8Array) => (c: ClientClaim) => c.mode === 'session' && Buffer.from(c.clientKey).equals(Buffer.from(key));
+const trusts = (key: Uint8Array) => (c: ClientClaim) =>
+  c.mode === 'session' && Buffer.from(c.clientKey).equals(Buffer.from(key));
 const hello = { type: 'hello' as const, node: 'b', version: 'test' };
 
-const slowAction = defineAction({ name: 'slow', mutates: true, callers: ['local', 'peer'], params: z.strictObject({ ms: z.number() }), result: z.strictObject({ ok: z.boolean() }) });
+const slowAction = defineAction({
+  name: 'slow',
+  mutates: true,
+  callers: ['local', 'peer'],
+  params: z.strictObject({ ms: z.number() }),
+  result: z.strictObject({ ok: z.boolean() }),
+});
 
 function registry(spy = vi.fn()) {
   return new ActionRegistry().register(
-    defineHandler({ descriptor: pingAction, run: async () => (spy('ping'), { node: 'b', version: 't', time: new Date().toISOString() }) }),
+    defineHandler({
+      descriptor: pingAction,
+      run: async () => (spy('ping'), { node: 'b', version: 't', time: new Date().toISOString() }),
+    }),
     defineHandler({
       descriptor: slowAction,
       run: async ({ ms }, ctx) => {
@@ -63,15 +73,21 @@ describe('secure channel over an in-memory duplex pair', () => {
   it('answers BUSY naming the running state-changing action', async () => {
     const { rpc } = await connected();
     const first = rpc.call(slowAction, { ms: 200 }, { timeoutMs: 1000 });
-    await expect(rpc.call(slowAction, { ms: 1 }, { timeoutMs: 1000 })).rejects.toMatchObject({ code: 'BUSY', message: expect.stringContaining('slow') });
+    await expect(rpc.call(slowAction, { ms: 1 }, { timeoutMs: 1000 })).rejects.toMatchObject({
+      code: 'BUSY',
+      message: expect.stringContaining('slow'),
+    });
     await first;
   });
 
-  it.each(['__proto__', 'constructor', 'toString', 'hasOwnProperty', 'nope'])('treats %s as an unknown action', async (name) => {
-    const { rpc, spy } = await connected();
-    await expect(rpc.callRaw(name, {}, { timeoutMs: 1000 })).rejects.toMatchObject({ code: 'UNKNOWN_ACTION' });
-    expect(spy).not.toHaveBeenCalled();
-  });
+  it.each(['__proto__', 'constructor', 'toString', 'hasOwnProperty', 'nope'])(
+    'treats %s as an unknown action',
+    async (name) => {
+      const { rpc, spy } = await connected();
+      await expect(rpc.callRaw(name, {}, { timeoutMs: 1000 })).rejects.toMatchObject({ code: 'UNKNOWN_ACTION' });
+      expect(spy).not.toHaveBeenCalled();
+    },
+  );
 
   it('rejects params that do not match the schema before the handler runs', async () => {
     const { rpc, spy } = await connected();
@@ -87,7 +103,9 @@ describe('secure channel over an in-memory duplex pair', () => {
       .then((s) => new RpcEndpoint(s, registry(spy).dispatch))
       .catch((e: unknown) => e);
     const stranger = nacl.sign.keyPair();
-    await expect(SecureChannel.connect(ct, stranger, { peerKey: server.publicKey }, limits)).rejects.toBeInstanceOf(PgduplexError);
+    await expect(SecureChannel.connect(ct, stranger, { peerKey: server.publicKey }, limits)).rejects.toBeInstanceOf(
+      PgduplexError,
+    );
     expect(await accepting).toMatchObject({ code: 'PEER_NOT_TRUSTED' });
     expect(st.closed).toBe(true);
     expect(spy).not.toHaveBeenCalled();
@@ -95,20 +113,33 @@ describe('secure channel over an in-memory duplex pair', () => {
 
   it('drops a silent client after the handshake timeout', async () => {
     const [, st] = transportPair();
-    expect(await SecureChannel.accept(st, server, () => true, { ...limits, handshakeTimeoutMs: 50 }, hello).catch((e: unknown) => e)).toMatchObject({ code: 'TIMEOUT' });
+    expect(
+      await SecureChannel.accept(st, server, () => true, { ...limits, handshakeTimeoutMs: 50 }, hello).catch(
+        (e: unknown) => e,
+      ),
+    ).toMatchObject({ code: 'TIMEOUT' });
     expect(st.closed).toBe(true);
   });
 
   it('fails the handshake on a frame sent before it ends', async () => {
     const [ct, st] = transportPair();
-    const accepting = SecureChannel.accept(st, server, trusts(client.publicKey), limits, hello).catch((e: unknown) => e);
+    const accepting = SecureChannel.accept(st, server, trusts(client.publicKey), limits, hello).catch(
+      (e: unknown) => e,
+    );
     ct.send(new Uint8Array(100));
     expect(await accepting).toMatchObject({ code: 'HANDSHAKE_FAILED' });
   });
 
   it.each([
     ['replayed', (t: MemoryTransport) => t.sent[t.sent.length - 1]!],
-    ['modified', (t: MemoryTransport) => { const f = t.sent[t.sent.length - 1]!.slice(); f[5]! ^= 1; return f; }],
+    [
+      'modified',
+      (t: MemoryTransport) => {
+        const f = t.sent[t.sent.length - 1]!.slice();
+        f[5]! ^= 1;
+        return f;
+      },
+    ],
     ['truncated', (t: MemoryTransport) => t.sent[t.sent.length - 1]!.subarray(0, 20)],
   ])('closes on a %s data frame and runs nothing for it', async (_what, forge) => {
     const { rpc, ct, s, spy } = await connected();
@@ -132,7 +163,13 @@ describe('secure channel over an in-memory duplex pair', () => {
   it('survives 10,000 random frames: each closes the channel with a typed error, nothing escapes', async () => {
     const unhandled = vi.fn();
     process.on('unhandledRejection', unhandled);
-    const keys = { send: new Uint8Array(32).fill(1), receive: new Uint8Array(32).fill(2), peerKey: client.publicKey, sessionId: 'x', mode: 'session' as const };
+    const keys = {
+      send: new Uint8Array(32).fill(1),
+      receive: new Uint8Array(32).fill(2),
+      peerKey: client.publicKey,
+      sessionId: 'x',
+      mode: 'session' as const,
+    };
     try {
       await fc.assert(
         fc.asyncProperty(fc.uint8Array({ maxLength: 5000 }), async (bytes) => {

@@ -19,7 +19,9 @@ describe('streams of bounded frames', () => {
   it('carry a large payload intact through an action result, in frames no larger than the limit', async () => {
     const { c, s } = pair();
     const payload = new Uint8Array(randomBytes(1_000_000));
-    new RpcEndpoint(s, async () => streamResult({ name: 'dump' }, [payload.subarray(0, 300_000), payload.subarray(300_000)]));
+    new RpcEndpoint(s, async () =>
+      streamResult({ name: 'dump' }, [payload.subarray(0, 300_000), payload.subarray(300_000)]),
+    );
     const rpc = new RpcEndpoint(c, undefined);
     const { meta, data } = await rpc.callStream('anything', {}, { timeoutMs: 5000 });
     expect(meta.name).toBe('dump');

@@ -27,9 +27,12 @@ describe('base32 (RFC 4648 section 10 vectors, unpadded)', () => {
   });
 
   it('round-trips any bytes (property)', () => {
-    fc.assert(fc.property(fc.uint8Array({ maxLength: 64 }), (b) => {
-      expect(hex(base32Decode(base32Encode(b)) ?? new Uint8Array([1]))).toBe(hex(b));
-    }), { numRuns: 2000 });
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 64 }), (b) => {
+        expect(hex(base32Decode(base32Encode(b)) ?? new Uint8Array([1]))).toBe(hex(b));
+      }),
+      { numRuns: 2000 },
+    );
   });
 });
 
@@ -47,7 +50,13 @@ describe('hashes and KDF against published vectors', () => {
   });
 
   it('HKDF (RFC 5869 test case 1, SHA-256)', () => {
-    const okm = hkdfWith('sha256', unhex('0b'.repeat(22)), unhex('000102030405060708090a0b0c'), unhex('f0f1f2f3f4f5f6f7f8f9'), 42);
+    const okm = hkdfWith(
+      'sha256',
+      unhex('0b'.repeat(22)),
+      unhex('000102030405060708090a0b0c'),
+      unhex('f0f1f2f3f4f5f6f7f8f9'),
+      42,
+    );
     expect(hex(okm)).toBe('3cb25f25faacd57a90434f64d0362f2a2d2d0a90cf1a5a4c5db02d56ecc4c5bf34007208d5b887185865');
   });
 });

@@ -18,12 +18,29 @@ describe('the action catalogue', () => {
   });
 
   it('knows every change a 0.1.0 journal holds, and what teardown does with it', () => {
-    const v010 = ['firewall', 'backup', 'backup-restore', 'publication', 'sequences', 'replica-identity', 'pg-passfile', 'subscription',
-      'extensions', 'schema-import', 'subscription-drop', 'slot-drop', 'pg-settings', 'pg-hba', 'pg-role'];
+    const v010 = [
+      'firewall',
+      'backup',
+      'backup-restore',
+      'publication',
+      'sequences',
+      'replica-identity',
+      'pg-passfile',
+      'subscription',
+      'extensions',
+      'schema-import',
+      'subscription-drop',
+      'slot-drop',
+      'pg-settings',
+      'pg-hba',
+      'pg-role',
+    ];
     for (const name of v010) expect(changeNamed(name), name).toBeDefined();
-    expect(CHANGES.filter((c) => c.teardown === 'keep').map((c) => c.name).sort()).toEqual(
-      ['backup', 'backup-restore', 'extensions', 'schema-import', 'slot-drop', 'subscription-drop'],
-    );
+    expect(
+      CHANGES.filter((c) => c.teardown === 'keep')
+        .map((c) => c.name)
+        .sort(),
+    ).toEqual(['backup', 'backup-restore', 'extensions', 'schema-import', 'slot-drop', 'subscription-drop']);
     expect(CHANGES.filter((c) => c.teardown === 'first').map((c) => c.name)).toEqual(['subscription']);
   });
 });

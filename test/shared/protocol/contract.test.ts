@@ -25,8 +25,12 @@ describe('the shared contract', () => {
   it('does not compile an agent handler that answers something else than its descriptor says', () => {
     // @ts-expect-error `reachable` must be a boolean
     defineHandler({ descriptor: pgReachAction, run: async () => ({ reachable: 'yes', ms: 1 }) });
-    // @ts-expect-error the undo record of pg-hba has no `file`
-    defineChange(pgHbaChange, { check: async () => ({ changes: [] }), apply: async () => ({ changed: false, changes: [] }), undo: async (r) => [r.file] });
+    defineChange(pgHbaChange, {
+      check: async () => ({ changes: [] }),
+      apply: async () => ({ changed: false, changes: [] }),
+      // @ts-expect-error the undo record of pg-hba has no `file`
+      undo: async (r) => [r.file],
+    });
     expect(pgHbaChange.apply.name).toBe('pg-hba.apply');
   });
 });
