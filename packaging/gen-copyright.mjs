@@ -109,7 +109,9 @@ for (const [path, entry] of Object.entries(lock.packages ?? {})) {
   const name = path.slice(path.lastIndexOf('node_modules/') + 'node_modules/'.length);
   const license = String(entry.license ?? '').trim();
   if (!/^[A-Za-z0-9.+-]+$/.test(license)) {
-    throw new Error(`${name}: license "${license}" is not a single SPDX identifier; extend packaging/gen-copyright.mjs`);
+    throw new Error(
+      `${name}: license "${license}" is not a single SPDX identifier; extend packaging/gen-copyright.mjs`,
+    );
   }
   const text = licenseFile(dir);
   const lines = (text ?? '')
@@ -121,7 +123,10 @@ for (const [path, entry] of Object.entries(lock.packages ?? {})) {
   if (!licenses.has(license)) {
     if (TEXTS[license]) licenses.set(license, TEXTS[license]);
     else if (text) licenses.set(license, text.trim());
-    else throw new Error(`${name}: no LICENSE file and no built-in text for ${license}; extend packaging/gen-copyright.mjs`);
+    else
+      throw new Error(
+        `${name}: no LICENSE file and no built-in text for ${license}; extend packaging/gen-copyright.mjs`,
+      );
   }
   stanzas.push({ name, version: entry.version, license, holders });
 }

@@ -21,6 +21,7 @@ function run(cmd, args, { allowFail = false } = {}) {
 if (ci || !existsSync('node_modules/.package-lock.json')) run('npm', ['ci', '--no-audit', '--no-fund']);
 run('bash', ['scripts/host-deps.sh']);
 const typecheck = run('npm', ['run', '--silent', 'typecheck'], { allowFail: true });
+const lint = run('npm', ['run', '--silent', 'lint'], { allowFail: true });
 run('npm', ['run', '--silent', 'package']);
 
 rmSync(report, { force: true });
@@ -32,7 +33,7 @@ const vitest = run(
 );
 
 let passed = 0;
-let failed = typecheck === 0 ? 0 : 1;
+let failed = (typecheck === 0 ? 0 : 1) + (lint === 0 ? 0 : 1);
 if (existsSync(report)) {
   const json = JSON.parse(readFileSync(report, 'utf8'));
   passed += json.numPassedTests;
@@ -45,6 +46,10 @@ if (existsSync(report)) {
   failed += 1;
 }
 if (typecheck !== 0) console.log('typecheck failed (counted as one failure)');
+if (lint !== 0)
+  console.log(
+    'lint failed: run npm run format, then wrap what is still wider than 120 columns (counted as one failure)',
+  );
 if (vitest !== 0 && failed === 0) failed = 1;
 console.log(`${passed} passed, ${failed} failed`);
 process.exit(failed === 0 ? 0 : 1);

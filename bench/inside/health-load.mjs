@@ -42,5 +42,16 @@ await Promise.all(pending);
 const elapsed = (performance.now() - started) / 1000;
 latencies.sort((a, b) => a - b);
 const pct = (p) => latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))] ?? null;
-console.log(JSON.stringify({ requests: total, achievedRate: total / elapsed, errors, non200, p50Ms: pct(50), p90Ms: pct(90), p99Ms: pct(99), maxMs: latencies.at(-1) ?? null }));
+console.log(
+  JSON.stringify({
+    requests: total,
+    achievedRate: total / elapsed,
+    errors,
+    non200,
+    p50Ms: pct(50),
+    p90Ms: pct(90),
+    p99Ms: pct(99),
+    maxMs: latencies.at(-1) ?? null,
+  }),
+);
 agent.destroy();
