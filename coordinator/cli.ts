@@ -137,7 +137,8 @@ export function buildProgram(setExit: (code: number) => void): Command {
     )
     .option(
       '--full-verify',
-      'compare every row at the end even when nothing changed (a run that changes nothing checks schema, sequences and streaming only)',
+      'compare every row at the end even when nothing changed (a run that changes nothing checks schema, sequences ' +
+        'and streaming only)',
     )
     .option(
       '--replica-identity-full',

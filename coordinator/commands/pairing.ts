@@ -36,7 +36,8 @@ export async function pairAcceptCommand(o: {
   if (o.fingerprint === undefined && !interactive) {
     throw new PgduplexError(
       'USAGE',
-      `without a terminal to confirm the other node on, give its fingerprint: pgduplex pair --accept ${o.address} --fingerprint FP`,
+      `without a terminal to confirm the other node on, give its fingerprint: pgduplex pair --accept ${o.address} ` +
+        `--fingerprint FP`,
       {
         hint: `FP is what "pgduplex whoami" prints on ${o.address}`,
       },
@@ -77,7 +78,8 @@ export async function pairAcceptCommand(o: {
       if (o.json) out(JSON.stringify(s.paired, null, 2));
       else
         out(
-          `Paired with ${s.paired.node} (${s.paired.fingerprint}). Check code: ${c.bold(s.paired.check)} — it must match the one shown on ${s.paired.node}.`,
+          `Paired with ${s.paired.node} (${s.paired.fingerprint}). Check code: ${c.bold(s.paired.check)} — it must ` +
+            `match the one shown on ${s.paired.node}.`,
         );
       return 0;
     }
@@ -113,7 +115,8 @@ export async function pairConnectCommand(o: {
     const c = palette(process.stdout);
     out(`${r.firewall}.`);
     out(
-      `Paired with ${r.peer.node} at ${r.peer.address} (${r.peer.fingerprint}). Check code: ${c.bold(r.check)} — it must match the one shown on ${r.peer.node}.`,
+      `Paired with ${r.peer.node} at ${r.peer.address} (${r.peer.fingerprint}). Check code: ${c.bold(r.check)} — it ` +
+        `must match the one shown on ${r.peer.node}.`,
     );
   }
   return 0;
@@ -142,9 +145,11 @@ export async function unpairCommand(o: { socket: string; json: boolean }): Promi
   const r = await callAgent(o.socket, unpairAction, {});
   if (o.json) out(JSON.stringify(r, null, 2));
   else if (!r.removed) out('This node is not paired; nothing to do.');
-  else
-    out(
-      `Unpaired from ${r.removed.node} (${r.removed.address}); ${r.peerConfirmed ? `${r.removed.node} removed this node too` : `${r.removed.node} could not be told: run "pgduplex unpair" there as well`}.`,
-    );
+  else {
+    const peerSide = r.peerConfirmed
+      ? `${r.removed.node} removed this node too`
+      : `${r.removed.node} could not be told: run "pgduplex unpair" there as well`;
+    out(`Unpaired from ${r.removed.node} (${r.removed.address}); ${peerSide}.`);
+  }
   return 0;
 }

@@ -45,11 +45,17 @@ export async function teardownCommand(o: {
   const perNode = [...new Set(changed.map((l) => l.node))]
     .map((n) => `${n}: ${changed.filter((l) => l.node === n).length}`)
     .join(', ');
+  const localSide =
+    changed.length > 0
+      ? `${local.node} is torn down (${changed.length} changes reverted)`
+      : `nothing left on ${local.node}`;
   const summary: Record<TeardownOutcome, string> = {
     'nothing to do': `nothing to do: no pgduplex replication left on ${local.node} or ${peer.node}`,
     'dry run': 'dry run: nothing was changed',
     done: `teardown complete: ${changed.length} changes reverted (${perNode}); table data left in place`,
-    partial: `${changed.length > 0 ? `${local.node} is torn down (${changed.length} changes reverted)` : `nothing left on ${local.node}`}; ${peer.node} could not be reached, so its side remains; run pgduplex teardown again once it answers`,
+    partial:
+      `${localSide}; ${peer.node} could not be reached, so its side remains; run pgduplex teardown again once ` +
+      `it answers`,
     incomplete: 'teardown incomplete: see what remains below, then run pgduplex teardown again',
   };
   process.stdout.write(`${summary[r.outcome]}\n`);

@@ -4,7 +4,10 @@ import { palette } from '../render/format.js';
 import { pairFacts } from '../setup/setup.js';
 import { verified, verifyPair } from '../setup/verify.js';
 
-/** `pgduplex verify`: rows, checksums, schema and sequences of every replicated table on both nodes; exit 1 on a difference. */
+/**
+ * `pgduplex verify`: rows, checksums, schema and sequences of every replicated table on both nodes; exit 1 on a
+ * difference.
+ */
 export async function verifyCommand(o: { socket: string; database: string; json: boolean }): Promise<number> {
   const agents = agentsVia(o.socket);
   const f = await pairFacts(agents, o.database, 'local');
@@ -16,7 +19,8 @@ export async function verifyCommand(o: { socket: string; database: string; json:
     lines.push({ status, node, what });
     if (!o.json)
       process.stdout.write(
-        `${(status === 'DIFFERS' ? c.red : status === 'ok' ? c.green : (s: string) => s)(status.padEnd(8))} ${node.padEnd(6)} ${what}\n`,
+        `${(status === 'DIFFERS' ? c.red : status === 'ok' ? c.green : (s: string) => s)(status.padEnd(8))} ` +
+          `${node.padEnd(6)} ${what}\n`,
       );
   };
   const result = await verifyPair(

@@ -7,7 +7,8 @@ export function renderHealth(h: HealthReport, c: Palette): string {
   const pg = h.postgresql;
   const cluster = pg.cluster ? `${pg.cluster.version}/${pg.cluster.name}` : 'no cluster';
   const pgLine = pg.ready
-    ? `${c.green('ready')}      ${cluster}  PostgreSQL ${pg.serverVersion ?? '?'}  wal_level=${pg.walLevel ?? '?'}  data ${pg.dataDirectory ?? '?'}`
+    ? `${c.green('ready')}      ${cluster}  PostgreSQL ${pg.serverVersion ?? '?'}  wal_level=${pg.walLevel ?? '?'}  ` +
+      `data ${pg.dataDirectory ?? '?'}`
     : `${c.red('NOT READY')}  ${cluster}  ${pg.reason ?? 'unknown reason'}`;
   const s = h.system;
   const disk =
@@ -16,10 +17,12 @@ export function renderHealth(h: HealthReport, c: Palette): string {
       : `unknown on ${s.disk.path} (${s.disk.error ?? 'no data'})`;
   const used = s.memory.totalBytes - s.memory.availableBytes;
   return [
-    `${c.bold('agent')}       pgduplex-agent ${h.agent.version} on ${c.bold(h.agent.node)}, up ${formatDuration(h.agent.uptimeSeconds)}`,
+    `${c.bold('agent')}       pgduplex-agent ${h.agent.version} on ${c.bold(h.agent.node)}, ` +
+      `up ${formatDuration(h.agent.uptimeSeconds)}`,
     `${c.bold('postgresql')}  ${pgLine}`,
     `${c.bold('system')}      ${s.os.distro} ${s.os.release} (${s.os.codename}), kernel ${s.os.kernel}`,
-    `            load ${s.load.avg1.toFixed(2)} ${s.load.avg5.toFixed(2)} ${s.load.avg15.toFixed(2)}, memory ${formatBytes(used)} used of ${formatBytes(s.memory.totalBytes)}`,
+    `            load ${s.load.avg1.toFixed(2)} ${s.load.avg5.toFixed(2)} ${s.load.avg15.toFixed(2)}, ` +
+      `memory ${formatBytes(used)} used of ${formatBytes(s.memory.totalBytes)}`,
     `            disk ${disk}`,
     ...renderReplication(h.replication, c),
   ].join('\n');
@@ -34,7 +37,10 @@ export function renderReplication(r: ReplicationHealth | undefined, c: Palette):
   const lines = [
     ...r.subscriptions.map((s) => {
       const state = !s.enabled ? c.red('disabled') : s.streaming ? c.green('streaming') : c.yellow('not streaming');
-      return `in  ${s.name}${s.from ? ` from ${s.from}` : ''}: ${state}, errors ${s.applyErrors} apply / ${s.syncErrors} sync`;
+      return (
+        `in  ${s.name}${s.from ? ` from ${s.from}` : ''}: ${state}, errors ${s.applyErrors} apply / ` +
+        `${s.syncErrors} sync`
+      );
     }),
     ...r.slots.map((s) => {
       const lag =
@@ -43,7 +49,10 @@ export function renderReplication(r: ReplicationHealth | undefined, c: Palette):
           : `lag ${formatBytes(s.lagBytes)}${s.lagSeconds === null ? '' : `, ${formatDuration(s.lagSeconds)}`}`;
       const held =
         s.retainedBytes === null ? '' : `, holds ${formatBytes(s.retainedBytes)} of WAL (${s.walStatus ?? '?'})`;
-      return `out ${s.name}${s.to ? ` to ${s.to}` : ''}: ${s.active ? c.green('active') : c.yellow('inactive')}, ${lag}${held}`;
+      return (
+        `out ${s.name}${s.to ? ` to ${s.to}` : ''}: ${s.active ? c.green('active') : c.yellow('inactive')}, ` +
+        `${lag}${held}`
+      );
     }),
   ];
   return lines.map((l, i) => `${i === 0 ? `${head} ` : '            '}${l}`);

@@ -20,7 +20,9 @@ function facts(d: DirectionStatus, now: number): string[] {
         .map(([k, n]) => `${n} ${k === 'r' ? 'ready' : `in state ${k}`}`)
         .join(', ') || 'none';
     lines.push(
-      `subscription ${d.subscription} on ${d.to}: ${s.enabled ? 'enabled' : 'DISABLED'}, ${s.streaming ? 'streaming' : 'worker not running'}; tables: ${tables}; last message ${ago(s.lastMessageAt, now)}`,
+      `subscription ${d.subscription} ` +
+        `on ${d.to}: ${s.enabled ? 'enabled' : 'DISABLED'}, ${s.streaming ? 'streaming' : 'worker not running'}; ` +
+        `tables: ${tables}; last message ${ago(s.lastMessageAt, now)}`,
     );
     const conflicts = s.conflicts
       ? `; conflicts: ${Object.entries(s.conflicts)
@@ -31,13 +33,17 @@ function facts(d: DirectionStatus, now: number): string[] {
   }
   const p = d.publisher;
   if (p) {
-    const lag = `${p.lagBytes === null ? '?' : formatBytes(p.lagBytes)}, ${p.lagSeconds === null ? '?' : formatDuration(p.lagSeconds)}`;
+    const lag =
+      `${p.lagBytes === null ? '?' : formatBytes(p.lagBytes)}, ` +
+      `${p.lagSeconds === null ? '?' : formatDuration(p.lagSeconds)}`;
     const room =
       p.maxSlotWalKeepSizeBytes === null
         ? 'no max_slot_wal_keep_size'
-        : `${formatBytes(p.safeWalSizeBytes ?? 0)} left of max_slot_wal_keep_size ${formatBytes(p.maxSlotWalKeepSizeBytes)}`;
+        : `${formatBytes(p.safeWalSizeBytes ?? 0)} left of ` +
+          `max_slot_wal_keep_size ${formatBytes(p.maxSlotWalKeepSizeBytes)}`;
     lines.push(
-      `lag ${lag}; slot on ${d.from} ${p.slotActive ? 'active' : 'INACTIVE'}, holds ${formatBytes(p.retainedBytes ?? 0)} of WAL (wal_status ${p.walStatus ?? '?'}, ${room})`,
+      `lag ${lag}; slot on ${d.from} ${p.slotActive ? 'active' : 'INACTIVE'}, ` +
+        `holds ${formatBytes(p.retainedBytes ?? 0)} of WAL (wal_status ${p.walStatus ?? '?'}, ${room})`,
     );
   }
   return lines;

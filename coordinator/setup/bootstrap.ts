@@ -84,7 +84,8 @@ export function bootstrapConfirmation(f: PairFacts, plan: Bootstrap): Confirmati
   const s = f.source.node;
   const slot = plan.kind === 'resync' ? plan.slot : undefined;
   const why = slot
-    ? `the replication slot ${slot.slot} on ${slot.on} that feeds ${t} ${slot.why}, so ${t} misses changes and must be ` +
+    ? `the replication slot ${slot.slot} on ${slot.on} that feeds ${t} ${slot.why}, so ${t} misses changes and must ` +
+      `be ` +
       `copied from ${s} again: `
     : '';
   const how = slot
@@ -143,7 +144,9 @@ export async function waitForCopy(
     const ready = sub.tables['r'] ?? 0;
     const copied = Math.min(sub.tableBytes, totalBytes);
     const rate = copied / 1048576 / Math.max((Date.now() - started) / 1000, 0.001);
-    const detail = `${ready}/${total} tables ready, ${formatBytes(copied)} of ${formatBytes(totalBytes)}${ready < total ? `, ${rate.toFixed(1)} MiB/s` : ''}`;
+    const detail =
+      `${ready}/${total} tables ready, ${formatBytes(copied)} ` +
+      `of ${formatBytes(totalBytes)}${ready < total ? `, ${rate.toFixed(1)} MiB/s` : ''}`;
     o.progress?.(f.target.node, 'initial copy', ready, total, detail);
     const line = `initial copy: ${ready}/${total} tables ready`;
     if (line !== last && !o.progress) o.report('...', f.target.node, line);
@@ -154,7 +157,8 @@ export async function waitForCopy(
       return void o.report(
         'ok',
         f.target.node,
-        `initial copy: ${total} tables ready (${formatBytes(totalBytes)} in ${((Date.now() - started) / 1000).toFixed(1)} s)`,
+        `initial copy: ${total} tables ready (${formatBytes(totalBytes)} ` +
+          `in ${((Date.now() - started) / 1000).toFixed(1)} s)`,
       );
     if (Date.now() > deadline)
       throw new PgduplexError('TIMEOUT', `the initial copy to ${f.target.node} did not finish`, {
@@ -168,7 +172,9 @@ export async function waitForCopy(
           'REPLICATION_BROKEN',
           `the initial copy to ${f.target.node} cannot finish: the slot ${lost.slot} on ${lost.on} ${lost.why}`,
           {
-            hint: `re-run pgduplex setup: it copies ${f.target.node} from ${f.source.node} again, after a backup (${f.target.node} holds rows of the broken copy, so --yes --replace-peer-data)`,
+            hint:
+              `re-run pgduplex setup: it copies ${f.target.node} from ${f.source.node} again, after a backup ` +
+              `(${f.target.node} holds rows of the broken copy, so --yes --replace-peer-data)`,
           },
         );
       }

@@ -40,16 +40,20 @@ export async function dropOrphanSlot(
   if (slot.active) {
     throw new PgduplexError(
       'BUSY',
-      `the replication slot ${name} on ${from.node} is in use, yet ${on.node} has no subscription ${name}: another server streams from it`,
+      `the replication slot ${name} on ${from.node} is in use, yet ${on.node} has no subscription ${name}: another ` +
+        `server streams from it`,
       {
-        hint: `find it in pg_stat_replication on ${from.node} and stop it (or drop the slot there), then re-run pgduplex setup`,
+        hint:
+          `find it in pg_stat_replication on ${from.node} and stop it (or drop the slot there), then re-run ` +
+          `pgduplex setup`,
       },
     );
   }
   o.report(
     'note',
     from.node,
-    `slot ${name} was left by an interrupted run (no subscription on ${on.node} uses it); it ${o.dryRun ? 'would be' : 'is'} dropped so ${on.node}'s subscription can be created`,
+    `slot ${name} was left by an interrupted run (no subscription on ${on.node} uses it); ` +
+      `it ${o.dryRun ? 'would be' : 'is'} dropped so ${on.node}'s subscription can be created`,
   );
   return runChange(
     agents,

@@ -113,7 +113,8 @@ export function checkRoom(f: PairFacts, pre: Preflight, report: Report): void {
   if (disk.freeBytes < need) {
     throw new PgduplexError(
       'BAD_PARAMS',
-      `${f.target.node} has ${mb(disk.freeBytes)} free in ${disk.path}; the copy of ${f.database} (${mb(pre.hazards.databaseBytes)} on ${f.source.node}) needs about ${mb(need)}`,
+      `${f.target.node} has ${mb(disk.freeBytes)} free in ${disk.path}; the copy of ${f.database} ` +
+        `(${mb(pre.hazards.databaseBytes)} on ${f.source.node}) needs about ${mb(need)}`,
       {
         hint: 'nothing was changed; free disk space on the target first',
       },
@@ -151,10 +152,13 @@ function selectTables(
   if (o.remedy === undefined) {
     throw new PgduplexError(
       'BAD_PARAMS',
-      `tables without a primary key or replica identity: ${names}; once published, UPDATE and DELETE on them would fail`,
+      `tables without a primary key or replica identity: ${names}; once published, UPDATE and DELETE on them would ` +
+        `fail`,
       {
         hint:
-          'add a primary key to each (best), or re-run with --replica-identity-full (every UPDATE/DELETE then carries the whole old row and the peer finds it by scanning the table or a usable index: slower on big tables, and identical duplicate rows cannot be told apart), ' +
+          'add a primary key to each (best), or re-run with --replica-identity-full (every UPDATE/DELETE then ' +
+          'carries the whole old row and the peer finds it by scanning the table or a usable index: slower on big ' +
+          'tables, and identical duplicate rows cannot be told apart), ' +
           'or with --exclude-tables-without-key (they are not replicated and drift apart between the nodes)',
       },
     );

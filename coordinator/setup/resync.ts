@@ -25,7 +25,8 @@ function broken(status: Status, slot: string, on: string, away: string): BrokenS
   const s = status.slots.find((x) => x.name === slot);
   if (s && s.walStatus !== 'lost') return undefined;
   const why = s
-    ? `was invalidated (wal_status lost): ${away} was away longer than max_slot_wal_keep_size (${status.maxSlotWalKeepSize}) allows`
+    ? `was invalidated (wal_status lost): ${away} was away longer than max_slot_wal_keep_size ` +
+      `(${status.maxSlotWalKeepSize}) allows`
     : 'does not exist any more';
   return { slot, on, why };
 }
@@ -47,16 +48,26 @@ export async function brokenForwardSlot(agents: Agents, f: PairFacts): Promise<B
   if (reverse && hasReverse) {
     throw new PgduplexError(
       'BAD_PARAMS',
-      `the replication slot ${back} on ${f.target.node} that feeds ${f.source.node} ${reverse.why}: changes made on ${f.target.node} in that time never reached ${f.source.node}, and copying either node over the other would lose the other's`,
+      `the replication slot ${back} on ${f.target.node} that feeds ${f.source.node} ${reverse.why}: changes made ` +
+        `on ${f.target.node} in that time never reached ${f.source.node}, and copying either node over the other ` +
+        `would lose the other's`,
       {
-        hint: `nothing was changed. By hand: compare the nodes (pgduplex verify) and carry what ${f.source.node} misses over; then on ${f.source.node}: ALTER SUBSCRIPTION ${back} DISABLE; ALTER SUBSCRIPTION ${back} SET (slot_name = NONE); DROP SUBSCRIPTION ${back}; on ${f.target.node}: SELECT pg_drop_replication_slot('${back}') if it is listed in pg_replication_slots; then re-run pgduplex setup (${f.source.node} subscribes again without copying)`,
+        hint:
+          `nothing was changed. By hand: compare the nodes (pgduplex verify) and carry what ${f.source.node} ` +
+          `misses over; then on ${f.source.node}: ALTER SUBSCRIPTION ${back} DISABLE; ALTER SUBSCRIPTION ${back} SET ` +
+          `(slot_name = NONE); DROP SUBSCRIPTION ${back}; on ${f.target.node}: SELECT ` +
+          `pg_drop_replication_slot('${back}') if it is listed in pg_replication_slots; then re-run pgduplex ` +
+          `setup (${f.source.node} subscribes again without copying)`,
       },
     );
   }
   return broken(src!, subscriptionName(f.source.node), f.source.node, f.target.node);
 }
 
-/** How long a copied table's missing sync slot must stay missing to count: its normal drop commits within milliseconds. */
+/**
+ * How long a copied table's missing sync slot must stay missing to count: its normal drop commits within
+ * milliseconds.
+ */
 const SYNC_SLOT_GRACE_MS = 6000;
 
 /**
@@ -86,7 +97,9 @@ export async function brokenTableSync(
   }
   const t = lost[0];
   if (!t) return undefined;
-  const why = `does not exist any more: PostgreSQL dropped it as the copy of ${t.table} finished, and ${f.target.node} stopped (a crash?) before recording that, so ${t.table} can never finish syncing`;
+  const why =
+    `does not exist any more: PostgreSQL dropped it as the copy of ${t.table} finished, ` +
+    `and ${f.target.node} stopped (a crash?) before recording that, so ${t.table} can never finish syncing`;
   return { slot: t.slot, on: f.source.node, why };
 }
 
@@ -107,7 +120,8 @@ export async function waitForReverseCatchUp(
     return void report(
       'note',
       f.target.node,
-      `catch-up: ${f.source.node} never subscribed to ${f.target.node} (no slot ${slot}); ${f.target.node}'s own rows are only in its backup`,
+      `catch-up: ${f.source.node} never subscribed to ${f.target.node} (no slot ${slot}); ${f.target.node}'s own ` +
+        `rows are only in its backup`,
     );
   const goal = lsnValue(first.walLsn);
   const deadline = Date.now() + limitMs;
@@ -129,9 +143,12 @@ export async function waitForReverseCatchUp(
     if (Date.now() > deadline) {
       throw new PgduplexError(
         'TIMEOUT',
-        `${f.source.node} has not received ${f.target.node}'s changes up to ${first.walLsn} within ${limitMs / 60_000} min (its subscription ${slot} confirmed ${at})`,
+        `${f.source.node} has not received ${f.target.node}'s changes up to ${first.walLsn} ` +
+          `within ${limitMs / 60_000} min (its subscription ${slot} confirmed ${at})`,
         {
-          hint: `nothing was replaced yet; check the subscription ${slot} on ${f.source.node} (its log, pg_stat_subscription_stats), then re-run pgduplex setup`,
+          hint:
+            `nothing was replaced yet; check the subscription ${slot} on ${f.source.node} (its log, ` +
+            `pg_stat_subscription_stats), then re-run pgduplex setup`,
         },
       );
     }

@@ -38,7 +38,10 @@ export const PAIR_SETTINGS = {
 
 const UNITS: Record<string, number> = { MB: 1024 ** 2, GB: 1024 ** 3, TB: 1024 ** 4 };
 
-/** Bytes of a max_slot_wal_keep_size such as 512MB or 10GB (at least one 16 MB WAL segment); undefined if it is not one. */
+/**
+ * Bytes of a max_slot_wal_keep_size such as 512MB or 10GB (at least one 16 MB WAL segment); undefined if it is not
+ * one.
+ */
 export function walKeepBytes(value: string): number | undefined {
   const m = /^([1-9][0-9]{0,6})(MB|GB|TB)$/.exec(value);
   const bytes = m ? Number(m[1]) * UNITS[m[2]!]! : 0;

@@ -94,7 +94,8 @@ export async function verifyPair(
     report(
       'DIFFERS',
       pairName,
-      `verify: ${d.table}: ${d.source?.rows ?? 'missing'} rows on ${f.source.node}, ${d.target?.rows ?? 'missing'} on ${f.target.node}${keys}`,
+      `verify: ${d.table}: ${d.source?.rows ?? 'missing'} rows on ${f.source.node}, ${d.target?.rows ?? 'missing'} ` +
+        `on ${f.target.node}${keys}`,
     );
   }
 
@@ -110,7 +111,8 @@ export async function verifyPair(
     report(
       'DIFFERS',
       pairName,
-      `verify: schema of ${s.table}: ${s.source ?? 'missing'} on ${f.source.node}; ${s.target ?? 'missing'} on ${f.target.node}`,
+      `verify: schema of ${s.table}: ${s.source ?? 'missing'} on ${f.source.node}; ${s.target ?? 'missing'} ` +
+        `on ${f.target.node}`,
     );
 
   const seqName = (q: { schema: string; name: string }) => `${q.schema}.${q.name}`;
@@ -131,7 +133,8 @@ export async function verifyPair(
     report(
       'DIFFERS',
       pairName,
-      `verify: sequence ${s.sequence} can hand out the same values on both nodes (${at(s.source, f.source.node)}, ${at(s.target, f.target.node)})`,
+      `verify: sequence ${s.sequence} can hand out the same values on both nodes ` +
+        `(${at(s.source, f.source.node)}, ${at(s.target, f.target.node)})`,
     );
   }
 

@@ -54,16 +54,23 @@ export function conflictRemedies(
   const skip: Remedy = {
     node: on,
     command: psqlCommand(database, `ALTER SUBSCRIPTION ${quoteIdent(subscription)} SKIP (lsn = '${err.finishLsn}')`),
-    effect: `${on} skips ${from}'s whole transaction (finished at ${err.finishLsn}) and keeps its own row: that transaction's changes never reach ${on}; check with "pgduplex verify" afterwards`,
+    effect:
+      `${on} skips ${from}'s whole transaction (finished at ${err.finishLsn}) and keeps its own row: that ` +
+      `transaction's changes never reach ${on}; check with "pgduplex verify" afterwards`,
   };
   const pairs = err.key ? parseKey(err.key) : undefined;
   if (!err.table || !pairs || !UNIQUE.test(err.message)) return [skip];
   const where = pairs.map(([c, v]) => `${c} = ${quoteLiteral(v)}`).join(' AND ');
-  const sql = `SELECT pg_replication_origin_create('${LOCAL_ORIGIN}') WHERE NOT EXISTS (SELECT FROM pg_replication_origin WHERE roname = '${LOCAL_ORIGIN}'); SELECT pg_replication_origin_session_setup('${LOCAL_ORIGIN}'); DELETE FROM ${qualified(err.table)} WHERE ${where}`;
+  const sql =
+    `SELECT pg_replication_origin_create('${LOCAL_ORIGIN}') WHERE NOT EXISTS (SELECT FROM ` +
+    `pg_replication_origin WHERE roname = '${LOCAL_ORIGIN}'); SELECT ` +
+    `pg_replication_origin_session_setup('${LOCAL_ORIGIN}'); DELETE FROM ${qualified(err.table)} WHERE ${where}`;
   const fix: Remedy = {
     node: on,
     command: psqlCommand(database, sql),
-    effect: `${on} deletes its own row ${err.key} in ${err.table} without sending the delete to ${from}; ${from}'s transaction then applies, so ${on} gets ${from}'s row`,
+    effect:
+      `${on} deletes its own row ${err.key} in ${err.table} without sending the delete to ${from}; ${from}'s ` +
+      `transaction then applies, so ${on} gets ${from}'s row`,
   };
   return [skip, fix];
 }

@@ -80,8 +80,12 @@ function heldWal(pub: NodeView, sub: NodeView, slot: SlotFacts): string {
   const room =
     max === null
       ? 'max_slot_wal_keep_size is unlimited, so that WAL grows until the disk is full'
-      : `${formatBytes(slot.safeWalSizeBytes ?? 0)} more WAL may be written before max_slot_wal_keep_size (${formatBytes(max)}) gives the slot up and ${sub.node} has to be set up again`;
-  return `${sub.node} is not receiving ${pub.node}'s changes: ${pub.node} holds ${formatBytes(slot.retainedBytes ?? 0)} of WAL for it${since}; ${room}`;
+      : `${formatBytes(slot.safeWalSizeBytes ?? 0)} more WAL may be written before max_slot_wal_keep_size ` +
+        `(${formatBytes(max)}) gives the slot up and ${sub.node} has to be set up again`;
+  return (
+    `${sub.node} is not receiving ${pub.node}'s changes: ${pub.node} holds ` +
+    `${formatBytes(slot.retainedBytes ?? 0)} of WAL for it${since}; ${room}`
+  );
 }
 
 function assessDirection(pub: NodeView, sub: NodeView, database: string, t: Thresholds): DirectionStatus {
@@ -99,7 +103,8 @@ function assessDirection(pub: NodeView, sub: NodeView, database: string, t: Thre
   else if (!s) {
     add(
       'broken',
-      `there is no subscription ${name} on ${sub.node} (database ${database}): nothing replicates ${pub.node} → ${sub.node}`,
+      `there is no subscription ${name} on ${sub.node} (database ${database}): nothing replicates ${pub.node} ` +
+        `→ ${sub.node}`,
     );
     setupAgain('creates what is missing (run it on either node)');
   }
@@ -118,7 +123,8 @@ function assessDirection(pub: NodeView, sub: NodeView, database: string, t: Thre
     if (slot.walStatus === 'lost') {
       add(
         'broken',
-        `${pub.node} has removed WAL that ${sub.node} had not received (wal_status lost): this direction can no longer catch up`,
+        `${pub.node} has removed WAL that ${sub.node} had not received (wal_status lost): this direction can no ` +
+          `longer catch up`,
       );
       remedies.push({
         node: sub.node,
@@ -129,12 +135,14 @@ function assessDirection(pub: NodeView, sub: NodeView, database: string, t: Thre
     else if (slot.walStatus === 'unreserved')
       add(
         'degraded',
-        `slot ${slot.name} on ${pub.node} holds more than max_wal_size and is given up at the next checkpoint unless ${sub.node} catches up`,
+        `slot ${slot.name} on ${pub.node} holds more than max_wal_size and is given up at the next checkpoint ` +
+          `unless ${sub.node} catches up`,
       );
     if (slot.active && ((slot.lagBytes ?? 0) > t.maxLagBytes || (lag ?? 0) > t.maxLagSeconds)) {
       add(
         'degraded',
-        `${sub.node} is ${formatBytes(slot.lagBytes ?? 0)}${lag === null ? '' : ` (${formatDuration(lag)})`} behind ${pub.node}`,
+        `${sub.node} is ${formatBytes(slot.lagBytes ?? 0)}${lag === null ? '' : ` (${formatDuration(lag)})`} ` +
+          `behind ${pub.node}`,
       );
     }
   }
@@ -145,13 +153,16 @@ function assessDirection(pub: NodeView, sub: NodeView, database: string, t: Thre
     if (stuck && s.skipLsn === finishLsn)
       add(
         'degraded',
-        `${sub.node} is skipping ${pub.node}'s transaction finished at ${finishLsn} (ALTER SUBSCRIPTION … SKIP is set; the worker retries within seconds)`,
+        `${sub.node} is skipping ${pub.node}'s transaction finished at ${finishLsn} (ALTER SUBSCRIPTION … SKIP is ` +
+          `set; the worker retries within seconds)`,
       );
     else if (stuck && err) {
       const where = [err.table && `table ${err.table}`, err.key && `key ${err.key}`].filter(Boolean).join(', ');
       add(
         'broken',
-        `${sub.node} stopped applying ${pub.node}'s changes (${s.applyErrors} apply errors so far): ${err.message}${err.detail ? ` — ${err.detail}` : ''}${where ? ` [${where}]` : ''}; the transaction from ${pub.node} finished at ${finishLsn}`,
+        `${sub.node} stopped applying ${pub.node}'s changes (${s.applyErrors} apply errors so ` +
+          `far): ${err.message}${err.detail ? ` — ${err.detail}` : ''}${where ? ` [${where}]` : ''}; the transaction ` +
+          `from ${pub.node} finished at ${finishLsn}`,
       );
       remedies.push(...conflictRemedies({ ...err, finishLsn }, s.name, database, sub.node, pub.node));
     } else if (!s.enabled) {
@@ -171,7 +182,8 @@ function assessDirection(pub: NodeView, sub: NodeView, database: string, t: Thre
     if (ready < total)
       add(
         'degraded',
-        `initial copy: ${ready}/${total} tables ready on ${sub.node}${err?.worker === 'sync' ? `; last copy error: ${err.message}` : ''}`,
+        `initial copy: ${ready}/${total} tables ready ` +
+          `on ${sub.node}${err?.worker === 'sync' ? `; last copy error: ${err.message}` : ''}`,
       );
   }
   return {

@@ -104,7 +104,8 @@ export function planSlots(nodes: readonly [NodeView, NodeView]): SlotDropOp[] {
     const why = peer.reachable
       ? `no subscription on ${peer.node} uses it any more`
       : `it serves ${peer.node}'s subscription, which cannot be reached`;
-    // An unreachable subscriber may be connected (or reconnecting) still: end its walsender. Otherwise a user of the slot is someone else's, and the drop is refused.
+    // An unreachable subscriber may be connected (or reconnecting) still: end its walsender. Otherwise a user of the
+    // slot is someone else's, and the drop is refused.
     return [
       {
         kind: 'slot-drop',

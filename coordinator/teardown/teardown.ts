@@ -41,7 +41,8 @@ export interface TeardownResult {
 const describe = (op: TeardownOp): string[] =>
   op.kind === 'slot-drop'
     ? [
-        `slot-drop: ${op.slot}${op.retainedBytes === null ? '' : ` (${op.retainedBytes} bytes of WAL)`}${op.active && op.terminate ? ', ending its walsender' : ''}: ${op.why}`,
+        `slot-drop: ${op.slot}${op.retainedBytes === null ? '' : ` (${op.retainedBytes} bytes of WAL)`}` +
+          `${op.active && op.terminate ? ', ending its walsender' : ''}: ${op.why}`,
       ]
     : op.changes.map((c) => `revert ${op.action}: ${c}`);
 
@@ -79,7 +80,10 @@ async function undo(agents: Agents, op: TeardownOp, report: Report): Promise<voi
     report('changed', op.node, `${op.action}: ${line}`);
 }
 
-/** Restarts (in parallel) the nodes whose reverted settings wait for one, unless a logical slot would stop PostgreSQL from starting. */
+/**
+ * Restarts (in parallel) the nodes whose reverted settings wait for one, unless a logical slot would stop PostgreSQL
+ * from starting.
+ */
 async function restartWhereNeeded(agents: Agents, reverted: readonly NodeView[], report: Report): Promise<string[]> {
   const left: string[] = [];
   await Promise.all(
@@ -109,7 +113,8 @@ async function restartWhereNeeded(agents: Agents, reverted: readonly NodeView[],
       report(
         'note',
         n.node,
-        `pg-service: not restarted: PostgreSQL would refuse to start with logical slots (${logical.join(', ')}) and wal_level below logical`,
+        `pg-service: not restarted: PostgreSQL would refuse to start with logical slots (${logical.join(', ')}) and ` +
+          `wal_level below logical`,
       );
       return void left.push(
         `${n.node}: a restart for ${pending.join(', ')}, once slots ${logical.join(', ')} are gone`,
