@@ -86,6 +86,11 @@ afterAll(async () => {
     await nodeExec(node, ['bash', '-c', 'rm -rf /var/backups/pgduplex/*-fusionpbx'], { reject: false });
   }
   await nodeExec('a', ['pgduplex', 'unpair'], { reject: false });
+  // The lab goes on with this build on both nodes: a test after this one must not meet a 0.1.0 agent.
+  for (const node of ['a', 'b'] as const) {
+    await installDeb(node, debPath());
+    await agentUp(node);
+  }
 }, 600_000);
 
 describe(`upgrading a live pair from pgduplex ${OLD} to ${VERSION}, one node at a time`, () => {
