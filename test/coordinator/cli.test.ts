@@ -75,7 +75,8 @@ describe('pgduplex CLI', () => {
         `argument '${bad}' is invalid. must be a size in MB, GB or TB such as 512MB or 10GB, at least 16MB`,
       );
     }
-  });
+    // Five CLI starts through tsx: slow on a loaded machine, and only the answers are asserted.
+  }, 90_000);
 
   it('says the agent is not running and what to do', async () => {
     const r = await cli(['--socket', join(dir, 'absent.sock'), 'health']);
