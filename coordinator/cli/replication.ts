@@ -1,0 +1,155 @@
+import { Command, Option } from 'commander';
+import { setupCommand } from '../commands/setup.js';
+import { statusCommand } from '../commands/status.js';
+import { teardownCommand } from '../commands/teardown.js';
+import { verifyCommand } from '../commands/verify.js';
+import { PAIR_SETTINGS } from '../setup/steps.js';
+import { parseWalKeep, parseWhole, type CommandContext } from './parse.js';
+
+/** `setup`, `teardown`, `verify`, `status`: replication of the pair's database, from either node. */
+export function addReplicationCommands(program: Command, { socket, setExit }: CommandContext): void {
+  program
+    .command('setup')
+    .description('set up bi-directional logical replication between this node and its peer, then verify')
+    .option('--database <name>', 'the database to replicate', 'fusionpbx')
+    .addOption(
+      new Option('--source <side>', 'whose data is kept: this node (local) or the peer')
+        .choices(['local', 'peer'])
+        .default('local'),
+    )
+    .option(
+      '--dry-run',
+      "show the plan: each step's check answer now, or predicted when it waits on an earlier step; change nothing",
+    )
+    .option('--yes', "confirm replacing the peer's schema when it holds tables (a backup is taken first)")
+    .option('--replace-peer-data', 'with --yes: also when those tables hold rows')
+    .addOption(
+      new Option(
+        '--exclude-tables-without-key',
+        'leave tables without a primary key or replica identity out of replication (they drift apart)',
+      ).conflicts('replicaIdentityFull'),
+    )
+    .option(
+      '--full-verify',
+      'compare every row at the end even when nothing changed (a run that changes nothing checks schema, sequences ' +
+        'and streaming only)',
+    )
+    .option(
+      '--replica-identity-full',
+      'give tables without a primary key REPLICA IDENTITY FULL so they replicate (slower UPDATE/DELETE on big tables)',
+    )
+    .addOption(
+      new Option(
+        '--max-slot-wal-keep-size <size>',
+        'most WAL each node keeps for a peer that is away (e.g. 512MB, 10GB); a peer away longer must be copied again',
+      )
+        .default(PAIR_SETTINGS.max_slot_wal_keep_size)
+        .argParser(parseWalKeep),
+    )
+    .option('--json', 'print machine-readable JSON')
+    .action(
+      async (o: {
+        database: string;
+        source: 'local' | 'peer';
+        dryRun?: boolean;
+        yes?: boolean;
+        replacePeerData?: boolean;
+        excludeTablesWithoutKey?: boolean;
+        replicaIdentityFull?: boolean;
+        fullVerify?: boolean;
+        maxSlotWalKeepSize: string;
+        json?: boolean;
+      }) => {
+        setExit(
+          await setupCommand({
+            socket: socket(),
+            database: o.database,
+            source: o.source,
+            dryRun: o.dryRun === true,
+            yes: o.yes === true,
+            replacePeerData: o.replacePeerData === true,
+            keyless: o.excludeTablesWithoutKey
+              ? 'exclude'
+              : o.replicaIdentityFull
+                ? 'replica-identity-full'
+                : undefined,
+            fullVerify: o.fullVerify === true,
+            maxSlotWalKeepSize: o.maxSlotWalKeepSize,
+            json: o.json === true,
+          }),
+        );
+      },
+    );
+
+  program
+    .command('teardown')
+    .description('undo setup on both nodes (replication objects, access, settings); table data and the pairing stay')
+    .option('--database <name>', 'the replicated database', 'fusionpbx')
+    .option('--dry-run', 'print the plan per node, change nothing')
+    .option('--yes', 'do not ask for confirmation (needed when there is no terminal)')
+    .option('--json', 'print machine-readable JSON')
+    .action(async (o: { database: string; dryRun?: boolean; yes?: boolean; json?: boolean }) =>
+      setExit(
+        await teardownCommand({
+          socket: socket(),
+          database: o.database,
+          dryRun: o.dryRun === true,
+          yes: o.yes === true,
+          json: o.json === true,
+        }),
+      ),
+    );
+
+  program
+    .command('verify')
+    .description('compare row counts and checksums of every replicated table on both nodes (exit 1 on a difference)')
+    .option('--database <name>', 'the replicated database', 'fusionpbx')
+    .option('--json', 'print machine-readable JSON')
+    .action(async (o: { database: string; json?: boolean }) =>
+      setExit(await verifyCommand({ socket: socket(), database: o.database, json: o.json === true })),
+    );
+
+  program
+    .command('status')
+    .description('replication health of both directions; exit 0 healthy, 3 degraded, 4 broken')
+    .option('--database <name>', 'the replicated database', 'fusionpbx')
+    .option('--watch', 'refresh until Ctrl-C')
+    .addOption(
+      new Option('--interval <seconds>', 'with --watch: seconds between refreshes')
+        .default(2)
+        .argParser((v) => parseWhole(v, 1, 3600)),
+    )
+    .addOption(
+      new Option('--max-lag-bytes <n>', 'lag above this many bytes is degraded')
+        .default(64 * 1024 * 1024)
+        .argParser((v) => parseWhole(v, 0, Number.MAX_SAFE_INTEGER)),
+    )
+    .addOption(
+      new Option('--max-lag-seconds <n>', 'lag above this many seconds is degraded')
+        .default(300)
+        .argParser((v) => parseWhole(v, 0, 31_536_000)),
+    )
+    .option('--json', 'print machine-readable JSON (with --watch: one line per refresh)')
+    .action(
+      async (o: {
+        database: string;
+        watch?: boolean;
+        interval: number;
+        maxLagBytes: number;
+        maxLagSeconds: number;
+        json?: boolean;
+      }) => {
+        setExit(
+          await statusCommand({
+            socket: socket(),
+            database: o.database,
+            watch: o.watch === true,
+            intervalSeconds: o.interval,
+            maxLagBytes: o.maxLagBytes,
+            maxLagSeconds: o.maxLagSeconds,
+            json: o.json === true,
+          }),
+        );
+      },
+    );
+}
