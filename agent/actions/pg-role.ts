@@ -4,6 +4,7 @@ import { resolveCluster, type Cluster } from '../postgres/cluster.js';
 import { psqlSet, quoteIdent } from '../postgres/hba-names.js';
 import { queryJson, runPsql } from '../postgres/psql.js';
 import { scramVerifier, verifierMatches } from '../postgres/scram.js';
+import { QUIET, REVOKE_REST_SQL, scrub, sqlText } from '../postgres/role-sql.js';
 import { defineChange } from './change.js';
 import { pgRoleChange } from '../../shared/protocol/postgres.js';
 
@@ -24,28 +25,6 @@ interface GrantState {
   usage: boolean;
   tables: string[];
 }
-
-/**
- * Session settings that keep the statement carrying the verifier out of the server log, statement
- * statistics and pg_stat_activity, even when the cluster logs every statement.
- */
-const QUIET = `SET log_statement = 'none';
-SET log_min_duration_statement = -1;
-SET log_min_duration_sample = -1;
-SET log_transaction_sample_rate = 0;
-SET log_min_error_statement = 'panic';
-SET debug_print_parse = off;
-SET debug_print_rewritten = off;
-SET debug_print_plan = off;
-SET track_activities = off;
-SET pg_stat_statements.track_utility = off;
-`;
-
-const REVOKE_REST_SQL =
-  `select format('REVOKE ALL ON ALL TABLES IN SCHEMA %1$I FROM %2$I; ` +
-  `REVOKE ALL ON ALL SEQUENCES IN SCHEMA %1$I FROM %2$I; REVOKE ALL ON SCHEMA %1$I FROM %2$I', :'schema', :'role')
-  where exists (select from pg_namespace where nspname = :'schema') \\gexec
-`;
 
 /**
  * `pg-role`: the replication role (LOGIN REPLICATION, never SUPERUSER) with a password sent to the
@@ -269,21 +248,4 @@ function describe(t: UndoRecord): string[] {
       ? [`grant SELECT on ${g.tables.length} tables in ${g.database}.${g.schema} to ${t.role}: ${few(g.tables)}`]
       : []),
   ];
-}
-
-/** A SQL string literal for a catalog name (standard_conforming_strings is on since PostgreSQL 9.1). */
-function sqlText(s: string): string {
-  return `'${s.replace(/'/g, "''")}'`;
-}
-
-/** Removes any secret a failed psql run might have echoed before the error leaves the agent. */
-function scrub(err: unknown, secrets: Array<string | undefined>): PgduplexError {
-  const e =
-    err instanceof PgduplexError ? err : new PgduplexError('PG_QUERY_FAILED', 'setting the role password failed');
-  const clean = (s: string) => {
-    let out = s;
-    for (const x of secrets) if (x) out = out.split(x).join('[redacted]');
-    return out.replace(/SCRAM-SHA-256\$\S+/g, '[redacted]');
-  };
-  return new PgduplexError(e.code, clean(e.message), e.hint === undefined ? {} : { hint: clean(e.hint) });
 }
