@@ -43,6 +43,56 @@ export function defineChange<P extends z.ZodType, U extends z.ZodType>(
   return { descriptor, ...impl };
 }
 
+/** What a change would do now: its words, the undo record it would journal, and what `make` works from. */
+export interface ChangePlan<U extends z.ZodType, S> {
+  changes: string[];
+  record: z.input<U>;
+  state: S;
+  restartNeeded?: boolean;
+}
+
+/**
+ * A change planned once: `plan` reads and decides (it is the check), `make` carries that plan out with
+ * a rollback for each step, `undo` reverses a journaled record. Apply is derived: plan, nothing to do or
+ * journal then make, then a second plan that must find nothing left.
+ */
+export interface PlannedImpl<P extends z.ZodType, U extends z.ZodType, S> {
+  plan(params: z.output<P>): Promise<ChangePlan<U, S>>;
+  make(plan: ChangePlan<U, S>, rollback: Rollback, ctx?: ActionContext): Promise<{ notes?: string[] } | void>;
+  undo(record: z.output<U>): Promise<string[]>;
+}
+
+/** Binds a planned change to its descriptor, deriving `check` and `apply` from one plan. */
+export function plannedChange<P extends z.ZodType, U extends z.ZodType, S>(
+  descriptor: ChangeDescriptor<P, U>,
+  impl: PlannedImpl<P, U, S>,
+): ChangeAction<P, U> {
+  return defineChange(descriptor, {
+    async check(params) {
+      const p = await impl.plan(params);
+      return { changes: p.changes, ...(p.restartNeeded ? { restartNeeded: true } : {}) };
+    },
+    async apply(params, journal, ctx) {
+      const p = await impl.plan(params);
+      if (p.changes.length === 0) return { changed: false, changes: [] };
+      const { journalId, result } = await journal.make(p.changes, p.record, (rollback) => impl.make(p, rollback, ctx));
+      const left = (await impl.plan(params)).changes;
+      if (left.length > 0) {
+        throw new PgduplexError(
+          'CHANGE_NOT_VERIFIED',
+          `${descriptor.name} is not in place after it was made: ${left.join('; ')}`,
+          {
+            hint: `journal entry ${journalId} undoes what was done (pgduplex teardown, or journal.undo)`,
+          },
+        );
+      }
+      const notes = result?.notes ?? [];
+      return { changed: true, changes: p.changes, journalId, ...(notes.length > 0 ? { notes } : {}) };
+    },
+    undo: (record) => impl.undo(record),
+  });
+}
+
 /** The journal narrowed to one change. */
 export function changeJournal<U extends z.ZodType>(
   d: ChangeDescriptor<z.ZodType, U>,

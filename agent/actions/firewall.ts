@@ -1,6 +1,6 @@
 import { parseHostAddress } from '../firewall/address.js';
 import { allowPeerPort, listPeerRules, persist, revokePeerPort } from '../firewall/firewall.js';
-import { defineChange } from './change.js';
+import { plannedChange } from './change.js';
 import { firewallChange } from '../../shared/protocol/firewall.js';
 
 type Rule = { address: string; port: number; purpose: string };
@@ -34,25 +34,20 @@ export const firewallAction = (timeoutMs: number) => {
     const r = await persist(opts);
     return r.persisted ? [] : [`not persisted: ${r.reason ?? 'netfilter-persistent failed'}`];
   };
-  return defineChange(firewallChange, {
-    async check(params) {
-      return { changes: (await missing(params)).map(describe) };
-    },
-    async apply(params, journal) {
+  return plannedChange(firewallChange, {
+    async plan(params) {
       const todo = await missing(params);
-      if (todo.length === 0) return { changed: false, changes: [] };
-      const changes = todo.map(describe);
-      const { journalId } = await journal.make(changes, { added: todo }, async (rollback) => {
-        try {
-          for (const r of todo) await allowPeerPort(r, opts);
-        } catch (err) {
-          // All were missing before; one that failed half-way may have left a chain or a jump.
-          for (const r of [...todo].reverse()) await rollback(() => revokePeerPort(r, opts));
-          throw err;
-        }
-      });
-      const notes = await save();
-      return { changed: true, changes, journalId, ...(notes.length > 0 ? { notes } : {}) };
+      return { changes: todo.map(describe), record: { added: todo }, state: todo };
+    },
+    async make({ state: todo }, rollback) {
+      try {
+        for (const r of todo) await allowPeerPort(r, opts);
+      } catch (err) {
+        // All were missing before; one that failed half-way may have left a chain or a jump.
+        for (const r of [...todo].reverse()) await rollback(() => revokePeerPort(r, opts));
+        throw err;
+      }
+      return { notes: await save() };
     },
     async undo({ added }) {
       const undone: string[] = [];

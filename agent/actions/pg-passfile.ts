@@ -3,7 +3,7 @@ import { PgduplexError } from '../../shared/errors.js';
 import { OWNED_HEADER, restoreFile, snapshotFile, writeFileAtomic } from '../files/owned-file.js';
 import { resolveCluster } from '../postgres/cluster.js';
 import { lookupUser } from '../system/users.js';
-import { defineChange } from './change.js';
+import { plannedChange } from './change.js';
 import { pgPassfileChange } from '../../shared/protocol/postgres.js';
 import type { AgentServices } from './context.js';
 
@@ -32,41 +32,29 @@ export const pgPassfileAction = (s: AgentServices) => {
     const pg = await lookupUser('postgres');
     await writeFileAtomic(path, render(ls), { uid: pg.uid, gid: pg.gid, mode: 0o600 });
   };
-  return defineChange(pgPassfileChange, {
-    async check(p) {
-      const path = await pathOf();
-      const want = keyOf(p) + esc(p.password);
-      const have = (await lines(path)).find((l) => l.startsWith(keyOf(p)));
-      if (have === want) return { changes: [] };
-      return {
-        changes: [
-          `${have ? 'replace' : 'add'} the passfile line for ${p.user}@${p.host}:${p.port}/${p.database} ` +
-            `in ${path} (password not shown)`,
-        ],
-      };
-    },
-    async apply(p, journal) {
+  return plannedChange(pgPassfileChange, {
+    async plan(p) {
       const path = await pathOf();
       const key = keyOf(p);
       const want = key + esc(p.password);
+      const before = await snapshotFile(path);
       const current = await lines(path);
       const had = current.find((l) => l.startsWith(key));
-      if (had === want) return { changed: false, changes: [] };
-      const before = await snapshotFile(path);
-      const changes = [
-        `${had ? 'replaced' : 'added'} the passfile line for ${p.user}@${p.host}:${p.port}/${p.database} in ${path}`,
-      ];
-      const { journalId } = await journal.make(
-        changes,
-        { key, replaced: had !== undefined, created: before.content === null },
-        async (rollback) => {
-          await write(path, [...current.filter((l) => !l.startsWith(key)), want]);
-          if ((await lines(path)).includes(want)) return;
-          await rollback(() => restoreFile(before));
-          throw new PgduplexError('INTERNAL', `${path} does not read back as written; the previous file was put back`);
-        },
+      const where = `${p.user}@${p.host}:${p.port}/${p.database} in ${path}`;
+      return {
+        changes: had === want ? [] : [`${had ? 'replace' : 'add'} the passfile line for ${where} (password not shown)`],
+        record: { key, replaced: had !== undefined, created: before.content === null },
+        state: { path, before, lines: [...current.filter((l) => !l.startsWith(key)), want], want },
+      };
+    },
+    async make({ state }, rollback) {
+      await write(state.path, state.lines);
+      if ((await lines(state.path)).includes(state.want)) return;
+      await rollback(() => restoreFile(state.before));
+      throw new PgduplexError(
+        'INTERNAL',
+        `${state.path} does not read back as written; the previous file was put back`,
       );
-      return { changed: true, changes, journalId };
     },
     async undo(r) {
       const path = await pathOf();
