@@ -49,45 +49,65 @@ export interface ChangePlan<U extends z.ZodType, S> {
   record: z.input<U>;
   state: S;
   restartNeeded?: boolean;
+  /** False when making it changes nothing an undo would take back (a reload only): make runs unjournaled. */
+  journal?: boolean;
 }
+
+/** What `make` may add to apply's answer. */
+export type MadeResult = Partial<Pick<ApplyResult, 'notes' | 'restartNeeded' | 'artifact'>>;
 
 /**
  * A change planned once: `plan` reads and decides (it is the check), `make` carries that plan out with
  * a rollback for each step, `undo` reverses a journaled record. Apply is derived: plan, nothing to do or
- * journal then make, then a second plan that must find nothing left.
+ * journal then make, then a second plan that must find nothing left (`oneShot` changes, such as a
+ * backup, are new each time: their make verifies what it made instead).
  */
 export interface PlannedImpl<P extends z.ZodType, U extends z.ZodType, S> {
   plan(params: z.output<P>): Promise<ChangePlan<U, S>>;
-  make(plan: ChangePlan<U, S>, rollback: Rollback, ctx?: ActionContext): Promise<{ notes?: string[] } | void>;
+  make(plan: ChangePlan<U, S>, rollback: Rollback, ctx?: ActionContext): Promise<MadeResult | void>;
   undo(record: z.output<U>): Promise<string[]>;
+  oneShot?: boolean;
 }
+
+const noRollback: Rollback = async (undo) => void (await undo());
 
 /** Binds a planned change to its descriptor, deriving `check` and `apply` from one plan. */
 export function plannedChange<P extends z.ZodType, U extends z.ZodType, S>(
   descriptor: ChangeDescriptor<P, U>,
   impl: PlannedImpl<P, U, S>,
 ): ChangeAction<P, U> {
+  const restart = (p: { restartNeeded?: boolean }) => (p.restartNeeded ? { restartNeeded: true } : {});
   return defineChange(descriptor, {
     async check(params) {
       const p = await impl.plan(params);
-      return { changes: p.changes, ...(p.restartNeeded ? { restartNeeded: true } : {}) };
+      return { changes: p.changes, ...restart(p) };
     },
     async apply(params, journal, ctx) {
       const p = await impl.plan(params);
-      if (p.changes.length === 0) return { changed: false, changes: [] };
-      const { journalId, result } = await journal.make(p.changes, p.record, (rollback) => impl.make(p, rollback, ctx));
-      const left = (await impl.plan(params)).changes;
+      if (p.changes.length === 0) return { changed: false, changes: [], ...restart(p) };
+      const { journalId, result } =
+        p.journal === false
+          ? { journalId: undefined, result: await impl.make(p, noRollback, ctx) }
+          : await journal.make(p.changes, p.record, (rollback) => impl.make(p, rollback, ctx));
+      const left = impl.oneShot ? [] : (await impl.plan(params)).changes;
       if (left.length > 0) {
+        const where = journalId ? `journal entry ${journalId} undoes what was done` : 'nothing was journaled';
         throw new PgduplexError(
           'CHANGE_NOT_VERIFIED',
           `${descriptor.name} is not in place after it was made: ${left.join('; ')}`,
-          {
-            hint: `journal entry ${journalId} undoes what was done (pgduplex teardown, or journal.undo)`,
-          },
+          { hint: `${where} (pgduplex teardown, or journal.undo)` },
         );
       }
-      const notes = result?.notes ?? [];
-      return { changed: true, changes: p.changes, journalId, ...(notes.length > 0 ? { notes } : {}) };
+      const made = result ?? {};
+      const notes = made.notes ?? [];
+      return {
+        changed: true,
+        changes: p.changes,
+        ...(journalId ? { journalId } : {}),
+        ...restart({ restartNeeded: made.restartNeeded ?? p.restartNeeded }),
+        ...(notes.length > 0 ? { notes } : {}),
+        ...(made.artifact ? { artifact: made.artifact } : {}),
+      };
     },
     undo: (record) => impl.undo(record),
   });
