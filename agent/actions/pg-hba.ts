@@ -15,7 +15,7 @@ import {
   type HbaBlockSpec,
 } from '../postgres/hba-block.js';
 import { hbaErrors, hbaFileRules, hbaServerState, reloadAndWait, verifyBlockRules } from '../postgres/hba-rules.js';
-import { defineChange } from './change.js';
+import { plannedChange } from './change.js';
 import { pgHbaChange } from '../../shared/protocol/postgres.js';
 import type { Rollback } from '../state/journal.js';
 
@@ -43,7 +43,7 @@ const compact = (rule: string) => rule.replace(/\s+/g, ' ').trim();
 export const pgHbaAction = (o: { postgresql: { version: string; cluster: string } | undefined; timeoutMs: number }) => {
   const opts = { timeoutMs: o.timeoutMs };
 
-  const plan = async (params: Params): Promise<Plan> => {
+  const read = async (params: Params): Promise<Plan> => {
     const cluster = await resolveCluster(o.postgresql);
     const state = await hbaServerState(cluster, opts);
     const snap = await snapshotFile(
@@ -108,33 +108,28 @@ export const pgHbaAction = (o: { postgresql: { version: string; cluster: string 
     throw err;
   };
 
-  return defineChange(pgHbaChange, {
-    async check(params) {
-      const p = await plan(params);
-      if (p.changes.length === 0) return { changes: [] };
-      if (!p.ssl) throw sslOff(p.cluster);
-      await refuseBroken(p.cluster, p.snap.path);
-      return { changes: p.changes };
-    },
-    async apply(params, journal) {
-      const p = await plan(params);
-      if (p.next.text === p.snap.content) return { changed: false, changes: [] };
-      await refuseBroken(p.cluster, p.snap.path);
-      const owner = { uid: p.snap.uid ?? 0, gid: p.snap.gid ?? 0, mode: p.snap.mode ?? 0o640 };
+  return plannedChange(pgHbaChange, {
+    async plan(params) {
+      const p = await read(params);
       const record = { peer: p.spec.peer.address, before: p.snap, afterSha256: sha256(p.next.text) };
-      const { journalId } = await journal.make(p.changes, record, async (rollback) => {
-        await writeFileAtomic(p.snap.path, p.next.text, owner);
-        try {
-          const errors = hbaErrors(await hbaFileRules(p.cluster, opts));
-          if (errors.length > 0) throw rejected(p.snap.path, errors, p.cluster);
-          await reloadAndWait(p.cluster, opts);
-          const wrong = verifyBlockRules(await hbaFileRules(p.cluster, opts), p.snap.path, p.next.ruleLines, p.spec);
-          if (wrong.length > 0) throw rejected(p.snap.path, wrong, p.cluster);
-        } catch (err) {
-          await revert(p, err, rollback);
-        }
-      });
-      return { changed: true, changes: p.changes, journalId };
+      if (p.changes.length > 0) {
+        if (!p.ssl) throw sslOff(p.cluster);
+        await refuseBroken(p.cluster, p.snap.path);
+      }
+      return { changes: p.changes, record, state: p };
+    },
+    async make({ state: p }, rollback) {
+      const owner = { uid: p.snap.uid ?? 0, gid: p.snap.gid ?? 0, mode: p.snap.mode ?? 0o640 };
+      await writeFileAtomic(p.snap.path, p.next.text, owner);
+      try {
+        const errors = hbaErrors(await hbaFileRules(p.cluster, opts));
+        if (errors.length > 0) throw rejected(p.snap.path, errors, p.cluster);
+        await reloadAndWait(p.cluster, opts);
+        const wrong = verifyBlockRules(await hbaFileRules(p.cluster, opts), p.snap.path, p.next.ruleLines, p.spec);
+        if (wrong.length > 0) throw rejected(p.snap.path, wrong, p.cluster);
+      } catch (err) {
+        await revert(p, err, rollback);
+      }
     },
     async undo(rec) {
       const cluster = await resolveCluster(o.postgresql);

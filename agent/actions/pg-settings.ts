@@ -21,7 +21,7 @@ import {
 } from '../postgres/settings-plan.js';
 import { readServerState, reloadConf, waitForState, type ServerState } from '../postgres/settings-server.js';
 import { lookupUser } from '../system/users.js';
-import { defineChange } from './change.js';
+import { plannedChange, type ChangeAction } from './change.js';
 import { pgSettingsChange } from '../../shared/protocol/postgres.js';
 import type { Rollback } from '../state/journal.js';
 
@@ -39,6 +39,8 @@ interface Current {
   snapshot: FileSnapshot;
   state: ServerState;
 }
+
+const RESTART_NOTE = 'PostgreSQL must restart for';
 
 /** A reload-only apply changed no file, so there is nothing a failed rollback could leave behind. */
 const ignoreRollbackFailure: Rollback = async (fn) => void (await fn().catch(() => undefined));
@@ -65,14 +67,8 @@ export const pgSettingsAction = (wanted: { version: string; cluster: string } | 
     if (reload) await reloadConf(c.cluster, opts.timeoutMs).catch(() => undefined);
   };
 
-  return defineChange(pgSettingsChange, {
-    async check({ settings }) {
-      const c = await read();
-      checkAgainstServer(settings, c.state);
-      const plan = planSettings(c.target, c.snapshot.content, settings, c.state);
-      return { changes: plan.changes, ...(plan.restartNeeded ? { restartNeeded: true } : {}) };
-    },
-    async apply({ settings }, journal) {
+  const action = plannedChange(pgSettingsChange, {
+    async plan({ settings }) {
       const c = await read();
       checkAgainstServer(settings, c.state);
       const plan = planSettings(c.target, c.snapshot.content, settings, c.state);
@@ -88,67 +84,73 @@ export const pgSettingsAction = (wanted: { version: string; cluster: string } | 
           },
         );
       }
-      if (plan.newText === c.snapshot.content && !plan.reloadOnly)
-        return { changed: false, changes: [], ...(plan.restartNeeded ? { restartNeeded: true } : {}) };
-      // A reload-only apply changes no file: nothing to journal.
-      const put = async (rollback: Rollback) => {
-        if (plan.newText !== c.snapshot.content) await write(c, plan.newText);
-        try {
-          const written = await readServerState(c.cluster, opts.timeoutMs);
-          const range = c.target.mode === 'block' && plan.newText !== null ? blockRange(plan.newText) : undefined;
-          const errors = ourFileErrors(written.files, c.target, range, written.settings);
-          if (errors.length > 0) {
-            await rollback(() => restoreAfterFailure(c, false));
-            throw new PgduplexError('PG_CONFIG_REJECTED', `PostgreSQL rejects the new settings: ${errors.join('; ')}`, {
-              hint: 'the previous file was restored and nothing was reloaded; fix the value and retry',
-            });
-          }
-          const after = await reloadAndWait(c.cluster, plan.touched);
-          if (!after.settled) {
-            const stuck = plan.touched.filter((n) => !settled(n, after.state));
-            await rollback(() => restoreAfterFailure(c, true));
-            throw new PgduplexError(
-              'PG_CONFIG_REJECTED',
-              `after a reload PostgreSQL still does not run ${stuck.join(', ')} ` +
-                `as written in ${describeTarget(c.target)}`,
-              {
-                hint:
-                  'the previous file was restored and reloaded; ' +
-                  'look for a later setting or an error in the PostgreSQL log',
-              },
-            );
-          }
-          return waitingForRestart(plan.touched, after.state);
-        } catch (err) {
-          if (!(err instanceof PgduplexError && err.code === 'PG_CONFIG_REJECTED'))
-            await rollback(() => restoreAfterFailure(c, true));
-          throw err;
-        }
-      };
-      const record = { cluster: { version: c.cluster.version, name: c.cluster.name }, snapshot: c.snapshot };
-      const { journalId, result: waiting } =
-        plan.newText === c.snapshot.content
-          ? { journalId: undefined, result: await put(ignoreRollbackFailure) }
-          : await journal.make(plan.changes, record, put);
+      const unchanged = plan.newText === c.snapshot.content;
       return {
-        changed: true,
-        changes: plan.changes,
-        ...(journalId ? { journalId } : {}),
-        ...(waiting.length > 0
-          ? {
-              restartNeeded: true,
-              notes: [
-                `PostgreSQL must restart for ${waiting.join(', ')} to take effect (pending_restart)` +
-                  `${journalId ? `: pg-service.restart with restoreJournalId ${journalId}` : ''}`,
-              ],
-            }
-          : {}),
+        changes: unchanged && !plan.reloadOnly ? [] : plan.changes,
+        record: { cluster: { version: c.cluster.version, name: c.cluster.name }, snapshot: c.snapshot },
+        state: { c, plan },
+        ...(plan.restartNeeded ? { restartNeeded: true } : {}),
+        // A reload-only apply changes no file: nothing to journal.
+        ...(unchanged ? { journal: false } : {}),
       };
+    },
+    async make({ state: { c, plan }, journal }, journaled) {
+      const rollback = journal === false ? ignoreRollbackFailure : journaled;
+      if (plan.newText !== c.snapshot.content) await write(c, plan.newText);
+      try {
+        const written = await readServerState(c.cluster, opts.timeoutMs);
+        const range = c.target.mode === 'block' && plan.newText !== null ? blockRange(plan.newText) : undefined;
+        const errors = ourFileErrors(written.files, c.target, range, written.settings);
+        if (errors.length > 0) {
+          await rollback(() => restoreAfterFailure(c, false));
+          throw new PgduplexError('PG_CONFIG_REJECTED', `PostgreSQL rejects the new settings: ${errors.join('; ')}`, {
+            hint: 'the previous file was restored and nothing was reloaded; fix the value and retry',
+          });
+        }
+        const after = await reloadAndWait(c.cluster, plan.touched);
+        if (!after.settled) {
+          const stuck = plan.touched.filter((n) => !settled(n, after.state));
+          await rollback(() => restoreAfterFailure(c, true));
+          throw new PgduplexError(
+            'PG_CONFIG_REJECTED',
+            `after a reload PostgreSQL still does not run ${stuck.join(', ')} ` +
+              `as written in ${describeTarget(c.target)}`,
+            {
+              hint:
+                'the previous file was restored and reloaded; ' +
+                'look for a later setting or an error in the PostgreSQL log',
+            },
+          );
+        }
+        const waiting = waitingForRestart(plan.touched, after.state);
+        return waiting.length > 0
+          ? { restartNeeded: true, notes: [`${RESTART_NOTE} ${waiting.join(', ')} to take effect (pending_restart)`] }
+          : { restartNeeded: false };
+      } catch (err) {
+        if (!(err instanceof PgduplexError && err.code === 'PG_CONFIG_REJECTED'))
+          await rollback(() => restoreAfterFailure(c, true));
+        throw err;
+      }
     },
     async undo(record) {
       return undoSettings(record, opts, settle);
     },
   });
+  return {
+    ...action,
+    // The restart that takes a journaled change back names its journal entry, known once it is journaled.
+    async apply(params, journal, ctx) {
+      const r = await action.apply(params, journal, ctx);
+      if (r.journalId === undefined || r.notes === undefined) return r;
+      const id = r.journalId;
+      return {
+        ...r,
+        notes: r.notes.map((n) =>
+          n.startsWith(RESTART_NOTE) ? `${n}: pg-service.restart with restoreJournalId ${id}` : n,
+        ),
+      };
+    },
+  } satisfies ChangeAction<typeof pgSettingsChange.params, typeof pgSettingsChange.record>;
 };
 
 async function write(c: Current, text: string | null): Promise<void> {
