@@ -5,7 +5,7 @@ import { psqlSet, quoteIdent } from '../postgres/hba-names.js';
 import { queryJson, runPsql } from '../postgres/psql.js';
 import { scramVerifier, verifierMatches } from '../postgres/scram.js';
 import { QUIET, REVOKE_REST_SQL, scrub, sqlText } from '../postgres/role-sql.js';
-import { defineChange } from './change.js';
+import { plannedChange } from './change.js';
 import { pgRoleChange } from '../../shared/protocol/postgres.js';
 
 type Params = z.output<typeof pgRoleChange.params>;
@@ -194,41 +194,34 @@ export const pgRoleAction = (o: {
     return done;
   };
 
-  return defineChange(pgRoleChange, {
-    async check(params) {
-      return { changes: (await plan(params)).changes };
-    },
-    async apply(params, journal) {
+  return plannedChange(pgRoleChange, {
+    async plan(params) {
       const { cluster, todo, changes } = await plan(params);
-      if (changes.length === 0) return { changed: false, changes: [] };
-      const { journalId } = await journal.make(changes, todo, async (rollback) => {
-        const attempted: UndoRecord = { role: todo.role, created: false, addedAttributes: [], passwordChanged: false };
-        try {
-          if (todo.created || todo.passwordChanged || todo.addedAttributes.length > 0) {
-            await applyRole(cluster, params, todo);
-            Object.assign(attempted, { created: todo.created, addedAttributes: todo.addedAttributes });
-          }
-          if (todo.grants && (todo.grants.usage || todo.grants.tables.length > 0)) {
-            await applyGrants(cluster, params.role, todo.grants, false);
-            attempted.grants = todo.grants;
-          }
-          const left = (await plan(params)).changes;
-          if (left.length > 0)
-            throw new PgduplexError(
-              'PG_QUERY_FAILED',
-              `role ${params.role} does not read back as applied: still to do: ${left.join('; ')}`,
-            );
-        } catch (err) {
-          await rollback(() => undo(cluster, attempted));
-          throw err;
+      // The password stays in memory for make: never in the record, the words or an error.
+      return { changes, record: todo, state: { cluster, params, todo } };
+    },
+    async make({ state: { cluster, params, todo } }, rollback) {
+      const attempted: UndoRecord = { role: todo.role, created: false, addedAttributes: [], passwordChanged: false };
+      try {
+        if (todo.created || todo.passwordChanged || todo.addedAttributes.length > 0) {
+          await applyRole(cluster, params, todo);
+          Object.assign(attempted, { created: todo.created, addedAttributes: todo.addedAttributes });
         }
-      });
-      return {
-        changed: true,
-        changes,
-        journalId,
-        ...(todo.passwordChanged && !todo.created ? { notes: ['undo cannot restore the previous password'] } : {}),
-      };
+        if (todo.grants && (todo.grants.usage || todo.grants.tables.length > 0)) {
+          await applyGrants(cluster, params.role, todo.grants, false);
+          attempted.grants = todo.grants;
+        }
+        const left = (await plan(params)).changes;
+        if (left.length > 0)
+          throw new PgduplexError(
+            'PG_QUERY_FAILED',
+            `role ${params.role} does not read back as applied: still to do: ${left.join('; ')}`,
+          );
+      } catch (err) {
+        await rollback(() => undo(cluster, attempted));
+        throw err;
+      }
+      return todo.passwordChanged && !todo.created ? { notes: ['undo cannot restore the previous password'] } : {};
     },
     async undo(rec) {
       return undo(await resolveCluster(o.postgresql), rec);

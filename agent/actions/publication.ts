@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { PgduplexError } from '../../shared/errors.js';
 import { resolveCluster } from '../postgres/cluster.js';
 import { queryJson, runPsql } from '../postgres/psql.js';
-import { defineChange } from './change.js';
+import { plannedChange } from './change.js';
 import { publicationChange } from '../../shared/protocol/replication-actions.js';
 import type { AgentServices } from './context.js';
 import { plainIdentifier as ident } from '../../shared/protocol/identifier.js';
@@ -78,33 +78,28 @@ export const publicationAction = (s: AgentServices) => {
       await runPsql(cluster, `begin;\n${DROP_SQL}\n${CREATE_SQL(target)}\ncommit;`, o);
     else await runPsql(cluster, SET_SQL, o);
   };
-  return defineChange(publicationChange, {
-    async check({ database, name, tables }) {
-      const cur = await read(database, name);
-      if (!differs(cur, tables)) return { changes: [] };
+  return plannedChange(publicationChange, {
+    async plan({ database, name, tables }) {
+      const before = await read(database, name);
       return {
-        changes: [`${cur.exists ? 'change' : 'create'} publication ${name} in ${database} ${describeShape(tables)}`],
+        changes: differs(before, tables)
+          ? [`${before.exists ? 'change' : 'create'} publication ${name} in ${database} ${describeShape(tables)}`]
+          : [],
+        record: { database, name, before },
+        state: { database, name, tables, before },
       };
     },
-    async apply({ database, name, tables }, journal) {
-      const before = await read(database, name);
-      if (!differs(before, tables)) return { changed: false, changes: [] };
-      const changes = [
-        `${before.exists ? 'changed' : 'created'} publication ${name} in ${database} ${describeShape(tables)}`,
-      ];
-      const { journalId } = await journal.make(changes, { database, name, before }, async (rollback) => {
-        await write(database, name, tables, before);
-        const after = await read(database, name);
-        if (!differs(after, tables)) return;
-        await rollback(() =>
-          write(database, name, before.exists ? (before.all ? { all: true } : { list: before.tables }) : null, after),
-        );
-        throw new PgduplexError(
-          'PG_QUERY_FAILED',
-          `publication ${name} does not read back as requested; it was put back as it was`,
-        );
-      });
-      return { changed: true, changes, journalId };
+    async make({ state: { database, name, tables, before } }, rollback) {
+      await write(database, name, tables, before);
+      const after = await read(database, name);
+      if (!differs(after, tables)) return;
+      await rollback(() =>
+        write(database, name, before.exists ? (before.all ? { all: true } : { list: before.tables }) : null, after),
+      );
+      throw new PgduplexError(
+        'PG_QUERY_FAILED',
+        `publication ${name} does not read back as requested; it was put back as it was`,
+      );
     },
     async undo(r) {
       const before = r.before as Current;

@@ -13,7 +13,7 @@ import {
   SUBSCRIPTION_STATUS_SQL,
   type SubscriptionState,
 } from '../postgres/subscription-sql.js';
-import { defineChange } from './change.js';
+import { plannedChange } from './change.js';
 import { subscriptionChange } from '../../shared/protocol/replication-actions.js';
 import type { AgentServices } from './context.js';
 import { PASSFILE_NAME } from './pg-passfile.js';
@@ -113,17 +113,27 @@ export const subscriptionAction = (s: AgentServices) => {
     const { cluster, t } = await env(p);
     return queryJson<SubscriptionState>(cluster, READ_SUBSCRIPTION_SQL, { ...t, vars: { sub: p.name } });
   };
-  return defineChange(subscriptionChange, {
-    async check(p) {
-      const { cluster } = await env(p);
-      return { changes: differences(await read(p), p, conninfo(p, cluster.configDir)) };
-    },
-    async apply(p, journal) {
+  return plannedChange(subscriptionChange, {
+    async plan(p) {
       const { cluster, t } = await env(p);
       const conn = conninfo(p, cluster.configDir);
       const before = await read(p);
-      if (differences(before, p, conn).length === 0) return { changed: false, changes: [] };
+      const changes = differences(before, p, conn);
       const o = p.options;
+      if (
+        changes.length > 0 &&
+        before.exists &&
+        before.failover !== null &&
+        before.failover !== undefined &&
+        before.failover !== o.failover
+      ) {
+        throw new PgduplexError(
+          'REFUSED',
+          `subscription ${p.name} exists with failover = ${before.failover}; ` +
+            'changing it needs the subscription disabled first',
+          { hint: 'drop and re-create it (subscription-drop, then subscription)' },
+        );
+      }
       const vars = {
         sub: p.name,
         conn,
@@ -138,32 +148,15 @@ export const subscriptionAction = (s: AgentServices) => {
         run_as_owner: String(o.runAsOwner),
         failover: String(o.failover),
       };
-      if (
-        before.exists &&
-        before.failover !== null &&
-        before.failover !== undefined &&
-        before.failover !== o.failover
-      ) {
-        throw new PgduplexError(
-          'REFUSED',
-          `subscription ${p.name} exists with failover = ${before.failover}; ` +
-            'changing it needs the subscription disabled first',
-          { hint: 'drop and re-create it (subscription-drop, then subscription)' },
-        );
-      }
-      const changes = differences(before, p, conn);
-      const record = { database: p.database, name: p.name, before };
-      const { journalId } = await journal.make(changes, record, () =>
-        runPsql(cluster, before.exists ? ALTER_SUBSCRIPTION_SQL : CREATE_SUBSCRIPTION_SQL, { ...t, vars }),
-      );
-      const left = differences(await read(p), p, conn);
-      if (left.length > 0)
-        throw new PgduplexError(
-          'PG_QUERY_FAILED',
-          `subscription ${p.name} does not read back as requested: ${left.join('; ')}`,
-          { hint: `journal entry ${journalId} undoes it` },
-        );
-      return { changed: true, changes, journalId };
+      return {
+        changes,
+        record: { database: p.database, name: p.name, before },
+        state: { cluster, t, vars, exists: before.exists },
+      };
+    },
+    // What it reads back is the re-plan's to verify: a difference left fails the apply, its entry journaled.
+    async make({ state: { cluster, t, vars, exists } }) {
+      await runPsql(cluster, exists ? ALTER_SUBSCRIPTION_SQL : CREATE_SUBSCRIPTION_SQL, { ...t, vars });
     },
     async undo(r) {
       const before = r.before as SubscriptionState;

@@ -8,7 +8,7 @@ import {
   READ_SUBSCRIPTION_SQL,
   type SubscriptionState,
 } from '../postgres/subscription-sql.js';
-import { defineChange } from './change.js';
+import { plannedChange } from './change.js';
 import { slotDropChange, subscriptionDropChange } from '../../shared/protocol/replication-actions.js';
 import type { AgentServices } from './context.js';
 
@@ -36,34 +36,30 @@ export const subscriptionDropAction = (s: AgentServices) => {
     const { cluster, t } = await env(database);
     return queryJson<SubscriptionState>(cluster, READ_SUBSCRIPTION_SQL, { ...t, vars: { sub: name } });
   };
-  return defineChange(subscriptionDropChange, {
-    async check({ database, name }) {
+  return plannedChange(subscriptionDropChange, {
+    async plan({ database, name }) {
+      const before = await read(database, name);
       return {
-        changes: (await read(database, name)).exists
-          ? [`drop subscription ${name} in ${database} and its slot on the publisher`]
-          : [],
+        changes: before.exists ? [`dropped subscription ${name} in ${database}`] : [],
+        record: { database, name, before },
+        state: { database, name, before },
       };
     },
-    async apply({ database, name }, journal) {
-      const before = await read(database, name);
-      if (!before.exists) return { changed: false, changes: [] };
+    async make({ state: { database, name, before } }) {
       const { cluster, t } = await env(database);
       const notes: string[] = [];
-      const changes = [`dropped subscription ${name} in ${database}`];
-      const { journalId } = await journal.make(changes, { database, name, before }, async () => {
-        try {
-          await runPsql(cluster, DROP_SUBSCRIPTION_SQL, { ...t, vars: { sub: name } });
-        } catch {
-          await runPsql(cluster, DETACH_AND_DROP_SQL, { ...t, vars: { sub: name } });
-          notes.push(
-            `the publisher could not be reached: drop slot ${before.slot ?? name} there ` +
-              `with select pg_drop_replication_slot('${before.slot ?? name}')`,
-          );
-        }
-        if ((await read(database, name)).exists)
-          throw new PgduplexError('PG_QUERY_FAILED', `subscription ${name} still exists after the drop`);
-      });
-      return { changed: true, changes, journalId, ...(notes.length ? { notes } : {}) };
+      try {
+        await runPsql(cluster, DROP_SUBSCRIPTION_SQL, { ...t, vars: { sub: name } });
+      } catch {
+        await runPsql(cluster, DETACH_AND_DROP_SQL, { ...t, vars: { sub: name } });
+        notes.push(
+          `the publisher could not be reached: drop slot ${before.slot ?? name} there ` +
+            `with select pg_drop_replication_slot('${before.slot ?? name}')`,
+        );
+      }
+      if ((await read(database, name)).exists)
+        throw new PgduplexError('PG_QUERY_FAILED', `subscription ${name} still exists after the drop`);
+      return { notes };
     },
     async undo(r) {
       const b = r.before as SubscriptionState;
@@ -106,26 +102,12 @@ export const slotDropAction = (s: AgentServices) => {
       SLOT_SQL,
       { timeoutMs: s.limits.toolTimeoutMs, vars: { slot } },
     );
-  return defineChange(slotDropChange, {
-    async check({ slot, terminate }) {
+  return plannedChange(slotDropChange, {
+    async plan({ slot, confirmRetainedBytesAtLeast, terminate }) {
       const st = await read(slot);
-      const active = st.active
-        ? terminate
-          ? ' (active: its walsender is ended first)'
-          : ' (ACTIVE: it will be refused)'
-        : '';
-      return {
-        changes: st.exists
-          ? [
-              `drop ${st.type} slot ${slot}${active}, releasing ${st.retainedBytes} bytes of WAL; ` +
-                'a subscriber using it must then be re-synchronised',
-            ]
-          : [],
-      };
-    },
-    async apply({ slot, confirmRetainedBytesAtLeast, terminate }, journal) {
-      const st = await read(slot);
-      if (!st.exists) return { changed: false, changes: [] };
+      const sql = `${terminate ? TERMINATE_SQL : ''}select pg_drop_replication_slot(:'slot');`;
+      const record = { slot, database: st.database ?? null };
+      if (!st.exists) return { changes: [], record, state: { slot, sql } };
       if (st.active && !terminate)
         throw new PgduplexError('BUSY', `slot ${slot} is in use by a connected subscriber`, {
           hint: 'drop or disable the subscription on the other node first',
@@ -138,15 +120,17 @@ export const slotDropAction = (s: AgentServices) => {
           { hint: 'check again and confirm the current figure' },
         );
       }
-      const changes = [
-        `dropped slot ${slot} (${st.retainedBytes} bytes of WAL released` +
-          `${st.active ? '; the walsender using it was ended' : ''})`,
-      ];
-      const sql = `${terminate ? TERMINATE_SQL : ''}select pg_drop_replication_slot(:'slot');`;
-      const { journalId } = await journal.make(changes, { slot, database: st.database ?? null }, async () =>
-        runPsql(await resolveCluster(s.postgresql), sql, { timeoutMs: s.limits.toolTimeoutMs, vars: { slot } }),
-      );
-      return { changed: true, changes, journalId };
+      return {
+        changes: [
+          `dropped slot ${slot} (${st.retainedBytes} bytes of WAL released` +
+            `${st.active ? '; the walsender using it was ended' : ''})`,
+        ],
+        record,
+        state: { slot, sql },
+      };
+    },
+    async make({ state: { slot, sql } }) {
+      await runPsql(await resolveCluster(s.postgresql), sql, { timeoutMs: s.limits.toolTimeoutMs, vars: { slot } });
     },
     async undo({ slot }) {
       return [`slot ${slot} cannot be restored at its old position; re-run setup so the subscriber re-synchronises`];

@@ -176,7 +176,7 @@ describe('subscription action (a subscribes to b, real logical replication)', ()
       slot: 'pgdx_dead_slot',
       confirmRetainedBytesAtLeast: 0,
     });
-    expect(check.changes[0]).toMatch(/^drop logical slot pgdx_dead_slot, releasing \d+ bytes of WAL/);
+    expect(check.changes[0]).toMatch(/^dropped slot pgdx_dead_slot \(\d+ bytes of WAL released\)$/);
     expect(
       await agentRpc('b', 'slot-drop.apply', { slot: 'pgdx_dead_slot', confirmRetainedBytesAtLeast: 10 ** 12 }),
     ).toMatchObject({ ok: false, error: { code: 'REFUSED' } });
