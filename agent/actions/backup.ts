@@ -8,7 +8,7 @@ import { BACKUP_ROOT, backupId, readManifest, writeManifest } from '../backup/ma
 import { finishPartial, startPartial, sweepPartials } from '../backup/staging.js';
 import { resolveCluster } from '../postgres/cluster.js';
 import { queryJson } from '../postgres/psql.js';
-import { defineChange } from './change.js';
+import { plannedChange } from './change.js';
 import { backupChange } from '../../shared/protocol/data.js';
 import type { AgentServices } from './context.js';
 
@@ -32,40 +32,41 @@ export async function sha256File(path: string): Promise<string> {
  * `backup`: `pg_dump -Fc` of a database (or one schema) into /var/backups/pgduplex/<id>/ with a
  * manifest. Backups are kept: undoing one leaves the files and says where they are.
  */
-export const backupAction = (s: AgentServices, root = BACKUP_ROOT) =>
-  defineChange(backupChange, {
-    async check({ database, schema }) {
+export const backupAction = (s: AgentServices, root = BACKUP_ROOT) => {
+  const missing = (database: string, cluster: { version: string; name: string }) =>
+    new PgduplexError('NOT_FOUND', `database ${database} does not exist in ${cluster.version}/${cluster.name}`);
+  return plannedChange(backupChange, {
+    // A new backup each time: make verifies the file it wrote and its manifest instead of a second plan.
+    oneShot: true,
+    async plan({ database, schema }) {
       const cluster = await resolveCluster(s.postgresql);
-      const size = await queryJson<number | null>(
+      const { size } = await queryJson<{ size: number | null }>(
         cluster,
-        `select pg_database_size(datname) from pg_database where datname = :'db'`,
+        // One row either way: a null size, not no output, for a database that does not exist.
+        `select json_build_object('size', (select pg_database_size(datname) from pg_database where datname = :'db'))`,
         { timeoutMs: s.limits.toolTimeoutMs, vars: { db: database } },
       );
-      if (size === null)
-        throw new PgduplexError(
-          'NOT_FOUND',
-          `database ${database} does not exist in ${cluster.version}/${cluster.name}`,
-        );
+      if (size === null) throw missing(database, cluster);
+      // The id is journaled ahead of the dump, so it is chosen here.
+      const now = new Date();
+      const id = backupId(now, database);
       return {
         changes: [
           `dump ${database}${schema ? ` (schema ${schema})` : ''} ` +
             `(${Math.round(size / 1048576)} MiB on disk) to ${root}/<new id>/`,
         ],
+        record: { id },
+        state: { cluster, database, schema, now, id },
       };
     },
-    async apply({ database, schema }, journal, ctx) {
-      const cluster = await resolveCluster(s.postgresql);
+    async make({ state: { cluster, database, schema, now, id } }, _rollback, ctx) {
       const facts = await queryJson<{ v: string; exists: boolean }>(
         cluster,
         `select json_build_object('v', current_setting('server_version'),
           'exists', exists(select 1 from pg_database where datname = :'db'))`,
         { timeoutMs: s.limits.toolTimeoutMs, vars: { db: database } },
       );
-      if (!facts.exists)
-        throw new PgduplexError(
-          'NOT_FOUND',
-          `database ${database} does not exist in ${cluster.version}/${cluster.name}`,
-        );
+      if (!facts.exists) throw missing(database, cluster);
       const tables = await queryJson<Array<{ schema: string; name: string; rowEstimate: number }>>(
         cluster,
         TABLES_SQL(schema),
@@ -76,14 +77,11 @@ export const backupAction = (s: AgentServices, root = BACKUP_ROOT) =>
         },
       );
       const swept = await sweepPartials(root);
-      const now = new Date();
-      const id = backupId(now, database);
       const partial = await startPartial(root, id);
-      let dump: Awaited<ReturnType<typeof dumpToFile>>;
       let dir: string;
       try {
         let lastReport = 0;
-        dump = await dumpToFile(cluster, { database, schema }, join(partial, `${database}.dump`), (bytes) => {
+        const dump = await dumpToFile(cluster, { database, schema }, join(partial, `${database}.dump`), (bytes) => {
           const now2 = Date.now();
           if (now2 - lastReport < 1000) return;
           lastReport = now2;
@@ -108,15 +106,11 @@ export const backupAction = (s: AgentServices, root = BACKUP_ROOT) =>
         dir = await finishPartial(root, partial, id);
       } catch (err) {
         // A backup that did not finish is no backup: it goes, so it neither fills the disk nor passes for one.
+        // Removed here rather than through the rollback: the journal then drops the entry as aborted.
         await rm(partial, { recursive: true, force: true }).catch(() => undefined);
         throw err;
       }
-      const changes = [
-        `backup ${id}: ${database}${schema ? `.${schema}` : ''}, ${tables.length} tables, ` +
-          `${(dump.bytes / 1048576).toFixed(1)} MiB, sha256 ${dump.sha256.slice(0, 12)}…`,
-      ];
-      const journalId = await journal.record(changes, { id });
-      return { changed: true, changes, journalId, artifact: id, notes: [`backup id ${id} in ${dir}`, ...swept] };
+      return { artifact: id, notes: [`backup id ${id} in ${dir}`, ...swept] };
     },
     async undo({ id }) {
       await readManifest(root, id);
@@ -126,3 +120,4 @@ export const backupAction = (s: AgentServices, root = BACKUP_ROOT) =>
       ];
     },
   });
+};

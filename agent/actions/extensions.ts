@@ -4,7 +4,7 @@ import { extensionList } from '../../shared/protocol/facts.js';
 import { plainIdentifier as ident } from '../../shared/protocol/identifier.js';
 import { resolveCluster } from '../postgres/cluster.js';
 import { queryJson, runPsql } from '../postgres/psql.js';
-import { defineChange } from './change.js';
+import { plannedChange } from './change.js';
 import { extensionsChange } from '../../shared/protocol/data.js';
 import type { AgentServices } from './context.js';
 
@@ -67,7 +67,7 @@ export const extensionsAction = (s: AgentServices) => {
     database,
     vars: { list: JSON.stringify(list) },
   });
-  const plan = async (p: z.output<typeof params>): Promise<Extension[]> => {
+  const missing = async (p: z.output<typeof params>): Promise<Extension[]> => {
     const found = await queryJson<Found[]>(
       await resolveCluster(s.postgresql),
       READ_SQL,
@@ -88,28 +88,17 @@ export const extensionsAction = (s: AgentServices) => {
       .map(({ name, schema, version }) => ({ name, schema, version }));
   };
   const describe = (e: Extension) => `create extension ${e.name} ${e.version} in schema ${e.schema} of the database`;
-  return defineChange(extensionsChange, {
-    async check(p) {
-      return { changes: (await plan(p)).map(describe) };
+  return plannedChange(extensionsChange, {
+    async plan(p) {
+      const todo = await missing(p);
+      return {
+        changes: todo.map(describe),
+        record: { database: p.database, created: todo },
+        state: { database: p.database, todo },
+      };
     },
-    async apply(p, journal) {
-      const todo = await plan(p);
-      if (todo.length === 0) return { changed: false, changes: [] };
-      const changes = todo.map(describe);
-      const cluster = await resolveCluster(s.postgresql);
-      const create = () => runPsql(cluster, CREATE_SQL, opts(p.database, todo)).then(() => undefined);
-      const { journalId } = await journal.make(changes, { database: p.database, created: todo }, create);
-      const left = await plan(p);
-      if (left.length > 0) {
-        throw new PgduplexError(
-          'PG_QUERY_FAILED',
-          `extensions still missing after CREATE EXTENSION: ${left.map((e) => e.name).join(', ')}`,
-          {
-            hint: `journal entry ${journalId} undoes what was made`,
-          },
-        );
-      }
-      return { changed: true, changes, journalId };
+    async make({ state: { database, todo } }) {
+      await runPsql(await resolveCluster(s.postgresql), CREATE_SQL, opts(database, todo));
     },
     async undo(r) {
       const cluster = await resolveCluster(s.postgresql);

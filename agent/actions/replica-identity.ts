@@ -3,7 +3,7 @@ import { PgduplexError } from '../../shared/errors.js';
 import { plainIdentifier as ident } from '../../shared/protocol/identifier.js';
 import { resolveCluster } from '../postgres/cluster.js';
 import { queryJson, runPsql } from '../postgres/psql.js';
-import { defineChange } from './change.js';
+import { plannedChange } from './change.js';
 import { replicaIdentityChange } from '../../shared/protocol/replication-actions.js';
 import type { AgentServices } from './context.js';
 
@@ -67,32 +67,23 @@ export const replicaIdentityAction = (s: AgentServices) => {
     return `${t.schema}.${t.name}: replica identity ${was} -> full`;
   };
 
-  return defineChange(replicaIdentityChange, {
-    async check(p) {
-      return { changes: pending(await read(p)).map(describe) };
-    },
-    async apply(p, journal) {
+  return plannedChange(replicaIdentityChange, {
+    async plan(p) {
       const todo = pending(await read(p));
-      if (todo.length === 0) return { changed: false, changes: [] };
-      const changes = todo.map(describe);
-      const record = {
-        database: p.database,
-        before: todo.map((t) => ({ s: t.schema, n: t.name, identity: t.identity, idx: t.index })),
+      return {
+        changes: todo.map(describe),
+        record: {
+          database: p.database,
+          before: todo.map((t) => ({ s: t.schema, n: t.name, identity: t.identity, idx: t.index })),
+        },
+        state: { database: p.database, todo },
       };
-      const { journalId } = await journal.make(changes, record, () =>
-        run(
-          p.database,
-          todo.map((t) => ({ s: t.schema, n: t.name, identity: 'f', idx: null })),
-        ),
+    },
+    async make({ state: { database, todo } }) {
+      await run(
+        database,
+        todo.map((t) => ({ s: t.schema, n: t.name, identity: 'f', idx: null })),
       );
-      const still = pending(await read(p));
-      if (still.length > 0)
-        throw new PgduplexError(
-          'PG_QUERY_FAILED',
-          `replica identity did not change on ${still.map((t) => `${t.schema}.${t.name}`).join(', ')}`,
-          { hint: `journal entry ${journalId} undoes what did change` },
-        );
-      return { changed: true, changes, journalId };
     },
     async undo(r) {
       // A table dropped since has no identity to restore.

@@ -1,3 +1,4 @@
+import type { z } from 'zod';
 import { schemaExportAction } from '../../shared/protocol/data.js';
 import { PgduplexError } from '../../shared/errors.js';
 import { streamResult } from '../../shared/channel/rpc.js';
@@ -7,7 +8,7 @@ import { resolveCluster } from '../postgres/cluster.js';
 import { queryJson } from '../postgres/psql.js';
 import { applySqlScript, dumpSchema } from '../postgres/schema-dump.js';
 import { createsSchemaLine, emptySchemaSql } from '../postgres/schema-empty.js';
-import { defineChange } from './change.js';
+import { plannedChange } from './change.js';
 import { schemaImportChange } from '../../shared/protocol/data.js';
 import type { AgentServices } from './context.js';
 import { defineHandler } from './registry.js';
@@ -52,21 +53,28 @@ export const schemaImportAction = (s: AgentServices, root = BACKUP_ROOT) => {
       rows: await queryJson<number>(cluster, ROWS_SQL, t),
     };
   };
-  return defineChange(schemaImportChange, {
-    async check({ database, schema }) {
-      const { tables, rows } = await local(database, schema);
-      const peer = s.trust.peer?.node ?? 'the peer';
-      return {
-        changes: [
-          tables.length === 0
-            ? `import ${peer}'s schema ${schema} into the empty schema ${schema} of ${database}`
-            : `REPLACE schema ${schema} of ${database} on ${s.node} ` +
-              `(${tables.length} tables, about ${rows} rows, destroyed) with ${peer}'s`,
-        ],
-      };
-    },
-    async apply({ database, schema, replace }, journal, ctx) {
-      const { cluster, tables } = await local(database, schema);
+  const undoImport = async (r: z.output<typeof schemaImportChange.record>): Promise<string[]> => {
+    const cluster = await resolveCluster(s.postgresql);
+    if (r.backupId === null) {
+      await applySqlScript(cluster, r.database, emptySchemaSql(r.schema, r.owner), s.limits.toolTimeoutMs);
+      return [`emptied schema ${r.schema} of ${r.database} again`];
+    }
+    const m = await readManifest(root, r.backupId);
+    await restoreSchemaAtomically(
+      cluster,
+      `${root}/${r.backupId}/${m.file}`,
+      r.database,
+      r.schema,
+      emptySchemaSql(r.schema, r.owner),
+      { timeoutMs: s.limits.toolTimeoutMs * 20, skipGrantsTo: REPL_ROLE },
+    );
+    return [`restored schema ${r.schema} of ${r.database} from backup ${r.backupId}`];
+  };
+  return plannedChange(schemaImportChange, {
+    // After an import the schema holds tables, so a second plan would refuse: make verifies the tables instead.
+    oneShot: true,
+    async plan({ database, schema, replace }) {
+      const { cluster, tables, rows } = await local(database, schema);
       if (tables.length > 0) {
         if (!replace || replace.tables !== tables.length) {
           throw new PgduplexError(
@@ -84,6 +92,30 @@ export const schemaImportAction = (s: AgentServices, root = BACKUP_ROOT) => {
             `backup ${replace.backupId} is not a backup of ${database} from the last hour`,
           );
       }
+      const owner = await queryJson<string>(cluster, OWNER_SQL, {
+        timeoutMs: s.limits.toolTimeoutMs,
+        database,
+        vars: { schema },
+      });
+      if (!/^[a-z_][a-z0-9_]*$/.test(owner))
+        throw new PgduplexError(
+          'REFUSED',
+          `schema ${schema} is owned by ${owner}, a name pgduplex would have to quote`,
+          { hint: 'give the schema an owner with a plain lower-case name' },
+        );
+      const peer = s.trust.peer?.node ?? 'the peer';
+      return {
+        changes: [
+          tables.length === 0
+            ? `import ${peer}'s schema ${schema} into the empty schema ${schema} of ${database}`
+            : `REPLACE schema ${schema} of ${database} on ${s.node} ` +
+              `(${tables.length} tables, about ${rows} rows, destroyed) with ${peer}'s`,
+        ],
+        record: { database, schema, owner, backupId: replace?.backupId ?? null },
+        state: { cluster, database, schema, owner },
+      };
+    },
+    async make({ state: { cluster, database, schema, owner }, record }, rollback, ctx) {
       ctx?.progress(`fetching schema ${schema} from the peer`);
       const session = await s.peers.session();
       const { meta, data } = await session.rpc.callStream(
@@ -106,54 +138,21 @@ export const schemaImportAction = (s: AgentServices, root = BACKUP_ROOT) => {
         .split('\n')
         .filter((l) => !creates.test(l))
         .join('\n');
-      const owner = await queryJson<string>(cluster, OWNER_SQL, {
-        timeoutMs: s.limits.toolTimeoutMs,
-        database,
-        vars: { schema },
-      });
-      if (!/^[a-z_][a-z0-9_]*$/.test(owner))
-        throw new PgduplexError(
-          'REFUSED',
-          `schema ${schema} is owned by ${owner}, a name pgduplex would have to quote`,
-          { hint: 'give the schema an owner with a plain lower-case name' },
-        );
       const prelude = emptySchemaSql(schema, owner);
       ctx?.progress(`applying ${(size / 1024).toFixed(0)} KiB of schema in one transaction`);
       const expected = [...((meta['tables'] as string[] | undefined) ?? [])].sort();
-      const changes = [
-        `${tables.length ? `replaced schema ${schema} (${tables.length} tables)` : `imported schema ${schema}`} ` +
-          `of ${database} from the peer: ${expected.length} tables`,
-      ];
-      const record = { database, schema, owner, backupId: replace?.backupId ?? null };
-      const { journalId } = await journal.make(changes, record, () =>
-        applySqlScript(cluster, database, prelude + dump, s.limits.toolTimeoutMs * 10),
-      );
-      // Committed either way: a wrong result stays journaled, so its undo is at hand.
+      await applySqlScript(cluster, database, prelude + dump, s.limits.toolTimeoutMs * 10);
       const after = (await local(database, schema)).tables;
-      if (after.join(',') !== expected.join(','))
+      if (after.join(',') !== expected.join(',')) {
+        // Committed: it goes back as its undo would take it back (emptied, or restored from the backup).
+        await rollback(() => undoImport(record));
         throw new PgduplexError(
           'PG_QUERY_FAILED',
           `schema ${schema} does not hold the peer's tables after the import`,
-          { hint: `journal entry ${journalId} undoes it` },
+          { hint: 'it was rolled back (the schema emptied again, or restored from its backup); retry' },
         );
-      return { changed: true, changes, journalId };
-    },
-    async undo(r) {
-      const cluster = await resolveCluster(s.postgresql);
-      if (r.backupId === null) {
-        await applySqlScript(cluster, r.database, emptySchemaSql(r.schema, r.owner), s.limits.toolTimeoutMs);
-        return [`emptied schema ${r.schema} of ${r.database} again`];
       }
-      const m = await readManifest(root, r.backupId);
-      await restoreSchemaAtomically(
-        cluster,
-        `${root}/${r.backupId}/${m.file}`,
-        r.database,
-        r.schema,
-        emptySchemaSql(r.schema, r.owner),
-        { timeoutMs: s.limits.toolTimeoutMs * 20, skipGrantsTo: REPL_ROLE },
-      );
-      return [`restored schema ${r.schema} of ${r.database} from backup ${r.backupId}`];
     },
+    undo: undoImport,
   });
 };

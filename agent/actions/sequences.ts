@@ -3,7 +3,7 @@ import { PgduplexError } from '../../shared/errors.js';
 import { resolveCluster } from '../postgres/cluster.js';
 import { queryJson, runPsql } from '../postgres/psql.js';
 import { interleave, isInterleaved, SEQUENCES_SQL, type SequenceState } from '../postgres/sequences.js';
-import { defineChange } from './change.js';
+import { plannedChange } from './change.js';
 import { sequencesChange, sequencesStatusAction } from '../../shared/protocol/replication-actions.js';
 import { defineHandler } from './registry.js';
 import type { AgentServices } from './context.js';
@@ -45,40 +45,24 @@ export const sequencesAction = (s: AgentServices) => {
   const pending = (list: SequenceState[], p: z.output<typeof sequencesChange.params>) =>
     list.filter((q) => !(p.exclude ?? []).includes(`${q.schema}.${q.name}`) && !isInterleaved(q, p.step, p.slot));
 
-  return defineChange(sequencesChange, {
-    async check(p) {
+  return plannedChange(sequencesChange, {
+    async plan(p) {
+      const todo = pending(await read(p.database), p).map((q) => ({ q, t: interleave(q, p.step, p.slot) }));
       return {
-        changes: pending(await read(p.database), p).map((q) => {
-          const t = interleave(q, p.step, p.slot);
-          return (
+        changes: todo.map(
+          ({ q, t }) =>
             `${label(q)}: increment ${q.increment} -> ${t.increment}, next ${q.next} -> ${t.next} ` +
-            `(values ≡ ${p.slot % p.step} mod ${p.step})`
-          );
-        }),
+            `(values ≡ ${p.slot % p.step} mod ${p.step})`,
+        ),
+        record: { database: p.database, before: todo.map(({ q }) => ({ s: q.schema, n: q.name, inc: q.increment })) },
+        state: {
+          database: p.database,
+          plan: todo.map(({ q, t }): Plan => ({ s: q.schema, n: q.name, inc: t.increment, next: t.next })),
+        },
       };
     },
-    async apply(p, journal) {
-      const todo = pending(await read(p.database), p);
-      if (todo.length === 0) return { changed: false, changes: [] };
-      const plan = todo.map((q) => ({
-        s: q.schema,
-        n: q.name,
-        ...(({ increment, next }) => ({ inc: increment, next }))(interleave(q, p.step, p.slot)),
-      }));
-      const changes = todo.map(
-        (q, i) => `${label(q)}: increment ${q.increment} -> ${p.step}, next ${q.next} -> ${plan[i]?.next}`,
-      );
-      const record = { database: p.database, before: todo.map((q) => ({ s: q.schema, n: q.name, inc: q.increment })) };
-      const { journalId } = await journal.make(changes, record, () => run(p.database, plan));
-      const after = await read(p.database);
-      const wrong = pending(after, p).filter((q) => todo.some((t) => t.schema === q.schema && t.name === q.name));
-      if (wrong.length > 0)
-        throw new PgduplexError(
-          'PG_QUERY_FAILED',
-          `sequences did not take their new values: ${wrong.map(label).join(', ')}`,
-          { hint: `journal entry ${journalId} undoes what did change` },
-        );
-      return { changed: true, changes, journalId };
+    async make({ state }) {
+      await run(state.database, state.plan);
     },
     async undo(r) {
       const now = await read(r.database);

@@ -65,9 +65,11 @@ describe('schema-import from the peer (b imports a)', () => {
     });
     expect(noBackup.ok).toBe(false);
     expect(await tablesOn('b')).toBe('si_domains,si_local,si_users');
-    expect(
-      (await agentOk<{ changes: string[] }>('b', 'schema-import.check', { database: 'fusionpbx' })).changes[0],
-    ).toContain('REPLACE schema public of fusionpbx on b (3 tables');
+    // The check plans as apply does: it refuses the same way.
+    expect(await agentRpc('b', 'schema-import.check', { database: 'fusionpbx' })).toMatchObject({
+      ok: false,
+      error: { code: 'REFUSED', message: expect.stringContaining('holds 3 tables; importing would destroy them') },
+    });
   });
 
   it('replaces it after a backup, and undo restores the replaced tables with their rows', async () => {
@@ -75,6 +77,10 @@ describe('schema-import from the peer (b imports a)', () => {
       database: 'fusionpbx',
     });
     const backupId = /backup id (\S+) in/.exec(backup.notes[0] ?? '')![1]!;
+    const replace = { tables: 3, backupId };
+    expect(
+      (await agentOk<{ changes: string[] }>('b', 'schema-import.check', { database: 'fusionpbx', replace })).changes[0],
+    ).toContain('REPLACE schema public of fusionpbx on b (3 tables');
     const r = await agentOk<{ journalId: string }>('b', 'schema-import.apply', {
       database: 'fusionpbx',
       replace: { tables: 3, backupId },
