@@ -36,7 +36,9 @@ describe('pgduplex setup --source peer (run on a, b is the source)', () => {
   it("keeps b's data, bootstraps a from it, and replicates both ways", async () => {
     const r = await nodeExec('a', ['pgduplex', 'setup', '--source', 'peer'], { reject: false, timeoutMs: 600_000 });
     expect(r.exitCode, `${r.stdout}\n${r.stderr}`).toBe(0);
-    expect(r.stdout).toMatch(/changed\s+a\s+schema-import: imported schema public of fusionpbx from the peer/);
+    expect(r.stdout).toMatch(
+      /changed\s+a\s+schema-import: import b's schema public into the empty schema public of fusionpbx/,
+    );
     expect((await sql('a', 'select count(*) from sp_calls')).stdout.trim()).toBe('50');
     await sql('a', `insert into sp_ext (extension) values ('from-a');`);
     await sql('b', `insert into sp_calls (note) values ('from-b');`);
