@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { agentRpc } from '../lab/agent-rpc.js';
 import { installDriver } from '../lab/driver.js';
 import { nodeHttp, outsiderHttp, waitFor } from '../lab/http.js';
@@ -42,6 +42,12 @@ beforeAll(async () => {
   await installDriver('a', new URL('./peer/rogue-driver.ts', import.meta.url), ROGUE);
   whoA = await json('a', ['whoami']);
   whoB = await json('b', ['whoami']);
+});
+
+// A case that failed half-way must not leave b's pair --accept terminal (and its fifo writer) to the next one.
+afterEach(async () => {
+  await nodeExec('b', ['pkill', '-f', 'sleep 600'], { reject: false });
+  await nodeExec('b', ['pkill', '-f', 'pgduplex pair --accept'], { reject: false });
 });
 
 afterAll(async () => {
