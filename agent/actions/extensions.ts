@@ -1,7 +1,6 @@
 import { z } from 'zod';
 import { PgduplexError } from '../../shared/errors.js';
 import { extensionList } from '../../shared/protocol/facts.js';
-import { plainIdentifier as ident } from '../../shared/protocol/identifier.js';
 import { resolveCluster } from '../postgres/cluster.js';
 import { queryJson, runPsql } from '../postgres/psql.js';
 import { plannedChange } from './change.js';
@@ -32,7 +31,6 @@ type Found = {
   available: boolean;
 };
 type Extension = z.output<typeof extensionList>[number];
-const params = z.strictObject({ database: ident, extensions: extensionList });
 
 /** Why an extension cannot be had here as the peer has it, or undefined when it is present or can be created. */
 function refusal(f: Found, node: string): string | undefined {
@@ -67,7 +65,7 @@ export const extensionsAction = (s: AgentServices) => {
     database,
     vars: { list: JSON.stringify(list) },
   });
-  const missing = async (p: z.output<typeof params>): Promise<Extension[]> => {
+  const missing = async (p: z.output<typeof extensionsChange.params>): Promise<Extension[]> => {
     const found = await queryJson<Found[]>(
       await resolveCluster(s.postgresql),
       READ_SQL,

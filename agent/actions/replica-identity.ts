@@ -1,6 +1,5 @@
 import { z } from 'zod';
 import { PgduplexError } from '../../shared/errors.js';
-import { plainIdentifier as ident } from '../../shared/protocol/identifier.js';
 import { resolveCluster } from '../postgres/cluster.js';
 import { queryJson, runPsql } from '../postgres/psql.js';
 import { plannedChange } from './change.js';
@@ -26,8 +25,6 @@ commit;`;
 
 type Identity = { schema: string; name: string; identity: string; index: string | null };
 type Step = { s: string; n: string; identity: string; idx: string | null };
-const table = z.strictObject({ schema: ident, name: ident });
-const params = z.strictObject({ database: ident, tables: z.array(table).min(1).max(10_000) });
 
 /**
  * `replica-identity`: the remedy for tables without a key — REPLICA IDENTITY FULL, so their UPDATE and
@@ -45,7 +42,7 @@ export const replicaIdentityAction = (s: AgentServices) => {
       READ_SQL,
       opts(database, { tables: JSON.stringify(tables) }),
     );
-  const read = async (p: z.output<typeof params>): Promise<Identity[]> => {
+  const read = async (p: z.output<typeof replicaIdentityChange.params>): Promise<Identity[]> => {
     const found = await lookup(
       p.database,
       p.tables.map((t) => ({ s: t.schema, n: t.name })),

@@ -18,45 +18,8 @@ import { subscriptionChange } from '../../shared/protocol/replication-actions.js
 import type { AgentServices } from './context.js';
 import { PASSFILE_NAME } from './pg-passfile.js';
 import { defineHandler } from './registry.js';
-import { plainIdentifier as ident } from '../../shared/protocol/identifier.js';
 
-const params = z.strictObject({
-  database: ident,
-  name: ident,
-  publication: ident,
-  peer: z.strictObject({
-    host: z.string().regex(/^[0-9a-fA-F.:]{2,45}$/, { message: 'must be an IP address' }),
-    port: z.number().int().min(1).max(65535),
-    database: ident,
-    user: ident,
-  }),
-  sslmode: z.enum(['require', 'verify-ca', 'verify-full']).default('require'),
-  options: z
-    .strictObject({
-      origin: z.enum(['none', 'any']).default('none'),
-      copyData: z.boolean().default(false),
-      binary: z.boolean().default(false),
-      streaming: z.enum(['off', 'on', 'parallel']).default('parallel'),
-      disableOnError: z.boolean().default(false),
-      enabled: z.boolean().default(true),
-      passwordRequired: z.boolean().default(true),
-      runAsOwner: z.boolean().default(false),
-      /** PostgreSQL 17+: keep the slot usable after a failover of the publisher; ignored on 16. */
-      failover: z.boolean().default(false),
-    })
-    .default({
-      origin: 'none',
-      copyData: false,
-      binary: false,
-      streaming: 'parallel',
-      disableOnError: false,
-      enabled: true,
-      passwordRequired: true,
-      runAsOwner: false,
-      failover: false,
-    }),
-});
-type Params = z.output<typeof params>;
+type Params = z.output<typeof subscriptionChange.params>;
 
 /**
  * A worker only receiving (a table's initial COPY) never notices a peer cut off by the network: without
