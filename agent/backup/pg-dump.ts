@@ -6,7 +6,7 @@ import { pipeline } from 'node:stream/promises';
 import { Transform } from 'node:stream';
 import { execa } from 'execa';
 import { PgduplexError } from '../../shared/errors.js';
-import type { Cluster } from '../postgres/cluster.js';
+import { connectArgs, type Cluster } from '../postgres/cluster.js';
 import { lookupUser } from '../system/users.js';
 
 /** What a finished dump wrote. */
@@ -27,7 +27,7 @@ export async function dumpToFile(
   onBytes: (bytes: number) => void,
 ): Promise<DumpResult> {
   const pg = await lookupUser('postgres');
-  const args = ['-Fc', '-h', cluster.socketDir, '-p', String(cluster.port), '-U', 'postgres', '-d', target.database];
+  const args = ['-Fc', ...connectArgs(cluster, target.database)];
   if (target.schema !== undefined) args.push('-n', target.schema);
   const started = performance.now();
   const child = execa(join(cluster.binDir, 'pg_dump'), args, {

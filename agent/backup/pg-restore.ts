@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { PgduplexError } from '../../shared/errors.js';
-import type { Cluster } from '../postgres/cluster.js';
+import { connectArgs, type Cluster } from '../postgres/cluster.js';
 import { psqlScript, scriptError } from '../postgres/schema-dump.js';
 import { createsSchemaLine } from '../postgres/schema-empty.js';
 import { lookupUser } from '../system/users.js';
@@ -17,18 +17,7 @@ export async function restoreFromFile(
   const pg = await lookupUser('postgres');
   const r = await execa(
     join(cluster.binDir, 'pg_restore'),
-    [
-      '--exit-on-error',
-      ...extra,
-      '-h',
-      cluster.socketDir,
-      '-p',
-      String(cluster.port),
-      '-U',
-      'postgres',
-      '-d',
-      database,
-    ],
+    ['--exit-on-error', ...extra, ...connectArgs(cluster, database)],
     {
       uid: pg.uid,
       gid: pg.gid,

@@ -15,6 +15,11 @@ export interface Cluster {
   binDir: string;
 }
 
+/** libpq's connection options for a tool run as postgres against `database` over the cluster's socket. */
+export function connectArgs(cluster: Cluster, database: string): string[] {
+  return ['-h', cluster.socketDir, '-p', String(cluster.port), '-U', 'postgres', '-d', database];
+}
+
 /** Root of Debian's cluster configs; a parameter so tests can point at a fixture tree. */
 export const DEBIAN_CONF_ROOT = '/etc/postgresql';
 

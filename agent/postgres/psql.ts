@@ -2,7 +2,7 @@ import { execa } from 'execa';
 import { join } from 'node:path';
 import { PgduplexError } from '../../shared/errors.js';
 import { lookupUser, type OsUser } from '../system/users.js';
-import type { Cluster } from './cluster.js';
+import { connectArgs, type Cluster } from './cluster.js';
 
 /** Options for one psql run; the timeout is a limit the config sets, not a constant. */
 export interface PsqlOptions {
@@ -34,14 +34,7 @@ export async function runPsql(cluster: Cluster, sql: string, opts: PsqlOptions):
       '-t',
       '-v',
       'ON_ERROR_STOP=1',
-      '-h',
-      cluster.socketDir,
-      '-p',
-      String(cluster.port),
-      '-U',
-      'postgres',
-      '-d',
-      opts.database ?? 'postgres',
+      ...connectArgs(cluster, opts.database ?? 'postgres'),
       ...psqlVars(opts.vars),
       '-f',
       '-',

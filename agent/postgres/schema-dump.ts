@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { PgduplexError } from '../../shared/errors.js';
-import type { Cluster } from './cluster.js';
+import { connectArgs, type Cluster } from './cluster.js';
 import { lookupUser } from '../system/users.js';
 
 const childEnv = { PATH: '/usr/bin:/bin', LANG: 'C.UTF-8', PGAPPNAME: 'pgduplex-schema' };
@@ -11,19 +11,7 @@ export async function* dumpSchema(cluster: Cluster, database: string, schema: st
   const pg = await lookupUser('postgres');
   const child = execa(
     join(cluster.binDir, 'pg_dump'),
-    [
-      '--schema-only',
-      '-n',
-      schema,
-      '-h',
-      cluster.socketDir,
-      '-p',
-      String(cluster.port),
-      '-U',
-      'postgres',
-      '-d',
-      database,
-    ],
+    ['--schema-only', '-n', schema, ...connectArgs(cluster, database)],
     {
       uid: pg.uid,
       gid: pg.gid,
@@ -46,22 +34,7 @@ export async function* dumpSchema(cluster: Cluster, database: string, schema: st
 
 /** psql reading a script on stdin that stops at its first error; the script opens and ends its own transaction. */
 export function psqlScript(cluster: Cluster, database: string): string[] {
-  return [
-    '-X',
-    '-q',
-    '-v',
-    'ON_ERROR_STOP=1',
-    '-h',
-    cluster.socketDir,
-    '-p',
-    String(cluster.port),
-    '-U',
-    'postgres',
-    '-d',
-    database,
-    '-f',
-    '-',
-  ];
+  return ['-X', '-q', '-v', 'ON_ERROR_STOP=1', ...connectArgs(cluster, database), '-f', '-'];
 }
 
 /** psql's argv that applies the script on stdin in one transaction, stopping at the first error. */
