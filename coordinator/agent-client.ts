@@ -1,4 +1,5 @@
 import { request } from 'node:http';
+import { retry } from '../shared/poll.js';
 import type { z } from 'zod';
 import { PgduplexError } from '../shared/errors.js';
 import type { ActionDescriptor } from '../shared/protocol/actions.js';
@@ -66,16 +67,14 @@ async function exchange(
   timeoutMs: number,
   onEvent?: (event: unknown) => void,
 ): Promise<AgentResponse> {
-  const deadline = Date.now() + STARTUP_GRACE_MS;
-  for (;;) {
-    try {
-      return await exchangeOnce(socketPath, method, path, body, timeoutMs, onEvent);
-    } catch (err) {
+  return retry(() => exchangeOnce(socketPath, method, path, body, timeoutMs, onEvent), {
+    timeoutMs: STARTUP_GRACE_MS,
+    intervalMs: 100,
+    retriable: (err) => {
       const code = ((err as PgduplexError).cause as NodeJS.ErrnoException | undefined)?.code;
-      if ((code !== 'ENOENT' && code !== 'ECONNREFUSED') || Date.now() > deadline) throw err;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
+      return code === 'ENOENT' || code === 'ECONNREFUSED';
+    },
+  });
 }
 
 /** One request; an NDJSON answer delivers its lines before the last to `onEvent` as they arrive. */

@@ -1,4 +1,4 @@
-import { setTimeout as sleep } from 'node:timers/promises';
+import { poll } from '../../shared/poll.js';
 import { PgduplexError } from '../../shared/errors.js';
 import { pgServiceReloadAction, pgServiceRestartAction, pgSettingsChange } from '../../shared/protocol/postgres.js';
 import { resolveCluster, type Cluster } from '../postgres/cluster.js';
@@ -45,16 +45,20 @@ export const pgServiceHandlers = (
       const before = await runPsql(cluster, 'select pg_conf_load_time()', { timeoutMs });
       await reloadCluster(cluster, v, timeoutMs);
       // New sessions report the postmaster's load time: a later one means the reload was processed.
-      const deadline = Date.now() + timeoutMs;
-      while ((await runPsql(cluster, 'select pg_conf_load_time()', { timeoutMs })) === before) {
-        if (Date.now() > deadline)
-          throw new PgduplexError(
-            'TIMEOUT',
-            `PostgreSQL ${where(cluster)} did not re-read its configuration within ${timeoutMs} ms`,
-            { hint: 'check the PostgreSQL log' },
-          );
-        await sleep(100);
-      }
+      await poll(
+        async () => (await runPsql(cluster, 'select pg_conf_load_time()', { timeoutMs })) !== before || undefined,
+        {
+          timeoutMs,
+          intervalMs: 100,
+          expired: () => {
+            throw new PgduplexError(
+              'TIMEOUT',
+              `PostgreSQL ${where(cluster)} did not re-read its configuration within ${timeoutMs} ms`,
+              { hint: 'check the PostgreSQL log' },
+            );
+          },
+        },
+      );
       return {
         cluster: where(cluster),
         via: v,

@@ -1,5 +1,6 @@
 import { WebSocket } from 'ws';
 import { PgduplexError } from '../../shared/errors.js';
+import { retry } from '../../shared/poll.js';
 import type { ClientHandshake } from '../../shared/channel/handshake.js';
 import { RpcEndpoint, type Dispatch } from '../../shared/channel/rpc.js';
 import { SecureChannel, type ChannelLimits } from '../../shared/channel/secure-channel.js';
@@ -49,8 +50,7 @@ async function openSocket(
   target: { address: string; port: number },
   limits: ChannelLimits & { connectTimeoutMs: number },
 ): Promise<WebSocket> {
-  const deadline = Date.now() + limits.connectTimeoutMs;
-  for (;;) {
+  const dial = async (): Promise<WebSocket> => {
     const ws = new WebSocket(peerUrl(target.address, target.port), {
       perMessageDeflate: false,
       maxPayload: limits.maxFrameBytes + 64,
@@ -61,16 +61,19 @@ async function openSocket(
       ws.once('error', (err: NodeJS.ErrnoException) => resolve(err));
     });
     if (!failure) return ws;
-    if (TRANSIENT.has(failure.code ?? '') && Date.now() + REDIAL_MS < deadline) {
-      await new Promise((r) => setTimeout(r, REDIAL_MS));
-      continue;
-    }
     throw new PgduplexError(
       'AGENT_UNREACHABLE',
       `cannot reach the pgduplex agent at ${target.address}:${target.port} (${failure.code ?? failure.message})`,
       {
         hint: `is pgduplex-agent running there, and does its firewall let this node in on port ${target.port}?`,
+        cause: failure,
       },
     );
-  }
+  };
+  // A redial that could not finish before the deadline is not worth starting.
+  return retry(dial, {
+    timeoutMs: Math.max(0, limits.connectTimeoutMs - REDIAL_MS),
+    intervalMs: REDIAL_MS,
+    retriable: (err) => TRANSIENT.has(((err as PgduplexError).cause as NodeJS.ErrnoException | undefined)?.code ?? ''),
+  });
 }

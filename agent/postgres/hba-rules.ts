@@ -1,4 +1,4 @@
-import { setTimeout as sleep } from 'node:timers/promises';
+import { poll } from '../../shared/poll.js';
 import { PgduplexError } from '../../shared/errors.js';
 import { parseHostAddress } from '../firewall/address.js';
 import type { Cluster } from './cluster.js';
@@ -98,9 +98,10 @@ export function verifyBlockRules(
 export async function reloadAndWait(cluster: Cluster, opts: PsqlOptions & { waitMs?: number }): Promise<void> {
   const before = (await hbaServerState(cluster, opts)).loadTime;
   await runPsql(cluster, 'select pg_reload_conf()', opts);
-  const deadline = Date.now() + (opts.waitMs ?? 10_000);
-  while ((await hbaServerState(cluster, opts)).loadTime === before) {
-    if (Date.now() > deadline) {
+  await poll(async () => (await hbaServerState(cluster, opts)).loadTime !== before || undefined, {
+    timeoutMs: opts.waitMs ?? 10_000,
+    intervalMs: 50,
+    expired: () => {
       throw new PgduplexError(
         'TIMEOUT',
         `PostgreSQL ${cluster.version}/${cluster.name} did not reload its configuration`,
@@ -108,9 +109,8 @@ export async function reloadAndWait(cluster: Cluster, opts: PsqlOptions & { wait
           hint: `check "systemctl status ${cluster.service}" and the PostgreSQL log`,
         },
       );
-    }
-    await sleep(50);
-  }
+    },
+  });
 }
 
 function same(a: string[] | null, b: string[]): boolean {

@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { poll } from '../../shared/poll.js';
 import type { Cluster } from './cluster.js';
 import { queryJson, runPsql } from './psql.js';
 import { baseValue, locateTarget, readOwned, type FileRow } from './settings-file.js';
@@ -60,13 +60,14 @@ export async function waitForState(
   done: (s: ServerState) => boolean,
   opts: SettleOptions,
 ): Promise<{ state: ServerState; settled: boolean }> {
-  const deadline = Date.now() + opts.settleMs;
-  for (;;) {
-    const state = await readServerState(cluster, opts.timeoutMs);
-    if (done(state)) return { state, settled: true };
-    if (Date.now() >= deadline) return { state, settled: false };
-    await sleep(opts.intervalMs ?? 150);
-  }
+  let last!: ServerState;
+  return poll<{ state: ServerState; settled: boolean }>(
+    async () => {
+      last = await readServerState(cluster, opts.timeoutMs);
+      return done(last) ? { state: last, settled: true } : undefined;
+    },
+    { timeoutMs: opts.settleMs, intervalMs: opts.intervalMs ?? 150, expired: () => ({ state: last, settled: false }) },
+  );
 }
 
 /**

@@ -1,6 +1,6 @@
 import { execa } from 'execa';
 import { access } from 'node:fs/promises';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { poll } from '../../shared/poll.js';
 import { PgduplexError } from '../../shared/errors.js';
 import type { Cluster } from './cluster.js';
 import { runPsql } from './psql.js';
@@ -145,6 +145,7 @@ export async function startCluster(
 ): Promise<StartOutcome> {
   const deadline = Date.now() + opts.startTimeoutMs;
   const probe = Math.min(5000, opts.timeoutMs);
+  const intervalMs = opts.intervalMs ?? 250;
   if (via === 'pg_ctlcluster') {
     const why = failure(
       'pg_ctlcluster',
@@ -153,11 +154,15 @@ export async function startCluster(
       opts.startTimeoutMs,
     );
     if (why) return { up: false, definite: !why.includes('did not finish'), reason: why };
-    while (Date.now() < deadline) {
-      if (await accepts(cluster, probe)) return { up: true };
-      await sleep(opts.intervalMs ?? 250);
-    }
-    return { up: false, definite: false, reason: `not accepting connections within ${opts.startTimeoutMs} ms` };
+    return poll<StartOutcome>(async () => ((await accepts(cluster, probe)) ? { up: true } : undefined), {
+      timeoutMs: deadline - Date.now(),
+      intervalMs,
+      expired: () => ({
+        up: false,
+        definite: false,
+        reason: `not accepting connections within ${opts.startTimeoutMs} ms`,
+      }),
+    });
   }
   let before = await unitState(cluster.service, opts.timeoutMs);
   let queuedVerb = verb;
@@ -173,7 +178,7 @@ export async function startCluster(
   if (queued) return { up: false, definite: true, reason: queued };
   let st = before;
   let inactiveSince: number | undefined;
-  while (Date.now() < deadline) {
+  const watch = async (): Promise<StartOutcome | undefined> => {
     st = await unitState(cluster.service, opts.timeoutMs);
     // A restart passes through "inactive" with the old invocation or none at all: only a new, non-empty
     // invocation id says that the start this call queued has begun.
@@ -196,8 +201,7 @@ export async function startCluster(
         queuedVerb = 'start';
         inactiveSince = undefined;
         const again = await queue('start');
-        if (again) return { up: false, definite: true, reason: again };
-        continue;
+        return again ? { up: false, definite: true, reason: again } : undefined;
       }
       await tool('systemctl', ['--no-ask-password', 'stop', cluster.service], opts.timeoutMs);
       const why =
@@ -210,11 +214,17 @@ export async function startCluster(
     }
     if (st.active === 'active' && (fresh || queuedVerb === 'start') && (await accepts(cluster, probe)))
       return { up: true };
-    await sleep(opts.intervalMs ?? 250);
-  }
-  return {
-    up: false,
-    definite: false,
-    reason: `not accepting connections within ${opts.startTimeoutMs} ms (${cluster.service} is ${st.active}/${st.sub})`,
+    return undefined;
   };
+  return poll(watch, {
+    timeoutMs: deadline - Date.now(),
+    intervalMs,
+    expired: () => ({
+      up: false,
+      definite: false,
+      reason:
+        `not accepting connections within ${opts.startTimeoutMs} ms ` +
+        `(${cluster.service} is ${st.active}/${st.sub})`,
+    }),
+  });
 }

@@ -1,4 +1,5 @@
 import { parseToken } from '../../shared/crypto/token.js';
+import { poll } from '../../shared/poll.js';
 import { PgduplexError } from '../../shared/errors.js';
 import {
   pairAcceptAction,
@@ -59,8 +60,8 @@ export async function pairAcceptCommand(o: {
   if (!o.wait) return 0;
   if (!o.json) out(`Waiting for the other node to pair (Ctrl-C stops waiting; the window stays open)...`);
   let asked = false;
-  for (;;) {
-    await new Promise((res) => setTimeout(res, 1000));
+  // No deadline of its own: the pairing window's expiry ends the wait.
+  const paired = async (): Promise<number | undefined> => {
     const s = await callAgent(o.socket, pairStatusAction, {});
     if (s.waiting && !asked && o.fingerprint === undefined) {
       asked = true;
@@ -72,7 +73,7 @@ export async function pairAcceptCommand(o: {
         throw new PgduplexError('NOT_CONFIRMED', `${w.node} at ${w.address} was not trusted; nothing was stored`, {
           hint: 'if the codes differed, someone sat in between: find out before pairing again',
         });
-      continue;
+      return undefined;
     }
     if (s.paired && s.window.open === false && s.window.used !== false) {
       if (o.json) out(JSON.stringify(s.paired, null, 2));
@@ -93,7 +94,9 @@ export async function pairAcceptCommand(o: {
         hint: 'run "pgduplex pair --accept" again for a fresh token',
       });
     }
-  }
+    return undefined;
+  };
+  return poll(paired, { timeoutMs: Infinity, intervalMs: 1000, expired: () => 0 });
 }
 
 /** `pgduplex pair ADDR TOKEN`: pair with the node that printed the token. */

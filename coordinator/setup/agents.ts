@@ -1,4 +1,5 @@
 import { PgduplexError } from '../../shared/errors.js';
+import { retry } from '../../shared/poll.js';
 import { type ActionDescriptor, type ParamsOf, type ResultOf } from '../../shared/protocol/actions.js';
 import { peerCallAction } from '../../shared/protocol/control.js';
 import { callAgent } from '../agent-client.js';
@@ -63,19 +64,17 @@ export function agentsVia(socket: string, busy: BusyPolicy = {}): Agents {
     throw new PgduplexError('INTERNAL', `no name left to call ${d.name} by`);
   };
   const call = async (side: Side, d: ActionDescriptor, params: unknown, opts: CallOptions = {}): Promise<unknown> => {
-    const deadline = Date.now() + (busy.waitMs ?? 6 * 3_600_000);
     let told = '';
-    for (;;) {
-      try {
-        return await once(side, d, params, opts);
-      } catch (err) {
-        if (!(err instanceof PgduplexError) || err.code !== 'BUSY' || Date.now() > deadline) throw err;
-        if (err.message !== told)
-          busy.onWait?.(`waiting: ${side === 'local' ? 'this' : 'the peer'} agent says ${err.message}`);
-        told = err.message;
-        await new Promise((r) => setTimeout(r, busy.pollMs ?? 2000));
-      }
-    }
+    return retry(() => once(side, d, params, opts), {
+      timeoutMs: busy.waitMs ?? 6 * 3_600_000,
+      intervalMs: busy.pollMs ?? 2000,
+      retriable: (err) => err instanceof PgduplexError && err.code === 'BUSY',
+      onRetry: (err) => {
+        const message = (err as PgduplexError).message;
+        if (message !== told) busy.onWait?.(`waiting: ${side === 'local' ? 'this' : 'the peer'} agent says ${message}`);
+        told = message;
+      },
+    });
   };
   return { call } as Agents;
 }

@@ -2,6 +2,7 @@ import { tablesChecksumAction } from '../../shared/protocol/data.js';
 import { hazardsAction } from '../../shared/protocol/facts.js';
 import { subscriptionStatusAction } from '../../shared/protocol/replication-actions.js';
 import { PgduplexError } from '../../shared/errors.js';
+import { poll } from '../../shared/poll.js';
 import { formatBytes } from '../render/format.js';
 import type { Agents, Side } from './agents.js';
 import type { Hazards } from './preflight.js';
@@ -128,11 +129,11 @@ export async function waitForCopy(
   limitMs = 6 * 3_600_000,
 ): Promise<void> {
   const name = subscriptionName(f.source.node);
-  const deadline = Date.now() + limitMs;
   const started = Date.now();
   let checked = started;
   let last = '';
-  for (let first = true; ; first = false) {
+  let first = true;
+  const copied = async (): Promise<true | undefined> => {
     const sub = (await agents.call(f.target.side, subscriptionStatusAction, { database: f.database })).find(
       (s) => s.name === name,
     );
@@ -142,28 +143,27 @@ export async function waitForCopy(
       });
     const total = Object.values(sub.tables).reduce((a, b) => a + b, 0);
     const ready = sub.tables['r'] ?? 0;
-    const copied = Math.min(sub.tableBytes, totalBytes);
-    const rate = copied / 1048576 / Math.max((Date.now() - started) / 1000, 0.001);
+    const bytes = Math.min(sub.tableBytes, totalBytes);
+    const rate = bytes / 1048576 / Math.max((Date.now() - started) / 1000, 0.001);
     const detail =
-      `${ready}/${total} tables ready, ${formatBytes(copied)} ` +
+      `${ready}/${total} tables ready, ${formatBytes(bytes)} ` +
       `of ${formatBytes(totalBytes)}${ready < total ? `, ${rate.toFixed(1)} MiB/s` : ''}`;
     o.progress?.(f.target.node, 'initial copy', ready, total, detail);
     const line = `initial copy: ${ready}/${total} tables ready`;
     if (line !== last && !o.progress) o.report('...', f.target.node, line);
     last = line;
-    if (total > 0 && ready === total && first)
-      return void o.report('ok', f.target.node, `initial copy: all ${total} tables were already ready, nothing copied`);
-    if (total > 0 && ready === total)
-      return void o.report(
+    if (total > 0 && ready === total) {
+      o.report(
         'ok',
         f.target.node,
-        `initial copy: ${total} tables ready (${formatBytes(totalBytes)} ` +
-          `in ${((Date.now() - started) / 1000).toFixed(1)} s)`,
+        first
+          ? `initial copy: all ${total} tables were already ready, nothing copied`
+          : `initial copy: ${total} tables ready (${formatBytes(totalBytes)} ` +
+              `in ${((Date.now() - started) / 1000).toFixed(1)} s)`,
       );
-    if (Date.now() > deadline)
-      throw new PgduplexError('TIMEOUT', `the initial copy to ${f.target.node} did not finish`, {
-        hint: 're-run pgduplex setup: it resumes where it stopped',
-      });
+      return true;
+    }
+    first = false;
     if ((sub.finishedCopy?.length ?? 0) > 0 && Date.now() - checked > SYNC_CHECK_MS) {
       checked = Date.now();
       const lost = await brokenTableSync(agents, f);
@@ -179,6 +179,15 @@ export async function waitForCopy(
         );
       }
     }
-    await new Promise((r) => setTimeout(r, 1000));
-  }
+    return undefined;
+  };
+  await poll(copied, {
+    timeoutMs: limitMs,
+    intervalMs: 1000,
+    expired: () => {
+      throw new PgduplexError('TIMEOUT', `the initial copy to ${f.target.node} did not finish`, {
+        hint: 're-run pgduplex setup: it resumes where it stopped',
+      });
+    },
+  });
 }

@@ -1,4 +1,5 @@
 import { replicationStatusAction, subscriptionStatusAction } from '../../shared/protocol/replication-actions.js';
+import { poll } from '../../shared/poll.js';
 import { PgduplexError } from '../../shared/errors.js';
 import type { Agents } from './agents.js';
 import { runChange, type Report, type StepOutcome } from './runner.js';
@@ -31,11 +32,12 @@ export async function dropOrphanSlot(
     ]);
     return subs.some((s) => s.name === name) ? undefined : status.slots.find((s) => s.name === name);
   };
-  let slot = await read();
-  for (const deadline = Date.now() + graceMs; slot?.active && Date.now() < deadline;) {
-    await new Promise((r) => setTimeout(r, 1000));
-    slot = await read();
-  }
+  let last: Awaited<ReturnType<typeof read>>;
+  const idle = async () => {
+    last = await read();
+    return last?.active ? undefined : { slot: last };
+  };
+  const { slot } = await poll(idle, { timeoutMs: graceMs, intervalMs: 1000, expired: () => ({ slot: last }) });
   if (!slot) return undefined;
   if (slot.active) {
     throw new PgduplexError(

@@ -1,4 +1,5 @@
 import { PgduplexError } from '../../shared/errors.js';
+import { poll } from '../../shared/poll.js';
 import type { z } from 'zod';
 import { factsAction, hazardsAction } from '../../shared/protocol/facts.js';
 import { requireOneRelease } from '../versions.js';
@@ -39,20 +40,21 @@ async function settledFacts(
   report: Report,
   waitMs = 6 * 3_600_000,
 ): Promise<Facts> {
-  const deadline = Date.now() + waitMs;
   let told = '';
-  for (;;) {
-    const facts = await agents.call(n.side, factsAction, {});
-    if (facts.busyWith === undefined || Date.now() > deadline) return facts;
-    if (facts.busyWith !== told)
+  let last!: Facts;
+  const idle = async () => {
+    last = await agents.call(n.side, factsAction, {});
+    if (last.busyWith === undefined) return last;
+    if (last.busyWith !== told)
       report(
         '...',
         n.node,
-        `preflight: waiting for the agent to finish ${facts.busyWith}, which an earlier run left going`,
+        `preflight: waiting for the agent to finish ${last.busyWith}, which an earlier run left going`,
       );
-    told = facts.busyWith;
-    await new Promise((r) => setTimeout(r, 1000));
-  }
+    told = last.busyWith;
+    return undefined;
+  };
+  return poll(idle, { timeoutMs: waitMs, intervalMs: 1000, expired: () => last });
 }
 
 /** Everything that must hold before the first change; a refusal here leaves both nodes untouched. */

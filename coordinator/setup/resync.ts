@@ -1,4 +1,5 @@
 import { replicationStatusAction, subscriptionStatusAction } from '../../shared/protocol/replication-actions.js';
+import { poll } from '../../shared/poll.js';
 import { PgduplexError } from '../../shared/errors.js';
 import type { Agents } from './agents.js';
 import type { Report } from './runner.js';
@@ -89,13 +90,15 @@ export async function brokenTableSync(
     const slots = new Set(src.slots.map((x) => x.name));
     return (subs.find((x) => x.name === name)?.finishedCopy ?? []).filter((t) => !slots.has(t.slot));
   };
-  let lost = await missing();
-  for (const deadline = Date.now() + graceMs; lost.length > 0 && Date.now() < deadline;) {
-    await new Promise((r) => setTimeout(r, 1000));
-    const now = new Set((await missing()).map((t) => t.slot));
-    lost = lost.filter((t) => now.has(t.slot));
-  }
-  const t = lost[0];
+  // Only a slot missing at every look, from the first to the end of the grace, counts as lost.
+  let lost: Awaited<ReturnType<typeof missing>> | undefined;
+  const gone = async () => {
+    const now = await missing();
+    lost = lost === undefined ? now : lost.filter((t) => now.some((x) => x.slot === t.slot));
+    return lost.length === 0 || undefined;
+  };
+  await poll(gone, { timeoutMs: graceMs, intervalMs: 1000, expired: () => false });
+  const t = lost?.[0];
   if (!t) return undefined;
   const why =
     `does not exist any more: PostgreSQL dropped it as the copy of ${t.table} finished, ` +
@@ -124,23 +127,22 @@ export async function waitForReverseCatchUp(
         `rows are only in its backup`,
     );
   const goal = lsnValue(first.walLsn);
-  const deadline = Date.now() + limitMs;
   report(
     '...',
     f.source.node,
     `catch-up: waiting until ${f.source.node} has every change made on ${f.target.node} (up to ${first.walLsn})`,
   );
-  for (;;) {
-    const at =
+  let at = '0/0';
+  const caughtUp = async () => {
+    at =
       (await agents.call(f.target.side, replicationStatusAction, {})).slots.find((s) => s.name === slot)
         ?.confirmedFlushLsn ?? '0/0';
-    if (lsnValue(at) >= goal)
-      return void report(
-        'ok',
-        f.source.node,
-        `catch-up: ${f.source.node} has every change made on ${f.target.node} up to ${first.walLsn}`,
-      );
-    if (Date.now() > deadline) {
+    return lsnValue(at) >= goal || undefined;
+  };
+  await poll(caughtUp, {
+    timeoutMs: limitMs,
+    intervalMs: 1000,
+    expired: () => {
       throw new PgduplexError(
         'TIMEOUT',
         `${f.source.node} has not received ${f.target.node}'s changes up to ${first.walLsn} ` +
@@ -151,7 +153,11 @@ export async function waitForReverseCatchUp(
             `pg_stat_subscription_stats), then re-run pgduplex setup`,
         },
       );
-    }
-    await new Promise((r) => setTimeout(r, 1000));
-  }
+    },
+  });
+  report(
+    'ok',
+    f.source.node,
+    `catch-up: ${f.source.node} has every change made on ${f.target.node} up to ${first.walLsn}`,
+  );
 }
