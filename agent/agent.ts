@@ -5,6 +5,7 @@ import { VERSION } from '../shared/version.js';
 import { MAX_CALL_JSON_BYTES } from '../shared/protocol/messages.js';
 import type { AgentServices } from './actions/context.js';
 import { buildRegistry } from './actions/index.js';
+import { BACKUP_ROOT } from './backup/manifest.js';
 import type { AgentConfig } from './config/schema.js';
 import { HealthMonitor } from './health/monitor.js';
 import { listenTcp, listenUnix } from './http/listen.js';
@@ -43,7 +44,8 @@ export async function startAgent(config: AgentConfig, log: Logger): Promise<Runn
   });
   const warmed = monitor.warm();
 
-  const services = {
+  // Every field is checked here; only `peers` is filled in below (it needs the registry's dispatch).
+  const env: Omit<AgentServices, 'peers'> = {
     node,
     port: config.listen.port,
     identity,
@@ -52,8 +54,10 @@ export async function startAgent(config: AgentConfig, log: Logger): Promise<Runn
     journal: Journal.in(config.stateDir),
     postgresql: config.postgresql,
     limits: { toolTimeoutMs: L.toolTimeoutMs },
+    backupRoot: BACKUP_ROOT,
     firewall: agentPortFirewall(config.listen.port, L.toolTimeoutMs, log.child({ component: 'firewall' })),
-  } as AgentServices;
+  };
+  const services = env as AgentServices;
   const registry = buildRegistry(services);
   services.peers = new PeerService({
     ...services,

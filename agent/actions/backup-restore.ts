@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { PgduplexError } from '../../shared/errors.js';
-import { BACKUP_ROOT, readManifest } from '../backup/manifest.js';
+import { readManifest } from '../backup/manifest.js';
 import { EXACT_COUNTS_SQL, restoreFromFile } from '../backup/pg-restore.js';
 import { resolveCluster } from '../postgres/cluster.js';
 import { queryJson, runPsql } from '../postgres/psql.js';
@@ -13,12 +13,12 @@ import type { AgentServices } from './context.js';
  * `backup-restore`: proves a backup is usable by restoring it into a new scratch database and counting
  * its rows. It never restores over an existing database; undo drops the scratch database.
  */
-export const backupRestoreAction = (s: AgentServices, root = BACKUP_ROOT) =>
+export const backupRestoreAction = (s: AgentServices) =>
   plannedChange(backupRestoreChange, {
     // Each restore makes a new database: make verifies it by counting its rows instead of a second plan.
     oneShot: true,
     async plan({ id, into }) {
-      const m = await readManifest(root, id);
+      const m = await readManifest(s.backupRoot, id);
       const cluster = await resolveCluster(s.postgresql);
       const t = { timeoutMs: s.limits.toolTimeoutMs, vars: { db: into } };
       const exists = await queryJson<boolean>(
@@ -38,7 +38,7 @@ export const backupRestoreAction = (s: AgentServices, root = BACKUP_ROOT) =>
             `(${m.database}, ${(m.sizeBytes / 1048576).toFixed(1)} MiB) into it`,
         ],
         record: { database: into },
-        state: { id, into, file: join(root, id, m.file), sha256: m.sha256, cluster, t },
+        state: { id, into, file: join(s.backupRoot, id, m.file), sha256: m.sha256, cluster, t },
       };
     },
     async make({ state: { id, into, file, sha256, cluster, t } }, rollback, ctx) {

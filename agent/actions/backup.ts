@@ -4,7 +4,7 @@ import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PgduplexError } from '../../shared/errors.js';
 import { dumpToFile } from '../backup/pg-dump.js';
-import { BACKUP_ROOT, backupId, readManifest, writeManifest } from '../backup/manifest.js';
+import { backupId, readManifest, writeManifest } from '../backup/manifest.js';
 import { finishPartial, startPartial, sweepPartials } from '../backup/staging.js';
 import { resolveCluster } from '../postgres/cluster.js';
 import { queryJson } from '../postgres/psql.js';
@@ -32,7 +32,7 @@ export async function sha256File(path: string): Promise<string> {
  * `backup`: `pg_dump -Fc` of a database (or one schema) into /var/backups/pgduplex/<id>/ with a
  * manifest. Backups are kept: undoing one leaves the files and says where they are.
  */
-export const backupAction = (s: AgentServices, root = BACKUP_ROOT) => {
+export const backupAction = (s: AgentServices) => {
   const missing = (database: string, cluster: { version: string; name: string }) =>
     new PgduplexError('NOT_FOUND', `database ${database} does not exist in ${cluster.version}/${cluster.name}`);
   return plannedChange(backupChange, {
@@ -53,7 +53,7 @@ export const backupAction = (s: AgentServices, root = BACKUP_ROOT) => {
       return {
         changes: [
           `dump ${database}${schema ? ` (schema ${schema})` : ''} ` +
-            `(${Math.round(size / 1048576)} MiB on disk) to ${root}/<new id>/`,
+            `(${Math.round(size / 1048576)} MiB on disk) to ${s.backupRoot}/<new id>/`,
         ],
         record: { id },
         state: { cluster, database, schema, now, id },
@@ -76,8 +76,8 @@ export const backupAction = (s: AgentServices, root = BACKUP_ROOT) => {
           ...(schema === undefined ? {} : { vars: { schema } }),
         },
       );
-      const swept = await sweepPartials(root);
-      const partial = await startPartial(root, id);
+      const swept = await sweepPartials(s.backupRoot);
+      const partial = await startPartial(s.backupRoot, id);
       let dir: string;
       try {
         let lastReport = 0;
@@ -103,7 +103,7 @@ export const backupAction = (s: AgentServices, root = BACKUP_ROOT) => {
           durationMs: dump.durationMs,
           tables,
         });
-        dir = await finishPartial(root, partial, id);
+        dir = await finishPartial(s.backupRoot, partial, id);
       } catch (err) {
         // A backup that did not finish is no backup: it goes, so it neither fills the disk nor passes for one.
         // Removed here rather than through the rollback: the journal then drops the entry as aborted.
@@ -113,9 +113,9 @@ export const backupAction = (s: AgentServices, root = BACKUP_ROOT) => {
       return { artifact: id, notes: [`backup id ${id} in ${dir}`, ...swept] };
     },
     async undo({ id }) {
-      await readManifest(root, id);
+      await readManifest(s.backupRoot, id);
       return [
-        `kept backup ${id} in ${join(root, id)}: backups are never deleted by an undo; ` +
+        `kept backup ${id} in ${join(s.backupRoot, id)}: backups are never deleted by an undo; ` +
           'remove it by hand if it is not needed',
       ];
     },

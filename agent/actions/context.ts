@@ -4,7 +4,11 @@ import type { PairingWindow } from '../state/pairing-window.js';
 import type { Journal } from '../state/journal.js';
 import type { TrustStore } from '../state/trust-store.js';
 
-/** What action handlers may use: the node's identity and the services that own its state. */
+/**
+ * The one environment every action is a function of: the node's identity, the services that own its
+ * state, the cluster and limits from agent.json. Per-call parts (origin, logger, request id) come in the
+ * call's ActionContext.
+ */
 export interface AgentServices {
   node: string;
   port: number;
@@ -17,6 +21,8 @@ export interface AgentServices {
   postgresql: { version: string; cluster: string } | undefined;
   /** Limits from agent.json that actions need. */
   limits: { toolTimeoutMs: number };
+  /** Where backups are written and read (/var/backups/pgduplex). */
+  backupRoot: string;
   /** Filled in after construction: the peer service needs the registry's dispatch, and vice versa. */
   peers: PeerService;
 }

@@ -1,3 +1,4 @@
+import type { AgentServices } from './context.js';
 import { parseHostAddress } from '../firewall/address.js';
 import { allowPeerPort, listPeerRules, persist, revokePeerPort } from '../firewall/firewall.js';
 import { plannedChange } from './change.js';
@@ -12,8 +13,8 @@ const describe = (r: Rule) =>
  * `firewall`: opens ports (PostgreSQL, the agent) for the peer's address only, in the agent's own
  * chain; undo removes exactly what apply added, leaving iptables-save as it was.
  */
-export const firewallAction = (timeoutMs: number) => {
-  const opts = { timeoutMs };
+export const firewallAction = (s: AgentServices) => {
+  const opts = { timeoutMs: s.limits.toolTimeoutMs };
   const missing = async (params: {
     peer: string;
     ports: Array<{ port: number; purpose: string }>;

@@ -39,24 +39,23 @@ import { whoamiHandler } from './whoami.js';
 
 /** Every action the agent knows, bound to its services. */
 export function buildRegistry(s: AgentServices): ActionRegistry {
-  const pg = { postgresql: s.postgresql, timeoutMs: s.limits.toolTimeoutMs };
   const changes: ChangeAction[] = [
-    firewallAction(s.limits.toolTimeoutMs),
-    backupAction(s),
-    backupRestoreAction(s),
-    publicationAction(s),
-    sequencesAction(s),
-    replicaIdentityAction(s),
-    pgPassfileAction(s),
-    subscriptionAction(s),
-    extensionsAction(s),
-    schemaImportAction(s),
-    subscriptionDropAction(s),
-    slotDropAction(s),
-    pgSettingsAction(s.postgresql, { timeoutMs: pg.timeoutMs }),
-    pgHbaAction(pg),
-    pgRoleAction(pg),
-  ].map(erase);
+    firewallAction,
+    backupAction,
+    backupRestoreAction,
+    publicationAction,
+    sequencesAction,
+    replicaIdentityAction,
+    pgPassfileAction,
+    subscriptionAction,
+    extensionsAction,
+    schemaImportAction,
+    subscriptionDropAction,
+    slotDropAction,
+    pgSettingsAction,
+    pgHbaAction,
+    pgRoleAction,
+  ].map((action) => erase(action(s)));
   const handlers: ActionHandler[] = [
     pingHandler(s),
     factsHandler(s),

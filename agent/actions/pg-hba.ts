@@ -1,3 +1,4 @@
+import type { AgentServices } from './context.js';
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { PgduplexError } from '../../shared/errors.js';
@@ -40,11 +41,11 @@ const compact = (rule: string) => rule.replace(/\s+/g, ' ').trim();
  * over TLS with scram-sha-256 from the peer's address only, placed ahead of any rule that could match
  * first. PostgreSQL's own parser (pg_hba_file_rules) judges the file; a rejected file is put back.
  */
-export const pgHbaAction = (o: { postgresql: { version: string; cluster: string } | undefined; timeoutMs: number }) => {
-  const opts = { timeoutMs: o.timeoutMs };
+export const pgHbaAction = (s: AgentServices) => {
+  const opts = { timeoutMs: s.limits.toolTimeoutMs };
 
   const read = async (params: Params): Promise<Plan> => {
-    const cluster = await resolveCluster(o.postgresql);
+    const cluster = await resolveCluster(s.postgresql);
     const state = await hbaServerState(cluster, opts);
     const snap = await snapshotFile(
       await containedPath(state.hbaFile, [cluster.configDir, cluster.dataDir], 'hba_file'),
@@ -132,7 +133,7 @@ export const pgHbaAction = (o: { postgresql: { version: string; cluster: string 
       }
     },
     async undo(rec) {
-      const cluster = await resolveCluster(o.postgresql);
+      const cluster = await resolveCluster(s.postgresql);
       const now = await snapshotFile(rec.before.path);
       if (now.content === null || rec.before.content === null)
         throw new PgduplexError('PG_HBA_INVALID', `${rec.before.path} no longer exists`, {

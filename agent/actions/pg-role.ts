@@ -1,3 +1,4 @@
+import type { AgentServices } from './context.js';
 import { z } from 'zod';
 import { PgduplexError } from '../../shared/errors.js';
 import { resolveCluster, type Cluster } from '../postgres/cluster.js';
@@ -31,11 +32,8 @@ interface GrantState {
  * server only as a SCRAM-SHA-256 verifier computed here, plus optional SELECT grants for the initial
  * copy. Undo drops a role it created; a replaced password cannot be put back (its hash is not kept).
  */
-export const pgRoleAction = (o: {
-  postgresql: { version: string; cluster: string } | undefined;
-  timeoutMs: number;
-}) => {
-  const opts = { timeoutMs: o.timeoutMs };
+export const pgRoleAction = (s: AgentServices) => {
+  const opts = { timeoutMs: s.limits.toolTimeoutMs };
 
   const readRole = (c: Cluster, role: string) =>
     queryJson<RoleState>(
@@ -79,7 +77,7 @@ export const pgRoleAction = (o: {
   };
 
   const plan = async (params: Params) => {
-    const cluster = await resolveCluster(o.postgresql);
+    const cluster = await resolveCluster(s.postgresql);
     const state = await readRole(cluster, params.role);
     if (state.superuser) {
       throw new PgduplexError(
@@ -224,7 +222,7 @@ export const pgRoleAction = (o: {
       return todo.passwordChanged && !todo.created ? { notes: ['undo cannot restore the previous password'] } : {};
     },
     async undo(rec) {
-      return undo(await resolveCluster(o.postgresql), rec);
+      return undo(await resolveCluster(s.postgresql), rec);
     },
   });
 };

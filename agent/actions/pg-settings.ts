@@ -1,3 +1,4 @@
+import type { AgentServices } from './context.js';
 import { readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { z } from 'zod';
@@ -25,13 +26,8 @@ import { plannedChange, type ChangeAction } from './change.js';
 import { pgSettingsChange } from '../../shared/protocol/postgres.js';
 import type { Rollback } from '../state/journal.js';
 
-/** Bounds for the action: tool timeouts from the config, and how long a reload may take to show. */
-export interface PgSettingsOptions {
-  timeoutMs: number;
-  settleMs?: number;
-  /** Tests may point at a fixture tree. */
-  confRoot?: string;
-}
+/** How long a reload may take to show in new sessions. */
+const SETTLE_MS = 5000;
 
 interface Current {
   cluster: Cluster;
@@ -46,10 +42,11 @@ const RESTART_NOTE = 'PostgreSQL must restart for';
 const ignoreRollbackFailure: Rollback = async (fn) => void (await fn().catch(() => undefined));
 
 /** `pg-settings`: replication settings in a drop-in the agent owns, verified in pg_settings after reload. */
-export const pgSettingsAction = (wanted: { version: string; cluster: string } | undefined, opts: PgSettingsOptions) => {
-  const settle = { timeoutMs: opts.timeoutMs, settleMs: opts.settleMs ?? 5000 };
+export const pgSettingsAction = (s: AgentServices) => {
+  const opts = { timeoutMs: s.limits.toolTimeoutMs };
+  const settle = { timeoutMs: opts.timeoutMs, settleMs: SETTLE_MS };
   const read = async (): Promise<Current> => {
-    const cluster = await resolveCluster(wanted, opts.confRoot);
+    const cluster = await resolveCluster(s.postgresql);
     const state = await readServerState(cluster, opts.timeoutMs);
     const confPath = `${cluster.configDir}/postgresql.conf`;
     const located = locateTarget(cluster.configDir, await readFile(confPath, 'utf8'));
@@ -171,13 +168,10 @@ async function write(c: Current, text: string | null): Promise<void> {
  */
 async function undoSettings(
   record: z.output<typeof pgSettingsChange.record>,
-  opts: PgSettingsOptions,
+  opts: { timeoutMs: number },
   settle: { timeoutMs: number; settleMs: number },
 ): Promise<string[]> {
-  const cluster = await resolveCluster(
-    { version: record.cluster.version, cluster: record.cluster.name },
-    opts.confRoot,
-  );
+  const cluster = await resolveCluster({ version: record.cluster.version, cluster: record.cluster.name });
   const replaced = await readFile(record.snapshot.path, 'utf8').catch(() => null);
   await restoreFile(record.snapshot);
   const done = [

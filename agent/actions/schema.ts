@@ -2,7 +2,7 @@ import type { z } from 'zod';
 import { schemaExportAction } from '../../shared/protocol/data.js';
 import { PgduplexError } from '../../shared/errors.js';
 import { streamResult } from '../../shared/channel/rpc.js';
-import { BACKUP_ROOT, readManifest } from '../backup/manifest.js';
+import { readManifest } from '../backup/manifest.js';
 import { restoreSchemaAtomically } from '../backup/pg-restore.js';
 import { resolveCluster } from '../postgres/cluster.js';
 import { queryJson } from '../postgres/psql.js';
@@ -43,7 +43,7 @@ export const schemaExportHandler = (s: AgentServices) =>
  * dropped when the caller names how many (what will be destroyed) and a backup of it exists;
  * undo empties the schema again, or restores it from that backup.
  */
-export const schemaImportAction = (s: AgentServices, root = BACKUP_ROOT) => {
+export const schemaImportAction = (s: AgentServices) => {
   const local = async (database: string, schema: string) => {
     const cluster = await resolveCluster(s.postgresql);
     const t = { timeoutMs: s.limits.toolTimeoutMs, database, vars: { schema } };
@@ -59,10 +59,10 @@ export const schemaImportAction = (s: AgentServices, root = BACKUP_ROOT) => {
       await applySqlScript(cluster, r.database, emptySchemaSql(r.schema, r.owner), s.limits.toolTimeoutMs);
       return [`emptied schema ${r.schema} of ${r.database} again`];
     }
-    const m = await readManifest(root, r.backupId);
+    const m = await readManifest(s.backupRoot, r.backupId);
     await restoreSchemaAtomically(
       cluster,
-      `${root}/${r.backupId}/${m.file}`,
+      `${s.backupRoot}/${r.backupId}/${m.file}`,
       r.database,
       r.schema,
       emptySchemaSql(r.schema, r.owner),
@@ -85,7 +85,7 @@ export const schemaImportAction = (s: AgentServices, root = BACKUP_ROOT) => {
             },
           );
         }
-        const m = await readManifest(root, replace.backupId);
+        const m = await readManifest(s.backupRoot, replace.backupId);
         if (m.database !== database || Date.now() - Date.parse(m.createdAt) > 3_600_000)
           throw new PgduplexError(
             'REFUSED',
