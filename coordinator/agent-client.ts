@@ -1,4 +1,5 @@
 import { request } from 'node:http';
+import { lenient } from '../shared/protocol/lenient.js';
 import { retry } from '../shared/poll.js';
 import type { z } from 'zod';
 import { PgduplexError } from '../shared/errors.js';
@@ -47,7 +48,7 @@ export async function callAgent<P extends z.ZodType, R extends z.ZodType>(
   );
   const body = res.body as { ok?: unknown; result?: unknown; error?: unknown };
   if (res.status === 200 && body.ok === true) {
-    const parsed = d.result.safeParse(body.result);
+    const parsed = lenient(d.result).safeParse(body.result);
     if (parsed.success) return parsed.data;
   }
   if (res.status === 200 && body.ok === false) throw PgduplexError.fromJSON(body.error);

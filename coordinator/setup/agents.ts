@@ -1,4 +1,5 @@
 import { PgduplexError } from '../../shared/errors.js';
+import { lenient } from '../../shared/protocol/lenient.js';
 import { retry } from '../../shared/poll.js';
 import { type ActionDescriptor, type ParamsOf, type ResultOf } from '../../shared/protocol/actions.js';
 import { peerCallAction } from '../../shared/protocol/control.js';
@@ -45,7 +46,7 @@ export function agentsVia(socket: string, busy: BusyPolicy = {}): Agents {
       { action: d.name, params, timeoutMs: o.timeoutMs },
       { ...o, timeoutMs: o.timeoutMs + 5000 },
     );
-    const parsed = d.result.safeParse(answer);
+    const parsed = lenient(d.result).safeParse(answer);
     if (parsed.success) return parsed.data;
     throw new PgduplexError('AGENT_BAD_RESPONSE', `the peer's agent answered ${d.name} with something unexpected`, {
       hint: 'are both nodes on the same pgduplex version? (pgduplex status shows both)',

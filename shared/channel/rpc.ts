@@ -1,4 +1,5 @@
 import type { Logger } from '../log.js';
+import { lenient } from '../protocol/lenient.js';
 import { PgduplexError, toPgduplexError } from '../errors.js';
 import type { ActionDescriptor } from '../protocol/actions.js';
 import { MAX_CALL_JSON_BYTES, type ChannelMessage } from '../protocol/messages.js';
@@ -81,7 +82,7 @@ export class RpcEndpoint {
     opts: { timeoutMs: number; onProgress?: (message: string) => void },
   ): Promise<z.output<R>> {
     const raw = await this.callRaw(d.name, params, opts);
-    const parsed = d.result.safeParse(raw);
+    const parsed = lenient(d.result).safeParse(raw);
     if (!parsed.success)
       throw new PgduplexError('AGENT_BAD_RESPONSE', `the peer's answer to ${d.name} does not match its schema`);
     return parsed.data;

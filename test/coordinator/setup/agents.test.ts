@@ -25,6 +25,7 @@ const route: PostRoute = async (body) => {
         error: new PgduplexError('BUSY', 'another action is running on this agent: backup.apply').toJSON(),
       },
     };
+  if (action === 'newer') return { status: 200, body: { ok: true, result: { done: action, addedLater: [1] } } };
   return { status: 200, body: { ok: true, result: { done: action } } };
 };
 
@@ -70,5 +71,18 @@ describe('agentsVia', () => {
       .catch((e: unknown) => e);
     expect((err as PgduplexError).code).toBe('BAD_PARAMS');
     expect(calls).toEqual(['fail']);
+  });
+
+  it("reads a newer agent's answer: fields it does not know are dropped, a missing one is refused", async () => {
+    const typed = (name: string, result: z.ZodType) =>
+      defineAction({ name, mutates: false, callers: ['local'], params: z.unknown(), result });
+    const agents = agentsVia(socket, { pollMs: 10 });
+    expect(await agents.call('local', typed('newer', z.strictObject({ done: z.string() })), {})).toEqual({
+      done: 'newer',
+    });
+    const err = await agents
+      .call('local', typed('older', z.strictObject({ done: z.string(), count: z.number() })), {})
+      .catch((e: unknown) => e);
+    expect((err as PgduplexError).code).toBe('AGENT_BAD_RESPONSE');
   });
 });
