@@ -46,6 +46,7 @@ export const ERROR_CODES = [
   'PATH_NOT_ALLOWED',
   'REPLICATION_BROKEN',
   'NOT_CONFIRMED',
+  'PEER_NOT_ALLOWED',
   // Raised by the CLI only, never sent by an agent: a 0.1.0 agent's frame schema does not know it.
   'VERSION_MISMATCH',
   'JOURNAL_UNWRITABLE',

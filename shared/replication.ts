@@ -6,6 +6,13 @@ export const PGDUPLEX_OBJECT_PREFIX = 'pgduplex_from_';
 /** The replication role both nodes share; its password lives only in the agents' passfiles. */
 export const REPL_ROLE = 'pgduplex_repl';
 
+/** The publication on each node. */
+export const PUBLICATION = 'pgduplex_pub';
+
+/** Subscriptions are named after the node they read from; the slot on that node carries the same name. */
+export const subscriptionName = (fromNode: string): string =>
+  `${PGDUPLEX_OBJECT_PREFIX}${fromNode.toLowerCase().replace(/[^a-z0-9_]/g, '_')}`;
+
 /** A replication slot on this node (the peer's subscription reads this node's changes through it). */
 export const slotSchema = z.object({
   name: z.string(),

@@ -21,6 +21,8 @@ export interface AgentServices {
   postgresql: { version: string; cluster: string } | undefined;
   /** Limits from agent.json that actions need. */
   limits: { toolTimeoutMs: number };
+  /** What this node lets its peer replicate (agent.json `pair`). */
+  pair: { databases: readonly string[]; schemas: readonly string[] };
   /** Where backups are written and read (/var/backups/pgduplex). */
   backupRoot: string;
   /** Filled in after construction: the peer service needs the registry's dispatch, and vice versa. */

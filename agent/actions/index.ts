@@ -33,6 +33,7 @@ import { peerUnpairHandler } from './peer-unpair.js';
 import { peersListHandler } from './peers-list.js';
 import { pingHandler } from './ping.js';
 import { ActionRegistry, type ActionHandler } from './registry.js';
+import { peerGate } from '../peer/peer-gate.js';
 import { unpairHandler } from './unpair.js';
 import { verifiedHandlers } from './verified.js';
 import { whoamiHandler } from './whoami.js';
@@ -84,7 +85,9 @@ export function buildRegistry(s: AgentServices): ActionRegistry {
   ].map(erase);
   for (const c of changes) handlers.push(...changeHandlers(c, s.journal));
   handlers.push(...journalHandlers(changes, s.journal));
-  return new ActionRegistry().register(...handlers);
+  const registry = new ActionRegistry().register(...handlers);
+  registry.peerGate = peerGate(s);
+  return registry;
 }
 
 /**

@@ -22,6 +22,7 @@ export const peersListHandler = (s: AgentServices) =>
           ...(probe.rttMs === undefined ? {} : { rttMs: probe.rttMs }),
           ...(probe.version === undefined ? {} : { peerVersion: probe.version }),
           ...(probe.error === undefined ? {} : { error: probe.error }),
+          allows: { databases: [...s.pair.databases], schemas: [...s.pair.schemas] },
         },
       ];
     },

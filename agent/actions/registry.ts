@@ -21,6 +21,8 @@ export function defineHandler<P extends z.ZodType, R extends z.ZodType>(h: Actio
  */
 export class ActionRegistry {
   private readonly handlers = new Map<string, ActionHandler>();
+  /** Checks every peer request against this node's pair policy before it runs (set by the composition root). */
+  peerGate: ((d: ActionDescriptor, params: unknown, ctx: ActionContext) => Promise<void>) | undefined;
   private running: string | undefined;
   private draining = false;
   private idle: (() => void) | undefined;
@@ -64,6 +66,10 @@ export class ActionRegistry {
         'BAD_PARAMS',
         `bad params for ${action}: ${issue ? `${issue.path.join('.') || '(root)'} ${issue.message}` : 'invalid'}`,
       );
+    }
+    if (ctx.origin === 'peer') {
+      if (!this.peerGate) throw new PgduplexError('PEER_NOT_ALLOWED', `${action} is not open to the peer here`);
+      await this.peerGate(handler.descriptor, parsed.data, ctx);
     }
     if (!handler.descriptor.mutates)
       return handler.descriptor.result.parse(await handler.run(parsed.data, { ...ctx, running: () => this.running }));

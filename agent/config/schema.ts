@@ -34,6 +34,16 @@ const postgresqlSchema = z.strictObject({
     .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, { message: 'must be a Debian cluster name such as "main"' }),
 });
 
+const pgName = z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, { message: 'must be a plain lower-case PostgreSQL name' });
+
+/** What this node lets its paired peer replicate: every peer request is held to these. */
+const pairSchema = z
+  .strictObject({
+    databases: z.array(pgName).min(1).max(16).default(['fusionpbx']),
+    schemas: z.array(pgName).min(1).max(16).default(['public']),
+  })
+  .prefault({});
+
 const limitsSchema = z
   .strictObject({
     maxBodyBytes: z.number().int().min(0).max(1_048_576).default(4096),
@@ -67,6 +77,7 @@ export const agentConfigSchema = z.strictObject({
     .optional(),
   postgresql: postgresqlSchema.optional(),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  pair: pairSchema,
   limits: limitsSchema,
 });
 

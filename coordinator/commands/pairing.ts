@@ -138,6 +138,8 @@ export async function peersCommand(o: { socket: string; json: boolean }): Promis
         ? `${c.green('reachable')} ${p.rttMs} ms, agent ${p.peerVersion ?? '?'}`
         : `${c.red('UNREACHABLE')} ${p.error ?? ''}`;
       out(`${p.node}  ${p.address}:${p.port}  ${p.fingerprint}  paired ${p.pairedAt}  ${state}`);
+      if (p.allows)
+        out(`  may replicate here: database ${p.allows.databases.join(', ')} (schema ${p.allows.schemas.join(', ')})`);
     }
   }
   return peers.every((p) => p.reachable) ? 0 : 1;

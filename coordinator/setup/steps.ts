@@ -1,12 +1,7 @@
-import { REPL_ROLE } from '../../shared/replication.js';
+import { PUBLICATION, REPL_ROLE, subscriptionName } from '../../shared/replication.js';
 import type { Side } from './agents.js';
 
-export { REPL_ROLE };
-/** The publication on each node. */
-export const PUBLICATION = 'pgduplex_pub';
-/** Subscriptions are named after the node they read from. */
-export const subscriptionName = (fromNode: string): string =>
-  `pgduplex_from_${fromNode.toLowerCase().replace(/[^a-z0-9_]/g, '_')}`;
+export { PUBLICATION, REPL_ROLE, subscriptionName };
 
 /** What setup knows about the two nodes before it plans. */
 export interface PairFacts {

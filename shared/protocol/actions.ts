@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { anyRequest } from './peer-policy.js';
+import type { PeerRule } from './peer-policy.js';
 
 /** Who asks: the CLI on this node over the root-only socket, or the paired peer over the channel. */
 export type Caller = 'local' | 'peer';
@@ -14,13 +16,20 @@ export interface ActionDescriptor<P extends z.ZodType = z.ZodType, R extends z.Z
   readonly result: R;
   /** Names it answered to in earlier versions: an agent still answers to them, a caller falls back on them. */
   readonly aliases?: readonly string[];
+  /** What the paired peer may ask (checked by the node before it runs); present whenever `callers` has 'peer'. */
+  readonly peer?: PeerRule<z.output<P>>;
 }
 
-/** Declares a descriptor with its types inferred. */
-export function defineAction<P extends z.ZodType, R extends z.ZodType>(
-  d: ActionDescriptor<P, R>,
+/** A peer-callable descriptor must say what the peer may ask; a local-only one has nothing to say. */
+export type PeerDeclared<P extends z.ZodType, C extends readonly Caller[]> = 'peer' extends C[number]
+  ? { peer: PeerRule<z.output<P>> }
+  : { peer?: never };
+
+/** Declares a descriptor with its types inferred; one the peer may call without a peer rule does not compile. */
+export function defineAction<P extends z.ZodType, R extends z.ZodType, const C extends readonly Caller[]>(
+  d: Omit<ActionDescriptor<P, R>, 'callers' | 'peer'> & { callers: C } & PeerDeclared<P, C>,
 ): ActionDescriptor<P, R> {
-  return d;
+  return d as ActionDescriptor<P, R>;
 }
 
 /** What a caller sends for an action (defaults not yet applied). */
@@ -35,6 +44,7 @@ export const pingAction = defineAction({
   callers: ['local', 'peer'],
   params: z.strictObject({}),
   result: z.strictObject({ node: z.string(), version: z.string(), time: z.string() }),
+  peer: anyRequest,
 });
 
 /** Tells the other agent that this one removed the pairing, so it removes it too. */
@@ -44,4 +54,5 @@ export const peerUnpairAction = defineAction({
   callers: ['peer'],
   params: z.strictObject({}),
   result: z.strictObject({ removed: z.boolean() }),
+  peer: anyRequest,
 });

@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { defineAction, type ActionDescriptor, type Caller } from './actions.js';
+import type { ActionDescriptor, Caller, PeerDeclared } from './actions.js';
+import type { PeerRule } from './peer-policy.js';
 
 /** What `check` answers: the changes `apply` would make, in words, and whether a restart follows. */
 export const checkResultSchema = z.strictObject({
@@ -39,32 +40,37 @@ export interface ChangeDescriptor<P extends z.ZodType = z.ZodType, U extends z.Z
   readonly restartOnUndo?: boolean;
   /** Names its journal entries carried in earlier versions. */
   readonly aliases?: readonly string[];
+  /** What the paired peer may ask of it (its check and its apply alike). */
+  readonly peer?: PeerRule<z.output<P>>;
   readonly check: ActionDescriptor<P, typeof checkResultSchema>;
   readonly apply: ActionDescriptor<P, typeof applyResultSchema>;
 }
 
-/** Declares a change with its `.check` (reads only) and `.apply` (mutates) actions derived. */
-export function defineChange<P extends z.ZodType, U extends z.ZodType>(
-  d: Omit<ChangeDescriptor<P, U>, 'check' | 'apply' | 'callers'> & { callers?: readonly Caller[] },
+/**
+ * Declares a change with its `.check` (reads only) and `.apply` (mutates) actions derived; the peer may call
+ * both unless `callers` says otherwise, and then the change must say what the peer may ask.
+ */
+export function defineChange<
+  P extends z.ZodType,
+  U extends z.ZodType,
+  const C extends readonly Caller[] = readonly ['local', 'peer'],
+>(
+  d: Omit<ChangeDescriptor<P, U>, 'check' | 'apply' | 'callers' | 'peer'> & { callers?: C } & PeerDeclared<P, C>,
 ): ChangeDescriptor<P, U> {
-  const callers = d.callers ?? (['local', 'peer'] as const);
+  const callers: readonly Caller[] = d.callers ?? ['local', 'peer'];
+  const derived = <R extends z.ZodType>(verb: string, mutates: boolean, result: R): ActionDescriptor<P, R> => ({
+    name: `${d.name}.${verb}`,
+    mutates,
+    callers,
+    params: d.params,
+    result,
+    ...(d.peer ? { peer: d.peer } : {}),
+  });
   return {
     ...d,
     callers,
-    check: defineAction({
-      name: `${d.name}.check`,
-      mutates: false,
-      callers,
-      params: d.params,
-      result: checkResultSchema,
-    }),
-    apply: defineAction({
-      name: `${d.name}.apply`,
-      mutates: true,
-      callers,
-      params: d.params,
-      result: applyResultSchema,
-    }),
+    check: derived('check', false, checkResultSchema),
+    apply: derived('apply', true, applyResultSchema),
   };
 }
 

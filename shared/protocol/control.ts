@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { anyRequest } from './peer-policy.js';
 import { defineAction } from './actions.js';
 
 const peerView = z.strictObject({
@@ -22,6 +23,7 @@ export const whoamiAction = defineAction({
     port: z.number(),
     peerAddress: z.string().optional(),
   }),
+  peer: anyRequest,
 });
 
 /** A fingerprint as `pgduplex whoami` prints it (separators and case do not matter). */
@@ -99,6 +101,8 @@ export const peersListAction = defineAction({
       rttMs: z.number().optional(),
       peerVersion: z.string().optional(),
       error: z.string().optional(),
+      /** What this node lets the peer replicate (agent.json `pair`). */
+      allows: z.strictObject({ databases: z.array(z.string()), schemas: z.array(z.string()) }).optional(),
     }),
   ),
 });

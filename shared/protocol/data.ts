@@ -1,8 +1,13 @@
 import { z } from 'zod';
+import { firstRefusal, pairDatabase, pairSchema, peerExtensions, type PeerRule } from './peer-policy.js';
 import { defineAction } from './actions.js';
 import { defineChange } from './change.js';
 import { extensionList } from './facts.js';
 import { plainIdentifier as ident } from './identifier.js';
+
+/** Reads and imports of the replicated schema only. */
+const dataOfPair: PeerRule<{ database: string; schema: string }> = (p, pair) =>
+  firstRefusal(pairDatabase('database', p.database, pair), pairSchema('schema', p.schema, pair));
 
 const scratchName = z
   .string()
@@ -15,11 +20,18 @@ export const backupChange = defineChange({
   record: z.strictObject({ id: z.string() }),
   teardown: 'keep',
   noun: 'backup',
+  peer: (p, pair) =>
+    firstRefusal(
+      pairDatabase('database', p.database, pair),
+      p.schema === undefined ? undefined : pairSchema('schema', p.schema, pair),
+    ),
 });
 
 /** `backup-restore`: restores a backup into a new scratch database to prove it usable; undo drops that database. */
 export const backupRestoreChange = defineChange({
   name: 'backup-restore',
+  // A scratch database is this node's operator's business (and disk): never the peer's.
+  callers: ['local'],
   params: z.strictObject({ id: z.string().max(120), into: scratchName }),
   record: z.strictObject({ database: scratchName }),
   teardown: 'keep',
@@ -33,6 +45,8 @@ export const extensionsChange = defineChange({
   record: z.strictObject({ database: ident, created: extensionList }),
   teardown: 'keep',
   noun: 'extensions',
+  peer: (p, pair) =>
+    firstRefusal(pairDatabase('database', p.database, pair), peerExtensions('extensions', p.extensions, pair)),
 });
 
 /** `schema-import`: the peer's schema replayed here in one transaction; a schema with tables only with its backup. */
@@ -51,6 +65,7 @@ export const schemaImportChange = defineChange({
   }),
   teardown: 'keep',
   noun: 'imported schema',
+  peer: dataOfPair,
 });
 
 /** Streams this node's schema to the peer that imports it (meta: the tables; data: the dump). */
@@ -61,6 +76,7 @@ export const schemaExportAction = defineAction({
   callers: ['peer'],
   params: z.strictObject({ database: ident, schema: ident }),
   result: z.unknown(),
+  peer: dataOfPair,
 });
 
 /** Each table's shape in one comparable line, so verify can name schema differences. */
@@ -71,6 +87,7 @@ export const schemaDigestAction = defineAction({
   callers: ['local', 'peer'],
   params: z.strictObject({ database: ident, schema: ident.default('public') }),
   result: z.record(z.string(), z.string()),
+  peer: dataOfPair,
 });
 
 /** Row count and an order-independent checksum of every table of one schema. */
@@ -81,6 +98,7 @@ export const tablesChecksumAction = defineAction({
   callers: ['local', 'peer'],
   params: z.strictObject({ database: ident, schema: ident.default('public') }),
   result: z.array(z.strictObject({ table: z.string(), rows: z.number(), sum: z.string() })),
+  peer: dataOfPair,
 });
 
 /** Per-bucket checksums of one table, or the keys in chosen buckets: how verify finds which rows differ. */
@@ -102,6 +120,7 @@ export const tablesDiffAction = defineAction({
     z.array(z.strictObject({ bucket: z.number(), rows: z.number(), sum: z.string() })),
     z.array(z.strictObject({ key: z.string(), hash: z.string() })),
   ]),
+  peer: dataOfPair,
 });
 
 const verifiedResult = z.strictObject({ verifiedAt: z.string().nullable(), current: z.boolean() });
@@ -113,6 +132,7 @@ export const verifiedGetAction = defineAction({
   callers: ['local', 'peer'],
   params: z.strictObject({ database: ident }),
   result: verifiedResult,
+  peer: (p, pair) => pairDatabase('database', p.database, pair),
 });
 
 /** Records that a full verify of this database just passed, against the journal's newest line. */
@@ -122,4 +142,5 @@ export const verifiedSetAction = defineAction({
   callers: ['local', 'peer'],
   params: z.strictObject({ database: ident }),
   result: verifiedResult,
+  peer: (p, pair) => pairDatabase('database', p.database, pair),
 });

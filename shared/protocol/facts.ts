@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { anyRequest, pairDatabase } from './peer-policy.js';
 import { defineAction } from './actions.js';
 import { plainIdentifier as ident } from './identifier.js';
 
@@ -69,6 +70,7 @@ export const factsAction = defineAction({
       z.strictObject({ ready: z.literal(false), code: z.string(), reason: z.string() }),
     ]),
   }),
+  peer: anyRequest,
 });
 
 /** Extensions as the replicated schema needs them: `uuid-ossp` has a hyphen, so names are not plain identifiers. */
@@ -103,4 +105,5 @@ export const hazardsAction = defineAction({
     /** Extensions the replicated tables need on the other node too: in a user schema, or used by an object. */
     extensions: extensionList,
   }),
+  peer: (p, pair) => pairDatabase('database', p.database, pair),
 });

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { firstRefusal, mustBe, peerAddress } from './peer-policy.js';
 import { defineChange } from './change.js';
 
 const portSchema = z.strictObject({
@@ -15,4 +16,9 @@ export const firewallChange = defineChange({
   }),
   teardown: 'normal',
   noun: 'firewall rules',
+  peer: (p, pair) =>
+    firstRefusal(
+      peerAddress('peer', p.peer, pair),
+      ...p.ports.map((x) => mustBe('ports', x.port, pair.pgPort, "this node's PostgreSQL port")),
+    ),
 });

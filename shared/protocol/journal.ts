@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { anyRequest } from './peer-policy.js';
 import { defineAction } from './actions.js';
 
 /** A journal entry as `journal.list` shows it (its undo record stays on the node). */
@@ -19,6 +20,7 @@ export const journalListAction = defineAction({
   callers: ['local', 'peer'],
   params: z.strictObject({ pending: z.boolean().optional() }),
   result: z.array(journalEntrySchema),
+  peer: anyRequest,
 });
 
 /** Reverses one change by its journal id. */
@@ -28,4 +30,6 @@ export const journalUndoAction = defineAction({
   callers: ['local', 'peer'],
   params: z.strictObject({ id: z.string().max(64) }),
   result: z.strictObject({ undone: z.array(z.string()) }),
+  // Which entries: the agent checks the entry itself (only what teardown would undo).
+  peer: anyRequest,
 });

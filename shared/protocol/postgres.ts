@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
+import { anyRequest, firstRefusal, mustBe, pairDatabase, pairSchema, peerAddress, peerListen } from './peer-policy.js';
 import { defineAction } from './actions.js';
 import { defineChange } from './change.js';
 import { pgNameSchema, pgRoleSchema, plainIdentifier as ident } from './identifier.js';
@@ -67,6 +68,7 @@ export const pgSettingsChange = defineChange({
   teardown: 'normal',
   noun: 'replication settings',
   restartOnUndo: true,
+  peer: (p, pair) => peerListen(p.settings.get('listen_addresses'), pair),
 });
 
 /** `pg-hba`: one marked block per peer allowing the replication role in over TLS from its address only. */
@@ -82,6 +84,18 @@ export const pgHbaChange = defineChange({
   record: z.strictObject({ peer: z.string(), before: fileSnapshot, afterSha256: z.string() }),
   teardown: 'normal',
   noun: 'pg_hba.conf block',
+  peer: (p, pair) =>
+    firstRefusal(
+      peerAddress('peer', p.peer, pair),
+      mustBe('role', p.role, pair.role, "the pair's role"),
+      pairDatabase('database', p.database, pair),
+      p.physicalReplication
+        ? {
+            param: 'physicalReplication',
+            why: 'physical replication (a copy of the whole cluster) is never granted to the peer',
+          }
+        : undefined,
+    ),
 });
 
 /** `pg-role`: the replication role, its SCRAM password and the grants the initial copy needs. */
@@ -105,6 +119,12 @@ export const pgRoleChange = defineChange({
   }),
   teardown: 'normal',
   noun: `role ${REPL_ROLE}`,
+  peer: (p, pair) =>
+    firstRefusal(
+      mustBe('role', p.role, pair.role, "the pair's role"),
+      p.grantSelectOn && pairDatabase('grantSelectOn.database', p.grantSelectOn.database, pair),
+      p.grantSelectOn && pairSchema('grantSelectOn.schema', p.grantSelectOn.schema, pair),
+    ),
 });
 
 /** `pg-passfile`: one passfile line per peer connection; the journal holds which line, never the password. */
@@ -124,6 +144,12 @@ export const pgPassfileChange = defineChange({
   record: z.strictObject({ key: z.string(), replaced: z.boolean(), created: z.boolean().optional() }),
   teardown: 'normal',
   noun: 'passfile line',
+  peer: (p, pair) =>
+    firstRefusal(
+      peerAddress('host', p.host, pair),
+      mustBe('user', p.user, pair.role, "the pair's role"),
+      pairDatabase('database', p.database, pair),
+    ),
 });
 
 const serviceResult = z.strictObject({
@@ -140,6 +166,7 @@ export const pgServiceReloadAction = defineAction({
   callers: ['local', 'peer'],
   params: z.strictObject({}),
   result: serviceResult,
+  peer: anyRequest,
 });
 
 /**
@@ -152,6 +179,8 @@ export const pgServiceRestartAction = defineAction({
   callers: ['local', 'peer'],
   params: z.strictObject({ restoreJournalId: z.string().max(64).optional() }),
   result: serviceResult,
+  // When: the agent checks that a pgduplex setting waits for a restart.
+  peer: anyRequest,
 });
 
 /** `pg.reach`: whether a TCP connection to PostgreSQL at host:port opens from this node, and how fast. */
@@ -166,6 +195,7 @@ export const pgReachAction = defineAction({
     timeoutMs: z.number().int().min(100).max(60_000).default(3000),
   }),
   result: z.strictObject({ reachable: z.boolean(), ms: z.number(), error: z.string().optional() }),
+  peer: (p, pair) => peerAddress('host', p.host, pair),
 });
 
 /** Setup's re-run test for the replication credentials: the role exists and the passfile names the peer. */
@@ -178,4 +208,10 @@ export const credentialsStatusAction = defineAction({
     peer: z.strictObject({ host: z.string().max(45), port: z.number().int(), database: ident }),
   }),
   result: z.strictObject({ roleExists: z.boolean(), passfileHasPeer: z.boolean() }),
+  peer: (p, pair) =>
+    firstRefusal(
+      mustBe('role', p.role, pair.role, "the pair's role"),
+      peerAddress('peer.host', p.peer.host, pair),
+      pairDatabase('peer.database', p.peer.database, pair),
+    ),
 });

@@ -1,8 +1,9 @@
 import { z } from 'zod';
+import { anyRequest, firstRefusal, mustBe, pairDatabase, peerAddress, tablesIn } from './peer-policy.js';
 import { defineAction } from './actions.js';
 import { defineChange } from './change.js';
 import { plainIdentifier as ident } from './identifier.js';
-import { replicationLogErrorSchema, replicationSnapshotSchema } from '../replication.js';
+import { PUBLICATION, replicationLogErrorSchema, replicationSnapshotSchema, subscriptionName } from '../replication.js';
 
 const port = z.number().int().min(1).max(65535);
 const ipText = z.string().regex(/^[0-9a-fA-F.:]{2,45}$/, { message: 'must be an IP address' });
@@ -23,6 +24,12 @@ export const publicationChange = defineChange({
   record: z.strictObject({ database: ident, name: ident, before: z.unknown() }),
   teardown: 'normal',
   noun: 'publication',
+  peer: (p, pair) =>
+    firstRefusal(
+      pairDatabase('database', p.database, pair),
+      mustBe('name', p.name, PUBLICATION, "pgduplex's publication"),
+      'list' in p.tables ? tablesIn('tables.list', p.tables.list, pair) : undefined,
+    ),
 });
 
 const subscriptionOptions = z
@@ -64,6 +71,18 @@ export const subscriptionChange = defineChange({
   record: z.strictObject({ database: ident, name: ident, before: z.unknown() }),
   teardown: 'first',
   noun: 'subscription',
+  peer: (p, pair) =>
+    firstRefusal(
+      pairDatabase('database', p.database, pair),
+      mustBe('name', p.name, subscriptionName(pair.peerNode), 'the subscription to the peer'),
+      mustBe('publication', p.publication, PUBLICATION, "pgduplex's publication"),
+      peerAddress('peer.host', p.peer.host, pair),
+      mustBe('peer.user', p.peer.user, pair.role, "the pair's role"),
+      pairDatabase('peer.database', p.peer.database, pair),
+      mustBe('options.origin', p.options.origin, 'none', 'none (no change is sent back where it came from)'),
+      mustBe('options.passwordRequired', p.options.passwordRequired, true, 'true'),
+      mustBe('options.runAsOwner', p.options.runAsOwner, false, 'false'),
+    ),
 });
 
 /** `sequences`: every sequence steps by `step` from its own `slot`, so the two nodes never hand out the same key. */
@@ -83,6 +102,7 @@ export const sequencesChange = defineChange({
   }),
   teardown: 'normal',
   noun: 'sequence increments',
+  peer: (p, pair) => pairDatabase('database', p.database, pair),
 });
 
 /** `replica-identity`: REPLICA IDENTITY FULL for tables without a key, so their updates and deletes replicate. */
@@ -95,6 +115,7 @@ export const replicaIdentityChange = defineChange({
   }),
   teardown: 'normal',
   noun: 'replica identities',
+  peer: (p, pair) => firstRefusal(pairDatabase('database', p.database, pair), tablesIn('tables', p.tables, pair)),
 });
 
 /** `subscription-drop`: teardown's own drop; its undo would re-create what teardown removed, so it is kept. */
@@ -104,6 +125,11 @@ export const subscriptionDropChange = defineChange({
   record: z.strictObject({ database: ident, name: ident, before: z.unknown() }),
   teardown: 'keep',
   noun: 'dropped subscription',
+  peer: (p, pair) =>
+    firstRefusal(
+      pairDatabase('database', p.database, pair),
+      mustBe('name', p.name, subscriptionName(pair.peerNode), 'the subscription to the peer'),
+    ),
 });
 
 /** `slot-drop`: releases the WAL a gone peer's slot holds; the caller names the bytes it gives up. */
@@ -117,6 +143,7 @@ export const slotDropChange = defineChange({
   record: z.strictObject({ slot: ident, database: z.string().nullable() }),
   teardown: 'keep',
   noun: 'dropped slot',
+  peer: (p, pair) => mustBe('slot', p.slot, subscriptionName(pair.node), "the slot the peer's subscription reads"),
 });
 
 /** One node's replication facts (slots, senders, subscriptions) in one query. */
@@ -126,6 +153,7 @@ export const replicationStatusAction = defineAction({
   callers: ['local', 'peer'],
   params: z.strictObject({ database: ident.optional() }),
   result: replicationSnapshotSchema,
+  peer: (p, pair) => (p.database === undefined ? undefined : pairDatabase('database', p.database, pair)),
 });
 
 /** The latest replication error the server log shows per subscription. */
@@ -135,6 +163,7 @@ export const replicationErrorsAction = defineAction({
   callers: ['local', 'peer'],
   params: z.strictObject({}),
   result: z.array(replicationLogErrorSchema),
+  peer: anyRequest,
 });
 
 /** Each subscription's table sync states and workers, to wait on and to report. */
@@ -153,6 +182,7 @@ export const subscriptionStatusAction = defineAction({
       finishedCopy: z.array(z.strictObject({ table: z.string(), slot: z.string() })),
     }),
   ),
+  peer: (p, pair) => pairDatabase('database', p.database, pair),
 });
 
 /** Every sequence with its increment, next value and the largest value its column can hold. */
@@ -171,4 +201,5 @@ export const sequencesStatusAction = defineAction({
       owner: z.string().nullable(),
     }),
   ),
+  peer: (p, pair) => pairDatabase('database', p.database, pair),
 });

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { anyRequest } from '../../shared/protocol/peer-policy.js';
 import { z } from 'zod';
 import type { PostRoute } from '../../agent/http/server.js';
 import { startRpcServer } from './unix-rpc-server.js';
@@ -11,6 +12,7 @@ const countAction = defineAction({
   name: 'count',
   mutates: false,
   callers: ['local', 'peer'],
+  peer: anyRequest,
   params: z.strictObject({ to: z.number() }),
   result: z.strictObject({ counted: z.number() }),
 });
@@ -51,7 +53,7 @@ describe('callAgent over the unix socket', () => {
   });
 
   it("rebuilds the agent's typed error", async () => {
-    const other = defineAction({ ...countAction, name: 'nope' });
+    const other = { ...countAction, name: 'nope' };
     await expect(callAgent(socket, other, { to: 1 })).rejects.toMatchObject({ code: 'UNKNOWN_ACTION' });
   });
 });

@@ -9,6 +9,7 @@ const d = describeChange({
   record: z.strictObject({ was: z.number() }),
   teardown: 'normal',
   noun: 'thing',
+  callers: ['local'],
 });
 
 /** A change that sets `value` to `want`; `stuck` makes make do nothing, as a change the system undid at once. */

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { anyRequest } from '../../../shared/protocol/peer-policy.js';
 import { z } from 'zod';
 import { ActionRegistry, defineHandler } from '../../../agent/actions/registry.js';
 import { defineAction } from '../../../shared/protocol/actions.js';
@@ -8,6 +9,7 @@ const change = defineAction({
   name: 'change',
   mutates: true,
   callers: ['local', 'peer'],
+  peer: anyRequest,
   params: z.strictObject({ ms: z.number() }),
   result: z.strictObject({ done: z.boolean() }),
 });
@@ -15,6 +17,7 @@ const read = defineAction({
   name: 'read',
   mutates: false,
   callers: ['local', 'peer'],
+  peer: anyRequest,
   params: z.strictObject({}),
   result: z.strictObject({ ok: z.boolean() }),
 });

@@ -46,6 +46,7 @@ beforeAll(async () => {
     firewall,
     journal: Journal.in(dir),
     limits: { toolTimeoutMs: 5000 },
+    pair: { databases: ['fusionpbx'], schemas: ['public'] },
   } as unknown as AgentServices;
   const registry = buildRegistry(services);
   const log = createLogger('test', 'silent');

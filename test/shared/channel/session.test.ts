@@ -1,4 +1,5 @@
 import fc from 'fast-check';
+import { anyRequest } from '../../../shared/protocol/peer-policy.js';
 import nacl from 'tweetnacl';
 import { describe, expect, it, vi } from 'vitest';
 import { z } from 'zod';
@@ -21,12 +22,16 @@ const slowAction = defineAction({
   name: 'slow',
   mutates: true,
   callers: ['local', 'peer'],
+  peer: anyRequest,
   params: z.strictObject({ ms: z.number() }),
   result: z.strictObject({ ok: z.boolean() }),
 });
 
 function registry(spy = vi.fn()) {
-  return new ActionRegistry().register(
+  const r = new ActionRegistry();
+  // The channel is under test here, not the pair policy: every peer request is let through.
+  r.peerGate = async () => undefined;
+  return r.register(
     defineHandler({
       descriptor: pingAction,
       run: async () => (spy('ping'), { node: 'b', version: 't', time: new Date().toISOString() }),

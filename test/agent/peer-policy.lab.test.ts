@@ -1,0 +1,111 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { agentRpc } from '../lab/agent-rpc.js';
+import { LAB, nodeExec } from '../lab/index.js';
+import { pairLabNodes } from '../lab/pair.js';
+
+// Node a plays the compromised node: from its root, through its own socket (peer.call), it asks b for more
+// than replication needs. b refuses each request with PEER_NOT_ALLOWED and changes nothing.
+const OUTSIDER = LAB.outsider.ipv4;
+const pw = 'Aa1!'.repeat(8);
+
+/** What a hostile request could change on b: its firewall, pg_hba, roles, subscriptions, settings, journal. */
+async function stateOfB(): Promise<string> {
+  const sh = [
+    'iptables-save -t filter | grep -v "^#" | sed "s/\\[[0-9]*:[0-9]*\\]//"',
+    'cat /etc/postgresql/*/main/pg_hba.conf',
+    'ls -la /etc/postgresql/*/main/conf.d/ 2>/dev/null || true',
+    `runuser -u postgres -- psql -X -qAt -d fusionpbx -c "select rolname, rolsuper, rolreplication from pg_roles order by 1"`,
+    `runuser -u postgres -- psql -X -qAt -d fusionpbx -c "select subname from pg_subscription order by 1"`,
+    `runuser -u postgres -- psql -X -qAt -c "select name, setting from pg_settings where name = 'listen_addresses'"`,
+    'wc -l < /var/lib/pgduplex/journal.jsonl 2>/dev/null || echo 0',
+  ].join('; echo ---; ');
+  return (await nodeExec('b', ['bash', '-c', sh])).stdout;
+}
+
+const ask = (action: string, params: unknown) => agentRpc('a', 'peer.call', { action, params });
+
+beforeAll(async () => {
+  await pairLabNodes();
+}, 120_000);
+
+afterAll(async () => {
+  await nodeExec('a', ['pgduplex', 'unpair'], { reject: false });
+}, 60_000);
+
+const A = LAB.nodes.a.ipv4;
+const HOSTILE: Array<[string, string, unknown, string]> = [
+  [
+    'open b to the internet',
+    'firewall.apply',
+    { peer: OUTSIDER, ports: [{ port: 5432, purpose: 'postgresql' }] },
+    'peer',
+  ],
+  ['open ssh on b', 'firewall.apply', { peer: A, ports: [{ port: 22, purpose: 'ssh' }] }, 'ports'],
+  [
+    'a physical replication line',
+    'pg-hba.apply',
+    { peer: A, role: 'pgduplex_repl', database: 'fusionpbx', physicalReplication: true },
+    'physicalReplication',
+  ],
+  [
+    'a pg_hba line for another database',
+    'pg-hba.apply',
+    { peer: A, role: 'pgduplex_repl', database: 'postgres' },
+    'database',
+  ],
+  ['a password on the app role', 'pg-role.apply', { role: 'fusionpbx', password: pw }, 'role'],
+  ['listen on every address', 'pg-settings.apply', { settings: { listen_addresses: '*' } }, 'listen_addresses'],
+  [
+    'a subscription to any host, run as owner',
+    'subscription.apply',
+    {
+      database: 'fusionpbx',
+      name: 'pgduplex_from_a',
+      publication: 'pgduplex_pub',
+      peer: { host: OUTSIDER, port: 5432, database: 'fusionpbx', user: 'pgduplex_repl' },
+      options: { runAsOwner: true, passwordRequired: false },
+    },
+    'peer.host',
+  ],
+  ['a port scan', 'pg.reach', { host: OUTSIDER, port: 22 }, 'host'],
+  ['rows of another database', 'tables.diff', { database: 'postgres', schema: 'public', table: 'x' }, 'database'],
+  ['a scratch database', 'backup-restore.apply', { id: 'x', into: 'pgduplex_restore_x' }, ''],
+  [
+    'an extension that reaches other servers',
+    'extensions.apply',
+    {
+      database: 'fusionpbx',
+      extensions: [{ name: 'dblink', schema: 'public', version: '1.2' }],
+    },
+    'extensions',
+  ],
+  ['a restart with nothing pending', 'pg-service.restart', {}, 'restart'],
+];
+
+describe('a compromised peer', () => {
+  it.each(HOSTILE)('cannot make b do %s (%s)', async (_what, action, params, param) => {
+    const before = await stateOfB();
+    const r = await ask(action, params);
+    expect(r.ok).toBe(false);
+    if (r.ok) return;
+    if (action === 'backup-restore.apply') expect(r.error.code).toBe('UNKNOWN_ACTION');
+    else {
+      expect(r.error.code).toBe('PEER_NOT_ALLOWED');
+      expect(r.error.message).toContain(param);
+    }
+    expect(await stateOfB()).toBe(before);
+  });
+
+  it("still gets b's answer to what replication needs", async () => {
+    const r = await ask('pg.reach', { host: A, port: LAB.pgPort });
+    expect(r).toMatchObject({ ok: true, result: { reachable: expect.any(Boolean) } });
+    expect(await ask('ping', {})).toMatchObject({ ok: true });
+  });
+
+  it("logs each refusal on b with the peer's fingerprint", async () => {
+    const log = (await nodeExec('b', ['journalctl', '-u', 'pgduplex-agent', '--no-pager', '-o', 'cat', '-n', '400']))
+      .stdout;
+    expect(log).toMatch(/peer request refused/);
+    expect(log).toMatch(/"fingerprint"/);
+  });
+});
