@@ -4,11 +4,11 @@ import type { ActionContext } from '../../shared/channel/rpc.js';
 import type { ActionDescriptor } from '../../shared/protocol/actions.js';
 import { changeNamed } from '../../shared/protocol/catalogue.js';
 import type { PairPolicy, PeerRefusal } from '../../shared/protocol/peer-policy.js';
-import { SETTING_SPECS } from '../../shared/protocol/settings-spec.js';
 import { REPL_ROLE } from '../../shared/replication.js';
 import type { AgentServices } from '../actions/context.js';
 import { resolveCluster } from '../postgres/cluster.js';
 import { queryJson } from '../postgres/psql.js';
+import { readServerState } from '../postgres/settings-server.js';
 
 /** Checks a peer's request before it runs: the descriptor's rule, then what only this node's state can say. */
 export type PeerGate = (d: ActionDescriptor, params: unknown, ctx: ActionContext) => Promise<void>;
@@ -48,18 +48,10 @@ const GUARDS: Record<string, Guard> = {
     if (restoreJournalId !== undefined && (await s.journal.get(restoreJournalId)).action !== 'pg-settings')
       return { param: 'restoreJournalId', why: `${restoreJournalId} is not a pg-settings entry` };
     // A server that is down may be started: that is the state it should be in anyway.
-    const pending = await resolveCluster(s.postgresql)
-      .then((cluster) =>
-        queryJson<string[]>(
-          cluster,
-          `select coalesce(json_agg(name), '[]'::json) from pg_settings where pending_restart`,
-          {
-            timeoutMs: s.limits.toolTimeoutMs,
-          },
-        ),
-      )
+    const state = await resolveCluster(s.postgresql)
+      .then((cluster) => readServerState(cluster, s.limits.toolTimeoutMs))
       .catch(() => undefined);
-    return pending === undefined || pending.some((n) => SETTING_SPECS.has(n))
+    return state === undefined || [...state.settings.values()].some((x) => x.pendingRestart)
       ? undefined
       : { param: '(request)', why: 'no setting pgduplex manages waits for a restart (pg_settings.pending_restart)' };
   },
