@@ -7,7 +7,16 @@ import { restoreSchemaAtomically } from '../backup/pg-restore.js';
 import { resolveCluster } from '../postgres/cluster.js';
 import { queryJson } from '../postgres/psql.js';
 import { applySqlScript, dumpSchema } from '../postgres/schema-dump.js';
-import { createsSchemaLine, emptySchemaSql } from '../postgres/schema-empty.js';
+import { emptySchemaSql } from '../postgres/schema-empty.js';
+import { prepareDump, psqlHasRestrict, restrictedScript } from '../postgres/dump-text.js';
+import {
+  createImportRole,
+  dropImportRole,
+  IMPORT_ROLE,
+  psqlVersion,
+  runAsImportRole,
+} from '../postgres/import-role.js';
+import { handOver, importViolations, localOwner } from '../postgres/import-check.js';
 import { plannedChange } from './change.js';
 import { schemaImportChange } from '../../shared/protocol/data.js';
 import type { AgentServices } from './context.js';
@@ -20,6 +29,10 @@ const TABLES_SQL = `select coalesce(json_agg(c.relname order by c.relname), '[]'
   where n.nspname = :'schema' and c.relkind in ('r', 'p')`;
 const OWNER_SQL = `select to_json(coalesce((select nspowner::regrole::text from pg_namespace where nspname = :'schema'),
   'pg_database_owner'))`;
+// The dump carries no owners: the importer gives its objects to the role that owns most tables here.
+const TABLE_OWNER_SQL = `select to_json(mode() within group (order by c.relowner::regrole::text))
+  from pg_class c join pg_namespace n on n.oid = c.relnamespace
+  where n.nspname = :'schema' and c.relkind in ('r', 'p')`;
 const ROWS_SQL = `select coalesce(sum(greatest(c.reltuples, 0))::bigint, 0)
   from pg_class c join pg_namespace n on n.oid = c.relnamespace where n.nspname = :'schema' and c.relkind = 'r'`;
 
@@ -34,7 +47,13 @@ export const schemaExportHandler = (s: AgentServices) =>
         database,
         vars: { schema },
       });
-      return streamResult({ database, schema, tables }, dumpSchema(cluster, database, schema)) as never;
+      const owner = await queryJson<string | null>(cluster, TABLE_OWNER_SQL, {
+        timeoutMs: s.limits.toolTimeoutMs,
+        database,
+        vars: { schema },
+      });
+      const meta = { database, schema, tables, ...(owner === null ? {} : { owner }) };
+      return streamResult(meta, dumpSchema(cluster, database, schema)) as never;
     },
   });
 
@@ -53,8 +72,27 @@ export const schemaImportAction = (s: AgentServices) => {
       rows: await queryJson<number>(cluster, ROWS_SQL, t),
     };
   };
+  const fetchDump = async (database: string, schema: string) => {
+    const session = await s.peers.session();
+    const { meta, data } = await session.rpc.callStream(
+      schemaExportAction.name,
+      { database, schema },
+      { timeoutMs: s.limits.toolTimeoutMs },
+    );
+    const parts: Uint8Array[] = [];
+    let size = 0;
+    for await (const part of data) {
+      size += part.length;
+      if (size > MAX_SCHEMA_BYTES)
+        throw new PgduplexError('FRAME_TOO_LARGE', `the peer's schema dump exceeds ${MAX_SCHEMA_BYTES} bytes`);
+      parts.push(part);
+    }
+    return { meta, text: Buffer.concat(parts).toString('utf8'), size };
+  };
   const undoImport = async (r: z.output<typeof schemaImportChange.record>): Promise<string[]> => {
     const cluster = await resolveCluster(s.postgresql);
+    // An import cut short (kill -9) leaves its role, and what the role made goes with it.
+    await dropImportRole(cluster, r.database, s.limits.toolTimeoutMs);
     if (r.backupId === null) {
       await applySqlScript(cluster, r.database, emptySchemaSql(r.schema, r.owner), s.limits.toolTimeoutMs);
       return [`emptied schema ${r.schema} of ${r.database} again`];
@@ -116,42 +154,59 @@ export const schemaImportAction = (s: AgentServices) => {
       };
     },
     async make({ state: { cluster, database, schema, owner }, record }, rollback, ctx) {
+      const timeoutMs = s.limits.toolTimeoutMs;
+      const version = await psqlVersion(cluster);
+      if (!psqlHasRestrict(version))
+        throw new PgduplexError('TOOL_MISSING', `psql ${version} cannot replay a dump restricted (no \\restrict)`, {
+          hint: `upgrade postgresql-client-${cluster.version} (\\restrict came with 17.6, 16.10, 15.14 and 14.19)`,
+        });
       ctx?.progress(`fetching schema ${schema} from the peer`);
-      const session = await s.peers.session();
-      const { meta, data } = await session.rpc.callStream(
-        schemaExportAction.name,
-        { database, schema },
-        { timeoutMs: s.limits.toolTimeoutMs },
-      );
-      const parts: Uint8Array[] = [];
-      let size = 0;
-      for await (const part of data) {
-        size += part.length;
-        if (size > MAX_SCHEMA_BYTES)
-          throw new PgduplexError('FRAME_TOO_LARGE', `the peer's schema dump exceeds ${MAX_SCHEMA_BYTES} bytes`);
-        parts.push(part);
-      }
-      // The schema itself stays (emptied, its extensions kept), so the dump's own CREATE SCHEMA goes.
-      const creates = createsSchemaLine(schema);
-      const dump = Buffer.concat(parts)
-        .toString('utf8')
-        .split('\n')
-        .filter((l) => !creates.test(l))
-        .join('\n');
-      const prelude = emptySchemaSql(schema, owner);
-      ctx?.progress(`applying ${(size / 1024).toFixed(0)} KiB of schema in one transaction`);
+      const { meta, text, size } = await fetchDump(database, schema);
+      const dump = prepareDump(text, schema);
+      if (dump.refused.length > 0)
+        throw new PgduplexError('PEER_NOT_ALLOWED', `the peer's schema dump holds what no import runs`, {
+          hint: `nothing was changed; refused: ${dump.refused.join('; ')}`,
+        });
       const expected = [...((meta['tables'] as string[] | undefined) ?? [])].sort();
-      await applySqlScript(cluster, database, prelude + dump, s.limits.toolTimeoutMs * 10);
-      const after = (await local(database, schema)).tables;
-      if (after.join(',') !== expected.join(',')) {
-        // Committed: it goes back as its undo would take it back (emptied, or restored from the backup).
-        await rollback(() => undoImport(record));
-        throw new PgduplexError(
-          'PG_QUERY_FAILED',
-          `schema ${schema} does not hold the peer's tables after the import`,
-          { hint: 'it was rolled back (the schema emptied again, or restored from its backup); retry' },
-        );
+      const to = await localOwner(cluster, database, meta['owner'] as string | undefined, timeoutMs);
+      const login = await createImportRole(cluster, database, schema, timeoutMs);
+      try {
+        // The role's login is proved before the schema is emptied, so a pg_hba.conf without it changes nothing.
+        await runAsImportRole(cluster, database, login, restrictedScript('select 1;'), timeoutMs);
+        await applySqlScript(cluster, database, emptySchemaSql(schema, owner), timeoutMs);
+      } catch (err) {
+        await dropImportRole(cluster, database, timeoutMs).catch(() => undefined);
+        throw err;
       }
+      ctx?.progress(`applying ${(size / 1024).toFixed(0)} KiB of schema in one transaction as ${IMPORT_ROLE}`);
+      // From here the emptied schema is committed: a failure takes it back as its undo would.
+      const undoAll = async (err: unknown): Promise<never> => {
+        await rollback(() => undoImport(record));
+        throw err;
+      };
+      try {
+        await runAsImportRole(cluster, database, login, restrictedScript(dump.sql), timeoutMs * 10);
+      } catch (err) {
+        return undoAll(err);
+      }
+      const refused = await importViolations(cluster, database, schema, timeoutMs).catch(undoAll);
+      if (refused.length > 0)
+        return undoAll(
+          new PgduplexError('PEER_NOT_ALLOWED', `the peer's schema makes what no import keeps: ${refused[0]}`, {
+            hint:
+              `rolled back (the schema emptied again, or restored from its backup); refused: ` +
+              refused.slice(0, 10).join('; ') +
+              (refused.length > 10 ? `; and ${refused.length - 10} more` : ''),
+          }),
+        );
+      await handOver(cluster, database, schema, to, timeoutMs).catch(undoAll);
+      const after = (await local(database, schema)).tables;
+      if (after.join(',') !== expected.join(','))
+        return undoAll(
+          new PgduplexError('PG_QUERY_FAILED', `schema ${schema} does not hold the peer's tables after the import`, {
+            hint: 'it was rolled back (the schema emptied again, or restored from its backup); retry',
+          }),
+        );
     },
     undo: undoImport,
   });

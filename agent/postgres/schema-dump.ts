@@ -6,12 +6,16 @@ import { lookupUser } from '../system/users.js';
 
 const childEnv = { PATH: '/usr/bin:/bin', LANG: 'C.UTF-8', PGAPPNAME: 'pgduplex-schema' };
 
+// What the importer accepts: no owners, grants, security labels or tablespaces (it hands ownership to its own
+// owners and grants the pair's role itself); every flag exists in pg_dump 13 and later.
+const EXPORT_FLAGS = ['--schema-only', '--no-owner', '--no-privileges', '--no-security-labels', '--no-tablespaces'];
+
 /** Streams `pg_dump --schema-only` of one schema as it is written, run as the OS user postgres. */
 export async function* dumpSchema(cluster: Cluster, database: string, schema: string): AsyncGenerator<Uint8Array> {
   const pg = await lookupUser('postgres');
   const child = execa(
     join(cluster.binDir, 'pg_dump'),
-    ['--schema-only', '-n', schema, ...connectArgs(cluster, database)],
+    [...EXPORT_FLAGS, '-n', schema, ...connectArgs(cluster, database)],
     {
       uid: pg.uid,
       gid: pg.gid,
@@ -50,8 +54,8 @@ export function scriptError(stderr: string | undefined, exitCode: number | undef
 }
 
 /**
- * Applies SQL text with psql in one transaction, stopping at the first error: pg_dump ≥ 17.6 writes
- * \restrict lines only psql understands, so this is the only safe way to replay a schema dump.
+ * Applies SQL text pgduplex wrote itself (or read from its own backup) with psql as postgres, in one
+ * transaction, stopping at the first error. Never the peer's text: that goes through runAsImportRole.
  */
 export async function applySqlScript(
   cluster: Cluster,

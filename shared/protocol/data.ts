@@ -49,7 +49,10 @@ export const extensionsChange = defineChange({
     firstRefusal(pairDatabase('database', p.database, pair), peerExtensions('extensions', p.extensions, pair)),
 });
 
-/** `schema-import`: the peer's schema replayed here in one transaction; a schema with tables only with its backup. */
+/**
+ * `schema-import`: the peer's schema replayed here in one transaction as an unprivileged temporary role and
+ * checked before it is kept; a schema with tables is replaced only with its backup.
+ */
 export const schemaImportChange = defineChange({
   name: 'schema-import',
   params: z.strictObject({
