@@ -1,6 +1,7 @@
 import { hazardsAction } from '../../shared/protocol/facts.js';
 import { resolveCluster } from '../postgres/cluster.js';
 import { queryJson } from '../postgres/psql.js';
+import { IMPORT_ROLE } from '../postgres/import-role.js';
 import type { AgentServices } from './context.js';
 import { defineHandler } from './registry.js';
 
@@ -40,6 +41,7 @@ const HAZARDS_SQL = `select json_build_object(
       from pg_class c join pg_namespace n on n.oid = c.relnamespace
       where c.relkind in ('r', 'p') and n.nspname not in ('pg_catalog', 'information_schema')
         and n.nspname not like 'pg_toast%' and not c.relispartition),
+  'unfinishedImport', exists (select from pg_roles where rolname = '${IMPORT_ROLE}'),
   'extensions', (select coalesce(json_agg(json_build_object('name', e.extname, 'schema', en.nspname,
         'version', e.extversion) order by e.extname), '[]')
       from pg_extension e join pg_namespace en on en.oid = e.extnamespace

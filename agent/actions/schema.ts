@@ -33,6 +33,9 @@ const OWNER_SQL = `select to_json(coalesce((select nspowner::regrole::text from 
 const TABLE_OWNER_SQL = `select to_json(mode() within group (order by c.relowner::regrole::text))
   from pg_class c join pg_namespace n on n.oid = c.relnamespace
   where n.nspname = :'schema' and c.relkind in ('r', 'p')`;
+// Tables an import cut short left owned by its temporary role: nothing of the operator's, never checked.
+const UNCHECKED_SQL = `select count(*) from pg_class c join pg_namespace n on n.oid = c.relnamespace
+  where n.nspname = :'schema' and c.relkind in ('r', 'p') and c.relowner::regrole::text = '${IMPORT_ROLE}'`;
 const ROWS_SQL = `select coalesce(sum(greatest(c.reltuples, 0))::bigint, 0)
   from pg_class c join pg_namespace n on n.oid = c.relnamespace where n.nspname = :'schema' and c.relkind = 'r'`;
 
@@ -70,6 +73,7 @@ export const schemaImportAction = (s: AgentServices) => {
       cluster,
       tables: await queryJson<string[]>(cluster, TABLES_SQL, t),
       rows: await queryJson<number>(cluster, ROWS_SQL, t),
+      unchecked: await queryJson<number>(cluster, UNCHECKED_SQL, t),
     };
   };
   const fetchDump = async (database: string, schema: string) => {
@@ -112,8 +116,9 @@ export const schemaImportAction = (s: AgentServices) => {
     // After an import the schema holds tables, so a second plan would refuse: make verifies the tables instead.
     oneShot: true,
     async plan({ database, schema, replace }) {
-      const { cluster, tables, rows } = await local(database, schema);
-      if (tables.length > 0) {
+      const { cluster, tables, rows, unchecked } = await local(database, schema);
+      const cutShort = tables.length > 0 && unchecked === tables.length;
+      if (tables.length > 0 && !cutShort) {
         if (!replace || replace.tables !== tables.length) {
           throw new PgduplexError(
             'REFUSED',
@@ -146,8 +151,11 @@ export const schemaImportAction = (s: AgentServices) => {
         changes: [
           tables.length === 0
             ? `import ${peer}'s schema ${schema} into the empty schema ${schema} of ${database}`
-            : `REPLACE schema ${schema} of ${database} on ${s.node} ` +
-              `(${tables.length} tables, about ${rows} rows, destroyed) with ${peer}'s`,
+            : cutShort
+              ? `import ${peer}'s schema ${schema} into ${database} again: an import cut short left ` +
+                `${tables.length} tables that were never checked (emptied first)`
+              : `REPLACE schema ${schema} of ${database} on ${s.node} ` +
+                `(${tables.length} tables, about ${rows} rows, destroyed) with ${peer}'s`,
         ],
         record: { database, schema, owner, backupId: replace?.backupId ?? null },
         state: { cluster, database, schema, owner },

@@ -14,7 +14,8 @@ import { lookupUser } from '../system/users.js';
 
 /** The temporary role's name; a role of that name pgduplex did not make is never touched. */
 export const IMPORT_ROLE = 'pgduplex_import';
-const MARK = 'pgduplex: temporary role of one schema import, dropped when it ends';
+/** The comment that marks the import role as pgduplex's own (a leftover of it may be dropped). */
+export const IMPORT_ROLE_MARK = 'pgduplex: temporary role of one schema import, dropped when it ends';
 
 /** A temporary import role's login, held only in the agent's memory. */
 export interface ImportLogin {
@@ -26,7 +27,7 @@ const DROP_OURS = `do $pgduplex$
 begin
   if exists (select from pg_roles where rolname = '${IMPORT_ROLE}') then
     if coalesce(shobj_description((select oid from pg_roles where rolname = '${IMPORT_ROLE}'), 'pg_authid'), '')
-        <> '${MARK}' then
+        <> '${IMPORT_ROLE_MARK}' then
       raise exception 'a role ${IMPORT_ROLE} exists that pgduplex did not make';
     end if;
     perform pg_catalog.pg_terminate_backend(pid, 5000) from pg_catalog.pg_stat_activity
@@ -51,7 +52,7 @@ export async function createImportRole(
     `${psqlSet('verifier', verifier)}${psqlSet('until', until)}${QUIET}BEGIN;\n${DROP_OURS}` +
     `CREATE ROLE ${IMPORT_ROLE} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS NOINHERIT ` +
     `CONNECTION LIMIT 2 VALID UNTIL :'until' PASSWORD :'verifier';\n` +
-    `COMMENT ON ROLE ${IMPORT_ROLE} IS '${MARK}';\n` +
+    `COMMENT ON ROLE ${IMPORT_ROLE} IS '${IMPORT_ROLE_MARK}';\n` +
     `GRANT CONNECT ON DATABASE :"database" TO ${IMPORT_ROLE};\n` +
     `GRANT USAGE, CREATE ON SCHEMA :"schema" TO ${IMPORT_ROLE};\nCOMMIT;\n`;
   try {

@@ -48,7 +48,8 @@ export async function readBootstrap(agents: Agents, f: PairFacts, hz: Hazards): 
   const slot = subscribed ? ((await brokenForwardSlot(agents, f)) ?? (await brokenTableSync(agents, f))) : undefined;
   if (subscribed && !slot) return { kind: 'subscribed' };
   const target = await agents.call(f.target.side, hazardsAction, { database: f.database });
-  if (target.tables.length === 0 && !slot) return { kind: 'import' };
+  // An import cut short left tables nobody checked: they are imported again, not kept.
+  if ((target.tables.length === 0 || target.unfinishedImport === true) && !slot) return { kind: 'import' };
   const sums = await agents.call(
     f.target.side,
     tablesChecksumAction,

@@ -102,6 +102,8 @@ export const hazardsAction = defineAction({
     typesWithoutBinary: z.array(z.string()),
     tableBytes: z.number(),
     tables: z.array(z.string()),
+    /** A schema import was cut short here (its temporary role is left): its tables were never checked. */
+    unfinishedImport: z.boolean().optional(),
     /** Extensions the replicated tables need on the other node too: in a user schema, or used by an object. */
     extensions: extensionList,
   }),

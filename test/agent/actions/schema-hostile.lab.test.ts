@@ -3,6 +3,7 @@ import { agentOk, agentRpc } from '../../lab/agent-rpc.js';
 import { nodeExec } from '../../lab/index.js';
 import { pairLabNodes } from '../../lab/pair.js';
 import { nodeSql } from '../../lab/sql.js';
+import { IMPORT_ROLE_MARK } from '../../../agent/postgres/import-role.js';
 
 // a plays the compromised node: its root replaced pg_dump, so a's agent answers b's schema.export with
 // whatever text a likes. b imports it: every hostile statement must be refused or fail as the unprivileged
@@ -179,5 +180,32 @@ describe("schema-import of a compromised peer's dump (b imports a)", () => {
     ).toBe('0');
     // The default still calls uuid-ossp's function, which the import did not create: it stayed with its extension.
     await nodeSql('b', `insert into hx_domains (name) values ('x'); delete from hx_domains;`);
+  });
+
+  it('imports again over an import cut short (its role left, owning tables never checked), without a replace', async () => {
+    const pending = await agentOk<Array<{ id: string; action: string }>>('b', 'journal.list', { pending: true });
+    for (const e of pending.reverse())
+      if (e.action === 'schema-import') await agentOk('b', 'journal.undo', { id: e.id });
+    // What a kill -9 between the import's commit and its check leaves.
+    await nodeSql(
+      'b',
+      `create role pgduplex_import login; comment on role pgduplex_import is '${IMPORT_ROLE_MARK}';
+      grant create on schema public to pgduplex_import; set role pgduplex_import;
+      create table public.hx_domains (id int primary key); create table public.hx_calls (id int primary key);`,
+    );
+    expect(
+      (await agentOk<{ unfinishedImport?: boolean }>('b', 'hazards', { database: 'fusionpbx' })).unfinishedImport,
+    ).toBe(true);
+    const check = await agentOk<{ changes: string[] }>('b', 'schema-import.check', { database: 'fusionpbx' });
+    expect(check.changes[0]).toContain('an import cut short left 2 tables that were never checked');
+    await agentOk('b', 'schema-import.apply', { database: 'fusionpbx' });
+    expect(await nodeSql('b', `select count(*) from pg_roles where rolname = 'pgduplex_import'`)).toBe('0');
+    expect(
+      await nodeSql(
+        'b',
+        `select string_agg(column_name, ',' order by column_name) from information_schema.columns
+        where table_name = 'hx_domains'`,
+      ),
+    ).toBe('domain_uuid,name');
   });
 });
