@@ -18,6 +18,7 @@ async function stateOfB(): Promise<string> {
     `runuser -u postgres -- psql -X -qAt -d fusionpbx -c "select subname from pg_subscription order by 1"`,
     `runuser -u postgres -- psql -X -qAt -c "select name, setting from pg_settings where name = 'listen_addresses'"`,
     'wc -l < /var/lib/pgduplex/journal.jsonl 2>/dev/null || echo 0',
+    'sha256sum /var/lib/pgduplex/peers.json',
   ].join('; echo ---; ');
   return (await nodeExec('b', ['bash', '-c', sh])).stdout;
 }
@@ -80,6 +81,7 @@ const HOSTILE: Array<[string, string, unknown, string]> = [
     'extensions',
   ],
   ['a restart with nothing pending', 'pg-service.restart', {}, 'restart'],
+  ['trust for another node over the paired channel', 'pair.complete', { node: 'x', port: 7740 }, ''],
 ];
 
 describe('a compromised peer', () => {
@@ -88,7 +90,8 @@ describe('a compromised peer', () => {
     const r = await ask(action, params);
     expect(r.ok).toBe(false);
     if (r.ok) return;
-    if (action === 'backup-restore.apply') expect(r.error.code).toBe('UNKNOWN_ACTION');
+    // Neither is an action b answers a peer: a scratch restore is b's operator's, pair.complete a pairing channel's.
+    if (action === 'backup-restore.apply' || action === 'pair.complete') expect(r.error.code).toBe('UNKNOWN_ACTION');
     else {
       expect(r.error.code).toBe('PEER_NOT_ALLOWED');
       expect(r.error.message).toContain(param);
