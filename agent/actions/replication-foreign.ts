@@ -23,7 +23,7 @@ const STRIP = String.raw`regexp_replace(regexp_replace(s.subconninfo,
 const FOREIGN_SQL = `select json_build_object(
   'publications', (select coalesce(json_agg(json_build_object('name', pubname, 'allTables', puballtables)
       order by pubname), '[]') from pg_publication where pubname <> :'publication'),
-  'subscriptions', (select coalesce(json_agg(json_build_object('name', s.subname, 'oid', s.oid,
+  'subscriptions', (select coalesce(json_agg(json_build_object('name', s.subname, 'oid', s.oid::bigint,
       'enabled', s.subenabled, 'publications', to_json(s.subpublications), 'conninfo', ${STRIP})
       order by s.subname), '[]')
     from pg_subscription s where s.subdbid = (select oid from pg_database where datname = current_database())

@@ -137,12 +137,33 @@ describe('pgduplex setup on a pair FS PBX script set up', () => {
       before.a?.state.split(' | ').at(-1),
       before.b?.state.split(' | ').at(-1),
     ]);
-    await sql('b', `insert into v_domains (domain_name) values ('after-refusal.example')`);
+    await sql(
+      'b',
+      `insert into v_domains (domain_uuid, domain_name) values (md5('after')::uuid, 'after-refusal.example')`,
+    );
     await waitFor(
       'the row written on b after the refusal on a',
       () => sql('a', `select count(*) from v_domains where domain_name = 'after-refusal.example'`),
       (n) => n === '1',
       60_000,
     );
+  });
+
+  it('removeScriptPair puts both nodes back as provisioned (and a second run changes nothing)', async () => {
+    for (let i = 0; i < 2; i++) await removeScriptPair();
+    for (const node of ['a', 'b'] as const) {
+      const peer = node === 'a' ? B : A;
+      expect(await sql(node, 'show wal_level'), node).toBe('replica');
+      expect(await sql(node, 'show listen_addresses'), node).toBe('localhost');
+      expect((await hba(node)).stdout, node).not.toContain('fspbx logical replication');
+      expect(await firewall(node), node).not.toContain(`-A INPUT -s ${peer}/32 -p tcp -m tcp --dport 5432`);
+      const left = `select (select count(*) from pg_publication) + (select count(*) from pg_subscription)
+        + (select count(*) from pg_replication_slots) + (select count(*) from pg_tables where schemaname = 'public')`;
+      expect(await sql(node, left), node).toBe('0');
+      expect(await sql(node, `select count(*) from pg_extension where extname = 'uuid-ossp'`), node).toBe('1');
+      expect(await sql(node, `select nspowner::regrole from pg_namespace where nspname = 'public'`)).toBe(
+        'pg_database_owner',
+      );
+    }
   });
 });
