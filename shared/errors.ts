@@ -49,6 +49,7 @@ export const ERROR_CODES = [
   'PEER_NOT_ALLOWED',
   // Raised by the CLI only, never sent by an agent: a 0.1.0 agent's frame schema does not know it.
   'VERSION_MISMATCH',
+  'FOREIGN_REPLICATION',
   'JOURNAL_UNWRITABLE',
   'JOURNAL_UNREADABLE',
   'CHANGE_NOT_VERIFIED',

@@ -9,6 +9,7 @@ import { hazardsHandler } from './hazards.js';
 import { replicaIdentityAction } from './replica-identity.js';
 import { replicationStatusHandler } from './replication-status.js';
 import { replicationErrorsHandler } from './replication-errors.js';
+import { replicationForeignHandler } from './replication-foreign.js';
 import { tableChecksumsHandler } from './table-checksums.js';
 import { schemaExportHandler, schemaImportAction } from './schema.js';
 import { extensionsAction } from './extensions.js';
@@ -73,6 +74,7 @@ export function buildRegistry(s: AgentServices): ActionRegistry {
     schemaExportHandler(s),
     replicationStatusHandler(s),
     replicationErrorsHandler(s),
+    replicationForeignHandler(s),
     hazardsHandler(s),
     credentialsStatusHandler(s),
     tableChecksumsHandler(s),

@@ -4,6 +4,7 @@ import type { z } from 'zod';
 import { factsAction, hazardsAction } from '../../shared/protocol/facts.js';
 import { requireOneRelease } from '../versions.js';
 import type { Agents, Side } from './agents.js';
+import { refuseForeign } from './foreign.js';
 import type { Report } from './runner.js';
 import type { PairFacts } from './steps.js';
 
@@ -103,6 +104,8 @@ export async function preflight(
       `preflight: PostgreSQL ${p.serverVersion}, database ${f.database}, agent ${versions[n.side]}`,
     );
   }
+  // Before any other refusal: on a pair another tool replicates, no remedy pgduplex offers applies.
+  await refuseForeign(agents, f, o.report);
   if (!hz)
     throw new PgduplexError('PG_QUERY_FAILED', `could not read the hazards of ${f.database} on ${f.source.node}`);
   return { pg, hazards: hz, ...selectTables(hz, f, o) };

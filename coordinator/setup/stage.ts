@@ -8,6 +8,7 @@ const REFUSALS: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   'USAGE',
   'NOT_PAIRED',
   'VERSION_MISMATCH',
+  'FOREIGN_REPLICATION',
 ]);
 const RESUME = 're-run pgduplex setup: finished steps are found done and skipped';
 const named = new WeakSet<PgduplexError>();

@@ -14,6 +14,7 @@ import { pingAction, peerUnpairAction } from './actions.js';
 import * as data from './data.js';
 import { factsAction, hazardsAction } from './facts.js';
 import { firewallChange } from './firewall.js';
+import { replicationForeignAction } from './foreign.js';
 import { journalListAction, journalUndoAction } from './journal.js';
 import * as pg from './postgres.js';
 import * as repl from './replication-actions.js';
@@ -59,6 +60,7 @@ export const ACTIONS: readonly ActionDescriptor[] = [
   pg.credentialsStatusAction,
   repl.replicationStatusAction,
   repl.replicationErrorsAction,
+  replicationForeignAction,
   repl.subscriptionStatusAction,
   repl.sequencesStatusAction,
   data.schemaExportAction,

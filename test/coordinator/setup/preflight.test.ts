@@ -40,8 +40,12 @@ const hazards = (over: Partial<Hazards> = {}): Hazards => ({
   extensions: [],
   ...over,
 });
-const fake = (facts: Record<string, unknown>, hz: Hazards): Agents =>
-  fakeAgents(async (side: string, action: string) => (action === 'facts' ? (side === 'local' ? pg() : facts) : hz));
+const none = { publications: [], subscriptions: [], slots: [], hbaBlocks: [], firewall: [] };
+const fake = (facts: Record<string, unknown>, hz: Hazards, foreign: Record<string, unknown> = none): Agents =>
+  fakeAgents(async (side: string, action: string) => {
+    if (action === 'replication.foreign') return side === 'peer' ? foreign : none;
+    return action === 'facts' ? (side === 'local' ? pg() : facts) : hz;
+  });
 const versions = { local: VERSION, peer: VERSION };
 const lines: string[] = [];
 const report = (status: string, node: string, what: string) => void lines.push(`${status} ${node} ${what}`);
@@ -58,6 +62,15 @@ describe('setup preflight', () => {
     expect(err.message).toContain('public.log (7 updates/deletes so far)');
     expect(err.hint).toContain('--replica-identity-full');
     expect(err.hint).toContain('--exclude-tables-without-key');
+  });
+
+  it("refuses replication it did not make before any other refusal, naming the peer's objects", async () => {
+    const hz = hazards({ noReplicaIdentity: [{ table: 'public.log', identity: 'd', updates: 7 }] });
+    const foreign = { ...none, publications: [{ name: 'fspbx_publication_b', allTables: true }] };
+    const err = await refusal(preflight(fake(pg(), hz, foreign), f, { remedy: undefined, report }, versions));
+    expect(err.code).toBe('FOREIGN_REPLICATION');
+    expect(err.message).toContain('on b: publication fspbx_publication_b (FOR ALL TABLES)');
+    expect(err.message).not.toContain('on a:');
   });
 
   it('publishes everything but the keyless and unlogged tables when told to exclude them', async () => {
@@ -152,6 +165,7 @@ describe('setup preflight after an interrupted run', () => {
     for (const busy of [down, { ...pg(), busyWith: 'schema-import.apply' }]) {
       let calls = 0;
       const agents: Agents = fakeAgents(async (side: string, action: string) => {
+        if (action === 'replication.foreign') return none;
         if (action !== 'facts') return hazards();
         if (side === 'local') return pg();
         calls += 1;

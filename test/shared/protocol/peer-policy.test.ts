@@ -4,6 +4,7 @@ import type { ActionDescriptor } from '../../../shared/protocol/actions.js';
 import type { PairPolicy } from '../../../shared/protocol/peer-policy.js';
 import { pgReachAction } from '../../../shared/protocol/postgres.js';
 import { tablesDiffAction } from '../../../shared/protocol/data.js';
+import { replicationForeignAction } from '../../../shared/protocol/foreign.js';
 import {
   configureSteps,
   credentialSteps,
@@ -111,6 +112,11 @@ describe('the pair policy', () => {
     expect(ask(pgReachAction, { host: '192.168.1.1', port: 22 })?.param).toBe('host');
     expect(ask(tablesDiffAction, { database: 'fusionpbx', schema: 'public', table: 'v_users' })).toBeUndefined();
     expect(ask(tablesDiffAction, { database: 'postgres', schema: 'public', table: 'x' })?.param).toBe('database');
+    const foreign = { database: 'fusionpbx', peer: '10.0.0.1', port: 5432 };
+    expect(ask(replicationForeignAction, foreign)).toBeUndefined();
+    expect(ask(replicationForeignAction, { ...foreign, database: 'postgres' })?.param).toBe('database');
+    expect(ask(replicationForeignAction, { ...foreign, peer: '203.0.113.9' })?.param).toBe('peer');
+    expect(ask(replicationForeignAction, { ...foreign, port: 22 })?.param).toBe('port');
   });
 
   it('has a rule on every action the peer may call, and keeps scratch restores local', () => {
