@@ -53,6 +53,8 @@ export const ERROR_CODES = [
   'JOURNAL_UNWRITABLE',
   'JOURNAL_UNREADABLE',
   'CHANGE_NOT_VERIFIED',
+  // Raised by the CLI only: the two databases differ where they must be equal (setup --adopt's preflight).
+  'PAIR_DIFFERS',
   'INTERNAL',
 ] as const;
 

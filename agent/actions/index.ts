@@ -3,6 +3,8 @@ import type { AgentServices } from './context.js';
 import { backupRestoreAction } from './backup-restore.js';
 import { backupAction } from './backup.js';
 import { factsHandler } from './facts.js';
+import { foreignAccessAction } from './foreign-access.js';
+import { foreignDropAction } from './foreign-drop.js';
 import { publicationAction } from './publication.js';
 import { credentialsStatusHandler } from './credentials-status.js';
 import { hazardsHandler } from './hazards.js';
@@ -16,6 +18,8 @@ import { extensionsAction } from './extensions.js';
 import { sequencesAction, sequencesStatusHandler } from './sequences.js';
 import { schemaDigestHandler } from './schema-digest.js';
 import { tableDiffHandler } from './table-diff.js';
+import { slotCopyAction } from './slot-copy.js';
+import { subscriptionAdoptAction } from './subscription-adopt.js';
 import { slotDropAction, subscriptionDropAction } from './teardown-ops.js';
 import { pgPassfileAction } from './pg-passfile.js';
 import { subscriptionAction, subscriptionStatusHandler } from './subscription.js';
@@ -54,6 +58,10 @@ export function buildRegistry(s: AgentServices): ActionRegistry {
     schemaImportAction,
     subscriptionDropAction,
     slotDropAction,
+    slotCopyAction,
+    subscriptionAdoptAction,
+    foreignDropAction,
+    foreignAccessAction,
     pgSettingsAction,
     pgHbaAction,
     pgRoleAction,

@@ -7,24 +7,24 @@ import { parseHostAddress } from '../firewall/address.js';
 import { foreignPortRules } from '../firewall/foreign-rules.js';
 import { saveFilter } from '../firewall/iptables.js';
 import { resolveCluster } from '../postgres/cluster.js';
-import { connTarget } from '../postgres/conninfo.js';
+import { connTarget, passwordlessConninfo } from '../postgres/conninfo.js';
 import { fspbxHbaBlocks } from '../postgres/hba-foreign.js';
 import { hbaServerState } from '../postgres/hba-rules.js';
 import { queryJson } from '../postgres/psql.js';
 import type { AgentServices } from './context.js';
 import { defineHandler } from './registry.js';
 
-// The password is cut out of subconninfo inside PostgreSQL (key=value and URI forms), so it never reaches the
-// agent; connTarget then keeps only host, port and user of the rest.
-const STRIP = String.raw`regexp_replace(regexp_replace(s.subconninfo,
-        '(^|\s)password\s*=\s*(''([^''\\]|\\.)*''|\S+)', '\1', 'g'), '^(postgres(ql)?://[^:@/]*):[^@/]*@', '\1@')`;
+// The password is cut out of subconninfo inside PostgreSQL, so it never reaches the agent; connTarget then keeps
+// only host, port and user of the rest.
+const STRIP = passwordlessConninfo('s.subconninfo');
 
 // `like` needs the prefix's underscores escaped; a table-sync slot is pg_<subscription oid>_sync_<relid>_<sysid>.
 const FOREIGN_SQL = `select json_build_object(
   'publications', (select coalesce(json_agg(json_build_object('name', pubname, 'allTables', puballtables)
       order by pubname), '[]') from pg_publication where pubname <> :'publication'),
   'subscriptions', (select coalesce(json_agg(json_build_object('name', s.subname, 'oid', s.oid::bigint,
-      'enabled', s.subenabled, 'publications', to_json(s.subpublications), 'conninfo', ${STRIP})
+      'enabled', s.subenabled, 'slot', s.subslotname, 'publications', to_json(s.subpublications),
+      'conninfo', ${STRIP})
       order by s.subname), '[]')
     from pg_subscription s where s.subdbid = (select oid from pg_database where datname = current_database())
       and s.subname not like :'prefix'),
@@ -35,7 +35,14 @@ const FOREIGN_SQL = `select json_build_object(
 
 interface Row {
   publications: Array<{ name: string; allTables: boolean }>;
-  subscriptions: Array<{ name: string; oid: number; enabled: boolean; publications: string[]; conninfo: string }>;
+  subscriptions: Array<{
+    name: string;
+    oid: number;
+    enabled: boolean;
+    slot: string | null;
+    publications: string[];
+    conninfo: string;
+  }>;
   slots: Array<{ name: string; plugin: string | null; active: boolean; syncOf: number | null }>;
 }
 

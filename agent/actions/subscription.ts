@@ -28,7 +28,8 @@ type Params = z.output<typeof subscriptionChange.params>;
 export const LINK_LIVENESS =
   'connect_timeout=10 keepalives=1 keepalives_idle=10 keepalives_interval=5 keepalives_count=4 tcp_user_timeout=30000';
 
-function conninfo(p: Params, configDir: string): string {
+/** The conninfo pgduplex's subscriptions use: the passfile, never a password; TLS; the liveness bounds. */
+export function conninfo(p: Params, configDir: string): string {
   return (
     `host=${p.peer.host} port=${p.peer.port} dbname=${p.peer.database} user=${p.peer.user} sslmode=${p.sslmode} ` +
     `passfile=${join(configDir, PASSFILE_NAME)} application_name=${p.name} ${LINK_LIVENESS}`

@@ -79,3 +79,8 @@ function fromUri(text: string): Map<string, string> {
   }
   return out;
 }
+
+/** SQL of a conninfo column with its password cut out (key=value and URI forms), so the secret never leaves. */
+export const passwordlessConninfo = (column: string): string =>
+  String.raw`regexp_replace(regexp_replace(${column},
+    '(^|\s)password\s*=\s*(''([^''\\]|\\.)*''|\S+)', '\1', 'g'), '^(postgres(ql)?://[^:@/]*):[^@/]*@', '\1@')`;

@@ -25,6 +25,12 @@ export function addReplicationCommands(program: Command, { socket, setExit }: Co
     .option('--replace-peer-data', 'with --yes: also when those tables hold rows')
     .addOption(
       new Option(
+        '--adopt',
+        "take over the replication FS PBX's setup_logical_replication.sh made, without copying the data again",
+      ).conflicts('replacePeerData'),
+    )
+    .addOption(
+      new Option(
         '--exclude-tables-without-key',
         'leave tables without a primary key or replica identity out of replication (they drift apart)',
       ).conflicts('replicaIdentityFull'),
@@ -54,6 +60,7 @@ export function addReplicationCommands(program: Command, { socket, setExit }: Co
         dryRun?: boolean;
         yes?: boolean;
         replacePeerData?: boolean;
+        adopt?: boolean;
         excludeTablesWithoutKey?: boolean;
         replicaIdentityFull?: boolean;
         fullVerify?: boolean;
@@ -68,6 +75,7 @@ export function addReplicationCommands(program: Command, { socket, setExit }: Co
             dryRun: o.dryRun === true,
             yes: o.yes === true,
             replacePeerData: o.replacePeerData === true,
+            adopt: o.adopt === true,
             keyless: o.excludeTablesWithoutKey
               ? 'exclude'
               : o.replicaIdentityFull

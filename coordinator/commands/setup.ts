@@ -13,6 +13,7 @@ export async function setupCommand(o: {
   dryRun: boolean;
   yes: boolean;
   replacePeerData: boolean;
+  adopt: boolean;
   keyless: KeylessRemedy;
   fullVerify: boolean;
   maxSlotWalKeepSize?: string;

@@ -4,6 +4,7 @@ import { subscriptionStatusAction } from '../../shared/protocol/replication-acti
 import { PgduplexError } from '../../shared/errors.js';
 import { poll } from '../../shared/poll.js';
 import { formatBytes } from '../render/format.js';
+import type { Adoption } from './adopt.js';
 import type { Agents, Side } from './agents.js';
 import type { Hazards } from './preflight.js';
 import type { Report } from './runner.js';
@@ -12,14 +13,16 @@ import { subscriptionName, type PairFacts } from './steps.js';
 
 /**
  * How the target gets the source's schema; decided before anything changes, so a refusal changes
- * nothing. 'resync': subscribed, but the slot on the source is gone, so the target is copied again.
+ * nothing. 'resync': subscribed, but the slot on the source is gone, so the target is copied again. 'adopt': FS
+ * PBX's script replicates the pair, and setup --adopt takes it over without a copy.
  */
 export type Bootstrap =
   | { kind: 'subscribed' }
   | { kind: 'kept'; tables: number }
   | { kind: 'import' }
   | { kind: 'replace'; tables: number; rows: number; what: string }
-  | { kind: 'resync'; tables: number; rows: number; what: string; slot: BrokenSlot };
+  | { kind: 'resync'; tables: number; rows: number; what: string; slot: BrokenSlot }
+  | { kind: 'adopt'; adoption: Adoption };
 
 /** What bootstrapping needs from the operator's options. */
 export interface BootstrapOptions {

@@ -9,6 +9,7 @@ import { dropOrphanSlot } from './orphan-slot.js';
 import { BACKUP_ID, GENERATED_PASSWORD, type PlanStep, type SetupPlan } from './plan.js';
 import { waitForReverseCatchUp } from './resync.js';
 import { runChange, type StepOutcome } from './runner.js';
+import type { PairSlots } from './settled.js';
 import { atStep } from './stage.js';
 import type { PairFacts } from './steps.js';
 import { contentsVerifiedAt, verifyPair, type VerifyResult } from './verify.js';
@@ -136,11 +137,15 @@ async function backup(r: Run, step: PlanStep): Promise<void> {
 async function verify(r: Run, step: PlanStep): Promise<void> {
   const excluded = step.params['excluded'] as string[];
   const full = step.params['fullVerify'] === true;
+  const settled = step.params['settled'] as PairSlots | undefined;
   // A run that changed nothing, after a full compare that passed since the last change, copied nothing:
   // comparing every row again is what `pgduplex verify` is for. An interrupted verify passed nothing.
   r.verify = await atStep('verify', async () => {
     const lastComparedAt = r.changed || full ? null : await contentsVerifiedAt(r.agents, r.f);
-    const how = lastComparedAt === null ? { contents: true as const } : { contents: false as const, lastComparedAt };
+    const how =
+      lastComparedAt === null
+        ? { contents: true as const, ...(settled ? { settled } : {}) }
+        : { contents: false as const, lastComparedAt };
     return verifyPair(r.agents, r.f, r.o.report, excluded, how);
   });
 }

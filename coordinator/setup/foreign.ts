@@ -59,8 +59,8 @@ export function foreignRefusal(found: readonly ForeignOnNode[], database: string
     {
       hint:
         'nothing was changed. pgduplex will not stack its own replication on these: every change would be ' +
-        'applied twice (duplicate-key errors at once). Remove them on both nodes, or keep using the script ' +
-        'that made them',
+        'applied twice (duplicate-key errors at once). To hand the pair over to pgduplex without copying the ' +
+        'data again: pgduplex setup --adopt (--dry-run first shows every step); or remove them on both nodes',
     },
   );
 }

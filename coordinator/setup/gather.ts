@@ -4,7 +4,7 @@ import { extensionsChange } from '../../shared/protocol/data.js';
 import { whoamiAction } from '../../shared/protocol/control.js';
 import { PgduplexError } from '../../shared/errors.js';
 import type { Agents, Side } from './agents.js';
-import { readBootstrap } from './bootstrap.js';
+import { readBootstrap, type Bootstrap } from './bootstrap.js';
 import type { SetupFacts } from './plan.js';
 import { checkRoom, preflight, type KeylessRemedy } from './preflight.js';
 import type { Report } from './runner.js';
@@ -38,6 +38,8 @@ export interface GatherOptions {
   source: Side;
   keyless: KeylessRemedy;
   report: Report;
+  /** Take over the replication FS PBX's script made instead of refusing it. */
+  adopt?: boolean;
 }
 
 /**
@@ -47,10 +49,13 @@ export interface GatherOptions {
 export async function gather(agents: Agents, o: GatherOptions): Promise<SetupFacts> {
   const withVersions = await atStep('the pairing check', () => pairFacts(agents, o.database, o.source));
   const { versions, ...pair } = withVersions;
-  const how = { remedy: o.keyless, report: o.report };
+  const how = { remedy: o.keyless, report: o.report, adopt: o.adopt === true };
   const pre = await atStep('preflight', () => preflight(agents, pair, how, versions));
-  const boot = await atStep('preflight', () => readBootstrap(agents, pair, pre.hazards));
-  if (boot.kind !== 'subscribed') {
+  const adoption = pre.adoption;
+  const boot: Bootstrap = adoption
+    ? { kind: 'adopt', adoption }
+    : await atStep('preflight', () => readBootstrap(agents, pair, pre.hazards));
+  if (boot.kind !== 'subscribed' && boot.kind !== 'adopt') {
     checkRoom(pair, pre, o.report);
     // A target that cannot have the schema's extensions as the source has them is refused before anything changes.
     const ext = extensionStep(pair, pre.hazards.extensions);

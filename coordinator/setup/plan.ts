@@ -1,4 +1,5 @@
 import type { Side } from './agents.js';
+import { accessConfirmation, adoptPhases } from './adopt-plan.js';
 import { bootstrapConfirmation, type Bootstrap, type Confirmation } from './bootstrap.js';
 import { keylessTables, type KeylessRemedy, type Preflight } from './preflight.js';
 import {
@@ -160,6 +161,16 @@ function bootstrapSteps(f: PairFacts, boot: Bootstrap): PlanStep[] {
   const database = f.database;
   const importStep = (params: Params, after: string[] = []) =>
     change(id('schema-import'), { side: t.side, node: t.node, action: 'schema-import', params }, after);
+  if (boot.kind === 'adopt') {
+    return [
+      say(
+        id('say'),
+        t,
+        'ok',
+        "bootstrap: both nodes hold the same data (compared); the script's replication is taken over, nothing copied",
+      ),
+    ];
+  }
   if (boot.kind === 'subscribed') {
     return [say(id('say'), t, 'ok', 'bootstrap: already subscribed to the source, nothing to copy')];
   }
@@ -183,6 +194,12 @@ function bootstrapSteps(f: PairFacts, boot: Bootstrap): PlanStep[] {
   return [...steps, importStep({ database, replace: { tables: boot.tables, backupId: BACKUP_ID } }, [id('backup')])];
 }
 
+/** Binary transfer is faster, and safe when both servers share a major version and every column type has binary I/O. */
+function binaryTransfer(pre: SetupFacts['pre']): boolean {
+  const major = (side: Side) => Math.floor(pre.pg[side].serverVersionNum / 10000);
+  return major('local') === major('peer') && pre.hazards.typesWithoutBinary.length === 0;
+}
+
 type Context = { facts: SetupFacts; o: PlanOptions; imported: string[]; loggedIn: string[] };
 
 /** The subscriptions (each after a guard against a slot a cut-short run left), the copy, sequences, verify. */
@@ -190,9 +207,7 @@ function streamPhases({ facts, o, imported, loggedIn }: Context, publications: r
   const f = facts.pair;
   const { pre } = facts;
   const copies = facts.boot.kind !== 'subscribed';
-  // Binary transfer is faster, and safe when both servers share a major version and every column type has binary I/O.
-  const major = (side: Side) => Math.floor(pre.pg[side].serverVersionNum / 10000);
-  const binary = major('local') === major('peer') && pre.hazards.typesWithoutBinary.length === 0;
+  const binary = binaryTransfer(pre);
   const subscribe = (on: NodeRef, from: NodeRef, copy: boolean, after: string[]): PlanStep[] => {
     const slot = { slot: subscriptionName(from.node), if: `no subscription on ${on.node} uses it` };
     const guard = step(stepId('orphan-slot', from, 'slot-drop'), 'orphan-slot', from, 'slot-drop', slot, imported);
@@ -237,7 +252,7 @@ export function planSetup(facts: SetupFacts, o: PlanOptions): SetupPlan {
     fullIdentity
       ? [step(stepId('identity', n, 'replica-identity'), 'change', n, 'replica-identity', identityParams, after)]
       : [];
-  const copies = boot.kind !== 'subscribed';
+  const copies = boot.kind !== 'subscribed' && boot.kind !== 'adopt';
   const bootstrap = bootstrapSteps(f, boot);
   const imported = ids(bootstrap.filter((s) => s.action === 'schema-import' || s.action === 'subscription-drop'));
   const [pubSource, pubTarget] = publishSteps(f, pre.tables);
@@ -248,6 +263,20 @@ export function planSetup(facts: SetupFacts, o: PlanOptions): SetupPlan {
   // Created by the target's own statements, apart from the replay of the source's dump, which leaves them be.
   const extensions = change(stepId('extensions', f.target, 'extensions'), extensionStep(f, pre.hazards.extensions));
   const sourceSeq = change(stepId('sequences', f.source, 'sequences'), sequenceStep(f, f.source, 1));
+  // Adopted nodes hold each other's keys already: both sequences move above them at once.
+  const targetSeq = change(stepId('sequences', f.target, 'sequences'), sequenceStep(f, f.target, 2));
+  const loggedIn = [...before, ...ids(credentials.steps)];
+  const excluded = o.keyless === 'exclude' ? pre.keyless : [];
+  const stream =
+    boot.kind === 'adopt'
+      ? adoptPhases({
+          f,
+          adoption: boot.adoption,
+          binary: binaryTransfer(pre),
+          before: [...loggedIn, ...ids(publications)],
+          verify: { excluded, fullVerify: o.fullVerify === true },
+        })
+      : streamPhases({ facts, o, imported, loggedIn }, publications);
   const phases: PlanPhase[] = [
     ...access,
     credentials,
@@ -255,11 +284,15 @@ export function planSetup(facts: SetupFacts, o: PlanOptions): SetupPlan {
     phase('extensions', "the target's schema needs them", copies ? [extensions] : []),
     phase('bootstrap', 'publications and the subscription need the tables', bootstrap),
     phase('replica identity on the target', 'its keyless tables are published with it', keyless(f.target, imported)),
-    phase('sequences', 'the source hands out odd values before anything is copied', [sourceSeq]),
+    phase(
+      'sequences',
+      'the source hands out odd values before anything is copied',
+      boot.kind === 'adopt' ? [sourceSeq, targetSeq] : [sourceSeq],
+    ),
     phase('publications', 'a subscription reads a publication', publications),
-    ...streamPhases({ facts, o, imported, loggedIn: [...before, ...ids(credentials.steps)] }, publications),
+    ...stream,
   ].filter((p) => p.steps.length > 0);
-  const confirmation = bootstrapConfirmation(f, boot);
+  const confirmation = boot.kind === 'adopt' ? accessConfirmation(f, boot.adoption) : bootstrapConfirmation(f, boot);
   return { pair: f, bootstrap: boot.kind, phases, confirmations: confirmation ? [confirmation] : [] };
 }
 

@@ -4,6 +4,8 @@ import type { z } from 'zod';
 import { factsAction, hazardsAction } from '../../shared/protocol/facts.js';
 import { requireOneRelease } from '../versions.js';
 import type { Agents, Side } from './agents.js';
+import type { Adoption } from './adopt.js';
+import { adoptPreflight, reportScriptSettings } from './adopt-preflight.js';
 import { refuseForeign } from './foreign.js';
 import type { Report } from './runner.js';
 import type { PairFacts } from './steps.js';
@@ -23,6 +25,8 @@ export interface Preflight {
   hazards: Hazards;
   tables: TableSelection;
   keyless: string[];
+  /** setup --adopt: the script's replication as found, to be taken over. */
+  adoption?: Adoption;
 }
 
 const split = (t: string) => ({ schema: t.split('.')[0] ?? 'public', name: t.split('.')[1] ?? t });
@@ -62,7 +66,7 @@ async function settledFacts(
 export async function preflight(
   agents: Agents,
   f: PairFacts,
-  o: { remedy: KeylessRemedy; report: Report },
+  o: { remedy: KeylessRemedy; report: Report; adopt?: boolean },
   versions: Record<Side, string>,
 ): Promise<Preflight> {
   const local = f.source.side === 'local' ? f.source : f.target;
@@ -104,11 +108,17 @@ export async function preflight(
       `preflight: PostgreSQL ${p.serverVersion}, database ${f.database}, agent ${versions[n.side]}`,
     );
   }
-  // Before any other refusal: on a pair another tool replicates, no remedy pgduplex offers applies.
-  await refuseForeign(agents, f, o.report);
+  // Before any other refusal: on a pair another tool replicates, no remedy pgduplex offers applies (but --adopt's).
+  const adoption = o.adopt ? await adoptPreflight(agents, f, o.report) : undefined;
+  if (!o.adopt) await refuseForeign(agents, f, o.report);
+  if (adoption)
+    reportScriptSettings(
+      [f.source, f.target].map((n) => ({ node: n.node, settings: pg[n.side].settings })),
+      o.report,
+    );
   if (!hz)
     throw new PgduplexError('PG_QUERY_FAILED', `could not read the hazards of ${f.database} on ${f.source.node}`);
-  return { pg, hazards: hz, ...selectTables(hz, f, o) };
+  return { pg, hazards: hz, ...selectTables(hz, f, o), ...(adoption ? { adoption } : {}) };
 }
 
 /** The target needs room for the copy (the source database plus a margin); only asked when data will be copied. */

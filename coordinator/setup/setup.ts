@@ -21,6 +21,8 @@ export interface SetupOptions extends BootstrapOptions {
   fullVerify?: boolean;
   /** max_slot_wal_keep_size on both nodes (default PAIR_SETTINGS'). */
   maxSlotWalKeepSize?: string;
+  /** Take over the replication FS PBX's script made (setup --adopt). */
+  adopt?: boolean;
 }
 
 /** What setup hands back: a real run's result, or a dry run's plan with every step's check answer. */

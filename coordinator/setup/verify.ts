@@ -9,6 +9,7 @@ import { sequencesStatusAction } from '../../shared/protocol/replication-actions
 import type { Agents } from './agents.js';
 import type { Report } from './runner.js';
 import type { PairFacts } from './steps.js';
+import { settledDifferences, type PairSlots } from './settled.js';
 import { sampleDifferingKeys, type DifferingKey } from './verify-sample.js';
 
 /** Everything verify found that differs: table contents, table shapes, sequences that could collide. */
@@ -62,7 +63,7 @@ export async function verifyPair(
   f: PairFacts,
   report: Report,
   excluded: readonly string[] = [],
-  o: { contents?: boolean; lastComparedAt?: string } = {},
+  o: { contents?: boolean; lastComparedAt?: string; settled?: PairSlots } = {},
 ): Promise<VerifyResult> {
   const both = <D extends ActionDescriptor>(d: D, params: ParamsOf<D>): Promise<[ResultOf<D>, ResultOf<D>]> => {
     const call = (n: PairFacts['source']) => agents.call(n.side, d, params, { timeoutMs: 3_600_000 });
@@ -72,21 +73,24 @@ export async function verifyPair(
   const contents = o.contents ?? true;
   const none = async (): Promise<[Sums, Sums]> => [[], []];
   const [[a, b], [da, dbs], [qa, qb]] = await Promise.all([
-    contents ? both(tablesChecksumAction, db) : none(),
+    contents && !o.settled ? both(tablesChecksumAction, db) : none(),
     both(schemaDigestAction, db),
     both(sequencesStatusAction, db),
   ]);
   const pairName = `${f.source.node}/${f.target.node}`;
   for (const t of excluded) report('note', pairName, `verify: ${t} is not replicated (excluded), not compared`);
 
+  const settled = contents && o.settled ? await settledDifferences(agents, f, o.settled, excluded) : undefined;
   const names = [...new Set([...a, ...b].map((t) => t.table))].filter((t) => !excluded.includes(t)).sort();
-  const differences: VerifyResult['differences'] = names.flatMap((table) => {
-    const x = a.find((t) => t.table === table);
-    const y = b.find((t) => t.table === table);
-    if (x && y && x.rows === y.rows && x.sum === y.sum) return [];
-    return [{ table, ...(x ? { source: { rows: x.rows } } : {}), ...(y ? { target: { rows: y.rows } } : {}) }];
-  });
-  for (const d of differences.slice(0, SAMPLED_TABLES)) {
+  const differences: VerifyResult['differences'] =
+    settled?.differences ??
+    names.flatMap((table) => {
+      const x = a.find((t) => t.table === table);
+      const y = b.find((t) => t.table === table);
+      if (x && y && x.rows === y.rows && x.sum === y.sum) return [];
+      return [{ table, ...(x ? { source: { rows: x.rows } } : {}), ...(y ? { target: { rows: y.rows } } : {}) }];
+    });
+  for (const d of settled ? [] : differences.slice(0, SAMPLED_TABLES)) {
     if (d.source && d.target) d.sampleKeys = await sampleDifferingKeys(agents, f, d.table);
   }
   for (const d of differences) {
@@ -138,11 +142,11 @@ export async function verifyPair(
     );
   }
 
-  const tables = contents ? names.length : shapes.length;
+  const tables = settled?.tables ?? (contents ? names.length : shapes.length);
   const result = { tables, differences, schema, sequences };
   const since = o.lastComparedAt ? `compared ${o.lastComparedAt}, nothing changed since` : 'nothing changed';
   const what = contents
-    ? `${tables} tables identical (rows and checksums)`
+    ? `${tables} tables identical (rows and checksums${settled ? ', rows in flight awaited' : ''})`
     : `${tables} tables (contents not compared: ${since}; pgduplex verify compares them)`;
   if (!verified(result)) return result;
   // Recorded against each journal: the next run that changes nothing may then skip the row compare.

@@ -182,6 +182,13 @@ export async function teardown(agents: Agents, o: TeardownOptions): Promise<Tear
   const note = mixedVersionNote(versions);
   // Teardown works across versions (journal.list/undo and the entries' names are kept), so this only informs.
   if (note) o.report('note', plan.nodes[0].node, note);
+  if (plan.nodes.some((n) => n.reachable && n.pending.some((e) => e.action === 'subscription-adopt')))
+    o.report(
+      'note',
+      plan.nodes.map((n) => n.node).join('+'),
+      "this pair's replication was taken over from FS PBX's setup_logical_replication.sh (setup --adopt): " +
+        "teardown removes pgduplex's and does not restore the script's, so the nodes stop replicating",
+    );
   const partial = plan.nodes.some((n) => !n.reachable);
   for (const n of plan.nodes)
     if (!n.reachable) o.report('note', n.node, `not reachable (${n.reason}): its side is left for a later run`);

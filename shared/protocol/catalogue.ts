@@ -12,6 +12,7 @@ import {
 } from './control.js';
 import { pingAction, peerUnpairAction } from './actions.js';
 import * as data from './data.js';
+import { foreignAccessChange, foreignDropChange, slotCopyChange, subscriptionAdoptChange } from './adopt.js';
 import { factsAction, hazardsAction } from './facts.js';
 import { firewallChange } from './firewall.js';
 import { replicationForeignAction } from './foreign.js';
@@ -36,6 +37,10 @@ export const CHANGES: readonly ChangeDescriptor[] = [
   repl.subscriptionChange,
   repl.subscriptionDropChange,
   repl.slotDropChange,
+  slotCopyChange,
+  subscriptionAdoptChange,
+  foreignDropChange,
+  foreignAccessChange,
 ];
 
 /** Every other action: reads, and state changes that are not journaled (pairing, restarts, undo itself). */

@@ -10,6 +10,8 @@ export const foreignSubscriptionSchema = z.strictObject({
   name: z.string(),
   oid: z.number(),
   enabled: z.boolean(),
+  /** The slot it reads on its publisher (null after `slot_name = NONE`). */
+  slot: z.string().nullable(),
   publications: z.array(z.string()),
   host: z.string().nullable(),
   port: z.string().nullable(),

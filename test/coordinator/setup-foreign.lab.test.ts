@@ -109,7 +109,7 @@ describe('pgduplex setup on a pair FS PBX script set up', () => {
     expect(onB).toContain(`pg_hba.conf block "# >>> fspbx logical replication (${A}) >>>"`);
     expect(onB).toContain(`-A INPUT -s ${A}/32 -p tcp -m tcp --dport 5432 -j ACCEPT`);
     expect(err).toContain('pgduplex will not stack its own replication on these');
-    expect(err).toContain('Remove them on both nodes, or keep using the script');
+    expect(err).toContain('pgduplex setup --adopt');
     expect(log(r)).not.toContain(labSecret());
     expect(await pendingJournalCounts()).toEqual(journalsBefore);
     for (const node of ['a', 'b'] as const) expect(await snapshot(node), node).toEqual(before[node]);

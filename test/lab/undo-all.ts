@@ -6,7 +6,7 @@ import { trySql } from './sql.js';
 type Entry = { id: string; action: string; undone: boolean };
 
 /** Entries that create or drop subscriptions: undone first, among themselves newest first (a drop's undo re-creates). */
-const SUBSCRIPTION_ACTIONS = new Set(['subscription', 'subscription-drop']);
+const SUBSCRIPTION_ACTIONS = new Set(['subscription', 'subscription-adopt', 'subscription-drop']);
 
 // A subscription dropped while the peer's walsender for it is still exiting leaves its slot behind ("slot is
 // active"); with wal_level back to replica that slot would keep PostgreSQL from starting.

@@ -40,7 +40,18 @@ describe('the action catalogue', () => {
       CHANGES.filter((c) => c.teardown === 'keep')
         .map((c) => c.name)
         .sort(),
-    ).toEqual(['backup', 'backup-restore', 'extensions', 'schema-import', 'slot-drop', 'subscription-drop']);
-    expect(CHANGES.filter((c) => c.teardown === 'first').map((c) => c.name)).toEqual(['subscription']);
+    ).toEqual([
+      'backup',
+      'backup-restore',
+      'extensions',
+      'foreign-drop',
+      'schema-import',
+      'slot-drop',
+      'subscription-drop',
+    ]);
+    expect(CHANGES.filter((c) => c.teardown === 'first').map((c) => c.name)).toEqual([
+      'subscription',
+      'subscription-adopt',
+    ]);
   });
 });
