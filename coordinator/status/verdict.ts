@@ -1,4 +1,5 @@
 import {
+  PGDUPLEX_OBJECT_PREFIX,
   compareLsn,
   slotLagSeconds,
   type ReplicationLogError,
@@ -88,6 +89,12 @@ function heldWal(pub: NodeView, sub: NodeView, slot: SlotFacts): string {
   );
 }
 
+/** Enabled subscriptions in the database that are not pgduplex's: another tool (FS PBX's script) replicates. */
+const foreignOf = (n: NodeView, database: string): string[] =>
+  (n.snapshot?.subscriptions ?? [])
+    .filter((x) => x.database === database && x.enabled && !x.name.startsWith(PGDUPLEX_OBJECT_PREFIX))
+    .map((x) => x.name);
+
 function assessDirection(pub: NodeView, sub: NodeView, database: string, t: Thresholds): DirectionStatus {
   const name = subscriptionName(pub.node);
   const s = sub.snapshot?.subscriptions.find((x) => x.name === name && x.database === database);
@@ -100,7 +107,19 @@ function assessDirection(pub: NodeView, sub: NodeView, database: string, t: Thre
 
   if (!sub.snapshot)
     add('degraded', `${sub.node}: ${sub.problem ?? 'unknown'}; ${pub.node}'s changes are not applied there`);
-  else if (!s) {
+  else if (!s && foreignOf(sub, database).length > 0) {
+    const names = foreignOf(sub, database).join(', ');
+    add(
+      'degraded',
+      `there is no subscription ${name} on ${sub.node}; it has ${names}, which pgduplex did not make (FS PBX's ` +
+        `setup_logical_replication.sh makes such) and does not watch: ${pub.node} → ${sub.node} is not pgduplex's`,
+    );
+    remedies.push({
+      node: sub.node,
+      command: 'pgduplex setup --adopt',
+      effect: "takes the script's replication over without copying the data again (--dry-run first)",
+    });
+  } else if (!s) {
     add(
       'broken',
       `there is no subscription ${name} on ${sub.node} (database ${database}): nothing replicates ${pub.node} ` +

@@ -102,6 +102,25 @@ describe('assessPair', () => {
     expect(assessPair(pair(node('a', 'b'), node('b', 'a'), ['0.2.0', null]), T).versionNote).toBeNull();
   });
 
+  it("points a pair FS PBX's script replicates at setup --adopt, naming the script's subscription", () => {
+    const script = (name: string, other: string): NodeView => ({
+      node: name,
+      agentReachable: true,
+      errors: [],
+      snapshot: snap({
+        slots: [slot(`fspbx_subscription_${name}_to_${other}`)],
+        subscriptions: [sub(`fspbx_subscription_${other}_to_${name}`)],
+      }),
+    });
+    const r = assessPair(pair(script('a', 'b'), script('b', 'a')), T);
+    expect(r.verdict).toBe('degraded');
+    const [ab] = r.directions;
+    expect(ab!.problems[0]!.text).toContain(
+      'there is no subscription pgduplex_from_a on b; it has fspbx_subscription_a_to_b, which pgduplex did not make',
+    );
+    expect(ab!.remedies.map((x) => x.command)).toEqual(['pgduplex setup --adopt']);
+  });
+
   it('calls a streaming pair with both subscriptions and slots healthy, naming each direction', () => {
     const r = assessPair(pair(node('a', 'b'), node('b', 'a')), T);
     expect(r.verdict).toBe('healthy');

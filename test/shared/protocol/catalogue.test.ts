@@ -44,6 +44,7 @@ describe('the action catalogue', () => {
       'backup',
       'backup-restore',
       'extensions',
+      'foreign-access',
       'foreign-drop',
       'schema-import',
       'slot-drop',

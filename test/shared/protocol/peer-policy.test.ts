@@ -4,7 +4,9 @@ import type { ActionDescriptor } from '../../../shared/protocol/actions.js';
 import type { PairPolicy } from '../../../shared/protocol/peer-policy.js';
 import { pgReachAction } from '../../../shared/protocol/postgres.js';
 import { tablesDiffAction } from '../../../shared/protocol/data.js';
-import { replicationForeignAction } from '../../../shared/protocol/foreign.js';
+import { replicationForeignAction, type ForeignReplication } from '../../../shared/protocol/foreign.js';
+import { readAdoption } from '../../../coordinator/setup/adopt.js';
+import { adoptPhases } from '../../../coordinator/setup/adopt-plan.js';
 import {
   configureSteps,
   credentialSteps,
@@ -14,6 +16,26 @@ import {
   subscriptionStep,
   type PairFacts,
 } from '../../../coordinator/setup/steps.js';
+
+/** What replication.foreign answers on `node` of a pair FS PBX's script set up (`other` at `otherAddress`). */
+const script = (node: string, other: string, otherAddress: string): ForeignReplication => ({
+  publications: [{ name: `fspbx_publication_${node}`, allTables: true }],
+  subscriptions: [
+    {
+      name: `fspbx_subscription_${other}_to_${node}`,
+      oid: 1,
+      enabled: true,
+      slot: `fspbx_subscription_${other}_to_${node}`,
+      publications: [`fspbx_publication_${other}`],
+      host: otherAddress,
+      port: null,
+      user: 'fusionpbx',
+    },
+  ],
+  slots: [{ name: `fspbx_subscription_${node}_to_${other}`, plugin: 'pgoutput', active: true, syncOf: null }],
+  hbaBlocks: [{ file: '/etc/postgresql/17/main/pg_hba.conf', peer: otherAddress, begin: 1, end: 5, rules: [] }],
+  firewall: [],
+});
 
 // b's view: a (10.0.0.1) is its paired peer; setup runs on a, so b's steps reach b as peer calls.
 const f: PairFacts = {
@@ -105,6 +127,44 @@ describe('the pair policy', () => {
     const peer = ok['peer'] as Record<string, unknown>;
     expect(ask(change('subscription'), with_({ peer: { ...peer, host: '203.0.113.9' } }))?.param).toBe('peer.host');
     expect(ask(change('subscription'), with_({ peer: { ...peer, user: 'postgres' } }))?.param).toBe('peer.user');
+  });
+
+  it("lets the peer hand over and drop only the script's objects, as setup --adopt sends them", () => {
+    const adoption = readAdoption(
+      { ref: f.source, foreign: script('a', 'b', '10.0.0.2'), pgduplexSubs: new Map(), slots: [] },
+      { ref: f.target, foreign: script('b', 'a', '10.0.0.1'), pgduplexSubs: new Map(), slots: [] },
+      'fusionpbx',
+    )!;
+    const steps = adoptPhases({ f, adoption, binary: true, before: [], verify: {} })
+      .flatMap((p) => p.steps)
+      .filter((s) => s.side === 'peer' && s.kind === 'change');
+    expect(steps.map((s) => s.action)).toEqual([
+      'subscription-adopt',
+      'slot-copy',
+      'foreign-drop',
+      'foreign-drop',
+      'foreign-access',
+    ]);
+    for (const s of steps) expect(ask(change(s.action), s.params), s.action).toBeUndefined();
+    const adopt = steps[0]!.params;
+    expect(ask(change('subscription-adopt'), { ...adopt, adopt: 'pgduplex_from_b' })?.param).toBe('adopt');
+    expect(
+      ask(change('subscription-adopt'), { ...adopt, peer: { ...(adopt['peer'] as object), host: '203.0.113.9' } })
+        ?.param,
+    ).toBe('peer.host');
+    expect(ask(change('slot-copy'), { database: 'fusionpbx', from: 'debezium', to: 'pgduplex_from_b' })?.param).toBe(
+      'from',
+    );
+    expect(
+      ask(change('slot-copy'), { database: 'fusionpbx', from: 'fspbx_subscription_b_to_a', to: 'pgduplex_from_a' })
+        ?.param,
+    ).toBe('to');
+    expect(ask(change('foreign-drop'), { database: 'fusionpbx', slot: 'debezium' })?.param).toBe('slot');
+    expect(ask(change('foreign-drop'), { database: 'fusionpbx', publication: 'pgduplex_pub' })?.param).toBe(
+      'publication',
+    );
+    expect(ask(change('foreign-access'), { peer: '203.0.113.9', port: 5432 })?.param).toBe('peer');
+    expect(ask(change('foreign-access'), { peer: '10.0.0.1', port: 22 })?.param).toBe('port');
   });
 
   it('lets reads reach only the peer and the replicated schema', () => {
