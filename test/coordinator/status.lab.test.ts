@@ -139,7 +139,7 @@ describe('pgduplex status on the lab pair', () => {
       expect(d.remedies[0]).toMatchObject({
         node: d.to,
         command: expect.stringMatching(
-          new RegExp(`ALTER SUBSCRIPTION ${d.subscription} SKIP \\(lsn = '[0-9A-F]+/[0-9A-F]+'\\)`),
+          new RegExp(`ALTER SUBSCRIPTION \\\\"${d.subscription}\\\\" SKIP \\(lsn = '[0-9A-F]+/[0-9A-F]+'\\)`),
         ),
       });
       expect(human.stdout).toContain(`${d.to}# ${d.remedies[0]?.command}`);
