@@ -13,7 +13,7 @@ import {
 import { pingAction, peerUnpairAction } from './actions.js';
 import * as data from './data.js';
 import { factsAction, hazardsAction } from './facts.js';
-import { firewallChange } from './firewall.js';
+import { firewallChange, monitoringFirewallChange } from './firewall.js';
 import { replicationForeignAction } from './foreign.js';
 import { journalListAction, journalUndoAction } from './journal.js';
 import * as pg from './postgres.js';
@@ -36,6 +36,7 @@ export const CHANGES: readonly ChangeDescriptor[] = [
   repl.subscriptionChange,
   repl.subscriptionDropChange,
   repl.slotDropChange,
+  monitoringFirewallChange,
 ];
 
 /** Every other action: reads, and state changes that are not journaled (pairing, restarts, undo itself). */
