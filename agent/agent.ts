@@ -5,11 +5,13 @@ import { VERSION } from '../shared/version.js';
 import { MAX_CALL_JSON_BYTES } from '../shared/protocol/messages.js';
 import type { AgentServices } from './actions/context.js';
 import { buildRegistry } from './actions/index.js';
+import { syncMonitoringFirewallLogged } from './actions/monitoring-firewall.js';
 import { BACKUP_ROOT } from './backup/manifest.js';
 import type { AgentConfig } from './config/schema.js';
 import { HealthMonitor } from './health/monitor.js';
 import { listenTcp, listenUnix } from './http/listen.js';
-import { healthRoutes } from './http/routes.js';
+import { monitoringAccess } from './http/monitoring-access.js';
+import { healthRoutes, publicHealthRoutes } from './http/routes.js';
 import { rpcRoute } from './http/rpc.js';
 import { createHttpServer } from './http/server.js';
 import { agentPortFirewall } from './peer/agent-port-firewall.js';
@@ -76,7 +78,14 @@ export async function startAgent(config: AgentConfig, log: Logger): Promise<Runn
   const rpc = rpcRoute(registry.dispatch, log);
 
   const routes = healthRoutes(monitor, registry.outcomes);
-  const tcp = createHttpServer(routes, L, log.child({ listener: 'tcp' }));
+  // Over TCP the detail is for agent.json's monitoringHosts only; the root-only socket always has it.
+  const publicRoutes = publicHealthRoutes(monitor);
+  const monitoring = monitoringAccess(config.monitoringHosts);
+  const tcp = createHttpServer(
+    (req) => (monitoring(req.socket.remoteAddress) ? routes : publicRoutes),
+    L,
+    log.child({ listener: 'tcp' }),
+  );
   const unix = createHttpServer(routes, L, log.child({ listener: 'unix' }), {
     routes: new Map([['/v1/rpc', rpc]]),
     maxBodyBytes: MAX_CALL_JSON_BYTES,
@@ -115,6 +124,11 @@ export async function startAgent(config: AgentConfig, log: Logger): Promise<Runn
     },
     'agent started',
   );
+  const monitoringSynced = syncMonitoringFirewallLogged(
+    services,
+    config.monitoringHosts,
+    log.child({ component: 'firewall' }),
+  );
   void warmed.then((r) => {
     if (r.ok) log.info('PostgreSQL is ready');
     else log.warn({ reason: r.reason }, 'PostgreSQL is not ready');
@@ -122,6 +136,7 @@ export async function startAgent(config: AgentConfig, log: Logger): Promise<Runn
   return {
     tcpAddress: { host: config.listen.host, port },
     async stop() {
+      await monitoringSynced;
       const cut = await registry.drain(L.stopDrainMs);
       if (cut) log.warn({ action: cut }, 'stopping with an action still running; its change may not be journaled');
       monitor.close();

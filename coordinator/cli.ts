@@ -4,6 +4,7 @@ import { VERSION } from '../shared/version.js';
 import { DEFAULT_SOCKET } from './agent-client.js';
 import { addNodeCommands } from './cli/node.js';
 import { addReplicationCommands } from './cli/replication.js';
+import { safeLine } from './render/safe-text.js';
 
 /** Exit codes scripts can rely on. */
 export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
@@ -38,7 +39,8 @@ export async function runCli(argv: readonly string[]): Promise<number> {
         : EXIT.usage;
     }
     const e = toPgduplexError(err);
-    process.stderr.write(`pgduplex: ${e.message}\n${e.hint ? `  ${e.hint}\n` : ''}`);
+    // An error may come from either agent: its text is shown, never acted on by the terminal.
+    process.stderr.write(`pgduplex: ${safeLine(e.message)}\n${e.hint ? `  ${safeLine(e.hint)}\n` : ''}`);
     return e.code === 'USAGE' ? EXIT.usage : EXIT.failed;
   }
 }

@@ -24,6 +24,7 @@ import { slotDropAction, subscriptionDropAction } from './teardown-ops.js';
 import { pgPassfileAction } from './pg-passfile.js';
 import { subscriptionAction, subscriptionStatusHandler } from './subscription.js';
 import { firewallAction } from './firewall.js';
+import { monitoringFirewallAction } from './monitoring-firewall.js';
 import { pairAcceptHandler } from './pair-accept.js';
 import { pgHbaAction } from './pg-hba.js';
 import { pgReachHandler } from './pg-reach.js';
@@ -47,6 +48,7 @@ import { whoamiHandler } from './whoami.js';
 export function buildRegistry(s: AgentServices): ActionRegistry {
   const changes: ChangeAction[] = [
     firewallAction,
+    monitoringFirewallAction,
     backupAction,
     backupRestoreAction,
     publicationAction,

@@ -1,6 +1,7 @@
 import { isIP } from 'node:net';
 import { isAbsolute } from 'node:path';
 import { z } from 'zod';
+import { readSourceNetwork, sourceText } from '../firewall/address.js';
 
 /** Where the agent looks for its config unless `--config` says otherwise. */
 export const DEFAULT_CONFIG_PATH = '/etc/pgduplex/agent.json';
@@ -66,6 +67,15 @@ const limitsSchema = z
   })
   .prefault({});
 
+/** A monitoring host or network, kept in the canonical text iptables-save prints (`192.0.2.0/24`, `10.0.0.5/32`). */
+const monitoringSource = z.string().transform((value, ctx) => {
+  const source = readSourceNetwork(value);
+  if (typeof source !== 'string') return sourceText(source);
+  const example = /^(is not|must be)/.test(source) ? ' (e.g. "10.0.0.5" or "192.0.2.0/24")' : '';
+  ctx.addIssue({ code: 'custom', message: `${source}${example}` });
+  return z.NEVER;
+});
+
 /** The whole agent.json: strict, so a typo in a key is an error, never a silently ignored setting. */
 export const agentConfigSchema = z.strictObject({
   listen: listenSchema,
@@ -78,6 +88,8 @@ export const agentConfigSchema = z.strictObject({
   postgresql: postgresqlSchema.optional(),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   pair: pairSchema,
+  /** Hosts that see /health and /metrics in full over TCP; the agent opens its port for them. */
+  monitoringHosts: z.array(monitoringSource).max(32).default([]),
   limits: limitsSchema,
 });
 

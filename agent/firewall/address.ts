@@ -50,6 +50,52 @@ export function parseHostAddress(value: unknown): HostAddress {
   throw bad('is not a single IPv4 or IPv6 address (hostnames are not accepted)');
 }
 
+/** A monitoring source from agent.json: one host, or a network written with its prefix length. */
+export interface SourceNetwork extends HostAddress {
+  /** 32 or 128 for a single host. */
+  prefix: number;
+}
+
+/**
+ * Reads `10.0.0.5`, `192.0.2.0/24` or `fd00::/64`; the reason in words when it is not one (host bits set,
+ * /0, an IPv4 address written as IPv6), so config validation can name the bad value.
+ */
+export function readSourceNetwork(value: unknown): SourceNetwork | string {
+  if (typeof value !== 'string' || value.length > 64) return 'must be an IPv4 or IPv6 address or network';
+  const [host = '', prefixText, ...rest] = value.split('/');
+  if (rest.length > 0 || (prefixText !== undefined && !/^\d{1,3}$/.test(prefixText)))
+    return 'must be an address, or a network such as "192.0.2.0/24"';
+  let parsed: HostAddress;
+  try {
+    parsed = parseHostAddress(host);
+  } catch (err) {
+    if (!(err instanceof PgduplexError)) throw err;
+    return err.message.replace(/^address "[^"]*" /, '').replace('of a peer connection', 'of a connection');
+  }
+  const bits = parsed.family === 4 ? 32 : 128;
+  const prefix = prefixText === undefined ? bits : Number(prefixText);
+  if (prefix === 0) return 'has prefix /0, which would let everyone in';
+  if (prefix > bits) return `has prefix /${prefix}; use 1..${bits}`;
+  const words = parsed.family === 4 ? ipv4Words(parsed.address) : ipv6Words(parsed.address);
+  const masked = words.map((w, i) => w & maskWord(prefix - i * 16));
+  if (masked.some((w, i) => w !== words[i])) {
+    const network = parsed.family === 4 ? ipv4Text(masked) : formatIpv6(masked);
+    return `has host bits set; the network is "${network}/${prefix}"`;
+  }
+  return { ...parsed, prefix };
+}
+
+/** The text of a source as iptables-save prints it after -s: `10.0.0.5/32`, `192.0.2.0/24`. */
+export const sourceText = (s: SourceNetwork): string => `${s.address}/${s.prefix}`;
+
+const maskWord = (bitsLeft: number): number =>
+  bitsLeft >= 16 ? 0xffff : bitsLeft <= 0 ? 0 : (0xffff << (16 - bitsLeft)) & 0xffff;
+const ipv4Words = (a: string): number[] => {
+  const [p = 0, q = 0, r = 0, t = 0] = a.split('.').map(Number);
+  return [(p << 8) | q, (r << 8) | t];
+};
+const ipv4Text = (w: number[]): string => w.flatMap((x) => [x >> 8, x & 0xff]).join('.');
+
 function ipv6Words(text: string): number[] {
   let s = text.toLowerCase();
   const lastColon = s.lastIndexOf(':');

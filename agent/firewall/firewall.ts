@@ -23,6 +23,8 @@ export type { Family, PeerPort } from './rules.js';
 export interface ListedPeerRule {
   family: Family;
   address: string;
+  /** 32 or 128 (one host) but for a monitoring network. */
+  prefix: number;
   port: number;
   purpose: string;
   /** The INPUT jump to our chain is in place (first), so the rule takes effect. */
@@ -49,7 +51,11 @@ export async function allowPeerPort(
   input: PeerPort,
   opts: FirewallOptions,
 ): Promise<{ changed: boolean; family: Family }> {
-  const rule = peerRule(input);
+  return allowRule(peerRule(input), opts);
+}
+
+/** allowPeerPort for a rule already validated (a monitoring network's, from monitoringRule). */
+export async function allowRule(rule: PeerRule, opts: FirewallOptions): Promise<{ changed: boolean; family: Family }> {
   const family = rule.family;
   return serial(async () => {
     let changed = false;
@@ -89,7 +95,11 @@ async function verifyAllowed(rule: PeerRule, opts: FirewallOptions): Promise<voi
 
 /** Removes that one rule; the last rule out also takes the INPUT jump and the chain, leaving no trace. */
 export async function revokePeerPort(input: PeerPort, opts: FirewallOptions): Promise<{ changed: boolean }> {
-  const rule = peerRule(input);
+  return revokeRule(peerRule(input), opts);
+}
+
+/** revokePeerPort for a rule already validated. */
+export async function revokeRule(rule: PeerRule, opts: FirewallOptions): Promise<{ changed: boolean }> {
   const family = rule.family;
   return serial(async () => {
     const before = await state(family, opts);
@@ -132,7 +142,14 @@ export async function listPeerRules(opts: FirewallOptions): Promise<ListedPeerRu
     for (const tokens of s.chainRules) {
       const rule = ruleFromTokens(tokens, family);
       if (rule)
-        out.push({ family, address: rule.address, port: rule.port, purpose: rule.purpose, live: jumpIsHealthy(s) });
+        out.push({
+          family,
+          address: rule.address,
+          prefix: rule.prefix,
+          port: rule.port,
+          purpose: rule.purpose,
+          live: jumpIsHealthy(s),
+        });
     }
   }
   return out;
@@ -151,5 +168,6 @@ export async function persist(opts: FirewallOptions): Promise<{ persisted: boole
 }
 
 function describe(rule: PeerRule): string {
-  return `tcp ${rule.port} from ${rule.address} (${rule.purpose})`;
+  const net = rule.prefix === (rule.family === 4 ? 32 : 128) ? '' : `/${rule.prefix}`;
+  return `tcp ${rule.port} from ${rule.address}${net} (${rule.purpose})`;
 }

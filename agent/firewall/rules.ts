@@ -1,5 +1,5 @@
 import { PgduplexError } from '../../shared/errors.js';
-import { describeValue, parseHostAddress, type Family } from './address.js';
+import { describeValue, parseHostAddress, readSourceNetwork, type Family } from './address.js';
 
 export { describeValue, type Family } from './address.js';
 
@@ -16,10 +16,14 @@ export interface PeerPort {
   purpose: string;
 }
 
-/** A validated PeerPort: canonical address text and the family that picks the tool. */
+/** A validated PeerPort: canonical address text, its prefix (a single host but for monitoring) and the family. */
 export interface PeerRule extends PeerPort {
   family: Family;
+  prefix: number;
 }
+
+/** The purpose of the rules that open the agent port for agent.json's monitoringHosts. */
+export const MONITORING_PURPOSE = 'monitoring';
 
 /** An argv for iptables/ip6tables (the binary itself excluded), built only from validated values. */
 export type Argv = readonly string[];
@@ -41,14 +45,23 @@ export function peerRule(input: unknown): PeerRule {
       hint: 'use a lowercase word such as "agent" or "postgresql" (a-z, 0-9, -; at most 32 characters)',
     });
   }
-  return { address: host.address, family: host.family, port, purpose };
+  return { address: host.address, family: host.family, prefix: host.family === 4 ? 32 : 128, port, purpose };
+}
+
+/** A monitoring host's rule: the one kind that may name a network (agent.json's monitoringHosts, never a peer). */
+export function monitoringRule(input: { source: unknown; port: unknown }): PeerRule {
+  const source = readSourceNetwork(input.source);
+  if (typeof source === 'string')
+    throw new PgduplexError('BAD_PARAMS', `monitoring source ${describeValue(input.source)} ${source}`);
+  const rule = peerRule({ address: source.address, port: input.port, purpose: MONITORING_PURPOSE });
+  return { ...rule, prefix: source.prefix };
 }
 
 /** The match-and-target part of a rule, in the exact token order iptables-save prints it back. */
 export function ruleSpec(rule: PeerRule): Argv {
   return [
     '-s',
-    `${rule.address}/${rule.family === 4 ? 32 : 128}`,
+    `${rule.address}/${rule.prefix}`,
     '-p',
     'tcp',
     '-m',

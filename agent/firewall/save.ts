@@ -1,5 +1,15 @@
 import { PgduplexError } from '../../shared/errors.js';
-import { CHAIN, COMMENT_PREFIX, JUMP_SPEC, peerRule, ruleSpec, type Family, type PeerRule } from './rules.js';
+import {
+  CHAIN,
+  COMMENT_PREFIX,
+  JUMP_SPEC,
+  MONITORING_PURPOSE,
+  monitoringRule,
+  peerRule,
+  ruleSpec,
+  type Family,
+  type PeerRule,
+} from './rules.js';
 
 /** What the agent needs to know about the filter table, read in one iptables-save call. */
 export interface FilterState {
@@ -45,7 +55,9 @@ export function ruleFromTokens(tokens: readonly string[], family: Family): PeerR
   if (source === undefined || comment === undefined || !comment.startsWith(COMMENT_PREFIX)) return undefined;
   let rule: PeerRule;
   try {
-    rule = peerRule({ address: source, port, purpose: comment.slice(COMMENT_PREFIX.length) });
+    const purpose = comment.slice(COMMENT_PREFIX.length);
+    rule =
+      purpose === MONITORING_PURPOSE ? monitoringRule({ source, port }) : peerRule({ address: source, port, purpose });
   } catch (err) {
     if (err instanceof PgduplexError) return undefined;
     throw err;

@@ -46,6 +46,47 @@ export function healthRoutes(monitor: HealthMonitor, outcomes?: ActionOutcomes):
   ]);
 }
 
+const detailRefused = (path: string): RouteResult => ({
+  status: 403,
+  body: {
+    error: new PgduplexError('REFUSED', `${path} is served in full only to agent.json's monitoringHosts`, {
+      hint: 'add this host to "monitoringHosts" in /etc/pgduplex/agent.json, or ask the unix socket as root',
+    }).toJSON(),
+  },
+});
+
+/**
+ * The routes for any other TCP client: liveness and readiness as a bare verdict, nothing else — no
+ * versions, names, paths, lag or disk. `/health` is readiness as `{"status": "ok"}` or 503; `/metrics`
+ * and a lag threshold on `/health/ready` are refused with 403.
+ */
+export function publicHealthRoutes(monitor: HealthMonitor): ReadonlyMap<string, Route> {
+  return new Map<string, Route>([
+    [
+      '/health',
+      async () => {
+        const r = await monitor.ready();
+        return r.ok ? { status: 200, body: { status: 'ok' } } : { status: 503, body: { status: 'unavailable' } };
+      },
+    ],
+    [
+      '/health/live',
+      () => (monitor.live().ok ? { status: 200, body: { ok: true } } : { status: 503, body: { ok: false } }),
+    ],
+    [
+      '/health/ready',
+      async (query) => {
+        const parsed = readyQuery(query);
+        if (parsed instanceof PgduplexError) return { status: 400, body: { error: parsed.toJSON() } };
+        if (parsed.maxLagBytes !== undefined) return detailRefused('/health/ready?max_lag_bytes');
+        const r = await monitor.ready();
+        return { status: r.ok ? 200 : 503, body: { ok: r.ok } };
+      },
+    ],
+    ['/metrics', () => detailRefused('/metrics')],
+  ]);
+}
+
 /** /health/ready takes only `max_lag_bytes`, a whole number; anything else is refused rather than ignored. */
 export function readyQuery(query: URLSearchParams): { maxLagBytes?: number } | PgduplexError {
   const hint = 'use /health/ready or /health/ready?max_lag_bytes=N with N a whole number of bytes, e.g. 16777216';

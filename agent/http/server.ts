@@ -22,9 +22,12 @@ const CLIENT_ERROR_STATUS = new Map([
  */
 export type PostRoute = (body: unknown, emit: (event: Record<string, unknown>) => void) => Promise<RouteResult>;
 
+/** The GET routes, or which routes a request gets (by its source: the TCP listener's monitoring allowlist). */
+export type RouteTable = ReadonlyMap<string, Route> | ((req: IncomingMessage) => ReadonlyMap<string, Route>);
+
 /** Builds the agent's HTTP server: read-only routes, capped bodies, typed JSON errors. */
 export function createHttpServer(
-  routes: ReadonlyMap<string, Route>,
+  routes: RouteTable,
   limits: HttpLimits,
   log: Logger,
   post: { routes: ReadonlyMap<string, PostRoute>; maxBodyBytes: number } = { routes: new Map(), maxBodyBytes: 0 },
@@ -39,7 +42,7 @@ export function createHttpServer(
     (req, res) => {
       (req.method === 'POST' && post.routes.has(pathOf(req.url) ?? '')
         ? handlePost(post, req, res)
-        : handle(routes, limits, req, res)
+        : handle(typeof routes === 'function' ? routes(req) : routes, limits, req, res)
       ).catch((err: unknown) => {
         log.error({ err: toPgduplexError(err).toJSON(), url: req.url }, 'request failed');
         if (!res.headersSent) send(res, req, 500, new PgduplexError('INTERNAL', 'internal error').toJSON());

@@ -3,6 +3,7 @@ import { healthReportSchema } from '../../shared/health.js';
 import { getFromAgent } from '../agent-client.js';
 import { palette } from '../render/format.js';
 import { renderHealth } from '../render/health.js';
+import { jsonText, safeDeep } from '../render/safe-text.js';
 
 /** `pgduplex health`: the local agent's view of its node; exit 0 only when PostgreSQL is ready. */
 export async function healthCommand(opts: { socket: string; json: boolean }): Promise<number> {
@@ -19,7 +20,7 @@ export async function healthCommand(opts: { socket: string; json: boolean }): Pr
   }
   const report = parsed.data;
   process.stdout.write(
-    opts.json ? `${JSON.stringify(report, null, 2)}\n` : `${renderHealth(report, palette(process.stdout))}\n`,
+    opts.json ? `${jsonText(report, 2)}\n` : `${renderHealth(safeDeep(report), palette(process.stdout))}\n`,
   );
   return report.postgresql.ready ? 0 : 1;
 }

@@ -12,6 +12,7 @@ import {
 } from '../../shared/protocol/control.js';
 import { callAgent } from '../agent-client.js';
 import { palette } from '../render/format.js';
+import { jsonText, safeDeep, safeLine } from '../render/safe-text.js';
 import { askYesNo } from '../render/tasks.js';
 
 const out = (line = ''): void => void process.stdout.write(`${line}\n`);
@@ -19,8 +20,9 @@ const out = (line = ''): void => void process.stdout.write(`${line}\n`);
 /** `pgduplex whoami`: this node's fingerprint, to read aloud to the other screen. */
 export async function whoamiCommand(o: { socket: string; json: boolean }): Promise<number> {
   const r = await callAgent(o.socket, whoamiAction, {});
-  if (o.json) out(JSON.stringify(r, null, 2));
-  else out(`${r.node}  ${r.fingerprint}  (pgduplex-agent ${r.version}, port ${r.port}/tcp)`);
+  const v = safeDeep(r);
+  if (o.json) out(jsonText(r, 2));
+  else out(`${v.node}  ${v.fingerprint}  (pgduplex-agent ${v.version}, port ${v.port}/tcp)`);
   return 0;
 }
 
@@ -49,13 +51,14 @@ export async function pairAcceptCommand(o: {
     ...(o.fingerprint === undefined ? {} : { fingerprint: o.fingerprint }),
   });
   const c = palette(process.stdout);
-  if (o.json) out(JSON.stringify(r, null, 2));
+  if (o.json) out(jsonText(r, 2));
   else {
-    out(`${r.firewall}.`);
-    out(`This node's fingerprint: ${r.fingerprint}`);
-    out(`\nOn ${o.address}, run as root (valid until ${r.expiresAt}, once), and paste the token when it asks:\n`);
+    const v = safeDeep(r);
+    out(`${v.firewall}.`);
+    out(`This node's fingerprint: ${v.fingerprint}`);
+    out(`\nOn ${o.address}, run as root (valid until ${v.expiresAt}, once), and paste the token when it asks:\n`);
     out(`  ${c.bold("pgduplex pair <this node's address> -")}`);
-    out(`  ${c.bold(r.token)}\n`);
+    out(`  ${c.bold(v.token)}\n`);
   }
   if (!o.wait) return 0;
   if (!o.json) out(`Waiting for the other node to pair (Ctrl-C stops waiting; the window stays open)...`);
@@ -65,10 +68,11 @@ export async function pairAcceptCommand(o: {
     const s = await callAgent(o.socket, pairStatusAction, {});
     if (s.waiting && !asked && o.fingerprint === undefined) {
       asked = true;
-      const w = s.waiting;
+      // The joiner named itself: shown as text, and its fingerprint confirmed exactly as the agent gave it.
+      const w = safeDeep(s.waiting);
       out(`\n${w.node} at ${w.address} wants to pair: fingerprint ${w.fingerprint}, check code ${c.bold(w.check)}.`);
       const yes = await askYesNo(`Does ${w.address} show the same check code? Trust ${w.node}?`);
-      await callAgent(o.socket, pairConfirmAction, { fingerprint: w.fingerprint, accept: yes });
+      await callAgent(o.socket, pairConfirmAction, { fingerprint: s.waiting.fingerprint, accept: yes });
       if (!yes)
         throw new PgduplexError('NOT_CONFIRMED', `${w.node} at ${w.address} was not trusted; nothing was stored`, {
           hint: 'if the codes differed, someone sat in between: find out before pairing again',
@@ -76,11 +80,12 @@ export async function pairAcceptCommand(o: {
       return undefined;
     }
     if (s.paired && s.window.open === false && s.window.used !== false) {
-      if (o.json) out(JSON.stringify(s.paired, null, 2));
+      const p = safeDeep(s.paired);
+      if (o.json) out(jsonText(s.paired, 2));
       else
         out(
-          `Paired with ${s.paired.node} (${s.paired.fingerprint}). Check code: ${c.bold(s.paired.check)} — it must ` +
-            `match the one shown on ${s.paired.node}.`,
+          `Paired with ${p.node} (${p.fingerprint}). Check code: ${c.bold(p.check)} — it must ` +
+            `match the one shown on ${p.node}.`,
         );
       return 0;
     }
@@ -109,17 +114,20 @@ export async function pairConnectCommand(o: {
 }): Promise<number> {
   parseToken(o.token);
   const onProgress = (e: { message: string }) =>
-    void (!o.json && out(`${e.message[0]?.toUpperCase() ?? ''}${e.message.slice(1)}; waiting for it...`));
+    void (
+      !o.json && out(`${safeLine(e.message[0]?.toUpperCase() ?? '')}${safeLine(e.message.slice(1))}; waiting for it...`)
+    );
   // The other node's operator may take the pairing window's 10 minutes to compare the codes.
   const params = { address: o.address, token: o.token, ...(o.port === undefined ? {} : { port: o.port }) };
   const r = await callAgent(o.socket, pairConnectAction, params, { timeoutMs: 12 * 60_000, onProgress });
-  if (o.json) out(JSON.stringify(r, null, 2));
+  if (o.json) out(jsonText(r, 2));
   else {
     const c = palette(process.stdout);
-    out(`${r.firewall}.`);
+    const v = safeDeep(r);
+    out(`${v.firewall}.`);
     out(
-      `Paired with ${r.peer.node} at ${r.peer.address} (${r.peer.fingerprint}). Check code: ${c.bold(r.check)} — it ` +
-        `must match the one shown on ${r.peer.node}.`,
+      `Paired with ${v.peer.node} at ${v.peer.address} (${v.peer.fingerprint}). Check code: ${c.bold(v.check)} — it ` +
+        `must match the one shown on ${v.peer.node}.`,
     );
   }
   return 0;
@@ -128,12 +136,12 @@ export async function pairConnectCommand(o: {
 /** `pgduplex peers`: the paired peer, reachable or not, with the round trip of a call that ran there. */
 export async function peersCommand(o: { socket: string; json: boolean }): Promise<number> {
   const peers = await callAgent(o.socket, peersListAction, {});
-  if (o.json) out(JSON.stringify(peers, null, 2));
+  if (o.json) out(jsonText(peers, 2));
   else if (peers.length === 0)
     out('No peer. Pair with "pgduplex pair --accept <address>" on one node and "pgduplex pair" on the other.');
   const c = palette(process.stdout);
   if (!o.json) {
-    for (const p of peers) {
+    for (const p of safeDeep(peers)) {
       const state = p.reachable
         ? `${c.green('reachable')} ${p.rttMs} ms, agent ${p.peerVersion ?? '?'}`
         : `${c.red('UNREACHABLE')} ${p.error ?? ''}`;
@@ -148,13 +156,14 @@ export async function peersCommand(o: { socket: string; json: boolean }): Promis
 /** `pgduplex unpair`: forget the peer on both sides and close what pairing opened. */
 export async function unpairCommand(o: { socket: string; json: boolean }): Promise<number> {
   const r = await callAgent(o.socket, unpairAction, {});
-  if (o.json) out(JSON.stringify(r, null, 2));
+  if (o.json) out(jsonText(r, 2));
   else if (!r.removed) out('This node is not paired; nothing to do.');
   else {
+    const removed = safeDeep(r.removed);
     const peerSide = r.peerConfirmed
-      ? `${r.removed.node} removed this node too`
-      : `${r.removed.node} could not be told: run "pgduplex unpair" there as well`;
-    out(`Unpaired from ${r.removed.node} (${r.removed.address}); ${peerSide}.`);
+      ? `${removed.node} removed this node too`
+      : `${removed.node} could not be told: run "pgduplex unpair" there as well`;
+    out(`Unpaired from ${removed.node} (${removed.address}); ${peerSide}.`);
   }
   return 0;
 }

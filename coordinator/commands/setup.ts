@@ -3,6 +3,7 @@ import type { KeylessRemedy } from '../setup/preflight.js';
 import { setup } from '../setup/setup.js';
 import { verified } from '../setup/verify.js';
 import { progressRenderer } from '../render/progress.js';
+import { jsonText, safeLine } from '../render/safe-text.js';
 import { askYesNo, taskLog } from '../render/tasks.js';
 
 /** `pgduplex setup`: prints one task line per step; exit 0 only when both databases agree at the end. */
@@ -45,7 +46,7 @@ export async function setupCommand(o: {
       backup: result.backup ?? null,
       seconds: Number(seconds),
     };
-    process.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
+    process.stdout.write(`${jsonText(doc, 2)}\n`);
   } else if (o.dryRun) process.stdout.write(`dry run: nothing was changed (${seconds} s)\n`);
   else {
     const changed = lines.filter((l) => l.status === 'changed');
@@ -58,10 +59,10 @@ export async function setupCommand(o: {
     process.stdout.write(
       changed.length === 0
         ? 'nothing to change: the pair was already set up, nothing restarted, no data copied\n'
-        : `changed ${changed.length} things: ${summary}\n`,
+        : `changed ${changed.length} things: ${safeLine(summary)}\n`,
     );
     process.stdout.write(`${ok ? 'both databases agree' : 'the databases DIFFER (see above)'}; took ${seconds} s\n`);
-    if (result.backup) process.stdout.write(`the peer's previous data is backed up: ${result.backup}\n`);
+    if (result.backup) process.stdout.write(`the peer's previous data is backed up: ${safeLine(result.backup)}\n`);
   }
   return ok ? 0 : 1;
 }

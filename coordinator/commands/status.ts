@@ -1,6 +1,7 @@
 import { agentsVia } from '../setup/agents.js';
 import { palette } from '../render/format.js';
 import { renderStatus } from '../render/status.js';
+import { jsonText, safeDeep } from '../render/safe-text.js';
 import { gatherPair } from '../status/gather.js';
 import { assessPair, STATUS_EXIT, type Thresholds } from '../status/verdict.js';
 
@@ -20,8 +21,8 @@ export async function statusCommand(o: StatusOptions): Promise<number> {
   const once = async () => {
     const report = assessPair(await gatherPair(agents, o.database), o);
     const text = o.json
-      ? JSON.stringify({ ...report, checkedAt: new Date().toISOString() }, null, o.watch ? undefined : 2)
-      : renderStatus(report, c);
+      ? jsonText({ ...report, checkedAt: new Date().toISOString() }, o.watch ? undefined : 2)
+      : renderStatus(safeDeep(report), c);
     const clear = o.watch && !o.json && process.stdout.isTTY === true ? '\u001b[H\u001b[2J' : '';
     process.stdout.write(
       `${clear}${text}\n${o.watch && !o.json ? `\n(refreshing every ${o.intervalSeconds} s; Ctrl-C stops)\n` : ''}`,

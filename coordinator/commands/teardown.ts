@@ -1,4 +1,5 @@
 import { agentsVia } from '../setup/agents.js';
+import { jsonText, safeLine } from '../render/safe-text.js';
 import { askYesNo, taskLog } from '../render/tasks.js';
 import { teardown, type TeardownOutcome } from '../teardown/teardown.js';
 
@@ -36,9 +37,7 @@ export async function teardownCommand(o: {
       reachable: n.reachable,
       ...(n.reachable ? {} : { reason: n.reason }),
     }));
-    process.stdout.write(
-      `${JSON.stringify({ outcome: r.outcome, nodes, steps: lines, remaining: r.remaining }, null, 2)}\n`,
-    );
+    process.stdout.write(`${jsonText({ outcome: r.outcome, nodes, steps: lines, remaining: r.remaining }, 2)}\n`);
     return TEARDOWN_EXIT[r.outcome];
   }
   const changed = lines.filter((l) => l.status === 'changed');
@@ -58,7 +57,7 @@ export async function teardownCommand(o: {
       `it answers`,
     incomplete: 'teardown incomplete: see what remains below, then run pgduplex teardown again',
   };
-  process.stdout.write(`${summary[r.outcome]}\n`);
-  if (r.outcome !== 'dry run') for (const what of r.remaining) process.stdout.write(`  remains: ${what}\n`);
+  process.stdout.write(`${safeLine(summary[r.outcome])}\n`);
+  if (r.outcome !== 'dry run') for (const what of r.remaining) process.stdout.write(`  remains: ${safeLine(what)}\n`);
   return TEARDOWN_EXIT[r.outcome];
 }

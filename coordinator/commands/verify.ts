@@ -1,6 +1,7 @@
 import { hazardsAction } from '../../shared/protocol/facts.js';
 import { agentsVia } from '../setup/agents.js';
 import { palette } from '../render/format.js';
+import { jsonText, safeLine } from '../render/safe-text.js';
 import { pairFacts } from '../setup/setup.js';
 import { verified, verifyPair } from '../setup/verify.js';
 
@@ -20,7 +21,7 @@ export async function verifyCommand(o: { socket: string; database: string; json:
     if (!o.json)
       process.stdout.write(
         `${(status === 'DIFFERS' ? c.red : status === 'ok' ? c.green : (s: string) => s)(status.padEnd(8))} ` +
-          `${node.padEnd(6)} ${what}\n`,
+          `${safeLine(node).padEnd(6)} ${safeLine(what)}\n`,
       );
   };
   const result = await verifyPair(
@@ -29,6 +30,6 @@ export async function verifyCommand(o: { socket: string; database: string; json:
     report,
     hz.noReplicaIdentity.map((t) => t.table),
   );
-  if (o.json) process.stdout.write(`${JSON.stringify({ ...result, lines }, null, 2)}\n`);
+  if (o.json) process.stdout.write(`${jsonText({ ...result, lines }, 2)}\n`);
   return verified(result) ? 0 : 1;
 }

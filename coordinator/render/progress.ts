@@ -1,3 +1,5 @@
+import { safeLine } from './safe-text.js';
+
 /** A progress display for long steps: a redrawn bar on a terminal, a plain line now and then otherwise. */
 export interface ProgressRenderer {
   update(node: string, label: string, done: number, total: number, detail: string): void;
@@ -19,7 +21,8 @@ export function progressRenderer(stream: NodeJS.WriteStream, quietMs = 60_000): 
   let lastDone = -1;
   let lastAt = 0;
   return {
-    update(node, label, done, total, detail) {
+    update(rawNode, rawLabel, done, total, rawDetail) {
+      const [node, label, detail] = [safeLine(rawNode), safeLine(rawLabel), safeLine(rawDetail)];
       if (tty) {
         stream.write(`\r\u001b[2K...      ${node.padEnd(6)} ${label} ${progressBar(done, total)} ${detail}`);
         drawn = true;

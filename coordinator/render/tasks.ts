@@ -1,5 +1,6 @@
 import { createInterface } from 'node:readline/promises';
 import { palette } from './format.js';
+import { safeLine } from './safe-text.js';
 
 /** One printed task line: status, node, what happened. */
 export interface TaskLine {
@@ -25,7 +26,7 @@ export function taskLog(
     s === 'changed' ? c.yellow(s) : s === 'ok' ? c.green(s) : s === 'DIFFERS' || s === 'FAILED' ? c.red(s) : s;
   const print = (status: string, node: string, what: string) => {
     beforeLine?.();
-    process.stdout.write(`${colour(status.padEnd(8))} ${node.padEnd(6)} ${what}\n`);
+    process.stdout.write(`${colour(safeLine(status).padEnd(8))} ${safeLine(node).padEnd(6)} ${safeLine(what)}\n`);
   };
   const lines: TaskLine[] = [];
   let run: { key: string; status: string; node: string; action: string; shown: number; hidden: number } | undefined;
@@ -59,7 +60,7 @@ export function taskLog(
 export async function askYesNo(question: string): Promise<boolean> {
   const rl = createInterface({ input: process.stdin, output: process.stdout });
   try {
-    return /^(y|yes)$/i.test((await rl.question(`${question} [y/N] `)).trim());
+    return /^(y|yes)$/i.test((await rl.question(`${safeLine(question)} [y/N] `)).trim());
   } finally {
     rl.close();
   }

@@ -9,7 +9,7 @@ import {
 import { formatBytes, formatDuration } from '../render/format.js';
 import { subscriptionName } from '../setup/steps.js';
 import type { NodeView, PairView } from './gather.js';
-import { conflictRemedies, psqlCommand, type Remedy } from './remedy.js';
+import { conflictRemedies, psqlCommand, quoteIdent, type Remedy } from './remedy.js';
 import { mixedVersionNote, type AgentVersion } from '../versions.js';
 
 /** How a direction, or the pair, stands. */
@@ -183,12 +183,14 @@ function assessDirection(pub: NodeView, sub: NodeView, database: string, t: Thre
           `far): ${err.message}${err.detail ? ` — ${err.detail}` : ''}${where ? ` [${where}]` : ''}; the transaction ` +
           `from ${pub.node} finished at ${finishLsn}`,
       );
-      remedies.push(...conflictRemedies({ ...err, finishLsn }, s.name, database, sub.node, pub.node));
+      const offered = conflictRemedies({ ...err, finishLsn }, s.name, database, sub.node, pub.node);
+      remedies.push(...offered.remedies);
+      if (offered.refused) add('broken', offered.refused);
     } else if (!s.enabled) {
       add('degraded', `subscription ${s.name} on ${sub.node} is disabled`);
       remedies.push({
         node: sub.node,
-        command: psqlCommand(database, `ALTER SUBSCRIPTION ${s.name} ENABLE`),
+        command: psqlCommand(database, `ALTER SUBSCRIPTION ${quoteIdent(s.name)} ENABLE`),
         effect: `${sub.node} resumes applying ${pub.node}'s changes`,
       });
     } else if (s.workerPid === null && pub.snapshot)

@@ -14,7 +14,7 @@ import { pingAction, peerUnpairAction } from './actions.js';
 import * as data from './data.js';
 import { foreignAccessChange, foreignDropChange, slotCopyChange, subscriptionAdoptChange } from './adopt.js';
 import { factsAction, hazardsAction } from './facts.js';
-import { firewallChange } from './firewall.js';
+import { firewallChange, monitoringFirewallChange } from './firewall.js';
 import { replicationForeignAction } from './foreign.js';
 import { journalListAction, journalUndoAction } from './journal.js';
 import * as pg from './postgres.js';
@@ -41,6 +41,7 @@ export const CHANGES: readonly ChangeDescriptor[] = [
   subscriptionAdoptChange,
   foreignDropChange,
   foreignAccessChange,
+  monitoringFirewallChange,
 ];
 
 /** Every other action: reads, and state changes that are not journaled (pairing, restarts, undo itself). */

@@ -22,3 +22,16 @@ export const firewallChange = defineChange({
       ...p.ports.map((x) => mustBe('ports', x.port, pair.pgPort, "this node's PostgreSQL port")),
     ),
 });
+
+/**
+ * `monitoring-firewall`: opens the agent port for one of agent.json's monitoringHosts (a host or a network);
+ * only the agent itself asks for it, at start-up, from its own config — never the peer.
+ */
+export const monitoringFirewallChange = defineChange({
+  name: 'monitoring-firewall',
+  callers: ['local'],
+  params: z.strictObject({ source: z.string().max(64), port: z.number().int().min(1).max(65535) }),
+  record: z.strictObject({ added: z.array(z.strictObject({ source: z.string(), port: z.number() })) }),
+  teardown: 'normal',
+  noun: 'monitoring firewall rules',
+});

@@ -133,9 +133,9 @@ describe('firewall layer on a real node (lab node a, real iptables/ip6tables)', 
   it('lists exactly its own rules, both families', async () => {
     await fw('allow', AGENT4);
     expect(await fw('list')).toEqual([
-      { family: 4, ...PG4, live: true },
-      { family: 4, ...AGENT4, live: true },
-      { family: 6, ...PG6, live: true },
+      { family: 4, prefix: 32, ...PG4, live: true },
+      { family: 4, prefix: 32, ...AGENT4, live: true },
+      { family: 6, prefix: 128, ...PG6, live: true },
     ]);
   });
 

@@ -1,10 +1,11 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { healthReportSchema } from '../../shared/health.js';
 import { LAB, labSecret, nodeExec } from '../lab/index.js';
-import { nodeHttp, outsiderHttp, waitFor } from '../lab/http.js';
+import { nodeHttp, nodeSocketHttp, outsiderHttp, waitFor } from '../lab/http.js';
 
 const AGENT = 'http://127.0.0.1:7740';
-const ready = () => nodeHttp('a', `${AGENT}/health/ready`);
+// The socket: over TCP, a host not in monitoringHosts gets the verdict without the reason.
+const ready = () => nodeSocketHttp('a', '/health/ready');
 
 afterAll(async () => {
   await nodeExec('a', ['systemctl', 'start', 'postgresql@17-main'], { reject: false });
@@ -15,7 +16,7 @@ describe('health endpoint on a real node (lab node a)', () => {
     expect((await nodeExec('a', ['systemctl', 'is-active', 'pgduplex-agent'])).stdout.trim()).toBe('active');
     const r = await waitFor(
       'a ready agent',
-      () => nodeHttp('a', `${AGENT}/health`),
+      () => nodeSocketHttp('a', '/health'),
       (h) => h.status === 200,
     );
     const report = healthReportSchema.parse(JSON.parse(r.body));
@@ -73,13 +74,19 @@ describe('health endpoint on a real node (lab node a)', () => {
         await new Promise((r) => setTimeout(r, 1500));
         const first = await ready();
         expect(first.status, `idle ${idleMs} ms before the stop: ${first.body}`).toBe(503);
-        const report = healthReportSchema.parse(JSON.parse((await nodeHttp('a', `${AGENT}/health`)).body));
+        const report = healthReportSchema.parse(JSON.parse((await nodeSocketHttp('a', '/health')).body));
         expect(report.postgresql.ageSeconds).toBeGreaterThanOrEqual(0);
       } finally {
         await nodeExec('a', ['systemctl', 'start', 'postgresql@17-main']);
       }
     }
     await waitFor('ready=200', ready, (r) => r.status === 200);
+  });
+
+  it('gives TCP clients that are not monitoring hosts (here: loopback, any local user) only the verdict', async () => {
+    const health = await nodeHttp('a', `${AGENT}/health`);
+    expect([health.status, JSON.parse(health.body)]).toEqual([200, { status: 'ok' }]);
+    expect((await nodeHttp('a', `${AGENT}/metrics`)).status).toBe(403);
   });
 
   it('answers 404 for unknown paths and 405 for other methods', async () => {
@@ -99,7 +106,7 @@ describe('health endpoint on a real node (lab node a)', () => {
 
   it('puts no secret in health output or in the journal', async () => {
     const secret = labSecret();
-    const body = (await nodeHttp('a', `${AGENT}/health`)).body;
+    const body = (await nodeSocketHttp('a', '/health')).body;
     const journal = (await nodeExec('a', ['journalctl', '-u', 'pgduplex-agent', '--no-pager', '-o', 'cat'])).stdout;
     expect(body).not.toContain(secret);
     expect(journal).not.toContain(secret);

@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { StatusReport } from '../../coordinator/status/verdict.js';
 import { healthReportSchema } from '../../shared/health.js';
-import { nodeHttp, waitFor } from '../lab/http.js';
+import { nodeHttp, nodeSocketHttp, waitFor } from '../lab/http.js';
 import { nodeExec, type NodeName } from '../lab/index.js';
 import { pairLabNodes } from '../lab/pair.js';
 import { pendingJournalCounts, undoEverything } from '../lab/undo-all.js';
@@ -28,7 +28,8 @@ const exitCode = (node: NodeName, code: number, timeoutMs = 60_000) =>
     (r) => r.exitCode === code,
     timeoutMs,
   );
-const metrics = async () => (await nodeHttp('a', `${AGENT}/metrics`)).body;
+// The full /health and /metrics are the socket's (and monitoringHosts'); TCP gives others a verdict only.
+const metrics = async () => (await nodeSocketHttp('a', '/metrics')).body;
 const lagAtoB = async () =>
   Number(
     /^pgduplex_replication_lag_bytes\{slot="pgduplex_from_a",from="a",to="b"\} (\d+)$/m.exec(await metrics())?.[1] ??
@@ -139,7 +140,7 @@ describe('pgduplex status on the lab pair', () => {
       expect(d.remedies[0]).toMatchObject({
         node: d.to,
         command: expect.stringMatching(
-          new RegExp(`ALTER SUBSCRIPTION ${d.subscription} SKIP \\(lsn = '[0-9A-F]+/[0-9A-F]+'\\)`),
+          new RegExp(`ALTER SUBSCRIPTION \\\\"${d.subscription}\\\\" SKIP \\(lsn = '[0-9A-F]+/[0-9A-F]+'\\)`),
         ),
       });
       expect(human.stdout).toContain(`${d.to}# ${d.remedies[0]?.command}`);
@@ -213,12 +214,12 @@ describe('pgduplex status on the lab pair', () => {
     try {
       await sql('a', `insert into st_jobs (queue) select repeat('x', 200) from generate_series(1, 2000);`);
       await waitFor('lag gauge rises', lagAtoB, (n) => n > 100_000);
-      const ready = await nodeHttp('a', `${AGENT}/health/ready?max_lag_bytes=1`);
+      const ready = await nodeSocketHttp('a', '/health/ready?max_lag_bytes=1');
       expect(ready.status).toBe(503);
       expect(JSON.parse(ready.body).reason).toMatch(
         /b has not confirmed \d+ bytes of this node's changes \(slot pgduplex_from_a; limit 1\)/,
       );
-      expect((await nodeHttp('a', `${AGENT}/health/ready?max_lag_bytes=1000000000`)).status).toBe(200);
+      expect((await nodeSocketHttp('a', '/health/ready?max_lag_bytes=1000000000')).status).toBe(200);
     } finally {
       await sql('b', 'alter subscription pgduplex_from_a enable;');
     }
@@ -238,7 +239,7 @@ describe('pgduplex status on the lab pair', () => {
   });
 
   it('/health has the replication section and neither it nor /metrics holds the subscription conninfo', async () => {
-    const body = (await nodeHttp('a', `${AGENT}/health`)).body;
+    const body = (await nodeSocketHttp('a', '/health')).body;
     const h = healthReportSchema.parse(JSON.parse(body));
     expect(h.replication?.subscriptions).toEqual([
       expect.objectContaining({ name: 'pgduplex_from_b', from: 'b', enabled: true, streaming: true }),

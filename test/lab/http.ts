@@ -39,6 +39,16 @@ export async function nodeHttp(
   return parse(r.stdout, r.exitCode);
 }
 
+/** Why: the full /health and /metrics are the root-only socket's (and monitoring hosts'); TCP gives others a verdict. */
+export async function nodeSocketHttp(node: NodeName, path: string, maxSec = 10): Promise<LabHttp> {
+  const r = await nodeExec(node, curl(`http://localhost${path}`, ['--unix-socket', AGENT_SOCKET], maxSec), {
+    reject: false,
+  });
+  return parse(r.stdout, r.exitCode);
+}
+
+const AGENT_SOCKET = '/run/pgduplex/agent.sock';
+
 /** Why: what an attacker on the same segment sees of a node. */
 export async function outsiderHttp(url: string, maxSec = 3): Promise<LabHttp> {
   const r = await outsiderExec(curl(url, [], maxSec), { reject: false });

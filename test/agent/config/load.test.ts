@@ -25,6 +25,18 @@ describe('parseAgentConfig', () => {
     expect(c.limits.maxBodyBytes).toBe(4096);
   });
 
+  it('reads monitoringHosts (default none) into the text iptables-save prints, naming a bad one', () => {
+    expect(parseAgentConfig(FILE, '{}').monitoringHosts).toEqual([]);
+    const c = parseAgentConfig(FILE, '{ "monitoringHosts": ["10.0.0.5", "192.0.2.0/24", "fd00::/64"] }');
+    expect(c.monitoringHosts).toEqual(['10.0.0.5/32', '192.0.2.0/24', 'fd00::/64']);
+    expect(failure('{ "monitoringHosts": ["10.0.0.5", "192.0.2.5/24"] }').message).toBe(
+      `${FILE}: "monitoringHosts.1" has host bits set; the network is "192.0.2.0/24" (got "192.0.2.5/24")`,
+    );
+    expect(failure('{ "monitoringHosts": ["0.0.0.0/0"] }').message).toContain('"monitoringHosts.0"');
+    expect(failure('{ "monitoringHosts": ["prometheus.lan"] }').message).toContain('hostnames are not accepted');
+    expect(failure('{ "monitoringHosts": "10.0.0.5" }').message).toContain('"monitoringHosts"');
+  });
+
   it('accepts the file the package ships', () => {
     const c = parseAgentConfig(FILE, '{ "listen": { "host": "0.0.0.0", "port": 7740 }, "logLevel": "info" }');
     expect(c.listen.port).toBe(7740);

@@ -32,8 +32,8 @@ const v6 = peerRule({ address: 'fd00:231:7::12', port: 7740, purpose: 'agent' })
 
 describe('peerRule validation', () => {
   it('picks the family from the address and keeps the rest', () => {
-    expect(v4).toEqual({ address: '10.231.7.12', family: 4, port: 5432, purpose: 'postgresql' });
-    expect(v6).toEqual({ address: 'fd00:231:7::12', family: 6, port: 7740, purpose: 'agent' });
+    expect(v4).toEqual({ address: '10.231.7.12', family: 4, prefix: 32, port: 5432, purpose: 'postgresql' });
+    expect(v6).toEqual({ address: 'fd00:231:7::12', family: 6, prefix: 128, port: 7740, purpose: 'agent' });
   });
 
   it('accepts /32 and /128 and prints addresses the way iptables-save does', () => {

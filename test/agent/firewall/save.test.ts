@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { peerRule, ruleSpec } from '../../../agent/firewall/rules.js';
+import { monitoringRule, peerRule, ruleSpec } from '../../../agent/firewall/rules.js';
 import { parseFilterSave, ruleFromTokens, tokenizeSaveLine } from '../../../agent/firewall/save.js';
 
 const SAVE = `# Warning: iptables-legacy tables present, use iptables-legacy-save to see them
@@ -52,10 +52,10 @@ describe('ruleFromTokens', () => {
 
   it('recognises exactly the rules the agent writes', () => {
     expect(rules.map((t) => ruleFromTokens(t, 4))).toEqual([
-      { address: '10.231.7.12', family: 4, port: 5432, purpose: 'postgresql' },
+      { address: '10.231.7.12', family: 4, prefix: 32, port: 5432, purpose: 'postgresql' },
       undefined,
       undefined,
-      { address: '10.231.7.12', family: 4, port: 7740, purpose: 'agent' },
+      { address: '10.231.7.12', family: 4, prefix: 32, port: 7740, purpose: 'agent' },
     ]);
   });
 
@@ -63,6 +63,21 @@ describe('ruleFromTokens', () => {
     expect(ruleFromTokens(rules[0]!, 6)).toBeUndefined();
     expect(ruleFromTokens([...rules[0]!.slice(0, -2), '-i', 'eth0', '-j', 'ACCEPT'], 4)).toBeUndefined();
     expect(ruleFromTokens([], 4)).toBeUndefined();
+  });
+
+  it('reads a network only in a monitoring rule, and a monitoring rule only in the form it writes', () => {
+    const rule = monitoringRule({ source: '192.0.2.0/24', port: 7740 });
+    expect(rule).toEqual({ address: '192.0.2.0', family: 4, prefix: 24, port: 7740, purpose: 'monitoring' });
+    expect(ruleFromTokens(ruleSpec(rule), 4)).toEqual(rule);
+    const six = monitoringRule({ source: 'fd00:231:7::/64', port: 7740 });
+    expect(ruleFromTokens(ruleSpec(six), 6)).toEqual(six);
+    // The same network labelled for PostgreSQL or the agent is not the agent's: left alone.
+    const spec = [...ruleSpec(rule)];
+    spec[spec.indexOf('pgduplex monitoring')] = 'pgduplex agent';
+    expect(ruleFromTokens(spec, 4)).toBeUndefined();
+    spec[spec.indexOf('pgduplex agent')] = 'pgduplex monitoring';
+    spec[1] = '192.0.2.7/24';
+    expect(ruleFromTokens(spec, 4)).toBeUndefined();
   });
 
   it('round-trips IPv6 rules', () => {

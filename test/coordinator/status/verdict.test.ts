@@ -194,9 +194,9 @@ describe('assessPair', () => {
     );
     expect(ab?.remedies.map((m) => m.node)).toEqual(['b', 'b']);
     expect(ab?.remedies[0]?.command).toBe(
-      `runuser -u postgres -- psql -X -v ON_ERROR_STOP=1 -d fusionpbx -c "ALTER SUBSCRIPTION pgduplex_from_a SKIP (lsn = '0/199E3C8')"`,
+      `runuser -u postgres -- psql -X -v ON_ERROR_STOP=1 -d fusionpbx -c "ALTER SUBSCRIPTION \\"pgduplex_from_a\\" SKIP (lsn = '0/199E3C8')"`,
     );
-    expect(ab?.remedies[1]?.command).toContain(`DELETE FROM public.jobs WHERE id = '1000'`);
+    expect(ab?.remedies[1]?.command).toContain(`DELETE FROM \\"public\\".\\"jobs\\" WHERE \\"id\\" = '1000'`);
     expect(STATUS_EXIT.broken).toBe(4);
   });
 
@@ -228,7 +228,7 @@ describe('assessPair', () => {
     expect(r.directions[0]?.verdict).toBe('degraded');
     expect(r.directions[0]?.remedies[0]).toMatchObject({
       node: 'b',
-      command: expect.stringContaining('ALTER SUBSCRIPTION pgduplex_from_a ENABLE'),
+      command: expect.stringContaining('ALTER SUBSCRIPTION \\"pgduplex_from_a\\" ENABLE'),
     });
   });
 
