@@ -9,6 +9,7 @@ import {
 import { formatBytes, formatDuration } from '../render/format.js';
 import { subscriptionName } from '../setup/steps.js';
 import type { NodeView, PairView } from './gather.js';
+import { driftProblem, driftRemedies, schemaDrift } from './drift.js';
 import { conflictRemedies, psqlCommand, quoteIdent, type Remedy } from './remedy.js';
 import { mixedVersionNote, type AgentVersion } from '../versions.js';
 
@@ -183,9 +184,15 @@ function assessDirection(pub: NodeView, sub: NodeView, database: string, t: Thre
           `far): ${err.message}${err.detail ? ` — ${err.detail}` : ''}${where ? ` [${where}]` : ''}; the transaction ` +
           `from ${pub.node} finished at ${finishLsn}`,
       );
-      const offered = conflictRemedies({ ...err, finishLsn }, s.name, database, sub.node, pub.node);
-      remedies.push(...offered.remedies);
-      if (offered.refused) add('broken', offered.refused);
+      const drift = schemaDrift(err.message);
+      if (drift) {
+        add('broken', driftProblem(drift, pub.node, sub.node));
+        remedies.push(...driftRemedies(drift, { database, subscription: s.name, pub: pub.node, sub: sub.node }));
+      } else {
+        const offered = conflictRemedies({ ...err, finishLsn }, s.name, database, sub.node, pub.node);
+        remedies.push(...offered.remedies);
+        if (offered.refused) add('broken', offered.refused);
+      }
     } else if (!s.enabled) {
       add('degraded', `subscription ${s.name} on ${sub.node} is disabled`);
       remedies.push({
