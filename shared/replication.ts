@@ -52,12 +52,16 @@ export const subscriptionSchema = z.object({
   conflicts: z.record(z.string(), z.number()).nullable(),
   /** Tables by `srsubstate` (r = ready); null for a subscription of another database than the one asked. */
   tables: z.record(z.string(), z.number()).nullable(),
+  /** The tables it applies changes to (`schema.table`); null as `tables`, absent from an older agent. */
+  relations: z.array(z.string()).nullable().optional(),
 });
 
 /** One node's replication facts, read in one query; the coordinator and the agent's health share it. */
 export const replicationSnapshotSchema = z.object({
   serverVersionNum: z.number(),
   walLsn: z.string(),
+  /** The tables pgduplex's publication carries in the database asked (`schema.table`); absent from an older agent. */
+  published: z.array(z.string()).optional(),
   maxSlotWalKeepSize: z.string(),
   /** null when unlimited (-1). */
   maxSlotWalKeepSizeBytes: z.number().nullable(),

@@ -1,3 +1,5 @@
+import { PUBLICATION } from '../../shared/replication.js';
+
 /**
  * One node's replication facts in one query. Columns a version lacks (PG 17's `inactive_since`, PG 18's
  * `confl_*` counters) are read through to_jsonb, so the same text runs on 16, 17 and 18.
@@ -5,6 +7,8 @@
 export const REPLICATION_STATUS_SQL = `select json_build_object(
   'serverVersionNum', current_setting('server_version_num')::int,
   'walLsn', pg_current_wal_lsn()::text,
+  'published', (select coalesce(json_agg(format('%s.%s', schemaname, tablename) order by schemaname, tablename), '[]')
+    from pg_publication_tables where pubname = '${PUBLICATION}'),
   'maxSlotWalKeepSize', current_setting('max_slot_wal_keep_size'),
   'maxSlotWalKeepSizeBytes', (select case when setting::bigint < 0 then null else setting::bigint * 1024 * 1024 end
     from pg_settings where name = 'max_slot_wal_keep_size'),
@@ -32,7 +36,11 @@ export const REPLICATION_STATUS_SQL = `select json_build_object(
         where k like 'confl\\_%'),
       'tables', case when d.datname = current_database() then (select coalesce(json_object_agg(state, n), '{}')
         from (select srsubstate::text state, count(*) n from pg_subscription_rel r
-          where r.srsubid = s.oid group by 1) x) end)
+          where r.srsubid = s.oid group by 1) x) end,
+      'relations', case when d.datname = current_database() then (select coalesce(json_agg(
+          format('%s.%s', n.nspname, c.relname) order by n.nspname, c.relname), '[]')
+        from pg_subscription_rel r join pg_class c on c.oid = r.srrelid join pg_namespace n on n.oid = c.relnamespace
+        where r.srsubid = s.oid) end)
       order by s.subname), '[]')
     from pg_subscription s join pg_database d on d.oid = s.subdbid
     left join pg_stat_subscription w on w.subid = s.oid and w.relid is null and w.leader_pid is null
