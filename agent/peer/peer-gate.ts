@@ -6,6 +6,7 @@ import { changeNamed } from '../../shared/protocol/catalogue.js';
 import type { PairPolicy, PeerRefusal } from '../../shared/protocol/peer-policy.js';
 import { REPL_ROLE } from '../../shared/replication.js';
 import type { AgentServices } from '../actions/context.js';
+import { peerBackupDecision } from '../backup/peer-rate.js';
 import { resolveCluster } from '../postgres/cluster.js';
 import { queryJson } from '../postgres/psql.js';
 import { readServerState } from '../postgres/settings-server.js';
@@ -54,6 +55,10 @@ const GUARDS: Record<string, Guard> = {
       : { param: '(request)', why: 'no setting pgduplex manages waits for a restart (pg_settings.pending_restart)' };
   },
   'pg-role.apply': async (_: unknown, s) => adoptsRole(s),
+  'backup.apply': async (p: { database: string; schema?: string }, s) => {
+    const d = await peerBackupDecision(s, p);
+    return d.kind === 'refuse' ? { param: 'limits.peerBackupIntervalMs', why: d.why } : undefined;
+  },
 };
 
 /**
