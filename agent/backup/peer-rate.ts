@@ -2,7 +2,9 @@ import type { AgentServices } from '../actions/context.js';
 import type { Cluster } from '../postgres/cluster.js';
 import { resolveCluster } from '../postgres/cluster.js';
 import { queryJson } from '../postgres/psql.js';
-import { readManifest } from './manifest.js';
+import { join } from 'node:path';
+import { readPrivateJson, writePrivateJson } from '../state/private-files.js';
+import { readManifest, type Manifest } from './manifest.js';
 
 /** What a peer's backup request gets: a new backup, the one it asked for moments ago, or a refusal saying when. */
 export type PeerBackupDecision =
@@ -31,6 +33,29 @@ export async function writesMark(
   return r.writes;
 }
 
+const RESTORED = 'restored.json';
+
+/**
+ * Why: a schema restored from a backup (an import rolled back) holds that backup's content again, so the backup
+ * still stands for it; the statistics right after the restore are kept beside the manifest to tell. Only when the
+ * backup holds nothing but that schema's tables: writes elsewhere in between would be missing from it.
+ */
+export async function markRestored(cluster: Cluster, root: string, m: Manifest, schema: string, timeoutMs: number) {
+  const outside = `select json_build_object('n', count(*)) from pg_stat_user_tables where schemaname <> :'schema'`;
+  const only =
+    m.schema === schema ||
+    (await queryJson<{ n: number }>(cluster, outside, { timeoutMs, database: m.database, vars: { schema } })).n === 0;
+  if (!only) return;
+  const writes = await writesMark(cluster, { database: m.database, schema: m.schema }, timeoutMs);
+  await writePrivateJson(join(root, m.id, RESTORED), { writes });
+}
+
+async function restoredMark(root: string, id: string): Promise<string | undefined> {
+  const r = (await readPrivateJson(join(root, id, RESTORED)).catch(() => undefined)) as
+    { writes?: unknown } | undefined;
+  return typeof r?.writes === 'string' ? r.writes : undefined;
+}
+
 const minutes = (ms: number) => `${Math.round(ms / 60_000)} min`;
 
 /**
@@ -57,9 +82,10 @@ export async function peerBackupDecision(
     const ageMs = now - Date.parse(e.at);
     const next = new Date(Date.parse(e.at) + interval).toISOString();
     const same = m.database === p.database && m.schema === p.schema;
+    const marks = [m.writes, same ? await restoredMark(s.backupRoot, id) : undefined].filter((x) => x !== undefined);
     const written =
-      same && m.writes !== undefined
-        ? (await writesMark(await resolveCluster(s.postgresql), p, s.limits.toolTimeoutMs)) !== m.writes
+      same && marks.length > 0
+        ? !marks.includes(await writesMark(await resolveCluster(s.postgresql), p, s.limits.toolTimeoutMs))
         : true;
     if (same && !written) return { kind: 'reuse', id, ageMs };
     const what = same
