@@ -5,6 +5,8 @@ import { join } from 'node:path';
 import { PgduplexError } from '../../shared/errors.js';
 import { dumpToFile } from '../backup/pg-dump.js';
 import { backupId, readManifest, writeManifest } from '../backup/manifest.js';
+import { ensureBackupRoot } from '../backup/backup-root.js';
+import { peerBackupDecision, writesMark } from '../backup/peer-rate.js';
 import { finishPartial, startPartial, sweepPartials } from '../backup/staging.js';
 import { resolveCluster } from '../postgres/cluster.js';
 import { queryJson } from '../postgres/psql.js';
@@ -35,7 +37,7 @@ export async function sha256File(path: string): Promise<string> {
 export const backupAction = (s: AgentServices) => {
   const missing = (database: string, cluster: { version: string; name: string }) =>
     new PgduplexError('NOT_FOUND', `database ${database} does not exist in ${cluster.version}/${cluster.name}`);
-  return plannedChange(backupChange, {
+  const change = plannedChange(backupChange, {
     // A new backup each time: make verifies the file it wrote and its manifest instead of a second plan.
     oneShot: true,
     async plan({ database, schema }) {
@@ -76,7 +78,9 @@ export const backupAction = (s: AgentServices) => {
           ...(schema === undefined ? {} : { vars: { schema } }),
         },
       );
+      const tightened = await ensureBackupRoot(s.backupRoot);
       const swept = await sweepPartials(s.backupRoot);
+      const writes = await writesMark(cluster, { database, schema }, s.limits.toolTimeoutMs);
       const partial = await startPartial(s.backupRoot, id);
       let dir: string;
       try {
@@ -101,6 +105,7 @@ export const backupAction = (s: AgentServices) => {
           sizeBytes: dump.bytes,
           sha256: dump.sha256,
           durationMs: dump.durationMs,
+          writes,
           tables,
         });
         dir = await finishPartial(s.backupRoot, partial, id);
@@ -110,7 +115,7 @@ export const backupAction = (s: AgentServices) => {
         await rm(partial, { recursive: true, force: true }).catch(() => undefined);
         throw err;
       }
-      return { artifact: id, notes: [`backup id ${id} in ${dir}`, ...swept] };
+      return { artifact: id, notes: [`backup id ${id} in ${dir}`, ...tightened, ...swept] };
     },
     async undo({ id }) {
       await readManifest(s.backupRoot, id);
@@ -120,4 +125,26 @@ export const backupAction = (s: AgentServices) => {
       ];
     },
   });
+  // A peer's request is held to limits.peerBackupIntervalMs (the gate refuses; here the same request is reused).
+  const apply: typeof change.apply = async (params, journal, ctx) => {
+    if (ctx?.origin !== 'peer') return change.apply(params, journal, ctx);
+    const d = await peerBackupDecision(s, params);
+    if (d.kind === 'refuse')
+      throw new PgduplexError(
+        'PEER_NOT_ALLOWED',
+        `${s.node} does not let its peer ask backup.apply: limits.peerBackupIntervalMs ${d.why}`,
+      );
+    if (d.kind === 'new') return change.apply(params, journal, ctx);
+    const age = Math.round(d.ageMs / 1000);
+    return {
+      changed: false,
+      changes: [],
+      artifact: d.id,
+      notes: [
+        `backup id ${d.id} in ${join(s.backupRoot, d.id)}`,
+        `reused: taken ${age} s ago for the same request, and nothing was written to ${params.database} since`,
+      ],
+    };
+  };
+  return { ...change, apply };
 };

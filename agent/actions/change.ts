@@ -3,7 +3,7 @@ import { PgduplexError } from '../../shared/errors.js';
 import type { ActionContext } from '../../shared/channel/rpc.js';
 import type { ApplyResult, ChangeDescriptor, CheckResult } from '../../shared/protocol/change.js';
 import { journalListAction, journalUndoAction } from '../../shared/protocol/journal.js';
-import type { Journal, Rollback } from '../state/journal.js';
+import type { ChangeOrigin, Journal, Rollback } from '../state/journal.js';
 import { defineHandler, type ActionHandler } from './registry.js';
 
 /** The journal as one change sees it: entries carry its name, and a record of its descriptor's shape. */
@@ -113,29 +113,36 @@ export function plannedChange<P extends z.ZodType, U extends z.ZodType, S>(
   });
 }
 
-/** The journal narrowed to one change. */
+/** The journal narrowed to one change, its entries marked with who caused them. */
 export function changeJournal<U extends z.ZodType>(
   d: ChangeDescriptor<z.ZodType, U>,
   journal: Journal,
+  by?: ChangeOrigin,
 ): ChangeJournal<U> {
   return {
-    make: (changes, record, make) => journal.make(d.name, changes, record, make),
-    record: (changes, record) => journal.record(d.name, changes, record),
+    make: (changes, record, make) => journal.make(d.name, changes, record, make, by),
+    record: (changes, record) => journal.record(d.name, changes, record, by),
   };
 }
+
+/** Who made a call, for its journal entries: the peer by the fingerprint `peerOf` gives (the trusted one). */
+export const originOf = (ctx: ActionContext, peerOf?: () => string | undefined): ChangeOrigin => {
+  const peer = ctx.origin === 'peer' ? peerOf?.() : undefined;
+  return peer ? { origin: 'peer', peer } : { origin: ctx.origin };
+};
 
 /** Turns a change action into its RPC handlers `<name>.check` and `<name>.apply`. */
 export function changeHandlers<P extends z.ZodType, U extends z.ZodType>(
   a: ChangeAction<P, U>,
   journal: Journal,
+  peerOf?: () => string | undefined,
 ): ActionHandler[] {
-  const scoped = changeJournal(a.descriptor, journal);
   return [
     defineHandler({ descriptor: a.descriptor.check, run: (p) => a.check(p) }),
     defineHandler({
       descriptor: a.descriptor.apply,
       run: async (p, ctx) => {
-        const r = await a.apply(p, scoped, ctx);
+        const r = await a.apply(p, changeJournal(a.descriptor, journal, originOf(ctx, peerOf)), ctx);
         if (r.changed)
           ctx.log?.info(
             { origin: ctx.origin, journalId: r.journalId, changes: r.changes },

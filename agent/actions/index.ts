@@ -95,7 +95,7 @@ export function buildRegistry(s: AgentServices): ActionRegistry {
     ...pgServiceHandlers(s, (id) => undoJournalEntry(changes, s.journal, id)),
     ...verifiedHandlers(s),
   ].map(erase);
-  for (const c of changes) handlers.push(...changeHandlers(c, s.journal));
+  for (const c of changes) handlers.push(...changeHandlers(c, s.journal, () => s.trust.peer?.fingerprint));
   handlers.push(...journalHandlers(changes, s.journal));
   const registry = new ActionRegistry().register(...handlers);
   registry.peerGate = peerGate(s);

@@ -3,6 +3,7 @@ import { schemaExportAction } from '../../shared/protocol/data.js';
 import { PgduplexError } from '../../shared/errors.js';
 import { streamResult } from '../../shared/channel/rpc.js';
 import { readManifest } from '../backup/manifest.js';
+import { markRestored } from '../backup/peer-rate.js';
 import { restoreSchemaAtomically } from '../backup/pg-restore.js';
 import { resolveCluster } from '../postgres/cluster.js';
 import { queryJson } from '../postgres/psql.js';
@@ -110,6 +111,8 @@ export const schemaImportAction = (s: AgentServices) => {
       emptySchemaSql(r.schema, r.owner),
       { timeoutMs: s.limits.toolTimeoutMs * 20, skipGrantsTo: REPL_ROLE },
     );
+    // The backup holds what is here again: a re-run asking the peer's way for one more may have it back.
+    await markRestored(cluster, s.backupRoot, m, r.schema, s.limits.toolTimeoutMs).catch(() => undefined);
     return [`restored schema ${r.schema} of ${r.database} from backup ${r.backupId}`];
   };
   return plannedChange(schemaImportChange, {

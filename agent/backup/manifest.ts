@@ -20,6 +20,8 @@ export const manifestSchema = z.strictObject({
   sizeBytes: z.number(),
   sha256: z.string(),
   durationMs: z.number(),
+  /** What the database's table statistics said just before the dump: unchanged means nothing was written since. */
+  writes: z.string().optional(),
   tables: z.array(z.strictObject({ schema: z.string(), name: z.string(), rowEstimate: z.number() })),
 });
 export type Manifest = z.infer<typeof manifestSchema>;

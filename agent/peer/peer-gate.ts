@@ -6,9 +6,11 @@ import { changeNamed } from '../../shared/protocol/catalogue.js';
 import type { PairPolicy, PeerRefusal } from '../../shared/protocol/peer-policy.js';
 import { REPL_ROLE } from '../../shared/replication.js';
 import type { AgentServices } from '../actions/context.js';
+import { peerBackupDecision } from '../backup/peer-rate.js';
 import { resolveCluster } from '../postgres/cluster.js';
 import { queryJson } from '../postgres/psql.js';
 import { readServerState } from '../postgres/settings-server.js';
+import type { JournalChange } from '../state/journal.js';
 
 /** Checks a peer's request before it runs: the descriptor's rule, then what only this node's state can say. */
 export type PeerGate = (d: ActionDescriptor, params: unknown, ctx: ActionContext) => Promise<void>;
@@ -37,16 +39,13 @@ const roleSql = `select json_build_object('exists', count(*) > 0) from pg_roles 
 
 /** What the descriptors cannot know: the journal and the running server. */
 const GUARDS: Record<string, Guard> = {
-  'journal.undo': async ({ id }: { id: string }, s) => {
-    const entry = await s.journal.get(id);
-    const change = changeNamed(entry.action);
-    return change && change.teardown !== 'keep'
-      ? undefined
-      : { param: 'id', why: `entry ${id} (${entry.action}) is kept by teardown; only this node's operator undoes it` };
-  },
+  'journal.undo': async ({ id }: { id: string }, s) => peerMayUndo('id', await s.journal.get(id), s),
   'pg-service.restart': async ({ restoreJournalId }: { restoreJournalId?: string }, s) => {
-    if (restoreJournalId !== undefined && (await s.journal.get(restoreJournalId)).action !== 'pg-settings')
+    const restore = restoreJournalId === undefined ? undefined : await s.journal.get(restoreJournalId);
+    if (restore && restore.action !== 'pg-settings')
       return { param: 'restoreJournalId', why: `${restoreJournalId} is not a pg-settings entry` };
+    const own = restore && peerMayUndo('restoreJournalId', restore, s);
+    if (own) return own;
     // A server that is down may be started: that is the state it should be in anyway.
     const state = await resolveCluster(s.postgresql)
       .then((cluster) => readServerState(cluster, s.limits.toolTimeoutMs))
@@ -56,7 +55,30 @@ const GUARDS: Record<string, Guard> = {
       : { param: '(request)', why: 'no setting pgduplex manages waits for a restart (pg_settings.pending_restart)' };
   },
   'pg-role.apply': async (_: unknown, s) => adoptsRole(s),
+  'backup.apply': async (p: { database: string; schema?: string }, s) => {
+    const d = await peerBackupDecision(s, p);
+    return d.kind === 'refuse' ? { param: 'limits.peerBackupIntervalMs', why: d.why } : undefined;
+  },
 };
+
+/**
+ * The peer undoes only what its own calls made (the entry's origin, and the fingerprint it was made by), and only
+ * what teardown undoes. An entry journaled before origins were recorded has none: it is judged by the second rule.
+ */
+export function peerMayUndo(param: string, entry: JournalChange, s: AgentServices): PeerRefusal | undefined {
+  const change = changeNamed(entry.action);
+  if (!change || change.teardown === 'keep')
+    return {
+      param,
+      why: `entry ${entry.id} (${entry.action}) is kept by teardown; only this node's operator undoes it`,
+    };
+  if (entry.origin === 'local')
+    return { param, why: `entry ${entry.id} (${entry.action}) was made by ${s.node}'s own operator, not by the peer` };
+  const peer = s.trust.peer?.fingerprint;
+  if (entry.origin === 'peer' && entry.peer !== undefined && entry.peer !== peer)
+    return { param, why: `entry ${entry.id} (${entry.action}) was made by another peer (${entry.peer})` };
+  return undefined;
+}
 
 /** The peer may use the pair's role only if pgduplex created it here: never one this node already had. */
 async function adoptsRole(s: AgentServices): Promise<PeerRefusal | undefined> {

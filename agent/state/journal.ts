@@ -6,23 +6,21 @@ import { PgduplexError } from '../../shared/errors.js';
 
 const mark = (type: 'done' | 'aborted' | 'undone') =>
   z.strictObject({ type: z.literal(type), id: z.string(), at: z.string(), of: z.string() });
+// Who caused a change: optional, so journals written before origins were recorded still load.
+const byFields = { origin: z.enum(['local', 'peer']).optional(), peer: z.string().optional() };
+const changeEntry = <T extends 'change' | 'intent'>(type: T) =>
+  z.strictObject({
+    type: z.literal(type),
+    id: z.string(),
+    at: z.string(),
+    action: z.string(),
+    changes: z.array(z.string()),
+    undo: z.unknown(),
+    ...byFields,
+  });
 const entrySchema = z.discriminatedUnion('type', [
-  z.strictObject({
-    type: z.literal('change'),
-    id: z.string(),
-    at: z.string(),
-    action: z.string(),
-    changes: z.array(z.string()),
-    undo: z.unknown(),
-  }),
-  z.strictObject({
-    type: z.literal('intent'),
-    id: z.string(),
-    at: z.string(),
-    action: z.string(),
-    changes: z.array(z.string()),
-    undo: z.unknown(),
-  }),
+  changeEntry('change'),
+  changeEntry('intent'),
   mark('done'),
   mark('aborted'),
   mark('undone'),
@@ -34,6 +32,16 @@ const entrySchema = z.discriminatedUnion('type', [
  */
 export type Rollback = (undoWhatWasDone: () => Promise<unknown>) => Promise<void>;
 
+/**
+ * Who caused a change: this node's operator (`local`, the CLI over the root-only socket) or the paired peer,
+ * by its fingerprint; what the peer may later undo is decided by it.
+ */
+export interface ChangeOrigin {
+  origin: 'local' | 'peer';
+  /** The peer's fingerprint, for a peer call. */
+  peer?: string;
+}
+
 /** One journaled change: what an action did, in words, and the data that reverses it. */
 export interface JournalChange {
   id: string;
@@ -44,7 +52,13 @@ export interface JournalChange {
   undone: boolean;
   /** Journaled before it was made, and never finished: it may be in place fully, partly or not at all. */
   interrupted: boolean;
+  /** Who caused it; absent in entries an agent wrote before origins were recorded. */
+  origin?: 'local' | 'peer';
+  peer?: string;
 }
+
+const byOf = (by: ChangeOrigin | undefined) =>
+  by ? { origin: by.origin, ...(by.origin === 'peer' && by.peer ? { peer: by.peer } : {}) } : {};
 
 /**
  * The agent's append-only journal (journal.jsonl, 0600): every change an action makes, with what it
@@ -102,13 +116,13 @@ export class Journal {
     changes: string[],
     undo: unknown,
     make: (rollback: Rollback) => Promise<T>,
+    by?: ChangeOrigin,
   ): Promise<{ journalId: string; result: T }> {
     const id = randomUUID();
-    await this.append({ type: 'intent', id, at: new Date().toISOString(), action, changes, undo }).catch(
-      (err: unknown) => {
-        throw this.unwritable(err, 'nothing was changed');
-      },
-    );
+    const at = new Date().toISOString();
+    await this.append({ type: 'intent', id, at, action, changes, undo, ...byOf(by) }).catch((err: unknown) => {
+      throw this.unwritable(err, 'nothing was changed');
+    });
     let result: T;
     let rollbackError: unknown;
     const rollback: Rollback = async (fn) => {
@@ -139,9 +153,10 @@ export class Journal {
   }
 
   /** Records a change already made and returns its id: for an artifact (a backup) that is kept, not undone. */
-  record(action: string, changes: string[], undo: unknown): Promise<string> {
+  record(action: string, changes: string[], undo: unknown, by?: ChangeOrigin): Promise<string> {
     const id = randomUUID();
-    return this.append({ type: 'change', id, at: new Date().toISOString(), action, changes, undo }).then(() => id);
+    const at = new Date().toISOString();
+    return this.append({ type: 'change', id, at, action, changes, undo, ...byOf(by) }).then(() => id);
   }
 
   /** Marks a change as undone. */
@@ -176,6 +191,8 @@ export class Journal {
           undo: e.undo,
           undone: false,
           interrupted: e.type === 'intent',
+          ...(e.origin ? { origin: e.origin } : {}),
+          ...(e.peer ? { peer: e.peer } : {}),
         });
         continue;
       }

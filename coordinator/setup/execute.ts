@@ -129,8 +129,9 @@ async function backup(r: Run, step: PlanStep): Promise<void> {
   );
   if (!res.artifact) throw new PgduplexError('INTERNAL', 'the backup did not report its id');
   const [where = res.artifact, ...more] = res.notes ?? [];
-  Object.assign(r, { backupId: res.artifact, backup: where, changed: true });
-  o.report('changed', step.node, `backup: ${where}`);
+  // An agent may answer a repeat of the peer's request with the backup it took moments ago (changed: false).
+  Object.assign(r, { backupId: res.artifact, backup: where, changed: r.changed || res.changed });
+  o.report(res.changed ? 'changed' : 'ok', step.node, `backup: ${where}`);
   for (const n of more) o.report('note', step.node, `backup: ${n}`);
 }
 

@@ -7,6 +7,8 @@ export interface PendingEntry {
   readonly id: string;
   readonly action: string;
   readonly changes: readonly string[];
+  /** Who made it there; the peer's agent lets this node undo only what this node's calls made (not `local`). */
+  readonly origin?: 'local' | 'peer';
 }
 
 /** A replication slot, as `replication.status` gives it. */
@@ -81,11 +83,13 @@ const goesFirst = (action: string): boolean => changeNamed(action)?.teardown ===
 const nounOf = (action: string): string => changeNamed(action)?.noun ?? action;
 
 const other = (nodes: readonly [NodeView, NodeView], n: NodeView): NodeView => (nodes[0] === n ? nodes[1] : nodes[0]);
+/** An entry the other node's own operator made: its agent does not let this node undo it. */
+const theirs = (n: NodeView, e: PendingEntry): boolean => n.side === 'peer' && e.origin === 'local';
 const undoOps = (n: NodeView, keep: (action: string) => boolean): TeardownOp[] =>
   n.reachable
     ? [...n.pending]
         .reverse()
-        .filter((e) => !isKept(e.action) && keep(e.action))
+        .filter((e) => !isKept(e.action) && keep(e.action) && !theirs(n, e))
         .map((e) => ({ kind: 'undo', side: n.side, node: n.node, id: e.id, action: e.action, changes: e.changes }))
     : [];
 
@@ -136,8 +140,16 @@ export function planTeardown(nodes: readonly [NodeView, NodeView]): TeardownPlan
     changes,
     slots: planSlots(nodes),
     restart,
-    remains: nodes.flatMap((n) => (n.reachable ? [] : remainsOn(n, other(nodes, n)))),
+    remains: nodes.flatMap((n) => (n.reachable ? leftToTheirOperator(n) : remainsOn(n, other(nodes, n)))),
   };
+}
+
+/** What only the peer's own operator may undo (setup was run there): named, with where to run teardown. */
+function leftToTheirOperator(n: NodeView): string[] {
+  if (!n.reachable) return [];
+  return n.pending
+    .filter((e) => !isKept(e.action) && theirs(n, e))
+    .map((e) => `${n.node}: ${e.action} (${e.changes[0] ?? e.id}), made by ${n.node}'s own run: teardown on ${n.node}`);
 }
 
 /** What setup leaves on a node teardown could not reach; its own journal holds the exact list. */

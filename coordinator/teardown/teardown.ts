@@ -129,7 +129,9 @@ async function restartWhereNeeded(agents: Agents, reverted: readonly NodeView[],
 function remainingAfter(p: TeardownPlan, nodes: readonly [NodeView, NodeView]): string[] {
   const entries = nodes.flatMap((n) =>
     n.reachable
-      ? n.pending.filter((e) => !isKept(e.action)).map((e) => `${n.node}: ${e.action} (${e.changes[0] ?? e.id})`)
+      ? n.pending
+          .filter((e) => !isKept(e.action) && !(n.side === 'peer' && e.origin === 'local'))
+          .map((e) => `${n.node}: ${e.action} (${e.changes[0] ?? e.id})`)
       : [],
   );
   return [...entries, ...planSlots(nodes).map((op) => `${op.node}: slot ${op.slot}`), ...p.remains];
@@ -194,7 +196,8 @@ export async function teardown(agents: Agents, o: TeardownOptions): Promise<Tear
     if (!n.reachable) o.report('note', n.node, `not reachable (${n.reason}): its side is left for a later run`);
   if (isEmpty(plan)) {
     for (const n of plan.nodes) if (n.reachable) o.report('ok', n.node, 'nothing to tear down');
-    return { outcome: partial ? 'partial' : 'nothing to do', plan, remaining: [...plan.remains] };
+    const outcome = partial ? 'partial' : plan.remains.length > 0 ? 'incomplete' : 'nothing to do';
+    return { outcome, plan, remaining: [...plan.remains] };
   }
   if (o.dryRun) {
     for (const op of [...plan.subscriptions, ...plan.changes, ...plan.slots])

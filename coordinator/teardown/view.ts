@@ -25,9 +25,10 @@ export async function viewNode(agents: Agents, side: Side, node: string, databas
     reachable: true,
     pending: entries
       .filter((e) => !e.undone)
-      .map(({ id, action, changes, interrupted }) => ({
+      .map(({ id, action, changes, interrupted, origin }) => ({
         id,
         action: changeNamed(action)?.name ?? action,
+        ...(origin ? { origin } : {}),
         changes: interrupted
           ? changes.map((c) => `${c} (interrupted: may be in place fully, partly or not at all)`)
           : changes,

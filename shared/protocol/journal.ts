@@ -10,6 +10,9 @@ export const journalEntrySchema = z.strictObject({
   changes: z.array(z.string()),
   undone: z.boolean(),
   interrupted: z.boolean(),
+  /** Who caused it: this node's operator or the peer (by fingerprint); absent in entries older agents wrote. */
+  origin: z.enum(['local', 'peer']).optional(),
+  peer: z.string().optional(),
 });
 export type JournalEntryView = z.infer<typeof journalEntrySchema>;
 
@@ -30,6 +33,6 @@ export const journalUndoAction = defineAction({
   callers: ['local', 'peer'],
   params: z.strictObject({ id: z.string().max(64) }),
   result: z.strictObject({ undone: z.array(z.string()) }),
-  // Which entries: the agent checks the entry itself (only what teardown would undo).
+  // Which entries: the agent checks the entry itself (only what the peer's own calls made and teardown undoes).
   peer: anyRequest,
 });

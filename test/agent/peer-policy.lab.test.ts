@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { agentRpc } from '../lab/agent-rpc.js';
 import { LAB, nodeExec } from '../lab/index.js';
 import { pairLabNodes } from '../lab/pair.js';
+import { nodeSql } from '../lab/sql.js';
 
 // Node a plays the compromised node: from its root, through its own socket (peer.call), it asks b for more
 // than replication needs. b refuses each request with PEER_NOT_ALLOWED and changes nothing.
@@ -110,5 +111,64 @@ describe('a compromised peer', () => {
       .stdout;
     expect(log).toMatch(/peer request refused/);
     expect(log).toMatch(/"fingerprint"/);
+  });
+});
+
+describe("a compromised peer and b's journal and backups", () => {
+  const BACKUPS = '/var/backups/pgduplex';
+  const backupsOnB = async () =>
+    (await nodeExec('b', ['bash', '-c', `ls -1 ${BACKUPS} | grep -- '-fusionpbx$' || true`])).stdout.trim();
+  const modeOfB = async () => (await nodeExec('b', ['stat', '-c', '%U:%G %a', BACKUPS])).stdout.trim();
+
+  afterAll(async () => {
+    await nodeExec('b', ['bash', '-c', `rm -rf ${BACKUPS}/*-fusionpbx`]);
+    await nodeSql('b', 'drop table if exists pgdx_rate');
+  }, 60_000);
+
+  it("cannot undo a change b's own operator made", async () => {
+    const made = await agentRpc<{ journalId?: string }>('b', 'firewall.apply', {
+      peer: A,
+      ports: [{ port: LAB.pgPort, purpose: 'postgresql' }],
+    });
+    expect(made).toMatchObject({ ok: true, result: { changed: true } });
+    const id = made.ok ? (made.result.journalId ?? '') : '';
+    const before = await stateOfB();
+    const r = await ask('journal.undo', { id });
+    expect(r).toMatchObject({ ok: false, error: { code: 'PEER_NOT_ALLOWED' } });
+    if (!r.ok) expect(r.error.message).toContain(`entry ${id} (firewall) was made by b's own operator`);
+    expect(await stateOfB()).toBe(before);
+    expect(await agentRpc('b', 'journal.undo', { id })).toMatchObject({ ok: true });
+  });
+
+  it('gets one backup per limits.peerBackupIntervalMs: a repeat with nothing written since is the same backup', async () => {
+    await nodeExec('b', ['bash', '-c', `rm -rf ${BACKUPS}/*-fusionpbx; chmod 0755 ${BACKUPS}`]);
+    const first = await ask('backup.apply', { database: 'fusionpbx' });
+    expect(first).toMatchObject({ ok: true, result: { changed: true, artifact: expect.any(String) } });
+    const id = first.ok ? (first.result as { artifact: string }).artifact : '';
+    // A looser backup directory left from before is root's alone again before the backup is written into it.
+    expect(first.ok && (first.result as { notes: string[] }).notes).toContain(
+      `tightened ${BACKUPS} from mode 0755 to 0700 (backups are root's alone)`,
+    );
+    expect(await modeOfB()).toBe('root:root 700');
+    const again = await ask('backup.apply', { database: 'fusionpbx' });
+    expect(again).toMatchObject({ ok: true, result: { changed: false, artifact: id } });
+    expect(await backupsOnB()).toBe(id);
+  });
+
+  it('is refused a second backup within the interval once b was written to, or of another schema', async () => {
+    await nodeSql('b', 'create table pgdx_rate (x int); insert into pgdx_rate values (1)');
+    const before = await backupsOnB();
+    for (const params of [{ database: 'fusionpbx' }, { database: 'fusionpbx', schema: 'public' }]) {
+      const r = await ask('backup.apply', params);
+      expect(r).toMatchObject({ ok: false, error: { code: 'PEER_NOT_ALLOWED' } });
+      if (!r.ok) {
+        expect(r.error.message).toContain('limits.peerBackupIntervalMs allows the peer one backup per 10 min');
+        expect(r.error.message).toMatch(/the next is allowed at \d{4}-\d\d-\d\dT/);
+      }
+    }
+    expect(await backupsOnB()).toBe(before);
+    // b's operator is not held to it.
+    const local = await agentRpc('b', 'backup.apply', { database: 'fusionpbx' });
+    expect(local).toMatchObject({ ok: true, result: { changed: true } });
   });
 });

@@ -36,7 +36,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await undoEverything();
   for (const node of ['a', 'b'] as const) {
-    await sql(node, 'drop table if exists rp_users, rp_old_local;');
+    await sql(node, 'drop table if exists rp_users, rp_old_local; drop function if exists rp_definer();');
     await sql(node, 'drop database if exists pgduplex_restore_rp with (force);', 'postgres');
     await nodeExec(node, ['bash', '-c', 'rm -rf /var/backups/pgduplex/*-fusionpbx']);
   }
@@ -62,13 +62,25 @@ describe('setup against a peer that holds rows', () => {
       '-c',
       'mkdir -m 0700 /var/backups/pgduplex/.partial-20261123T000000000Z-fusionpbx && head -c 1048576 /dev/zero > /var/backups/pgduplex/.partial-20261123T000000000Z-fusionpbx/fusionpbx.dump',
     ]);
-    const r = await setup('--yes', '--replace-peer-data');
-    expect(r.exitCode, `${r.stdout}\n${r.stderr}`).toBe(0);
-    expect(r.stdout).toMatch(
+    // A first run whose import b refuses (a SECURITY DEFINER function in a's schema): b is restored from its backup.
+    await sql('a', `create function rp_definer() returns int language sql security definer as 'select 1';`);
+    const refused = await setup('--yes', '--replace-peer-data');
+    expect(refused.exitCode, `${refused.stdout}\n${refused.stderr}`).toBe(1);
+    expect(refused.stderr).toContain('SECURITY DEFINER');
+    expect(refused.stdout).toMatch(
       /note\s+b\s+backup: removed \/var\/backups\/pgduplex\/\.partial-20261123T000000000Z-fusionpbx, an incomplete backup an interrupted run left \(1\.0 MiB, no manifest\)/,
     );
-    const id = /backup id (\S+-fusionpbx)/.exec(r.stdout)?.[1];
-    expect(id, r.stdout).toBeDefined();
+    const id = /backup id (\S+-fusionpbx)/.exec(refused.stdout)?.[1];
+    expect(id, refused.stdout).toBeDefined();
+    expect((await sql('b', 'select count(*) from rp_old_local')).stdout.trim()).toBe('7');
+    await sql('a', 'drop function rp_definer();');
+    // The re-run, within limits.peerBackupIntervalMs: b holds what that backup holds, so b gives it back.
+    const r = await setup('--yes', '--replace-peer-data');
+    expect(r.exitCode, `${r.stdout}\n${r.stderr}`).toBe(0);
+    expect(r.stdout).toMatch(new RegExp(`ok\\s+b\\s+backup: backup id ${id} in `));
+    expect(r.stdout).toMatch(/note\s+b\s+backup: reused: taken \d+ s ago for the same request/);
+    const backups = await nodeExec('b', ['bash', '-c', 'ls -1 /var/backups/pgduplex | grep -- -fusionpbx']);
+    expect(backups.stdout.trim()).toBe(id);
     expect(r.stdout).toContain("the peer's previous data is backed up");
     expect((await sql('b', 'select count(*) from rp_users')).stdout.trim()).toBe('30');
     expect((await sql('b', `select count(*) from pg_tables where tablename = 'rp_old_local'`)).stdout.trim()).toBe('0');

@@ -50,6 +50,19 @@ describe('pgduplex teardown (from a, after setup)', () => {
     expect(await both(nodeSnapshot)).toEqual(afterSetup);
   });
 
+  it("from b plans only what b may undo: what a's own run made on a is left to a teardown run on a", async () => {
+    const r = await cli('b', 'teardown', '--dry-run', '--json');
+    expect(r.exitCode, r.stderr).toBe(0);
+    const plan = JSON.parse(r.stdout) as { steps: Array<{ node: string; what: string }>; remaining: string[] };
+    expect(plan.steps.filter((s) => s.node === 'a' && s.what.startsWith('revert'))).toEqual([]);
+    expect(plan.steps.some((s) => s.node === 'b' && s.what.startsWith('revert firewall'))).toBe(true);
+    // Each of a's changes (setup journaled 8 there), named, none planned.
+    expect(plan.remaining).toHaveLength(8);
+    for (const line of plan.remaining) expect(line).toMatch(/^a: [a-z-]+ \(.+\), made by a's own run: teardown on a$/);
+    expect(plan.remaining.some((l) => l.startsWith('a: subscription ('))).toBe(true);
+    expect(await both(nodeSnapshot)).toEqual(afterSetup);
+  });
+
   it('refuses without --yes when there is no terminal to ask on, in one line, changing nothing', async () => {
     const r = await cli('a', 'teardown');
     expect(r.exitCode).toBe(1);

@@ -1,6 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { plannedChange, type ChangeJournal } from '../../../agent/actions/change.js';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { changeHandlers, originOf, plannedChange, type ChangeJournal } from '../../../agent/actions/change.js';
+import { Journal } from '../../../agent/state/journal.js';
+import type { ActionContext } from '../../../shared/channel/rpc.js';
 import { defineChange as describeChange } from '../../../shared/protocol/change.js';
 
 const d = describeChange({
@@ -60,5 +65,33 @@ describe('plannedChange', () => {
       message: 'thing is not in place after it was made: set 1 to 3',
       hint: expect.stringContaining('journal entry j1'),
     });
+  });
+});
+
+describe('changeHandlers', () => {
+  const ctx = (origin: 'local' | 'peer') => ({ origin, progress: () => undefined }) as ActionContext;
+
+  it('journals each apply with who asked: this node, or the peer by the fingerprint it is trusted under', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'pgdx-origin-'));
+    try {
+      const journal = Journal.in(dir);
+      const { action } = fixture();
+      const apply = changeHandlers(action, journal, () => 'ABCDEFGHIJKLMNOPQRST').find(
+        (h) => h.descriptor.name === 'thing.apply',
+      )!;
+      await apply.run({ want: 2 }, ctx('peer'));
+      await apply.run({ want: 3 }, ctx('local'));
+      expect((await journal.list()).map((e) => [e.action, e.origin, e.peer])).toEqual([
+        ['thing', 'peer', 'ABCDEFGHIJKLMNOPQRST'],
+        ['thing', 'local', undefined],
+      ]);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('never records a fingerprint for a local call, and none for a peer when no peer is trusted', () => {
+    expect(originOf(ctx('local'), () => 'ABCDEFGHIJKLMNOPQRST')).toEqual({ origin: 'local' });
+    expect(originOf(ctx('peer'), () => undefined)).toEqual({ origin: 'peer' });
   });
 });

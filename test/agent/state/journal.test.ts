@@ -104,6 +104,41 @@ describe('Journal.make (write-ahead)', () => {
   });
 });
 
+describe('Journal origins', () => {
+  it('records who caused each change, the peer by fingerprint, and journal.list shows it', async () => {
+    const { journalId: mine } = await journal.make('firewall', ['allow x'], {}, async () => 1, { origin: 'local' });
+    const { journalId: theirs } = await journal.make('pg-hba', ['add block'], {}, async () => 2, {
+      origin: 'peer',
+      peer: 'ABCDEFGHIJKLMNOPQRST',
+    });
+    const kept = await journal.record('backup', ['b1'], { id: 'b1' }, { origin: 'peer', peer: 'ABCDEFGHIJKLMNOPQRST' });
+    expect(await journal.list()).toMatchObject([
+      { id: mine, origin: 'local' },
+      { id: theirs, origin: 'peer', peer: 'ABCDEFGHIJKLMNOPQRST' },
+      { id: kept, origin: 'peer', peer: 'ABCDEFGHIJKLMNOPQRST' },
+    ]);
+    expect((await journal.list())[0]).not.toHaveProperty('peer');
+    const { journalHandlers } = await import('../../../agent/actions/change.js');
+    const list = journalHandlers([], journal).find((h) => h.descriptor.name === 'journal.list')!;
+    const shown = (await list.run({}, {} as Parameters<typeof list.run>[1])) as Array<Record<string, unknown>>;
+    expect(shown.map((e) => [e['origin'], e['peer']])).toEqual([
+      ['local', undefined],
+      ['peer', 'ABCDEFGHIJKLMNOPQRST'],
+      ['peer', 'ABCDEFGHIJKLMNOPQRST'],
+    ]);
+    expect(list.descriptor.result.safeParse(shown).success).toBe(true);
+  });
+
+  it('loads a journal written before origins were recorded: its entries have none', async () => {
+    const at = new Date().toISOString();
+    const old = { type: 'change', id: 'c0ffee00-0000-4000-8000-000000000002', at, action: 'pg-hba', changes: ['x'] };
+    await appendFile(join(dir, 'journal.jsonl'), `${JSON.stringify({ ...old, undo: {} })}\n`);
+    const [entry] = await Journal.in(dir).list();
+    expect(entry).toMatchObject({ id: old.id, action: 'pg-hba' });
+    expect(entry).not.toHaveProperty('origin');
+  });
+});
+
 describe('journal.list', () => {
   it('with pending: true leaves out what was undone, so its answer stays as small as what is still in place', async () => {
     const { journalHandlers } = await import('../../../agent/actions/change.js');

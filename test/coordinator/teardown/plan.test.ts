@@ -132,4 +132,19 @@ describe('planTeardown', () => {
     expect(isEmpty(p)).toBe(true);
     expect(p.restart).toEqual([]);
   });
+
+  it("leaves what the peer's own operator made there (setup run on the peer) to a teardown run there, naming it", () => {
+    const mine = (e: PendingEntry): PendingEntry => ({ ...e, origin: 'local' });
+    const byUs = (e: PendingEntry): PendingEntry => ({ ...e, origin: 'peer' });
+    const a = node('local', 'a', setupOn('b').map(mine));
+    const b = node('peer', 'b', [entry('firewall'), ...setupOn('a').slice(1).map(mine), byUs(entry('pg-hba', 'x'))]);
+    const p = planTeardown([a, b]);
+    const ops = [...p.subscriptions, ...p.changes].map((op) => `${op.node}:${op.kind === 'undo' ? op.action : ''}`);
+    expect(ops.filter((o) => o.startsWith('b:'))).toEqual(['b:pg-hba', 'b:firewall']);
+    expect(ops.filter((o) => o.startsWith('a:'))).toHaveLength(8);
+    expect(p.remains).toHaveLength(7);
+    expect(p.remains.at(-1)).toBe(
+      "b: subscription (create subscription pgduplex_from_a), made by b's own run: teardown on b",
+    );
+  });
 });
