@@ -1,5 +1,4 @@
 import {
-  PGDUPLEX_OBJECT_PREFIX,
   compareLsn,
   slotLagSeconds,
   type ReplicationLogError,
@@ -9,6 +8,7 @@ import {
 import { formatBytes, formatDuration } from '../render/format.js';
 import { subscriptionName } from '../setup/steps.js';
 import type { NodeView, PairView } from './gather.js';
+import { foreignOf, foreignProblem, unsubscribedProblem } from './coverage.js';
 import { driftProblem, driftRemedies, schemaDrift } from './drift.js';
 import { conflictRemedies, psqlCommand, quoteIdent, type Remedy } from './remedy.js';
 import { mixedVersionNote, type AgentVersion } from '../versions.js';
@@ -90,12 +90,6 @@ function heldWal(pub: NodeView, sub: NodeView, slot: SlotFacts): string {
   );
 }
 
-/** Enabled subscriptions in the database that are not pgduplex's: another tool (FS PBX's script) replicates. */
-const foreignOf = (n: NodeView, database: string): string[] =>
-  (n.snapshot?.subscriptions ?? [])
-    .filter((x) => x.database === database && x.enabled && !x.name.startsWith(PGDUPLEX_OBJECT_PREFIX))
-    .map((x) => x.name);
-
 function assessDirection(pub: NodeView, sub: NodeView, database: string, t: Thresholds): DirectionStatus {
   const name = subscriptionName(pub.node);
   const s = sub.snapshot?.subscriptions.find((x) => x.name === name && x.database === database);
@@ -109,17 +103,9 @@ function assessDirection(pub: NodeView, sub: NodeView, database: string, t: Thre
   if (!sub.snapshot)
     add('degraded', `${sub.node}: ${sub.problem ?? 'unknown'}; ${pub.node}'s changes are not applied there`);
   else if (!s && foreignOf(sub, database).length > 0) {
-    const names = foreignOf(sub, database).join(', ');
-    add(
-      'degraded',
-      `there is no subscription ${name} on ${sub.node}; it has ${names}, which pgduplex did not make (FS PBX's ` +
-        `setup_logical_replication.sh makes such) and does not watch: ${pub.node} → ${sub.node} is not pgduplex's`,
-    );
-    remedies.push({
-      node: sub.node,
-      command: 'pgduplex setup --adopt',
-      effect: "takes the script's replication over without copying the data again (--dry-run first)",
-    });
+    const f = foreignProblem(pub, sub, database);
+    add('degraded', f.text);
+    remedies.push(f.remedy);
   } else if (!s) {
     add(
       'broken',
@@ -205,6 +191,11 @@ function assessDirection(pub: NodeView, sub: NodeView, database: string, t: Thre
         'degraded',
         `the apply worker of ${s.name} on ${sub.node} is not running${err ? `; its last error: ${err.message}` : ''}`,
       );
+    const unsubscribed = unsubscribedProblem(pub, sub, s, database);
+    if (unsubscribed) {
+      add('degraded', unsubscribed.text);
+      remedies.push(unsubscribed.remedy);
+    }
     const total = Object.values(s.tables ?? {}).reduce((a, b) => a + b, 0);
     const ready = s.tables?.['r'] ?? 0;
     if (ready < total)

@@ -121,6 +121,49 @@ describe('assessPair', () => {
     expect(ab!.remedies.map((x) => x.command)).toEqual(['pgduplex setup --adopt']);
   });
 
+  it('reports published tables a subscription lacks, with the refresh that copies them', () => {
+    const a = node('a', 'b');
+    a.snapshot = { ...a.snapshot!, published: ['public.call_tags', 'public.v_domains'] };
+    const b = node('b', 'a', { sub: { relations: ['public.v_domains'] } });
+    const r = assessPair(pair(a, b), T);
+    const [ab] = r.directions;
+    expect(ab!.verdict).toBe('degraded');
+    expect(ab!.problems.map((p) => p.text)).toContain(
+      "1 table a publishes is not in b's subscription, so b skips their changes: public.call_tags",
+    );
+    expect(ab!.remedies[0]!.command).toContain('REFRESH PUBLICATION WITH (copy_data = true)');
+    const old = assessPair(pair(a, node('b', 'a')), T);
+    expect(old.directions[0]!.verdict).toBe('healthy');
+  });
+
+  it('diagnoses a missing column or table as schema drift, never offering SKIP', () => {
+    const drifted = (message: string) =>
+      assessPair(
+        pair(
+          node('a', 'b'),
+          node('b', 'a', {
+            sub: { originLsn: '0/1000', applyErrors: 3 },
+            errors: [{ ...conflict, message, detail: null, table: null, key: null }],
+          }),
+        ),
+        T,
+      ).directions[0]!;
+    const col = drifted(
+      'logical replication target relation "public.v_extensions" is missing replicated column: "pbx_region"',
+    );
+    expect(col.verdict).toBe('broken');
+    expect(col.problems.map((p) => p.text).join('\n')).toContain(
+      "schema drift: a sends changes that need its schema, and b's public.v_extensions lacks the column pbx_region",
+    );
+    expect(col.remedies.map((x) => x.command).join(' ')).not.toMatch(/SKIP/);
+    expect(col.remedies[0]).toMatchObject({ node: 'a', command: expect.stringContaining('pg_dump --schema-only') });
+    const table = drifted('logical replication target relation "public.call_tags" does not exist');
+    expect(table.problems.map((p) => p.text).join('\n')).toContain('b has no table public.call_tags');
+    expect(table.remedies.map((x) => x.command)[1]).toContain('REFRESH PUBLICATION WITH (copy_data = true)');
+    const two = drifted('logical replication target relation "public.t" is missing replicated columns: "a", "b c"');
+    expect(two.problems.map((p) => p.text).join('\n')).toContain('lacks the columns a, b c');
+  });
+
   it('calls a streaming pair with both subscriptions and slots healthy, naming each direction', () => {
     const r = assessPair(pair(node('a', 'b'), node('b', 'a')), T);
     expect(r.verdict).toBe('healthy');
