@@ -14,7 +14,8 @@ import { rpcRoute } from './http/rpc.js';
 import { createHttpServer } from './http/server.js';
 import { agentPortFirewall } from './peer/agent-port-firewall.js';
 import { PeerService } from './peer/peer-service.js';
-import { attachPeerServer } from './peer/ws-server.js';
+import { addressGate } from './peer/admission.js';
+import { attachPeerServer, PeerConnectionCounts } from './peer/ws-server.js';
 import { loadOrCreateIdentity } from './state/identity.js';
 import { Journal } from './state/journal.js';
 import { PairingWindow } from './state/pairing-window.js';
@@ -75,7 +76,8 @@ export async function startAgent(config: AgentConfig, log: Logger): Promise<Runn
 
   const rpc = rpcRoute(registry.dispatch, log);
 
-  const routes = healthRoutes(monitor, registry.outcomes);
+  const peerCounts = new PeerConnectionCounts();
+  const routes = healthRoutes(monitor, registry.outcomes, peerCounts);
   const tcp = createHttpServer(routes, L, log.child({ listener: 'tcp' }));
   const unix = createHttpServer(routes, L, log.child({ listener: 'unix' }), {
     routes: new Map([['/v1/rpc', rpc]]),
@@ -83,8 +85,14 @@ export async function startAgent(config: AgentConfig, log: Logger): Promise<Runn
   });
   const detachPeers = attachPeerServer(
     tcp,
-    { maxFrameBytes: L.maxFrameBytes, maxPendingHandshakes: L.maxPendingHandshakes, heartbeatMs: L.heartbeatMs },
-    log.child({ component: 'peer' }),
+    {
+      maxFrameBytes: L.maxFrameBytes,
+      maxPendingHandshakes: L.maxPendingHandshakes,
+      maxPendingHandshakesPerAddress: L.maxPendingHandshakesPerAddress,
+      helloTimeoutMs: L.helloTimeoutMs,
+      heartbeatMs: L.heartbeatMs,
+    },
+    { gate: addressGate(trust, window), log: log.child({ component: 'peer' }), counts: peerCounts },
     (t) => services.peers.accept(t),
   );
   const servers: Server[] = [];

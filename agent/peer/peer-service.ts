@@ -67,7 +67,7 @@ export class PeerService {
   /** Runs the server side of a handshake on a new connection; refused clients never reach dispatch. */
   async accept(transport: Transport): Promise<void> {
     const log = this.d.log.child({ peer: transport.remoteAddress });
-    const authorize = (claim: ClientClaim): boolean => {
+    const authorize = async (claim: ClientClaim): Promise<boolean> => {
       if (claim.mode === 'session') {
         const peer = this.d.trust.peer;
         if (!peer || !this.d.trust.trusts(claim.clientKey) || peer.address !== transport.remoteAddress) {
@@ -78,7 +78,7 @@ export class PeerService {
       const paired = this.d.trust.peer;
       if (paired && !this.d.trust.trusts(claim.clientKey))
         throw new PgduplexError('ALREADY_PAIRED', `already paired with ${paired.node}`);
-      windowId = this.d.window.admit(claim, transport.remoteAddress);
+      windowId = await this.d.window.admit(claim, transport.remoteAddress);
       return true;
     };
     let windowId: string | undefined;
