@@ -74,6 +74,8 @@ export async function startAgent(config: AgentConfig, log: Logger): Promise<Runn
     dispatch: registry.dispatch,
   });
 
+  // A window that ended while the agent was down (or ends later) gets its agent port closed.
+  services.peers.windowPort.watch();
   const rpc = rpcRoute(registry.dispatch, log);
 
   const peerCounts = new PeerConnectionCounts();

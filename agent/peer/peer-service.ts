@@ -12,6 +12,7 @@ import type { TrustedPeer } from '../state/trust-store.js';
 import type { JoinerGate } from './joiner-gate.js';
 import { dialPeer, type PeerSession } from './link.js';
 import { Pairing, type PairingRecord } from './pairing.js';
+import { WindowPort } from './window-port.js';
 
 export { checkValue } from './pairing.js';
 
@@ -37,8 +38,12 @@ export class PeerService {
   /** Pairing's part: the joiner waiting for this node's operator, and the last pairing's check code. */
   private readonly pairing: Pairing;
 
+  /** The agent port pair --accept opens, closed again when its window ends unpaired. */
+  readonly windowPort: WindowPort;
+
   constructor(private readonly d: PeerServiceDeps) {
     this.pairing = new Pairing(d);
+    this.windowPort = new WindowPort({ ...d, busy: () => this.pairing.busy });
   }
 
   get lastPairing(): PairingRecord | undefined {
@@ -209,6 +214,7 @@ export class PeerService {
 
   /** Closes every session, for shutdown. */
   closeAll(): void {
+    this.windowPort.stop();
     void this.link?.then(
       (s) => s.channel.close('agent stopping'),
       () => undefined,

@@ -150,9 +150,9 @@ export class PairingWindow {
     return this.window;
   }
 
-  /** Records that the agent port opened for this window's address was closed again. */
-  async markPortClosed(): Promise<void> {
-    if (this.window === null) return;
+  /** Records that the agent port opened for the window `id` (its openedAt) was closed again. */
+  async markPortClosed(id: string): Promise<void> {
+    if (this.window === null || this.window.openedAt !== id) return;
     this.window.portClosed = true;
     await this.persist();
   }
