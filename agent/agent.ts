@@ -54,7 +54,7 @@ export async function startAgent(config: AgentConfig, log: Logger): Promise<Runn
     window,
     journal: Journal.in(config.stateDir),
     postgresql: config.postgresql,
-    limits: { toolTimeoutMs: L.toolTimeoutMs },
+    limits: { toolTimeoutMs: L.toolTimeoutMs, maxConcurrentPeerCalls: L.maxConcurrentPeerCalls },
     pair: config.pair,
     backupRoot: BACKUP_ROOT,
     firewall: agentPortFirewall(config.listen.port, L.toolTimeoutMs, log.child({ component: 'firewall' })),
