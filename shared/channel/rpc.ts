@@ -151,7 +151,11 @@ export class RpcEndpoint {
     const p = this.pending.get(m.id);
     if (!p) return;
     const streamId = m.ok ? (m.result as Record<string, unknown> | null)?.['streamId'] : undefined;
-    if (p.stream && typeof streamId === 'number' && !this.inbox.expect(streamId)) return;
+    if (typeof streamId === 'number') {
+      if (!this.inbox.expect(streamId)) return;
+      // An answer with a stream to a plain call (a relayed peer.call): its bytes are read and dropped.
+      if (!p.stream) void this.drain(streamId);
+    }
     this.pending.delete(m.id);
     clearTimeout(p.timer);
     if (m.ok) p.resolve(m.result);
@@ -178,6 +182,14 @@ export class RpcEndpoint {
     const json = jsonBytes(value, this.maxJsonBytes, what);
     this.channel.send(header(stream));
     sendStream(this.channel, stream, [json]).catch(fail);
+  }
+
+  private async drain(stream: number): Promise<void> {
+    try {
+      for await (const _ of this.inbox.take(stream));
+    } catch {
+      // The channel closed; its callers hear of it.
+    }
   }
 
   private async receiveLarge(id: number, stream: number): Promise<void> {

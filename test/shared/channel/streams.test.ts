@@ -85,6 +85,19 @@ describe('streams of bounded frames', () => {
     expect(twice.expect(5)).toBe(false);
   });
 
+  it('drop the stream of an answer to a plain call (a relayed peer.call) and keep the channel', async () => {
+    const { c, s } = pair();
+    new RpcEndpoint(s, async (action) =>
+      action === 'dump' ? streamResult({ name: 'dump' }, [new Uint8Array(200_000)]) : { ok: true },
+    );
+    // Twice what this side buffers: read by nobody, it would close the channel.
+    const rpc = new RpcEndpoint(c, undefined, 100_000);
+    expect(await rpc.callRaw('dump', {}, { timeoutMs: 5000 })).toMatchObject({ name: 'dump', streamId: 1 });
+    await new Promise((r) => setTimeout(r, 50));
+    expect(await rpc.callRaw('ping', {}, { timeoutMs: 5000 })).toEqual({ ok: true });
+    expect(c.isClosed).toBe(false);
+  });
+
   it('close the channel on a streamed answer to a request never sent', async () => {
     const { c, s } = pair();
     new RpcEndpoint(s, undefined);
