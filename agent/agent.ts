@@ -16,7 +16,8 @@ import { rpcRoute } from './http/rpc.js';
 import { createHttpServer } from './http/server.js';
 import { agentPortFirewall } from './peer/agent-port-firewall.js';
 import { PeerService } from './peer/peer-service.js';
-import { attachPeerServer } from './peer/ws-server.js';
+import { addressGate } from './peer/admission.js';
+import { attachPeerServer, PeerConnectionCounts } from './peer/ws-server.js';
 import { loadOrCreateIdentity } from './state/identity.js';
 import { Journal } from './state/journal.js';
 import { PairingWindow } from './state/pairing-window.js';
@@ -55,7 +56,11 @@ export async function startAgent(config: AgentConfig, log: Logger): Promise<Runn
     window,
     journal: Journal.in(config.stateDir),
     postgresql: config.postgresql,
-    limits: { toolTimeoutMs: L.toolTimeoutMs, peerBackupIntervalMs: L.peerBackupIntervalMs },
+    limits: {
+      toolTimeoutMs: L.toolTimeoutMs,
+      peerBackupIntervalMs: L.peerBackupIntervalMs,
+      maxConcurrentPeerCalls: L.maxConcurrentPeerCalls,
+    },
     pair: config.pair,
     backupRoot: BACKUP_ROOT,
     firewall: agentPortFirewall(config.listen.port, L.toolTimeoutMs, log.child({ component: 'firewall' })),
@@ -75,9 +80,12 @@ export async function startAgent(config: AgentConfig, log: Logger): Promise<Runn
     dispatch: registry.dispatch,
   });
 
+  // A window that ended while the agent was down (or ends later) gets its agent port closed.
+  services.peers.windowPort.watch();
   const rpc = rpcRoute(registry.dispatch, log);
 
-  const routes = healthRoutes(monitor, registry.outcomes);
+  const peerCounts = new PeerConnectionCounts();
+  const routes = healthRoutes(monitor, registry.outcomes, peerCounts);
   // Over TCP the detail is for agent.json's monitoringHosts only; the root-only socket always has it.
   const publicRoutes = publicHealthRoutes(monitor);
   const monitoring = monitoringAccess(config.monitoringHosts);
@@ -92,8 +100,14 @@ export async function startAgent(config: AgentConfig, log: Logger): Promise<Runn
   });
   const detachPeers = attachPeerServer(
     tcp,
-    { maxFrameBytes: L.maxFrameBytes, maxPendingHandshakes: L.maxPendingHandshakes, heartbeatMs: L.heartbeatMs },
-    log.child({ component: 'peer' }),
+    {
+      maxFrameBytes: L.maxFrameBytes,
+      maxPendingHandshakes: L.maxPendingHandshakes,
+      maxPendingHandshakesPerAddress: L.maxPendingHandshakesPerAddress,
+      helloTimeoutMs: L.helloTimeoutMs,
+      heartbeatMs: L.heartbeatMs,
+    },
+    { gate: addressGate(trust, window), log: log.child({ component: 'peer' }), counts: peerCounts },
     (t) => services.peers.accept(t),
   );
   const servers: Server[] = [];

@@ -69,7 +69,9 @@ async function channel(): Promise<number> {
     limits,
   );
   let bytes = 0;
-  for await (const piece of new StreamInbox(ch, 64 * 1024 * 1024).take(1)) bytes += piece.length;
+  const inbox = new StreamInbox(ch, 64 * 1024 * 1024);
+  inbox.expect(1);
+  for await (const piece of inbox.take(1)) bytes += piece.length;
   const rate = TOTAL / ((performance.now() - started) / 1000);
   ch.close();
   await srv.close();

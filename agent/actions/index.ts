@@ -99,6 +99,7 @@ export function buildRegistry(s: AgentServices): ActionRegistry {
   handlers.push(...journalHandlers(changes, s.journal));
   const registry = new ActionRegistry().register(...handlers);
   registry.peerGate = peerGate(s);
+  registry.maxPeerReads = s.limits.maxConcurrentPeerCalls ?? registry.maxPeerReads;
   return registry;
 }
 

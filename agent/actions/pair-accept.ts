@@ -23,9 +23,6 @@ export const pairAcceptHandler = (s: AgentServices) =>
           { hint: 'run "pgduplex unpair" first if you mean to replace it' },
         );
       }
-      const fw = await s.firewall.allow(host.address);
-      // A new window: the check code `pair --accept` waits to show can only be this window's.
-      s.peers.lastPairing = undefined;
       const expected = fingerprint === undefined ? undefined : normalizeFingerprint(fingerprint);
       if (expected !== undefined && expected.length !== FINGERPRINT_CHARS) {
         throw new PgduplexError(
@@ -34,7 +31,14 @@ export const pairAcceptHandler = (s: AgentServices) =>
           { hint: 'copy it from "pgduplex whoami" on the other node' },
         );
       }
-      const { token, expiresAt } = await s.window.open(host.address, s.identity.fingerprint, expected);
+      // A new window: the check code `pair --accept` waits to show can only be this window's.
+      s.peers.lastPairing = undefined;
+      // The window first, then the port: the port closes again when the window ends unpaired (WindowPort).
+      const {
+        token,
+        expiresAt,
+        firewall: fw,
+      } = await s.peers.windowPort.open(host.address, s.identity.fingerprint, expected);
       const opened = fw.changed
         ? `opened port ${s.port}/tcp for ${host.address}`
         : `port ${s.port}/tcp was already open for ${host.address}`;

@@ -24,6 +24,9 @@ export class ActionRegistry {
   /** Checks every peer request against this node's pair policy before it runs (set by the composition root). */
   peerGate: ((d: ActionDescriptor, params: unknown, ctx: ActionContext) => Promise<void>) | undefined;
   private running: string | undefined;
+  /** Reads the peer runs here now, and how many it may (limits.maxConcurrentPeerCalls). */
+  private peerReads = 0;
+  maxPeerReads = 8;
   private draining = false;
   private idle: (() => void) | undefined;
   /** Each known action's last result, for /metrics. */
@@ -67,10 +70,8 @@ export class ActionRegistry {
         `bad params for ${action}: ${issue ? `${issue.path.join('.') || '(root)'} ${issue.message}` : 'invalid'}`,
       );
     }
-    if (ctx.origin === 'peer') {
-      if (!this.peerGate) throw new PgduplexError('PEER_NOT_ALLOWED', `${action} is not open to the peer here`);
-      await this.peerGate(handler.descriptor, parsed.data, ctx);
-    }
+    if (ctx.origin === 'peer' && !handler.descriptor.mutates) return this.peerRead(handler, action, parsed.data, ctx);
+    if (ctx.origin === 'peer') await this.gate(handler, action, parsed.data, ctx);
     if (!handler.descriptor.mutates)
       return handler.descriptor.result.parse(await handler.run(parsed.data, { ...ctx, running: () => this.running }));
     if (this.draining)
@@ -87,6 +88,31 @@ export class ActionRegistry {
       this.running = undefined;
       this.idle?.();
     }
+  }
+
+  /** A peer's read, its policy check included, within the cap on reads the peer runs here at once. */
+  private async peerRead(
+    handler: ActionHandler,
+    action: string,
+    params: unknown,
+    ctx: ActionContext,
+  ): Promise<unknown> {
+    if (this.peerReads >= this.maxPeerReads)
+      throw new PgduplexError('BUSY', `the peer already runs ${this.peerReads} calls here; ${action} was not started`, {
+        hint: `at most ${this.maxPeerReads} at once (limits.maxConcurrentPeerCalls in agent.json); retry when one ends`,
+      });
+    this.peerReads += 1;
+    try {
+      await this.gate(handler, action, params, ctx);
+      return handler.descriptor.result.parse(await handler.run(params, { ...ctx, running: () => this.running }));
+    } finally {
+      this.peerReads -= 1;
+    }
+  }
+
+  private async gate(handler: ActionHandler, action: string, params: unknown, ctx: ActionContext): Promise<void> {
+    if (!this.peerGate) throw new PgduplexError('PEER_NOT_ALLOWED', `${action} is not open to the peer here`);
+    await this.peerGate(handler.descriptor, params, ctx);
   }
 
   /**

@@ -55,6 +55,12 @@ const limitsSchema = z
     handshakeTimeoutMs: z.number().int().min(100).max(60_000).default(5000),
     maxFrameBytes: z.number().int().min(1024).max(16_777_216).default(65_536),
     maxPendingHandshakes: z.number().int().min(1).max(10_000).default(32),
+    /** Handshakes one address may have pending: the peer's own address cannot take every slot either. */
+    maxPendingHandshakesPerAddress: z.number().int().min(1).max(1000).default(4),
+    /** A connection that sends no hello (the handshake's first message) this long after the upgrade is cut. */
+    helloTimeoutMs: z.number().int().min(100).max(60_000).default(2000),
+    /** Reads the peer may run here at once; one more gets BUSY (state-changing actions run one at a time). */
+    maxConcurrentPeerCalls: z.number().int().min(1).max(256).default(8),
     connectTimeoutMs: z.number().int().min(100).max(60_000).default(5000),
     callTimeoutMs: z.number().int().min(100).max(3_600_000).default(30_000),
     /** A peer link silent this long after a ping is cut, so calls over a partitioned link fail in seconds. */

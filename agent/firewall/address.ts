@@ -129,3 +129,19 @@ function formatIpv6(words: number[]): string {
   if (bestLen < 2) return hex.join(':');
   return `${hex.slice(0, best).join(':')}::${hex.slice(best + bestLen).join(':')}`;
 }
+
+/**
+ * One text per host for comparing a socket's peer with a stored address: IPv4-mapped IPv6 (`::ffff:10.0.0.1`,
+ * as a dual-stack listener reports IPv4 clients) becomes plain IPv4, IPv6 gets RFC 5952 text; '' when not an IP.
+ */
+export function canonicalAddress(value: string | undefined): string {
+  const text = (value ?? '').trim();
+  if (isIPv4(text)) return text;
+  if (!/^[0-9A-Fa-f:.]+$/.test(text) || !isIPv6(text)) return '';
+  const words = ipv6Words(text);
+  if (words.slice(0, 5).every((w) => w === 0) && words[5] === 0xffff) {
+    const [hi = 0, lo = 0] = words.slice(6);
+    return [hi >> 8, hi & 0xff, lo >> 8, lo & 0xff].join('.');
+  }
+  return formatIpv6(words);
+}

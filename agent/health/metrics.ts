@@ -10,6 +10,8 @@ export interface MetricsInput {
   probeAgeSeconds: number;
   replication: ReplicationHealth;
   outcomes: Array<[string, ActionOutcome]>;
+  /** Peer websocket upgrades by what became of them: refused before any crypto, busy, or handshaken. */
+  peerConnections?: { refused: number; busy: number; handshakes: number };
 }
 
 type Labels = Record<string, string | null>;
@@ -128,6 +130,12 @@ export function renderMetrics(m: MetricsInput): string {
       'gauge',
       'When each action last ran (Unix time).',
       m.outcomes.map(([action, o]) => ({ labels: { action }, value: Math.round(o.at / 1000) })),
+    ),
+    family(
+      'pgduplex_peer_connections_total',
+      'counter',
+      'Peer websocket upgrades: refused by address before any crypto, busy (pending caps), or handshaken.',
+      Object.entries(m.peerConnections ?? {}).map(([outcome, value]) => ({ labels: { outcome }, value })),
     ),
   ].join('\n')}\n`;
 }

@@ -2,6 +2,7 @@ import type { HealthReport, PostgresHealth, ProbeResult, SystemHealth } from '..
 import type { ReplicationHealth } from '../../shared/replication.js';
 import { VERSION } from '../../shared/version.js';
 import type { ActionOutcomes } from '../actions/outcomes.js';
+import type { PeerConnectionCounts } from '../peer/ws-server.js';
 import { renderMetrics } from './metrics.js';
 import { probePostgres } from './postgres.js';
 import { lagReadiness, probeReplication, replicationHealth, type ReplicationProbe } from './replication.js';
@@ -77,7 +78,7 @@ export class HealthMonitor {
   }
 
   /** The Prometheus text: cached health facts and the actions' last outcomes, no query of its own. */
-  async metrics(outcomes: ActionOutcomes): Promise<string> {
+  async metrics(outcomes: ActionOutcomes, peerConnections?: PeerConnectionCounts): Promise<string> {
     const [pg, replication] = await Promise.all([this.pg.get(), this.replication()]);
     return renderMetrics({
       version: VERSION,
@@ -86,6 +87,7 @@ export class HealthMonitor {
       probeAgeSeconds: ageSeconds(pg.checkedAt),
       replication,
       outcomes: outcomes.list(),
+      ...(peerConnections ? { peerConnections: { ...peerConnections } } : {}),
     });
   }
 

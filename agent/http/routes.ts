@@ -1,6 +1,7 @@
 import { PgduplexError } from '../../shared/errors.js';
 import type { ActionOutcomes } from '../actions/outcomes.js';
 import type { HealthMonitor } from '../health/monitor.js';
+import type { PeerConnectionCounts } from '../peer/ws-server.js';
 
 /** A route's answer: status and a JSON body, or a text body with its content type. */
 export interface RouteResult {
@@ -16,7 +17,11 @@ export type Route = (query: URLSearchParams) => Promise<RouteResult> | RouteResu
 const PROMETHEUS_TEXT = 'text/plain; version=0.0.4; charset=utf-8';
 
 /** The HTTP routes, in a Map so a path can never reach a prototype property. */
-export function healthRoutes(monitor: HealthMonitor, outcomes?: ActionOutcomes): ReadonlyMap<string, Route> {
+export function healthRoutes(
+  monitor: HealthMonitor,
+  outcomes?: ActionOutcomes,
+  peerConnections?: PeerConnectionCounts,
+): ReadonlyMap<string, Route> {
   return new Map<string, Route>([
     ['/health', async () => ({ status: 200, body: await monitor.full() })],
     [
@@ -39,7 +44,11 @@ export function healthRoutes(monitor: HealthMonitor, outcomes?: ActionOutcomes):
       ? [
           [
             '/metrics',
-            async () => ({ status: 200, contentType: PROMETHEUS_TEXT, body: await monitor.metrics(outcomes) }),
+            async () => ({
+              status: 200,
+              contentType: PROMETHEUS_TEXT,
+              body: await monitor.metrics(outcomes, peerConnections),
+            }),
           ] as [string, Route],
         ]
       : []),

@@ -5,7 +5,8 @@ import type { ClientHandshake } from '../../shared/channel/handshake.js';
 import { RpcEndpoint, type Dispatch } from '../../shared/channel/rpc.js';
 import { SecureChannel, type ChannelLimits } from '../../shared/channel/secure-channel.js';
 import type { AgentIdentity } from '../state/identity.js';
-import { PEER_PATH } from './ws-server.js';
+import { refusalError } from '../../shared/channel/handshake-run.js';
+import { PEER_PATH, REFUSAL_HEADER } from './ws-server.js';
 import { WsTransport } from './ws-transport.js';
 
 /** An open, authenticated session to the peer with RPC on top. */
@@ -56,11 +57,22 @@ async function openSocket(
       maxPayload: limits.maxFrameBytes + 64,
       handshakeTimeout: limits.connectTimeoutMs,
     });
-    const failure = await new Promise<NodeJS.ErrnoException | undefined>((resolve) => {
+    const failure = await new Promise<NodeJS.ErrnoException | PgduplexError | undefined>((resolve) => {
       ws.once('open', () => resolve(undefined));
       ws.once('error', (err: NodeJS.ErrnoException) => resolve(err));
+      // Refused at the upgrade, before any crypto: the agent names why when it is a reason pairing states.
+      ws.once('unexpected-response', (_req, res) => {
+        const stated = res.headers[REFUSAL_HEADER];
+        ws.terminate();
+        resolve(
+          res.statusCode === 403 && typeof stated === 'string'
+            ? refusalError(stated)
+            : new Error(`Unexpected server response: ${res.statusCode ?? 0}`),
+        );
+      });
     });
     if (!failure) return ws;
+    if (failure instanceof PgduplexError) throw failure;
     throw new PgduplexError(
       'AGENT_UNREACHABLE',
       `cannot reach the pgduplex agent at ${target.address}:${target.port} (${failure.code ?? failure.message})`,

@@ -30,11 +30,32 @@ export interface PairingRecord {
 export class Pairing {
   last: PairingRecord | undefined;
   readonly gate = new JoinerGate();
+  private completing = 0;
 
   constructor(private readonly d: PeerServiceDeps) {}
 
   /** The accepting side: one pair.complete on a pairing channel admitted through window `windowId`. */
   async complete(
+    channel: SecureChannel,
+    address: string,
+    windowId: string,
+    action: string,
+    params: unknown,
+  ): Promise<unknown> {
+    this.completing += 1;
+    try {
+      return await this.completeOnce(channel, address, windowId, action, params);
+    } finally {
+      this.completing -= 1;
+    }
+  }
+
+  /** A joiner's pair.complete is still being decided: the window it used must keep its port until then. */
+  get busy(): boolean {
+    return this.completing > 0 || this.gate.waiting !== undefined;
+  }
+
+  private async completeOnce(
     channel: SecureChannel,
     address: string,
     windowId: string,

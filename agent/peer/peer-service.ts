@@ -12,6 +12,7 @@ import type { TrustedPeer } from '../state/trust-store.js';
 import type { JoinerGate } from './joiner-gate.js';
 import { dialPeer, type PeerSession } from './link.js';
 import { Pairing, type PairingRecord } from './pairing.js';
+import { WindowPort } from './window-port.js';
 
 export { checkValue } from './pairing.js';
 
@@ -37,8 +38,12 @@ export class PeerService {
   /** Pairing's part: the joiner waiting for this node's operator, and the last pairing's check code. */
   private readonly pairing: Pairing;
 
+  /** The agent port pair --accept opens, closed again when its window ends unpaired. */
+  readonly windowPort: WindowPort;
+
   constructor(private readonly d: PeerServiceDeps) {
     this.pairing = new Pairing(d);
+    this.windowPort = new WindowPort({ ...d, busy: () => this.pairing.busy });
   }
 
   get lastPairing(): PairingRecord | undefined {
@@ -67,7 +72,7 @@ export class PeerService {
   /** Runs the server side of a handshake on a new connection; refused clients never reach dispatch. */
   async accept(transport: Transport): Promise<void> {
     const log = this.d.log.child({ peer: transport.remoteAddress });
-    const authorize = (claim: ClientClaim): boolean => {
+    const authorize = async (claim: ClientClaim): Promise<boolean> => {
       if (claim.mode === 'session') {
         const peer = this.d.trust.peer;
         if (!peer || !this.d.trust.trusts(claim.clientKey) || peer.address !== transport.remoteAddress) {
@@ -78,7 +83,7 @@ export class PeerService {
       const paired = this.d.trust.peer;
       if (paired && !this.d.trust.trusts(claim.clientKey))
         throw new PgduplexError('ALREADY_PAIRED', `already paired with ${paired.node}`);
-      windowId = this.d.window.admit(claim, transport.remoteAddress);
+      windowId = await this.d.window.admit(claim, transport.remoteAddress);
       return true;
     };
     let windowId: string | undefined;
@@ -209,6 +214,7 @@ export class PeerService {
 
   /** Closes every session, for shutdown. */
   closeAll(): void {
+    this.windowPort.stop();
     void this.link?.then(
       (s) => s.channel.close('agent stopping'),
       () => undefined,

@@ -52,9 +52,3 @@ export class WsTransport implements Transport {
     this.ws.on('error', () => this.ws.terminate());
   }
 }
-
-/** Normalises an IPv4-mapped IPv6 address (::ffff:10.0.0.1) to plain IPv4 for policy checks. */
-export function plainAddress(address: string | undefined): string {
-  if (address === undefined) return '';
-  return address.startsWith('::ffff:') && address.includes('.') ? address.slice(7) : address;
-}

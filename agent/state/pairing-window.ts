@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { z } from 'zod';
-import { PgduplexError } from '../../shared/errors.js';
+import { PgduplexError, type ErrorCode } from '../../shared/errors.js';
 import { newToken, type PairingToken } from '../../shared/crypto/token.js';
 import type { ClientClaim } from '../../shared/channel/handshake.js';
 import { readPrivateJson, writePrivateJson } from './private-files.js';
@@ -15,9 +15,18 @@ const windowSchema = z.strictObject({
   used: z.boolean(),
   /** The joiner's fingerprint when its operator gave it in advance (`pair --accept --fingerprint`). */
   expectedFingerprint: z.string().optional(),
+  /** The agent port pair --accept opened for expectedAddress was closed again: the window ended unpaired. */
+  portClosed: z.boolean().optional(),
 });
 const fileSchema = z.strictObject({ version: z.literal(1), window: windowSchema.nullable() });
 type Window = z.infer<typeof windowSchema>;
+
+const REFUSALS: Partial<Record<ErrorCode, string>> = {
+  PAIRING_CLOSED: 'no pairing window is open on the other node',
+  PAIRING_LOCKED: 'the pairing window is locked after too many wrong tokens',
+  TOKEN_USED: 'this pairing token was already used',
+  TOKEN_EXPIRED: 'the pairing token has expired',
+};
 
 /** Limits of a pairing window; options so tests and cautious operators can tighten them. */
 export interface PairingLimits {
@@ -31,6 +40,7 @@ export interface PairingLimits {
  */
 export class PairingWindow {
   private writes: Promise<void> = Promise.resolve();
+  private lockListeners: Array<() => void> = [];
 
   private constructor(
     private readonly path: string,
@@ -93,26 +103,58 @@ export class PairingWindow {
   }
 
   /**
-   * Decides a pairing attempt from `remoteAddress`; throws the reason, counts wrong proofs; returns the window's
-   * id.
+   * What the address alone decides, before any crypto: undefined when the window is open for it, else the
+   * code to refuse with (the window's state only for its own address).
    */
-  admit(claim: ClientClaim, remoteAddress: string): string {
+  refusalFor(address: string): ErrorCode | undefined {
     const w = this.window;
-    if (w === null) throw new PgduplexError('PAIRING_CLOSED', 'no pairing window is open on the other node');
-    if (w.locked) throw new PgduplexError('PAIRING_LOCKED', 'the pairing window is locked after too many wrong tokens');
-    if (w.used) throw new PgduplexError('TOKEN_USED', 'this pairing token was already used');
-    if (this.now() > Date.parse(w.expiresAt)) throw new PgduplexError('TOKEN_EXPIRED', 'the pairing token has expired');
-    if (remoteAddress !== w.expectedAddress)
-      throw new PgduplexError('PEER_NOT_TRUSTED', `pairing is open for ${w.expectedAddress} only`);
+    if (w === null) return 'PAIRING_CLOSED';
+    if (address !== w.expectedAddress) return 'PEER_NOT_TRUSTED';
+    if (w.locked) return 'PAIRING_LOCKED';
+    if (w.used) return 'TOKEN_USED';
+    if (this.now() > Date.parse(w.expiresAt)) return 'TOKEN_EXPIRED';
+    return undefined;
+  }
+
+  /**
+   * Decides a pairing attempt from `remoteAddress`; throws the reason, counts wrong proofs; returns the window's
+   * id. A wrong proof's count (and a use) is on disk, fsynced, before this settles: a crash cannot forget it.
+   */
+  async admit(claim: ClientClaim, remoteAddress: string): Promise<string> {
+    const w = this.window;
+    const refused = this.refusalFor(remoteAddress);
+    if (w === null || refused !== undefined) {
+      const code = refused ?? 'PAIRING_CLOSED';
+      throw new PgduplexError(code, REFUSALS[code] ?? `pairing is open for ${w?.expectedAddress ?? 'nobody'} only`);
+    }
     if (!claim.proofMatches(new Uint8Array(Buffer.from(w.secret, 'base64')))) {
       w.failures += 1;
       if (w.failures >= this.limits.maxFailures) w.locked = true;
-      void this.persist();
+      // A count that cannot be stored locks the window: a guesser must not get attempts a restart forgets.
+      await this.persist().catch(() => void (w.locked = true));
+      if (w.locked) for (const l of this.lockListeners) l();
       throw new PgduplexError('TOKEN_INVALID', 'the pairing token is wrong');
     }
     w.used = true;
-    void this.persist();
+    await this.persist();
     return w.openedAt;
+  }
+
+  /** Called once a window locked (its lock on disk): the agent port it opened can close. */
+  onLocked(listener: () => void): void {
+    this.lockListeners.push(listener);
+  }
+
+  /** The open or ended window's address and state, for closing the port it opened; null when none. */
+  current(): Readonly<Window> | null {
+    return this.window;
+  }
+
+  /** Records that the agent port opened for the window `id` (its openedAt) was closed again. */
+  async markPortClosed(id: string): Promise<void> {
+    if (this.window === null || this.window.openedAt !== id) return;
+    this.window.portClosed = true;
+    await this.persist();
   }
 
   /** What `pgduplex pair --accept` and status show; never the secret. */

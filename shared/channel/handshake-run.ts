@@ -35,10 +35,16 @@ const REJECT_HINTS: Partial<Record<ErrorCode, string>> = {
 export type Step = { n: number; data: Uint8Array };
 /** What a step asks for next: nothing, the server's hello on this channel, or the finished channel. */
 export type StepResult = void | undefined | { awaitHello: SecureChannel } | { done: SecureChannel };
+type Settled = Exclude<StepResult, void | undefined>;
 
 function rejection(data: Uint8Array): PgduplexError | undefined {
   if (data.length !== 2 || data[0] !== 0x7e) return undefined;
-  const code = REJECT_CODES[(data[1] ?? 0) - 1];
+  return refusalError(REJECT_CODES[(data[1] ?? 0) - 1]);
+}
+
+/** The connecting side's error for a refusal the accepting side stated (in the handshake or at the upgrade). */
+export function refusalError(stated: string | undefined): PgduplexError {
+  const code = REJECT_CODES.find((c) => c === stated);
   if (code === undefined) return new PgduplexError('HANDSHAKE_FAILED', 'the peer refused the handshake');
   const hint = REJECT_HINTS[code];
   return new PgduplexError(
@@ -53,12 +59,22 @@ export function runHandshake(
   transport: Transport,
   limits: ChannelLimits,
   isServer: boolean,
-  step: (s: Step, send: (d: Uint8Array) => void) => StepResult,
+  step: (s: Step, send: (d: Uint8Array) => void) => StepResult | Promise<Settled>,
 ): Promise<SecureChannel> {
   return new Promise((resolve, reject) => {
     let n = 0;
     let pending: SecureChannel | undefined;
     let settled = false;
+    /** A step that waits (the server's authorize): nothing more may arrive until it has decided. */
+    let deciding = false;
+    const take = (r: StepResult): void => {
+      if (r && 'awaitHello' in r) pending = r.awaitHello;
+      if (r && 'done' in r) {
+        settled = true;
+        clearTimeout(timer);
+        resolve(r.done.activate());
+      }
+    };
     const fail = (err: unknown): void => {
       if (settled) return;
       settled = true;
@@ -87,13 +103,17 @@ export function runHandshake(
           resolve(pending.activate());
           return;
         }
+        if (deciding) throw new PgduplexError('HANDSHAKE_FAILED', 'the peer sent more before the handshake settled');
         const r = step({ n: ++n, data }, (d) => transport.send(d));
-        if (r && 'awaitHello' in r) pending = r.awaitHello;
-        if (r && 'done' in r) {
-          settled = true;
-          clearTimeout(timer);
-          resolve(r.done.activate());
-        }
+        if (!(r instanceof Promise)) return take(r);
+        deciding = true;
+        r.then(
+          (done) => {
+            deciding = false;
+            if (!settled) take(done);
+          },
+          (err: unknown) => fail(err),
+        );
       } catch (err) {
         fail(err);
       }

@@ -139,6 +139,7 @@ export class ServerHandshake {
   private readonly random: (n: number) => Uint8Array;
   private m1: Uint8Array | undefined;
   private m2: Uint8Array | undefined;
+  private m3: { bytes: Uint8Array; clientKey: Uint8Array; mode: HandshakeMode } | undefined;
 
   constructor(
     private readonly identity: Identity,
@@ -166,6 +167,13 @@ export class ServerHandshake {
 
   /** Verifies M3's signature, then asks `authorize` whether this client may in; derives keys only then. */
   finish(m3: Uint8Array, authorize: (claim: ClientClaim) => boolean): SessionKeys & { mode: HandshakeMode } {
+    const claim = this.verify(m3);
+    if (!authorize(claim)) throw new PgduplexError('PEER_NOT_TRUSTED', 'the client is not a paired peer');
+    return this.derive();
+  }
+
+  /** Checks M3 and its signature; what it returns is the client's claim, to be authorized before `derive`. */
+  verify(m3: Uint8Array): ClientClaim {
     if (this.m1 === undefined || this.m2 === undefined) throw fail('handshake out of order');
     expectShape(m3, 0x03, M3_BYTES, 'client proof');
     const clientKey = m3.slice(1, 33);
@@ -177,14 +185,20 @@ export class ServerHandshake {
     const mode: HandshakeMode = modeByte === 1 ? 'pairing' : 'session';
     const proof = m3.subarray(98, 130);
     if (mode === 'session' && !isAllZero(proof)) throw fail('unexpected pairing proof in a session handshake');
-    const claim: ClientClaim = {
+    this.m3 = { bytes: m3.slice(), clientKey, mode };
+    return {
       clientKey,
       mode,
       proofMatches: (secret) => mode === 'pairing' && bytesEqual(pairingProof(secret, signed), proof),
     };
-    if (!authorize(claim)) throw new PgduplexError('PEER_NOT_TRUSTED', 'the client is not a paired peer');
+  }
+
+  /** The session keys, once the claim `verify` returned was authorized. */
+  derive(): SessionKeys & { mode: HandshakeMode } {
+    if (this.m1 === undefined || this.m2 === undefined || this.m3 === undefined) throw fail('handshake out of order');
+    const { bytes, clientKey, mode } = this.m3;
     const ss = sharedSecret(this.ephemeral.secretKey, this.m1.slice(2, 34));
     wipe(this.ephemeral.secretKey);
-    return { ...deriveKeys(ss, concat(this.m1, this.m2, m3), false, clientKey), mode };
+    return { ...deriveKeys(ss, concat(this.m1, this.m2, bytes), false, clientKey), mode };
   }
 }

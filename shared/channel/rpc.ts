@@ -47,6 +47,8 @@ interface Pending {
   reject(err: PgduplexError): void;
   onProgress: ((message: string) => void) | undefined;
   timer: NodeJS.Timeout;
+  /** The answer announces a stream (callStream): its id is expected the moment the answer arrives. */
+  stream?: boolean;
 }
 
 /** Request/response over a SecureChannel: typed calls out, dispatched requests in. */
@@ -94,7 +96,7 @@ export class RpcEndpoint {
     params: unknown,
     opts: { timeoutMs: number },
   ): Promise<{ meta: Record<string, unknown>; data: AsyncIterable<Uint8Array> }> {
-    const result = (await this.callRaw(action, params, opts)) as Record<string, unknown> | null;
+    const result = (await this.callRaw(action, params, { ...opts, stream: true })) as Record<string, unknown> | null;
     const id = result?.['streamId'];
     if (typeof id !== 'number') throw new PgduplexError('AGENT_BAD_RESPONSE', `${action} did not answer with a stream`);
     return { meta: result ?? {}, data: this.inbox.take(id) };
@@ -104,7 +106,7 @@ export class RpcEndpoint {
   callRaw(
     action: string,
     params: unknown,
-    opts: { timeoutMs: number; onProgress?: (message: string) => void },
+    opts: { timeoutMs: number; onProgress?: (message: string) => void; stream?: boolean },
   ): Promise<unknown> {
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
@@ -112,7 +114,7 @@ export class RpcEndpoint {
         this.pending.delete(id);
         reject(new PgduplexError('TIMEOUT', `the peer did not answer ${action} within ${opts.timeoutMs} ms`));
       }, opts.timeoutMs);
-      this.pending.set(id, { resolve, reject, onProgress: opts.onProgress, timer });
+      this.pending.set(id, { resolve, reject, onProgress: opts.onProgress, timer, stream: opts.stream === true });
       const fail = (err: unknown): void => {
         clearTimeout(timer);
         this.pending.delete(id);
@@ -134,11 +136,26 @@ export class RpcEndpoint {
   private onMessage(m: ChannelMessage): void {
     if (m.type === 'request') return void this.serve(m.id, m.action, m.params);
     if (m.type === 'progress') return this.pending.get(m.id)?.onProgress?.(m.message);
-    if (m.type === 'result-stream') return void this.receiveLarge(m.id, m.stream);
-    if (m.type === 'request-stream') return void this.serveLarge(m.id, m.action, m.stream);
+    // Streams are expected only where a message names them: an answer to a call of ours, or a large request.
+    if (m.type === 'result-stream') {
+      if (m.id >= this.nextId)
+        return this.channel.abort(new PgduplexError('FRAME_INVALID', `answer to request ${m.id}, never sent`));
+      if (this.inbox.expect(m.stream)) void this.receiveLarge(m.id, m.stream);
+      return;
+    }
+    if (m.type === 'request-stream') {
+      if (this.inbox.expect(m.stream)) void this.serveLarge(m.id, m.action, m.stream);
+      return;
+    }
     if (m.type !== 'response') return;
     const p = this.pending.get(m.id);
     if (!p) return;
+    const streamId = m.ok ? (m.result as Record<string, unknown> | null)?.['streamId'] : undefined;
+    if (typeof streamId === 'number') {
+      if (!this.inbox.expect(streamId)) return;
+      // An answer with a stream to a plain call (a relayed peer.call): its bytes are read and dropped.
+      if (!p.stream) void this.drain(streamId);
+    }
     this.pending.delete(m.id);
     clearTimeout(p.timer);
     if (m.ok) p.resolve(m.result);
@@ -165,6 +182,14 @@ export class RpcEndpoint {
     const json = jsonBytes(value, this.maxJsonBytes, what);
     this.channel.send(header(stream));
     sendStream(this.channel, stream, [json]).catch(fail);
+  }
+
+  private async drain(stream: number): Promise<void> {
+    try {
+      for await (const _ of this.inbox.take(stream));
+    } catch {
+      // The channel closed; its callers hear of it.
+    }
   }
 
   private async receiveLarge(id: number, stream: number): Promise<void> {

@@ -83,11 +83,14 @@ export class SecureChannel {
     });
   }
 
-  /** The accepting side: answers the handshake, asks `authorize` about the client, then confirms. */
+  /**
+   * The accepting side: answers the handshake, asks `authorize` about the client (it may wait, e.g. for a
+   * failure count to reach the disk before the refusal goes out), then confirms.
+   */
   static accept(
     transport: Transport,
     identity: Identity,
-    authorize: (claim: ClientClaim) => boolean,
+    authorize: (claim: ClientClaim) => boolean | Promise<boolean>,
     limits: ChannelLimits,
     hello: ChannelMessage,
   ): Promise<SecureChannel> {
@@ -95,10 +98,13 @@ export class SecureChannel {
     return runHandshake(transport, limits, true, (step, send) => {
       if (step.n === 0) return undefined;
       if (step.n === 1) return send(hs.respond(step.data));
-      const keys = hs.finish(step.data, authorize);
-      const ch = SecureChannel.fromKeys(transport, keys, 'server', limits);
-      ch.send(hello);
-      return { done: ch };
+      const claim = hs.verify(step.data);
+      return Promise.resolve(authorize(claim)).then((ok) => {
+        if (!ok) throw new PgduplexError('PEER_NOT_TRUSTED', 'the client is not a paired peer');
+        const ch = SecureChannel.fromKeys(transport, hs.derive(), 'server', limits);
+        ch.send(hello);
+        return { done: ch };
+      });
     });
   }
 

@@ -33,9 +33,14 @@ interface Inbound {
   wake: (() => void) | undefined;
 }
 
+/** Streams a channel may have announced and not yet finished reading, unless the endpoint says otherwise. */
+export const MAX_OPEN_STREAMS = 64;
+
 /**
- * Collects the streams the peer sends on a channel. Chunks must arrive in order and end once; the
- * bytes buffered ahead of their readers are capped, and breaking any of that closes the channel.
+ * Collects the streams the peer sends on a channel. Only a stream this side expects (announced by a message it
+ * asked for, `expect`) is kept: a chunk for any other id closes the channel, so the peer cannot make entries.
+ * Chunks must arrive in order and end once; open streams and the bytes buffered ahead of their readers are
+ * capped, and breaking any of that closes the channel.
  */
 export class StreamInbox {
   private readonly streams = new Map<number, Inbound>();
@@ -45,6 +50,7 @@ export class StreamInbox {
   constructor(
     private readonly channel: SecureChannel,
     private readonly maxBufferedBytes: number,
+    private readonly maxOpenStreams = MAX_OPEN_STREAMS,
   ) {
     channel.onChunk((c) => this.accept(c));
     channel.onClose((reason) => {
@@ -53,9 +59,33 @@ export class StreamInbox {
     });
   }
 
-  /** Reads one stream to its end, in order. */
+  /**
+   * Announces stream `stream`, as a message this side asked for named it; false (and the channel closed) when
+   * that id is already open or too many streams are.
+   */
+  expect(stream: number): boolean {
+    const why = this.streams.has(stream)
+      ? `stream ${stream} is already open`
+      : this.streams.size >= this.maxOpenStreams
+        ? `more than ${this.maxOpenStreams} streams are open`
+        : undefined;
+    if (why !== undefined) {
+      this.channel.abort(new PgduplexError('FRAME_INVALID', why));
+      return false;
+    }
+    this.streams.set(stream, { next: 0, queue: [], done: false, wake: undefined });
+    return true;
+  }
+
+  /** How many announced streams are not yet read to their end. */
+  get open(): number {
+    return this.streams.size;
+  }
+
+  /** Reads one announced stream to its end, in order. */
   async *take(stream: number): AsyncGenerator<Uint8Array> {
-    const s = this.state(stream);
+    const s = this.streams.get(stream);
+    if (!s) throw new PgduplexError('FRAME_INVALID', `stream ${stream} was not announced`);
     for (;;) {
       const data = s.queue.shift();
       if (data !== undefined) {
@@ -73,17 +103,9 @@ export class StreamInbox {
     }
   }
 
-  private state(stream: number): Inbound {
-    let s = this.streams.get(stream);
-    if (!s) {
-      s = { next: 0, queue: [], done: false, wake: undefined };
-      this.streams.set(stream, s);
-    }
-    return s;
-  }
-
   private accept(c: Chunk): void {
-    const s = this.state(c.stream);
+    const s = this.streams.get(c.stream);
+    if (!s) return this.channel.abort(new PgduplexError('FRAME_INVALID', `stream ${c.stream} was not announced`));
     if (s.done || c.seq !== s.next)
       return this.channel.abort(new PgduplexError('FRAME_INVALID', `stream ${c.stream} chunk out of order`));
     this.buffered += c.data.length;

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { agentOk } from '../lab/agent-rpc.js';
 import { nodeHttp, outsiderHttp, waitFor } from '../lab/http.js';
-import { LAB, nodeExec } from '../lab/index.js';
+import { LAB, nodeExec, outsiderExec } from '../lab/index.js';
 import { pairLabNodes } from '../lab/pair.js';
 import {
   closeAgentPortToOutsider,
@@ -21,6 +21,20 @@ const RSS_CAP_MB = 256;
 let journalId: string | undefined;
 let f: FloodFigures;
 
+type PeerCounts = { refused: number; busy: number; handshakes: number };
+/** b's own count of peer upgrades, read from /metrics on its local socket (what TCP shows may change). */
+async function peerCounts(): Promise<PeerCounts> {
+  const r = await nodeHttp('b', 'http://localhost/metrics', ['--unix-socket', '/run/pgduplex/agent.sock']);
+  const n = (outcome: string) =>
+    Number(new RegExp(`^pgduplex_peer_connections_total\\{outcome="${outcome}"\\} (\\d+)$`, 'm').exec(r.body)?.[1]);
+  return { refused: n('refused'), busy: n('busy'), handshakes: n('handshakes') };
+}
+const refusalLines = async () =>
+  (await nodeExec('b', ['journalctl', '-u', 'pgduplex-agent', '--no-pager', '-o', 'cat'])).stdout
+    .split('\n')
+    .filter((l) => l.includes('peer connection') && l.includes('before the handshake')).length;
+let before: { counts: PeerCounts; lines: number };
+
 beforeAll(async () => {
   await pairLabNodes();
 }, 120_000);
@@ -38,7 +52,37 @@ describe('agent b under a flood from the outsider while a and b are paired', () 
     expect((await outsiderHttp(B, 5)).status).toBe(200);
   });
 
+  // Issue 14, item 6: a stranger's handshake cost b an Ed25519 signature and a verify before its address was checked.
+  it('refuses the outsider at the upgrade, naming why, before any websocket or crypto', async () => {
+    const start = await peerCounts();
+    expect(start.handshakes).toBeGreaterThanOrEqual(0);
+    const upgrade = [
+      'curl',
+      '-sS',
+      '-m',
+      '5',
+      '-o',
+      '/dev/null',
+      '-D',
+      '-',
+      '-H',
+      'Connection: Upgrade',
+      '-H',
+      'Upgrade: websocket',
+      '-H',
+      'Sec-WebSocket-Version: 13',
+      '-H',
+      'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==',
+      `http://${LAB.nodes.b.ipv4}:7740/v1/peer`,
+    ];
+    const r = await outsiderExec(upgrade, { reject: false });
+    expect(r.stdout).toMatch(/^HTTP\/1\.1 403 Forbidden/);
+    expect(r.stdout.toLowerCase()).toContain('x-pgduplex-refused: peer_not_trusted');
+    expect(await peerCounts()).toEqual({ ...start, refused: start.refused + 1 });
+  });
+
   it('answers every paired RPC during the flood and survives it', async () => {
+    before = { counts: await peerCounts(), lines: await refusalLines() };
     f = await runFlood({ baselineSeconds: 10, settleMs: 90_000 });
     writeFloodResults(f, 'test/agent/flood.lab.test.ts');
     expect(f.rpcBaseline.failures).toEqual({});
@@ -64,6 +108,32 @@ describe('agent b under a flood from the outsider while a and b are paired', () 
         /^(refused:[A-Z_]+|busy|unreachable|(garbage|silent):(busy|closed:\d+(:reason)?|dropped|http:\d+))$/,
       );
   });
+
+  it('spent no handshake on the outsider: every one it sent was refused at the upgrade, none reached the websocket', async () => {
+    const after = await peerCounts();
+    const sum = (re: RegExp) =>
+      Object.entries(f.flood.handshakes).reduce((n, [o, count]) => (re.test(o) ? n + count : n), 0);
+    // Strangers, garbage and silent clients alike are refused by address: none got a websocket (no close
+    // code from b, no 503 for a full queue); an attempt that never reached b (1006, dropped) is not counted.
+    const raw = Object.keys(f.flood.handshakes).filter((o) => /^(garbage|silent):/.test(o));
+    expect(raw.filter((o) => !/:(http:403|dropped|closed:1006)$/.test(o))).toEqual([]);
+    expect(sum(/:http:403$/)).toBeGreaterThan(0);
+    expect(after.refused - before.counts.refused).toBe(sum(/^refused:|:http:403$/));
+    expect(after.busy).toBe(before.counts.busy);
+    // The only handshakes b ran meanwhile are a's (the paired session, redialled if it dropped), never one per stranger.
+    expect(after.handshakes - before.counts.handshakes).toBeLessThanOrEqual(2);
+  });
+
+  it('logs the refusals as a few lines, not one per connection', async () => {
+    // The flood's refusals may be held for the summary line, which comes at most a minute later.
+    const lines = await waitFor(
+      'a refusal line or summary',
+      async () => (await refusalLines()) - before.lines,
+      (n) => n >= 1,
+      75_000,
+    );
+    expect(lines).toBeLessThanOrEqual(3);
+  }, 90_000);
 
   it('keeps its memory bounded and gives back every file descriptor once the flood is over', () => {
     expect(f.rssMb.peakSampled).toBeLessThan(RSS_CAP_MB);

@@ -34,6 +34,27 @@ const journal = async (node: NodeName) =>
 const outsiderBlocked = async (address: string) =>
   (await outsiderHttp(`http://${address}:7740/health/live`, 2)).curlExit === 28;
 
+/** Whether b's own chain lets `address` in on the agent port: the rule pair --accept opens. */
+const agentPortOpenFor = async (address: string) =>
+  (await nodeExec('b', ['iptables-save', '-t', 'filter'])).stdout.includes(
+    `-A PGDUPLEX -s ${address}/32 -p tcp -m tcp --dport 7740`,
+  );
+/** The same token with one secret character changed: well-formed, and wrong. */
+const wrongToken = (t: string) => `${t.slice(0, -2)}${t.at(-2) === 'A' ? 'B' : 'A'}${t.slice(-1)}`;
+const windowOnDisk = async () =>
+  (JSON.parse((await nodeExec('b', ['cat', '/var/lib/pgduplex/pairing.json'])).stdout) as { window: unknown }).window;
+const acceptNoWait = async () =>
+  (await json<{ token: string }>('b', ['pair', '--accept', A, '--fingerprint', whoA.fingerprint, '--no-wait'])).token;
+const CONFIG = '/etc/pgduplex/agent.json';
+const restartB = async () => {
+  await nodeExec('b', ['systemctl', 'restart', 'pgduplex-agent']);
+  await waitFor(
+    'b live',
+    () => nodeHttp('b', 'http://127.0.0.1:7740/health/live'),
+    (r) => r.status === 200,
+  );
+};
+
 let whoA: { fingerprint: string };
 let whoB: { fingerprint: string };
 let tokenUsed = '';
@@ -62,6 +83,61 @@ describe('pairing two real agents (lab nodes a and b)', () => {
     expect(await outsiderBlocked(B)).toBe(true);
     expect((await rogue('a', { address: B, expectKey: await publicKeyOf('b') })).error?.code).toBe('AGENT_UNREACHABLE');
   });
+
+  // Issue 14, item 10: pair --accept opened b's port for a and never closed it again.
+  it('closes the agent port pair --accept opened once wrong tokens lock the window, each counted on disk', async () => {
+    const token = await acceptNoWait();
+    expect(await agentPortOpenFor(A)).toBe(true);
+    for (let i = 1; i <= 5; i++) {
+      expect((await rogue('a', { address: B, token: wrongToken(token) })).error?.code).toBe('TOKEN_INVALID');
+      // Written before the refusal left b: no wait, no flush.
+      expect(await windowOnDisk()).toMatchObject({ failures: i, locked: i === 5 });
+    }
+    await waitFor(
+      'the port closed for a',
+      () => agentPortOpenFor(A),
+      (open) => !open,
+    );
+    // The close is recorded just after the rule goes.
+    await waitFor('the close recorded', windowOnDisk, (w) => (w as { portClosed?: boolean }).portClosed === true);
+    expect(await windowOnDisk()).toMatchObject({ locked: true, portClosed: true });
+    expect(await journal('b')).toContain('pairing window ended; closed the agent port it opened');
+  });
+
+  it('closes it when the window expires unpaired, also when the agent was stopped at that moment', async () => {
+    const original = (await nodeExec('b', ['cat', CONFIG])).stdout;
+    const config = JSON.parse(original) as { limits?: Record<string, unknown> };
+    const ttl = { ...config, limits: { ...config.limits, pairingTtlMs: 10_000 } };
+    await nodeExec('b', ['tee', CONFIG], { input: JSON.stringify(ttl) });
+    try {
+      await restartB();
+      await acceptNoWait();
+      expect(await agentPortOpenFor(A)).toBe(true);
+      await waitFor(
+        'the port closed on expiry',
+        () => agentPortOpenFor(A),
+        (open) => !open,
+        30_000,
+      );
+      await waitFor('the close recorded', windowOnDisk, (w) => (w as { portClosed?: boolean }).portClosed === true);
+      expect(await windowOnDisk()).toMatchObject({ used: false, locked: false, portClosed: true });
+
+      await acceptNoWait();
+      expect(await agentPortOpenFor(A)).toBe(true);
+      await nodeExec('b', ['systemctl', 'stop', 'pgduplex-agent']);
+      await new Promise((r) => setTimeout(r, 11_000));
+      expect(await agentPortOpenFor(A)).toBe(true);
+      await restartB();
+      await waitFor(
+        'the port closed at start-up',
+        () => agentPortOpenFor(A),
+        (open) => !open,
+      );
+    } finally {
+      await nodeExec('b', ['tee', CONFIG], { input: original });
+      await restartB();
+    }
+  }, 120_000);
 
   // b's operator answers on a terminal (script(1) gives pair --accept one): y once it showed the joiner's code.
   const acceptOnTerminal = () =>

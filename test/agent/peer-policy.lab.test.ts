@@ -3,6 +3,7 @@ import { agentRpc } from '../lab/agent-rpc.js';
 import { LAB, nodeExec } from '../lab/index.js';
 import { pairLabNodes } from '../lab/pair.js';
 import { nodeSql } from '../lab/sql.js';
+import { waitFor } from '../lab/http.js';
 
 // Node a plays the compromised node: from its root, through its own socket (peer.call), it asks b for more
 // than replication needs. b refuses each request with PEER_NOT_ALLOWED and changes nothing.
@@ -25,6 +26,8 @@ async function stateOfB(): Promise<string> {
 }
 
 const ask = (action: string, params: unknown) => agentRpc('a', 'peer.call', { action, params });
+const sqlB = async (sql: string) =>
+  (await nodeExec('b', ['runuser', '-u', 'postgres', '--', 'psql', '-X', '-qAt', '-d', 'fusionpbx', '-c', sql])).stdout;
 
 beforeAll(async () => {
   await pairLabNodes();
@@ -105,6 +108,41 @@ describe('a compromised peer', () => {
     expect(r).toMatchObject({ ok: true, result: { reachable: expect.any(Boolean) } });
     expect(await ask('ping', {})).toMatchObject({ ok: true });
   });
+
+  // Issue 14, item 10: the peer's reads had no cap; a table lock on b holds each one until the test lets go.
+  it('gets at most limits.maxConcurrentPeerCalls (8) of its reads run at once; one more is BUSY', async () => {
+    await sqlB('create table if not exists pgdx_busy_probe (id int primary key)');
+    await nodeExec('b', [
+      'bash',
+      '-c',
+      `setsid runuser -u postgres -- psql -X -q -d fusionpbx -c "begin; lock table pgdx_busy_probe; ` +
+        `select pg_sleep(60) as pgdx_lock_holder; commit" > /dev/null 2>&1 < /dev/null &`,
+    ]);
+    const waiting = (sql: string) => async () => Number((await sqlB(sql)).trim());
+    await waitFor(
+      'the lock taken',
+      waiting(`select count(*) from pg_locks l join pg_class c on c.oid = l.relation
+        where c.relname = 'pgdx_busy_probe' and l.mode = 'AccessExclusiveLock' and l.granted`),
+      (n) => n === 1,
+    );
+    const reads = Array.from({ length: 8 }, () => ask('tables.checksum', { database: 'fusionpbx', schema: 'public' }));
+    try {
+      await waitFor(
+        'eight peer reads waiting on the lock',
+        waiting(`select count(*) from pg_stat_activity where wait_event_type = 'Lock' and datname = 'fusionpbx'`),
+        (n) => n === 8,
+      );
+      const busy = await ask('ping', {});
+      expect(busy).toMatchObject({ ok: false, error: { code: 'BUSY' } });
+      if (!busy.ok) expect(busy.error.hint).toContain('limits.maxConcurrentPeerCalls');
+    } finally {
+      await sqlB(`select pg_terminate_backend(pid) from pg_stat_activity where query like '%pgdx_lock_holder%'
+        and pid <> pg_backend_pid()`);
+    }
+    for (const r of await Promise.all(reads)) expect(r).toMatchObject({ ok: true });
+    expect(await ask('ping', {})).toMatchObject({ ok: true });
+    await sqlB('drop table pgdx_busy_probe');
+  }, 120_000);
 
   it("logs each refusal on b with the peer's fingerprint", async () => {
     const log = (await nodeExec('b', ['journalctl', '-u', 'pgduplex-agent', '--no-pager', '-o', 'cat', '-n', '400']))

@@ -13,14 +13,16 @@ const change = defineAction({
   params: z.strictObject({ ms: z.number() }),
   result: z.strictObject({ done: z.boolean() }),
 });
-const read = defineAction({
-  name: 'read',
-  mutates: false,
-  callers: ['local', 'peer'],
-  peer: anyRequest,
-  params: z.strictObject({}),
-  result: z.strictObject({ ok: z.boolean() }),
-});
+const readNamed = (name: string) =>
+  defineAction({
+    name,
+    mutates: false,
+    callers: ['local', 'peer'],
+    peer: anyRequest,
+    params: z.strictObject({}),
+    result: z.strictObject({ ok: z.boolean() }),
+  });
+const read = readNamed('read');
 const ctx = { origin: 'local' as const, requestId: 't', progress: () => undefined };
 const registry = () =>
   new ActionRegistry().register(
@@ -77,5 +79,42 @@ describe('ActionRegistry names', () => {
     await expect(r.dispatch('thing.read', {}, { ...ctx, origin: 'peer' })).rejects.toMatchObject({
       code: 'UNKNOWN_ACTION',
     });
+  });
+});
+
+describe('ActionRegistry: reads the peer runs at once', () => {
+  const peer = { ...ctx, origin: 'peer' as const };
+  const slowRead = readNamed('slow-read');
+  const gated = (max: number) => {
+    let release = (): void => undefined;
+    const gate = new Promise<void>((r) => (release = r));
+    const r = new ActionRegistry().register(
+      defineHandler({ descriptor: slowRead, run: async () => (await gate, { ok: true }) }),
+      defineHandler({ descriptor: read, run: async () => ({ ok: true }) }),
+    );
+    r.peerGate = async () => undefined;
+    r.maxPeerReads = max;
+    return { r, release };
+  };
+
+  it('are capped: one over the cap gets BUSY naming the limit; a slot ends, the next one runs', async () => {
+    const { r, release } = gated(3);
+    const running = [1, 2, 3].map(() => r.dispatch('slow-read', {}, peer));
+    const refused = await r.dispatch('read', {}, peer).catch((e: unknown) => e);
+    expect(refused).toMatchObject({ code: 'BUSY', hint: expect.stringContaining('limits.maxConcurrentPeerCalls') });
+    expect(await r.dispatch('read', {}, ctx)).toEqual({ ok: true });
+    release();
+    expect(await Promise.all(running)).toEqual([{ ok: true }, { ok: true }, { ok: true }]);
+    expect(await r.dispatch('read', {}, peer)).toEqual({ ok: true });
+  });
+
+  it('give their slot back when the policy refuses them', async () => {
+    const { r } = gated(1);
+    r.peerGate = async () => {
+      throw new Error('refused');
+    };
+    for (let i = 0; i < 3; i++) await expect(r.dispatch('read', {}, peer)).rejects.toThrow('refused');
+    r.peerGate = async () => undefined;
+    expect(await r.dispatch('read', {}, peer)).toEqual({ ok: true });
   });
 });

@@ -34,14 +34,15 @@ const health: ReplicationHealth = {
 };
 
 describe('renderMetrics', () => {
-  const text = renderMetrics({
+  const input: Parameters<typeof renderMetrics>[0] = {
     version: '0.1.0',
     node: 'a"\\',
     postgresUp: true,
     probeAgeSeconds: 0.4,
     replication: health,
     outcomes: [['setup', { ok: false, at: 1_700_000_000_400 }]],
-  });
+  };
+  const text = renderMetrics(input);
 
   it('writes each family with HELP and TYPE, direction labels and escaped label values', () => {
     expect(text).toContain(
@@ -58,6 +59,14 @@ describe('renderMetrics', () => {
     expect(text).toContain('pgduplex_action_last_success{action="setup"} 0\n');
     expect(text).toContain('pgduplex_action_last_run_timestamp_seconds{action="setup"} 1700000000\n');
     expect(text.endsWith('\n')).toBe(true);
+  });
+
+  it('counts peer websocket upgrades by what became of them', () => {
+    const withPeer = renderMetrics({ ...input, peerConnections: { refused: 7, busy: 1, handshakes: 2 } });
+    expect(withPeer).toContain(
+      '# TYPE pgduplex_peer_connections_total counter\npgduplex_peer_connections_total{outcome="refused"} 7\n' +
+        'pgduplex_peer_connections_total{outcome="busy"} 1\npgduplex_peer_connections_total{outcome="handshakes"} 2\n',
+    );
   });
 
   it('leaves out a value it does not know rather than inventing one', () => {

@@ -10,7 +10,8 @@ import type { AgentServices } from '../../../agent/actions/context.js';
 import { buildRegistry } from '../../../agent/actions/index.js';
 import { dialPeer } from '../../../agent/peer/link.js';
 import { checkValue, PeerService } from '../../../agent/peer/peer-service.js';
-import { attachPeerServer } from '../../../agent/peer/ws-server.js';
+import { addressGate } from '../../../agent/peer/admission.js';
+import { attachPeerServer, PeerConnectionCounts, REFUSAL_HEADER } from '../../../agent/peer/ws-server.js';
 import { loadOrCreateIdentity } from '../../../agent/state/identity.js';
 import { Journal } from '../../../agent/state/journal.js';
 import { PairingWindow } from '../../../agent/state/pairing-window.js';
@@ -28,6 +29,7 @@ let port: number;
 let services: AgentServices;
 let detach: () => Promise<void>;
 const dispatched = vi.fn();
+const counts = new PeerConnectionCounts();
 const client = nacl.sign.keyPair();
 const clientId = { ...client, fingerprint: fingerprintOf(client.publicKey) };
 
@@ -60,10 +62,19 @@ beforeAll(async () => {
     },
   });
   server = createServer();
-  detach = attachPeerServer(server, { maxFrameBytes: limits.maxFrameBytes, maxPendingHandshakes: 8 }, log, (t) =>
-    services.peers.accept(t),
+  detach = attachPeerServer(
+    server,
+    {
+      maxFrameBytes: limits.maxFrameBytes,
+      maxPendingHandshakes: 8,
+      maxPendingHandshakesPerAddress: 4,
+      helloTimeoutMs: 300,
+    },
+    { gate: addressGate(trust, window), log, counts },
+    (t) => services.peers.accept(t),
   );
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  // Dual-stack, as the agent listens ("::"): IPv4 clients show as ::ffff:127.0.0.1.
+  await new Promise<void>((r) => server.listen(0, '::', r));
   port = (server.address() as AddressInfo).port;
   await trust.add({
     node: 'a',
@@ -84,9 +95,9 @@ afterAll(async () => {
 
 beforeEach(() => dispatched.mockClear());
 
-const raw = (path = '/v1/peer') =>
+const raw = (path = '/v1/peer', localAddress?: string) =>
   new Promise<WebSocket>((resolve, reject) => {
-    const ws = new WebSocket(`ws://127.0.0.1:${port}${path}`, { perMessageDeflate: false });
+    const ws = new WebSocket(`ws://127.0.0.1:${port}${path}`, { perMessageDeflate: false, localAddress });
     ws.once('open', () => resolve(ws));
     ws.once('error', reject);
   });
@@ -134,9 +145,33 @@ describe('peer websocket endpoint', () => {
     expect(dispatched).not.toHaveBeenCalled();
   });
 
-  it('drops a client that says nothing', async () => {
+  it('drops a client that says nothing once the hello timeout passes, not the whole handshake time', async () => {
     const ws = await raw();
+    const reason = new Promise<string>((r) => ws.once('close', (_code, why) => r(why.toString())));
     expect(await closeCode(ws)).toBe(1008);
+    expect(await reason).toBe('no hello in time');
+  });
+
+  it('refuses an address that is neither the peer nor a pairing window at the upgrade: no websocket, no crypto', async () => {
+    const before = { ...counts };
+    const refused = await new Promise<{ status?: number; code?: unknown }>((resolve, reject) => {
+      const ws = new WebSocket(`ws://127.0.0.1:${port}/v1/peer`, { localAddress: '127.0.0.2' });
+      ws.once('open', () => reject(new Error('the websocket was accepted')));
+      ws.once('unexpected-response', (_req, res) => {
+        resolve({ status: res.statusCode, code: res.headers[REFUSAL_HEADER] });
+        ws.terminate();
+      });
+      ws.once('error', reject);
+    });
+    expect(refused).toEqual({ status: 403, code: 'PEER_NOT_TRUSTED' });
+    expect(counts).toMatchObject({ refused: before.refused + 1, handshakes: before.handshakes });
+    expect(dispatched).not.toHaveBeenCalled();
+  });
+
+  it('caps pending handshakes per address: a fifth silent socket from one address gets 503', async () => {
+    const silent = await Promise.all([1, 2, 3, 4].map(() => raw()));
+    await expect(raw()).rejects.toThrow('503');
+    for (const ws of silent) ws.terminate();
   });
 
   it('locks pairing after 5 wrong tokens; the right one then fails until the window is reopened', async () => {
