@@ -59,6 +59,7 @@ export async function startAgent(config: AgentConfig, log: Logger): Promise<Runn
     limits: {
       toolTimeoutMs: L.toolTimeoutMs,
       peerBackupIntervalMs: L.peerBackupIntervalMs,
+      peerBackupsPerInterval: L.peerBackupsPerInterval,
       maxConcurrentPeerCalls: L.maxConcurrentPeerCalls,
     },
     pair: config.pair,

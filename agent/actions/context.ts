@@ -20,7 +20,12 @@ export interface AgentServices {
   /** The cluster agent.json names, if it names one. */
   postgresql: { version: string; cluster: string } | undefined;
   /** Limits from agent.json that actions need. */
-  limits: { toolTimeoutMs: number; peerBackupIntervalMs: number; maxConcurrentPeerCalls?: number };
+  limits: {
+    toolTimeoutMs: number;
+    peerBackupIntervalMs: number;
+    peerBackupsPerInterval?: number;
+    maxConcurrentPeerCalls?: number;
+  };
   /** What this node lets its peer replicate (agent.json `pair`). */
   pair: { databases: readonly string[]; schemas: readonly string[] };
   /** Where backups are written and read (/var/backups/pgduplex). */

@@ -59,10 +59,12 @@ async function restoredMark(root: string, id: string): Promise<string | undefine
 const minutes = (ms: number) => `${Math.round(ms / 60_000)} min`;
 
 /**
- * Why: a peer may have this node dump a database at most once per `limits.peerBackupIntervalMs`, so it cannot fill
- * the disk. Counted are complete backups the peer asked for within the interval that are still in the backup
- * directory (one this node's operator removed no longer counts). A repeat of that same request with nothing written
- * since (a setup re-run) gets that backup again; anything else is refused, naming the limit and when the next is due.
+ * Why: a peer may have this node dump databases at most `limits.peerBackupsPerInterval` times per
+ * `limits.peerBackupIntervalMs`, so it cannot fill the disk, yet a setup cut short in its copy can back the peer up
+ * again. Counted are complete backups the peer asked for within the interval that are still in the backup directory
+ * (one this node's operator removed no longer counts). A repeat of the newest request with nothing written since (a
+ * setup re-run) gets that backup again; past the count, a request is refused, naming the limit and when the next is
+ * due.
  */
 export async function peerBackupDecision(
   s: AgentServices,
@@ -74,29 +76,29 @@ export async function peerBackupDecision(
   const recent = (await s.journal.list()).filter(
     (e) => e.action === 'backup' && e.origin === 'peer' && !e.interrupted && now - Date.parse(e.at) < interval,
   );
+  const kept: Array<{ id: string; at: string }> = [];
   for (const e of recent.reverse()) {
     const id = (e.undo as { id?: unknown } | null)?.id;
     if (typeof id !== 'string') continue;
     const m = await readManifest(s.backupRoot, id).catch(() => undefined);
     if (!m) continue;
-    const ageMs = now - Date.parse(e.at);
-    const next = new Date(Date.parse(e.at) + interval).toISOString();
-    const same = m.database === p.database && m.schema === p.schema;
-    const marks = [m.writes, same ? await restoredMark(s.backupRoot, id) : undefined].filter((x) => x !== undefined);
-    const written =
-      same && marks.length > 0
-        ? !marks.includes(await writesMark(await resolveCluster(s.postgresql), p, s.limits.toolTimeoutMs))
-        : true;
-    if (same && !written) return { kind: 'reuse', id, ageMs };
-    const what = same
-      ? `${p.database} was written to since`
-      : `it was of ${m.database}${m.schema ? `.${m.schema}` : ''}`;
-    return {
-      kind: 'refuse',
-      why:
-        `allows the peer one backup per ${minutes(interval)}: backup ${id} was taken ${Math.round(ageMs / 1000)} s ` +
-        `ago and ${what}; the next is allowed at ${next}`,
-    };
+    if (kept.length === 0 && m.database === p.database && m.schema === p.schema) {
+      const marks = [m.writes, await restoredMark(s.backupRoot, id)].filter((x) => x !== undefined);
+      const now_ =
+        marks.length > 0 ? await writesMark(await resolveCluster(s.postgresql), p, s.limits.toolTimeoutMs) : '';
+      if (marks.length > 0 && marks.includes(now_)) return { kind: 'reuse', id, ageMs: now - Date.parse(e.at) };
+    }
+    kept.push({ id, at: e.at });
   }
-  return { kind: 'new' };
+  const max = s.limits.peerBackupsPerInterval ?? 3;
+  if (kept.length < max) return { kind: 'new' };
+  const oldest = kept[kept.length - 1]!;
+  const next = new Date(Date.parse(oldest.at) + interval).toISOString();
+  return {
+    kind: 'refuse',
+    why:
+      `allows the peer ${max} backup${max === 1 ? '' : 's'} per ${minutes(interval)}, and ${kept.length} it asked ` +
+      `for are in ${s.backupRoot} (the newest ${kept[0]!.id}); the next is allowed at ${next}, or once one of them ` +
+      'is removed',
+  };
 }

@@ -70,8 +70,9 @@ const limitsSchema = z
     toolTimeoutMs: z.number().int().min(100).max(600_000).default(30_000),
     /** On stop, how long a running state-changing action may take to finish (the unit's TimeoutStopSec exceeds it). */
     stopDrainMs: z.number().int().min(0).max(600_000).default(60_000),
-    /** The peer may have this node take a new backup once per this long (0: no limit), so it cannot fill the disk. */
+    /** The peer may have this node take this many backups per peerBackupIntervalMs (0: no limit): no disk filled. */
     peerBackupIntervalMs: z.number().int().min(0).max(3_600_000).default(600_000),
+    peerBackupsPerInterval: z.number().int().min(1).max(20).default(3),
   })
   .prefault({});
 

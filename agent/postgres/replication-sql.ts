@@ -1,8 +1,9 @@
 import { PUBLICATION } from '../../shared/replication.js';
 
 /**
- * One node's replication facts in one query. Columns a version lacks (PG 17's `inactive_since`, PG 18's
- * `confl_*` counters) are read through to_jsonb, so the same text runs on 16, 17 and 18.
+ * One node's replication facts in one query. Columns a version lacks or renamed (PG 17's `inactive_since`, PG
+ * 18's `confl_*` counters, PG 19's `sync_table_error_count` for `sync_error_count`) are read through to_jsonb, so
+ * the same text runs on 16 to 19.
  */
 export const REPLICATION_STATUS_SQL = `select json_build_object(
   'serverVersionNum', current_setting('server_version_num')::int,
@@ -31,7 +32,9 @@ export const REPLICATION_STATUS_SQL = `select json_build_object(
       'workerPid', w.pid,
       'syncWorkers', (select count(*) from pg_stat_subscription x where x.subid = s.oid and x.relid is not null),
       'lastMessageSendTime', w.last_msg_send_time, 'lastMessageReceiptTime', w.last_msg_receipt_time,
-      'applyErrors', coalesce(st.apply_error_count, 0), 'syncErrors', coalesce(st.sync_error_count, 0),
+      'applyErrors', coalesce(st.apply_error_count, 0),
+      'syncErrors', coalesce((to_jsonb(st) ->> 'sync_error_count')::bigint,
+        (to_jsonb(st) ->> 'sync_table_error_count')::bigint, 0),
       'conflicts', (select json_object_agg(substr(k, 7), v::bigint) from jsonb_each_text(to_jsonb(st)) j(k, v)
         where k like 'confl\\_%'),
       'tables', case when d.datname = current_database() then (select coalesce(json_object_agg(state, n), '{}')

@@ -9,7 +9,8 @@ import type { SetupFacts } from './plan.js';
 import { checkRoom, preflight, type KeylessRemedy } from './preflight.js';
 import type { Report } from './runner.js';
 import { atStep } from './stage.js';
-import { extensionStep, REPL_ROLE, type PairFacts } from './steps.js';
+import { extensionStep, REPL_ROLE, sequenceSlots, type PairFacts } from './steps.js';
+import { sequencesStatusAction } from '../../shared/protocol/replication-actions.js';
 
 type Versions = Record<Side, string>;
 
@@ -72,5 +73,11 @@ export async function gather(agents: Agents, o: GatherOptions): Promise<SetupFac
       }),
     ),
   );
-  return { pair, pre, boot, credentialsInPlace: status.every((s) => s.roleExists && s.passfileHasPeer) };
+  const [sq, tq] = await atStep('preflight', () =>
+    Promise.all(
+      [pair.source, pair.target].map((n) => agents.call(n.side, sequencesStatusAction, { database: pair.database })),
+    ),
+  );
+  const slots = sequenceSlots(sq!, tq!);
+  return { pair, pre, boot, credentialsInPlace: status.every((s) => s.roleExists && s.passfileHasPeer), slots };
 }

@@ -68,6 +68,8 @@ export interface SetupFacts {
   readonly boot: Bootstrap;
   /** credentials.status on both nodes: the role and both passfile lines already exist. */
   readonly credentialsInPlace: boolean;
+  /** Which residue each node's sequences take (default odd for the source): a pair set up keeps its own. */
+  readonly slots?: { readonly source: 1 | 2; readonly target: 1 | 2 };
 }
 
 /** The operator's choices the plan depends on. */
@@ -220,7 +222,11 @@ function streamPhases({ facts, o, imported, loggedIn }: Context, publications: r
     forward[1]!.id,
   ]);
   // Only after the copy does the target hold the source's keys, so its sequences can start above them.
-  const targetSeq = change(stepId('sequences', f.target, 'sequences'), sequenceStep(f, f.target, 2), [copy.id]);
+  const targetSeq = change(
+    stepId('sequences', f.target, 'sequences'),
+    sequenceStep(f, f.target, facts.slots?.target ?? 2),
+    [copy.id],
+  );
   const reverse = subscribe(f.source, f.target, false, [...loggedIn, publications[1]!.id]);
   const both = { side: f.source.side, node: `${f.source.node}+${f.target.node}` };
   const excluded = o.keyless === 'exclude' ? pre.keyless : [];
@@ -262,9 +268,15 @@ export function planSetup(facts: SetupFacts, o: PlanOptions): SetupPlan {
   ];
   // Created by the target's own statements, apart from the replay of the source's dump, which leaves them be.
   const extensions = change(stepId('extensions', f.target, 'extensions'), extensionStep(f, pre.hazards.extensions));
-  const sourceSeq = change(stepId('sequences', f.source, 'sequences'), sequenceStep(f, f.source, 1));
+  const sourceSeq = change(
+    stepId('sequences', f.source, 'sequences'),
+    sequenceStep(f, f.source, facts.slots?.source ?? 1),
+  );
   // Adopted nodes hold each other's keys already: both sequences move above them at once.
-  const targetSeq = change(stepId('sequences', f.target, 'sequences'), sequenceStep(f, f.target, 2));
+  const targetSeq = change(
+    stepId('sequences', f.target, 'sequences'),
+    sequenceStep(f, f.target, facts.slots?.target ?? 2),
+  );
   const loggedIn = [...before, ...ids(credentials.steps)];
   const excluded = o.keyless === 'exclude' ? pre.keyless : [];
   const stream =

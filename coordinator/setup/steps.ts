@@ -182,3 +182,18 @@ export function subscriptionStep(
     },
   };
 }
+
+/** A node's sequences as sequences.status lists them. */
+type Seq = { increment: number; next: number };
+
+/**
+ * Which residue each node's sequences take: the source odd and the target even, unless the pair already hands out
+ * the other way round (set up from the other node): a run from either node then moves no sequence.
+ */
+export function sequenceSlots(source: readonly Seq[], target: readonly Seq[]): { source: 1 | 2; target: 1 | 2 } {
+  const all = (qs: readonly Seq[], residue: number) => {
+    const stepped = qs.filter((q) => q.increment === 2);
+    return stepped.length > 0 && stepped.every((q) => ((q.next % 2) + 2) % 2 === residue);
+  };
+  return all(source, 0) && all(target, 1) ? { source: 2, target: 1 } : { source: 1, target: 2 };
+}

@@ -178,7 +178,7 @@ describe("a compromised peer and b's journal and backups", () => {
     expect(await agentRpc('b', 'journal.undo', { id })).toMatchObject({ ok: true });
   });
 
-  it('gets one backup per limits.peerBackupIntervalMs: a repeat with nothing written since is the same backup', async () => {
+  it('a repeat of its backup request with nothing written since is the same backup, in a directory made 0700', async () => {
     await nodeExec('b', ['bash', '-c', `rm -rf ${BACKUPS}/*-fusionpbx; chmod 0755 ${BACKUPS}`]);
     const first = await ask('backup.apply', { database: 'fusionpbx' });
     expect(first).toMatchObject({ ok: true, result: { changed: true, artifact: expect.any(String) } });
@@ -193,14 +193,22 @@ describe("a compromised peer and b's journal and backups", () => {
     expect(await backupsOnB()).toBe(id);
   });
 
-  it('is refused a second backup within the interval once b was written to, or of another schema', async () => {
+  it('is refused a fourth backup within the interval once b was written to, whatever the schema', async () => {
     await nodeSql('b', 'create table pgdx_rate (x int); insert into pgdx_rate values (1)');
+    // A setup whose copy was cut short backs b up again: the second and third backups are new ones.
+    for (const n of [2, 3]) {
+      await nodeSql('b', `insert into pgdx_rate values (${n})`);
+      const r = await ask('backup.apply', { database: 'fusionpbx' });
+      expect(r, `backup ${n}`).toMatchObject({ ok: true, result: { changed: true } });
+    }
+    await nodeSql('b', 'insert into pgdx_rate values (4)');
     const before = await backupsOnB();
+    expect(before.split('\n')).toHaveLength(3);
     for (const params of [{ database: 'fusionpbx' }, { database: 'fusionpbx', schema: 'public' }]) {
       const r = await ask('backup.apply', params);
       expect(r).toMatchObject({ ok: false, error: { code: 'PEER_NOT_ALLOWED' } });
       if (!r.ok) {
-        expect(r.error.message).toContain('limits.peerBackupIntervalMs allows the peer one backup per 10 min');
+        expect(r.error.message).toContain('limits.peerBackupIntervalMs allows the peer 3 backups per 10 min');
         expect(r.error.message).toMatch(/the next is allowed at \d{4}-\d\d-\d\dT/);
       }
     }

@@ -140,7 +140,7 @@ describe('pgduplex setup --adopt on a pair FS PBX script set up, both nodes taki
     for (const args of [['--adopt', '--yes'], ['--yes']]) {
       const r = await pgduplex('b', 'setup', ...args);
       expect(r.exitCode, log(r)).toBe(0);
-      expect(r.stdout).toContain('nothing to change');
+      expect(r.stdout).toContain('nothing to change: the pair was already set up');
     }
   });
 

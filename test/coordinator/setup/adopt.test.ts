@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { readAdoption, type AdoptNode } from '../../../coordinator/setup/adopt.js';
 import { accessConfirmation, adoptPhases } from '../../../coordinator/setup/adopt-plan.js';
+import { sequenceSlots } from '../../../coordinator/setup/steps.js';
 import type { ForeignReplication } from '../../../shared/protocol/foreign.js';
 
 const A = { side: 'local' as const, node: 'a', address: '10.0.0.1' };
@@ -150,5 +151,16 @@ describe('setup --adopt reads the script-made pair', () => {
     expect(() => readAdoption(node(A, scriptA), node(B, b2), 'fusionpbx')).toThrowError(
       /b has no subscription to a, neither the script's nor pgduplex's/,
     );
+  });
+});
+
+describe('sequenceSlots', () => {
+  const q = (increment: number, next: number) => ({ increment, next });
+  it('keeps the residues a pair set up from the other node hands out, else odd for the source', () => {
+    expect(sequenceSlots([q(2, 502), q(1, 7)], [q(2, 503)])).toEqual({ source: 2, target: 1 });
+    expect(sequenceSlots([q(2, 503)], [q(2, 502)])).toEqual({ source: 1, target: 2 });
+    expect(sequenceSlots([q(1, 10)], [q(1, 10)])).toEqual({ source: 1, target: 2 });
+    expect(sequenceSlots([], [])).toEqual({ source: 1, target: 2 });
+    expect(sequenceSlots([q(2, 502)], [q(2, 504)])).toEqual({ source: 1, target: 2 });
   });
 });
