@@ -3,6 +3,9 @@ import { z } from 'zod';
 /** Subscriptions pgduplex creates are named `pgduplex_from_<node>`; their slots on the peer carry the same name. */
 export const PGDUPLEX_OBJECT_PREFIX = 'pgduplex_from_';
 
+/** The prefix as a LIKE pattern (its underscores escaped), for SQL that tells pgduplex's objects from others. */
+export const PGDUPLEX_OBJECT_LIKE = `${PGDUPLEX_OBJECT_PREFIX.replace(/_/g, '\\_')}%`;
+
 /** The replication role both nodes share; its password lives only in the agents' passfiles. */
 export const REPL_ROLE = 'pgduplex_repl';
 

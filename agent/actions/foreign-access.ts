@@ -8,7 +8,7 @@ import { iptables, ruleExists, saveFilter } from '../firewall/iptables.js';
 import { tokenizeSaveLine } from '../firewall/save.js';
 import { containedPath } from '../files/contained.js';
 import { snapshotFile, writeFileAtomic } from '../files/owned-file.js';
-import { resolveCluster } from '../postgres/cluster.js';
+import { resolveCluster, type Cluster } from '../postgres/cluster.js';
 import { fspbxHbaBlocks } from '../postgres/hba-foreign.js';
 import { hbaErrors, hbaFileRules, hbaServerState, reloadAndWait } from '../postgres/hba-rules.js';
 import { plannedChange } from './change.js';
@@ -31,8 +31,7 @@ export const foreignAccessAction = (s: AgentServices) => {
     const file = (await hbaServerState(cluster, opts)).hbaFile;
     return { cluster, path: await containedPath(file, [cluster.configDir, cluster.dataDir], 'hba_file') };
   };
-  const write = async (text: string, snap: Awaited<ReturnType<typeof snapshotFile>>) => {
-    const { cluster } = await hbaFile();
+  const write = async (cluster: Cluster, text: string, snap: Awaited<ReturnType<typeof snapshotFile>>) => {
     await writeFileAtomic(snap.path, text, { uid: snap.uid ?? 0, gid: snap.gid ?? 0, mode: snap.mode ?? 0o640 });
     const errors = hbaErrors(await hbaFileRules(cluster, opts));
     if (errors.length > 0) {
@@ -49,7 +48,7 @@ export const foreignAccessAction = (s: AgentServices) => {
   };
   return plannedChange(foreignAccessChange, {
     async plan({ peer, port }) {
-      const { path } = await hbaFile();
+      const { cluster, path } = await hbaFile();
       const snap = await snapshotFile(path);
       const text = snap.content ?? '';
       const lines = text.split('\n');
@@ -70,10 +69,14 @@ export const foreignAccessAction = (s: AgentServices) => {
         ...rules.map((r) => `${r.family === 4 ? 'iptables' : 'ip6tables'}: remove the script's rule ${r.rule}`),
       ];
       const next = hba ? [...lines.slice(0, hba.at - 1), ...lines.slice(end)].join('\n') : text;
-      return { changes, record: { peer, port, ...(hba ? { hba } : {}), rules }, state: { snap, next, hba, rules } };
+      return {
+        changes,
+        record: { peer, port, ...(hba ? { hba } : {}), rules },
+        state: { cluster, snap, next, hba, rules },
+      };
     },
-    async make({ state: { snap, next, hba, rules } }) {
-      if (hba) await write(next, snap);
+    async make({ state: { cluster, snap, next, hba, rules } }) {
+      if (hba) await write(cluster, next, snap);
       for (const r of rules) await iptables(r.family, argv(r.rule, '-D'), opts);
       const saved = rules.length > 0 ? await persist(opts) : { persisted: true };
       return saved.reason ? { notes: [saved.reason] } : {};
@@ -81,12 +84,13 @@ export const foreignAccessAction = (s: AgentServices) => {
     async undo(r) {
       const out: string[] = [];
       if (r.hba) {
+        const { cluster } = await hbaFile();
         const snap = await snapshotFile(r.hba.path);
         const text = snap.content ?? '';
         if (!fspbxHbaBlocks(text, r.hba.path).some((b) => canonical(b.peer) === canonical(r.peer))) {
           const lines = text.split('\n');
           const at = Math.min(r.hba.at - 1, lines.length);
-          await write([...lines.slice(0, at), ...r.hba.lines, ...lines.slice(at)].join('\n'), snap);
+          await write(cluster, [...lines.slice(0, at), ...r.hba.lines, ...lines.slice(at)].join('\n'), snap);
           out.push(`put the script's block for ${r.peer} back into ${r.hba.path} at line ${at + 1}`);
         }
       }

@@ -1,5 +1,6 @@
 import { PgduplexError } from '../../shared/errors.js';
 import { foreignDropChange } from '../../shared/protocol/adopt.js';
+import { PGDUPLEX_OBJECT_LIKE } from '../../shared/replication.js';
 import {
   CREATE_ALL_TABLES_PUBLICATION_SQL,
   DETACHED_DROP_SQL,
@@ -31,7 +32,12 @@ export const foreignDropAction = (s: AgentServices) => {
   });
   const read = async (p: { database: string; subscription?: string; slot?: string; publication?: string }) => {
     const { cluster, t } = await env(p.database);
-    const vars = { sub: p.subscription ?? '', slot: p.slot ?? '', pub: p.publication ?? '' };
+    const vars = {
+      sub: p.subscription ?? '',
+      slot: p.slot ?? '',
+      pub: p.publication ?? '',
+      prefix: PGDUPLEX_OBJECT_LIKE,
+    };
     return queryJson<Leftover>(cluster, LEFTOVER_SQL, { ...t, vars });
   };
   return plannedChange(foreignDropChange, {

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { PgduplexError } from '../../shared/errors.js';
 import { replicationForeignAction } from '../../shared/protocol/foreign.js';
-import { PGDUPLEX_OBJECT_PREFIX, PUBLICATION } from '../../shared/replication.js';
+import { PGDUPLEX_OBJECT_LIKE, PUBLICATION } from '../../shared/replication.js';
 import { containedPath } from '../files/contained.js';
 import { parseHostAddress } from '../firewall/address.js';
 import { foreignPortRules } from '../firewall/foreign-rules.js';
@@ -61,7 +61,7 @@ export const replicationForeignHandler = (s: AgentServices) =>
       const row = await queryJson<Row>(cluster, FOREIGN_SQL, {
         ...opts,
         database,
-        vars: { publication: PUBLICATION, prefix: `${PGDUPLEX_OBJECT_PREFIX.replace(/_/g, '\\_')}%` },
+        vars: { publication: PUBLICATION, prefix: PGDUPLEX_OBJECT_LIKE },
       });
       const hbaFile = (await hbaServerState(cluster, opts)).hbaFile;
       const path = await containedPath(hbaFile, [cluster.configDir, cluster.dataDir], 'hba_file');

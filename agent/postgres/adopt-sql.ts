@@ -75,7 +75,7 @@ export const LEFTOVER_SQL = `select json_build_object(
     where slot_name = :'slot'),
   'publication', (select json_build_object('name', pubname, 'allTables', puballtables) from pg_publication
     where pubname = :'pub'),
-  'pgduplexEnabled', (select count(*) from pg_subscription s where s.subname like 'pgduplex\\_from\\_%' and s.subenabled
+  'pgduplexEnabled', (select count(*) from pg_subscription s where s.subname like :'prefix' and s.subenabled
       and s.subdbid = (select oid from pg_database where datname = current_database())))`;
 
 /** Drops a publication. */

@@ -64,7 +64,9 @@ export function readAdoption(a: AdoptNode, b: AdoptNode, database: string): Adop
   const strays: string[] = [];
   const used = { slots: new Set<string>(), pubs: new Set<string>() };
   const direction = (from: AdoptNode, to: AdoptNode): AdoptDirection => {
-    const subs = to.foreign.subscriptions.filter((s) => s.host !== null && canonical(s.host) === from.ref.address);
+    const subs = to.foreign.subscriptions.filter(
+      (s) => s.host !== null && canonical(s.host) === canonical(from.ref.address),
+    );
     for (const s of to.foreign.subscriptions.filter((x) => !subs.includes(x)))
       strays.push(`on ${to.ref.node}: subscription ${s.name} (connecting to ${s.host ?? 'no host'}, not the peer)`);
     for (const s of subs.slice(1)) strays.push(`on ${to.ref.node}: a second subscription to the peer, ${s.name}`);

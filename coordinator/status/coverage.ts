@@ -18,18 +18,20 @@ export function notSubscribed(pub: NodeView, s: SubscriptionFacts): string[] {
 }
 
 /** Enabled subscriptions in the database that are not pgduplex's: another tool (FS PBX's script) replicates. */
-export const foreignOf = (n: NodeView, database: string): string[] =>
+const foreignOf = (n: NodeView, database: string): string[] =>
   (n.snapshot?.subscriptions ?? [])
     .filter((x) => x.database === database && x.enabled && !x.name.startsWith(PGDUPLEX_OBJECT_PREFIX))
     .map((x) => x.name);
 
-/** A direction that another tool's subscription carries instead of pgduplex's: setup --adopt takes it over. */
-export function foreignProblem(pub: NodeView, sub: NodeView, database: string): CoverageProblem {
+/** A direction another tool's subscription carries instead of pgduplex's (setup --adopt takes it over), if any. */
+export function foreignProblem(pub: NodeView, sub: NodeView, database: string): CoverageProblem | undefined {
+  const names = foreignOf(sub, database);
+  if (names.length === 0) return undefined;
   return {
     text:
-      `there is no subscription ${subscriptionName(pub.node)} on ${sub.node}; it has ` +
-      `${foreignOf(sub, database).join(', ')}, which pgduplex did not make (FS PBX's setup_logical_replication.sh ` +
-      `makes such) and does not watch: ${pub.node} → ${sub.node} is not pgduplex's`,
+      `there is no subscription ${subscriptionName(pub.node)} on ${sub.node}; it has ${names.join(', ')}, which ` +
+      "pgduplex did not make (FS PBX's setup_logical_replication.sh makes such) and does not watch: " +
+      `${pub.node} → ${sub.node} is not pgduplex's`,
     remedy: {
       node: sub.node,
       command: 'pgduplex setup --adopt',

@@ -8,7 +8,7 @@ import {
 import { formatBytes, formatDuration } from '../render/format.js';
 import { subscriptionName } from '../setup/steps.js';
 import type { NodeView, PairView } from './gather.js';
-import { foreignOf, foreignProblem, unsubscribedProblem } from './coverage.js';
+import { foreignProblem, unsubscribedProblem } from './coverage.js';
 import { driftProblem, driftRemedies, schemaDrift } from './drift.js';
 import { conflictRemedies, psqlCommand, quoteIdent, type Remedy } from './remedy.js';
 import { mixedVersionNote, type AgentVersion } from '../versions.js';
@@ -98,14 +98,14 @@ function assessDirection(pub: NodeView, sub: NodeView, database: string, t: Thre
   const problems: DirectionStatus['problems'] = [];
   const remedies: Remedy[] = [];
   const add = (verdict: Verdict, text: string) => problems.push({ verdict, text });
+  const foreign = s ? undefined : foreignProblem(pub, sub, database);
   const setupAgain = (what: string) => remedies.push({ node: sub.node, command: 'pgduplex setup', effect: what });
 
   if (!sub.snapshot)
     add('degraded', `${sub.node}: ${sub.problem ?? 'unknown'}; ${pub.node}'s changes are not applied there`);
-  else if (!s && foreignOf(sub, database).length > 0) {
-    const f = foreignProblem(pub, sub, database);
-    add('degraded', f.text);
-    remedies.push(f.remedy);
+  else if (!s && foreign) {
+    add('degraded', foreign.text);
+    remedies.push(foreign.remedy);
   } else if (!s) {
     add(
       'broken',

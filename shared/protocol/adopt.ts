@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { PGDUPLEX_OBJECT_PREFIX, PUBLICATION, subscriptionName } from '../replication.js';
 import { defineChange } from './change.js';
-import { plainIdentifier as ident } from './identifier.js';
+import { plainIdentifier as ident, ipText, tcpPort } from './identifier.js';
 import { firstRefusal, mustBe, pairDatabase, peerAddress, type PeerRefusal } from './peer-policy.js';
 import { subscriptionChange } from './replication-actions.js';
 
@@ -83,8 +83,6 @@ export const foreignDropChange = defineChange({
     ),
 });
 
-const ipText = z.string().regex(/^[0-9a-fA-F.:]{2,45}$/, { message: 'must be an IP address' });
-
 /**
  * `foreign-access`: the script's way in for the peer, unused once pgduplex replicates: its pg_hba.conf block for the
  * peer (between its markers) and its INPUT rule accepting the PostgreSQL port from the peer. pgduplex's own block and
@@ -92,7 +90,7 @@ const ipText = z.string().regex(/^[0-9a-fA-F.:]{2,45}$/, { message: 'must be an 
  */
 export const foreignAccessChange = defineChange({
   name: 'foreign-access',
-  params: z.strictObject({ peer: ipText, port: z.number().int().min(1).max(65535) }),
+  params: z.strictObject({ peer: ipText, port: tcpPort }),
   record: z.strictObject({
     peer: z.string(),
     port: z.number(),

@@ -1,9 +1,7 @@
 import { z } from 'zod';
 import { firstRefusal, mustBe, pairDatabase, peerAddress } from './peer-policy.js';
 import { defineAction } from './actions.js';
-import { plainIdentifier as ident } from './identifier.js';
-
-const ipText = z.string().regex(/^[0-9a-fA-F.:]{2,45}$/, { message: 'must be an IP address' });
+import { plainIdentifier as ident, ipText, tcpPort } from './identifier.js';
 
 /** A subscription pgduplex did not make; of its conninfo only where it connects, never a password. */
 export const foreignSubscriptionSchema = z.strictObject({
@@ -62,7 +60,7 @@ export const replicationForeignAction = defineAction({
   name: 'replication.foreign',
   mutates: false,
   callers: ['local', 'peer'],
-  params: z.strictObject({ database: ident, peer: ipText, port: z.number().int().min(1).max(65535) }),
+  params: z.strictObject({ database: ident, peer: ipText, port: tcpPort }),
   result: foreignReplicationSchema,
   peer: (p, pair) =>
     firstRefusal(

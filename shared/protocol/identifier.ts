@@ -27,3 +27,9 @@ export const pgNameSchema = plainName.refine((s) => !HBA_KEYWORDS.has(s), 'is a 
 export const pgRoleSchema = pgNameSchema
   .refine((s) => !RESERVED_ROLES.has(s), 'is a reserved or built-in role name')
   .refine((s) => !s.startsWith('pg_'), 'uses the pg_ prefix PostgreSQL reserves');
+
+/** An IP address as text (v4 or v6 characters only), for a param that names a host of the pair. */
+export const ipText = z.string().regex(/^[0-9a-fA-F.:]{2,45}$/, { message: 'must be an IP address' });
+
+/** A TCP port. */
+export const tcpPort = z.number().int().min(1).max(65535);

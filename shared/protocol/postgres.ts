@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { anyRequest, firstRefusal, mustBe, pairDatabase, pairSchema, peerAddress, peerListen } from './peer-policy.js';
 import { defineAction } from './actions.js';
 import { defineChange } from './change.js';
-import { pgNameSchema, pgRoleSchema, plainIdentifier as ident } from './identifier.js';
+import { pgNameSchema, pgRoleSchema, plainIdentifier as ident, ipText, tcpPort as port } from './identifier.js';
 import { REPL_ROLE } from '../replication.js';
 import { SETTING_SPECS, validateSetting } from './settings-spec.js';
 
@@ -13,8 +13,6 @@ import { SETTING_SPECS, validateSetting } from './settings-spec.js';
  */
 export const SCRAM_PASSWORD = /^[\x21-\x7e]{16,256}$/;
 
-const ipText = z.string().regex(/^[0-9a-fA-F.:]{2,45}$/, { message: 'must be an IP address' });
-const port = z.number().int().min(1).max(65535);
 const fileSnapshot = z.strictObject({
   path: z.string(),
   content: z.string().nullable(),

@@ -2,11 +2,9 @@ import { z } from 'zod';
 import { anyRequest, firstRefusal, mustBe, pairDatabase, peerAddress, tablesIn } from './peer-policy.js';
 import { defineAction } from './actions.js';
 import { defineChange } from './change.js';
-import { plainIdentifier as ident } from './identifier.js';
+import { plainIdentifier as ident, ipText, tcpPort as port } from './identifier.js';
 import { PUBLICATION, replicationLogErrorSchema, replicationSnapshotSchema, subscriptionName } from '../replication.js';
 
-const port = z.number().int().min(1).max(65535);
-const ipText = z.string().regex(/^[0-9a-fA-F.:]{2,45}$/, { message: 'must be an IP address' });
 const tableRef = z.strictObject({ schema: ident, name: ident });
 
 /** `publication`: exactly the wanted tables (all, or a list without the ones no replica identity can serve). */

@@ -39,7 +39,10 @@ export async function nodeHttp(
   return parse(r.stdout, r.exitCode);
 }
 
-/** Why: the full /health and /metrics are the root-only socket's (and monitoring hosts'); TCP gives others a verdict. */
+/**
+ * Why: the full /health and /metrics are the root-only socket's (and monitoring hosts'); TCP gives others a
+ * verdict.
+ */
 export async function nodeSocketHttp(node: NodeName, path: string, maxSec = 10): Promise<LabHttp> {
   const r = await nodeExec(node, curl(`http://localhost${path}`, ['--unix-socket', AGENT_SOCKET], maxSec), {
     reject: false,

@@ -119,7 +119,10 @@ describe('setup --adopt reads the script-made pair', () => {
       slots: [...scriptB.slots, slot('debezium', false)],
     };
     expect(() => readAdoption(node(A, scriptA), node(B, extra), 'fusionpbx')).toThrowError(
-      /cannot take over: on b: subscription cdc_feed \(connecting to 192\.0\.2\.9, not the peer\); on b: replication slot debezium/,
+      new RegExp(
+        'cannot take over: on b: subscription cdc_feed \\(connecting to 192\\.0\\.2\\.9, not the peer\\); ' +
+          'on b: replication slot debezium',
+      ),
     );
   });
 
