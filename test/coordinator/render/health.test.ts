@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { renderReplication } from '../../../coordinator/render/health.js';
+import { slotHealth, subscriptionHealth } from '../../support/replication-health.js';
 
 const plain = {
   green: (s: string) => s,
@@ -14,29 +15,16 @@ describe('renderReplication', () => {
     const lines = renderReplication(
       {
         ok: true,
-        subscriptions: [
-          {
-            name: 'pgduplex_from_b',
-            from: 'b',
-            enabled: true,
-            streaming: true,
-            applyErrors: 0,
-            syncErrors: 1,
-            conflicts: null,
-            lastMessageAt: null,
-          },
-        ],
+        subscriptions: [subscriptionHealth({ syncErrors: 1 })],
         slots: [
-          {
-            name: 'pgduplex_from_a',
-            to: 'b',
+          slotHealth({
             active: false,
             lagBytes: 2048,
             lagSeconds: 75,
             retainedBytes: 1048576,
             walStatus: 'extended',
             safeWalSizeBytes: null,
-          },
+          }),
         ],
       },
       plain,
