@@ -97,6 +97,13 @@ chmod 0644 "$doc/changelog.gz" "$doc/copyright"
 for legal in "$bundle_dir"/*.LEGAL.txt; do
 	if [[ -s $legal ]]; then install -m 0644 "$legal" "$doc/"; fi
 done
+# Monitoring: Prometheus alerting rules with their promtool unit tests beside them (promtool test rules
+# finds the rules relative to the test file), and the Grafana dashboard. packaging/monitoring/pending/
+# holds rules over metrics the agent does not serve yet; they are not shipped.
+install -d "$pkg/usr/share/pgduplex/prometheus" "$pkg/usr/share/pgduplex/grafana"
+install -m 0644 "$here/monitoring/pgduplex-alerts.yml" "$here/monitoring/pgduplex-alerts.test.yml" \
+	"$pkg/usr/share/pgduplex/prometheus/"
+install -m 0644 "$here/monitoring/pgduplex-dashboard.json" "$pkg/usr/share/pgduplex/grafana/"
 gzip -9nc "$here/man/pgduplex.1" >"$pkg/usr/share/man/man1/pgduplex.1.gz"
 gzip -9nc "$here/man/pgduplex-agent.8" >"$pkg/usr/share/man/man8/pgduplex-agent.8.gz"
 chmod 0644 "$pkg"/usr/share/man/man?/*.gz

@@ -1,7 +1,17 @@
+import { execa } from 'execa';
 import { afterAll, describe, expect, it } from 'vitest';
 import { healthReportSchema } from '../../shared/health.js';
 import { LAB, labSecret, nodeExec } from '../lab/index.js';
 import { nodeHttp, nodeSocketHttp, outsiderHttp, waitFor } from '../lab/http.js';
+import {
+  dashboardExprs,
+  loadDashboard,
+  loadRules,
+  metricNames,
+  PROMETHEUS_SERIES,
+  SHIPPED,
+  servedFamilies,
+} from '../packaging/monitoring/monitoring.js';
 
 const AGENT = 'http://127.0.0.1:7740';
 // The socket: over TCP, a host not in monitoringHosts gets the verdict without the reason.
@@ -81,6 +91,20 @@ describe('health endpoint on a real node (lab node a)', () => {
       }
     }
     await waitFor('ready=200', ready, (r) => r.status === 200);
+  });
+
+  // The shipped alerting rules and dashboard are checked against renderMetrics in unit tests; this holds them to
+  // what the packaged agent really serves.
+  it('serves /metrics that pass promtool check metrics, with every family the shipped rules and dashboard query', async () => {
+    const r = await nodeSocketHttp('a', '/metrics');
+    expect(r.status).toBe(200);
+    const check = await execa('promtool', ['check', 'metrics'], { input: r.body, reject: false });
+    expect(check.exitCode, check.stdout + check.stderr).toBe(0);
+    const real = servedFamilies(r.body);
+    const queried = [...loadRules(SHIPPED.rules).map((x) => x.expr), ...dashboardExprs(loadDashboard())].flatMap(
+      metricNames,
+    );
+    expect(queried.filter((n) => !real.has(n) && !PROMETHEUS_SERIES.has(n))).toEqual([]);
   });
 
   it('gives TCP clients that are not monitoring hosts (here: loopback, any local user) only the verdict', async () => {

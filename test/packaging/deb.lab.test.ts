@@ -24,6 +24,8 @@ describe('the .deb', () => {
       expect((await nodeExec(node, ['systemctl', 'is-enabled', 'pgduplex-agent'])).stdout.trim()).toBe('enabled');
       expect((await nodeExec(node, ['pgduplex', '--version'])).stdout.trim()).toBe(VERSION);
       expect((await nodeExec(node, ['dpkg-query', '-W', '-f', '${Version}', 'pgduplex'])).stdout).toBe(VERSION);
+      expect(await exists(node, '/usr/share/pgduplex/prometheus/pgduplex-alerts.yml')).toBe(true);
+      expect(await exists(node, '/usr/share/pgduplex/grafana/pgduplex-dashboard.json')).toBe(true);
     },
   );
 
