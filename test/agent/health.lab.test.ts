@@ -3,15 +3,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { healthReportSchema } from '../../shared/health.js';
 import { LAB, labSecret, nodeExec } from '../lab/index.js';
 import { nodeHttp, nodeSocketHttp, outsiderHttp, waitFor } from '../lab/http.js';
-import {
-  dashboardExprs,
-  loadDashboard,
-  loadRules,
-  metricNames,
-  PROMETHEUS_SERIES,
-  SHIPPED,
-  servedFamilies,
-} from '../packaging/monitoring/monitoring.js';
+import { PROMETHEUS_SERIES, queriedMetrics, servedFamilies } from '../packaging/monitoring/monitoring.js';
 
 const AGENT = 'http://127.0.0.1:7740';
 // The socket: over TCP, a host not in monitoringHosts gets the verdict without the reason.
@@ -101,10 +93,8 @@ describe('health endpoint on a real node (lab node a)', () => {
     const check = await execa('promtool', ['check', 'metrics'], { input: r.body, reject: false });
     expect(check.exitCode, check.stdout + check.stderr).toBe(0);
     const real = servedFamilies(r.body);
-    const queried = [...loadRules(SHIPPED.rules).map((x) => x.expr), ...dashboardExprs(loadDashboard())].flatMap(
-      metricNames,
-    );
-    expect(queried.filter((n) => !real.has(n) && !PROMETHEUS_SERIES.has(n))).toEqual([]);
+    const missing = queriedMetrics().filter((q) => !real.has(q.name) && !PROMETHEUS_SERIES.has(q.name));
+    expect(missing.map((q) => q.name)).toEqual([]);
   });
 
   it('gives TCP clients that are not monitoring hosts (here: loopback, any local user) only the verdict', async () => {

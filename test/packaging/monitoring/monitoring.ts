@@ -70,6 +70,14 @@ export function dashboardExprs(d: DashboardJson): string[] {
   return [...targets, ...variables];
 }
 
+/** Every metric the shipped rules and dashboard query, with where (`alert name` or `dashboard`), for messages. */
+export function queriedMetrics(): Array<{ where: string; name: string }> {
+  return [
+    ...loadRules(SHIPPED.rules).flatMap((r) => metricNames(r.expr).map((name) => ({ where: r.alert, name }))),
+    ...dashboardExprs(loadDashboard()).flatMap((e) => metricNames(e).map((name) => ({ where: 'dashboard', name }))),
+  ];
+}
+
 // Words of PromQL that look like metric names: binary operators, modifiers, aggregations, literals.
 const NOT_METRICS = new Set(
   (
