@@ -4,6 +4,7 @@ import { VERSION } from '../shared/version.js';
 import { DEFAULT_SOCKET } from './agent-client.js';
 import { addNodeCommands } from './cli/node.js';
 import { addReplicationCommands } from './cli/replication.js';
+import { addMigrateCommand } from './cli/migrate.js';
 import { safeLine } from './render/safe-text.js';
 
 /** Exit codes scripts can rely on. */
@@ -21,6 +22,7 @@ export function buildProgram(setExit: (code: number) => void): Command {
   const context = { socket: (): string => program.opts<{ socket: string }>().socket, setExit };
   addNodeCommands(program, context);
   addReplicationCommands(program, context);
+  addMigrateCommand(program, context);
 
   return program;
 }

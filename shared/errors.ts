@@ -55,6 +55,9 @@ export const ERROR_CODES = [
   'CHANGE_NOT_VERIFIED',
   // Raised by the CLI only: the two databases differ where they must be equal (setup --adopt's preflight).
   'PAIR_DIFFERS',
+  // Raised by the CLI only: migrate found the pair without replication, or the operator's command failed.
+  'NOT_SET_UP',
+  'COMMAND_FAILED',
   'INTERNAL',
 ] as const;
 

@@ -40,7 +40,7 @@ export const backupAction = (s: AgentServices) => {
   const change = plannedChange(backupChange, {
     // A new backup each time: make verifies the file it wrote and its manifest instead of a second plan.
     oneShot: true,
-    async plan({ database, schema }) {
+    async plan({ database, schema, schemaOnly }) {
       const cluster = await resolveCluster(s.postgresql);
       const { size } = await queryJson<{ size: number | null }>(
         cluster,
@@ -54,14 +54,14 @@ export const backupAction = (s: AgentServices) => {
       const id = backupId(now, database);
       return {
         changes: [
-          `dump ${database}${schema ? ` (schema ${schema})` : ''} ` +
+          `dump ${schemaOnly ? 'the definitions of ' : ''}${database}${schema ? ` (schema ${schema})` : ''} ` +
             `(${Math.round(size / 1048576)} MiB on disk) to ${s.backupRoot}/<new id>/`,
         ],
         record: { id },
-        state: { cluster, database, schema, now, id },
+        state: { cluster, database, schema, schemaOnly: schemaOnly === true, now, id },
       };
     },
-    async make({ state: { cluster, database, schema, now, id } }, _rollback, ctx) {
+    async make({ state: { cluster, database, schema, schemaOnly, now, id } }, _rollback, ctx) {
       const facts = await queryJson<{ v: string; exists: boolean }>(
         cluster,
         `select json_build_object('v', current_setting('server_version'),
@@ -85,7 +85,8 @@ export const backupAction = (s: AgentServices) => {
       let dir: string;
       try {
         let lastReport = 0;
-        const dump = await dumpToFile(cluster, { database, schema }, join(partial, `${database}.dump`), (bytes) => {
+        const target = { database, schema, schemaOnly };
+        const dump = await dumpToFile(cluster, target, join(partial, `${database}.dump`), (bytes) => {
           const now2 = Date.now();
           if (now2 - lastReport < 1000) return;
           lastReport = now2;
@@ -101,6 +102,7 @@ export const backupAction = (s: AgentServices) => {
           serverVersion: facts.v,
           database,
           ...(schema === undefined ? {} : { schema }),
+          ...(schemaOnly ? { schemaOnly } : {}),
           file: `${database}.dump`,
           sizeBytes: dump.bytes,
           sha256: dump.sha256,

@@ -14,6 +14,8 @@ import { replicationErrorsHandler } from './replication-errors.js';
 import { replicationForeignHandler } from './replication-foreign.js';
 import { tableChecksumsHandler } from './table-checksums.js';
 import { schemaExportHandler, schemaImportAction } from './schema.js';
+import { schemaCarryAction } from './schema-carry.js';
+import { migrateHandlers } from './migrate-ops.js';
 import { extensionsAction } from './extensions.js';
 import { sequencesAction, sequencesStatusHandler } from './sequences.js';
 import { schemaDigestHandler } from './schema-digest.js';
@@ -58,6 +60,7 @@ export function buildRegistry(s: AgentServices): ActionRegistry {
     subscriptionAction,
     extensionsAction,
     schemaImportAction,
+    schemaCarryAction,
     subscriptionDropAction,
     slotDropAction,
     slotCopyAction,
@@ -82,6 +85,7 @@ export function buildRegistry(s: AgentServices): ActionRegistry {
     peerCallHandler(s),
     subscriptionStatusHandler(s),
     schemaExportHandler(s),
+    ...migrateHandlers(s),
     replicationStatusHandler(s),
     replicationErrorsHandler(s),
     replicationForeignHandler(s),

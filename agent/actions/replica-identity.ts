@@ -57,18 +57,25 @@ export const replicaIdentityAction = (s: AgentServices) => {
   };
   const run = async (database: string, plan: Step[]) =>
     runPsql(await resolveCluster(s.postgresql), SET_SQL, opts(database, { plan: JSON.stringify(plan) }));
-  const pending = (list: Identity[]) => list.filter((t) => t.identity !== 'f');
-  const describe = (t: Identity) => {
+  type Wanted = z.output<typeof replicaIdentityChange.params>['tables'][number];
+  const wantedOf = (p: { tables: Wanted[] }, t: Identity) =>
+    p.tables.find((w) => w.schema === t.schema && w.name === t.name)?.index;
+  const pending = (list: Identity[], p: { tables: Wanted[] }) =>
+    list.filter((t) => {
+      const index = wantedOf(p, t);
+      return index === undefined ? t.identity !== 'f' : t.identity !== 'i' || t.index !== index;
+    });
+  const describe = (t: Identity, index: string | undefined) => {
     const was =
       ({ d: 'default', n: 'nothing', i: `index ${t.index}` } as Record<string, string>)[t.identity] ?? t.identity;
-    return `${t.schema}.${t.name}: replica identity ${was} -> full`;
+    return `${t.schema}.${t.name}: replica identity ${was} -> ${index === undefined ? 'full' : `index ${index}`}`;
   };
 
   return plannedChange(replicaIdentityChange, {
     async plan(p) {
-      const todo = pending(await read(p));
+      const todo = pending(await read(p), p).map((t) => ({ ...t, wanted: wantedOf(p, t) }));
       return {
-        changes: todo.map(describe),
+        changes: todo.map((t) => describe(t, t.wanted)),
         record: {
           database: p.database,
           before: todo.map((t) => ({ s: t.schema, n: t.name, identity: t.identity, idx: t.index })),
@@ -79,7 +86,12 @@ export const replicaIdentityAction = (s: AgentServices) => {
     async make({ state: { database, todo } }) {
       await run(
         database,
-        todo.map((t) => ({ s: t.schema, n: t.name, identity: 'f', idx: null })),
+        todo.map((t) => ({
+          s: t.schema,
+          n: t.name,
+          identity: t.wanted === undefined ? 'f' : 'i',
+          idx: t.wanted ?? null,
+        })),
       );
     },
     async undo(r) {

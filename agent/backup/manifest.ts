@@ -16,6 +16,8 @@ export const manifestSchema = z.strictObject({
   serverVersion: z.string(),
   database: z.string(),
   schema: z.string().optional(),
+  /** Definitions only: it restores no rows. */
+  schemaOnly: z.boolean().optional(),
   file: z.string(),
   sizeBytes: z.number(),
   sha256: z.string(),

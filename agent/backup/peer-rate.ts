@@ -68,11 +68,11 @@ const minutes = (ms: number) => `${Math.round(ms / 60_000)} min`;
  */
 export async function peerBackupDecision(
   s: AgentServices,
-  p: { database: string; schema?: string | undefined },
+  p: { database: string; schema?: string | undefined; schemaOnly?: boolean | undefined },
   now = Date.now(),
 ): Promise<PeerBackupDecision> {
   const interval = s.limits.peerBackupIntervalMs;
-  if (interval === 0) return { kind: 'new' };
+  if (interval === 0 || p.schemaOnly === true) return { kind: 'new' };
   const recent = (await s.journal.list()).filter(
     (e) => e.action === 'backup' && e.origin === 'peer' && !e.interrupted && now - Date.parse(e.at) < interval,
   );
@@ -81,7 +81,7 @@ export async function peerBackupDecision(
     const id = (e.undo as { id?: unknown } | null)?.id;
     if (typeof id !== 'string') continue;
     const m = await readManifest(s.backupRoot, id).catch(() => undefined);
-    if (!m) continue;
+    if (!m || m.schemaOnly === true) continue;
     if (kept.length === 0 && m.database === p.database && m.schema === p.schema) {
       const marks = [m.writes, await restoredMark(s.backupRoot, id)].filter((x) => x !== undefined);
       const now_ =

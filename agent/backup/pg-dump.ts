@@ -22,13 +22,14 @@ export interface DumpResult {
  */
 export async function dumpToFile(
   cluster: Cluster,
-  target: { database: string; schema?: string | undefined },
+  target: { database: string; schema?: string | undefined; schemaOnly?: boolean | undefined },
   file: string,
   onBytes: (bytes: number) => void,
 ): Promise<DumpResult> {
   const pg = await lookupUser('postgres');
   const args = ['-Fc', ...connectArgs(cluster, target.database)];
   if (target.schema !== undefined) args.push('-n', target.schema);
+  if (target.schemaOnly === true) args.push('--schema-only');
   const started = performance.now();
   const child = execa(join(cluster.binDir, 'pg_dump'), args, {
     uid: pg.uid,

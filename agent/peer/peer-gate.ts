@@ -55,7 +55,7 @@ const GUARDS: Record<string, Guard> = {
       : { param: '(request)', why: 'no setting pgduplex manages waits for a restart (pg_settings.pending_restart)' };
   },
   'pg-role.apply': async (_: unknown, s) => adoptsRole(s),
-  'backup.apply': async (p: { database: string; schema?: string }, s) => {
+  'backup.apply': async (p: { database: string; schema?: string; schemaOnly?: boolean }, s) => {
     const d = await peerBackupDecision(s, p);
     return d.kind === 'refuse' ? { param: 'limits.peerBackupIntervalMs', why: d.why } : undefined;
   },

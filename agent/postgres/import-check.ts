@@ -10,6 +10,11 @@ const R = `(select oid from pg_roles where rolname = '${IMPORT_ROLE}')`;
 const NS = `(select oid from pg_namespace where nspname = :'schema')`;
 const RELS = `(select oid from pg_class where relowner = ${R})`;
 const LANGS = `(select oid from pg_language where lanname in ('sql', 'plpgsql'))`;
+// Tables a schema carry lent the role, with their sequences and indexes: their rows and grants are the operator's.
+const LENT = `(select t.oid from pg_class t where t.oid in (select to_regclass(x)::oid
+    from json_array_elements_text(:'lent'::json) x)
+  union select d.objid from pg_depend d where d.classid = 'pg_class'::regclass and d.deptype in ('a', 'i')
+    and d.refobjid in (select to_regclass(x)::oid from json_array_elements_text(:'lent'::json) x))`;
 
 // One line per object the import made that is not an allowlisted kind, or that carries what is refused.
 const VIOLATIONS = `set search_path = pg_catalog;
@@ -24,9 +29,9 @@ select coalesce(json_agg(why order by why), '[]') from (
     from pg_class c where c.relowner = ${R} and not ((c.relnamespace = ${NS} and c.relkind in
       ('r', 'p', 'S', 'v', 'i', 'I', 'c')) or (c.relnamespace = 'pg_toast'::regnamespace and c.relkind in ('t', 'i')))
   union all select format('%s: grants (%s)', c.oid::regclass, c.relacl) from pg_class c
-    where c.relowner = ${R} and c.relacl is not null
+    where c.relowner = ${R} and c.relacl is not null and c.oid not in ${LENT}
   union all select format('%s.%s: column grants', a.attrelid::regclass, a.attname) from pg_attribute a
-    where a.attrelid in ${RELS} and a.attacl is not null
+    where a.attrelid in ${RELS} and a.attacl is not null and a.attrelid not in ${LENT}
   union all select format('%s: row level security', c.oid::regclass) from pg_class c
     where c.relowner = ${R} and (c.relrowsecurity or c.relforcerowsecurity)
   union all select format('%s: policy %s', p.polrelid::regclass, p.polname) from pg_policy p
@@ -38,6 +43,7 @@ select coalesce(json_agg(why order by why), '[]') from (
     where t.tgrelid in ${RELS} and not t.tgisinternal and t.tgenabled in ('A', 'R')
   union all select format('%s: %s', c.oid::regclass, 'holds rows (a schema import makes empty tables)')
     from pg_class c where c.relowner = ${R} and c.relkind = 'r' and pg_relation_size(c.oid) > 0
+      and c.oid not in ${LENT}
   union all select format('%s: %s', p.oid::regprocedure, case
       when p.pronamespace <> ${NS} then 'outside the schema'
       when p.prokind not in ('f', 'p') then 'an aggregate or window function'
@@ -63,14 +69,22 @@ select coalesce(json_agg(why order by why), '[]') from (
   union all select 'a membership of role ' || roleid::regrole::text from pg_auth_members where member = ${R}
 ) v`;
 
-/** What the import role made that is refused, one line each (empty: everything it made may stay). */
+/**
+ * What the import role made that is refused, one line each (empty: everything it made may stay); `lent` names
+ * (qualified) the operator's tables a carry lent it, whose rows and grants were there before.
+ */
 export async function importViolations(
   cluster: Cluster,
   database: string,
   schema: string,
   timeoutMs: number,
+  lent: readonly string[] = [],
 ): Promise<string[]> {
-  return queryJson<string[]>(cluster, VIOLATIONS, { database, timeoutMs, vars: { schema } });
+  return queryJson<string[]>(cluster, VIOLATIONS, {
+    database,
+    timeoutMs,
+    vars: { schema, lent: JSON.stringify(lent) },
+  });
 }
 
 /**

@@ -22,28 +22,47 @@ export interface ImportLogin {
   password: string;
 }
 
-// A leftover of an import cut short (kill -9) is ours by its comment: what it still owns here goes with it.
+// A leftover of an import cut short (kill -9) is ours by its comment: what it still owns here goes with it. Tables
+// a schema carry lent it (their owners in the comment, after " lent: ") are given back first, never dropped.
 const DROP_OURS = `do $pgduplex$
+declare
+  mark text;
+  lent jsonb;
+  t text;
+  o text;
 begin
   if exists (select from pg_roles where rolname = '${IMPORT_ROLE}') then
-    if coalesce(shobj_description((select oid from pg_roles where rolname = '${IMPORT_ROLE}'), 'pg_authid'), '')
-        <> '${IMPORT_ROLE_MARK}' then
+    mark := coalesce(shobj_description((select oid from pg_roles where rolname = '${IMPORT_ROLE}'), 'pg_authid'), '');
+    if mark <> '${IMPORT_ROLE_MARK}' and mark not like '${IMPORT_ROLE_MARK} lent: %' then
       raise exception 'a role ${IMPORT_ROLE} exists that pgduplex did not make';
     end if;
     perform pg_catalog.pg_terminate_backend(pid, 5000) from pg_catalog.pg_stat_activity
       where usename = '${IMPORT_ROLE}';
+    if mark like '${IMPORT_ROLE_MARK} lent: %' then
+      lent := pg_catalog.substr(mark, pg_catalog.length('${IMPORT_ROLE_MARK} lent: ') + 1)::jsonb;
+      for t, o in select key, value from pg_catalog.jsonb_each_text(lent) loop
+        if exists (select from pg_catalog.pg_class where oid = pg_catalog.to_regclass(t)
+            and relowner = (select oid from pg_catalog.pg_roles where rolname = '${IMPORT_ROLE}')) then
+          execute pg_catalog.format('alter table %s owner to %I', pg_catalog.to_regclass(t), o);
+        end if;
+      end loop;
+    end if;
     drop owned by ${IMPORT_ROLE};
     drop role ${IMPORT_ROLE};
   end if;
 end $pgduplex$;
 `;
 
-/** Makes the import role (dropping a leftover of ours first) with USAGE and CREATE on `schema` only. */
+/**
+ * Makes the import role (dropping a leftover of ours first) with USAGE and CREATE on `schema` only; `lent` (qualified
+ * table name to owner) is written into its comment before any table is lent, so a leftover gives them back.
+ */
 export async function createImportRole(
   cluster: Cluster,
   database: string,
   schema: string,
   timeoutMs: number,
+  lent: Record<string, string> = {},
 ): Promise<ImportLogin> {
   const password = randomBytes(24).toString('base64url');
   const verifier = await scramVerifier(password);
@@ -52,11 +71,13 @@ export async function createImportRole(
     `${psqlSet('verifier', verifier)}${psqlSet('until', until)}${QUIET}BEGIN;\n${DROP_OURS}` +
     `CREATE ROLE ${IMPORT_ROLE} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS NOINHERIT ` +
     `CONNECTION LIMIT 2 VALID UNTIL :'until' PASSWORD :'verifier';\n` +
-    `COMMENT ON ROLE ${IMPORT_ROLE} IS '${IMPORT_ROLE_MARK}';\n` +
+    `COMMENT ON ROLE ${IMPORT_ROLE} IS :'mark';\n` +
     `GRANT CONNECT ON DATABASE :"database" TO ${IMPORT_ROLE};\n` +
     `GRANT USAGE, CREATE ON SCHEMA :"schema" TO ${IMPORT_ROLE};\nCOMMIT;\n`;
   try {
-    await runPsql(cluster, sql, { database, timeoutMs, vars: { database, schema } });
+    const mark =
+      Object.keys(lent).length === 0 ? IMPORT_ROLE_MARK : `${IMPORT_ROLE_MARK} lent: ${JSON.stringify(lent)}`;
+    await runPsql(cluster, sql, { database, timeoutMs, vars: { database, schema, mark } });
   } catch (err) {
     throw scrub(err, [password, verifier]);
   }

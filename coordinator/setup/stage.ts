@@ -10,7 +10,7 @@ const REFUSALS: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   'VERSION_MISMATCH',
   'FOREIGN_REPLICATION',
 ]);
-const RESUME = 're-run pgduplex setup: finished steps are found done and skipped';
+const resume = (command: string) => `re-run pgduplex ${command}: finished steps are found done and skipped`;
 const named = new WeakSet<PgduplexError>();
 
 const HINTS: Partial<Record<ErrorCode, string>> = {
@@ -21,21 +21,22 @@ const HINTS: Partial<Record<ErrorCode, string>> = {
 };
 
 /** A failure half-way through setup, naming the step and what to do; an error already named passes unchanged. */
-export function stoppedAt(step: string, err: unknown): PgduplexError {
+export function stoppedAt(step: string, err: unknown, command = 'setup'): PgduplexError {
   const e = toPgduplexError(err);
   if (named.has(e) || REFUSALS.has(e.code)) return e;
   const first = e.hint ?? HINTS[e.code];
-  const hint = first === undefined ? RESUME : /\bre-run\b|\bretry\b/.test(first) ? first : `${first}; then ${RESUME}`;
-  const out = new PgduplexError(e.code, `setup stopped at ${step}: ${e.message}`, { hint, cause: e });
+  const again = resume(command);
+  const hint = first === undefined ? again : /\bre-run\b|\bretry\b/.test(first) ? first : `${first}; then ${again}`;
+  const out = new PgduplexError(e.code, `${command} stopped at ${step}: ${e.message}`, { hint, cause: e });
   named.add(out);
   return out;
 }
 
 /** Runs one step of setup so that its failure says which step it was. */
-export async function atStep<T>(step: string, run: () => Promise<T>): Promise<T> {
+export async function atStep<T>(step: string, run: () => Promise<T>, command = 'setup'): Promise<T> {
   try {
     return await run();
   } catch (err) {
-    throw stoppedAt(step, err);
+    throw stoppedAt(step, err, command);
   }
 }

@@ -37,9 +37,9 @@ export function driftProblem(d: SchemaDrift, pub: string, sub: string): string {
 }
 
 /**
- * The repair of a drift: give the subscriber the publisher's definition of what it lacks, from the publisher's own
- * pg_dump of that table (its columns, types, defaults and keys), applied by the operator; the waiting changes
- * then apply by themselves.
+ * The repair of a drift: `pgduplex migrate --sync-schema`, which carries the publisher's schema to the subscriber;
+ * or by hand, the publisher's own pg_dump of that table (its columns, types, defaults and keys) applied by the
+ * operator. The waiting changes then apply by themselves.
  */
 export function driftRemedies(
   d: SchemaDrift,
@@ -48,6 +48,13 @@ export function driftRemedies(
   const { database, pub, sub } = o;
   const [schema = 'public', name = d.table] = d.table.split('.');
   const table = `${quoteIdent(schema)}.${quoteIdent(name)}`;
+  const sync: Remedy = {
+    node: pub,
+    command: 'pgduplex migrate --sync-schema',
+    effect:
+      `carries ${pub}'s schema to ${sub} in one transaction (a new table subscribed and its rows copied once, ` +
+      `volatile defaults made equal), then verifies; --dry-run first shows what it carries. Or by hand:`,
+  };
   const show: Remedy = {
     node: pub,
     command: `runuser -u postgres -- pg_dump --schema-only --table=${shellArg(table)} ${database}`,
@@ -58,7 +65,7 @@ export function driftRemedies(
         : `; on ${sub}, ALTER TABLE ${table} ADD COLUMN each of ${d.columns.join(', ')} as it is defined there`) +
       `, and ${sub} applies the waiting changes within seconds`,
   };
-  if (d.columns.length > 0) return [show];
+  if (d.columns.length > 0) return [sync, show];
   // A table created by hand is not in the subscription yet: its changes would be skipped silently until refreshed.
   const refresh: Remedy = {
     node: sub,
@@ -70,5 +77,5 @@ export function driftRemedies(
       `once ${sub} has the table: adds it to the subscription and copies ${pub}'s rows of it (it must be empty on ` +
       `${sub}); tables the subscription has already are not copied again`,
   };
-  return [show, refresh];
+  return [sync, show, refresh];
 }

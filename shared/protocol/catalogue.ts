@@ -19,6 +19,7 @@ import { replicationForeignAction } from './foreign.js';
 import { journalListAction, journalUndoAction } from './journal.js';
 import * as pg from './postgres.js';
 import * as repl from './replication-actions.js';
+import * as migrate from './migrate.js';
 
 /** Every journaled change, in the order setup first makes them. */
 export const CHANGES: readonly ChangeDescriptor[] = [
@@ -32,6 +33,7 @@ export const CHANGES: readonly ChangeDescriptor[] = [
   data.backupChange,
   data.backupRestoreChange,
   data.schemaImportChange,
+  migrate.schemaCarryChange,
   repl.sequencesChange,
   repl.publicationChange,
   repl.subscriptionChange,
@@ -75,6 +77,11 @@ export const ACTIONS: readonly ActionDescriptor[] = [
   data.tablesDiffAction,
   data.verifiedGetAction,
   data.verifiedSetAction,
+  migrate.schemaModelAction,
+  migrate.schemaHeldAction,
+  migrate.schemaReleaseAction,
+  migrate.columnsTouchAction,
+  migrate.subscriptionRefreshAction,
 ];
 
 /** The change a journal entry was made by, under its name or one it had in an earlier version. */

@@ -16,7 +16,12 @@ const scratchName = z
 /** `backup`: `pg_dump -Fc` of a database (or one schema) with a manifest; kept by its undo and by teardown. */
 export const backupChange = defineChange({
   name: 'backup',
-  params: z.strictObject({ database: ident, schema: ident.optional() }),
+  params: z.strictObject({
+    database: ident,
+    schema: ident.optional(),
+    /** Definitions only, no rows: small, so the peer's requests for one are not counted against its backup limit. */
+    schemaOnly: z.boolean().optional(),
+  }),
   record: z.strictObject({ id: z.string() }),
   teardown: 'keep',
   noun: 'backup',

@@ -103,10 +103,16 @@ export const sequencesChange = defineChange({
   peer: (p, pair) => pairDatabase('database', p.database, pair),
 });
 
-/** `replica-identity`: REPLICA IDENTITY FULL for tables without a key, so their updates and deletes replicate. */
+/**
+ * `replica-identity`: for tables without a key, REPLICA IDENTITY FULL, or USING INDEX a unique index over NOT NULL
+ * columns when one is named, so their updates and deletes replicate.
+ */
 export const replicaIdentityChange = defineChange({
   name: 'replica-identity',
-  params: z.strictObject({ database: ident, tables: z.array(tableRef).min(1).max(10_000) }),
+  params: z.strictObject({
+    database: ident,
+    tables: z.array(tableRef.extend({ index: ident.optional() })).min(1).max(10_000),
+  }),
   record: z.strictObject({
     database: ident,
     before: z.array(z.strictObject({ s: z.string(), n: z.string(), identity: z.string(), idx: z.string().nullable() })),

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from '../lab/http.js';
 import { LAB, nodeExec, type NodeName } from '../lab/index.js';
 import { pairLabNodes } from '../lab/pair.js';
+import { domainWriter } from '../lab/writer.js';
 import { makeScriptPair, removeScriptPair } from '../lab/script-pair.js';
 import { agentUp } from '../lab/agent-rpc.js';
 import { pgduplex } from '../lab/setup-pair.js';
@@ -25,27 +26,6 @@ async function txBytes(node: NodeName): Promise<number> {
     .map((l) => l.trim().split(/[:\s]+/))
     .filter((f) => f.length > 10 && f[0] !== 'lo')
     .reduce((n, f) => n + Number(f[9]), 0);
-}
-
-/** One writer per node: a row in v_domains every ~100 ms, named after its node and number, until stopped. */
-function writer(node: NodeName, tag: string) {
-  const written: string[] = [];
-  let stop = false;
-  const done = (async () => {
-    for (let i = 0; !stop; i++) {
-      const name = `${tag}-${node}-${i}.example`;
-      await sql(node, `insert into v_domains (domain_uuid, domain_name) values (md5('${name}')::uuid, '${name}')`);
-      written.push(name);
-      await sleep(100);
-    }
-  })();
-  return {
-    written,
-    stop: async () => {
-      stop = true;
-      await done;
-    },
-  };
 }
 
 const scriptObjects = (node: NodeName) =>
@@ -88,7 +68,7 @@ describe('pgduplex setup --adopt on a pair FS PBX script set up, both nodes taki
 
   it('hands over with no row lost or applied twice, and nothing copied again', async () => {
     const size = Number(await sql('a', `select pg_database_size('${LAB.database}')`));
-    const writers = [writer('a', 'adopt'), writer('b', 'adopt')];
+    const writers = [domainWriter('a', 'adopt'), domainWriter('b', 'adopt')];
     await sleep(1000);
     const sent = await txBytes('a');
     const r = await pgduplex('a', 'setup', '--adopt', '--yes');
@@ -172,7 +152,7 @@ describe('a handover cut short by kill -9 of an agent', () => {
   }, 900_000);
 
   it('converges on each re-run, both nodes taking writes, nothing lost or applied twice', async () => {
-    const writers = [writer('a', 'kill'), writer('b', 'kill')];
+    const writers = [domainWriter('a', 'kill'), domainWriter('b', 'kill')];
     const runs: string[] = [];
     // Each run is killed at the first line of those left that it prints; a step an earlier run finished prints no
     // such line again, so the next run waits for any of the later ones.

@@ -156,10 +156,11 @@ describe('assessPair', () => {
       "schema drift: a sends changes that need its schema, and b's public.v_extensions lacks the column pbx_region",
     );
     expect(col.remedies.map((x) => x.command).join(' ')).not.toMatch(/SKIP/);
-    expect(col.remedies[0]).toMatchObject({ node: 'a', command: expect.stringContaining('pg_dump --schema-only') });
+    expect(col.remedies[0]).toMatchObject({ node: 'a', command: 'pgduplex migrate --sync-schema' });
+    expect(col.remedies[1]).toMatchObject({ node: 'a', command: expect.stringContaining('pg_dump --schema-only') });
     const table = drifted('logical replication target relation "public.call_tags" does not exist');
     expect(table.problems.map((p) => p.text).join('\n')).toContain('b has no table public.call_tags');
-    expect(table.remedies.map((x) => x.command)[1]).toContain('REFRESH PUBLICATION WITH (copy_data = true)');
+    expect(table.remedies.map((x) => x.command)[2]).toContain('REFRESH PUBLICATION WITH (copy_data = true)');
     const two = drifted('logical replication target relation "public.t" is missing replicated columns: "a", "b c"');
     expect(two.problems.map((p) => p.text).join('\n')).toContain('lacks the columns a, b c');
   });

@@ -1,0 +1,89 @@
+// The SQL a schema carry runs as the superuser around the peer's DDL: lending the operator's tables to the import
+// role and back, the hold trigger, and the undo. Every statement is assembled by the server with format(%I) from
+// psql variables (JSON lists), never spliced by us.
+import { HOLD_NAME } from './schema-model-sql.js';
+import { IMPORT_ROLE } from './import-role.js';
+
+const LIST = (v: string) => `json_array_elements_text(:'${v}'::json)`;
+
+/** The owners of the tables a carry lends, by qualified name, and their grants as text (to compare after). */
+export const LEND_STATE_SQL = `set search_path = pg_catalog;
+select json_build_object(
+  'missing', (select coalesce(json_agg(t), '[]') from ${LIST('tables')} t
+    where to_regclass(format('%I.%I', :'schema', t)) is null),
+  'owners', (select coalesce(json_object_agg(format('%I.%I', :'schema', c.relname), c.relowner::regrole::text),
+      '{}') from pg_class c where c.relnamespace = :'schema'::regnamespace and c.relname in (select * from ${LIST('tables')})),
+  'acl', (select coalesce(json_object_agg(c.relname, concat(c.relacl::text, '|', (select string_agg(a.attname || '=' ||
+      a.attacl::text, ',' order by a.attnum) from pg_attribute a where a.attrelid = c.oid and a.attacl is not null))),
+      '{}')
+    from pg_class c where c.relnamespace = :'schema'::regnamespace and c.relname in (select * from ${LIST('tables')})))`;
+
+/** Which of the objects a carry creates exist already (a re-run, or someone else's). */
+export const CREATES_PRESENT_SQL = `set search_path = pg_catalog;
+select coalesce(json_agg(o), '[]') from (
+  select 'table ' || t as o from ${LIST('tables')} t where to_regclass(format('%I.%I', :'schema', t)) is not null
+  union all select 'sequence ' || t from ${LIST('sequences')} t
+    where to_regclass(format('%I.%I', :'schema', t)) is not null
+  union all select 'index ' || t from ${LIST('indexes')} t where to_regclass(format('%I.%I', :'schema', t)) is not null
+  union all select format('column %s.%s', x->>'table', x->>'column') from json_array_elements(:'columns'::json) x
+    where exists (select from pg_attribute a where a.attrelid = to_regclass(format('%I.%I', :'schema', x->>'table'))
+      and a.attname = x->>'column' and not a.attisdropped)
+  union all select format('constraint %s on %s', x->>'name', x->>'table')
+    from json_array_elements(:'constraints'::json) x
+    where exists (select from pg_constraint k where k.conrelid = to_regclass(format('%I.%I', :'schema', x->>'table'))
+      and k.conname = x->>'name')) p`;
+
+/** Lends the tables to the import role (the owners are in its comment already). */
+export const LEND_SQL = `set search_path = pg_catalog;
+begin;
+select format('alter table %I.%I owner to ${IMPORT_ROLE}', :'schema', t) from ${LIST('tables')} t \\gexec
+commit;`;
+
+/** Gives lent tables back to the owners they had (a JSON object: qualified name to owner). */
+export const RETURN_SQL = `set search_path = pg_catalog;
+begin;
+select format('alter table %s owner to %I', to_regclass(l.key), l.value) from json_each_text(:'owners'::json) l
+  where (select relowner from pg_class where oid = to_regclass(l.key)) = (select oid from pg_roles
+    where rolname = '${IMPORT_ROLE}') \\gexec
+commit;`;
+
+/** The function the hold trigger calls: refuses the local application's writes with words that say why. */
+export const HOLD_FUNCTION_SQL = `set search_path = pg_catalog;
+select format($f$create or replace function %I.${HOLD_NAME}() returns trigger language plpgsql
+  set search_path = pg_catalog as $b$
+begin
+  raise exception 'table %%.%% is being set up by pgduplex migrate: its first rows are still on their way',
+    tg_table_schema, tg_table_name using errcode = '55000', hint = 'retry in a moment';
+end $b$$f$, :'schema') \\gexec`;
+
+/** Drops the hold trigger from every table and then its function; returns the tables released. */
+export const RELEASE_SQL = `set search_path = pg_catalog;
+begin;
+create temporary table pgduplex_released on commit drop as select c.relname from pg_trigger g
+  join pg_class c on c.oid = g.tgrelid where c.relnamespace = :'schema'::regnamespace and g.tgname = '${HOLD_NAME}';
+select format('drop trigger ${HOLD_NAME} on %I.%I', :'schema', relname) from pgduplex_released \\gexec
+select format('drop function if exists %I.${HOLD_NAME}()', :'schema') \\gexec
+select coalesce(json_agg(relname order by relname), '[]') from pgduplex_released;
+commit;`;
+
+/** Drops what a carry created, newest kinds first, in one transaction. */
+export const UNDO_CARRY_SQL = `set search_path = pg_catalog;
+begin;
+select format('alter table %I.%I drop constraint if exists %I', :'schema', x->>'table', x->>'name')
+  from json_array_elements(:'constraints'::json) x
+  where to_regclass(format('%I.%I', :'schema', x->>'table')) is not null \\gexec
+select format('drop index if exists %I.%I', :'schema', t) from ${LIST('indexes')} t \\gexec
+select format('alter table %I.%I drop column if exists %I', :'schema', x->>'table', x->>'column')
+  from json_array_elements(:'columns'::json) x
+  where to_regclass(format('%I.%I', :'schema', x->>'table')) is not null \\gexec
+select format('drop table if exists %I.%I', :'schema', t) from ${LIST('tables')} t \\gexec
+select format('drop sequence if exists %I.%I', :'schema', t) from ${LIST('sequences')} t \\gexec
+commit;`;
+
+/** Rewrites columns with their own values so the rows replicate; triggers of the application do not fire. */
+export const TOUCH_SQL = `set search_path = pg_catalog;
+set session_replication_role = replica;
+select format('with u as (update %I.%I set %s%s returning 1) select count(*) from u', :'schema', :'table',
+  (select string_agg(format('%I = %I', c, c), ', ') from ${LIST('columns')} c),
+  case when :'onlyNull' = 'true' then ' where ' || (select string_agg(format('%I is null', c), ' or ')
+    from ${LIST('columns')} c) else '' end) \\gexec`;
