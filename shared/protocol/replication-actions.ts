@@ -111,7 +111,10 @@ export const replicaIdentityChange = defineChange({
   name: 'replica-identity',
   params: z.strictObject({
     database: ident,
-    tables: z.array(tableRef.extend({ index: ident.optional() })).min(1).max(10_000),
+    tables: z
+      .array(tableRef.extend({ index: ident.optional() }))
+      .min(1)
+      .max(10_000),
   }),
   record: z.strictObject({
     database: ident,
