@@ -6,17 +6,19 @@ import { IMPORT_ROLE } from './import-role.js';
 
 const LIST = (v: string) => `json_array_elements_text(:'${v}'::json)`;
 
+const LENT_TABLES = `pg_class c where c.relnamespace = :'schema'::regnamespace
+  and c.relname in (select * from ${LIST('tables')})`;
+
 /** The owners of the tables a carry lends, by qualified name, and their grants as text (to compare after). */
 export const LEND_STATE_SQL = `set search_path = pg_catalog;
 select json_build_object(
   'missing', (select coalesce(json_agg(t), '[]') from ${LIST('tables')} t
     where to_regclass(format('%I.%I', :'schema', t)) is null),
   'owners', (select coalesce(json_object_agg(format('%I.%I', :'schema', c.relname), c.relowner::regrole::text),
-      '{}') from pg_class c where c.relnamespace = :'schema'::regnamespace and c.relname in (select * from ${LIST('tables')})),
+      '{}') from ${LENT_TABLES}),
   'acl', (select coalesce(json_object_agg(c.relname, concat(c.relacl::text, '|', (select string_agg(a.attname || '=' ||
       a.attacl::text, ',' order by a.attnum) from pg_attribute a where a.attrelid = c.oid and a.attacl is not null))),
-      '{}')
-    from pg_class c where c.relnamespace = :'schema'::regnamespace and c.relname in (select * from ${LIST('tables')})))`;
+      '{}') from ${LENT_TABLES}))`;
 
 /** Which of the objects a carry creates exist already (a re-run, or someone else's). */
 export const CREATES_PRESENT_SQL = `set search_path = pg_catalog;
