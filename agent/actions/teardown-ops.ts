@@ -1,11 +1,12 @@
 import { PgduplexError } from '../../shared/errors.js';
 import { resolveCluster } from '../postgres/cluster.js';
+import { queryJsonFor } from '../postgres/server-version.js';
 import { queryJson, runPsql } from '../postgres/psql.js';
 import {
   CREATE_SUBSCRIPTION_SQL,
   DETACH_AND_DROP_SQL,
   DROP_SUBSCRIPTION_SQL,
-  READ_SUBSCRIPTION_SQL,
+  readSubscriptionSql,
   type SubscriptionState,
 } from '../postgres/subscription-sql.js';
 import { plannedChange } from './change.js';
@@ -34,7 +35,7 @@ export const subscriptionDropAction = (s: AgentServices) => {
   });
   const read = async (database: string, name: string) => {
     const { cluster, t } = await env(database);
-    return queryJson<SubscriptionState>(cluster, READ_SUBSCRIPTION_SQL, { ...t, vars: { sub: name } });
+    return queryJsonFor<SubscriptionState>(cluster, readSubscriptionSql, { ...t, vars: { sub: name } });
   };
   return plannedChange(subscriptionDropChange, {
     async plan({ database, name }) {
