@@ -13,14 +13,15 @@ import { plannedChange } from './change.js';
 import { slotDropChange, subscriptionDropChange } from '../../shared/protocol/replication-actions.js';
 import type { AgentServices } from './context.js';
 
-const SLOT_SQL = `select coalesce((select json_build_object('exists', true, 'active', active, 'type', slot_type,
+/** One replication slot as slot-drop plans from it, or {exists: false}. */
+export const SLOT_SQL = `select coalesce((select json_build_object('exists', true, 'active', active, 'type', slot_type,
     'database', database,
     'retainedBytes', case when restart_lsn is null then 0
       else pg_wal_lsn_diff(pg_current_wal_lsn(), restart_lsn)::bigint end)
   from pg_replication_slots where slot_name = :'slot'), json_build_object('exists', false))`;
 
-// Waits up to 10 s for the walsender to exit, so the slot is free when it is dropped right after.
-const TERMINATE_SQL = `select pg_terminate_backend(active_pid, 10000) from pg_replication_slots
+/** Waits up to 10 s for the walsender to exit, so the slot is free when it is dropped right after. */
+export const TERMINATE_SQL = `select pg_terminate_backend(active_pid, 10000) from pg_replication_slots
   where slot_name = :'slot' and active_pid is not null;\n`;
 
 /**
