@@ -13,6 +13,9 @@ have lintian || need+=(lintian)
 have curl || need+=(curl)
 have nsenter || need+=(util-linux)
 have promtool || need+=(prometheus)
+# The catalog query test runs Debian's psql as the OS user postgres against npm's embedded server builds.
+have psql || need+=(postgresql-client)
+getent passwd postgres >/dev/null || need+=(postgresql-common)
 
 if [ "${#need[@]}" -eq 0 ]; then
   exit 0

@@ -50,9 +50,14 @@ export const subscriptionSchema = z.object({
   lastMessageSendTime: z.string().nullable(),
   lastMessageReceiptTime: z.string().nullable(),
   applyErrors: z.number(),
+  /** Table sync errors: `sync_error_count`, which 19 renamed `sync_table_error_count`. */
   syncErrors: z.number(),
-  /** PostgreSQL 18's per-type conflict counters (`insert_exists`, ...); null before 18. */
+  /** PostgreSQL 19's sequence sync errors (`sync_seq_error_count`); null before 19, absent from an older agent. */
+  syncSeqErrors: z.number().nullable().optional(),
+  /** PostgreSQL 18's per-type conflict counters (`insert_exists`, ...; 19 adds `update_deleted`); null before 18. */
   conflicts: z.record(z.string(), z.number()).nullable(),
+  /** PostgreSQL 19's `retain_dead_tuples` option (needed to count `update_deleted`); null before 19. */
+  retainDeadTuples: z.boolean().nullable().optional(),
   /** Tables by `srsubstate` (r = ready); null for a subscription of another database than the one asked. */
   tables: z.record(z.string(), z.number()).nullable(),
   /** The tables it applies changes to (`schema.table`); null as `tables`, absent from an older agent. */
@@ -109,6 +114,9 @@ export const replicationHealthSchema = z.object({
       streaming: z.boolean(),
       applyErrors: z.number(),
       syncErrors: z.number(),
+      /** null before PostgreSQL 19 (no sequence sync); absent from an older agent. */
+      syncSeqErrors: z.number().nullable().optional(),
+      /** null before PostgreSQL 18 (no conflict counters). */
       conflicts: z.record(z.string(), z.number()).nullable(),
       lastMessageAt: z.string().nullable(),
     }),

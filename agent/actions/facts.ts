@@ -24,7 +24,8 @@ const TOOLS = [
 ];
 const PATH_DIRS = ['/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin'];
 
-const SETTINGS_SQL = `select json_build_object(
+/** The server's version, databases and replication settings, for the coordinator's plan. */
+export const FACTS_SETTINGS_SQL = `select json_build_object(
   'serverVersion', current_setting('server_version'),
   'serverVersionNum', current_setting('server_version_num')::int,
   'dataDirectory', current_setting('data_directory'),
@@ -58,7 +59,7 @@ async function postgresFacts(cluster: Cluster, timeoutMs: number) {
     dataDirectory: string;
     databases: string[];
     settings: Record<string, { value: string; unit: string | null; source: string; pendingRestart: boolean }>;
-  }>(cluster, SETTINGS_SQL, { timeoutMs });
+  }>(cluster, FACTS_SETTINGS_SQL, { timeoutMs });
   const base = await readBaseSettings(cluster, timeoutMs);
   const settings = Object.fromEntries(
     Object.entries(f.settings).map(([name, v]) => [name, base[name] === undefined ? v : { ...v, base: base[name] }]),

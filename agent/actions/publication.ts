@@ -15,7 +15,8 @@ const shape = z.union([
 type Shape = z.infer<typeof shape>;
 type Current = { exists: false } | { exists: true; all: boolean; tables: Array<{ schema: string; name: string }> };
 
-const READ_SQL = `select coalesce((select json_build_object('exists', true, 'all', p.puballtables,
+/** Reads the publication and its tables, or {exists: false}. */
+export const PUBLICATION_READ_SQL = `select coalesce((select json_build_object('exists', true, 'all', p.puballtables,
     'tables', coalesce((select json_agg(json_build_object('schema', schemaname, 'name', tablename)
       order by schemaname, tablename) from pg_publication_tables where pubname = p.pubname), '[]'))
   from pg_publication p where p.pubname = :'pub'), json_build_object('exists', false))`;
@@ -65,7 +66,7 @@ export const publicationAction = (s: AgentServices) => {
   });
   const read = async (database: string, pub: string): Promise<Current> => {
     const { cluster, opts } = await ctx(database, pub);
-    return queryJson<Current>(cluster, READ_SQL, opts);
+    return queryJson<Current>(cluster, PUBLICATION_READ_SQL, opts);
   };
   const write = async (database: string, pub: string, target: Shape | null, current: Current): Promise<void> => {
     const { cluster, opts } = await ctx(database, pub);

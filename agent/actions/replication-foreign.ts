@@ -19,7 +19,8 @@ import { defineHandler } from './registry.js';
 const STRIP = passwordlessConninfo('s.subconninfo');
 
 // `like` needs the prefix's underscores escaped; a table-sync slot is pg_<subscription oid>_sync_<relid>_<sysid>.
-const FOREIGN_SQL = `select json_build_object(
+/** Replication objects in the database that are not pgduplex's, each in one row. */
+export const FOREIGN_SQL = `select json_build_object(
   'publications', (select coalesce(json_agg(json_build_object('name', pubname, 'allTables', puballtables)
       order by pubname), '[]') from pg_publication where pubname <> :'publication'),
   'subscriptions', (select coalesce(json_agg(json_build_object('name', s.subname, 'oid', s.oid::bigint,

@@ -3,13 +3,14 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { PgduplexError } from '../../shared/errors.js';
 import { resolveCluster } from '../postgres/cluster.js';
+import { queryJsonFor } from '../postgres/server-version.js';
 import { queryJson, runPsql } from '../postgres/psql.js';
 import {
   ALTER_SUBSCRIPTION_SQL,
   CREATE_SUBSCRIPTION_SQL,
   DETACH_AND_DROP_SQL,
   DROP_SUBSCRIPTION_SQL,
-  READ_SUBSCRIPTION_SQL,
+  readSubscriptionSql,
   SUBSCRIPTION_STATUS_SQL,
   type SubscriptionState,
 } from '../postgres/subscription-sql.js';
@@ -75,7 +76,7 @@ export const subscriptionAction = (s: AgentServices) => {
   });
   const read = async (p: { database: string; name: string }) => {
     const { cluster, t } = await env(p);
-    return queryJson<SubscriptionState>(cluster, READ_SUBSCRIPTION_SQL, { ...t, vars: { sub: p.name } });
+    return queryJsonFor<SubscriptionState>(cluster, readSubscriptionSql, { ...t, vars: { sub: p.name } });
   };
   return plannedChange(subscriptionChange, {
     async plan(p) {

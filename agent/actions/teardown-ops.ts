@@ -1,25 +1,27 @@
 import { PgduplexError } from '../../shared/errors.js';
 import { resolveCluster } from '../postgres/cluster.js';
+import { queryJsonFor } from '../postgres/server-version.js';
 import { queryJson, runPsql } from '../postgres/psql.js';
 import {
   CREATE_SUBSCRIPTION_SQL,
   DETACH_AND_DROP_SQL,
   DROP_SUBSCRIPTION_SQL,
-  READ_SUBSCRIPTION_SQL,
+  readSubscriptionSql,
   type SubscriptionState,
 } from '../postgres/subscription-sql.js';
 import { plannedChange } from './change.js';
 import { slotDropChange, subscriptionDropChange } from '../../shared/protocol/replication-actions.js';
 import type { AgentServices } from './context.js';
 
-const SLOT_SQL = `select coalesce((select json_build_object('exists', true, 'active', active, 'type', slot_type,
+/** One replication slot as slot-drop plans from it, or {exists: false}. */
+export const SLOT_SQL = `select coalesce((select json_build_object('exists', true, 'active', active, 'type', slot_type,
     'database', database,
     'retainedBytes', case when restart_lsn is null then 0
       else pg_wal_lsn_diff(pg_current_wal_lsn(), restart_lsn)::bigint end)
   from pg_replication_slots where slot_name = :'slot'), json_build_object('exists', false))`;
 
-// Waits up to 10 s for the walsender to exit, so the slot is free when it is dropped right after.
-const TERMINATE_SQL = `select pg_terminate_backend(active_pid, 10000) from pg_replication_slots
+/** Waits up to 10 s for the walsender to exit, so the slot is free when it is dropped right after. */
+export const TERMINATE_SQL = `select pg_terminate_backend(active_pid, 10000) from pg_replication_slots
   where slot_name = :'slot' and active_pid is not null;\n`;
 
 /**
@@ -34,7 +36,7 @@ export const subscriptionDropAction = (s: AgentServices) => {
   });
   const read = async (database: string, name: string) => {
     const { cluster, t } = await env(database);
-    return queryJson<SubscriptionState>(cluster, READ_SUBSCRIPTION_SQL, { ...t, vars: { sub: name } });
+    return queryJsonFor<SubscriptionState>(cluster, readSubscriptionSql, { ...t, vars: { sub: name } });
   };
   return plannedChange(subscriptionDropChange, {
     async plan({ database, name }) {

@@ -108,8 +108,16 @@ export function renderMetrics(m: MetricsInput): string {
     family(
       'pgduplex_subscription_sync_errors_total',
       'counter',
-      'Errors during the initial table copy (pg_stat_subscription_stats).',
+      'Errors during the initial table copy (sync_error_count; sync_table_error_count on PostgreSQL 19).',
       subs.map(({ s, labels }) => ({ labels, value: s.syncErrors })),
+    ),
+    family(
+      'pgduplex_subscription_sync_seq_errors_total',
+      'counter',
+      'Errors while synchronizing sequences (PostgreSQL 19 and later).',
+      subs.flatMap(({ s, labels }) =>
+        s.syncSeqErrors === null || s.syncSeqErrors === undefined ? [] : [{ labels, value: s.syncSeqErrors }],
+      ),
     ),
     family(
       'pgduplex_subscription_conflicts_total',

@@ -3,7 +3,8 @@ import type { PostgresHealth } from '../../shared/health.js';
 import { resolveCluster, type Cluster } from '../postgres/cluster.js';
 import { queryJson } from '../postgres/psql.js';
 
-const PROBE_SQL = `select json_build_object(
+/** Who the local server is, for /health. */
+export const PROBE_SQL = `select json_build_object(
   'serverVersion', current_setting('server_version'),
   'serverVersionNum', current_setting('server_version_num')::int,
   'walLevel', current_setting('wal_level'),

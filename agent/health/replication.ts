@@ -6,8 +6,8 @@ import {
   type ReplicationSnapshot,
 } from '../../shared/replication.js';
 import { resolveCluster } from '../postgres/cluster.js';
-import { queryJson } from '../postgres/psql.js';
-import { REPLICATION_STATUS_SQL } from '../postgres/replication-sql.js';
+import { replicationStatusSql } from '../postgres/replication-sql.js';
+import { queryJsonFor } from '../postgres/server-version.js';
 
 /** The replication snapshot as the health cache holds it: a failure is a value too, so it is cached like one. */
 export type ReplicationProbe = { ok: true; snapshot: ReplicationSnapshot } | { ok: false; reason: string };
@@ -20,7 +20,7 @@ export async function probeReplication(
   try {
     return {
       ok: true,
-      snapshot: await queryJson<ReplicationSnapshot>(await resolveCluster(wanted), REPLICATION_STATUS_SQL, {
+      snapshot: await queryJsonFor<ReplicationSnapshot>(await resolveCluster(wanted), replicationStatusSql, {
         timeoutMs,
       }),
     };
@@ -42,6 +42,7 @@ export function replicationHealth(probe: ReplicationProbe, peer: string | undefi
       streaming: s.workerPid !== null,
       applyErrors: s.applyErrors,
       syncErrors: s.syncErrors,
+      syncSeqErrors: s.syncSeqErrors ?? null,
       conflicts: s.conflicts,
       lastMessageAt: s.lastMessageReceiptTime,
     })),

@@ -1,11 +1,14 @@
 import { PUBLICATION } from '../../shared/replication.js';
+import { statusColumns } from './catalog-columns.js';
 
 /**
- * One node's replication facts in one query. Columns a version lacks or renamed (PG 17's `inactive_since`, PG
- * 18's `confl_*` counters, PG 19's `sync_table_error_count` for `sync_error_count`) are read through to_jsonb, so
- * the same text runs on 16 to 19.
+ * One node's replication facts in one query, written for one server version: each text names only columns that
+ * version has (17's `inactive_since`, 18's `confl_*` counters, 19's split sync error counters and
+ * `retain_dead_tuples`); what a version lacks comes back null.
  */
-export const REPLICATION_STATUS_SQL = `select json_build_object(
+export function replicationStatusSql(versionNum: number): string {
+  const c = statusColumns(versionNum);
+  return `select json_build_object(
   'serverVersionNum', current_setting('server_version_num')::int,
   'walLsn', pg_current_wal_lsn()::text,
   'published', (select coalesce(json_agg(format('%s.%s', schemaname, tablename) order by schemaname, tablename), '[]')
@@ -17,8 +20,7 @@ export const REPLICATION_STATUS_SQL = `select json_build_object(
       'walStatus', s.wal_status, 'safeWalSizeBytes', s.safe_wal_size, 'confirmedFlushLsn', s.confirmed_flush_lsn::text,
       'retainedBytes', pg_wal_lsn_diff(pg_current_wal_lsn(), s.restart_lsn)::bigint,
       'lagBytes', pg_wal_lsn_diff(pg_current_wal_lsn(), s.confirmed_flush_lsn)::bigint,
-      'inactiveSeconds', case when s.active then null
-        else round(extract(epoch from now() - (to_jsonb(s) ->> 'inactive_since')::timestamptz), 1) end,
+      'inactiveSeconds', ${c.inactiveSeconds},
       'replayLagSeconds', round(extract(epoch from r.replay_lag), 3), 'senderState', r.state)
       order by s.slot_name), '[]')
     from pg_replication_slots s left join pg_stat_replication r on r.pid = s.active_pid where s.slot_type = 'logical'),
@@ -33,10 +35,8 @@ export const REPLICATION_STATUS_SQL = `select json_build_object(
       'syncWorkers', (select count(*) from pg_stat_subscription x where x.subid = s.oid and x.relid is not null),
       'lastMessageSendTime', w.last_msg_send_time, 'lastMessageReceiptTime', w.last_msg_receipt_time,
       'applyErrors', coalesce(st.apply_error_count, 0),
-      'syncErrors', coalesce((to_jsonb(st) ->> 'sync_error_count')::bigint,
-        (to_jsonb(st) ->> 'sync_table_error_count')::bigint, 0),
-      'conflicts', (select json_object_agg(substr(k, 7), v::bigint) from jsonb_each_text(to_jsonb(st)) j(k, v)
-        where k like 'confl\\_%'),
+      'syncErrors', ${c.syncErrors}, 'syncSeqErrors', ${c.syncSeqErrors},
+      'conflicts', ${c.conflicts}, 'retainDeadTuples', ${c.retainDeadTuples},
       'tables', case when d.datname = current_database() then (select coalesce(json_object_agg(state, n), '{}')
         from (select srsubstate::text state, count(*) n from pg_subscription_rel r
           where r.srsubid = s.oid group by 1) x) end,
@@ -49,3 +49,4 @@ export const REPLICATION_STATUS_SQL = `select json_build_object(
     left join pg_stat_subscription w on w.subid = s.oid and w.relid is null and w.leader_pid is null
     left join pg_stat_subscription_stats st on st.subid = s.oid
     left join pg_replication_origin_status o on o.external_id = 'pg_' || s.oid))`;
+}

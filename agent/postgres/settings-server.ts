@@ -14,8 +14,8 @@ export interface ServerState {
 
 const NAMES = `array[${[...SETTING_SPECS.keys()].map((n) => `'${n}'`).join(',')}]`;
 
-// pg_file_settings parses the files as they are on disk now, so it sees a new drop-in before a reload.
-const STATE_SQL = `select json_build_object(
+/** pg_file_settings parses the files as they are on disk now, so it sees a new drop-in before a reload. */
+export const SERVER_STATE_SQL = `select json_build_object(
   'versionNum', current_setting('server_version_num')::int,
   'settings', coalesce((select json_agg(json_build_object('name', name, 'setting', setting,
       'display', current_setting(name), 'unit', unit,
@@ -29,9 +29,13 @@ const STATE_SQL = `select json_build_object(
 
 /** Reads pg_settings and pg_file_settings for the allowlisted names in one psql run. */
 export async function readServerState(cluster: Cluster, timeoutMs: number): Promise<ServerState> {
-  const raw = await queryJson<{ versionNum: number; settings: ServerSetting[]; files: FileRow[] }>(cluster, STATE_SQL, {
-    timeoutMs,
-  });
+  const raw = await queryJson<{ versionNum: number; settings: ServerSetting[]; files: FileRow[] }>(
+    cluster,
+    SERVER_STATE_SQL,
+    {
+      timeoutMs,
+    },
+  );
   return {
     major: Math.floor(raw.versionNum / 10000),
     settings: new Map(raw.settings.map((s) => [s.name, s])),

