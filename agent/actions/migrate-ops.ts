@@ -49,7 +49,7 @@ export function migrateHandlers(s: AgentServices): ActionHandler[] {
         const out = await runPsql(await cluster(), TOUCH_SQL, {
           timeoutMs: s.limits.toolTimeoutMs * 20,
           database,
-          vars: { schema, table, columns: JSON.stringify(columns), onlyNull: String(onlyNull) },
+          vars: { schema, table, columns: JSON.stringify(columns), only_null: String(onlyNull) },
         });
         return { rows: Number(out.trim().split('\n').pop() ?? 0) };
       },

@@ -87,5 +87,5 @@ export const TOUCH_SQL = `set search_path = pg_catalog;
 set session_replication_role = replica;
 select format('with u as (update %I.%I set %s%s returning 1) select count(*) from u', :'schema', :'table',
   (select string_agg(format('%I = %I', c, c), ', ') from ${LIST('columns')} c),
-  case when :'onlyNull' = 'true' then ' where ' || (select string_agg(format('%I is null', c), ' or ')
+  case when :'only_null' = 'true' then ' where ' || (select string_agg(format('%I is null', c), ' or ')
     from ${LIST('columns')} c) else '' end) \\gexec`;

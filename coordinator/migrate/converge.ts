@@ -14,6 +14,7 @@ import { identityFor } from './keys.js';
 import {
   carriesSinceHold,
   change,
+  drainedFrom,
   readNode,
   setSubscriptionEnabled,
   subscriptionOf,
@@ -31,6 +32,17 @@ export interface ConvergeContext {
   slots: { source: 1 | 2; target: 1 | 2 };
   keyless: KeylessChoice;
   report: Report;
+  /** Both schemas were backed up by this run already (before the operator's command). */
+  backedUp?: boolean;
+}
+
+/** Both nodes' schema definitions dumped, before anything changes them. */
+export async function backUpSchemas(agents: Agents, f: PairFacts, report: Report): Promise<void> {
+  await Promise.all(
+    [f.source, f.target].map((n) =>
+      change(agents, n, 'backup', { database: f.database, schema: 'public', schemaOnly: true }, report),
+    ),
+  );
 }
 
 /** What a converge did, for the summary. */
@@ -46,8 +58,8 @@ const pairSlots = (f: PairFacts): PairSlots => ({
 });
 
 /** The plan from both nodes' models, named for the operator. */
-export const carryPlan = (f: PairFacts, s: NodeState, t: NodeState): CarryPlan =>
-  planCarry(s.model, t.model, { source: f.source.node, target: f.target.node });
+export const carryPlan = (f: PairFacts, s: NodeState, t: NodeState, owed: CarryPlan['touch'] = []): CarryPlan =>
+  planCarry(s.model, t.model, { source: f.source.node, target: f.target.node }, owed);
 
 /**
  * New tables on the source get a replica identity there first (their key, a unique index over NOT NULL columns,
@@ -115,20 +127,17 @@ export async function converge(c: ConvergeContext): Promise<ConvergeResult> {
         hint: 'run pgduplex setup first',
       },
     );
-  let plan = carryPlan(f, s, t);
+  const owed = subOnTarget.enabled ? [] : touchFromSummary(await carriesSinceHold(agents, f.target));
+  // A NOT NULL on a column still owed its values waits for them (a run cut short between carry and touch).
+  let plan = carryPlan(f, s, t, owed);
   const carried: string[] = [];
   let newTables: string[] = [];
-  const owed = subOnTarget.enabled ? [] : touchFromSummary(await carriesSinceHold(agents, f.target));
   if (plan.statements.length > 0) {
     if (subOnTarget.enabled) await setSubscriptionEnabled(agents, f, f.target, f.source, false, report);
     newTables = await prepareSource(c, s, t);
     s = await readNode(agents, f, f.source);
-    plan = carryPlan(f, s, t);
-    await Promise.all(
-      [f.source, f.target].map((n) =>
-        change(agents, n, 'backup', { database: db, schema: 'public', schemaOnly: true }, report),
-      ),
-    );
+    plan = carryPlan(f, s, t, owed);
+    if (!c.backedUp) await backUpSchemas(agents, f, report);
     await agents
       .call(
         f.target.side,
@@ -163,7 +172,7 @@ export async function converge(c: ConvergeContext): Promise<ConvergeResult> {
   }
   if (!(subscriptionOf(t, f.source)?.enabled ?? true)) {
     // The target's rows written before it had the new columns must be on the source before its values are sent.
-    await drained(agents, f, pairSlots(f), 600_000);
+    await drainedFrom(agents, f.target);
     for (const x of owed) {
       const r = await agents.call(
         f.source.side,

@@ -55,7 +55,12 @@ const keyOf = (x: { table: string; name: string }) => `${x.table}\u0000${x.name}
  * data on the target (a table or column only it has) or what the model does not carry (views, functions) is refused
  * in words. Pure: unit-tested.
  */
-export function planCarry(source: SchemaModel, target: SchemaModel, names = { source: 'source', target: 'target' }) {
+export function planCarry(
+  source: SchemaModel,
+  target: SchemaModel,
+  names = { source: 'source', target: 'target' },
+  owed: CarryPlan['touch'] = [],
+) {
   const S = source.schema;
   const T = (name: string) => `${S}.${quoteName(name)}`;
   const p: CarryPlan = {
@@ -139,7 +144,9 @@ export function planCarry(source: SchemaModel, target: SchemaModel, names = { so
           c.default === null ? `${col} DROP DEFAULT` : `${col} SET DEFAULT ${c.default}`,
           `column ${t.name}.${c.name}: default ${o.default ?? 'none'} -> ${c.default ?? 'none'}`,
         );
-      if (o.notNull !== c.notNull)
+      const waits = owed.some((x) => x.table === t.name && x.columns.includes(c.name));
+      if (o.notNull !== c.notNull && c.notNull && waits) p.notNullLater.push({ table: t.name, column: c.name });
+      else if (o.notNull !== c.notNull)
         alter(
           t.name,
           `${col} ${c.notNull ? 'SET' : 'DROP'} NOT NULL`,

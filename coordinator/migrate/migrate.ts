@@ -9,11 +9,11 @@ import { sequenceSlots, subscriptionName, type PairFacts } from '../setup/steps.
 import { verifyPair, verified, type VerifyResult } from '../setup/verify.js';
 import { gatherPair } from '../status/gather.js';
 import { assessPair } from '../status/verdict.js';
-import { carryPlan, converge, type KeylessChoice } from './converge.js';
+import { backUpSchemas, carryPlan, converge, type ConvergeContext, type KeylessChoice } from './converge.js';
 import { planCarry } from './diff.js';
 
 const atStep = <T>(step: string, run: () => Promise<T>) => setupStep(step, run, 'migrate');
-import { change, readNode, setSubscriptionEnabled, subscriptionOf } from './pair-ops.js';
+import { readNode, setSubscriptionEnabled, subscriptionOf } from './pair-ops.js';
 
 /** What `pgduplex migrate` was asked to do. */
 export interface MigrateOptions {
@@ -147,16 +147,13 @@ export async function migrate(agents: Agents, o: MigrateOptions): Promise<Migrat
     if (!(await o.confirm(`${what} and carry the schema change to ${f.target.node}?`)))
       throw new PgduplexError('NOT_CONFIRMED', 'not confirmed: nothing was changed');
   }
-  const ctx = { agents, f, slots, keyless: o.keyless, report: o.report };
+  const ctx: ConvergeContext = { agents, f, slots, keyless: o.keyless, report: o.report };
   if (unfinished) await atStep('finishing the earlier migrate', () => converge(ctx));
   let commandExit: number | undefined;
   if (o.command) {
     await atStep('preflight', () => preflight(agents, f, o.report));
-    await Promise.all(
-      [f.source, f.target].map((n) =>
-        change(agents, n, 'backup', { database: o.database, schema: 'public', schemaOnly: true }, o.report),
-      ),
-    );
+    await backUpSchemas(agents, f, o.report);
+    ctx.backedUp = true;
     await atStep('the hold', () => setSubscriptionEnabled(agents, f, f.target, f.source, false, o.report));
     o.report('...', f.source.node, `running: ${o.command.join(' ')}`);
     commandExit = await o.runCommand(o.command);

@@ -159,7 +159,7 @@ describe('pgduplex migrate on the real FS PBX schema, both nodes taking writes',
     );
     const s = await pgduplex('a', 'status');
     expect(s.exitCode, log(s)).toBe(0);
-  });
+  }, 900_000);
 
   it('a failing command: what it committed is carried, the report names it, the pair stays healthy', async () => {
     const path = await script('failing', [`alter table v_domains add column fail_col integer;`], 1);
@@ -173,7 +173,7 @@ describe('pgduplex migrate on the real FS PBX schema, both nodes taking writes',
       );
     const s = await pgduplex('a', 'status');
     expect(s.exitCode, log(s)).toBe(0);
-  });
+  }, 900_000);
 
   it('drift made by hand: status names it without SKIP, --sync-schema from b repairs it with no row lost', async () => {
     await sql(
@@ -208,5 +208,5 @@ describe('pgduplex migrate on the real FS PBX schema, both nodes taking writes',
     expect(await sql('b', 'select count(*) from hand_table')).toBe('30');
     const s = await pgduplex('a', 'status');
     expect(s.exitCode, log(s)).toBe(0);
-  });
+  }, 900_000);
 });
