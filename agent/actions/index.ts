@@ -15,6 +15,7 @@ import { replicationForeignHandler } from './replication-foreign.js';
 import { tableChecksumsHandler } from './table-checksums.js';
 import { schemaExportHandler, schemaImportAction } from './schema.js';
 import { schemaCarryAction } from './schema-carry.js';
+import { replGrantAction } from './repl-grant.js';
 import { migrateHandlers } from './migrate-ops.js';
 import { extensionsAction } from './extensions.js';
 import { sequencesAction, sequencesStatusHandler } from './sequences.js';
@@ -61,6 +62,7 @@ export function buildRegistry(s: AgentServices): ActionRegistry {
     extensionsAction,
     schemaImportAction,
     schemaCarryAction,
+    replGrantAction,
     subscriptionDropAction,
     slotDropAction,
     slotCopyAction,

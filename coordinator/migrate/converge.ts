@@ -160,6 +160,9 @@ export async function converge(c: ConvergeContext): Promise<ConvergeResult> {
     carried.push(...plan.summary);
     owed.push(...plan.touch);
   }
+  // The target's first copy of a new table reads it as the pair's role (a table made by hand has no grant either).
+  const tables = s.model.tables.map((x) => x.name);
+  if (tables.length > 0) await change(agents, f.source, 'repl-grant', { database: db, tables }, report);
   t = await readNode(agents, f, f.target);
   const heldNow = t.held;
   if (heldNow.length > 0 || plan.statements.length > 0) {

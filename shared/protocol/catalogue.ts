@@ -34,6 +34,7 @@ export const CHANGES: readonly ChangeDescriptor[] = [
   data.backupRestoreChange,
   data.schemaImportChange,
   migrate.schemaCarryChange,
+  migrate.replGrantChange,
   repl.sequencesChange,
   repl.publicationChange,
   repl.subscriptionChange,

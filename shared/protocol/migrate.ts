@@ -184,3 +184,17 @@ export const subscriptionRefreshAction = defineAction({
       mustBe('name', p.name, subscriptionName(pair.peerNode), 'the subscription to the peer'),
     ),
 });
+
+/** `repl-grant`: SELECT for the pair's role on new tables, which the other node's first copy of them reads through. */
+export const replGrantChange = defineChange({
+  name: 'repl-grant',
+  params: z.strictObject({
+    database: ident,
+    schema: ident.default('public'),
+    tables: z.array(catalogName).min(1).max(10_000),
+  }),
+  record: z.strictObject({ database: ident, schema: ident, tables: z.array(catalogName) }),
+  teardown: 'normal',
+  noun: 'grants to the replication role',
+  peer: schemaOfPair,
+});
