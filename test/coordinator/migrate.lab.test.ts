@@ -34,7 +34,7 @@ const MIGRATION = [
    update v_domains set pbx_region = 'us' where domain_name like 'fixture%' or domain_name like '%1.example';`,
   `create table call_tags (id bigserial primary key, domain_uuid uuid, tag text not null,
      created_at timestamptz default now());
-   insert into call_tags (domain_uuid, tag) select domain_uuid, 'tag-' || domain_name from v_domains limit 40;`,
+   insert into call_tags (domain_uuid, tag) select md5(i::text)::uuid, 'tag-' || i from generate_series(1, 40) i;`,
   `create table device_cloud_links (link_uuid uuid not null default uuid_generate_v4(), device_uuid uuid not null,
      provider text);
    create unique index device_cloud_links_uuid_unique on device_cloud_links (link_uuid);
