@@ -11,7 +11,8 @@ select coalesce(json_agg(t order by t), '[]') from json_array_elements_text(:'ta
     and not has_table_privilege(:'role', format('%I.%I', :'schema', t), 'SELECT')`;
 const GRANT_SQL = (verb: 'grant' | 'revoke') => `set search_path = pg_catalog;
 select format('${verb} select on %I.%I ${verb === 'grant' ? 'to' : 'from'} %I', :'schema', t, :'role')
-  from json_array_elements_text(:'tables'::json) t where to_regclass(format('%I.%I', :'schema', t)) is not null \\gexec`;
+  from json_array_elements_text(:'tables'::json) t
+  where to_regclass(format('%I.%I', :'schema', t)) is not null \\gexec`;
 
 /** `repl-grant`: SELECT on the named tables for the replication role, where it lacks it; undo revokes those. */
 export const replGrantAction = (s: AgentServices) => {
