@@ -46,8 +46,8 @@ describe('bench/results/versions.json', () => {
     const file = join(mkdtempSync(join(tmpdir(), 'versions-')), 'versions.json');
     const r = (pair: string, passed: boolean): PairResult => ({
       pair,
-      a: { major: 17, server: '17.6' },
-      b: { major: 18, server: '18.1' },
+      a: { major: 17, server: '17.6', node: 'v20.19.2' },
+      b: { major: 18, server: '18.1', node: 'v24.22.2' },
       from: 'a',
       passed,
       seconds: 1,

@@ -2,7 +2,7 @@
 import { afterAll, beforeAll, describe, it } from 'vitest';
 import { labUp } from '../../lab/index.js';
 import { debPath } from '../../lab/paths.js';
-import { pairLabel, pairSteps, serverVersions, type VersionPair } from './pair-body.js';
+import { nodeVersions, pairLabel, pairSteps, type NodeVersions, type VersionPair } from './pair-body.js';
 
 /** What one step did. */
 export interface StepOutcome {
@@ -15,8 +15,8 @@ export interface StepOutcome {
 /** What one pair did, as bench/results/versions.json holds it. */
 export interface PairResult {
   pair: string;
-  a: { major: number; server: string | null };
-  b: { major: number; server: string | null };
+  a: { major: number } & Partial<NodeVersions>;
+  b: { major: number } & Partial<NodeVersions>;
   from: string;
   passed: boolean;
   seconds: number;
@@ -42,22 +42,22 @@ const firstLines = (err: unknown): string =>
 export function describePair(p: VersionPair, opts: DescribePairOptions = {}): void {
   describe(`PostgreSQL ${pairLabel(p)}`, () => {
     const steps: StepOutcome[] = [];
-    const servers: [string | null, string | null] = [null, null];
+    let versions: Array<Partial<NodeVersions>> = [{}, {}];
     let firstFailed: string | null = null;
     let t0 = Date.now();
 
     beforeAll(async () => {
       t0 = Date.now(); // the pair's time includes booting its lab
       await labUp({ deb: debPath(), versions: { a: p.a, b: p.b } });
-      [servers[0], servers[1]] = await serverVersions();
+      versions = await nodeVersions();
     }, 900_000);
 
     afterAll(async () => {
       const passed = steps.length > 0 && steps.every((s) => s.outcome === 'passed');
       opts.onResult?.({
         pair: `${p.a}↔${p.b}`,
-        a: { major: p.a, server: servers[0] },
-        b: { major: p.b, server: servers[1] },
+        a: { major: p.a, ...versions[0] },
+        b: { major: p.b, ...versions[1] },
         from: p.from,
         passed,
         seconds: Math.round((Date.now() - t0) / 1000),

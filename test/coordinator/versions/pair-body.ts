@@ -3,7 +3,7 @@
 import { execa } from 'execa';
 import { expect } from 'vitest';
 import { nodeSocketHttp, waitFor } from '../../lab/http.js';
-import type { NodeName, PgMajor } from '../../lab/index.js';
+import { nodeExec, type NodeName, type PgMajor } from '../../lab/index.js';
 import { labSql, pgStartedAt } from '../../lab/node-snapshot.js';
 import { pairLabNodes } from '../../lab/pair.js';
 import { onBoth, pgduplex } from '../../lab/setup-pair.js';
@@ -29,21 +29,38 @@ create table vp_jobs (id bigserial primary key, queue text not null, payload jso
 insert into vp_domains (domain_name) select 'tenant' || g || '.example' from generate_series(1, 20) g;
 insert into vp_jobs (queue, payload) select 'default', jsonb_build_object('n', g) from generate_series(1, 40) g;`;
 
+/** listen_addresses, pg_hba's methods (md5 for scram-sha-256), fusionpbx a superuser, uuid-ossp in fusionpbx. */
+const INSTALLER_STATE = `select current_setting('listen_addresses')
+  || '|' || (select string_agg(distinct auth_method, ',' order by auth_method) from pg_hba_file_rules)
+  || '|' || (select rolsuper from pg_roles where rolname = 'fusionpbx')
+  || '|' || (select count(*) from pg_extension where extname = 'uuid-ossp')`;
+
 const other = (n: NodeName): NodeName => (n === 'a' ? 'b' : 'a');
 const out = (r: { stdout: string; stderr: string }) => `${r.stdout}\n${r.stderr}`;
 
-/** The server's own version string on each node, for the results ("18.1 (Debian 18.1-1)"). */
-export const serverVersions = (): Promise<[string, string]> => onBoth((n) => labSql(n, 'show server_version'));
+/** What each node runs, for the results: PostgreSQL's own version string and Node.js's (the agent's runtime). */
+export const nodeVersions = (): Promise<[NodeVersions, NodeVersions]> =>
+  onBoth(async (n) => ({
+    server: await labSql(n, 'show server_version'),
+    node: (await nodeExec(n, ['node', '--version'])).stdout.trim(),
+  }));
+
+/** PostgreSQL's version string ("18.6 (Debian 18.6-3)") and Node.js's ("v24.22.2") on one node. */
+export interface NodeVersions {
+  server: string;
+  node: string;
+}
 
 /** Why: every pair runs exactly these steps, so a failure on one pair and a pass on another compare. */
 export function pairSteps(p: VersionPair): PairStep[] {
   const from = p.from;
   return [
     {
-      name: 'each node runs the PostgreSQL major asked for',
+      name: "each node runs the PostgreSQL major asked for, as FS PBX's installer leaves it",
       run: async () => {
         const nums = await onBoth((n) => labSql(n, 'show server_version_num'));
         expect(nums.map((v) => Math.floor(Number(v) / 10000))).toEqual([p.a, p.b]);
+        expect(await onBoth((n) => labSql(n, INSTALLER_STATE))).toEqual(Array(2).fill('localhost|md5,peer|true|1'));
       },
     },
     {
