@@ -1,52 +1,27 @@
-// Cached Debian 13 base rootfs, keyed on its package list; built atomically (temp dir + rename)
-// under a host-wide flock, since every lab (any PGDX_LAB_ID) shares it as its read-only lower layer.
-import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, renameSync, writeFileSync, readFileSync } from 'node:fs';
-import { execa } from 'execa';
+// Cached base rootfs per PostgreSQL major (trixie for 17, sid for 18 and 19), keyed on its package list; built
+// atomically (temp dir + rename) under a host-wide flock, since every lab (any PGDX_LAB_ID) shares them read-only.
+import { existsSync, mkdirSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
+import {
+  DEFAULT_PG_MAJOR,
+  MIRROR,
+  PROVISION_VERSION,
+  baseHash,
+  basePath,
+  currentBasePaths,
+  flavorOf,
+  type PgMajor,
+} from './base-flavor.js';
+import { installExperimental } from './base-experimental.js';
+import { runToLog } from './build-log.js';
 import { PATHS } from './constants.js';
 import { isAlive, pidsUsing, signal, waitExit } from './proc.js';
 import { withFileLock } from './lock.js';
 import { overlayLowerDirs, removeTree } from './mounts.js';
-import { LabError, hostEnv, say } from './sh.js';
+import { say } from './sh.js';
 
-/** Why: the exact packages of every node; changing it changes the cache key. */
-export const BASE_PACKAGES: readonly string[] = [
-  'systemd',
-  'systemd-sysv',
-  'dbus',
-  'postgresql-17',
-  'iptables',
-  'iproute2',
-  'procps',
-  'nodejs',
-  'ca-certificates',
-  'curl',
-  'less',
-];
+export { BASE_PACKAGES, PROVISION_VERSION, baseHash, basePath } from './base-flavor.js';
 
-/** Why: bump when the post-debootstrap tweaks below change, to invalidate old caches. */
-export const PROVISION_VERSION = 1;
-
-const SUITE = 'trixie';
-const MIRROR = 'http://deb.debian.org/debian';
 const MARKER = 'etc/pgduplex-lab-base';
-
-/** Why: cache key = sha256(package list + provisioning version + suite/mirror). */
-export function baseHash(): string {
-  const key = JSON.stringify({
-    packages: BASE_PACKAGES,
-    version: PROVISION_VERSION,
-    suite: SUITE,
-    mirror: MIRROR,
-    variant: 'minbase',
-  });
-  return createHash('sha256').update(key).digest('hex').slice(0, 16);
-}
-
-/** Why: where the finished base for the current key lives (trusted only with its marker). */
-export function basePath(): string {
-  return `${PATHS.cacheDir}/base-${baseHash()}`;
-}
 
 async function clearStaleBuilds(): Promise<void> {
   for (const e of readdirSync(PATHS.cacheDir)) {
@@ -62,10 +37,11 @@ async function clearStaleBuilds(): Promise<void> {
   }
 }
 
-async function pruneOtherBases(keep: string): Promise<void> {
+async function pruneOtherBases(): Promise<void> {
   const inUse = overlayLowerDirs();
+  const keep = currentBasePaths();
   for (const e of readdirSync(PATHS.cacheDir)) {
-    if (/^base-[0-9a-f]+$/.test(e) && `${PATHS.cacheDir}/${e}` !== keep) {
+    if (/^base-[0-9a-f]+$/.test(e) && !keep.includes(`${PATHS.cacheDir}/${e}`)) {
       // Another lab (e.g. another checkout with another PROVISION_VERSION) may still run on it.
       if (inUse.includes(`${PATHS.cacheDir}/${e}`)) {
         say(`keeping outdated base ${e}: a running lab's node uses it`);
@@ -77,61 +53,46 @@ async function pruneOtherBases(keep: string): Promise<void> {
   }
 }
 
-async function debootstrap(tmp: string, log: string): Promise<void> {
-  const r = await execa(
-    'sh',
-    [
-      '-c',
-      'exec "$0" "$@" >"$LAB_LOG" 2>&1',
-      'debootstrap',
-      '--variant=minbase',
-      `--include=${BASE_PACKAGES.join(',')}`,
-      SUITE,
-      tmp,
-      MIRROR,
-    ],
-    {
-      reject: false,
-      stdin: 'ignore',
-      env: hostEnv({ DEBIAN_FRONTEND: 'noninteractive', LAB_LOG: log }),
-      extendEnv: false,
-      timeout: 1_800_000,
-    },
-  );
-  if (r.exitCode !== 0) {
-    const tail = readFileSync(log, 'utf8').trim().split('\n').slice(-15).join('\n');
-    throw new LabError(`debootstrap failed (exit ${r.exitCode ?? r.signal}); log ${log}:\n${tail}`);
-  }
+async function debootstrap(pg: PgMajor, tmp: string, log: string): Promise<void> {
+  const f = flavorOf(pg);
+  const argv = ['debootstrap', '--variant=minbase', `--include=${f.packages.join(',')}`, f.suite, tmp, MIRROR];
+  writeFileSync(log, ''); // each build starts its log afresh
+  await runToLog('debootstrap', argv, log);
 }
 
 /**
  * Why: nodes share one read-only lower layer; build it once (~1 min), then reuse it. Concurrent
  * labs serialize on a flock here: the second one waits for the first one's build and reuses it.
  */
-export async function ensureBase(): Promise<string> {
+export async function ensureBase(pg: PgMajor = DEFAULT_PG_MAJOR): Promise<string> {
   mkdirSync(PATHS.cacheDir, { recursive: true, mode: 0o755 });
-  return withFileLock(`${PATHS.cacheDir}/.lock`, 'base rootfs', ensureBaseLocked);
+  // A finished base needs no lock (no lab waits behind another one's build of another major); pruning never
+  // removes a current base, so this check is as safe as the one under the lock.
+  if (existsSync(`${basePath(pg)}/${MARKER}`)) return basePath(pg);
+  return withFileLock(`${PATHS.cacheDir}/.lock`, 'base rootfs', () => ensureBaseLocked(pg));
 }
 
-async function ensureBaseLocked(): Promise<string> {
-  const final = basePath();
+async function ensureBaseLocked(pg: PgMajor): Promise<string> {
+  const final = basePath(pg);
+  const f = flavorOf(pg);
   await clearStaleBuilds();
   if (existsSync(`${final}/${MARKER}`)) return final;
-  const tmp = `${PATHS.cacheDir}/.tmp-base-${baseHash()}-${process.pid}`;
-  const log = `${PATHS.cacheDir}/build-${baseHash()}.log`;
+  const tmp = `${PATHS.cacheDir}/.tmp-base-${baseHash(pg)}-${process.pid}`;
+  const log = `${PATHS.cacheDir}/build-${baseHash(pg)}.log`;
   await removeTree(tmp);
   mkdirSync(tmp, { mode: 0o755 });
-  say(`building base rootfs (about a minute)… debootstrap ${SUITE} into ${tmp} (log: ${log})`);
+  say(`building the PostgreSQL ${pg} base rootfs (a few minutes)… debootstrap ${f.suite} into ${tmp} (log: ${log})`);
   const started = Date.now();
   try {
-    await debootstrap(tmp, log);
+    await debootstrap(pg, tmp, log);
+    await installExperimental(tmp, f, log);
     // Each node writes its own machine-id; the base must not carry a shared one.
     writeFileSync(`${tmp}/etc/machine-id`, '');
     await removeTree(`${tmp}/var/cache/apt/archives`);
     mkdirSync(`${tmp}/var/cache/apt/archives/partial`, { recursive: true });
     writeFileSync(
       `${tmp}/${MARKER}`,
-      `${JSON.stringify({ hash: baseHash(), packages: BASE_PACKAGES, version: PROVISION_VERSION })}\n`,
+      `${JSON.stringify({ hash: baseHash(pg), packages: f.packages, experimental: f.experimental, version: PROVISION_VERSION })}\n`,
     );
   } catch (err) {
     await removeTree(tmp).catch(() => undefined);
@@ -144,6 +105,6 @@ async function ensureBaseLocked(): Promise<string> {
   if (existsSync(final)) await removeTree(final); // unmarked leftover, not trusted
   renameSync(tmp, final);
   say(`base rootfs ready in ${((Date.now() - started) / 1000).toFixed(0)} s: ${final}`);
-  await pruneOtherBases(final);
+  await pruneOtherBases();
   return final;
 }

@@ -3,6 +3,7 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
+import type { PgMajor } from './base-flavor.js';
 import type { NodeName } from './constants.js';
 import { LabError } from './errors.js';
 import { parseLabId } from './labid.js';
@@ -10,19 +11,22 @@ import { parseLabId } from './labid.js';
 // The lab modules compute their names from PGDX_LAB_ID when they load, and a bad id throws there;
 // main() checks the id first and loads them afterwards, so a bad id is one clear line, not a stack.
 async function loadLab() {
-  const [constants, exec, lab, prereq] = await Promise.all([
+  const [flavor, constants, exec, lab, prereq] = await Promise.all([
+    import('./base-flavor.js'),
     import('./constants.js'),
     import('./exec.js'),
     import('./lab.js'),
     import('./prereq.js'),
   ]);
-  return { ...constants, ...exec, ...lab, ...prereq };
+  return { ...flavor, ...constants, ...exec, ...lab, ...prereq };
 }
 type Lab = Awaited<ReturnType<typeof loadLab>>;
 
 const USAGE = `usage: npm run lab -- <command>
-  up [--deb PATH] [--no-build]   build the .deb (npm run package), boot nodes a and b, install it
-                                 (--deb: install PATH instead, no build; --no-build: install nothing unless --deb)
+  up [--deb PATH] [--no-build] [--pg a=17,b=18]
+                                 build the .deb (npm run package), boot nodes a and b, install it
+                                 (--deb: install PATH instead, no build; --no-build: install nothing unless --deb;
+                                 --pg: PostgreSQL major per node, 17 (trixie), 18 (sid) or 19 (experimental); 17)
   down                           stop everything and remove namespaces, mounts, node directories
   status [--json]                show what is up
   shell a|b                      interactive login shell inside a node
@@ -37,6 +41,22 @@ class UsageError extends Error {}
 function parseNode(word: string | undefined): NodeName {
   if (word === 'a' || word === 'b') return word;
   throw new UsageError(word === undefined ? 'missing node name (a or b)' : `unknown node "${word}" (expected a or b)`);
+}
+
+/** `a=17,b=18` (either node may be left out: 17) to the per-node majors labUp takes. */
+function parseVersions(word: string | undefined, majors: readonly number[]): Partial<Record<NodeName, PgMajor>> {
+  if (word === undefined) throw new UsageError('--pg needs a=MAJOR,b=MAJOR (e.g. a=17,b=18)');
+  const out: Partial<Record<NodeName, PgMajor>> = {};
+  for (const part of word.split(',')) {
+    const m = /^([ab])=(\d+)$/.exec(part);
+    const v = Number(m?.[2]);
+    if (m === null || !majors.includes(v))
+      throw new UsageError(`--pg: "${part}" is not a=MAJOR or b=MAJOR with MAJOR one of ${majors.join(', ')}`);
+    const node = m[1] as NodeName;
+    if (out[node] !== undefined) throw new UsageError(`--pg: node ${node} given twice`);
+    out[node] = v as PgMajor;
+  }
+  return out;
 }
 
 function newestDeb(): string | null {
@@ -69,23 +89,26 @@ async function up(L: Lab, args: string[]): Promise<void> {
   const { LAB, NODE_NAMES } = L;
   let deb: string | undefined;
   let build = true;
+  let versions: Partial<Record<NodeName, PgMajor>> = {};
   for (let i = 0; i < args.length; i++) {
     const a = args[i];
     if (a === '--no-build') build = false;
     else if (a === '--deb') {
       deb = args[++i];
       if (deb === undefined) throw new UsageError('--deb needs a path');
-    } else throw new UsageError(`unknown option for up: ${a}`);
+    } else if (a === '--pg') versions = parseVersions(args[++i], L.PG_MAJORS);
+    else throw new UsageError(`unknown option for up: ${a}`);
   }
   L.ensureRoot();
   if (deb !== undefined) deb = resolve(deb);
   else if (build) deb = await buildDeb();
   const t0 = Date.now();
-  const state = await L.labUp(deb === undefined ? {} : { deb });
+  const state = await L.labUp(deb === undefined ? { versions } : { deb, versions });
   console.log(`lab${L.LAB_ID === null ? '' : ` ${L.LAB_ID}`} up in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
   for (const n of NODE_NAMES) {
     const s = state.nodes[n];
-    console.log(`  node ${n}: ${LAB.nodes[n].ipv4} ${LAB.nodes[n].ipv6}  systemd pid ${s?.pid ?? '?'}`);
+    const where = `${LAB.nodes[n].ipv4} ${LAB.nodes[n].ipv6}`;
+    console.log(`  node ${n}: ${where}  PostgreSQL ${s?.pg ?? '?'}  systemd pid ${s?.pid ?? '?'}`);
   }
   console.log(`  outsider x: ${LAB.outsider.ipv4} ${LAB.outsider.ipv6}  (ip netns exec ${LAB.outsider.netns} …)`);
   console.log(deb === undefined ? '  no .deb installed' : `  installed ${deb} on a and b`);
@@ -103,7 +126,8 @@ async function status(L: Lab, args: string[]): Promise<void> {
   for (const n of L.NODE_NAMES) {
     const st = s.nodes[n];
     const what = st.running ? `running (systemd pid ${st.pid}, state ${st.systemState ?? '?'})` : 'not running';
-    console.log(`node ${n}: ${what}; addresses: ${st.addresses.join(' ') || '(none)'}`);
+    const pg = st.pg === null ? '' : `PostgreSQL ${st.pg}; `;
+    console.log(`node ${n}: ${what}; ${pg}addresses: ${st.addresses.join(' ') || '(none)'}`);
   }
   console.log(`outsider x: addresses: ${s.outsider.addresses.join(' ') || '(none)'}`);
   console.log(`mounts: ${s.mounts.join(' ') || '(none)'}`);

@@ -5,4 +5,5 @@ export { nodeExec, outsiderExec, nodePid, type ExecOptions } from './exec.js';
 export { installDeb } from './deb.js';
 export { pingArgv } from './ping.js';
 export { LabError, setLabLogger, type RunResult } from './sh.js';
-export type { LabState, NodeState } from './state.js';
+export { labPgVersion, type LabState, type NodeState } from './state.js';
+export { PG_MAJORS, type PgMajor } from './base-flavor.js';

@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, readdirSync, rmdirSync } from 'node:fs';
 import { LAB, LAB_ID, LAB_UP_HINT, NODE_NAMES, PATHS, nodePaths, type NodeName } from './constants.js';
 import { ensureBase } from './base.js';
+import { DEFAULT_PG_MAJOR, flavorOf, type PgMajor } from './base-flavor.js';
 import { installDeb } from './deb.js';
 import { mountsUnder, removeTree } from './mounts.js';
 import { labNamespaces, netDown, netUp, nsAddresses } from './net.js';
@@ -17,14 +18,17 @@ import { LabError, say, tryRun } from './sh.js';
 export interface LabUpOptions {
   /** Host path of a .deb to install (dpkg -i) on both nodes after provisioning. */
   deb?: string;
+  /** PostgreSQL major per node (17 on trixie, 18 on sid, 19 from experimental); 17 where not given. */
+  versions?: Partial<Record<NodeName, PgMajor>>;
 }
 
-async function startNode(node: NodeName, base: string, secret: string): Promise<NodeState> {
+async function startNode(node: NodeName, base: string, secret: string, pg: PgMajor): Promise<NodeState> {
   const n = LAB.nodes[node];
+  const { unifiedCgroup } = flavorOf(pg);
   for (let attempt = 1; ; attempt++) {
     const root = await mountNode(node, base);
     say(`booting node ${node}`);
-    const { nspawnPid, pid } = await bootNode(node);
+    const { nspawnPid, pid } = await bootNode(node, { unifiedCgroup });
     let state: string;
     try {
       state = await waitRunning(node, pid, nspawnPid);
@@ -47,8 +51,8 @@ async function startNode(node: NodeName, base: string, secret: string): Promise<
       continue;
     }
     say(`node ${node} is up (systemd pid ${pid}, ${state})`);
-    await provisionNode(node, secret);
-    return { name: node, nspawnPid, pid, root, netns: n.netns, ipv4: n.ipv4, ipv6: n.ipv6 };
+    await provisionNode(node, secret, pg);
+    return { name: node, nspawnPid, pid, root, netns: n.netns, ipv4: n.ipv4, ipv6: n.ipv6, pg };
   }
 }
 
@@ -58,18 +62,19 @@ export async function labUp(opts: LabUpOptions = {}): Promise<LabState> {
   if (opts.deb !== undefined && !existsSync(opts.deb)) throw new LabError(`no such .deb: ${opts.deb}`);
   await ensureHostTools();
   await labDown({ quietIfClean: true });
-  const base = await ensureBase();
+  const pg = (n: NodeName): PgMajor => flavorOf(opts.versions?.[n] ?? DEFAULT_PG_MAJOR).pg;
+  const bases = { a: await ensureBase(pg('a')), b: await ensureBase(pg('b')) };
   const state: LabState = {
     version: 1,
     startedAt: new Date().toISOString(),
-    base,
+    base: bases.a,
     secret: randomBytes(18).toString('base64url'),
     nodes: {},
     deb: null,
   };
   writeState(state);
   await netUp();
-  const started = await Promise.all(NODE_NAMES.map((n) => startNode(n, base, state.secret)));
+  const started = await Promise.all(NODE_NAMES.map((n) => startNode(n, bases[n], state.secret, pg(n))));
   for (const s of started) state.nodes[s.name] = s;
   writeState(state);
   if (opts.deb !== undefined) {
@@ -151,7 +156,15 @@ export interface LabStatus {
   mounts: string[];
   nodes: Record<
     NodeName,
-    { running: boolean; nspawnPid: number | null; pid: number | null; systemState: string | null; addresses: string[] }
+    {
+      running: boolean;
+      nspawnPid: number | null;
+      pid: number | null;
+      systemState: string | null;
+      addresses: string[];
+      /** PostgreSQL major the state file records for it (null without a state file). */
+      pg: number | null;
+    }
   >;
   outsider: { addresses: string[] };
   deb: string | null;
@@ -175,11 +188,12 @@ export async function labStatus(): Promise<LabStatus> {
     }
     const netns = LAB.nodes[n].netns;
     const addresses = namespaces.includes(netns) ? await nsAddresses(netns) : [];
-    nodes[n] = { running: pid !== null, nspawnPid, pid, systemState, addresses };
+    nodes[n] = { running: pid !== null, nspawnPid, pid, systemState, addresses, pg: null };
   }
   const x = LAB.outsider.netns;
   const outsider = { addresses: namespaces.includes(x) ? await nsAddresses(x) : [] };
   const state = readState();
+  for (const n of NODE_NAMES) nodes[n].pg = state === null ? null : (state.nodes[n]?.pg ?? 17);
   return {
     labId: LAB_ID,
     stateFile: state !== null,

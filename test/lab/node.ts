@@ -49,7 +49,10 @@ function consoleTail(node: NodeName, lines = 25): string {
 }
 
 /** Why: nspawn must outlive the CLI process that starts it, logging its console to a file. */
-export async function bootNode(node: NodeName): Promise<{ nspawnPid: number; pid: number }> {
+export async function bootNode(
+  node: NodeName,
+  opts: { unifiedCgroup?: boolean } = {},
+): Promise<{ nspawnPid: number; pid: number }> {
   const p = nodePaths(node);
   const n = LAB.nodes[node];
   // sh execs nspawn with its output appended to the console log (a real fd, no pipe to us),
@@ -81,7 +84,13 @@ export async function bootNode(node: NodeName): Promise<{ nspawnPid: number; pid
       stdin: 'ignore',
       stdout: 'ignore',
       stderr: 'ignore',
-      env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', LANG: 'C.UTF-8', LAB_CONSOLE: p.console },
+      env: {
+        PATH: '/usr/sbin:/usr/bin:/sbin:/bin',
+        LANG: 'C.UTF-8',
+        LAB_CONSOLE: p.console,
+        // sid's systemd (>= 258) refuses this cgroup-v1 host; nspawn then gives it the unified hierarchy.
+        ...(opts.unifiedCgroup ? { SYSTEMD_NSPAWN_UNIFIED_HIERARCHY: '1' } : {}),
+      },
       extendEnv: false,
     },
   );

@@ -3,48 +3,48 @@ import { LAB, type NodeName } from './constants.js';
 import { nodeExec } from './exec.js';
 import { LabError, say, sleep } from './sh.js';
 
-const V = LAB.pgVersion;
-const CONF = `/etc/postgresql/${V}/main`;
-const UNIT = `postgresql@${V}-main`;
+/** Debian's paths and unit of a node's `main` cluster of one major. */
+const cluster = (v: number) => ({ v, conf: `/etc/postgresql/${v}/main`, unit: `postgresql@${v}-main` });
+type Cluster = ReturnType<typeof cluster>;
 
 async function bash(node: NodeName, script: string, timeoutMs = 120_000): Promise<string> {
   const r = await nodeExec(node, ['bash', '-s'], { input: `set -euo pipefail\n${script}\n`, timeoutMs });
   return r.stdout;
 }
 
-async function waitPgReady(node: NodeName): Promise<void> {
+async function waitPgReady(node: NodeName, c: Cluster): Promise<void> {
   for (let i = 0; i < 60; i++) {
     const r = await nodeExec(node, ['pg_isready', '-q', '-h', '/var/run/postgresql'], { reject: false });
     if (r.exitCode === 0) return;
     await sleep(500);
   }
-  const st = await nodeExec(node, ['systemctl', 'status', '--no-pager', UNIT], { reject: false });
+  const st = await nodeExec(node, ['systemctl', 'status', '--no-pager', c.unit], { reject: false });
   throw new LabError(`node ${node}: PostgreSQL did not become ready:\n${st.stdout.trim()}`);
 }
 
 // Each step below mirrors FS PBX's installer, install/install_postgresql.sh (nemerald-voip/fspbx), and
 // goes no further: pgduplex must do whatever else it needs itself. listen_addresses stays Debian's.
 
-async function recreateCluster(node: NodeName): Promise<void> {
+async function recreateCluster(node: NodeName, c: Cluster): Promise<void> {
   // `pg_createcluster "$DB_VERSION" main` (the installer runs it when no cluster exists). Made afresh per
   // node: a and b must not share the base image's system identifier.
-  await bash(node, `pg_dropcluster ${V} main --stop\npg_createcluster ${V} main --start >/dev/null`);
-  await waitPgReady(node);
+  await bash(node, `pg_dropcluster ${c.v} main --stop\npg_createcluster ${c.v} main --start >/dev/null`);
+  await waitPgReady(node, c);
 }
 
-async function md5AndRestart(node: NodeName): Promise<void> {
+async function md5AndRestart(node: NodeName, c: Cluster): Promise<void> {
   await bash(
     node,
     [
       // `sed -i 's/scram-sha-256/md5/g' /etc/postgresql/"$DB_VERSION"/main/pg_hba.conf`
-      `sed -i 's/scram-sha-256/md5/g' ${CONF}/pg_hba.conf`,
+      `sed -i 's/scram-sha-256/md5/g' ${c.conf}/pg_hba.conf`,
       // `systemctl daemon-reload; systemctl restart postgresql`. This host's systemd now and then fails to
       // spawn a unit's process (result "resources"); a retry works.
       'systemctl daemon-reload',
-      `for i in 1 2 3; do systemctl restart postgresql ${UNIT} && break; [ $i = 3 ] && exit 1; systemctl reset-failed ${UNIT}; sleep 1; done`,
+      `for i in 1 2 3; do systemctl restart postgresql ${c.unit} && break; [ $i = 3 ] && exit 1; systemctl reset-failed ${c.unit}; sleep 1; done`,
     ].join('\n'),
   );
-  await waitPgReady(node);
+  await waitPgReady(node, c);
 }
 
 async function createDbAndRoles(node: NodeName, secret: string): Promise<void> {
@@ -98,11 +98,23 @@ function firewallScript(): string {
   return lines.join('\n');
 }
 
+/** The node must hold exactly one cluster, this major's (the agent's auto-detection refuses to guess among several). */
+async function checkOnlyCluster(node: NodeName, pg: number): Promise<void> {
+  const clusters = (await bash(node, `pg_lsclusters -h | awk '{print $1 " " $2}'`)).trim();
+  if (clusters !== `${pg} main`)
+    throw new LabError(`node ${node}: expected only cluster ${pg}/main, found: ${clusters}`);
+  const server = (await bash(node, `runuser -u postgres -- psql -XAtc 'show server_version_num'`)).trim();
+  if (Math.floor(Number(server) / 10000) !== pg)
+    throw new LabError(`node ${node}: PostgreSQL ${pg} asked for, server_version_num ${server} answers`);
+}
+
 /** Why: every test starts from the server FS PBX's installer leaves, on both nodes. */
-export async function provisionNode(node: NodeName, secret: string): Promise<void> {
-  say(`node ${node}: PostgreSQL ${V} as FS PBX's installer leaves it (md5, fusionpbx with uuid-ossp), firewall`);
-  await recreateCluster(node);
-  await md5AndRestart(node);
+export async function provisionNode(node: NodeName, secret: string, pg: number = LAB.pgVersion): Promise<void> {
+  const c = cluster(pg);
+  say(`node ${node}: PostgreSQL ${pg} as FS PBX's installer leaves it (md5, fusionpbx with uuid-ossp), firewall`);
+  await recreateCluster(node, c);
+  await checkOnlyCluster(node, pg);
+  await md5AndRestart(node, c);
   await createDbAndRoles(node, secret);
   await checkLogin(node, secret);
   await bash(node, firewallScript());

@@ -14,12 +14,15 @@ export interface NodeState {
   netns: string;
   ipv4: string;
   ipv6: string;
+  /** PostgreSQL major of the node's cluster `main` (absent in state files of older labs: 17). */
+  pg?: number;
 }
 
 /** Why: everything a test or the CLI needs to find and use a running lab. */
 export interface LabState {
   version: 1;
   startedAt: string;
+  /** Base rootfs of node a (each node's own is in its overlay's lowerdir). */
   base: string;
   /** Password of the fusionpbx database role, random per lab run. */
   secret: string;
@@ -52,4 +55,9 @@ export function writeState(state: LabState): void {
 /** Why: labDown forgets the run (and its secret) once everything is torn down. */
 export function clearState(): void {
   rmSync(PATHS.stateFile, { force: true });
+}
+
+/** Why: tests on a lab of mixed majors name each node's cluster (/etc/postgresql/<pg>/main, postgresql@<pg>-main). */
+export function labPgVersion(node: NodeName): number {
+  return readState()?.nodes[node]?.pg ?? 17;
 }
