@@ -46,6 +46,7 @@ describe('the action catalogue', () => {
       'extensions',
       'foreign-access',
       'foreign-drop',
+      'schema-carry',
       'schema-import',
       'slot-drop',
       'subscription-drop',
