@@ -55,6 +55,7 @@ export const ERROR_CODES = [
   'CHANGE_NOT_VERIFIED',
   // Raised by the CLI only: the two databases differ where they must be equal (setup --adopt's preflight).
   'PAIR_DIFFERS',
+  'ROWS_CHANGED',
   'INTERNAL',
 ] as const;
 

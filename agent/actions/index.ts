@@ -18,6 +18,9 @@ import { extensionsAction } from './extensions.js';
 import { sequencesAction, sequencesStatusHandler } from './sequences.js';
 import { schemaDigestHandler } from './schema-digest.js';
 import { tableDiffHandler } from './table-diff.js';
+import { tableSliceHandler } from './table-slice.js';
+import { rowsPushAction } from './rows-push.js';
+import { rowsTakeAction } from './rows-take.js';
 import { slotCopyAction } from './slot-copy.js';
 import { subscriptionAdoptAction } from './subscription-adopt.js';
 import { slotDropAction, subscriptionDropAction } from './teardown-ops.js';
@@ -67,6 +70,8 @@ export function buildRegistry(s: AgentServices): ActionRegistry {
     pgSettingsAction,
     pgHbaAction,
     pgRoleAction,
+    rowsTakeAction,
+    rowsPushAction,
   ].map((action) => erase(action(s)));
   const handlers: ActionHandler[] = [
     pingHandler(s),
@@ -90,6 +95,7 @@ export function buildRegistry(s: AgentServices): ActionRegistry {
     tableChecksumsHandler(s),
     pgReachHandler(s),
     tableDiffHandler(s),
+    tableSliceHandler(s),
     sequencesStatusHandler(s),
     schemaDigestHandler(s),
     ...pgServiceHandlers(s, (id) => undoJournalEntry(changes, s.journal, id)),

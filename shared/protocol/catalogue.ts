@@ -19,6 +19,7 @@ import { replicationForeignAction } from './foreign.js';
 import { journalListAction, journalUndoAction } from './journal.js';
 import * as pg from './postgres.js';
 import * as repl from './replication-actions.js';
+import { rowsPushChange, rowsTakeChange, tablesSliceAction } from './rows.js';
 
 /** Every journaled change, in the order setup first makes them. */
 export const CHANGES: readonly ChangeDescriptor[] = [
@@ -42,6 +43,8 @@ export const CHANGES: readonly ChangeDescriptor[] = [
   foreignDropChange,
   foreignAccessChange,
   monitoringFirewallChange,
+  rowsTakeChange,
+  rowsPushChange,
 ];
 
 /** Every other action: reads, and state changes that are not journaled (pairing, restarts, undo itself). */
@@ -73,6 +76,7 @@ export const ACTIONS: readonly ActionDescriptor[] = [
   data.schemaDigestAction,
   data.tablesChecksumAction,
   data.tablesDiffAction,
+  tablesSliceAction,
   data.verifiedGetAction,
   data.verifiedSetAction,
 ];
