@@ -46,6 +46,7 @@ import { peerGate } from '../peer/peer-gate.js';
 import { unpairHandler } from './unpair.js';
 import { verifiedHandlers } from './verified.js';
 import { whoamiHandler } from './whoami.js';
+import { watchHandlers } from './watch-state.js';
 
 /** Every action the agent knows, bound to its services. */
 export function buildRegistry(s: AgentServices): ActionRegistry {
@@ -100,6 +101,7 @@ export function buildRegistry(s: AgentServices): ActionRegistry {
     schemaDigestHandler(s),
     ...pgServiceHandlers(s, (id) => undoJournalEntry(changes, s.journal, id)),
     ...verifiedHandlers(s),
+    ...watchHandlers(s),
   ].map(erase);
   for (const c of changes) handlers.push(...changeHandlers(c, s.journal, () => s.trust.peer?.fingerprint));
   handlers.push(...journalHandlers(changes, s.journal));

@@ -2,6 +2,7 @@ import { Command, Option } from 'commander';
 import { setupCommand } from '../commands/setup.js';
 import { statusCommand } from '../commands/status.js';
 import { teardownCommand } from '../commands/teardown.js';
+import { watchCommand } from '../commands/watch.js';
 import { checkVerifyOptions, verifyCommand, verifyTableCommand } from '../commands/verify.js';
 import { PAIR_SETTINGS } from '../setup/steps.js';
 import { parseWalKeep, parseWhole, type CommandContext } from './parse.js';
@@ -149,6 +150,56 @@ export function addReplicationCommands(program: Command, { socket, setExit }: Co
               }),
         );
       },
+    );
+
+  program
+    .command('watch')
+    .description(
+      'one round of the divergence watch: compare the next primary-key slices of the tables, keep the results ' +
+        '(pgduplex-watch.timer runs it)',
+    )
+    .option('--database <name>', 'the replicated database', 'fusionpbx')
+    .addOption(
+      new Option('--max-seconds <n>', 'longest a round walks').default(60).argParser((v) => parseWhole(v, 1, 3600)),
+    )
+    .addOption(
+      new Option('--slice-rows <n>', 'rows per slice (one short transaction each)')
+        .default(1000)
+        .argParser((v) => parseWhole(v, 1, 10_000)),
+    )
+    .addOption(
+      new Option('--pause-ms <n>', 'pause between slices').default(100).argParser((v) => parseWhole(v, 0, 60_000)),
+    )
+    .addOption(
+      new Option('--min-interval <seconds>', 'do nothing when the last round (from either node) ran more recently')
+        .default(300)
+        .argParser((v) => parseWhole(v, 0, 86_400)),
+    )
+    .option('--json', 'print machine-readable JSON')
+    .action(
+      async (o: {
+        database: string;
+        maxSeconds: number;
+        sliceRows: number;
+        pauseMs: number;
+        minInterval: number;
+        json?: boolean;
+      }) =>
+        setExit(
+          await watchCommand({
+            socket: socket(),
+            database: o.database,
+            json: o.json === true,
+            limits: {
+              maxSeconds: o.maxSeconds,
+              sliceRows: o.sliceRows,
+              pauseMs: o.pauseMs,
+              minIntervalSeconds: o.minInterval,
+              maxKeys: 1000,
+              drainMs: 120_000,
+            },
+          }),
+        ),
     );
 
   program

@@ -34,26 +34,28 @@ export const sameSlice = (a: SliceSum, b: SliceSum): boolean =>
   a.rows === b.rows && a.sum === b.sum && JSON.stringify(a.last) === JSON.stringify(b.last);
 
 /**
- * Walks a table in key order, `limit` rows at a time: `read(side, range, limit)` answers for one side; the
- * target is asked for exactly the source's range, so each slice is compared over the same keys. Returns the
- * ranges that differ and how many slices were read. The last range is open-ended, so rows beyond the source's
- * last key (only on the target) are inside it.
+ * Walks a table in key order, `limit` rows at a time, from `from` (the start when null): `read(side, range, limit)`
+ * answers for one side; the target is asked for exactly the source's range, so each slice is compared over the same
+ * keys. Stops early when `stop()` says so between slices. Returns the ranges that differ, how many slices were read,
+ * and where to resume (`next`, null when the table is done). The last range is open-ended, so rows beyond the
+ * source's last key (only on the target) are inside it.
  */
 export async function walkSlices(
   read: (side: 'source' | 'target', r: KeyRange, limit: number) => Promise<SliceSum>,
   limit: number,
-  pause: () => Promise<void> = async () => undefined,
-): Promise<{ differing: KeyRange[]; slices: number }> {
+  o: { from?: RowKey | null; stop?: () => boolean; pause?: () => Promise<void> } = {},
+): Promise<{ differing: KeyRange[]; slices: number; next: RowKey | null }> {
   const differing: KeyRange[] = [];
-  let after: RowKey | null = null;
+  let after: RowKey | null = o.from ?? null;
   for (let slices = 1; ; slices++) {
     const s = await read('source', { after, upTo: null }, limit);
     const range = targetRange(after, s, limit);
     const t = await read('target', range, limit);
     if (!sameSlice(s, t)) differing.push(range);
-    if (range.upTo === null) return { differing, slices };
+    if (range.upTo === null) return { differing, slices, next: null };
     after = range.upTo;
-    await pause();
+    if (o.stop?.()) return { differing, slices, next: after };
+    await o.pause?.();
   }
 }
 

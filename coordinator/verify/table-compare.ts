@@ -1,10 +1,10 @@
 import { PgduplexError } from '../../shared/errors.js';
-import { tablesSliceAction, type RowKey } from '../../shared/protocol/rows.js';
+import { tablesSliceAction } from '../../shared/protocol/rows.js';
 import { subscriptionName } from '../../shared/replication.js';
 import type { Agents } from '../setup/agents.js';
 import { drained } from '../setup/settled.js';
 import type { PairFacts } from '../setup/steps.js';
-import { differingRows, settledRows, walkSlices, type DifferingRow, type KeyRange } from './slices.js';
+import { differingRows, settledRows, walkSlices, type DifferingRow, type KeyRange, type SliceSum } from './slices.js';
 
 /** A table named on the command line: `schema.table` or `table` (in public). */
 export interface TableName {
@@ -46,9 +46,55 @@ export const pairSlots = (f: PairFacts) => ({
 });
 
 /**
- * Compares one table on both nodes in primary-key slices (one short transaction each), then re-reads the keys of
- * every differing slice twice, each time after the lag between the nodes drained: only a row that differs the same
- * way both times counts, so writes in flight never do.
+ * The rows of `ranges` that differ the same way in two listings, each made after the lag between the nodes
+ * drained: a row written moments ago on one node has arrived by then, so writes in flight never count.
+ */
+export async function settleRanges(
+  agents: Agents,
+  f: PairFacts,
+  t: TableName,
+  ranges: readonly KeyRange[],
+  l: CompareLimits,
+): Promise<{ rows: DifferingRow[]; complete: boolean }> {
+  const base = { database: f.database, schema: t.schema, table: t.table };
+  const listKeys = async () => {
+    let complete = true;
+    const rows: DifferingRow[] = [];
+    for (const r of ranges) {
+      const keys = (n: PairFacts['source']) =>
+        agents.call(n.side, tablesSliceAction, { ...base, after: r.after, upTo: r.upTo, limit: 10_000, keys: true });
+      const [a, b] = await Promise.all([keys(f.source), keys(f.target)]);
+      if (a.rows >= 10_000 || b.rows >= 10_000) complete = false;
+      rows.push(...differingRows(a.keys ?? [], b.keys ?? []));
+      if (rows.length >= l.maxKeys) return { rows: rows.slice(0, l.maxKeys), complete: false };
+    }
+    return { rows, complete };
+  };
+  if (ranges.length === 0) return { rows: [], complete: true };
+  await drained(agents, f, pairSlots(f), l.drainMs);
+  const first = await listKeys();
+  if (first.rows.length === 0) return first;
+  await drained(agents, f, pairSlots(f), l.drainMs);
+  const second = await listKeys();
+  return { rows: settledRows(first.rows, second.rows), complete: first.complete && second.complete };
+}
+
+/** Reads one key range of the table on either node of the pair: what walkSlices walks with. */
+export const sliceReader =
+  (agents: Agents, f: PairFacts, t: TableName) =>
+  (s: 'source' | 'target', r: KeyRange, limit: number): Promise<SliceSum> =>
+    agents.call(s === 'source' ? f.source.side : f.target.side, tablesSliceAction, {
+      database: f.database,
+      schema: t.schema,
+      table: t.table,
+      after: r.after,
+      upTo: r.upTo,
+      limit,
+    });
+
+/**
+ * Compares one table on both nodes in primary-key slices (one short transaction each), then settles the differing
+ * slices' rows after the lag drained (settleRanges).
  */
 export async function compareTable(
   agents: Agents,
@@ -56,34 +102,7 @@ export async function compareTable(
   t: TableName,
   l: CompareLimits,
 ): Promise<TableCompare> {
-  const base = { database: f.database, schema: t.schema, table: t.table };
-  const side = (s: 'source' | 'target') => (s === 'source' ? f.source.side : f.target.side);
-  const walk = await walkSlices(
-    (s, r, limit) => agents.call(side(s), tablesSliceAction, { ...base, ...r, limit }),
-    l.sliceRows,
-  );
-  const name = `${t.schema}.${t.table}`;
-  const result = { table: name, slices: walk.slices, differingSlices: walk.differing.length };
-  if (walk.differing.length === 0) return { ...result, rows: [], complete: true };
-  const listKeys = async () => {
-    let complete = true;
-    const rows: DifferingRow[] = [];
-    for (const r of walk.differing) {
-      const keys = (s: 'source' | 'target') =>
-        agents.call(side(s), tablesSliceAction, { ...base, ...range(r), limit: 10_000, keys: true });
-      const [a, b] = await Promise.all([keys('source'), keys('target')]);
-      if (a.rows >= 10_000 || b.rows >= 10_000) complete = false;
-      rows.push(...differingRows(a.keys ?? [], b.keys ?? []));
-      if (rows.length >= l.maxKeys) return { rows: rows.slice(0, l.maxKeys), complete: false };
-    }
-    return { rows, complete };
-  };
-  await drained(agents, f, pairSlots(f), l.drainMs);
-  const first = await listKeys();
-  if (first.rows.length === 0) return { ...result, rows: [], complete: first.complete };
-  await drained(agents, f, pairSlots(f), l.drainMs);
-  const second = await listKeys();
-  return { ...result, rows: settledRows(first.rows, second.rows), complete: first.complete && second.complete };
+  const walk = await walkSlices(sliceReader(agents, f, t), l.sliceRows);
+  const settled = await settleRanges(agents, f, t, walk.differing, l);
+  return { table: `${t.schema}.${t.table}`, slices: walk.slices, differingSlices: walk.differing.length, ...settled };
 }
-
-const range = (r: KeyRange): { after: RowKey | null; upTo: RowKey | null } => ({ after: r.after, upTo: r.upTo });

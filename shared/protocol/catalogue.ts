@@ -20,6 +20,7 @@ import { journalListAction, journalUndoAction } from './journal.js';
 import * as pg from './postgres.js';
 import * as repl from './replication-actions.js';
 import { rowsPushChange, rowsTakeChange, tablesSliceAction } from './rows.js';
+import { watchGetAction, watchRecordAction } from './watch.js';
 
 /** Every journaled change, in the order setup first makes them. */
 export const CHANGES: readonly ChangeDescriptor[] = [
@@ -79,6 +80,8 @@ export const ACTIONS: readonly ActionDescriptor[] = [
   tablesSliceAction,
   data.verifiedGetAction,
   data.verifiedSetAction,
+  watchGetAction,
+  watchRecordAction,
 ];
 
 /** The change a journal entry was made by, under its name or one it had in an earlier version. */

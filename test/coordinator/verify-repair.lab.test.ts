@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { agentOk } from '../lab/agent-rpc.js';
-import { waitFor } from '../lab/http.js';
+import { nodeSocketHttp, waitFor } from '../lab/http.js';
 import { nodeExec, type NodeName } from '../lab/index.js';
 import { pairLabNodes } from '../lab/pair.js';
 import { pgduplex } from '../lab/setup-pair.js';
@@ -28,6 +28,10 @@ const states = async (uuid: string) =>
       (['a', 'b'] as const).flatMap((n) => [uuid, ONLY_A, ONLY_B].map(async (u) => [`${n}:${u}`, await row(n, u)])),
     ),
   ) as Record<string, string>;
+
+const metrics = async (node: NodeName) => (await nodeSocketHttp(node, '/metrics')).body;
+const watch = (node: NodeName) =>
+  pgduplex(node, 'watch', '--min-interval', '0', '--max-seconds', '900', '--pause-ms', '0');
 
 let before: Record<NodeName, number>;
 let uuid = '';
@@ -88,6 +92,31 @@ describe('pgduplex verify --table and --repair on the FS PBX schema', () => {
     expect(r.stdout).toMatch(/public\.v_domains: 3 rows differ \(\d+ slices, \d+ differing; rows in flight awaited\)/);
   });
 
+  it('one watch round walks every table, finds v_domains; /metrics on both nodes and status show it', async () => {
+    const r = await watch('a');
+    expect(r.exitCode, log(r)).toBe(1);
+    expect(r.stdout).toMatch(
+      /ok +a\+b +watch: \d+ slices, \d+ tables finished; (\d+)\/\1 tables this pass \(pass complete\)/,
+    );
+    expect(r.stdout).toMatch(/note +a +watch: public\.device_phonebook skipped: .* has no primary key/);
+    expect(r.stdout).toMatch(
+      /DIFFERS .* watch: public\.v_domains: 3 rows differ .*pgduplex verify --table public\.v_domains/,
+    );
+    for (const node of ['a', 'b'] as const) {
+      const m = await metrics(node);
+      expect(m).toMatch(/^pgduplex_divergent_tables 1$/m);
+      expect(m).toMatch(/^pgduplex_divergent_rows_sampled 3$/m);
+      expect(m).toMatch(/^pgduplex_last_equal_timestamp_seconds\{table="public\.v_users"\} \d+$/m);
+      expect(m).not.toContain('pgduplex_last_equal_timestamp_seconds{table="public.v_domains"}');
+      expect(m).toMatch(/^pgduplex_watch_pass_progress_ratio 1$/m);
+    }
+    const st = await pgduplex('b', 'status');
+    expect(st.exitCode, log(st)).toBe(3);
+    expect(st.stdout).toMatch(/DIVERGING public\.v_domains: 3 rows differ/);
+    const skipped = await pgduplex('b', 'watch');
+    expect(skipped.stdout).toMatch(/watch: skipped, the last round ran \d+ s ago/);
+  });
+
   it('--dry-run lists what would change and changes nothing; without --yes it refuses after listing', async () => {
     const was = await states(uuid);
     const journals = await pendingJournalCounts();
@@ -133,6 +162,17 @@ describe('pgduplex verify --table and --repair on the FS PBX schema', () => {
     expect(again.stdout).toMatch(/ok +b\+a +verify: public\.v_domains identical/);
     const full = await pgduplex('a', 'verify');
     expect(full.exitCode, log(full)).toBe(0);
+  });
+
+  it('the next watch pass finds every table equal; /metrics and status say so', async () => {
+    const r = await watch('b');
+    expect(r.exitCode, log(r)).toBe(0);
+    const m = await metrics('a');
+    expect(m).toMatch(/^pgduplex_divergent_tables 0$/m);
+    expect(m).toMatch(/^pgduplex_last_equal_timestamp_seconds\{table="public\.v_domains"\} \d+$/m);
+    const st = await pgduplex('a', 'status');
+    expect(st.exitCode, log(st)).toBe(0);
+    expect(st.stdout).toMatch(/no table differs \(\d+ tables compared\)/);
   });
 
   it("the undo of rows-take puts b's rows back from the backup, without sending anything to a", async () => {
