@@ -1,3 +1,4 @@
+import { PgduplexError } from '../../shared/errors.js';
 import { rowsPushChange } from '../../shared/protocol/rows.js';
 import { resolveCluster } from '../postgres/cluster.js';
 import { queryJson, runPsql } from '../postgres/psql.js';
@@ -28,6 +29,28 @@ export const rowsPushAction = (s: AgentServices) => {
       });
       if (found.noKey) throw noKeyError(p.schema, p.table);
       const fq = `${p.schema}.${p.table}`;
+      // A key the compare saw only on the peer that is here after all means the two nodes ordered the key ranges
+      // differently (e.g. another collation): the repair would delete a row both hold, so nothing is done.
+      const there =
+        p.absent.length === 0
+          ? 0
+          : (
+              await queryJson<{ rows: number }>(cluster, COUNT_SQL, {
+                timeoutMs: s.limits.toolTimeoutMs,
+                database: p.database,
+                vars: vars({ ...p, keys: p.absent }),
+              })
+            ).rows;
+      if (there > 0)
+        throw new PgduplexError(
+          'ROWS_CHANGED',
+          `${there} of the rows of ${fq} the compare found only on the peer exist on ${s.node}`,
+          {
+            hint:
+              'written since, or the nodes order the key differently (another collation): nothing was changed; ' +
+              'run pgduplex verify --table again',
+          },
+        );
       const missing = p.keys.length - found.rows;
       return {
         changes:

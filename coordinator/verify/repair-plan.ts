@@ -19,8 +19,8 @@ export interface RepairPlan {
     remove: KeyHash[];
     arrive: RowKey[];
   };
-  /** rows-push on `keep`: rewrite these rows so replication carries them to `other`. */
-  push: { database: string; schema: string; table: string; keys: RowKey[] };
+  /** rows-push on `keep`: rewrite these rows so replication carries them to `other` (`absent`: must not be there). */
+  push: { database: string; schema: string; table: string; keys: RowKey[]; absent: RowKey[] };
   /** Differing rows left for a later run (more than one run repairs). */
   left: number;
 }
@@ -58,7 +58,7 @@ export function planRepair(f: PairFacts, t: TableName, rows: readonly DifferingR
     keep,
     other,
     take: { ...table, overwrite, remove, arrive },
-    push: { ...table, keys: [...overwrite.map((x) => x.key), ...arrive] },
+    push: { ...table, keys: [...overwrite.map((x) => x.key), ...arrive], absent: remove.map((x) => x.key) },
     left: rows.length - now.length,
   };
 }

@@ -54,7 +54,7 @@ export async function verifyTable(
   for (const line of planSummary(plan)) o.report('plan', plan.other.node, `repair: ${line}`);
   const [take, push] = await Promise.all([
     agents.call(plan.other.side, rowsTakeChange.check, plan.take),
-    plan.push.keys.length > 0 ? agents.call(plan.keep.side, rowsPushChange.check, plan.push) : { changes: [] },
+    agents.call(plan.keep.side, rowsPushChange.check, plan.push),
   ]);
   for (const c of take.changes) o.report('would', plan.other.node, `rows-take: ${c}`);
   for (const c of push.changes) o.report('would', plan.keep.node, `rows-push: ${c}`);

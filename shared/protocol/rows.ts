@@ -76,7 +76,12 @@ export const tablesSliceAction = defineAction({
  */
 export const rowsPushChange = defineChange({
   name: 'rows-push',
-  params: z.strictObject({ ...table, keys: keyList }),
+  params: z.strictObject({
+    ...table,
+    keys: keyList,
+    /** Keys the compare found only on the peer: refused when one is here (the nodes' key orders disagree). */
+    absent: keyList.default([]),
+  }),
   record: z.strictObject({ ...table, rows: z.number() }),
   teardown: 'keep',
   noun: 'rows rewritten to replicate',

@@ -32,6 +32,7 @@ describe('repair planning', () => {
       arrive: [['k2']],
     });
     expect(p.push.keys).toEqual([['k1'], ['k2']]);
+    expect(p.push.absent).toEqual([['k3']]);
     expect(planSummary(p)).toEqual([
       "public.v_domains: b takes a's version of 3 rows: 1 overwritten, 1 added, 1 deleted",
     ]);
