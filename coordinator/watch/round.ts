@@ -2,6 +2,9 @@ import { PgduplexError } from '../../shared/errors.js';
 import { schemaDigestAction } from '../../shared/protocol/data.js';
 import { hazardsAction } from '../../shared/protocol/facts.js';
 import { watchGetAction, watchRecordAction, type WatchState } from '../../shared/protocol/watch.js';
+import { whoamiAction } from '../../shared/protocol/control.js';
+import { replicationStatusAction } from '../../shared/protocol/replication-actions.js';
+import { PGDUPLEX_OBJECT_PREFIX } from '../../shared/replication.js';
 import type { Agents } from '../setup/agents.js';
 import { pairFacts } from '../setup/gather.js';
 import type { Report } from '../setup/runner.js';
@@ -38,6 +41,19 @@ export async function watchRound(
   o: { database: string; limits: RoundLimits; report: Report; now?: () => Date },
 ): Promise<RoundResult> {
   const now = () => (o.now?.() ?? new Date()).toISOString();
+  // The timer runs on every node with the package: one not paired or not replicating yet has nothing to watch.
+  const [me, repl] = await Promise.all([
+    agents.call('local', whoamiAction, {}),
+    agents.call('local', replicationStatusAction, { database: o.database }),
+  ]);
+  const replicating = repl.subscriptions.some(
+    (x) => x.database === o.database && x.name.startsWith(PGDUPLEX_OBJECT_PREFIX),
+  );
+  if (!me.peerAddress || !replicating) {
+    const why = me.peerAddress ? `${o.database} is not replicated by pgduplex here` : 'this node is not paired';
+    o.report('ok', me.node, `watch: nothing to watch: ${why}`);
+    return { ran: false, slices: 0, tablesFinished: 0, state: freshState(o.database), recordedOn: [] };
+  }
   const f = await pairFacts(agents, o.database, 'local');
   const kept = await agents.call('local', watchGetAction, {});
   let s = kept && kept.database === o.database ? kept : freshState(o.database);
