@@ -75,7 +75,12 @@ export const rowsTakeAction = (s: AgentServices) => {
       const file = join(s.backupRoot, `rows-${stamp}-${p.database}.${fq}.copy`);
       const saved = p.overwrite.length + p.remove.length;
       const changes = [
-        ...(saved > 0 ? [`back up ${saved} rows of ${fq} (as they are here, before the repair) to ${file}`] : []),
+        ...(saved > 0
+          ? [
+              `back up ${saved} rows of ${fq} (as they are here, before the repair) to a new file ` +
+                `${join(s.backupRoot, `rows-<time>-${p.database}.${fq}.copy`)} (named when made)`,
+            ]
+          : []),
         ...(p.remove.length > 0
           ? [
               `delete ${p.remove.length} rows of ${fq} only ${s.node} has, under replication origin ${LOCAL_ORIGIN} ` +

@@ -30,7 +30,7 @@ export async function watchCommand(o: {
   for (const [table, t] of bad)
     report(
       'DIFFERS',
-      '-',
+      r.recordedOn.join('/') || '-',
       `watch: ${table}: ${t.differing} rows differ (checked ${t.checkedAt}); e.g. ` +
         `${t.sample.map((k) => `${k.key} (${k.how})`).join(', ')}; pgduplex verify --table ${table}`,
     );
