@@ -20,6 +20,7 @@ import { addressGate } from './peer/admission.js';
 import { attachPeerServer, PeerConnectionCounts } from './peer/ws-server.js';
 import { loadOrCreateIdentity } from './state/identity.js';
 import { Journal } from './state/journal.js';
+import { WatchStore } from './state/watch-store.js';
 import { PairingWindow } from './state/pairing-window.js';
 import { TrustStore } from './state/trust-store.js';
 
@@ -34,9 +35,10 @@ export async function startAgent(config: AgentConfig, log: Logger): Promise<Runn
   const node = config.nodeName ?? hostname();
   const L = config.limits;
   const identity = await loadOrCreateIdentity(config.stateDir);
-  const [trust, window] = await Promise.all([
+  const [trust, window, watch] = await Promise.all([
     TrustStore.load(config.stateDir),
     PairingWindow.load(config.stateDir, { ttlMs: L.pairingTtlMs, maxFailures: L.pairingMaxFailures }),
+    WatchStore.load(config.stateDir),
   ]);
   const monitor = new HealthMonitor({
     nodeName: node,
@@ -44,6 +46,7 @@ export async function startAgent(config: AgentConfig, log: Logger): Promise<Runn
     cacheMs: L.healthCacheMs,
     probeTimeoutMs: L.psqlTimeoutMs,
     peerNode: () => trust.peer?.node,
+    watch: () => watch.get(),
   });
   const warmed = monitor.warm();
 
@@ -55,6 +58,7 @@ export async function startAgent(config: AgentConfig, log: Logger): Promise<Runn
     trust,
     window,
     journal: Journal.in(config.stateDir),
+    watch,
     postgresql: config.postgresql,
     limits: {
       toolTimeoutMs: L.toolTimeoutMs,

@@ -84,8 +84,10 @@ install -m 0755 "$bundle_dir/pgduplex-agent.mjs" "$bundle_dir/pgduplex.mjs" "$pk
 ln -s ../lib/pgduplex/pgduplex-agent.mjs "$pkg/usr/bin/pgduplex-agent"
 ln -s ../lib/pgduplex/pgduplex.mjs "$pkg/usr/bin/pgduplex"
 
-# systemd unit (enabled and started by postinst) and the default config (a conffile).
-install -m 0644 "$here/pgduplex-agent.service" "$pkg/usr/lib/systemd/system/"
+# systemd units (the agent, and the divergence watch's timer, enabled and started by postinst) and the
+# default config (a conffile).
+install -m 0644 "$here/pgduplex-agent.service" "$here/pgduplex-watch.service" "$here/pgduplex-watch.timer" \
+	"$pkg/usr/lib/systemd/system/"
 install -m 0644 "$here/agent.json" "$pkg/etc/pgduplex/agent.json"
 
 # Documentation. Native package, so the changelog is changelog.gz (Debian
@@ -98,8 +100,7 @@ for legal in "$bundle_dir"/*.LEGAL.txt; do
 	if [[ -s $legal ]]; then install -m 0644 "$legal" "$doc/"; fi
 done
 # Monitoring: Prometheus alerting rules with their promtool unit tests beside them (promtool test rules
-# finds the rules relative to the test file), and the Grafana dashboard. packaging/monitoring/pending/
-# holds rules over metrics the agent does not serve yet; they are not shipped.
+# finds the rules relative to the test file), and the Grafana dashboard.
 install -d "$pkg/usr/share/pgduplex/prometheus" "$pkg/usr/share/pgduplex/grafana"
 install -m 0644 "$here/monitoring/pgduplex-alerts.yml" "$here/monitoring/pgduplex-alerts.test.yml" \
 	"$pkg/usr/share/pgduplex/prometheus/"

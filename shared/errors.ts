@@ -58,6 +58,7 @@ export const ERROR_CODES = [
   // Raised by the CLI only: migrate found the pair without replication, or the operator's command failed.
   'NOT_SET_UP',
   'COMMAND_FAILED',
+  'ROWS_CHANGED',
   'INTERNAL',
 ] as const;
 

@@ -3,6 +3,7 @@ import type { AgentIdentity } from '../state/identity.js';
 import type { PairingWindow } from '../state/pairing-window.js';
 import type { Journal } from '../state/journal.js';
 import type { TrustStore } from '../state/trust-store.js';
+import type { WatchStore } from '../state/watch-store.js';
 
 /**
  * The one environment every action is a function of: the node's identity, the services that own its
@@ -28,6 +29,8 @@ export interface AgentServices {
   };
   /** What this node lets its peer replicate (agent.json `pair`). */
   pair: { databases: readonly string[]; schemas: readonly string[] };
+  /** The divergence watch's results this node keeps and serves. */
+  watch: WatchStore;
   /** Where backups are written and read (/var/backups/pgduplex). */
   backupRoot: string;
   /** Filled in after construction: the peer service needs the registry's dispatch, and vice versa. */

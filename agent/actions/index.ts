@@ -21,6 +21,9 @@ import { extensionsAction } from './extensions.js';
 import { sequencesAction, sequencesStatusHandler } from './sequences.js';
 import { schemaDigestHandler } from './schema-digest.js';
 import { tableDiffHandler } from './table-diff.js';
+import { tableSliceHandler } from './table-slice.js';
+import { rowsPushAction } from './rows-push.js';
+import { rowsTakeAction } from './rows-take.js';
 import { slotCopyAction } from './slot-copy.js';
 import { subscriptionAdoptAction } from './subscription-adopt.js';
 import { slotDropAction, subscriptionDropAction } from './teardown-ops.js';
@@ -46,6 +49,7 @@ import { peerGate } from '../peer/peer-gate.js';
 import { unpairHandler } from './unpair.js';
 import { verifiedHandlers } from './verified.js';
 import { whoamiHandler } from './whoami.js';
+import { watchHandlers } from './watch-state.js';
 
 /** Every action the agent knows, bound to its services. */
 export function buildRegistry(s: AgentServices): ActionRegistry {
@@ -72,6 +76,8 @@ export function buildRegistry(s: AgentServices): ActionRegistry {
     pgSettingsAction,
     pgHbaAction,
     pgRoleAction,
+    rowsTakeAction,
+    rowsPushAction,
   ].map((action) => erase(action(s)));
   const handlers: ActionHandler[] = [
     pingHandler(s),
@@ -96,10 +102,12 @@ export function buildRegistry(s: AgentServices): ActionRegistry {
     tableChecksumsHandler(s),
     pgReachHandler(s),
     tableDiffHandler(s),
+    tableSliceHandler(s),
     sequencesStatusHandler(s),
     schemaDigestHandler(s),
     ...pgServiceHandlers(s, (id) => undoJournalEntry(changes, s.journal, id)),
     ...verifiedHandlers(s),
+    ...watchHandlers(s),
   ].map(erase);
   for (const c of changes) handlers.push(...changeHandlers(c, s.journal, () => s.trust.peer?.fingerprint));
   handlers.push(...journalHandlers(changes, s.journal));

@@ -1,5 +1,6 @@
 import type { ReplicationHealth } from '../../shared/replication.js';
 import type { ActionOutcome } from '../actions/outcomes.js';
+import type { WatchState } from '../../shared/protocol/watch.js';
 
 /** What /metrics renders: all of it from the health caches and the action outcomes, no query of its own. */
 export interface MetricsInput {
@@ -12,6 +13,8 @@ export interface MetricsInput {
   outcomes: Array<[string, ActionOutcome]>;
   /** Peer websocket upgrades by what became of them: refused before any crypto, busy, or handshaken. */
   peerConnections?: { refused: number; busy: number; handshakes: number };
+  /** The divergence watch's last recorded results (null: no round yet, its families carry no sample). */
+  watch?: WatchState | null;
 }
 
 type Labels = Record<string, string | null>;
@@ -145,5 +148,46 @@ export function renderMetrics(m: MetricsInput): string {
       'Peer websocket upgrades: refused by address before any crypto, busy (pending caps), or handshaken.',
       Object.entries(m.peerConnections ?? {}).map(([outcome, value]) => ({ labels: { outcome }, value })),
     ),
+    ...watchFamilies(m.watch ?? null),
   ].join('\n')}\n`;
+}
+
+const seconds = (iso: string | null | undefined) => (iso ? Math.round(Date.parse(iso) / 1000) : null);
+
+/** The divergence watch's results: what differs, when each table was last seen equal, how far its pass is. */
+function watchFamilies(w: WatchState | null): string[] {
+  const tables = Object.entries(w?.tables ?? {});
+  const one = (value: number | null): Sample[] => (w ? [{ value }] : []);
+  return [
+    family(
+      'pgduplex_divergent_tables',
+      'gauge',
+      "Tables whose rows differed between the nodes, after the lag drained, in the watch's last walk of each.",
+      one(tables.filter(([, t]) => t.differing > 0).length),
+    ),
+    family(
+      'pgduplex_divergent_rows_sampled',
+      'gauge',
+      'Differing rows the watch sampled (keys kept for status), over all tables.',
+      one(tables.reduce((n, [, t]) => n + t.sample.length, 0)),
+    ),
+    family(
+      'pgduplex_last_equal_timestamp_seconds',
+      'gauge',
+      'When the watch last found the table equal on both nodes (Unix time).',
+      tables.map(([table, t]) => ({ labels: { table }, value: seconds(t.lastEqualAt) })),
+    ),
+    family(
+      'pgduplex_watch_last_round_timestamp_seconds',
+      'gauge',
+      'When the divergence watch last ran a round (Unix time).',
+      one(seconds(w?.lastRoundAt)),
+    ),
+    family(
+      'pgduplex_watch_pass_progress_ratio',
+      'gauge',
+      'How far the watch is through its current pass over all tables (0 to 1).',
+      one(w && w.tablesTotal > 0 ? w.tablesDone / w.tablesTotal : null),
+    ),
+  ];
 }

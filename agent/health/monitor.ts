@@ -4,6 +4,7 @@ import { VERSION } from '../../shared/version.js';
 import type { ActionOutcomes } from '../actions/outcomes.js';
 import type { PeerConnectionCounts } from '../peer/ws-server.js';
 import { renderMetrics } from './metrics.js';
+import type { WatchState } from '../../shared/protocol/watch.js';
 import { probePostgres } from './postgres.js';
 import { lagReadiness, probeReplication, replicationHealth, type ReplicationProbe } from './replication.js';
 import { SwrCache } from './swr-cache.js';
@@ -19,6 +20,8 @@ export interface HealthMonitorOptions {
   liveLagMs?: number;
   /** The paired peer's name, to label directions; undefined while unpaired. */
   peerNode?: () => string | undefined;
+  /** The divergence watch's last results (null before its first round). */
+  watch?: () => WatchState | null;
 }
 
 /**
@@ -88,6 +91,7 @@ export class HealthMonitor {
       replication,
       outcomes: outcomes.list(),
       ...(peerConnections ? { peerConnections: { ...peerConnections } } : {}),
+      watch: this.opts.watch?.() ?? null,
     });
   }
 

@@ -2,7 +2,8 @@ import { Command, Option } from 'commander';
 import { setupCommand } from '../commands/setup.js';
 import { statusCommand } from '../commands/status.js';
 import { teardownCommand } from '../commands/teardown.js';
-import { verifyCommand } from '../commands/verify.js';
+import { watchCommand } from '../commands/watch.js';
+import { checkVerifyOptions, verifyCommand, verifyTableCommand } from '../commands/verify.js';
 import { PAIR_SETTINGS } from '../setup/steps.js';
 import { parseWalKeep, parseWhole, type CommandContext } from './parse.js';
 
@@ -112,9 +113,93 @@ export function addReplicationCommands(program: Command, { socket, setExit }: Co
     .command('verify')
     .description('compare row counts and checksums of every replicated table on both nodes (exit 1 on a difference)')
     .option('--database <name>', 'the replicated database', 'fusionpbx')
+    .option('--table <name>', 'compare one table slice by slice by primary key and list the keys that differ')
+    .option('--repair', "with --table and --keep: make the other node take NODE's version of the differing rows")
+    .option('--keep <node>', 'with --repair: the node whose rows are kept (its name)')
+    .option('--dry-run', 'with --repair: list the rows and what would change; change nothing')
+    .option('--yes', 'with --repair: do not ask for confirmation (needed when there is no terminal)')
+    .addOption(
+      new Option('--slice-rows <n>', 'with --table: rows per slice (one short transaction each)')
+        .default(1000)
+        .argParser((v) => parseWhole(v, 1, 10_000)),
+    )
     .option('--json', 'print machine-readable JSON')
-    .action(async (o: { database: string; json?: boolean }) =>
-      setExit(await verifyCommand({ socket: socket(), database: o.database, json: o.json === true })),
+    .action(
+      async (o: {
+        database: string;
+        table?: string;
+        repair?: boolean;
+        keep?: string;
+        dryRun?: boolean;
+        yes?: boolean;
+        sliceRows: number;
+        json?: boolean;
+      }) => {
+        checkVerifyOptions(o);
+        const common = { socket: socket(), database: o.database, json: o.json === true };
+        setExit(
+          o.table === undefined
+            ? await verifyCommand(common)
+            : await verifyTableCommand({
+                ...common,
+                table: o.table,
+                sliceRows: o.sliceRows,
+                ...(o.repair && o.keep
+                  ? { repair: { keep: o.keep, dryRun: o.dryRun === true, yes: o.yes === true } }
+                  : {}),
+              }),
+        );
+      },
+    );
+
+  program
+    .command('watch')
+    .description(
+      'one round of the divergence watch: compare the next primary-key slices of the tables, keep the results ' +
+        '(pgduplex-watch.timer runs it)',
+    )
+    .option('--database <name>', 'the replicated database', 'fusionpbx')
+    .addOption(
+      new Option('--max-seconds <n>', 'longest a round walks').default(60).argParser((v) => parseWhole(v, 1, 3600)),
+    )
+    .addOption(
+      new Option('--slice-rows <n>', 'rows per slice (one short transaction each)')
+        .default(1000)
+        .argParser((v) => parseWhole(v, 1, 10_000)),
+    )
+    .addOption(
+      new Option('--pause-ms <n>', 'pause between slices').default(100).argParser((v) => parseWhole(v, 0, 60_000)),
+    )
+    .addOption(
+      new Option('--min-interval <seconds>', 'do nothing when the last round (from either node) ran more recently')
+        .default(300)
+        .argParser((v) => parseWhole(v, 0, 86_400)),
+    )
+    .option('--json', 'print machine-readable JSON')
+    .action(
+      async (o: {
+        database: string;
+        maxSeconds: number;
+        sliceRows: number;
+        pauseMs: number;
+        minInterval: number;
+        json?: boolean;
+      }) =>
+        setExit(
+          await watchCommand({
+            socket: socket(),
+            database: o.database,
+            json: o.json === true,
+            limits: {
+              maxSeconds: o.maxSeconds,
+              sliceRows: o.sliceRows,
+              pauseMs: o.pauseMs,
+              minIntervalSeconds: o.minInterval,
+              maxKeys: 1000,
+              drainMs: 120_000,
+            },
+          }),
+        ),
     );
 
   program

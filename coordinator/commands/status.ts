@@ -4,6 +4,10 @@ import { renderStatus } from '../render/status.js';
 import { jsonText, safeDeep } from '../render/safe-text.js';
 import { gatherPair } from '../status/gather.js';
 import { assessPair, STATUS_EXIT, type Thresholds } from '../status/verdict.js';
+import { watchGetAction } from '../../shared/protocol/watch.js';
+import { renderWatch } from '../render/watch.js';
+import { safeLine } from '../render/safe-text.js';
+import { divergent } from '../watch/state.js';
 
 /** What `pgduplex status` was asked for. */
 export interface StatusOptions extends Thresholds {
@@ -19,10 +23,19 @@ export async function statusCommand(o: StatusOptions): Promise<number> {
   const agents = agentsVia(o.socket);
   const c = palette(process.stdout);
   const once = async () => {
-    const report = assessPair(await gatherPair(agents, o.database), o);
+    const [assessed, kept] = await Promise.all([
+      gatherPair(agents, o.database).then((v) => assessPair(v, o)),
+      agents.call('local', watchGetAction, {}).catch(() => null),
+    ]);
+    const watch = kept?.database === o.database ? kept : null;
+    // Rows the watch found differing after the lag drained do not heal themselves: a healthy pair is degraded.
+    const report =
+      assessed.verdict === 'healthy' && divergent(watch).length > 0
+        ? { ...assessed, verdict: 'degraded' as const }
+        : assessed;
     const text = o.json
-      ? jsonText({ ...report, checkedAt: new Date().toISOString() }, o.watch ? undefined : 2)
-      : renderStatus(safeDeep(report), c);
+      ? jsonText({ ...report, watch, checkedAt: new Date().toISOString() }, o.watch ? undefined : 2)
+      : `${renderStatus(safeDeep(report), c)}\n${renderWatch(watch).map(safeLine).join('\n')}`;
     const clear = o.watch && !o.json && process.stdout.isTTY === true ? '\u001b[H\u001b[2J' : '';
     process.stdout.write(
       `${clear}${text}\n${o.watch && !o.json ? `\n(refreshing every ${o.intervalSeconds} s; Ctrl-C stops)\n` : ''}`,

@@ -20,6 +20,8 @@ import { journalListAction, journalUndoAction } from './journal.js';
 import * as pg from './postgres.js';
 import * as repl from './replication-actions.js';
 import * as migrate from './migrate.js';
+import { rowsPushChange, rowsTakeChange, tablesSliceAction } from './rows.js';
+import { watchGetAction, watchRecordAction } from './watch.js';
 
 /** Every journaled change, in the order setup first makes them. */
 export const CHANGES: readonly ChangeDescriptor[] = [
@@ -45,6 +47,8 @@ export const CHANGES: readonly ChangeDescriptor[] = [
   foreignDropChange,
   foreignAccessChange,
   monitoringFirewallChange,
+  rowsTakeChange,
+  rowsPushChange,
 ];
 
 /** Every other action: reads, and state changes that are not journaled (pairing, restarts, undo itself). */
@@ -76,6 +80,7 @@ export const ACTIONS: readonly ActionDescriptor[] = [
   data.schemaDigestAction,
   data.tablesChecksumAction,
   data.tablesDiffAction,
+  tablesSliceAction,
   data.verifiedGetAction,
   data.verifiedSetAction,
   migrate.schemaModelAction,
@@ -83,6 +88,8 @@ export const ACTIONS: readonly ActionDescriptor[] = [
   migrate.schemaReleaseAction,
   migrate.columnsTouchAction,
   migrate.subscriptionRefreshAction,
+  watchGetAction,
+  watchRecordAction,
 ];
 
 /** The change a journal entry was made by, under its name or one it had in an earlier version. */

@@ -14,12 +14,6 @@ export const SHIPPED = {
   dashboard: join(MONITORING_DIR, 'pgduplex-dashboard.json'),
 };
 
-/** Rules over metrics the agent does not serve yet (the divergence watch); neither shipped nor held to served. */
-export const PENDING = {
-  rules: join(MONITORING_DIR, 'pending/divergence-alerts.yml'),
-  ruleTests: join(MONITORING_DIR, 'pending/divergence-alerts.test.yml'),
-};
-
 /** Series Prometheus makes itself rather than scraping them; the rules may use these too. */
 export const PROMETHEUS_SERIES = new Set(['up']);
 
@@ -111,6 +105,24 @@ const FULL_INPUT: MetricsInput = {
   },
   outcomes: [['replication.status', { ok: true, at: 0 }]],
   peerConnections: { refused: 0, busy: 0, handshakes: 0 },
+  watch: {
+    version: 1,
+    database: 'fusionpbx',
+    cursor: { table: 'public.v_users', after: ['1'], found: [], foundCount: 0 },
+    passStartedAt: '2026-01-01T00:00:00.000Z',
+    lastPassAt: null,
+    lastRoundAt: '2026-01-01T00:01:00.000Z',
+    tablesDone: 1,
+    tablesTotal: 2,
+    tables: {
+      'public.v_domains': {
+        checkedAt: '2026-01-01T00:01:00.000Z',
+        lastEqualAt: '2026-01-01T00:00:30.000Z',
+        differing: 0,
+        sample: [],
+      },
+    },
+  },
 };
 
 /** The families the agent's /metrics serves, each with the label names its samples carry (Prometheus adds more). */

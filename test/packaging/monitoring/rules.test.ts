@@ -1,7 +1,7 @@
 import { execa } from 'execa';
 import { basename, dirname } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { loadRules, loadRuleTests, PENDING, SHIPPED } from './monitoring.js';
+import { loadRules, loadRuleTests, SHIPPED } from './monitoring.js';
 
 // promtool comes from Debian's prometheus package (scripts/host-deps.sh installs it); without it this fails.
 const promtool = (args: string[], cwd: string) => execa('promtool', args, { cwd, reject: false, stdin: 'ignore' });
@@ -17,10 +17,7 @@ const COMMANDS = ['pgduplex status', 'pgduplex verify', 'pgduplex health', 'jour
 // The labels that name a node in each family's alerts: the agent's own, a direction's ends, the target.
 const NODE_LABELS = /\{\{ \$labels\.(node|from|to|instance|job) \}\}/;
 
-describe.each([
-  ['shipped', SHIPPED],
-  ['pending (divergence watch)', PENDING],
-])('the %s alerting rules', (_, files) => {
+describe.each([['shipped', SHIPPED]])('the %s alerting rules', (_, files) => {
   const rules = loadRules(files.rules);
 
   it('pass promtool check rules', async () => {

@@ -1,10 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import {
   loadDashboard,
-  loadRules,
   loadRuleTests,
   metricNames,
-  PENDING,
   PROMETHEUS_SERIES,
   queriedMetrics,
   SHIPPED,
@@ -60,17 +58,5 @@ describe('what the rules and the dashboard query', () => {
       for (const l of labels) if (!allowed.has(l)) odd.push(`${name}: label ${l} is not served`);
     }
     expect(odd).toEqual([]);
-  });
-
-  // The divergence watch's metrics (issue 18) are not served yet; its rules wait in pending/. Once the agent
-  // serves one, this fails: move the rules into pgduplex-alerts.yml (and their tests) so they are shipped.
-  it('the pending divergence rules use only families the agent does not serve yet', () => {
-    const names = loadRules(PENDING.rules).flatMap((r) => metricNames(r.expr));
-    const waiting = names.filter((n) => n !== 'pgduplex_agent_info');
-    expect(waiting.length).toBeGreaterThan(0);
-    expect(
-      waiting.filter((n) => served.has(n)),
-      'now served: move these rules out of pending/',
-    ).toEqual([]);
   });
 });

@@ -46,6 +46,8 @@ describe('the action catalogue', () => {
       'extensions',
       'foreign-access',
       'foreign-drop',
+      'rows-push',
+      'rows-take',
       'schema-carry',
       'schema-import',
       'slot-drop',

@@ -1,0 +1,39 @@
+import { describe, expect, it } from 'vitest';
+import type { Agents } from '../../../coordinator/setup/agents.js';
+import { watchRound } from '../../../coordinator/watch/round.js';
+
+// The timer runs on every node with the package: a node not paired, or not replicating, has nothing to watch.
+const agents = (answers: Record<string, unknown>): Agents & { asked: string[] } => {
+  const asked: string[] = [];
+  return {
+    asked,
+    call: (async (_side: string, d: { name: string }) => {
+      asked.push(d.name);
+      if (!(d.name in answers)) throw new Error(`unexpected ${d.name}`);
+      return answers[d.name];
+    }) as Agents['call'],
+  };
+};
+const limits = { maxSeconds: 1, pauseMs: 0, minIntervalSeconds: 0, sliceRows: 10, maxKeys: 10, drainMs: 10 };
+const status = (subscriptions: Array<{ name: string; database: string }>) => ({ subscriptions });
+
+describe('a watch round with nothing to watch', () => {
+  it('says so, exits as equal and asks nothing of a peer when the node is not paired', async () => {
+    const a = agents({ whoami: { node: 'a' }, 'replication.status': status([]) });
+    const lines: string[] = [];
+    const r = await watchRound(a, { database: 'fusionpbx', limits, report: (_s, n, w) => lines.push(`${n} ${w}`) });
+    expect(r.ran).toBe(false);
+    expect(lines).toEqual(['a watch: nothing to watch: this node is not paired']);
+    expect(a.asked).toEqual(['whoami', 'replication.status']);
+  });
+
+  it('says so when paired but the database is not replicated by pgduplex', async () => {
+    const a = agents({
+      whoami: { node: 'a', peerAddress: '10.0.0.2' },
+      'replication.status': status([{ name: 'fspbx_subscription_b', database: 'fusionpbx' }]),
+    });
+    const lines: string[] = [];
+    await watchRound(a, { database: 'fusionpbx', limits, report: (_s, n, w) => lines.push(`${n} ${w}`) });
+    expect(lines).toEqual(['a watch: nothing to watch: fusionpbx is not replicated by pgduplex here']);
+  });
+});
