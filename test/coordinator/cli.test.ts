@@ -85,4 +85,21 @@ describe('pgduplex CLI', () => {
     expect(r.stderr).toContain('systemctl start pgduplex-agent');
     expect(r.stderr).not.toMatch(/\n\s+at /);
   });
+
+  it('says how to call migrate when its command or flags are wrong, before contacting anyone', async () => {
+    const sock = ['--socket', join(dir, 'absent.sock')];
+    const cases: Array<[string[], string]> = [
+      [['migrate'], 'name the migration to run after --, or pass --sync-schema'],
+      [['migrate', '--sync-schema', '--', 'php', 'artisan', 'migrate'], '--sync-schema takes no command'],
+      [['migrate', '--from', 'a', '--', '/bin/true'], '--from goes with --sync-schema'],
+      [['migrate', 'php', 'artisan', 'migrate', '--force'], "unknown option '--force'"],
+    ];
+    for (const [args, message] of cases) {
+      const r = await cli([...sock, ...args]);
+      expect(r.exitCode, args.join(' ')).toBe(2);
+      expect(r.stderr).toContain(message);
+      expect(r.stderr).not.toMatch(/\n\s+at /);
+    }
+    // Four CLI starts through tsx: slow on a loaded machine, and only the answers are asserted.
+  }, 90_000);
 });
