@@ -12,21 +12,47 @@ import { createImportRole, dropImportRole, psqlVersion, runAsImportRole } from '
 import { queryJson, runPsql } from '../postgres/psql.js';
 import {
   CREATES_PRESENT_SQL,
+  GUARD_SQL,
   HOLD_FUNCTION_SQL,
   LEND_SQL,
   LEND_STATE_SQL,
   RETURN_SQL,
   UNDO_CARRY_SQL,
+  UNGUARD_SQL,
 } from '../postgres/carry-sql.js';
 import { HOLD_NAME } from '../postgres/schema-model-sql.js';
 import { plannedChange } from './change.js';
 import type { AgentServices } from './context.js';
 
 type Params = z.output<typeof schemaCarryChange.params>;
+interface Kept {
+  columns: string[];
+  triggers: string;
+  identity: string;
+}
 interface LendState {
   missing: string[];
   owners: Record<string, string>;
   acl: Record<string, string>;
+  kept: Record<string, Kept>;
+}
+
+/**
+ * What the carried DDL took from the operator's tables it was lent, which no carry may do: a table or column gone (its
+ * data with it), a trigger enabled or disabled, a replica identity of NOTHING (the table's UPDATEs would stop).
+ */
+export function takenFromLent(before: LendState, after: LendState): string[] {
+  return Object.entries(before.kept).flatMap(([table, was]) => {
+    const now = after.kept[table];
+    if (!now) return [`table ${table} was dropped or renamed`];
+    const gone = was.columns.filter((c) => !now.columns.includes(c));
+    return [
+      ...(gone.length > 0 ? [`${table}: columns dropped or renamed: ${gone.join(', ')}`] : []),
+      ...(now.triggers !== was.triggers ? [`${table}: its triggers changed`] : []),
+      ...(now.identity === 'n' && was.identity !== 'n' ? [`${table}: replica identity set to NOTHING`] : []),
+      ...(after.acl[table] !== before.acl[table] ? [`${table}: its grants changed`] : []),
+    ];
+  });
 }
 
 const quoted = (name: string) => `"${name.replace(/"/g, '""')}"`;
@@ -140,12 +166,17 @@ export const schemaCarryAction = (s: AgentServices) => {
         return fail(err, false);
       }
       ctx?.progress(`applying ${p.summary.length} schema changes in one transaction`);
+      const guard = { ...t(p.database), vars: { schema: p.schema } };
+      let failed: { err: unknown } | undefined;
       try {
+        await runPsql(cluster, GUARD_SQL, guard);
         const sql = `SET search_path = ${p.schema};\n${p.script}\n${holds.join('\n')}`;
         await runAsImportRole(cluster, p.database, login, restrictedScript(sql), timeoutMs * 10);
       } catch (err) {
-        return fail(err, false);
+        failed = { err };
       }
+      await runPsql(cluster, UNGUARD_SQL, guard).catch(() => undefined);
+      if (failed) return fail(failed.err, false);
       const qualified = Object.keys(before.owners);
       const refused = await importViolations(cluster, p.database, p.schema, timeoutMs, qualified).catch((e) =>
         fail(e, true),
@@ -159,11 +190,13 @@ export const schemaCarryAction = (s: AgentServices) => {
         );
       await giveBack().catch((e) => fail(e, true));
       const after = await lendState(cluster, p).catch((e) => fail(e, true));
-      const changedAcl = p.lend.filter((x) => after.acl[x] !== before.acl[x]);
-      if (changedAcl.length > 0)
+      const taken = takenFromLent(before, after);
+      if (taken.length > 0)
         return fail(
-          new PgduplexError('PEER_NOT_ALLOWED', `the schema change altered grants on ${changedAcl.join(', ')}`, {
-            hint: 'rolled back: a carried change may not grant or revoke',
+          new PgduplexError('PEER_NOT_ALLOWED', `the schema change took what no carry may: ${taken[0]}`, {
+            hint:
+              `rolled back; a carried change adds, it does not drop, rename, grant or switch triggers: ` +
+              taken.slice(0, 10).join('; '),
           }),
           true,
         );

@@ -9,7 +9,10 @@ const LIST = (v: string) => `json_array_elements_text(:'${v}'::json)`;
 const LENT_TABLES = `pg_class c where c.relnamespace = :'schema'::regnamespace
   and c.relname in (select * from ${LIST('tables')})`;
 
-/** The owners of the tables a carry lends, by qualified name, and their grants as text (to compare after). */
+/**
+ * The owners of the tables a carry lends, by qualified name, and what the carried DDL may not take from them (to
+ * compare after): their grants, columns, triggers' states and replica identity.
+ */
 export const LEND_STATE_SQL = `set search_path = pg_catalog;
 select json_build_object(
   'missing', (select coalesce(json_agg(t), '[]') from ${LIST('tables')} t
@@ -18,7 +21,13 @@ select json_build_object(
       '{}') from ${LENT_TABLES}),
   'acl', (select coalesce(json_object_agg(c.relname, concat(c.relacl::text, '|', (select string_agg(a.attname || '=' ||
       a.attacl::text, ',' order by a.attnum) from pg_attribute a where a.attrelid = c.oid and a.attacl is not null))),
-      '{}') from ${LENT_TABLES}))`;
+      '{}') from ${LENT_TABLES}),
+  'kept', (select coalesce(json_object_agg(c.relname, json_build_object(
+      'columns', (select coalesce(json_agg(a.attname order by a.attname), '[]') from pg_attribute a
+        where a.attrelid = c.oid and a.attnum > 0 and not a.attisdropped),
+      'triggers', (select coalesce(string_agg(g.tgname || '=' || g.tgenabled::text, ',' order by g.tgname), '')
+        from pg_trigger g where g.tgrelid = c.oid and not g.tgisinternal),
+      'identity', c.relreplident::text)), '{}') from ${LENT_TABLES}))`;
 
 /** Which of the objects a carry creates exist already (a re-run, or someone else's). */
 export const CREATES_PRESENT_SQL = `set search_path = pg_catalog;
@@ -89,3 +98,34 @@ select format('with u as (update %I.%I set %s%s returning 1) select count(*) fro
   (select string_agg(format('%I = %I', c, c), ', ') from ${LIST('columns')} c),
   case when :'only_null' = 'true' then ' where ' || (select string_agg(format('%I is null', c), ' or ')
     from ${LIST('columns')} c) else '' end) \\gexec`;
+
+/** The event trigger that stops the import role dropping what a carry must leave (its function has the same name). */
+export const GUARD_NAME = 'pgduplex_carry_guard';
+
+/**
+ * Installs the guard: any DROP the import role's session makes of a table, column, sequence, view, function, type,
+ * trigger, rule or policy fails there and then, inside its transaction, so nothing of the operator's is lost even
+ * to a script that commits on its own. Indexes, constraints and defaults a migration replaces may go.
+ */
+export const GUARD_SQL = `set search_path = pg_catalog;
+select format($f$create or replace function %I.${GUARD_NAME}() returns event_trigger language plpgsql
+  set search_path = pg_catalog as $b$
+declare
+  o record;
+begin
+  if session_user::text <> '${IMPORT_ROLE}' then
+    return;
+  end if;
+  for o in select * from pg_event_trigger_dropped_objects() loop
+    if o.object_type not in ('index', 'table constraint', 'default value', 'toast table') then
+      raise exception 'a carried schema change may not drop %% %%', o.object_type, o.object_identity;
+    end if;
+  end loop;
+end $b$$f$, :'schema') \\gexec
+select format('create event trigger ${GUARD_NAME} on sql_drop execute function %I.${GUARD_NAME}()', :'schema')
+  where not exists (select from pg_event_trigger where evtname = '${GUARD_NAME}') \\gexec`;
+
+/** Removes the guard again. */
+export const UNGUARD_SQL = `set search_path = pg_catalog;
+drop event trigger if exists ${GUARD_NAME};
+select format('drop function if exists %I.${GUARD_NAME}()', :'schema') \\gexec`;

@@ -66,7 +66,7 @@ select json_build_object(
       from pg_class c where c.relnamespace = ${NS} and (c.relkind in ('v', 'm', 'f') or c.relispartition)
     union all select format('function %s (definition %s)', p.oid::regprocedure,
         left(md5(pg_get_functiondef(p.oid)), 8))
-      from pg_proc p where p.pronamespace = ${NS} and p.prokind in ('f', 'p') and p.proname <> '${HOLD_NAME}'
+      from pg_proc p where p.pronamespace = ${NS} and p.prokind in ('f', 'p') and p.proname not like 'pgduplex\\_%'
         and ${NOT_EXTENSION('pg_proc', 'p.oid')}
     union all select format('type %s (%s)', t.typname, t.typtype) from pg_type t
       where t.typnamespace = ${NS} and t.typtype in ('c', 'd', 'e', 'r', 'm')

@@ -2,6 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from '../lab/http.js';
 import { nodeExec, type NodeName } from '../lab/index.js';
+import { agentRpc } from '../lab/agent-rpc.js';
 import { pairLabNodes } from '../lab/pair.js';
 import { domainWriter } from '../lab/writer.js';
 import { onBoth, pgduplex } from '../lab/setup-pair.js';
@@ -190,6 +191,39 @@ describe('pgduplex migrate on the real FS PBX schema, both nodes taking writes',
     const s = await pgduplex('a', 'status');
     expect(s.exitCode, log(s)).toBe(0);
   }, 900_000);
+
+  it("a carry that would drop what it was lent fails inside its transaction: nothing of the operator's is lost", async () => {
+    const owner = () => sql('b', `select relowner::regrole from pg_class where relname = 'v_domains'`);
+    const was = await owner();
+    const hostile = (script: string) =>
+      agentRpc('b', 'schema-carry.apply', {
+        database: 'fusionpbx',
+        schema: 'public',
+        script,
+        lend: ['v_domains'],
+        creates: {},
+        summary: ['add nothing'],
+      });
+    for (const script of [
+      'ALTER TABLE public.v_domains DROP COLUMN domain_description;',
+      'COMMIT; ALTER TABLE public.v_domains DROP COLUMN domain_description;',
+      'DROP TABLE public.v_domains CASCADE;',
+    ]) {
+      const r = await hostile(script);
+      expect(r.ok, script).toBe(false);
+      expect(JSON.stringify(r), script).toContain('may not drop');
+      expect(
+        await sql(
+          'b',
+          `select count(*) from information_schema.columns
+        where table_name = 'v_domains' and column_name = 'domain_description'`,
+        ),
+      ).toBe('1');
+      expect(await owner()).toBe(was);
+    }
+    expect(await sql('b', `select count(*) from pg_roles where rolname = 'pgduplex_import'`)).toBe('0');
+    expect(await sql('b', `select count(*) from pg_event_trigger where evtname like 'pgduplex%'`)).toBe('0');
+  });
 
   it('drift made by hand: status names it without SKIP, --sync-schema from b repairs it with no row lost', async () => {
     await sql(
