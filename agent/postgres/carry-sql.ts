@@ -91,13 +91,42 @@ select format('drop table if exists %I.%I', :'schema', t) from ${LIST('tables')}
 select format('drop sequence if exists %I.%I', :'schema', t) from ${LIST('sequences')} t \\gexec
 commit;`;
 
-/** Rewrites columns with their own values so the rows replicate; triggers of the application do not fire. */
+/**
+ * Rewrites columns with their own values so the rows replicate, 1000 pages of the table per transaction (a big table
+ * is not one huge transaction for either node); triggers of the application do not fire. Prints the rows rewritten.
+ */
 export const TOUCH_SQL = `set search_path = pg_catalog;
 set session_replication_role = replica;
-select format('with u as (update %I.%I set %s%s returning 1) select count(*) from u', :'schema', :'table',
-  (select string_agg(format('%I = %I', c, c), ', ') from ${LIST('columns')} c),
-  case when :'only_null' = 'true' then ' where ' || (select string_agg(format('%I is null', c), ' or ')
-    from ${LIST('columns')} c) else '' end) \\gexec`;
+select set_config('pgduplex.touch_table', format('%I.%I', :'schema', :'table'), false),
+  set_config('pgduplex.touch_sets', (select string_agg(format('%I = %I', c, c), ', ') from ${LIST('columns')} c),
+    false),
+  set_config('pgduplex.touch_where', case when :'only_null' = 'true' then ' and (' || (select string_agg(
+    format('%I is null', c), ' or ') from ${LIST('columns')} c) || ')' else '' end, false) \\g /dev/null
+do $t$
+declare
+  rel regclass := current_setting('pgduplex.touch_table')::regclass;
+  pages bigint := pg_relation_size(rel) / current_setting('block_size')::int;
+  p bigint := 0;
+  n bigint := 0;
+  got bigint;
+  mine xid[] := '{}';
+begin
+  -- A row an earlier batch rewrote may have moved into a later range: its transaction's xmin says it is done.
+  while p <= pages loop
+    execute format('update %s set %s where ctid >= %L::tid and ctid < %L::tid and not (xmin = any(%L::xid[]))%s',
+      rel, current_setting('pgduplex.touch_sets'), format('(%s,0)', p), format('(%s,0)', p + 1000), mine,
+      current_setting('pgduplex.touch_where'));
+    get diagnostics got = row_count;
+    n := n + got;
+    if got > 0 then
+      mine := mine || (pg_current_xact_id()::text::bigint % 4294967296)::text::xid;
+    end if;
+    commit;
+    p := p + 1000;
+  end loop;
+  perform set_config('pgduplex.touched', n::text, false);
+end $t$;
+select current_setting('pgduplex.touched');`;
 
 /** The event trigger that stops the import role dropping what a carry must leave (its function has the same name). */
 export const GUARD_NAME = 'pgduplex_carry_guard';
