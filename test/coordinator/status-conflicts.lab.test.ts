@@ -1,4 +1,3 @@
-import { writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConflictLines } from '../../agent/postgres/conflict-log.js';
 import { waitFor } from '../lab/http.js';
@@ -74,7 +73,6 @@ describe('pgduplex status on an 18↔18 pair: conflict counters are compared, no
     expect((await status('b')).exitCode, 'status on b sees it too').toBe(3);
     // The subscriber's real PostgreSQL 18 log lines, as the agent parses them.
     const log = await nodeExec('a', ['bash', '-c', 'grep -h -A4 "conflict detected" /var/log/postgresql/*.log']);
-    writeFileSync('/tmp/h18c-pg18-conflict.log', log.stdout); // TEMP
     expect(parseConflictLines(log.stdout)).toContainEqual(
       expect.objectContaining({
         table: 'public.v_domains',

@@ -7,7 +7,7 @@ const K = '6f1d2c1e-0000-4000-8000-000000000001';
 const PG18 = `2026-12-07 20:00:00.000 UTC [900] LOG:  logical replication apply worker for subscription "pgduplex_from_b" has started
 2026-12-07 20:05:01.250 UTC [900] LOG:  conflict detected on relation "public.v_domains": conflict=update_origin_differs
 2026-12-07 20:05:01.250 UTC [900] DETAIL:  Updating the row that was modified locally in transaction 771 at 2026-12-07 20:05:00.118741+00.
-	Existing local tuple (${K}, d1.example, edited on a); remote tuple (${K}, d1.example, edited on b); replica identity (domain_uuid)=(${K}).
+	Existing local row (${K}, d1.example, edited on a); remote row (${K}, d1.example, edited on b); replica identity (domain_uuid)=(${K}).
 2026-12-07 20:05:01.250 UTC [900] CONTEXT:  processing remote data for replication origin "pg_16410" during message type "UPDATE" for replication target relation "public.v_domains" in transaction 765, finished at 0/3000A10
 2026-12-07 20:06:00.000 UTC [901] ERROR:  conflict detected on relation "public.v_users": conflict=insert_exists
 2026-12-07 20:06:00.000 UTC [901] DETAIL:  Key already exists in unique index "v_users_pkey", modified locally in transaction 790 at 2026-12-07 20:05:59+00.
@@ -18,7 +18,28 @@ const PG18 = `2026-12-07 20:00:00.000 UTC [900] LOG:  logical replication apply 
 	Replica identity full (1, x).
 `;
 
+// Verbatim from the 18↔18 lab (status-conflicts.lab.test.ts): a's log after the crossing updates.
+const LAB18 = `2026-12-07 20:14:23.661 UTC [762] LOG:  conflict detected on relation "public.v_domains": conflict=update_origin_differs
+2026-12-07 20:14:23.661 UTC [762] DETAIL:  Updating the row that was modified locally in transaction 764 at 2026-12-07 20:14:23.528984+00.
+	Existing local row (6f1d2c1e-0000-4000-8000-000000000001, d1.example, edited on a); remote row (6f1d2c1e-0000-4000-8000-000000000001, d1.example, edited on b); replica identity (domain_uuid)=(6f1d2c1e-0000-4000-8000-000000000001).
+2026-12-07 20:14:23.661 UTC [762] CONTEXT:  processing remote data for replication origin "pg_16409" during message type "UPDATE" for replication target relation "public.v_domains" in transaction 770, finished at 0/1BF8510
+2026-12-07 20:14:23.716 UTC [763] pgduplex_repl@fusionpbx LOG:  starting logical decoding for slot "pgduplex_from_a"
+`;
+
 describe('parseConflictLines', () => {
+  it("reads a real PostgreSQL 18 report (the lab's), tied to its subscription's origin", () => {
+    expect(parseConflictLines(LAB18)).toEqual([
+      {
+        at: '2026-12-07T20:14:23.661Z',
+        subscription: null,
+        origin: 'pg_16409',
+        table: 'public.v_domains',
+        type: 'update_origin_differs',
+        key: `(domain_uuid)=(${K})`,
+      },
+    ]);
+  });
+
   it('reads each conflict: table, type, key from the DETAIL, subscription by pid, origin by CONTEXT', () => {
     const lines = parseConflictLines(PG18);
     expect(lines).toEqual([
