@@ -70,7 +70,12 @@ export async function checkConflicts(agents: Agents, database: string): Promise<
       );
     for (const c of candidates) await settleCandidate(agents, f, database, c, out);
   } catch (err) {
-    out.notes.push(`conflict counters: not checked (${toPgduplexError(err).message})`);
+    const e = toPgduplexError(err);
+    out.notes.push(
+      e.code === 'UNKNOWN_ACTION'
+        ? 'conflict counters: not checked (an agent of the pair predates the check; upgrade it)'
+        : `conflict counters: not checked (${e.message})`,
+    );
   }
   return out;
 }
@@ -114,9 +119,9 @@ async function differing(agents: Agents, f: PairFacts, database: string, c: Cand
       f,
       database,
       table,
-      keys.slice(0, 100).map((k) => k.values),
+      keys.slice(0, MAX_KEYS).map((k) => k.values),
     );
-    keys.slice(0, 100).forEach((k, i) => {
+    keys.slice(0, MAX_KEYS).forEach((k, i) => {
       const ra = a.rows[i]!;
       const rb = b.rows[i]!;
       if (JSON.stringify(a.columns) !== JSON.stringify(k.columns)) return;
@@ -159,9 +164,21 @@ async function settleCandidate(agents: Agents, f: PairFacts, database: string, c
     settled = new Map([...first].filter(([id, v]) => second.get(id)?.hashes === v.hashes));
   }
   out.diverging.push(...[...settled.values()].map((v) => v.finding));
-  out.equal += c.keys.size - settled.size;
-  if (settled.size === 0) await advance(agents, database, c);
+  out.equal += Math.min(c.keys.size, compared(c)) - settled.size;
+  const more = [...new Set([...c.keys.values()].map((k) => k.table))].filter((t) => tableKeys(c, t) > MAX_KEYS);
+  for (const t of more)
+    out.notes.push(
+      `${c.node.node}: conflicts named more than ${MAX_KEYS} rows of ${t}; the first ${MAX_KEYS} were compared ` +
+        `(pgduplex verify --table ${t} compares them all)`,
+    );
+  if (settled.size === 0 && more.length === 0) await advance(agents, database, c);
 }
+
+/** At most this many keys per table are compared in one status run (rows.hashes takes 100). */
+const MAX_KEYS = 100;
+const tableKeys = (c: Candidate, t: string) => [...c.keys.values()].filter((k) => k.table === t).length;
+const compared = (c: Candidate) =>
+  [...new Set([...c.keys.values()].map((k) => k.table))].reduce((n, t) => n + Math.min(tableKeys(c, t), MAX_KEYS), 0);
 
 const advance = (agents: Agents, database: string, c: Candidate) =>
   agents.call(c.node.side, conflictsAdvanceAction, {
