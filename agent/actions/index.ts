@@ -50,6 +50,7 @@ import { unpairHandler } from './unpair.js';
 import { verifiedHandlers } from './verified.js';
 import { whoamiHandler } from './whoami.js';
 import { watchHandlers } from './watch-state.js';
+import { conflictHandlers } from './conflicts.js';
 
 /** Every action the agent knows, bound to its services. */
 export function buildRegistry(s: AgentServices): ActionRegistry {
@@ -108,6 +109,7 @@ export function buildRegistry(s: AgentServices): ActionRegistry {
     ...pgServiceHandlers(s, (id) => undoJournalEntry(changes, s.journal, id)),
     ...verifiedHandlers(s),
     ...watchHandlers(s),
+    ...conflictHandlers(s),
   ].map(erase);
   for (const c of changes) handlers.push(...changeHandlers(c, s.journal, () => s.trust.peer?.fingerprint));
   handlers.push(...journalHandlers(changes, s.journal));

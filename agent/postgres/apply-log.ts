@@ -3,7 +3,8 @@ import type { ReplicationLogError } from '../../shared/replication.js';
 const ENTRY = /^(?<prefix>.*?)\b(?<level>LOG|ERROR|FATAL|PANIC|WARNING|DETAIL|CONTEXT|HINT|STATEMENT):\s+(?<text>.*)$/;
 const STAMP = /^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d+)?)(?: (\S+))?/;
 // The two long patterns are joined from the sources of their halves (the same pattern, no flags).
-const STARTED = new RegExp(
+/** A logical replication worker's "has started" line: ties its pid to its subscription. */
+export const STARTED = new RegExp(
   /logical replication (?:(?:parallel )?apply|table synchronization) worker for subscription "([^"]+)"/.source +
     /(?:, table "[^"]+")? has started/.source,
 );
@@ -14,7 +15,8 @@ const ORIGIN_CONTEXT = new RegExp(
 const CONFLICT = /conflict detected on relation "([^"]+)"/;
 const KEY = /\b[Kk]ey (\(.*?\)=\(.*?\))(?=[ ,;.]|$)/;
 
-interface Entry {
+/** One server log entry: its time, its process id and level, and its text with continuation lines joined. */
+export interface Entry {
   at: string;
   pid: string | null;
   level: string;
@@ -22,7 +24,7 @@ interface Entry {
 }
 
 /** Splits a server log into entries (continuation lines, which start with a tab, joined to theirs). */
-function entries(text: string): Entry[] {
+export function entries(text: string): Entry[] {
   const out: Entry[] = [];
   for (const line of text.split('\n')) {
     const m = ENTRY.exec(line);

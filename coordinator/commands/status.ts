@@ -8,6 +8,8 @@ import { watchGetAction } from '../../shared/protocol/watch.js';
 import { renderWatch } from '../render/watch.js';
 import { safeLine } from '../render/safe-text.js';
 import { divergent } from '../watch/state.js';
+import { checkConflicts, type ConflictCheck } from '../status/conflicts.js';
+import { applyConflicts, conflictLines } from '../status/conflict-verdict.js';
 
 /** What `pgduplex status` was asked for. */
 export interface StatusOptions extends Thresholds {
@@ -28,14 +30,18 @@ export async function statusCommand(o: StatusOptions): Promise<number> {
       agents.call('local', watchGetAction, {}).catch(() => null),
     ]);
     const watch = kept?.database === o.database ? kept : null;
+    // PostgreSQL 18's conflict counters are a reason to compare the rows they name, not a verdict.
+    const conflicts: ConflictCheck | null = assessed.peer.reachable ? await checkConflicts(agents, o.database) : null;
+    const checked = conflicts ? applyConflicts(assessed, conflicts) : assessed;
     // Rows the watch found differing after the lag drained do not heal themselves: a healthy pair is degraded.
     const report =
-      assessed.verdict === 'healthy' && divergent(watch).length > 0
-        ? { ...assessed, verdict: 'degraded' as const }
-        : assessed;
+      checked.verdict === 'healthy' && divergent(watch).length > 0
+        ? { ...checked, verdict: 'degraded' as const }
+        : checked;
+    const extra = [...(conflicts ? conflictLines(conflicts) : []), ...renderWatch(watch)];
     const text = o.json
-      ? jsonText({ ...report, watch, checkedAt: new Date().toISOString() }, o.watch ? undefined : 2)
-      : `${renderStatus(safeDeep(report), c)}\n${renderWatch(watch).map(safeLine).join('\n')}`;
+      ? jsonText({ ...report, watch, conflicts, checkedAt: new Date().toISOString() }, o.watch ? undefined : 2)
+      : `${renderStatus(safeDeep(report), c)}\n${extra.map(safeLine).join('\n')}`;
     const clear = o.watch && !o.json && process.stdout.isTTY === true ? '\u001b[H\u001b[2J' : '';
     process.stdout.write(
       `${clear}${text}\n${o.watch && !o.json ? `\n(refreshing every ${o.intervalSeconds} s; Ctrl-C stops)\n` : ''}`,

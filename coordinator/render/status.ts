@@ -67,7 +67,8 @@ export function renderStatus(r: StatusReport, c: Palette, now = Date.now()): str
   if (!r.peer.reachable)
     out.push(`peer ${r.peer.node}: ${c.yellow(r.peer.problem ?? 'unreachable')}; only ${r.node}'s side is known`);
   for (const d of r.directions) {
-    out.push('', `${c.bold(`${d.from} → ${d.to}`)}  ${word(d.verdict, c)}`);
+    const shown = d.diverging ? `${word(d.verdict, c)}, ${c.yellow('DIVERGING')}` : word(d.verdict, c);
+    out.push('', `${c.bold(`${d.from} → ${d.to}`)}  ${shown}`);
     for (const l of facts(d, now)) out.push(`  ${l}`);
     for (const p of d.problems) out.push(`  ${p.verdict === 'broken' ? c.red('!') : c.yellow('!')} ${p.text}`);
     d.remedies.forEach((m, i) => {

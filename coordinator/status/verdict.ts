@@ -56,6 +56,8 @@ export interface DirectionStatus {
   };
   problems: Array<{ verdict: Verdict; text: string }>;
   remedies: Remedy[];
+  /** True when a row a conflict named differs on the two nodes after the lag drained (PostgreSQL 18+). */
+  diverging?: boolean;
 }
 
 /** What `pgduplex status` prints (and `--json` carries). */

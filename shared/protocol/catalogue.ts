@@ -22,6 +22,7 @@ import * as repl from './replication-actions.js';
 import * as migrate from './migrate.js';
 import { rowsPushChange, rowsTakeChange, tablesSliceAction } from './rows.js';
 import { watchGetAction, watchRecordAction } from './watch.js';
+import { conflictsAdvanceAction, conflictsReadAction, rowsByKeyAction } from './conflicts.js';
 
 /** Every journaled change, in the order setup first makes them. */
 export const CHANGES: readonly ChangeDescriptor[] = [
@@ -90,6 +91,9 @@ export const ACTIONS: readonly ActionDescriptor[] = [
   migrate.subscriptionRefreshAction,
   watchGetAction,
   watchRecordAction,
+  conflictsReadAction,
+  conflictsAdvanceAction,
+  rowsByKeyAction,
 ];
 
 /** The change a journal entry was made by, under its name or one it had in an earlier version. */

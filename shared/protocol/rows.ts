@@ -5,7 +5,7 @@ import { plainIdentifier as ident } from './identifier.js';
 import { firstRefusal, pairDatabase, pairSchema, type PeerRule } from './peer-policy.js';
 
 /** Only the pair's database and schema: the same reach the peer has through replication itself. */
-const rowsOfPair: PeerRule<{ database: string; schema: string }> = (p, pair) =>
+export const rowsOfPair: PeerRule<{ database: string; schema: string }> = (p, pair) =>
   firstRefusal(pairDatabase('database', p.database, pair), pairSchema('schema', p.schema, pair));
 
 /**
@@ -41,7 +41,9 @@ export const takenKeys = (p: {
   arrive: readonly RowKey[];
 }) => [...p.overwrite.map((k) => k.key), ...p.remove.map((k) => k.key), ...p.arrive];
 
-const table = { database: ident, schema: ident, table: ident };
+/** One table of one database: the params every row action starts with. */
+export const tableParams = { database: ident, schema: ident, table: ident };
+const table = tableParams;
 
 /**
  * `tables.slice`: one primary-key range of a table (`after` < key ≤ `upTo`, at most `limit` rows in key order)
