@@ -21,6 +21,7 @@ import {
   UNGUARD_SQL,
 } from '../postgres/carry-sql.js';
 import { HOLD_NAME } from '../postgres/schema-model-sql.js';
+import { quoteIdent } from '../postgres/hba-names.js';
 import { plannedChange } from './change.js';
 import type { AgentServices } from './context.js';
 
@@ -54,8 +55,6 @@ export function takenFromLent(before: LendState, after: LendState): string[] {
     ];
   });
 }
-
-const quoted = (name: string) => `"${name.replace(/"/g, '""')}"`;
 
 /** The psql variables that name a carry's objects. */
 const objectVars = (schema: string, c: CarriedObjects) => ({
@@ -157,7 +156,7 @@ export const schemaCarryAction = (s: AgentServices) => {
       };
       const holds = p.hold.map(
         (h) =>
-          `CREATE TRIGGER ${HOLD_NAME} BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON ${p.schema}.${quoted(h)} ` +
+          `CREATE TRIGGER ${HOLD_NAME} BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON ${p.schema}.${quoteIdent(h)} ` +
           `FOR EACH STATEMENT EXECUTE FUNCTION ${p.schema}.${HOLD_NAME}();`,
       );
       try {

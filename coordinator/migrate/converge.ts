@@ -7,14 +7,13 @@ import {
 } from '../../shared/protocol/migrate.js';
 import type { Agents } from '../setup/agents.js';
 import type { Report } from '../setup/runner.js';
-import { drained, type PairSlots } from '../setup/settled.js';
+import { drained, pairSlots } from '../setup/settled.js';
 import { PUBLICATION, subscriptionName, type PairFacts } from '../setup/steps.js';
 import { planCarry, touchFromSummary, type CarryPlan } from './diff.js';
 import { identityFor } from './keys.js';
 import {
   carriesSinceHold,
   change,
-  drainedFrom,
   readNode,
   setSubscriptionEnabled,
   subscriptionOf,
@@ -51,11 +50,6 @@ export interface ConvergeResult {
   refused: string[];
   newTables: string[];
 }
-
-const pairSlots = (f: PairFacts): PairSlots => ({
-  onSource: subscriptionName(f.source.node),
-  onTarget: subscriptionName(f.target.node),
-});
 
 /** The plan from both nodes' models, named for the operator. */
 export const carryPlan = (f: PairFacts, s: NodeState, t: NodeState, owed: CarryPlan['touch'] = []): CarryPlan =>
@@ -175,7 +169,7 @@ export async function converge(c: ConvergeContext): Promise<ConvergeResult> {
   }
   if (!(subscriptionOf(t, f.source)?.enabled ?? true)) {
     // The target's rows written before it had the new columns must be on the source before its values are sent.
-    await drainedFrom(agents, f.target);
+    await drained(agents, f, pairSlots(f), 600_000, ['target']);
     for (const x of owed) {
       const r = await agents.call(
         f.source.side,

@@ -1,4 +1,5 @@
 import type { CarriedObjects, ColumnModel, SchemaModel, TableModel } from '../../shared/protocol/migrate.js';
+import { quoteIdent } from '../status/remedy.js';
 
 /** What carrying one node's schema to the other takes: the DDL in order, and what it cannot carry. */
 export interface CarryPlan {
@@ -18,9 +19,6 @@ export interface CarryPlan {
   refused: string[];
 }
 
-/** A name quoted as SQL writes it. */
-export const quoteName = (name: string): string => `"${name.replace(/"/g, '""')}"`;
-
 const unquote = (s: string): string => (s.startsWith('"') ? s.slice(1, -1).replace(/""/g, '"') : s);
 const REFERENCES = /REFERENCES (?:(?:\w+|"(?:[^"]|"")+")\.)?(\w+|"(?:[^"]|"")+")\(/;
 
@@ -32,7 +30,7 @@ export function referencedTable(def: string): string | undefined {
 
 /** A column as CREATE TABLE or ADD COLUMN writes it; `bare` leaves out its default and NOT NULL. */
 export function columnSql(c: ColumnModel, bare = false): string {
-  let s = `${quoteName(c.name)} ${c.type}`;
+  let s = `${quoteIdent(c.name)} ${c.type}`;
   if (c.generated === 's' && c.default !== null) s += ` GENERATED ALWAYS AS (${c.default}) STORED`;
   else if (c.identity !== '') s += ` GENERATED ${c.identity === 'a' ? 'ALWAYS' : 'BY DEFAULT'} AS IDENTITY`;
   else if (c.default !== null && !bare) s += ` DEFAULT ${c.default}`;
@@ -41,7 +39,7 @@ export function columnSql(c: ColumnModel, bare = false): string {
 }
 
 function identitySql(t: TableModel): string {
-  if (t.replicaIdentity === 'i' && t.identityIndex) return `USING INDEX ${quoteName(t.identityIndex)}`;
+  if (t.replicaIdentity === 'i' && t.identityIndex) return `USING INDEX ${quoteIdent(t.identityIndex)}`;
   return { f: 'FULL', n: 'NOTHING' }[t.replicaIdentity] ?? 'DEFAULT';
 }
 
@@ -62,7 +60,7 @@ export function planCarry(
   owed: CarryPlan['touch'] = [],
 ) {
   const S = source.schema;
-  const T = (name: string) => `${S}.${quoteName(name)}`;
+  const T = (name: string) => `${S}.${quoteIdent(name)}`;
   const p: CarryPlan = {
     statements: [],
     summary: [],
@@ -92,7 +90,9 @@ export function planCarry(
     const owner = q.ownedBy?.split('.')[0];
     if (owner === undefined || had.has(owner)) p.creates.sequences.push(q.name);
     if (q.ownedBy)
-      later.push(`ALTER SEQUENCE ${T(q.name)} OWNED BY ${T(owner!)}.${quoteName(q.ownedBy.slice(owner!.length + 1))};`);
+      later.push(
+        `ALTER SEQUENCE ${T(q.name)} OWNED BY ${T(owner!)}.${quoteIdent(q.ownedBy.slice(owner!.length + 1))};`,
+      );
   }
   for (const t of newTables) {
     p.statements.push(`CREATE TABLE ${T(t.name)} (${t.columns.map((c) => columnSql(c)).join(', ')});`);
@@ -124,14 +124,14 @@ export function planCarry(
           `add column ${t.name}.${c.name} ${c.type} (its default ${c.default} gives each node its own values: ` +
             `${names.source}'s are copied over)`,
         );
-        p.statements.push(`ALTER TABLE ${T(t.name)} ALTER COLUMN ${quoteName(c.name)} SET DEFAULT ${c.default};`);
+        p.statements.push(`ALTER TABLE ${T(t.name)} ALTER COLUMN ${quoteIdent(c.name)} SET DEFAULT ${c.default};`);
         const touched = p.touch.find((x) => x.table === t.name);
         if (touched) touched.columns.push(c.name);
         else p.touch.push({ table: t.name, columns: [c.name] });
         if (c.notNull) p.notNullLater.push({ table: t.name, column: c.name });
         continue;
       }
-      const col = `ALTER COLUMN ${quoteName(c.name)}`;
+      const col = `ALTER COLUMN ${quoteIdent(c.name)}`;
       if (o.identity !== c.identity || o.generated !== c.generated) {
         p.refused.push(`column ${t.name}.${c.name}: identity or generation differs; change it by hand on one node`);
         continue;
@@ -157,7 +157,7 @@ export function planCarry(
       p.refused.push(
         `column ${t.name}.${o.name} is on ${names.target} only (dropped or renamed on ${names.source}): not carried, ` +
           `since dropping it discards its values in every row of ${t.name} on ${names.target}; after checking, run ` +
-          `there: ALTER TABLE ${T(t.name)} DROP COLUMN ${quoteName(o.name)};`,
+          `there: ALTER TABLE ${T(t.name)} DROP COLUMN ${quoteIdent(o.name)};`,
       );
   }
   for (const t of target.tables.filter((x) => !has.has(x.name)))
@@ -172,7 +172,7 @@ export function planCarry(
   for (const k of target.constraints.filter((x) => !gone(x.table))) {
     const n = newCons.get(keyOf(k));
     if (!n || n.def !== k.def)
-      alter(k.table, `DROP CONSTRAINT ${quoteName(k.name)}`, `drop constraint ${k.name} on ${k.table}`);
+      alter(k.table, `DROP CONSTRAINT ${quoteIdent(k.name)}`, `drop constraint ${k.name} on ${k.table}`);
   }
   const oldIdx = new Map(target.indexes.map((i) => [keyOf(i), i]));
   const newIdx = new Map(source.indexes.map((i) => [keyOf(i), i]));
@@ -190,7 +190,7 @@ export function planCarry(
     const onOld = had.has(k.table);
     if (onOld && !o) p.creates.constraints.push({ table: k.table, name: k.name });
     if (onOld) lend.add(k.table);
-    const sql = `ALTER TABLE ${T(k.table)} ADD CONSTRAINT ${quoteName(k.name)} ${k.def};`;
+    const sql = `ALTER TABLE ${T(k.table)} ADD CONSTRAINT ${quoteIdent(k.name)} ${k.def};`;
     const words = `add constraint ${k.name} on ${k.table}: ${k.def}`;
     if (k.type === 'f') {
       const ref = referencedTable(k.def);

@@ -3,7 +3,7 @@ import { sequencesStatusAction } from '../../shared/protocol/replication-actions
 import type { Agents, Side } from '../setup/agents.js';
 import { pairFacts } from '../setup/gather.js';
 import type { Report } from '../setup/runner.js';
-import { drained } from '../setup/settled.js';
+import { drained, pairSlots } from '../setup/settled.js';
 import { atStep as setupStep } from '../setup/stage.js';
 import { sequenceSlots, subscriptionName, type PairFacts } from '../setup/steps.js';
 import { verifyPair, verified, type VerifyResult } from '../setup/verify.js';
@@ -95,7 +95,7 @@ async function preflight(agents: Agents, f: PairFacts, report: Report): Promise<
       hint: 'pgduplex status says what to do; migrate runs on a healthy pair (for schema drift: migrate --sync-schema)',
     });
   }
-  await drained(agents, f, { onSource: subscriptionName(f.source.node), onTarget: subscriptionName(f.target.node) });
+  await drained(agents, f, pairSlots(f));
   report('ok', `${f.source.node}+${f.target.node}`, 'preflight: both directions stream, lag drained, schemas equal');
 }
 
@@ -161,10 +161,9 @@ export async function migrate(agents: Agents, o: MigrateOptions): Promise<Migrat
   }
   const done = await atStep('carrying the schema', () => converge(ctx));
   for (const r of done.refused) o.report('REFUSED', f.target.node, r);
-  const slotsNow = { onSource: subscriptionName(f.source.node), onTarget: subscriptionName(f.target.node) };
   const published = (await readNode(agents, f, f.source)).snapshot.published;
   const excluded = published ? s.model.tables.map((x) => `public.${x.name}`).filter((x) => !published.includes(x)) : [];
-  const verify = await atStep('verify', () => verifyPair(agents, f, o.report, excluded, { settled: slotsNow }));
+  const verify = await atStep('verify', () => verifyPair(agents, f, o.report, excluded, { settled: pairSlots(f) }));
   return {
     plan,
     carried: done.carried,

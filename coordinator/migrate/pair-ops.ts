@@ -9,7 +9,7 @@ import {
   subscriptionChange,
   subscriptionStatusAction,
 } from '../../shared/protocol/replication-actions.js';
-import { compareLsn, type ReplicationSnapshot } from '../../shared/replication.js';
+import type { ReplicationSnapshot } from '../../shared/replication.js';
 import type { Agents } from '../setup/agents.js';
 import { runChange, type Report } from '../setup/runner.js';
 import { subscriptionStep, subscriptionName, type PairFacts } from '../setup/steps.js';
@@ -68,30 +68,6 @@ export async function change(agents: Agents, n: Node, action: string, params: un
     agents,
     { side: n.side, node: n.node, action, params },
     { dryRun: false, report, timeoutMs: 900_000 },
-  );
-}
-
-/** Waits until the slot on `n` (its peer's subscription reads it) has confirmed everything `n` had written. */
-export async function drainedFrom(agents: Agents, n: Node, limitMs = 600_000): Promise<void> {
-  const slot = subscriptionName(n.node);
-  const read = () => agents.call(n.side, replicationStatusAction, {});
-  const goal = (await read()).walLsn;
-  let at = '';
-  await poll(
-    async () => {
-      const c = (await read()).slots.find((x) => x.name === slot)?.confirmedFlushLsn ?? null;
-      at = c ?? 'nothing';
-      return c !== null && compareLsn(c, goal) >= 0 ? true : undefined;
-    },
-    {
-      timeoutMs: limitMs,
-      intervalMs: 250,
-      expired: () => {
-        throw new PgduplexError('TIMEOUT', `${slot} on ${n.node} did not confirm ${goal} within ${limitMs / 1000} s`, {
-          hint: `it confirmed ${at}; check that direction with pgduplex status, then re-run pgduplex migrate`,
-        });
-      },
-    },
   );
 }
 

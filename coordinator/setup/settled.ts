@@ -4,7 +4,7 @@ import { tablesChecksumAction } from '../../shared/protocol/data.js';
 import { replicationStatusAction } from '../../shared/protocol/replication-actions.js';
 import { compareLsn } from '../../shared/replication.js';
 import type { Agents } from './agents.js';
-import type { PairFacts } from './steps.js';
+import { subscriptionName, type PairFacts } from './steps.js';
 import { differingKeys, type DifferingKey } from './verify-sample.js';
 
 /** The slots that carry the pair's two directions now: on the source (the target reads it) and on the target. */
@@ -12,6 +12,12 @@ export interface PairSlots {
   readonly onSource: string;
   readonly onTarget: string;
 }
+
+/** The slots of a pair set up by pgduplex: each named after the node it is on (its peer's subscription reads it). */
+export const pairSlots = (f: PairFacts): PairSlots => ({
+  onSource: subscriptionName(f.source.node),
+  onTarget: subscriptionName(f.target.node),
+});
 
 /** A table whose difference outlasted every round: its rows per node and the keys that kept differing. */
 export interface SettledDifference {
@@ -31,14 +37,20 @@ export interface SettleLimits {
 
 const DEFAULTS: SettleLimits = { rounds: 4, maxTables: 20, maxKeys: 500, drainMs: 120_000 };
 
-/** Waits until each node's slot has confirmed everything its node had written when the wait began. */
-export async function drained(agents: Agents, f: PairFacts, slots: PairSlots, limitMs = DEFAULTS.drainMs) {
+/**
+ * Waits until each node's slot has confirmed everything its node had written when the wait began; `from` limits it to
+ * one direction (the other's subscription may be held).
+ */
+export async function drained(
+  agents: Agents,
+  f: PairFacts,
+  slots: PairSlots,
+  limitMs = DEFAULTS.drainMs,
+  from: ReadonlyArray<'source' | 'target'> = ['source', 'target'],
+) {
   const read = (n: PairFacts['source']) => agents.call(n.side, replicationStatusAction, {});
-  const [s0, t0] = await Promise.all([read(f.source), read(f.target)]);
-  const goal = [
-    { n: f.source, slot: slots.onSource, lsn: s0.walLsn },
-    { n: f.target, slot: slots.onTarget, lsn: t0.walLsn },
-  ];
+  const ends = { source: { n: f.source, slot: slots.onSource }, target: { n: f.target, slot: slots.onTarget } };
+  const goal = await Promise.all(from.map(async (k) => ({ ...ends[k], lsn: (await read(ends[k].n)).walLsn })));
   let at = '';
   await poll(
     async () => {

@@ -10,7 +10,7 @@ import type { Agents, Side } from '../setup/agents.js';
 import { pairFacts } from '../setup/gather.js';
 import { drained } from '../setup/settled.js';
 import { subscriptionName, type PairFacts } from '../setup/steps.js';
-import { pairSlots } from '../verify/table-compare.js';
+import { pairSlots } from '../setup/settled.js';
 import { parseKey } from './remedy.js';
 
 /** One row a conflict named that differs on the two nodes after the lag drained: the direction it arrived by. */

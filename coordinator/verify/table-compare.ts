@@ -1,8 +1,7 @@
 import { PgduplexError } from '../../shared/errors.js';
 import { tablesSliceAction } from '../../shared/protocol/rows.js';
-import { subscriptionName } from '../../shared/replication.js';
 import type { Agents } from '../setup/agents.js';
-import { drained } from '../setup/settled.js';
+import { drained, pairSlots } from '../setup/settled.js';
 import type { PairFacts } from '../setup/steps.js';
 import { differingRows, settledRows, walkSlices, type DifferingRow, type KeyRange, type SliceSum } from './slices.js';
 
@@ -38,12 +37,6 @@ export function parseTableName(text: string): TableName {
     });
   return { schema: m[1] ?? 'public', table: m[2] ?? '' };
 }
-
-/** The slots both directions read: what "the lag drained" waits on. */
-export const pairSlots = (f: PairFacts) => ({
-  onSource: subscriptionName(f.source.node),
-  onTarget: subscriptionName(f.target.node),
-});
 
 /**
  * The rows of `ranges` that differ the same way in two listings, each made after the lag between the nodes

@@ -7,7 +7,8 @@ import type { Report } from '../setup/runner.js';
 import type { PairFacts } from '../setup/steps.js';
 import { keptNode, planRepair, planSummary } from './repair-plan.js';
 import { howText, keyText } from './slices.js';
-import { compareTable, pairSlots, type CompareLimits, type TableCompare, type TableName } from './table-compare.js';
+import { pairSlots } from '../setup/settled.js';
+import { compareTable, type CompareLimits, type TableCompare, type TableName } from './table-compare.js';
 
 /** `--repair --keep NODE` and how it is confirmed. */
 export interface RepairOptions {
