@@ -21,6 +21,7 @@ import { attachPeerServer, PeerConnectionCounts } from './peer/ws-server.js';
 import { loadOrCreateIdentity } from './state/identity.js';
 import { Journal } from './state/journal.js';
 import { WatchStore } from './state/watch-store.js';
+import { ClusterFollow, followedCluster } from './state/cluster-follow.js';
 import { PairingWindow } from './state/pairing-window.js';
 import { TrustStore } from './state/trust-store.js';
 
@@ -35,14 +36,19 @@ export async function startAgent(config: AgentConfig, log: Logger): Promise<Runn
   const node = config.nodeName ?? hostname();
   const L = config.limits;
   const identity = await loadOrCreateIdentity(config.stateDir);
-  const [trust, window, watch] = await Promise.all([
+  const [trust, window, watch, follow] = await Promise.all([
     TrustStore.load(config.stateDir),
     PairingWindow.load(config.stateDir, { ttlMs: L.pairingTtlMs, maxFailures: L.pairingMaxFailures }),
     WatchStore.load(config.stateDir),
+    ClusterFollow.load(config.stateDir),
   ]);
+  // Read at each use: a pg-upgrade moves the node to its new cluster without a restart of the agent.
+  const cluster = () => followedCluster(config.postgresql, follow.get());
   const monitor = new HealthMonitor({
     nodeName: node,
-    postgresql: config.postgresql,
+    get postgresql() {
+      return cluster();
+    },
     cacheMs: L.healthCacheMs,
     probeTimeoutMs: L.psqlTimeoutMs,
     peerNode: () => trust.peer?.node,
@@ -59,7 +65,10 @@ export async function startAgent(config: AgentConfig, log: Logger): Promise<Runn
     window,
     journal: Journal.in(config.stateDir),
     watch,
-    postgresql: config.postgresql,
+    follow,
+    get postgresql() {
+      return cluster();
+    },
     limits: {
       toolTimeoutMs: L.toolTimeoutMs,
       peerBackupIntervalMs: L.peerBackupIntervalMs,

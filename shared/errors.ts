@@ -59,6 +59,8 @@ export const ERROR_CODES = [
   'NOT_SET_UP',
   'COMMAND_FAILED',
   'ROWS_CHANGED',
+  // pg_upgradecluster failed; the old cluster was brought back.
+  'PG_UPGRADE_FAILED',
   'INTERNAL',
 ] as const;
 

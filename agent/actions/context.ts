@@ -4,6 +4,7 @@ import type { PairingWindow } from '../state/pairing-window.js';
 import type { Journal } from '../state/journal.js';
 import type { TrustStore } from '../state/trust-store.js';
 import type { WatchStore } from '../state/watch-store.js';
+import type { ClusterFollow } from '../state/cluster-follow.js';
 
 /**
  * The one environment every action is a function of: the node's identity, the services that own its
@@ -18,8 +19,10 @@ export interface AgentServices {
   window: PairingWindow;
   firewall: PeerFirewall;
   journal: Journal;
-  /** The cluster agent.json names, if it names one. */
-  postgresql: { version: string; cluster: string } | undefined;
+  /** The cluster agent.json names, or the one a pg-upgrade moved this node to; read at each use. */
+  readonly postgresql: { version: string; cluster: string } | undefined;
+  /** Which cluster pg-upgrades moved this node to. */
+  follow: ClusterFollow;
   /** Limits from agent.json that actions need. */
   limits: {
     toolTimeoutMs: number;

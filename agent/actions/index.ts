@@ -1,3 +1,4 @@
+import { pgClusterDropAction, pgUpgradeActions } from './pg-upgrade.js';
 import { changeHandlers, journalHandlers, undoJournalEntry, type ChangeAction } from './change.js';
 import type { AgentServices } from './context.js';
 import { backupRestoreAction } from './backup-restore.js';
@@ -54,6 +55,7 @@ import { conflictHandlers } from './conflicts.js';
 
 /** Every action the agent knows, bound to its services. */
 export function buildRegistry(s: AgentServices): ActionRegistry {
+  const upgrade = pgUpgradeActions(s);
   const changes: ChangeAction[] = [
     firewallAction,
     monitoringFirewallAction,
@@ -79,7 +81,10 @@ export function buildRegistry(s: AgentServices): ActionRegistry {
     pgRoleAction,
     rowsTakeAction,
     rowsPushAction,
-  ].map((action) => erase(action(s)));
+    pgClusterDropAction,
+  ]
+    .map((action) => erase(action(s)))
+    .concat(erase(upgrade.change));
   const handlers: ActionHandler[] = [
     pingHandler(s),
     factsHandler(s),
@@ -110,6 +115,7 @@ export function buildRegistry(s: AgentServices): ActionRegistry {
     ...verifiedHandlers(s),
     ...watchHandlers(s),
     ...conflictHandlers(s),
+    upgrade.factsHandler,
   ].map(erase);
   for (const c of changes) handlers.push(...changeHandlers(c, s.journal, () => s.trust.peer?.fingerprint));
   handlers.push(...journalHandlers(changes, s.journal));

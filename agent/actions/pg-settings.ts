@@ -6,6 +6,7 @@ import { PgduplexError } from '../../shared/errors.js';
 import { containedPath } from '../files/contained.js';
 import { restoreFile, snapshotFile, writeFileAtomic, type FileSnapshot } from '../files/owned-file.js';
 import { resolveCluster, type Cluster } from '../postgres/cluster.js';
+import { followedCluster } from '../state/cluster-follow.js';
 import {
   blockRange,
   changedNames,
@@ -130,7 +131,7 @@ export const pgSettingsAction = (s: AgentServices) => {
       }
     },
     async undo(record) {
-      return undoSettings(record, opts, settle);
+      return undoSettings(followRecord(record, s), opts, settle);
     },
   });
   return {
@@ -160,6 +161,22 @@ async function write(c: Current, text: string | null): Promise<void> {
     });
   const pg = await lookupUser('postgres');
   return writeFileAtomic(c.target.path, text, { uid: pg.uid, gid: pg.gid, mode: 0o644 });
+}
+
+/** A record made on a cluster a pg-upgrade replaced speaks of the cluster the node serves now (teardown after it). */
+function followRecord(
+  record: z.output<typeof pgSettingsChange.record>,
+  s: AgentServices,
+): z.output<typeof pgSettingsChange.record> {
+  const was = { version: record.cluster.version, cluster: record.cluster.name };
+  const now = followedCluster(was, s.follow.get());
+  if (now === undefined || (now.version === was.version && now.cluster === was.cluster)) return record;
+  const from = `/etc/postgresql/${was.version}/${was.cluster}/`;
+  const to = `/etc/postgresql/${now.version}/${now.cluster}/`;
+  const path = record.snapshot.path.startsWith(from)
+    ? to + record.snapshot.path.slice(from.length)
+    : record.snapshot.path;
+  return { cluster: { version: now.version, name: now.cluster }, snapshot: { ...record.snapshot, path } };
 }
 
 /**

@@ -23,6 +23,9 @@ export function connectArgs(cluster: Cluster, database: string): string[] {
 /** Root of Debian's cluster configs; a parameter so tests can point at a fixture tree. */
 export const DEBIAN_CONF_ROOT = '/etc/postgresql';
 
+/** PostgreSQL's default port, the one FS PBX's .env (DB_PORT) names. */
+export const DEFAULT_PORT = 5432;
+
 /** Lists every cluster found under /etc/postgresql/<version>/<name>/postgresql.conf. */
 export async function listClusters(confRoot = DEBIAN_CONF_ROOT): Promise<Cluster[]> {
   const clusters: Cluster[] = [];
@@ -68,6 +71,10 @@ export async function resolveCluster(
       { hint: `found: ${describe(clusters)}; fix "postgresql" in agent.json` },
     );
   }
+  // Installing a newer major's packages creates an empty cluster beside the served one (on the next port), and
+  // pg_upgradecluster moves the old one off 5432: the one on the default port is what FS PBX connects to.
+  const onDefault = clusters.filter((c) => c.port === DEFAULT_PORT);
+  if (clusters.length > 1 && onDefault.length === 1) return onDefault[0]!;
   const [only, ...others] = clusters;
   if (only === undefined) {
     throw new PgduplexError('CLUSTER_NOT_FOUND', `no PostgreSQL cluster found under ${confRoot}`, {

@@ -20,6 +20,7 @@ import { journalListAction, journalUndoAction } from './journal.js';
 import * as pg from './postgres.js';
 import * as repl from './replication-actions.js';
 import * as migrate from './migrate.js';
+import { pgClusterDropChange, pgUpgradeChange, upgradeFactsAction } from './upgrade.js';
 import { rowsPushChange, rowsTakeChange, tablesSliceAction } from './rows.js';
 import { watchGetAction, watchRecordAction } from './watch.js';
 import { conflictsAdvanceAction, conflictsReadAction, rowsByKeyAction } from './conflicts.js';
@@ -50,6 +51,8 @@ export const CHANGES: readonly ChangeDescriptor[] = [
   monitoringFirewallChange,
   rowsTakeChange,
   rowsPushChange,
+  pgUpgradeChange,
+  pgClusterDropChange,
 ];
 
 /** Every other action: reads, and state changes that are not journaled (pairing, restarts, undo itself). */
@@ -94,6 +97,7 @@ export const ACTIONS: readonly ActionDescriptor[] = [
   conflictsReadAction,
   conflictsAdvanceAction,
   rowsByKeyAction,
+  upgradeFactsAction,
 ];
 
 /** The change a journal entry was made by, under its name or one it had in an earlier version. */

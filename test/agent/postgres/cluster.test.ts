@@ -42,14 +42,23 @@ describe('Debian cluster detection', () => {
   });
 
   it('refuses to guess between several clusters and says how to choose', async () => {
-    await cluster('16', 'main', 'port = 5432\n');
+    await cluster('16', 'main', 'port = 5434\n');
     await cluster('17', 'main', 'port = 5433\n');
     const err = await resolveCluster(undefined, root).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(PgduplexError);
     expect((err as PgduplexError).code).toBe('CLUSTER_AMBIGUOUS');
     expect((err as PgduplexError).message).toBe('several PostgreSQL clusters found: 17/main, 16/main');
     expect((err as PgduplexError).hint).toContain('"postgresql": {"version": "17", "cluster": "main"}');
-    expect((await resolveCluster({ version: '16', cluster: 'main' }, root)).port).toBe(5432);
+    expect((await resolveCluster({ version: '16', cluster: 'main' }, root)).port).toBe(5434);
+  });
+
+  it('serves the cluster on 5432 when a newer major was installed beside it, or after pg_upgradecluster', async () => {
+    await cluster('17', 'main', 'port = 5432\n');
+    await cluster('18', 'main', 'port = 5433\n');
+    expect((await resolveCluster(undefined, root)).version).toBe('17');
+    await cluster('17', 'main', 'port = 5433\n');
+    await cluster('18', 'main', 'port = 5432\n');
+    expect((await resolveCluster(undefined, root)).version).toBe('18');
   });
 
   it('names what exists when the configured cluster does not', async () => {

@@ -46,6 +46,8 @@ describe('the action catalogue', () => {
       'extensions',
       'foreign-access',
       'foreign-drop',
+      'pg-cluster-drop',
+      'pg-upgrade',
       'rows-push',
       'rows-take',
       'schema-carry',

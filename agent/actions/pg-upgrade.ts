@@ -1,0 +1,311 @@
+import { existsSync } from 'node:fs';
+import { statfs } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { execa } from 'execa';
+import { PgduplexError } from '../../shared/errors.js';
+import {
+  pgClusterDropChange,
+  pgUpgradeChange,
+  upgradeFactsAction,
+  type UpgradeFacts,
+} from '../../shared/protocol/upgrade.js';
+import { resolveCluster, type Cluster } from '../postgres/cluster.js';
+import { clusterViews, viewOnly } from '../postgres/cluster-views.js';
+import { queryJson } from '../postgres/psql.js';
+import { EMPTY_CLUSTER_SQL, UPGRADE_FACTS_SQL } from '../postgres/upgrade-facts-sql.js';
+import { carryFiles, repointPassfile } from '../postgres/upgrade-carry.js';
+import {
+  clusterTool,
+  logTail,
+  startUpgrade,
+  upgradeRunning,
+  waitUpgrade,
+  type RunFiles,
+} from '../postgres/upgrade-run.js';
+import { plannedChange } from './change.js';
+import type { AgentServices } from './context.js';
+import { defineHandler } from './registry.js';
+
+/** FS PBX's services that hold the database (calls, web, queue workers): the upgrade cuts them off for its length. */
+const PBX_SERVICES = /^(freeswitch|nginx|php[\d.]*-fpm|supervisor|cron)\.service$/;
+
+type Views = Awaited<ReturnType<typeof clusterViews>>;
+type Live = { sessions: UpgradeFacts['sessions']; slots: UpgradeFacts['slots'] } & {
+  subscriptions: UpgradeFacts['subscriptions'];
+  clusterBytes: number;
+};
+
+async function runningPbxServices(timeoutMs: number): Promise<string[]> {
+  const r = await execa('systemctl', ['list-units', '--type=service', '--state=running', '--no-legend', '--plain'], {
+    reject: false,
+    timeout: timeoutMs,
+  });
+  return (r.stdout ?? '')
+    .split('\n')
+    .map((l) => l.trim().split(/\s+/)[0] ?? '')
+    .filter((u) => PBX_SERVICES.test(u));
+}
+
+/** Where one node's upgrade runs keep their output and exit code (beside the agent's state). */
+export const runFiles = (stateDir: string, to: number): RunFiles => ({
+  log: join(stateDir, `pg-upgrade-${to}.log`),
+  rc: join(stateDir, `pg-upgrade-${to}.rc`),
+});
+
+/** `upgrade.facts` and `pg-upgrade`: the node's own major upgrade, asked for by its own operator only. */
+export function pgUpgradeActions(s: AgentServices) {
+  const timeoutMs = s.limits.toolTimeoutMs;
+  const served = async (views: Views) => {
+    const c = await resolveCluster(s.postgresql);
+    const view = views.find((v) => v.version === c.version && v.name === c.name);
+    if (!view) throw new PgduplexError('CLUSTER_NOT_FOUND', `cluster ${c.version}/${c.name} is not listed`);
+    return view;
+  };
+  const live = async (c: Cluster, running: boolean, database: string): Promise<Live> =>
+    running
+      ? queryJson<Live>(c, UPGRADE_FACTS_SQL, { timeoutMs, database })
+      : { sessions: [], slots: [], subscriptions: [], clusterBytes: 0 };
+
+  const facts = async (to: number, database: string): Promise<UpgradeFacts> => {
+    const views = await clusterViews(timeoutMs);
+    const current = await served(views);
+    const existingView = views.find((v) => v.version === String(to) && v.name === current.name);
+    const existing = existingView
+      ? {
+          running: existingView.running,
+          ...(existingView.running
+            ? await queryJson<{ databases: string[]; objects: number }>(existingView.c, EMPTY_CLUSTER_SQL, {
+                timeoutMs,
+              }).then((e) => ({ empty: e.databases.length === 0 && e.objects === 0, databases: e.databases }))
+            : { empty: null, databases: [] }),
+        }
+      : null;
+    const [l, disk, services, running] = await Promise.all([
+      live(current.c, current.running, database),
+      statfs(dirname(current.dataDir)),
+      runningPbxServices(timeoutMs),
+      upgradeRunning(timeoutMs),
+    ]);
+    const replaced = (s.follow.get()?.replaced ?? []).flatMap((r) =>
+      views.filter((v) => v.version === r.version && v.name === r.cluster).map(viewOnly),
+    );
+    return {
+      current: viewOnly(current),
+      clusters: views.map(viewOnly),
+      target: {
+        major: to,
+        installed: existsSync(`/usr/lib/postgresql/${to}/bin/pg_upgrade`),
+        packages: [`postgresql-${to}`, `postgresql-client-${to}`],
+        existing,
+      },
+      disk: { clusterBytes: l.clusterBytes, freeBytes: disk.bavail * disk.bsize },
+      sessions: l.sessions,
+      services,
+      slots: l.slots,
+      subscriptions: l.subscriptions,
+      running,
+      replaced,
+    };
+  };
+
+  const factsHandler = defineHandler({
+    descriptor: upgradeFactsAction,
+    run: ({ to, database }) => facts(to, database),
+  });
+  return { factsHandler, change: pgUpgradeChangeOf(s, facts) };
+}
+
+type Ref = { version: string; cluster: string };
+type UpgradeState = { phase: 'run' | 'finish'; from: Ref; to: Ref; link: boolean; dropEmpty: boolean };
+
+const refOf = (v: { version: string; name: string }): Ref => ({ version: v.version, cluster: v.name });
+const named = (r: Ref) => `${r.version}/${r.cluster}`;
+const gb = (bytes: number) => `${(bytes / 1024 ** 3).toFixed(1)} GB`;
+
+/** Why the plan cannot go on, with what to do; the facts checked here are the agent's own, whoever asks. */
+function refusal(f: UpgradeFacts, to: number, link: boolean, replaceEmpty: boolean): PgduplexError | undefined {
+  const from = f.current;
+  if (Number(from.version) > to)
+    return new PgduplexError('REFUSED', `this node runs PostgreSQL ${from.version}, newer than ${to}`, {
+      hint: 'pg-upgrade goes to a newer major only',
+    });
+  if (!f.target.installed)
+    return new PgduplexError('TOOL_MISSING', `PostgreSQL ${to} is not installed on this node`, {
+      hint: `install it first: apt-get install ${f.target.packages.join(' ')} (then re-run)`,
+    });
+  if (!from.running)
+    return new PgduplexError('PG_UNREACHABLE', `PostgreSQL ${named(refOf(from))} is not running`, {
+      hint: `start it (systemctl start postgresql@${from.version}-${from.name}); the upgrade starts from a running pair`,
+    });
+  const e = f.target.existing;
+  if (e && !(replaceEmpty && e.empty === true))
+    return new PgduplexError('REFUSED', `a cluster ${to}/${from.name} exists already${e.empty ? ' (empty)' : ''}`, {
+      hint: e.empty
+        ? `installing postgresql-${to} made it; pass --replace-empty to drop it (it holds no database) and upgrade`
+        : e.empty === null
+          ? `start it (pg_ctlcluster ${to} ${from.name} start) so pgduplex can check it is empty, or remove it`
+          : `it holds ${e.databases.join(', ')}: move them and remove it yourself (pg_dropcluster ${to} ${from.name})`,
+    });
+  if (!link && f.disk.freeBytes < f.disk.clusterBytes * 1.1 + 512 * 1024 ** 2)
+    return new PgduplexError(
+      'REFUSED',
+      `copy mode needs about ${gb(f.disk.clusterBytes * 1.1)} free beside ${from.dataDir}; ${gb(f.disk.freeBytes)} is`,
+      { hint: 'free space, or pass --link (fast, but no way back once the new cluster has started)' },
+    );
+  const lost = f.slots.filter((x) => x.walStatus === 'lost');
+  if (lost.length > 0)
+    return new PgduplexError('REPLICATION_BROKEN', `slot ${lost.map((x) => x.name).join(', ')} has lost its WAL`, {
+      hint: 'pg_upgrade carries only usable slots: repair the pair first (pgduplex status says how)',
+    });
+  const syncing = f.subscriptions.filter((x) => x.notReady > 0);
+  if (syncing.length > 0)
+    return new PgduplexError(
+      'REFUSED',
+      `subscription ${syncing[0]!.name} still copies ${syncing[0]!.notReady} tables`,
+      {
+        hint: 'wait until every table is ready (pgduplex status), then re-run',
+      },
+    );
+  return undefined;
+}
+
+/** The journaled change: plan from the facts, run pg_upgradecluster in its unit, carry pgduplex's part, follow. */
+function pgUpgradeChangeOf(s: AgentServices, facts: (to: number, database: string) => Promise<UpgradeFacts>) {
+  const timeoutMs = s.limits.toolTimeoutMs;
+  const database = () => s.pair.databases[0] ?? 'fusionpbx';
+  const cluster = async (r: Ref) => resolveCluster(r);
+  const finish = async (st: UpgradeState): Promise<string[]> => {
+    const [from, to] = await Promise.all([cluster(st.from), cluster(st.to)]);
+    const carried = await carryFiles(from, to);
+    if (carried.some((p) => p.endsWith('.conf')))
+      await clusterTool(['pg_ctlcluster', to.version, to.name, 'restart'], timeoutMs * 4);
+    for (const db of s.pair.databases) await repointPassfile(from, to, db, timeoutMs);
+    await s.follow.set(st.from, st.to);
+    return [
+      ...carried.map((p) => `copied ${p} from the old cluster`),
+      `this node serves ${named(st.to)} now; ${named(st.from)} ` +
+        (st.link ? 'is not usable any more (--link)' : 'stays, stopped, as the way back until pg-upgrade --finish'),
+    ];
+  };
+  return plannedChange(pgUpgradeChange, {
+    async plan({ to, link, replaceEmpty }) {
+      const f = await facts(to, database());
+      const follow = s.follow.get()?.to;
+      const target = { version: String(to), cluster: f.current.name };
+      const record = (from: Ref) => ({ from, to: target, link });
+      if (f.current.version === String(to)) {
+        // pg_upgradecluster finished (the new cluster is on 5432) but its follow-up did not: finish it.
+        const old = f.clusters.filter((c) => c.name === f.current.name && Number(c.version) < to).at(-1);
+        const finished = follow !== undefined && named(follow) === named(target);
+        if (finished || old === undefined) return { changes: [], record: record(target), state: null };
+        const st: UpgradeState = { phase: 'finish', from: refOf(old), to: target, link, dropEmpty: false };
+        return {
+          changes: [`finish the upgrade to ${named(target)}: carry pgduplex's files, serve it`],
+          record: record(st.from),
+          state: st,
+        };
+      }
+      const from = refOf(f.current);
+      const resuming = f.running;
+      const bad = resuming ? undefined : refusal(f, to, link, replaceEmpty);
+      if (bad) throw bad;
+      const dropEmpty = !resuming && f.target.existing !== null;
+      return {
+        changes: [
+          ...(resuming ? [`wait for the upgrade already under way (${'pgduplex-pg-upgrade.service'})`] : []),
+          ...(dropEmpty ? [`drop the empty cluster ${named(target)} that installing postgresql-${to} made`] : []),
+          `upgrade ${named(from)} to ${named(target)} with pg_upgradecluster ` +
+            (link
+              ? '--link (hard links: fast, no copy; the old cluster is not usable once the new one started)'
+              : `(copy: about ${gb(f.disk.clusterBytes)} more on disk; the old cluster stays, stopped, as the way back)`),
+          `keep the pair's slots, subscriptions and their progress; carry pgduplex's settings, pg_hba block and passfile`,
+          `serve ${named(target)} from now on`,
+        ],
+        record: record(from),
+        state: { phase: 'run', from, to: target, link, dropEmpty } satisfies UpgradeState,
+      };
+    },
+    async make({ state: st }, rollback, ctx) {
+      if (st === null) return;
+      if (st.phase === 'finish') return { notes: await finish(st) };
+      const files = runFiles(s.follow.dir, Number(st.to.version));
+      const tick = () => ctx?.progress(`pg_upgradecluster ${named(st.from)} -> ${named(st.to)} is running`);
+      if (!(await upgradeRunning(timeoutMs))) {
+        if (st.dropEmpty) {
+          await clusterTool(['pg_dropcluster', '--stop', st.to.version, st.to.cluster], timeoutMs * 4);
+          await rollback(async () => {
+            await clusterTool(['pg_createcluster', '--start', st.to.version, st.to.cluster], timeoutMs * 4);
+          });
+        }
+        await startUpgrade(await cluster(st.from), Number(st.to.version), st.link, files, timeoutMs);
+      }
+      const rc = await waitUpgrade(files, 6 * 3_600_000, tick);
+      if (rc !== 0) {
+        const tail = await logTail(files);
+        await bringBack(st, timeoutMs);
+        throw new PgduplexError(
+          'PG_UPGRADE_FAILED',
+          `pg_upgradecluster ${named(st.from)} -> ${st.to.version} failed (exit ${rc ?? 'none: it was killed'}); ` +
+            `${named(st.from)} runs again as before. Its last lines (all in ${files.log}):\n${tail}`,
+          { hint: 'fix what it names, then re-run pgduplex pg-upgrade' },
+        );
+      }
+      return { notes: [`pg_upgradecluster's output: ${files.log}`, ...(await finish(st))] };
+    },
+    async undo(r) {
+      throw new PgduplexError('REFUSED', `the upgrade ${named(r.from)} -> ${named(r.to)} is not undone by pgduplex`, {
+        hint: r.link
+          ? 'it was made with --link: the old cluster is gone; restore from a backup'
+          : `the old cluster ${named(r.from)} is kept, stopped: see the README (pg-upgrade, the way back)`,
+      });
+    },
+  });
+}
+
+/** After a failed run: the half-made new cluster goes, the old one runs again on its port, as before. */
+async function bringBack(st: UpgradeState, timeoutMs: number): Promise<void> {
+  const views = await clusterViews(timeoutMs);
+  const made = views.find((v) => v.version === st.to.version && v.name === st.to.cluster);
+  if (made) await clusterTool(['pg_dropcluster', '--stop', st.to.version, st.to.cluster], timeoutMs * 4);
+  const old = views.find((v) => v.version === st.from.version && v.name === st.from.cluster);
+  if (old && !old.running)
+    await clusterTool(['pg_ctlcluster', st.from.version, st.from.cluster, 'start'], timeoutMs * 4);
+}
+
+/** `pg-cluster-drop`: removes a stopped cluster an upgrade replaced (pg-upgrade --finish), never any other. */
+export const pgClusterDropAction = (s: AgentServices) => {
+  const timeoutMs = s.limits.toolTimeoutMs;
+  return plannedChange(pgClusterDropChange, {
+    async plan({ version, cluster }) {
+      const ref = { version, cluster };
+      const views = await clusterViews(timeoutMs);
+      const v = views.find((x) => x.version === version && x.name === cluster);
+      const record = { version, cluster, dataDir: v?.dataDir ?? '' };
+      if (!v) return { changes: [], record, state: null };
+      if (!(s.follow.get()?.replaced ?? []).some((r) => named(r) === named(ref)))
+        throw new PgduplexError('REFUSED', `${named(ref)} is not a cluster a pg-upgrade replaced here`, {
+          hint: 'pgduplex removes only the old cluster of its own upgrade; remove others yourself',
+        });
+      const now = await resolveCluster(s.postgresql);
+      if (now.version === version && now.name === cluster)
+        throw new PgduplexError('REFUSED', `${named(ref)} is the cluster this node serves`);
+      if (v.running)
+        throw new PgduplexError('REFUSED', `${named(ref)} is running`, {
+          hint: `stop it first (pg_ctlcluster ${version} ${cluster} stop) if nothing uses it`,
+        });
+      return {
+        changes: [`remove the old cluster ${named(ref)} and its data directory ${v.dataDir}`],
+        record,
+        state: v,
+      };
+    },
+    async make({ state }) {
+      if (state) await clusterTool(['pg_dropcluster', state.version, state.name], timeoutMs * 4);
+    },
+    async undo(r) {
+      throw new PgduplexError('REFUSED', `the removed cluster ${r.version}/${r.cluster} cannot be brought back`, {
+        hint: 'the backup pg-upgrade --finish took before it holds its data',
+      });
+    },
+  });
+};
