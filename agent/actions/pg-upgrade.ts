@@ -19,6 +19,7 @@ import {
   logTail,
   startUpgrade,
   upgradeRunning,
+  UPGRADE_UNIT,
   waitUpgrade,
   type RunFiles,
 } from '../postgres/upgrade-run.js';
@@ -135,7 +136,7 @@ function refusal(f: UpgradeFacts, to: number, link: boolean, replaceEmpty: boole
     });
   if (!from.running)
     return new PgduplexError('PG_UNREACHABLE', `PostgreSQL ${named(refOf(from))} is not running`, {
-      hint: `start it (systemctl start postgresql@${from.version}-${from.name}); the upgrade starts from a running pair`,
+      hint: `start it (systemctl start postgresql@${from.version}-${from.name}); an upgrade starts from a running pair`,
     });
   const e = f.target.existing;
   if (e && !(replaceEmpty && e.empty === true))
@@ -212,13 +213,14 @@ function pgUpgradeChangeOf(s: AgentServices, facts: (to: number, database: strin
       const dropEmpty = !resuming && f.target.existing !== null;
       return {
         changes: [
-          ...(resuming ? [`wait for the upgrade already under way (${'pgduplex-pg-upgrade.service'})`] : []),
+          ...(resuming ? [`wait for the upgrade already under way (${UPGRADE_UNIT}.service)`] : []),
           ...(dropEmpty ? [`drop the empty cluster ${named(target)} that installing postgresql-${to} made`] : []),
           `upgrade ${named(from)} to ${named(target)} with pg_upgradecluster ` +
             (link
               ? '--link (hard links: fast, no copy; the old cluster is not usable once the new one started)'
-              : `(copy: about ${gb(f.disk.clusterBytes)} more on disk; the old cluster stays, stopped, as the way back)`),
-          `keep the pair's slots, subscriptions and their progress; carry pgduplex's settings, pg_hba block and passfile`,
+              : `(copy: about ${gb(f.disk.clusterBytes)} more on disk; the old cluster stays, stopped: the way back)`),
+          `keep the pair's slots, subscriptions and their progress`,
+          `carry pgduplex's settings, pg_hba block and passfile to the new cluster`,
           `serve ${named(target)} from now on`,
         ],
         record: record(from),

@@ -8,7 +8,8 @@ select json_build_object(
   'slots', (select coalesce(json_agg(json_build_object('name', slot_name, 'walStatus', wal_status,
       'active', active) order by slot_name), '[]') from pg_replication_slots where slot_type = 'logical'),
   'subscriptions', (select coalesce(json_agg(json_build_object('name', s.subname, 'enabled', s.subenabled,
-      'notReady', (select count(*) from pg_subscription_rel r where r.srsubid = s.oid and r.srsubstate not in ('i', 'r')))
+      'notReady', (select count(*) from pg_subscription_rel r
+        where r.srsubid = s.oid and r.srsubstate not in ('i', 'r')))
       order by s.subname), '[]') from pg_subscription s),
   'clusterBytes', (select sum(pg_database_size(oid))::float8 from pg_database where datallowconn))`;
 
@@ -18,4 +19,5 @@ select json_build_object(
   'databases', (select coalesce(json_agg(datname order by datname), '[]') from pg_database
     where datname not in ('postgres', 'template0', 'template1')),
   'objects', (select count(*) from pg_class c join pg_namespace n on n.oid = c.relnamespace
-    where n.nspname not in ('pg_catalog', 'information_schema', 'pg_toast') and c.relkind in ('r', 'v', 'm', 'S', 'p')))`;
+    where n.nspname not in ('pg_catalog', 'information_schema', 'pg_toast')
+      and c.relkind in ('r', 'v', 'm', 'S', 'p')))`;
