@@ -12,6 +12,7 @@ import {
   changedNames,
   locateTarget,
   ourFileErrors,
+  readOwned,
   type SettingsTarget,
 } from '../postgres/settings-file.js';
 import {
@@ -66,8 +67,9 @@ export const pgSettingsAction = (s: AgentServices) => {
   };
 
   const action = plannedChange(pgSettingsChange, {
-    async plan({ settings }) {
+    async plan({ settings: given, merge }) {
       const c = await read();
+      const settings = merge ? new Map([...readOwned(c.target, c.snapshot.content).settings, ...given]) : given;
       checkAgainstServer(settings, c.state);
       const plan = planSettings(c.target, c.snapshot.content, settings, c.state);
       if (plan.overrides.length > 0) {

@@ -1,3 +1,4 @@
+import { validateSetting } from '../../shared/protocol/settings-spec.js';
 import { createInterface } from 'node:readline/promises';
 import { InvalidArgumentError } from 'commander';
 import { PgduplexError } from '../../shared/errors.js';
@@ -52,6 +53,13 @@ export function parseWalKeep(value: string): string {
   if (walKeepBytes(value) === undefined)
     throw new InvalidArgumentError('must be a size in MB, GB or TB such as 512MB or 10GB, at least 16MB');
   return value;
+}
+
+/** Why: idle_replication_slot_timeout as PostgreSQL reads it (30min, 2h, 1d); 0 is off, the default. */
+export function parseIdleSlotTimeout(value: string): string {
+  const checked = validateSetting('idle_replication_slot_timeout', value);
+  if (!checked.ok) throw new InvalidArgumentError('must be a time such as 30min, 12h or 2d (0: never)');
+  return checked.value;
 }
 
 /** A usage error of `pair`, with where to read more. */

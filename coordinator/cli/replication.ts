@@ -5,7 +5,7 @@ import { teardownCommand } from '../commands/teardown.js';
 import { watchCommand } from '../commands/watch.js';
 import { checkVerifyOptions, verifyCommand, verifyTableCommand } from '../commands/verify.js';
 import { PAIR_SETTINGS } from '../setup/steps.js';
-import { parseWalKeep, parseWhole, type CommandContext } from './parse.js';
+import { parseIdleSlotTimeout, parseWalKeep, parseWhole, type CommandContext } from './parse.js';
 
 /** `setup`, `teardown`, `verify`, `status`: replication of the pair's database, from either node. */
 export function addReplicationCommands(program: Command, { socket, setExit }: CommandContext): void {
@@ -53,6 +53,13 @@ export function addReplicationCommands(program: Command, { socket, setExit }: Co
         .default(PAIR_SETTINGS.max_slot_wal_keep_size)
         .argParser(parseWalKeep),
     )
+    .addOption(
+      new Option(
+        '--idle-slot-timeout <time>',
+        'PostgreSQL 18+: drop a slot its peer has not read for this long (e.g. 2d); off unless given, and ' +
+          'suspended on the serving node during pg-upgrade',
+      ).argParser(parseIdleSlotTimeout),
+    )
     .option('--json', 'print machine-readable JSON')
     .action(
       async (o: {
@@ -66,6 +73,7 @@ export function addReplicationCommands(program: Command, { socket, setExit }: Co
         replicaIdentityFull?: boolean;
         fullVerify?: boolean;
         maxSlotWalKeepSize: string;
+        idleSlotTimeout?: string;
         json?: boolean;
       }) => {
         setExit(
@@ -84,6 +92,7 @@ export function addReplicationCommands(program: Command, { socket, setExit }: Co
                 : undefined,
             fullVerify: o.fullVerify === true,
             maxSlotWalKeepSize: o.maxSlotWalKeepSize,
+            ...(o.idleSlotTimeout ? { idleSlotTimeout: o.idleSlotTimeout } : {}),
             json: o.json === true,
           }),
         );

@@ -18,6 +18,7 @@ export async function setupCommand(o: {
   keyless: KeylessRemedy;
   fullVerify: boolean;
   maxSlotWalKeepSize?: string;
+  idleSlotTimeout?: string;
   json: boolean;
 }): Promise<number> {
   const bar = o.json ? undefined : progressRenderer(process.stdout);

@@ -1,3 +1,4 @@
+import { PgduplexError } from '../../shared/errors.js';
 import type { Side } from './agents.js';
 import { accessConfirmation, adoptPhases } from './adopt-plan.js';
 import { bootstrapConfirmation, type Bootstrap, type Confirmation } from './bootstrap.js';
@@ -76,6 +77,7 @@ export interface SetupFacts {
 export interface PlanOptions {
   readonly keyless: KeylessRemedy;
   readonly maxSlotWalKeepSize?: string;
+  readonly idleSlotTimeout?: string;
   readonly fullVerify?: boolean;
 }
 
@@ -114,7 +116,18 @@ function configurePhases(facts: SetupFacts, o: PlanOptions): { phases: PlanPhase
     const wider = listenFor(facts.pre.pg[n.side].settings['listen_addresses'], n.address);
     if (wider) listen[n.side] = wider;
   }
-  const configure = configureSteps(f, listen, o.maxSlotWalKeepSize).map((s) =>
+  if (o.idleSlotTimeout !== undefined) {
+    const old = [f.source, f.target].find((n) => facts.pre.pg[n.side].serverVersionNum < 180000);
+    if (old)
+      throw new PgduplexError(
+        'USAGE',
+        `--idle-slot-timeout needs PostgreSQL 18 on both nodes; ${old.node} runs older`,
+        {
+          hint: 'leave it out (slots are then kept as long as max_slot_wal_keep_size allows)',
+        },
+      );
+  }
+  const configure = configureSteps(f, listen, o.maxSlotWalKeepSize, o.idleSlotTimeout).map((s) =>
     change(stepId('configure', s, s.action), s),
   );
   const when = { when: 'its pg-settings step needs a restart' };

@@ -21,6 +21,8 @@ export interface SetupOptions extends BootstrapOptions {
   fullVerify?: boolean;
   /** max_slot_wal_keep_size on both nodes (default PAIR_SETTINGS'). */
   maxSlotWalKeepSize?: string;
+  /** idle_replication_slot_timeout on both nodes (18+); off unless given. */
+  idleSlotTimeout?: string;
   /** Take over the replication FS PBX's script made (setup --adopt). */
   adopt?: boolean;
 }
@@ -37,6 +39,7 @@ export async function setup(agents: Agents, o: SetupOptions): Promise<SetupOutco
   const plan = planSetup(facts, {
     keyless: o.keyless,
     ...(o.maxSlotWalKeepSize ? { maxSlotWalKeepSize: o.maxSlotWalKeepSize } : {}),
+    ...(o.idleSlotTimeout ? { idleSlotTimeout: o.idleSlotTimeout } : {}),
     ...(o.fullVerify ? { fullVerify: true } : {}),
   });
   if (o.dryRun) return { plan: await preview(agents, plan, o.report) };

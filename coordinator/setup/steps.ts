@@ -74,10 +74,14 @@ export function configureSteps(
   f: PairFacts,
   listen: Partial<Record<Side, string>> = {},
   walKeep: string = PAIR_SETTINGS.max_slot_wal_keep_size,
+  idleSlotTimeout?: string,
 ): ChangeStep[] {
   return [f.source, f.target].flatMap((n) => {
     const other = n === f.source ? f.target : f.source;
-    const extra = listen[n.side] ? { listen_addresses: listen[n.side] } : {};
+    const extra = {
+      ...(listen[n.side] ? { listen_addresses: listen[n.side] } : {}),
+      ...(idleSlotTimeout ? { idle_replication_slot_timeout: idleSlotTimeout } : {}),
+    };
     return [
       {
         side: n.side,

@@ -25,6 +25,7 @@ export function upgradeWords(
       : `on ${here} these lose the database for the upgrade (stop them first, calls go to ${peer}): ${cut.join('; ')}`,
     `disk: the cluster holds ${gb(facts.disk.clusterBytes)}, ${gb(facts.disk.freeBytes)} free; ` +
       (o.link ? '--link needs almost none' : 'copy mode needs about as much again'),
+    `${peer}'s idle_replication_slot_timeout, if set, is 0 for the length of the upgrade (${here}'s slot stays)`,
     'wait until both directions have drained',
     ...agentSteps.map((s) => `${here}: ${s}`),
     `both directions stream again from where they stopped (nothing copied again); what ${peer} took meanwhile arrives`,

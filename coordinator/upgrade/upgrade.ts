@@ -1,6 +1,9 @@
 import { PgduplexError } from '../../shared/errors.js';
 import { poll } from '../../shared/poll.js';
 import { backupChange } from '../../shared/protocol/data.js';
+import { factsAction } from '../../shared/protocol/facts.js';
+import { journalUndoAction } from '../../shared/protocol/journal.js';
+import { pgSettingsChange } from '../../shared/protocol/postgres.js';
 import { replicationStatusAction } from '../../shared/protocol/replication-actions.js';
 import { pgClusterDropChange, upgradeFactsAction, type UpgradeFacts } from '../../shared/protocol/upgrade.js';
 import type { Agents } from '../setup/agents.js';
@@ -76,6 +79,22 @@ async function streamingAgain(agents: Agents, f: PairFacts, limitMs: number, rep
   report('ok', `${f.source.node}+${f.target.node}`, 'both directions stream again');
 }
 
+/**
+ * idle_replication_slot_timeout (18+) on the serving node would drop the slot this node reads while it is down for
+ * the upgrade: it is set to 0 there (journaled) for the length of the upgrade. Answers the journal id to undo.
+ */
+async function suspendIdleTimeout(agents: Agents, f: PairFacts, report: Report): Promise<string | undefined> {
+  const facts = await agents.call(f.target.side, factsAction, {});
+  const value = facts.postgresql.ready ? facts.postgresql.settings['idle_replication_slot_timeout']?.value : undefined;
+  if (value === undefined || value === '0') return undefined;
+  const r = await agents.call(f.target.side, pgSettingsChange.apply, {
+    settings: { idle_replication_slot_timeout: '0' },
+    merge: true,
+  });
+  report('changed', f.target.node, `idle_replication_slot_timeout ${value} -> 0 while ${f.source.node} is upgraded`);
+  return r.journalId;
+}
+
 /** Binary transfer only between equal majors: after an upgrade that made them differ, both subscriptions stop it. */
 async function binaryForMajors(agents: Agents, f: PairFacts, report: Report): Promise<void> {
   const [s, t] = await Promise.all(
@@ -123,8 +142,15 @@ export async function pgUpgrade(agents: Agents, o: UpgradeOptions): Promise<Upgr
     await atStep('draining', () => drained(agents, f, pairSlots(f)));
     o.report('ok', `${f.source.node}+${f.target.node}`, 'both directions drained');
   }
+  const suspended = await atStep('suspending idle_replication_slot_timeout', () =>
+    suspendIdleTimeout(agents, f, o.report),
+  );
   await runChange(agents, step, { dryRun: false, report: o.report, timeoutMs: 6 * 3_600_000 });
   await atStep('streaming again', () => streamingAgain(agents, f, o.streamLimitMs ?? 600_000, o.report));
+  if (suspended !== undefined) {
+    await agents.call(f.target.side, journalUndoAction, { id: suspended });
+    o.report('changed', f.target.node, 'idle_replication_slot_timeout restored');
+  }
   await atStep('subscriptions', () => binaryForMajors(agents, f, o.report));
   await atStep('catching up', () => drained(agents, f, pairSlots(f), 1_800_000));
   o.report('ok', `${f.source.node}+${f.target.node}`, `what ${f.target.node} took meanwhile has arrived here`);

@@ -12,6 +12,7 @@ export const REPLICATION_SETTINGS = [
   'max_logical_replication_workers',
   'max_sync_workers_per_subscription',
   'max_slot_wal_keep_size',
+  'idle_replication_slot_timeout',
   'track_commit_timestamp',
   'listen_addresses',
   'password_encryption',

@@ -53,6 +53,8 @@ const pgSettingsParams = z.strictObject({
           ),
       ),
   ),
+  /** Keep the other settings pgduplex set and change only these (pg-upgrade's suspension of one setting). */
+  merge: z.boolean().optional(),
 });
 
 /** `pg-settings`: pgduplex's drop-in holds exactly these settings; undo puts the file back as it was. */
