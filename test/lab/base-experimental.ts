@@ -42,6 +42,7 @@ export async function installExperimental(root: string, flavor: BaseFlavor, log:
       ...flavor.experimental.map((p) => `${p}/experimental`),
       ...(flavor.pinned?.packages.map((p) => `${p}/${flavor.pinned?.suite}`) ?? []),
     ];
+    if (flavor.pinned) await chroot(root, [...APT, 'install', '-y', ...flavor.pinned.first], log);
     if (pinned.length > 0) await chroot(root, [...APT, 'install', '-y', ...pinned], log);
     for (const c of flavor.cached ?? []) {
       mkdirSync(`${root}${c.dir}/partial`, { recursive: true, mode: 0o755 });

@@ -37,7 +37,11 @@ describe('lab bases per PostgreSQL major', () => {
     const f = flavorOf('17+');
     expect(f).toMatchObject({ key: '17+', pg: 17, suite: 'sid', experimental: [], unifiedCgroup: true });
     expect(f.packages.filter((p) => p.startsWith('postgresql'))).toEqual([]);
-    expect(f.pinned).toEqual({ suite: 'trixie', packages: ['postgresql-17', 'postgresql-client-17'] });
+    expect(f.pinned).toEqual({
+      suite: 'trixie',
+      packages: ['postgresql-17', 'postgresql-client-17'],
+      first: ['postgresql-common', 'postgresql-client-common'],
+    });
     expect(f.cached).toEqual([
       { major: 18, packages: ['postgresql-18', 'postgresql-client-18'], dir: `${CACHED_DEBS_DIR}/18` },
       {

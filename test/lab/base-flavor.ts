@@ -69,8 +69,11 @@ export interface BaseFlavor {
   experimental: readonly string[];
   /** sid's systemd (>= 258) refuses a cgroup-v1 host unless nspawn gives it the unified hierarchy. */
   unifiedCgroup: boolean;
-  /** Installed afterwards from another suite (its source added, each package pinned `pkg/suite`), or none. */
-  pinned?: { suite: string; packages: readonly string[] };
+  /**
+   * Installed afterwards from another suite (its source added, each package pinned `pkg/suite`), or none; `first`
+   * is installed unpinned just before (apt 3's solver finds no way to trixie's 17 on a bare sid without it).
+   */
+  pinned?: { suite: string; packages: readonly string[]; first: readonly string[] };
   /** Majors whose .debs the base holds, downloaded only (apt-get install --download-only), or none. */
   cached?: readonly CachedMajor[];
 }
@@ -104,7 +107,11 @@ const FLAVORS: Record<LabFlavor, BaseFlavor> = {
     packages: withPg(null),
     experimental: [],
     unifiedCgroup: true,
-    pinned: { suite: 'trixie', packages: ['postgresql-17', 'postgresql-client-17'] },
+    pinned: {
+      suite: 'trixie',
+      packages: ['postgresql-17', 'postgresql-client-17'],
+      first: ['postgresql-common', 'postgresql-client-common'],
+    },
     cached: [
       { major: 18, packages: ['postgresql-18', 'postgresql-client-18'], dir: `${CACHED_DEBS_DIR}/18` },
       { major: 19, packages: PG19.map((p) => `${p}/experimental`), dir: `${CACHED_DEBS_DIR}/19` },

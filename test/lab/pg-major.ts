@@ -8,9 +8,9 @@ import { labFlavor } from './state.js';
 /**
  * Why: the in-place major upgrade starts where an operator has run `apt-get install postgresql-18`; the lab has no
  * network, so apt installs the .debs the base downloaded (its archive directory pointed at them, --no-download,
- * recommends off as they were when downloaded). postgresql-common's postinst then creates and starts cluster
- * `<major>/main` (on the next free port, 5433) since none of that major exists: the operator's experience, kept.
- * Returns apt's output.
+ * recommends off as they were when downloaded). postgresql-common's postinst creates no `<major>/main` here, since
+ * cluster 17/main exists (it does so only on a host without any cluster): the node keeps its one cluster, as an
+ * operator's does. Returns apt's output.
  */
 export async function installPgMajor(node: NodeName, major: number): Promise<string> {
   const flavor = flavorOf(labFlavor(node));
