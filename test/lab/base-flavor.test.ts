@@ -5,14 +5,24 @@ import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
 import type { PairResult } from '../coordinator/versions/describe-pair.js';
 import { recordPair } from '../coordinator/versions/results.js';
-import { PG_MAJORS, baseHash, basePath, currentBasePaths, flavorOf } from './base-flavor.js';
+import {
+  CACHED_DEBS_DIR,
+  LAB_FLAVORS,
+  PG_MAJORS,
+  baseHash,
+  basePath,
+  currentBasePaths,
+  flavorOf,
+  parseFlavor,
+} from './base-flavor.js';
 
 // The lab's per-major bases and `lab up --pg`, without booting anything.
 describe('lab bases per PostgreSQL major', () => {
   it("keeps 17's cache key (the trixie base every lab already has), and gives each major its own", () => {
     expect(baseHash(17)).toBe('c8eadf99fcd9737a');
-    expect(new Set(PG_MAJORS.map((v) => baseHash(v))).size).toBe(PG_MAJORS.length);
-    expect(currentBasePaths()).toEqual(PG_MAJORS.map((v) => basePath(v)));
+    expect(new Set(LAB_FLAVORS.map((v) => baseHash(v))).size).toBe(LAB_FLAVORS.length);
+    expect(currentBasePaths()).toEqual(LAB_FLAVORS.map((v) => basePath(v)));
+    expect(LAB_FLAVORS).toEqual([...PG_MAJORS, '17+']);
   });
 
   it('builds 18 from sid and 19 from sid with the server from experimental, sid ones on the unified hierarchy', () => {
@@ -23,13 +33,39 @@ describe('lab bases per PostgreSQL major', () => {
     expect(flavorOf(19).experimental).toEqual(['postgresql-19', 'postgresql-client-19', 'libpq5']);
   });
 
-  it('refuses a major it has no base for, naming the ones it has', () => {
-    expect(() => flavorOf(16)).toThrow('no lab base for PostgreSQL 16 (the lab has 17, 18, 19)');
+  it("17+ runs trixie's 17 on sid and holds 18 (sid) and 19 (experimental) downloaded, each in a directory", () => {
+    const f = flavorOf('17+');
+    expect(f).toMatchObject({ key: '17+', pg: 17, suite: 'sid', experimental: [], unifiedCgroup: true });
+    expect(f.packages.filter((p) => p.startsWith('postgresql'))).toEqual([]);
+    expect(f.pinned).toEqual({
+      suite: 'trixie',
+      packages: ['postgresql-17', 'postgresql-client-17'],
+      first: ['postgresql-common', 'postgresql-client-common'],
+    });
+    expect(f.cached).toEqual([
+      { major: 18, packages: ['postgresql-18', 'postgresql-client-18'], dir: `${CACHED_DEBS_DIR}/18` },
+      {
+        major: 19,
+        packages: ['postgresql-19/experimental', 'postgresql-client-19/experimental', 'libpq5/experimental'],
+        dir: `${CACHED_DEBS_DIR}/19`,
+      },
+    ]);
+    for (const v of PG_MAJORS) expect([flavorOf(v).key, flavorOf(v).pg, flavorOf(v).cached]).toEqual([v, v, undefined]);
+  });
+
+  it('parses a flavor named as text: majors as numbers, 17+ as itself, anything else null', () => {
+    expect(['17', '18', '19', '17+'].map(parseFlavor)).toEqual([17, 18, 19, '17+']);
+    expect(['16', '18+', '', ' 17'].map(parseFlavor)).toEqual([null, null, null, null]);
+  });
+
+  it('refuses a flavor it has no base for, naming the ones it has', () => {
+    expect(() => flavorOf(16)).toThrow('no lab base for PostgreSQL 16 (the lab has 17, 18, 19, 17+)');
   });
 
   it('lab up --pg refuses what is not a=MAJOR,b=MAJOR of a known major with a usage error (exit 2)', async () => {
     for (const [arg, msg] of [
-      ['a=16', '"a=16" is not a=MAJOR or b=MAJOR with MAJOR one of 17, 18, 19'],
+      ['a=16', '"a=16" is not a=MAJOR or b=MAJOR with MAJOR one of 17, 18, 19, 17+'],
+      ['b=18+', '"b=18+" is not a=MAJOR'],
       ['c=17', '"c=17" is not a=MAJOR'],
       ['a=17,a=18', 'node a given twice'],
     ] as const) {

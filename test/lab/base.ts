@@ -1,4 +1,4 @@
-// Cached base rootfs per PostgreSQL major (trixie for 17, sid for 18 and 19), keyed on its package list; built
+// Cached base rootfs per flavor (trixie for 17, sid for 18, 19 and 17+), keyed on its package list; built
 // atomically (temp dir + rename) under a host-wide flock, since every lab (any PGDX_LAB_ID) shares them read-only.
 import { existsSync, mkdirSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
 import {
@@ -9,7 +9,7 @@ import {
   basePath,
   currentBasePaths,
   flavorOf,
-  type PgMajor,
+  type LabFlavor,
 } from './base-flavor.js';
 import { installExperimental } from './base-experimental.js';
 import { runToLog } from './build-log.js';
@@ -53,7 +53,7 @@ async function pruneOtherBases(): Promise<void> {
   }
 }
 
-async function debootstrap(pg: PgMajor, tmp: string, log: string): Promise<void> {
+async function debootstrap(pg: LabFlavor, tmp: string, log: string): Promise<void> {
   const f = flavorOf(pg);
   const argv = ['debootstrap', '--variant=minbase', `--include=${f.packages.join(',')}`, f.suite, tmp, MIRROR];
   writeFileSync(log, ''); // each build starts its log afresh
@@ -64,7 +64,7 @@ async function debootstrap(pg: PgMajor, tmp: string, log: string): Promise<void>
  * Why: nodes share one read-only lower layer; build it once (~1 min), then reuse it. Concurrent
  * labs serialize on a flock here: the second one waits for the first one's build and reuses it.
  */
-export async function ensureBase(pg: PgMajor = DEFAULT_PG_MAJOR): Promise<string> {
+export async function ensureBase(pg: LabFlavor = DEFAULT_PG_MAJOR): Promise<string> {
   mkdirSync(PATHS.cacheDir, { recursive: true, mode: 0o755 });
   // A finished base needs no lock (no lab waits behind another one's build of another major); pruning never
   // removes a current base, so this check is as safe as the one under the lock.
@@ -72,7 +72,7 @@ export async function ensureBase(pg: PgMajor = DEFAULT_PG_MAJOR): Promise<string
   return withFileLock(`${PATHS.cacheDir}/.lock`, 'base rootfs', () => ensureBaseLocked(pg));
 }
 
-async function ensureBaseLocked(pg: PgMajor): Promise<string> {
+async function ensureBaseLocked(pg: LabFlavor): Promise<string> {
   const final = basePath(pg);
   const f = flavorOf(pg);
   await clearStaleBuilds();
@@ -81,7 +81,7 @@ async function ensureBaseLocked(pg: PgMajor): Promise<string> {
   const log = `${PATHS.cacheDir}/build-${baseHash(pg)}.log`;
   await removeTree(tmp);
   mkdirSync(tmp, { mode: 0o755 });
-  say(`building the PostgreSQL ${pg} base rootfs (a few minutes)… debootstrap ${f.suite} into ${tmp} (log: ${log})`);
+  say(`building the PostgreSQL ${f.key} base rootfs (a few minutes)… debootstrap ${f.suite} into ${tmp} (log: ${log})`);
   const started = Date.now();
   try {
     await debootstrap(pg, tmp, log);
@@ -92,7 +92,7 @@ async function ensureBaseLocked(pg: PgMajor): Promise<string> {
     mkdirSync(`${tmp}/var/cache/apt/archives/partial`, { recursive: true });
     writeFileSync(
       `${tmp}/${MARKER}`,
-      `${JSON.stringify({ hash: baseHash(pg), packages: f.packages, experimental: f.experimental, version: PROVISION_VERSION })}\n`,
+      `${JSON.stringify({ hash: baseHash(pg), packages: f.packages, experimental: f.experimental, pinned: f.pinned, cached: f.cached, version: PROVISION_VERSION })}\n`,
     );
   } catch (err) {
     await removeTree(tmp).catch(() => undefined);

@@ -3,7 +3,7 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
-import type { PgMajor } from './base-flavor.js';
+import type { LabFlavor } from './base-flavor.js';
 import type { NodeName } from './constants.js';
 import { LabError } from './errors.js';
 import { parseLabId } from './labid.js';
@@ -26,7 +26,8 @@ const USAGE = `usage: npm run lab -- <command>
   up [--deb PATH] [--no-build] [--pg a=17,b=18]
                                  build the .deb (npm run package), boot nodes a and b, install it
                                  (--deb: install PATH instead, no build; --no-build: install nothing unless --deb;
-                                 --pg: PostgreSQL major per node, 17 (trixie), 18 (sid) or 19 (experimental); 17)
+                                 --pg: PostgreSQL major per node, 17 (trixie), 18 (sid) or 19 (experimental); 17;
+                                 17+: trixie's 17 on sid with the .debs of 18 and 19 cached for an offline install)
   down                           stop everything and remove namespaces, mounts, node directories
   status [--json]                show what is up
   shell a|b                      interactive login shell inside a node
@@ -43,18 +44,18 @@ function parseNode(word: string | undefined): NodeName {
   throw new UsageError(word === undefined ? 'missing node name (a or b)' : `unknown node "${word}" (expected a or b)`);
 }
 
-/** `a=17,b=18` (either node may be left out: 17) to the per-node majors labUp takes. */
-function parseVersions(word: string | undefined, majors: readonly number[]): Partial<Record<NodeName, PgMajor>> {
+/** `a=17,b=18` or `a=17+` (either node may be left out: 17) to the per-node flavors labUp takes. */
+function parseVersions(L: Lab, word: string | undefined): Partial<Record<NodeName, LabFlavor>> {
   if (word === undefined) throw new UsageError('--pg needs a=MAJOR,b=MAJOR (e.g. a=17,b=18)');
-  const out: Partial<Record<NodeName, PgMajor>> = {};
+  const out: Partial<Record<NodeName, LabFlavor>> = {};
   for (const part of word.split(',')) {
-    const m = /^([ab])=(\d+)$/.exec(part);
-    const v = Number(m?.[2]);
-    if (m === null || !majors.includes(v))
-      throw new UsageError(`--pg: "${part}" is not a=MAJOR or b=MAJOR with MAJOR one of ${majors.join(', ')}`);
+    const m = /^([ab])=(.*)$/.exec(part);
+    const v = m === null ? null : L.parseFlavor(m[2] ?? '');
+    if (m === null || v === null)
+      throw new UsageError(`--pg: "${part}" is not a=MAJOR or b=MAJOR with MAJOR one of ${L.LAB_FLAVORS.join(', ')}`);
     const node = m[1] as NodeName;
     if (out[node] !== undefined) throw new UsageError(`--pg: node ${node} given twice`);
-    out[node] = v as PgMajor;
+    out[node] = v;
   }
   return out;
 }
@@ -89,14 +90,14 @@ async function up(L: Lab, args: string[]): Promise<void> {
   const { LAB, NODE_NAMES } = L;
   let deb: string | undefined;
   let build = true;
-  let versions: Partial<Record<NodeName, PgMajor>> = {};
+  let versions: Partial<Record<NodeName, LabFlavor>> = {};
   for (let i = 0; i < args.length; i++) {
     const a = args[i];
     if (a === '--no-build') build = false;
     else if (a === '--deb') {
       deb = args[++i];
       if (deb === undefined) throw new UsageError('--deb needs a path');
-    } else if (a === '--pg') versions = parseVersions(args[++i], L.PG_MAJORS);
+    } else if (a === '--pg') versions = parseVersions(L, args[++i]);
     else throw new UsageError(`unknown option for up: ${a}`);
   }
   L.ensureRoot();
@@ -108,7 +109,9 @@ async function up(L: Lab, args: string[]): Promise<void> {
   for (const n of NODE_NAMES) {
     const s = state.nodes[n];
     const where = `${LAB.nodes[n].ipv4} ${LAB.nodes[n].ipv6}`;
-    console.log(`  node ${n}: ${where}  PostgreSQL ${s?.pg ?? '?'}  systemd pid ${s?.pid ?? '?'}`);
+    console.log(
+      `  node ${n}: ${where}  PostgreSQL ${s?.pg ?? '?'}${s?.flavor === '17+' ? ' (17+)' : ''}  systemd pid ${s?.pid ?? '?'}`,
+    );
   }
   console.log(`  outsider x: ${LAB.outsider.ipv4} ${LAB.outsider.ipv6}  (ip netns exec ${LAB.outsider.netns} …)`);
   console.log(deb === undefined ? '  no .deb installed' : `  installed ${deb} on a and b`);

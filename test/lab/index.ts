@@ -5,5 +5,6 @@ export { nodeExec, outsiderExec, nodePid, type ExecOptions } from './exec.js';
 export { installDeb } from './deb.js';
 export { pingArgv } from './ping.js';
 export { LabError, setLabLogger, type RunResult } from './sh.js';
-export { labPgVersion, type LabState, type NodeState } from './state.js';
-export { PG_MAJORS, type PgMajor } from './base-flavor.js';
+export { labFlavor, labPgVersion, type LabState, type NodeState } from './state.js';
+export { LAB_FLAVORS, PG_MAJORS, type LabFlavor, type PgMajor } from './base-flavor.js';
+export { installPgMajor } from './pg-major.js';

@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, readdirSync, rmdirSync } from 'node:fs';
 import { LAB, LAB_ID, LAB_UP_HINT, NODE_NAMES, PATHS, nodePaths, type NodeName } from './constants.js';
 import { ensureBase } from './base.js';
-import { DEFAULT_PG_MAJOR, flavorOf, type PgMajor } from './base-flavor.js';
+import { DEFAULT_PG_MAJOR, flavorOf, type LabFlavor } from './base-flavor.js';
 import { installDeb } from './deb.js';
 import { mountsUnder, removeTree } from './mounts.js';
 import { labNamespaces, netDown, netUp, nsAddresses } from './net.js';
@@ -18,13 +18,16 @@ import { LabError, say, tryRun } from './sh.js';
 export interface LabUpOptions {
   /** Host path of a .deb to install (dpkg -i) on both nodes after provisioning. */
   deb?: string;
-  /** PostgreSQL major per node (17 on trixie, 18 on sid, 19 from experimental); 17 where not given. */
-  versions?: Partial<Record<NodeName, PgMajor>>;
+  /**
+   * Base flavor per node: a PostgreSQL major (17 on trixie, 18 on sid, 19 from experimental), or '17+' (trixie's
+   * 17 on sid, the .debs of 18 and 19 cached for installPgMajor); 17 where not given.
+   */
+  versions?: Partial<Record<NodeName, LabFlavor>>;
 }
 
-async function startNode(node: NodeName, base: string, secret: string, pg: PgMajor): Promise<NodeState> {
+async function startNode(node: NodeName, base: string, secret: string, flavor: LabFlavor): Promise<NodeState> {
   const n = LAB.nodes[node];
-  const { unifiedCgroup } = flavorOf(pg);
+  const { unifiedCgroup, pg } = flavorOf(flavor);
   for (let attempt = 1; ; attempt++) {
     const root = await mountNode(node, base);
     say(`booting node ${node}`);
@@ -52,7 +55,7 @@ async function startNode(node: NodeName, base: string, secret: string, pg: PgMaj
     }
     say(`node ${node} is up (systemd pid ${pid}, ${state})`);
     await provisionNode(node, secret, pg);
-    return { name: node, nspawnPid, pid, root, netns: n.netns, ipv4: n.ipv4, ipv6: n.ipv6, pg };
+    return { name: node, nspawnPid, pid, root, netns: n.netns, ipv4: n.ipv4, ipv6: n.ipv6, pg, flavor };
   }
 }
 
@@ -62,8 +65,8 @@ export async function labUp(opts: LabUpOptions = {}): Promise<LabState> {
   if (opts.deb !== undefined && !existsSync(opts.deb)) throw new LabError(`no such .deb: ${opts.deb}`);
   await ensureHostTools();
   await labDown({ quietIfClean: true });
-  const pg = (n: NodeName): PgMajor => flavorOf(opts.versions?.[n] ?? DEFAULT_PG_MAJOR).pg;
-  const bases = { a: await ensureBase(pg('a')), b: await ensureBase(pg('b')) };
+  const flavor = (n: NodeName): LabFlavor => flavorOf(opts.versions?.[n] ?? DEFAULT_PG_MAJOR).key;
+  const bases = { a: await ensureBase(flavor('a')), b: await ensureBase(flavor('b')) };
   const state: LabState = {
     version: 1,
     startedAt: new Date().toISOString(),
@@ -74,7 +77,7 @@ export async function labUp(opts: LabUpOptions = {}): Promise<LabState> {
   };
   writeState(state);
   await netUp();
-  const started = await Promise.all(NODE_NAMES.map((n) => startNode(n, bases[n], state.secret, pg(n))));
+  const started = await Promise.all(NODE_NAMES.map((n) => startNode(n, bases[n], state.secret, flavor(n))));
   for (const s of started) state.nodes[s.name] = s;
   writeState(state);
   if (opts.deb !== undefined) {

@@ -1,5 +1,6 @@
 // The lab state file: which processes are the nodes, and this run's database secret (mode 0600).
 import { chmodSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import type { LabFlavor } from './base-flavor.js';
 import { PATHS, type NodeName } from './constants.js';
 
 /** One booted node as recorded in the state file. */
@@ -16,6 +17,8 @@ export interface NodeState {
   ipv6: string;
   /** PostgreSQL major of the node's cluster `main` (absent in state files of older labs: 17). */
   pg?: number;
+  /** Base flavor the node booted from (absent in older state files: its `pg`); '17+' runs 17. */
+  flavor?: LabFlavor;
 }
 
 /** Why: everything a test or the CLI needs to find and use a running lab. */
@@ -57,7 +60,16 @@ export function clearState(): void {
   rmSync(PATHS.stateFile, { force: true });
 }
 
-/** Why: tests on a lab of mixed majors name each node's cluster (/etc/postgresql/<pg>/main, postgresql@<pg>-main). */
+/**
+ * Why: tests on a lab of mixed majors name each node's cluster (/etc/postgresql/<pg>/main, postgresql@<pg>-main).
+ * The major the node was provisioned with (a '17+' node: 17), not whatever installPgMajor added since.
+ */
 export function labPgVersion(node: NodeName): number {
   return readState()?.nodes[node]?.pg ?? 17;
+}
+
+/** Why: which base a node booted from (installPgMajor needs a flavor with cached .debs); older state files: its major. */
+export function labFlavor(node: NodeName): LabFlavor {
+  const n = readState()?.nodes[node];
+  return n?.flavor ?? ((n?.pg ?? 17) as LabFlavor);
 }
