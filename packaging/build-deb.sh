@@ -89,6 +89,9 @@ ln -s ../lib/pgduplex/pgduplex.mjs "$pkg/usr/bin/pgduplex"
 install -m 0644 "$here/pgduplex-agent.service" "$here/pgduplex-watch.service" "$here/pgduplex-watch.timer" \
 	"$pkg/usr/lib/systemd/system/"
 install -m 0644 "$here/agent.json" "$pkg/etc/pgduplex/agent.json"
+# pg_upgradecluster's hook (a conffile): carries pgduplex's drop-in and passfile to an upgraded cluster.
+install -d "$pkg/etc/postgresql-common/pg_upgradecluster.d"
+install -m 0755 "$here/pg-upgradecluster-hook" "$pkg/etc/postgresql-common/pg_upgradecluster.d/50-pgduplex"
 
 # Documentation. Native package, so the changelog is changelog.gz (Debian
 # policy 12.7; lintian: wrong-name-for-changelog-of-native-package).
@@ -111,7 +114,7 @@ chmod 0644 "$pkg"/usr/share/man/man?/*.gz
 
 # --- DEBIAN/
 install -m 0755 "$here/debian/postinst" "$here/debian/prerm" "$here/debian/postrm" "$pkg/DEBIAN/"
-printf '/etc/pgduplex/agent.json\n' >"$pkg/DEBIAN/conffiles"
+printf '/etc/pgduplex/agent.json\n/etc/postgresql-common/pg_upgradecluster.d/50-pgduplex\n' >"$pkg/DEBIAN/conffiles"
 # md5sums of everything but the conffiles (dpkg tracks those itself), as dh_md5sums does.
 (cd "$pkg" && find . -type f ! -path './DEBIAN/*' ! -path './etc/*' -printf '%P\0' | sort -z | xargs -0 md5sum) >"$pkg/DEBIAN/md5sums"
 # Installed-Size in KiB, computed the way dpkg-gencontrol does: each regular

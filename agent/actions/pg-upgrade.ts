@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { statfs } from 'node:fs/promises';
+import { lstat, readFile, rmdir, statfs, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { execa } from 'execa';
 import { PgduplexError } from '../../shared/errors.js';
@@ -10,6 +10,8 @@ import {
   type UpgradeFacts,
 } from '../../shared/protocol/upgrade.js';
 import { resolveCluster, type Cluster } from '../postgres/cluster.js';
+import { DROPIN_NAME } from '../postgres/settings-file.js';
+import { PASSFILE_NAME } from './pg-passfile.js';
 import { clusterViews, viewOnly } from '../postgres/cluster-views.js';
 import { queryJson } from '../postgres/psql.js';
 import { EMPTY_CLUSTER_SQL, UPGRADE_FACTS_SQL } from '../postgres/upgrade-facts-sql.js';
@@ -18,6 +20,7 @@ import {
   clusterTool,
   logTail,
   startUpgrade,
+  upgradeCause,
   upgradeRunning,
   UPGRADE_UNIT,
   waitUpgrade,
@@ -34,7 +37,19 @@ type Views = Awaited<ReturnType<typeof clusterViews>>;
 type Live = { sessions: UpgradeFacts['sessions']; slots: UpgradeFacts['slots'] } & {
   subscriptions: UpgradeFacts['subscriptions'];
   clusterBytes: number;
+  columnOptions: string[];
 };
+
+/** PostgreSQL's own column options; a newer minor may add one (17.12's pg_attver) an older other major lacks. */
+const KNOWN_COLUMN_OPTIONS = new Set(['n_distinct', 'n_distinct_inherited']);
+
+/** Column options the target's pg_dump has never heard of: its binary does not even hold their names. */
+async function unknownToTarget(options: readonly string[], to: number): Promise<string[]> {
+  const odd = options.filter((o) => !KNOWN_COLUMN_OPTIONS.has(o));
+  if (odd.length === 0) return [];
+  const bin = await readFile(`/usr/lib/postgresql/${to}/bin/pg_dump`).catch(() => null);
+  return bin === null ? [] : odd.filter((o) => !bin.includes(o));
+}
 
 async function runningPbxServices(timeoutMs: number): Promise<string[]> {
   const r = await execa('systemctl', ['list-units', '--type=service', '--state=running', '--no-legend', '--plain'], {
@@ -65,7 +80,7 @@ export function pgUpgradeActions(s: AgentServices) {
   const live = async (c: Cluster, running: boolean, database: string): Promise<Live> =>
     running
       ? queryJson<Live>(c, UPGRADE_FACTS_SQL, { timeoutMs, database })
-      : { sessions: [], slots: [], subscriptions: [], clusterBytes: 0 };
+      : { sessions: [], slots: [], subscriptions: [], clusterBytes: 0, columnOptions: [] };
 
   const facts = async (to: number, database: string): Promise<UpgradeFacts> => {
     const views = await clusterViews(timeoutMs);
@@ -100,6 +115,7 @@ export function pgUpgradeActions(s: AgentServices) {
         existing,
       },
       disk: { clusterBytes: l.clusterBytes, freeBytes: disk.bavail * disk.bsize },
+      unknownColumnOptions: await unknownToTarget(l.columnOptions, to),
       sessions: l.sessions,
       services,
       slots: l.slots,
@@ -152,6 +168,13 @@ function refusal(f: UpgradeFacts, to: number, link: boolean, replaceEmpty: boole
       'REFUSED',
       `copy mode needs about ${gb(f.disk.clusterBytes * 1.1)} free beside ${from.dataDir}; ${gb(f.disk.freeBytes)} is`,
       { hint: 'free space, or pass --link (fast, but no way back once the new cluster has started)' },
+    );
+  if (f.unknownColumnOptions.length > 0)
+    return new PgduplexError(
+      'REFUSED',
+      `PostgreSQL ${from.version}'s columns carry ${f.unknownColumnOptions.join(', ')}, which the installed ` +
+        `PostgreSQL ${to} does not know: pg_upgrade would fail restoring the schema, with ${from.version} down`,
+      { hint: `install a newer postgresql-${to} (released after this node's ${from.version} minor), then re-run` },
     );
   const lost = f.slots.filter((x) => x.walStatus === 'lost');
   if (lost.length > 0)
@@ -243,12 +266,13 @@ function pgUpgradeChangeOf(s: AgentServices, facts: (to: number, database: strin
       }
       const rc = await waitUpgrade(files, 6 * 3_600_000, tick);
       if (rc !== 0) {
-        const tail = await logTail(files);
+        const [tail, cause] = await Promise.all([logTail(files), upgradeCause(files)]);
         await bringBack(st, timeoutMs);
         throw new PgduplexError(
           'PG_UPGRADE_FAILED',
           `pg_upgradecluster ${named(st.from)} -> ${st.to.version} failed (exit ${rc ?? 'none: it was killed'}); ` +
-            `${named(st.from)} runs again as before. Its last lines (all in ${files.log}):\n${tail}`,
+            `${named(st.from)} runs again as before.${cause ? ` pg_upgrade says: ${cause}.` : ''} ` +
+            `Its last lines (all in ${files.log}):\n${tail}`,
           { hint: 'fix what it names, then re-run pgduplex pg-upgrade' },
         );
       }
@@ -272,6 +296,20 @@ async function bringBack(st: UpgradeState, timeoutMs: number): Promise<void> {
   const old = views.find((v) => v.version === st.from.version && v.name === st.from.cluster);
   if (old && !old.running)
     await clusterTool(['pg_ctlcluster', st.from.version, st.from.cluster, 'start'], timeoutMs * 4);
+}
+
+/** Removes pgduplex's files from a dropped cluster's config dir, and the dir when nothing else is left. */
+async function removeLeftovers(configDir: string): Promise<string[]> {
+  const removed: string[] = [];
+  for (const rel of [join('conf.d', DROPIN_NAME), PASSFILE_NAME]) {
+    const path = join(configDir, rel);
+    if ((await lstat(path).catch(() => null))?.isFile()) {
+      await unlink(path);
+      removed.push(`removed ${path}`);
+    }
+  }
+  for (const dir of [join(configDir, 'conf.d'), configDir]) await rmdir(dir).catch(() => undefined);
+  return removed;
 }
 
 /** `pg-cluster-drop`: removes a stopped cluster an upgrade replaced (pg-upgrade --finish), never any other. */
@@ -302,7 +340,10 @@ export const pgClusterDropAction = (s: AgentServices) => {
       };
     },
     async make({ state }) {
-      if (state) await clusterTool(['pg_dropcluster', state.version, state.name], timeoutMs * 4);
+      if (!state) return;
+      await clusterTool(['pg_dropcluster', state.version, state.name], timeoutMs * 4);
+      // pg_dropcluster leaves files it did not make: ours (the passfile holds the pair's password) go too.
+      return { notes: await removeLeftovers(state.c.configDir) };
     },
     async undo(r) {
       throw new PgduplexError('REFUSED', `the removed cluster ${r.version}/${r.cluster} cannot be brought back`, {

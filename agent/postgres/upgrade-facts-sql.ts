@@ -11,7 +11,9 @@ select json_build_object(
       'notReady', (select count(*) from pg_subscription_rel r
         where r.srsubid = s.oid and r.srsubstate not in ('i', 'r')))
       order by s.subname), '[]') from pg_subscription s),
-  'clusterBytes', (select sum(pg_database_size(oid))::float8 from pg_database where datallowconn))`;
+  'clusterBytes', (select sum(pg_database_size(oid))::float8 from pg_database where datallowconn),
+  'columnOptions', (select coalesce(json_agg(distinct split_part(o, '=', 1)), '[]') from pg_attribute,
+    unnest(attoptions) o where attrelid >= 16384))`;
 
 /** What a cluster the target major's packages made holds: empty when nothing but the defaults is there. */
 export const EMPTY_CLUSTER_SQL = `set search_path = pg_catalog;

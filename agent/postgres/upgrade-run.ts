@@ -1,4 +1,5 @@
-import { readFile, rm } from 'node:fs/promises';
+import { readdir, readFile, rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import { execa } from 'execa';
 import { PgduplexError } from '../../shared/errors.js';
 import { poll } from '../../shared/poll.js';
@@ -94,4 +95,18 @@ export async function clusterTool(argv: [string, ...string[]], timeoutMs: number
   const r = await execa(file, args, { reject: false, timeout: timeoutMs, env: { LANG: 'C', PATH: '/usr/bin:/bin' } });
   if (r.exitCode !== 0)
     throw new PgduplexError('PG_UPGRADE_FAILED', `${argv.join(' ')} failed: ${(r.stderr || r.stdout || '').trim()}`);
+}
+
+/** The cause pg_upgrade wrote in its own logs (pg_upgradecluster keeps them and names the directory in its output). */
+export async function upgradeCause(files: RunFiles): Promise<string | undefined> {
+  const text = await readFile(files.log, 'utf8').catch(() => '');
+  const dir = [...text.matchAll(/pg_upgrade output scripts are in (\/\S+)/g)].at(-1)?.[1];
+  if (dir === undefined || !dir.startsWith('/var/log/postgresql/')) return undefined;
+  const found = await readdir(dir, { recursive: true }).catch(() => [] as string[]);
+  for (const name of found.filter((n) => /\.(log|txt)$/.test(n)).sort()) {
+    const body = await readFile(join(dir, name), 'utf8').catch(() => '');
+    const line = body.split('\n').find((l) => /\b(ERROR|FATAL):|has not consumed|must be/.test(l));
+    if (line) return `${line.trim()} (${join(dir, name)})`;
+  }
+  return undefined;
 }

@@ -42,6 +42,8 @@ export const upgradeFactsSchema = z.strictObject({
       .nullable(),
   }),
   disk: z.strictObject({ clusterBytes: z.number(), freeBytes: z.number() }),
+  /** Column options (attoptions) in this database the target major's pg_dump does not know: pg_upgrade would fail. */
+  unknownColumnOptions: z.array(z.string()),
   /** Client sessions on this node's databases that are not replication (the PBX: php-fpm, FreeSWITCH, workers). */
   sessions: z.array(
     z.strictObject({ database: z.string(), user: z.string(), application: z.string(), client: z.string() }),
