@@ -115,7 +115,20 @@ function exchangeOnce(
           nl = text.indexOf('\n');
         }
       });
+      // An agent that dies mid-answer (killed, restarted) ends the stream without 'end': never a silent success.
+      let ended = false;
+      const cut = () =>
+        reject(
+          new PgduplexError('AGENT_UNREACHABLE', 'the local agent stopped before it answered (killed or restarted?)', {
+            hint:
+              'check "systemctl status pgduplex-agent" and "journalctl -u pgduplex-agent"; ' +
+              'what it was doing may have finished or not: re-run the command, finished steps are found done',
+          }),
+        );
+      res.on('error', () => (ended ? undefined : cut()));
+      res.on('close', () => (ended ? undefined : cut()));
       res.on('end', () => {
+        ended = true;
         const last = text.trim().split('\n').at(-1) ?? '';
         const parsed = parseJson(last);
         if (parsed === undefined)

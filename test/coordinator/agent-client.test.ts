@@ -57,3 +57,30 @@ describe('callAgent over the unix socket', () => {
     await expect(callAgent(socket, other, { to: 1 })).rejects.toMatchObject({ code: 'UNKNOWN_ACTION' });
   });
 });
+
+describe('callAgent when the agent dies mid-answer', () => {
+  it('rejects with AGENT_UNREACHABLE, never resolves nothing (a killed agent is not a success)', async () => {
+    const { createServer } = await import('node:http');
+    const { mkdtemp, rm } = await import('node:fs/promises');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const dir = await mkdtemp(join(tmpdir(), 'pgdx-cut-'));
+    const path = join(dir, 'agent.sock');
+    const dying = createServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/x-ndjson' });
+      res.write(`${JSON.stringify({ type: 'progress', message: 'working' })}\n`);
+      setTimeout(() => res.socket?.destroy(), 50);
+    });
+    await new Promise<void>((r) => dying.listen(path, r));
+    try {
+      const seen: string[] = [];
+      await expect(
+        callAgent(path, countAction, { to: 1 }, { onProgress: (e) => seen.push(e.message) }),
+      ).rejects.toMatchObject({ code: 'AGENT_UNREACHABLE', message: expect.stringContaining('stopped before') });
+      expect(seen).toEqual(['working']);
+    } finally {
+      dying.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});

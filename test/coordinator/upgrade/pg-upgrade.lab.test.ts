@@ -48,13 +48,14 @@ async function refusedForPgAttver(node: NodeName): Promise<void> {
 beforeAll(async () => {
   await labUp({ deb: debPath(), versions: { a: '17+', b: '17+' } });
   await pairLabNodes();
-  await buildFixture('a', '24MB');
+  await buildFixture('a', '24MB', { noKeyTable: false });
   const r = await pgduplex('a', 'setup', '--yes');
   if (r.exitCode !== 0) throw new Error(`setup failed:\n${log(r)}`);
 }, 1_200_000);
 
 afterAll(async () => {
-  await labUp({ deb: debPath() });
+  // PGDX_LAB_KEEP=upgrade leaves the upgraded lab up to look at.
+  if (process.env['PGDX_LAB_KEEP'] !== 'upgrade') await labUp({ deb: debPath() });
 }, 900_000);
 
 async function upgradeWhileServed(node: NodeName, interrupt: boolean): Promise<void> {
