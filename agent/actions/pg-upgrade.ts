@@ -85,22 +85,27 @@ export function pgUpgradeActions(s: AgentServices) {
   const facts = async (to: number, database: string): Promise<UpgradeFacts> => {
     const views = await clusterViews(timeoutMs);
     const current = await served(views);
+    // While pg_upgradecluster runs, both clusters come and go: what they hold is not read then.
+    const running = await upgradeRunning(timeoutMs);
     const existingView = views.find((v) => v.version === String(to) && v.name === current.name);
+    const unknown = { empty: null, databases: [] };
     const existing = existingView
       ? {
           running: existingView.running,
-          ...(existingView.running
+          ...(existingView.running && !running
             ? await queryJson<{ databases: string[]; objects: number }>(existingView.c, EMPTY_CLUSTER_SQL, {
                 timeoutMs,
-              }).then((e) => ({ empty: e.databases.length === 0 && e.objects === 0, databases: e.databases }))
-            : { empty: null, databases: [] }),
+              }).then(
+                (e) => ({ empty: e.databases.length === 0 && e.objects === 0, databases: e.databases }),
+                () => unknown,
+              )
+            : unknown),
         }
       : null;
-    const [l, disk, services, running] = await Promise.all([
-      live(current.c, current.running, database),
+    const [l, disk, services] = await Promise.all([
+      live(current.c, current.running && !running, database),
       statfs(dirname(current.dataDir)),
       runningPbxServices(timeoutMs),
-      upgradeRunning(timeoutMs),
     ]);
     const replaced = (s.follow.get()?.replaced ?? []).flatMap((r) =>
       views.filter((v) => v.version === r.version && v.name === r.cluster).map(viewOnly),

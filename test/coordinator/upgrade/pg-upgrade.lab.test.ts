@@ -54,8 +54,8 @@ beforeAll(async () => {
 }, 1_200_000);
 
 afterAll(async () => {
-  // PGDX_LAB_KEEP=upgrade leaves the upgraded lab up to look at.
-  if (process.env['PGDX_LAB_KEEP'] !== 'upgrade') await labUp({ deb: debPath() });
+  // PGDX_UPGRADE_KEEP=1 (with PGDX_LAB_KEEP=1) leaves the upgraded lab up to look at.
+  if (process.env['PGDX_UPGRADE_KEEP'] !== '1') await labUp({ deb: debPath() });
 }, 900_000);
 
 async function upgradeWhileServed(node: NodeName, interrupt: boolean): Promise<void> {
