@@ -9,8 +9,9 @@ import type { Agents } from '../setup/agents.js';
 import { pairFacts } from '../setup/gather.js';
 import type { Report } from '../setup/runner.js';
 import { howText, walkSlices } from '../verify/slices.js';
-import { settleRanges, sliceReader, type CompareLimits } from '../verify/table-compare.js';
-import { addFound, finishTable, freshState, startPass } from './state.js';
+import { sliceReader, type CompareLimits } from '../verify/table-compare.js';
+import { settleOrWait } from './lag.js';
+import { addFound, finishTable, freshState, startPass, unsettledText, waitAt } from './state.js';
 
 /** How much one round may do: its time, the pause between slices, how soon after the last round it may run. */
 export interface RoundLimits extends CompareLimits {
@@ -84,8 +85,15 @@ export async function watchRound(
         pause: () => sleep(o.limits.pauseMs),
       });
       slices += walk.slices;
-      const settled = await settleRanges(agents, f, t, walk.differing, o.limits);
-      s = addFound(s, settled.rows, (r) => howText(r, f.source.node, f.target.node));
+      const left = Math.max(10_000, deadline - Date.now());
+      const settled = await settleOrWait(agents, f, t, walk.differing, { ...o.limits, drainMs: left });
+      if ('reason' in settled) {
+        // Rows in flight are not divergence: the walk waits at the first differing slice until the lag drained.
+        s = waitAt(s, s.cursor.table, walk.differing[0]?.after ?? null, settled.reason, now());
+        o.report('LAGGING', f.source.node, `watch: ${s.cursor.table}: ${unsettledText(settled.reason)}`);
+        break;
+      }
+      s = addFound({ ...s, unsettled: null }, settled.rows, (r) => howText(r, f.source.node, f.target.node));
       if (walk.next !== null) s = { ...s, cursor: { ...s.cursor, after: walk.next } };
       else {
         s = finishTable(s, tables, now());

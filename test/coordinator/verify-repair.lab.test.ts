@@ -2,11 +2,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { agentOk } from '../lab/agent-rpc.js';
 import { nodeSocketHttp, waitFor } from '../lab/http.js';
 import { nodeExec, type NodeName } from '../lab/index.js';
-import { pairLabNodes } from '../lab/pair.js';
 import { pgduplex } from '../lab/setup-pair.js';
 import { nodeSql as sql } from '../lab/sql.js';
 import { pendingJournalCounts, undoEverything } from '../lab/undo-all.js';
-import { buildFixture, dropFixture } from '../lab/fixture/build.js';
+import { cleanUpFixturePair, setUpFixturePair } from '../lab/fixture-pair.js';
 
 // verify --table and --repair on the real FS PBX schema: a row of v_domains updated on both nodes while one
 // direction was paused (a then holds b's value, b holds a's), a row only a has and one only b has (written
@@ -38,24 +37,18 @@ let uuid = '';
 
 beforeAll(async () => {
   before = await pendingJournalCounts();
-  await pairLabNodes();
-  await buildFixture('a', '24MB', { noKeyTable: false });
-  const r = await pgduplex('a', 'setup', '--yes');
-  if (r.exitCode !== 0) throw new Error(`setup failed: ${log(r)}`);
+  await setUpFixturePair();
   uuid = await sql('a', 'select domain_uuid from v_domains order by domain_uuid limit 1');
 }, 900_000);
 
 afterAll(async () => {
   await undoEverything();
-  for (const node of ['a', 'b'] as const) {
-    await dropFixture(node);
+  for (const node of ['a', 'b'] as const)
     await sql(
       node,
       `select pg_replication_origin_drop(roname) from pg_replication_origin where roname in ('pgdx_test', 'pgduplex_local')`,
     );
-    await nodeExec(node, ['bash', '-c', 'rm -rf /var/backups/pgduplex/*-fusionpbx /var/backups/pgduplex/rows-*']);
-  }
-  await nodeExec('a', ['pgduplex', 'unpair'], { reject: false });
+  await cleanUpFixturePair('/var/backups/pgduplex/*-fusionpbx /var/backups/pgduplex/rows-*');
   expect(await pendingJournalCounts()).toEqual(before);
 }, 600_000);
 
