@@ -5,6 +5,7 @@ import { DEFAULT_SOCKET } from './agent-client.js';
 import { addNodeCommands } from './cli/node.js';
 import { addReplicationCommands } from './cli/replication.js';
 import { addMigrateCommand } from './cli/migrate.js';
+import { addUndoCommand } from './cli/undo.js';
 import { safeLine } from './render/safe-text.js';
 
 /** Exit codes scripts can rely on. */
@@ -23,6 +24,7 @@ export function buildProgram(setExit: (code: number) => void): Command {
   addNodeCommands(program, context);
   addReplicationCommands(program, context);
   addMigrateCommand(program, context);
+  addUndoCommand(program, context);
 
   return program;
 }

@@ -1,5 +1,4 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { agentOk } from '../lab/agent-rpc.js';
 import { nodeSocketHttp, waitFor } from '../lab/http.js';
 import { nodeExec, type NodeName } from '../lab/index.js';
 import { pgduplex } from '../lab/setup-pair.js';
@@ -168,10 +167,28 @@ describe('pgduplex verify --table and --repair on the FS PBX schema', () => {
     expect(st.stdout).toMatch(/no table differs \(\d+ tables compared\)/);
   });
 
-  it("the undo of rows-take puts b's rows back from the backup, without sending anything to a", async () => {
-    const r = await agentOk<{ undone: string[] }>('b', 'journal.undo', { id: takeId });
-    expect(r.undone.join('\n')).toMatch(
-      /restored 2 rows of public\.v_domains on b from \/var\/backups\/pgduplex\/rows-/,
+  it('pgduplex undo lists the rows-take on b; from a it is refused (b’s operator undoes it); --dry-run changes nothing', async () => {
+    const list = await pgduplex('a', 'undo', '--list');
+    expect(list.exitCode, log(list)).toBe(0);
+    expect(list.stdout).toMatch(new RegExp(`pending +b +${takeId} \\S+ rows-take: `));
+    const fromA = await pgduplex('a', 'undo', takeId, '--yes');
+    expect(fromA.exitCode, log(fromA)).toBe(1);
+    expect(fromA.stderr).toContain(`run pgduplex undo ${takeId} on b itself`);
+    const dry = await pgduplex('b', 'undo', takeId, '--dry-run');
+    expect(dry.exitCode, log(dry)).toBe(0);
+    expect(dry.stdout).toMatch(/would +b +undo rows-take/);
+    expect(dry.stdout).toContain('dry run: nothing was changed');
+    const no = await pgduplex('b', 'undo', takeId);
+    expect(no.exitCode, log(no)).toBe(1);
+    expect(no.stderr).toContain('needs confirmation and there is no terminal to ask on');
+    expect(await description('b', uuid)).toBe(await description('a', uuid));
+  });
+
+  it("pgduplex undo of rows-take puts b's rows back from the backup, without sending anything to a", async () => {
+    const r = await pgduplex('b', 'undo', takeId, '--yes');
+    expect(r.exitCode, log(r)).toBe(0);
+    expect(r.stdout).toMatch(
+      /changed +b +restored 2 rows of public\.v_domains on b from \/var\/backups\/pgduplex\/rows-/,
     );
     expect(await description('b', uuid)).toBe('from a');
     expect(await row('b', ONLY_B)).not.toBe('none');
