@@ -32,6 +32,18 @@ export interface RoundResult {
 const sleep = (ms: number) => new Promise<void>((ok) => setTimeout(ok, ms));
 
 /**
+ * The pause after each slice: `pauseMs`, or as long as the slice took when that was longer, so a round works at most
+ * half its time and a table of large rows (call records) costs the PBX no more per minute than one of small ones.
+ */
+export function pace(pauseMs: number, clock: () => number = Date.now): () => Promise<void> {
+  let since = clock();
+  return async () => {
+    await sleep(Math.max(pauseMs, clock() - since));
+    since = clock();
+  };
+}
+
+/**
  * One round of the divergence watch: resumes the pass where the last round stopped (the state both agents keep),
  * walks tables in primary-key slices with a pause between slices until its time is up, settles differing slices
  * after the lag drained, and records the results on both nodes. A round within `minIntervalSeconds` of the last
@@ -82,7 +94,7 @@ export async function watchRound(
       const walk = await walkSlices(sliceReader(agents, f, t), o.limits.sliceRows, {
         from: s.cursor.after,
         stop: () => Date.now() >= deadline,
-        pause: () => sleep(o.limits.pauseMs),
+        pause: pace(o.limits.pauseMs),
       });
       slices += walk.slices;
       const left = Math.max(10_000, deadline - Date.now());

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Agents } from '../../../coordinator/setup/agents.js';
 import { drainBlocker, settleOrWait } from '../../../coordinator/watch/lag.js';
-import { watchRound } from '../../../coordinator/watch/round.js';
+import { pace, watchRound } from '../../../coordinator/watch/round.js';
 
 // The timer runs on every node with the package: a node not paired, or not replicating, has nothing to watch.
 const agents = (answers: Record<string, unknown>): Agents & { asked: string[] } => {
@@ -81,5 +81,20 @@ describe('settling while replication is stopped', () => {
       drainMs: 10,
     });
     expect(r).toEqual({ rows: [] });
+  });
+});
+
+describe('the pace of a round', () => {
+  it('pauses at least pauseMs, and as long as the slice took when that was longer', async () => {
+    let now = 0;
+    const p = pace(5, () => now);
+    now = 30; // a 30 ms slice
+    const t0 = performance.now();
+    await p();
+    expect(performance.now() - t0).toBeGreaterThanOrEqual(25);
+    const t1 = performance.now();
+    now += 1; // a 1 ms slice
+    await p();
+    expect(performance.now() - t1).toBeLessThan(25);
   });
 });
