@@ -3,14 +3,13 @@
 // Sizes: PGDX_BENCH_SETUP_SIZES=250MB,2.5GB (default 250MB).
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { cpus } from 'node:os';
 import { buildFixture, dropFixture } from '../test/lab/fixture/build.js';
 import { formatSize, parseSize } from '../test/lab/fixture/plan.js';
 import { labDown, labUp, nodeExec } from '../test/lab/index.js';
 import { pairLabNodes } from '../test/lab/pair.js';
 import { debPath } from '../test/lab/paths.js';
 import { undoEverything } from '../test/lab/undo-all.js';
+import { saveLabResults } from './lab-results.js';
 import { checksumsBoth, floorRun } from './setup/floor.js';
 import { copyWindowMs, secondsPerStep } from './setup/lines.js';
 import { runTimed, type TimedRun } from './setup/timed-cli.js';
@@ -114,20 +113,7 @@ for (const size of SIZES) parseSize(size);
 execFileSync('npm', ['run', '--silent', 'package'], { stdio: 'inherit' });
 const results: Array<Awaited<ReturnType<typeof benchSize>>> = [];
 // Written after each size, so a long run that fails later still leaves what it measured.
-const save = () => {
-  const out = {
-    measuredAt: new Date().toISOString(),
-    machine: {
-      cores: cpus().length,
-      note: 'one host, both lab nodes share its cores (and other labs may run beside them)',
-    },
-    how: HOW,
-    targets: TARGET,
-    sizes: results,
-  };
-  mkdirSync('bench/results', { recursive: true });
-  writeFileSync('bench/results/setup.json', `${JSON.stringify(out, null, 2)}\n`);
-};
+const save = () => saveLabResults('setup', HOW, { targets: TARGET, sizes: results });
 try {
   for (const size of SIZES) {
     results.push(await benchSize(size, roundsFor(size)));

@@ -6,6 +6,7 @@ import { addNodeCommands } from './cli/node.js';
 import { addReplicationCommands } from './cli/replication.js';
 import { addMigrateCommand } from './cli/migrate.js';
 import { addPgUpgradeCommand } from './cli/pg-upgrade.js';
+import { addUndoCommand } from './cli/undo.js';
 import { safeLine } from './render/safe-text.js';
 
 /** Exit codes scripts can rely on. */
@@ -25,6 +26,7 @@ export function buildProgram(setExit: (code: number) => void): Command {
   addReplicationCommands(program, context);
   addMigrateCommand(program, context);
   addPgUpgradeCommand(program, context);
+  addUndoCommand(program, context);
 
   return program;
 }

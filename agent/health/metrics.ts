@@ -184,6 +184,12 @@ function watchFamilies(w: WatchState | null): string[] {
       one(seconds(w?.lastRoundAt)),
     ),
     family(
+      'pgduplex_watch_unsettled_tables',
+      'gauge',
+      'Tables whose differing rows the watch could not judge yet: the lag between the nodes did not drain (1 or 0).',
+      one(w?.unsettled ? 1 : 0),
+    ),
+    family(
       'pgduplex_watch_pass_progress_ratio',
       'gauge',
       'How far the watch is through its current pass over all tables (0 to 1).',

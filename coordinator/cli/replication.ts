@@ -177,7 +177,9 @@ export function addReplicationCommands(program: Command, { socket, setExit }: Co
         .argParser((v) => parseWhole(v, 1, 10_000)),
     )
     .addOption(
-      new Option('--pause-ms <n>', 'pause between slices').default(100).argParser((v) => parseWhole(v, 0, 60_000)),
+      new Option('--pause-ms <n>', 'least pause between slices (a slice that took longer is followed by as long)')
+        .default(100)
+        .argParser((v) => parseWhole(v, 0, 60_000)),
     )
     .addOption(
       new Option('--min-interval <seconds>', 'do nothing when the last round (from either node) ran more recently')

@@ -1,5 +1,5 @@
 import type { WatchState } from '../../shared/protocol/watch.js';
-import { divergent } from '../watch/state.js';
+import { divergent, unsettledText } from '../watch/state.js';
 
 const ago = (iso: string, now: number) => {
   const s = Math.max(0, Math.round((now - Date.parse(iso)) / 1000));
@@ -14,6 +14,10 @@ export function renderWatch(w: WatchState | null, now = Date.now()): string[] {
   const lines = [
     `watch: last round ${ago(w.lastRoundAt, now)}; ${w.tablesDone}/${w.tablesTotal} tables this pass, ${pass}`,
   ];
+  if (w.unsettled)
+    lines.push(
+      `  LAGGING ${w.unsettled.table} (since ${ago(w.unsettled.since, now)}): ${unsettledText(w.unsettled.reason)}`,
+    );
   const bad = divergent(w);
   if (bad.length === 0 && Object.keys(w.tables).length > 0)
     lines.push(`  no table differs (${Object.keys(w.tables).length} tables compared)`);

@@ -75,7 +75,7 @@ export async function verifyTable(
 
   const took = await agents.call(plan.other.side, rowsTakeChange.apply, plan.take);
   for (const n of took.notes ?? []) o.report('changed', plan.other.node, `rows-take: ${n}`);
-  const undo = took.journalId ? `journal.undo ${took.journalId} on ${plan.other.node}` : 'nothing to undo';
+  const undo = took.journalId ? `pgduplex undo ${took.journalId} (on ${plan.other.node})` : 'nothing to undo';
   let pushed;
   try {
     pushed = plan.push.keys.length > 0 ? await agents.call(plan.keep.side, rowsPushChange.apply, plan.push) : undefined;

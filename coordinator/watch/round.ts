@@ -9,8 +9,9 @@ import type { Agents } from '../setup/agents.js';
 import { pairFacts } from '../setup/gather.js';
 import type { Report } from '../setup/runner.js';
 import { howText, walkSlices } from '../verify/slices.js';
-import { settleRanges, sliceReader, type CompareLimits } from '../verify/table-compare.js';
-import { addFound, finishTable, freshState, startPass } from './state.js';
+import { sliceReader, type CompareLimits } from '../verify/table-compare.js';
+import { settleOrWait } from './lag.js';
+import { addFound, finishTable, freshState, startPass, unsettledText, waitAt } from './state.js';
 
 /** How much one round may do: its time, the pause between slices, how soon after the last round it may run. */
 export interface RoundLimits extends CompareLimits {
@@ -29,6 +30,18 @@ export interface RoundResult {
 }
 
 const sleep = (ms: number) => new Promise<void>((ok) => setTimeout(ok, ms));
+
+/**
+ * The pause after each slice: `pauseMs`, or as long as the slice took when that was longer, so a round works at most
+ * half its time and a table of large rows (call records) costs the PBX no more per minute than one of small ones.
+ */
+export function pace(pauseMs: number, clock: () => number = Date.now): () => Promise<void> {
+  let since = clock();
+  return async () => {
+    await sleep(Math.max(pauseMs, clock() - since));
+    since = clock();
+  };
+}
 
 /**
  * One round of the divergence watch: resumes the pass where the last round stopped (the state both agents keep),
@@ -81,11 +94,18 @@ export async function watchRound(
       const walk = await walkSlices(sliceReader(agents, f, t), o.limits.sliceRows, {
         from: s.cursor.after,
         stop: () => Date.now() >= deadline,
-        pause: () => sleep(o.limits.pauseMs),
+        pause: pace(o.limits.pauseMs),
       });
       slices += walk.slices;
-      const settled = await settleRanges(agents, f, t, walk.differing, o.limits);
-      s = addFound(s, settled.rows, (r) => howText(r, f.source.node, f.target.node));
+      const left = Math.max(10_000, deadline - Date.now());
+      const settled = await settleOrWait(agents, f, t, walk.differing, { ...o.limits, drainMs: left });
+      if ('reason' in settled) {
+        // Rows in flight are not divergence: the walk waits at the first differing slice until the lag drained.
+        s = waitAt(s, s.cursor.table, walk.differing[0]?.after ?? null, settled.reason, now());
+        o.report('LAGGING', f.source.node, `watch: ${s.cursor.table}: ${unsettledText(settled.reason)}`);
+        break;
+      }
+      s = addFound({ ...s, unsettled: null }, settled.rows, (r) => howText(r, f.source.node, f.target.node));
       if (walk.next !== null) s = { ...s, cursor: { ...s.cursor, after: walk.next } };
       else {
         s = finishTable(s, tables, now());

@@ -66,3 +66,22 @@ export function finishTable(s: WatchState, tables: readonly string[], now: strin
 /** The tables the watch last found differing, with their samples, for status and the round's summary. */
 export const divergent = (s: WatchState | null): Array<[string, WatchTable]> =>
   Object.entries(s?.tables ?? {}).filter(([, t]) => t.differing > 0);
+
+/**
+ * Stops the walk at a slice that differed while the lag could not drain: the cursor goes back to it (the next round
+ * walks it again) and the state says why, since when, so status and /metrics show lag, not divergence.
+ */
+export function waitAt(
+  s: WatchState,
+  table: string,
+  after: WatchState['cursor']['after'],
+  reason: string,
+  now: string,
+) {
+  const since = s.unsettled?.table === table ? s.unsettled.since : now;
+  return { ...s, cursor: { ...s.cursor, after }, unsettled: { table, since, reason: reason.slice(0, 1000) } };
+}
+
+/** What an unsettled slice means, in words: not a verdict until the lag drained. */
+export const unsettledText = (reason: string): string =>
+  `rows differ while ${reason}; not counted as divergence: the watch compares them again once the lag drained`;

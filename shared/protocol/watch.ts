@@ -35,6 +35,14 @@ export const watchStateSchema = z.strictObject({
   tablesDone: z.number().int().min(0),
   tablesTotal: z.number().int().min(0),
   tables: z.record(z.string().max(130), watchTableSchema),
+  /**
+   * A table whose differing slice could not be judged because the lag could not drain (replication stopped or
+   * lagging): not divergence; the walk waits at that slice. Absent or null: none. Optional for older agents' states.
+   */
+  unsettled: z
+    .strictObject({ table: z.string().max(130), since: z.string(), reason: z.string().max(1000) })
+    .nullable()
+    .optional(),
 });
 export type WatchState = z.infer<typeof watchStateSchema>;
 

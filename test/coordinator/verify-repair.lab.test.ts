@@ -1,12 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { agentOk } from '../lab/agent-rpc.js';
 import { nodeSocketHttp, waitFor } from '../lab/http.js';
 import { nodeExec, type NodeName } from '../lab/index.js';
-import { pairLabNodes } from '../lab/pair.js';
 import { pgduplex } from '../lab/setup-pair.js';
 import { nodeSql as sql } from '../lab/sql.js';
 import { pendingJournalCounts, undoEverything } from '../lab/undo-all.js';
-import { buildFixture, dropFixture } from '../lab/fixture/build.js';
+import { cleanUpFixturePair, setUpFixturePair } from '../lab/fixture-pair.js';
 
 // verify --table and --repair on the real FS PBX schema: a row of v_domains updated on both nodes while one
 // direction was paused (a then holds b's value, b holds a's), a row only a has and one only b has (written
@@ -38,24 +36,18 @@ let uuid = '';
 
 beforeAll(async () => {
   before = await pendingJournalCounts();
-  await pairLabNodes();
-  await buildFixture('a', '24MB', { noKeyTable: false });
-  const r = await pgduplex('a', 'setup', '--yes');
-  if (r.exitCode !== 0) throw new Error(`setup failed: ${log(r)}`);
+  await setUpFixturePair();
   uuid = await sql('a', 'select domain_uuid from v_domains order by domain_uuid limit 1');
 }, 900_000);
 
 afterAll(async () => {
   await undoEverything();
-  for (const node of ['a', 'b'] as const) {
-    await dropFixture(node);
+  for (const node of ['a', 'b'] as const)
     await sql(
       node,
       `select pg_replication_origin_drop(roname) from pg_replication_origin where roname in ('pgdx_test', 'pgduplex_local')`,
     );
-    await nodeExec(node, ['bash', '-c', 'rm -rf /var/backups/pgduplex/*-fusionpbx /var/backups/pgduplex/rows-*']);
-  }
-  await nodeExec('a', ['pgduplex', 'unpair'], { reject: false });
+  await cleanUpFixturePair('/var/backups/pgduplex/*-fusionpbx /var/backups/pgduplex/rows-*');
   expect(await pendingJournalCounts()).toEqual(before);
 }, 600_000);
 
@@ -175,10 +167,28 @@ describe('pgduplex verify --table and --repair on the FS PBX schema', () => {
     expect(st.stdout).toMatch(/no table differs \(\d+ tables compared\)/);
   });
 
-  it("the undo of rows-take puts b's rows back from the backup, without sending anything to a", async () => {
-    const r = await agentOk<{ undone: string[] }>('b', 'journal.undo', { id: takeId });
-    expect(r.undone.join('\n')).toMatch(
-      /restored 2 rows of public\.v_domains on b from \/var\/backups\/pgduplex\/rows-/,
+  it('pgduplex undo lists the rows-take on b; from a it is refused (b’s operator undoes it); --dry-run changes nothing', async () => {
+    const list = await pgduplex('a', 'undo', '--list');
+    expect(list.exitCode, log(list)).toBe(0);
+    expect(list.stdout).toMatch(new RegExp(`pending +b +${takeId} \\S+ rows-take: `));
+    const fromA = await pgduplex('a', 'undo', takeId, '--yes');
+    expect(fromA.exitCode, log(fromA)).toBe(1);
+    expect(fromA.stderr).toContain(`run pgduplex undo ${takeId} on b itself`);
+    const dry = await pgduplex('b', 'undo', takeId, '--dry-run');
+    expect(dry.exitCode, log(dry)).toBe(0);
+    expect(dry.stdout).toMatch(/would +b +undo rows-take/);
+    expect(dry.stdout).toContain('dry run: nothing was changed');
+    const no = await pgduplex('b', 'undo', takeId);
+    expect(no.exitCode, log(no)).toBe(1);
+    expect(no.stderr).toContain('needs confirmation and there is no terminal to ask on');
+    expect(await description('b', uuid)).toBe(await description('a', uuid));
+  });
+
+  it("pgduplex undo of rows-take puts b's rows back from the backup, without sending anything to a", async () => {
+    const r = await pgduplex('b', 'undo', takeId, '--yes');
+    expect(r.exitCode, log(r)).toBe(0);
+    expect(r.stdout).toMatch(
+      /changed +b +restored 2 rows of public\.v_domains on b from \/var\/backups\/pgduplex\/rows-/,
     );
     expect(await description('b', uuid)).toBe('from a');
     expect(await row('b', ONLY_B)).not.toBe('none');

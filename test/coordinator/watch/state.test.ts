@@ -2,11 +2,20 @@ import { describe, expect, it } from 'vitest';
 import { renderMetrics } from '../../../agent/health/metrics.js';
 import { renderWatch } from '../../../coordinator/render/watch.js';
 import { walkSlices, type KeyRange } from '../../../coordinator/verify/slices.js';
-import { addFound, divergent, finishTable, freshState, startPass } from '../../../coordinator/watch/state.js';
+import { addFound, divergent, finishTable, freshState, startPass, waitAt } from '../../../coordinator/watch/state.js';
 import { watchStateSchema } from '../../../shared/protocol/watch.js';
 
 const TABLES = ['public.a', 'public.b'];
 const how = () => 'content differs';
+// What renderMetrics needs beside the watch: a node whose replication says nothing.
+const base = {
+  version: '0',
+  node: 'a',
+  postgresUp: true,
+  probeAgeSeconds: 0,
+  replication: { ok: true, subscriptions: [], slots: [] },
+  outcomes: [],
+};
 
 describe('the watch state across rounds', () => {
   it('a pass walks the tables in order, records equal tables and differing ones with a sample, then starts again', () => {
@@ -88,14 +97,6 @@ describe('what status and /metrics show of the watch', () => {
   });
 
   it('/metrics serves the divergent tables, sampled rows, last-equal times and progress', () => {
-    const base = {
-      version: '0',
-      node: 'a',
-      postgresUp: true,
-      probeAgeSeconds: 0,
-      replication: { ok: true, subscriptions: [], slots: [] },
-      outcomes: [],
-    };
     const equal = finishTable(s, TABLES, '2026-01-01T00:55:00Z');
     const text = renderMetrics({ ...base, watch: equal });
     expect(text).toContain('\npgduplex_divergent_tables 1\n');
@@ -107,5 +108,46 @@ describe('what status and /metrics show of the watch', () => {
     const none = renderMetrics({ ...base, watch: null });
     expect(none).toContain('# TYPE pgduplex_divergent_tables gauge');
     expect(none).not.toMatch(/^pgduplex_divergent_tables /m);
+  });
+});
+
+describe('a differing slice while the lag cannot drain', () => {
+  const now = Date.parse('2026-01-01T01:00:00Z');
+  let s = startPass(freshState('fusionpbx'), TABLES, '2026-01-01T00:00:00Z');
+  s = { ...s, cursor: { ...s.cursor, after: ['9'] }, lastRoundAt: '2026-01-01T00:59:00Z' };
+
+  it('puts the cursor back at the slice, keeps since when, and is neither equal nor diverging', () => {
+    const w = waitAt(
+      s,
+      'public.a',
+      ['3'],
+      'replication is stopped: b is not applying a’s changes',
+      '2026-01-01T00:30:00Z',
+    );
+    expect(w.cursor).toMatchObject({ table: 'public.a', after: ['3'] });
+    expect(w.unsettled).toEqual({
+      table: 'public.a',
+      since: '2026-01-01T00:30:00Z',
+      reason: 'replication is stopped: b is not applying a’s changes',
+    });
+    expect(waitAt(w, 'public.a', ['3'], 'again', '2026-01-01T00:45:00Z').unsettled?.since).toBe('2026-01-01T00:30:00Z');
+    expect(watchStateSchema.safeParse(w).success).toBe(true);
+    expect(divergent(w)).toEqual([]);
+    expect(renderWatch(w, now)).toEqual([
+      'watch: last round 60 s ago; 0/2 tables this pass, no full pass yet',
+      '  LAGGING public.a (since 30 min ago): rows differ while replication is stopped: b is not applying a’s ' +
+        'changes; not counted as divergence: the watch compares them again once the lag drained',
+    ]);
+    const text = renderMetrics({ ...base, watch: w });
+    expect(text).toContain('\npgduplex_watch_unsettled_tables 1\n');
+    expect(text).toContain('\npgduplex_divergent_tables 0\n');
+    expect(renderMetrics({ ...base, watch: { ...w, unsettled: null } })).toContain(
+      '\npgduplex_watch_unsettled_tables 0\n',
+    );
+  });
+
+  it('a state an older agent wrote (no unsettled field) still parses', () => {
+    const { unsettled: _, ...old } = waitAt(s, 'public.a', null, 'x', 't');
+    expect(watchStateSchema.safeParse(old).success).toBe(true);
   });
 });
