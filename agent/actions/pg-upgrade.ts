@@ -155,6 +155,17 @@ function refusal(f: UpgradeFacts, to: number, link: boolean, replaceEmpty: boole
     return new PgduplexError('TOOL_MISSING', `PostgreSQL ${to} is not installed on this node`, {
       hint: `install it first: apt-get install ${f.target.packages.join(' ')} (then re-run)`,
     });
+  if (Number(from.version) < 17 && f.slots.length + f.subscriptions.length > 0)
+    return new PgduplexError(
+      'REFUSED',
+      `pg_upgrade keeps logical slots and subscriptions only from PostgreSQL 17; from ${from.version} it would cut ` +
+        'the pair, so pgduplex does not run it',
+      {
+        hint:
+          `pgduplex teardown, then pg_upgradecluster -m upgrade ${from.version} ${from.name}, then pgduplex setup ` +
+          '(it copies the database again); from 17 on, pg-upgrade keeps the pair',
+      },
+    );
   if (!from.running)
     return new PgduplexError('PG_UNREACHABLE', `PostgreSQL ${named(refOf(from))} is not running`, {
       hint: `start it (systemctl start postgresql@${from.version}-${from.name}); an upgrade starts from a running pair`,

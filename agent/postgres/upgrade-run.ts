@@ -89,10 +89,17 @@ export async function logTail(files: RunFiles, lines = 12): Promise<string> {
   return text.trimEnd().split('\n').slice(-lines).join('\n');
 }
 
-/** Runs a postgresql-common tool (pg_dropcluster, pg_ctlcluster, pg_conftool) as root; a failure names it. */
+/**
+ * Runs a postgresql-common tool (pg_dropcluster, pg_createcluster, pg_ctlcluster) as root in a transient unit: the
+ * agent's own sandbox (ProtectSystem=strict) keeps /var/lib/postgresql read-only, where pg_dropcluster's removal would
+ * fail without an error. A failure names the tool.
+ */
 export async function clusterTool(argv: [string, ...string[]], timeoutMs: number): Promise<void> {
-  const [file, ...args] = argv;
-  const r = await execa(file, args, { reject: false, timeout: timeoutMs, env: { LANG: 'C', PATH: '/usr/bin:/bin' } });
+  const r = await execa(
+    'systemd-run',
+    ['--wait', '--pipe', '--quiet', '--collect', '--service-type=exec', '--setenv=LANG=C', '--', ...argv],
+    { reject: false, timeout: timeoutMs, stdin: 'ignore' },
+  );
   if (r.exitCode !== 0)
     throw new PgduplexError('PG_UPGRADE_FAILED', `${argv.join(' ')} failed: ${(r.stderr || r.stdout || '').trim()}`);
 }
