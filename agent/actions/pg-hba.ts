@@ -6,6 +6,7 @@ import { parseHostAddress } from '../firewall/address.js';
 import { containedPath } from '../files/contained.js';
 import { restoreFile, snapshotFile, writeFileAtomic, type FileSnapshot } from '../files/owned-file.js';
 import { resolveCluster, type Cluster } from '../postgres/cluster.js';
+import { followedPath } from '../state/cluster-follow.js';
 import {
   existingBlock,
   hbaBlockLines,
@@ -132,7 +133,10 @@ export const pgHbaAction = (s: AgentServices) => {
         await revert(p, err, rollback);
       }
     },
-    async undo(rec) {
+    async undo(recorded) {
+      // Made before a pg-upgrade: the file now lives in the new cluster's config dir (pg_upgradecluster copied it).
+      const before = { ...recorded.before, path: followedPath(recorded.before.path, s.follow.get()) };
+      const rec = { ...recorded, before };
       const cluster = await resolveCluster(s.postgresql);
       const now = await snapshotFile(rec.before.path);
       if (now.content === null || rec.before.content === null)

@@ -6,7 +6,7 @@ import { PgduplexError } from '../../shared/errors.js';
 import { containedPath } from '../files/contained.js';
 import { restoreFile, snapshotFile, writeFileAtomic, type FileSnapshot } from '../files/owned-file.js';
 import { resolveCluster, type Cluster } from '../postgres/cluster.js';
-import { followedCluster } from '../state/cluster-follow.js';
+import { followedCluster, followedPath } from '../state/cluster-follow.js';
 import {
   blockRange,
   changedNames,
@@ -173,11 +173,7 @@ function followRecord(
   const was = { version: record.cluster.version, cluster: record.cluster.name };
   const now = followedCluster(was, s.follow.get());
   if (now === undefined || (now.version === was.version && now.cluster === was.cluster)) return record;
-  const from = `/etc/postgresql/${was.version}/${was.cluster}/`;
-  const to = `/etc/postgresql/${now.version}/${now.cluster}/`;
-  const path = record.snapshot.path.startsWith(from)
-    ? to + record.snapshot.path.slice(from.length)
-    : record.snapshot.path;
+  const path = followedPath(record.snapshot.path, s.follow.get());
   return { cluster: { version: now.version, name: now.cluster }, snapshot: { ...record.snapshot, path } };
 }
 

@@ -56,3 +56,13 @@ export class ClusterFollow {
     this.state = state;
   }
 }
+
+/** A file a change recorded in a replaced cluster's config dir, as it lives in the followed cluster's (teardown). */
+export function followedPath(path: string, follow: Follow | null): string {
+  for (const r of follow?.replaced ?? []) {
+    const from = `/etc/postgresql/${r.version}/${r.cluster}/`;
+    if (path.startsWith(from))
+      return `/etc/postgresql/${follow!.to.version}/${follow!.to.cluster}/${path.slice(from.length)}`;
+  }
+  return path;
+}

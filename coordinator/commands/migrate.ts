@@ -1,9 +1,9 @@
 import { execa } from 'execa';
-import { agentsVia } from '../setup/agents.js';
 import { migrate, migrated, type MigrateOptions } from '../migrate/migrate.js';
 import type { KeylessChoice } from '../migrate/converge.js';
 import { jsonText, safeLine } from '../render/safe-text.js';
-import { askYesNo, taskLog } from '../render/tasks.js';
+import { askYesNo } from '../render/tasks.js';
+import { commandSession } from './session.js';
 
 /**
  * Runs the operator's command here as the operator, its output passed through (to stderr under --json, so stdout
@@ -35,10 +35,7 @@ export async function migrateCommand(o: {
   keyless: KeylessChoice;
   json: boolean;
 }): Promise<number> {
-  const { lines, report, flush } = taskLog(o.json);
-  const interactive = process.stdin.isTTY === true && !o.json;
-  const started = Date.now();
-  const agents = agentsVia(o.socket, { onWait: (m) => report('...', '', m) });
+  const { lines, report, flush, interactive, started, agents } = commandSession(o.socket, o.json);
   const options: MigrateOptions = {
     database: o.database,
     ...(o.command ? { command: o.command } : {}),

@@ -1,6 +1,6 @@
-import { agentsVia } from '../setup/agents.js';
 import { jsonText } from '../render/safe-text.js';
-import { askYesNo, taskLog } from '../render/tasks.js';
+import { askYesNo } from '../render/tasks.js';
+import { commandSession } from './session.js';
 import { finishUpgrade, pgUpgrade, upgraded } from '../upgrade/upgrade.js';
 import { whoamiAction } from '../../shared/protocol/control.js';
 
@@ -16,10 +16,7 @@ export async function pgUpgradeCommand(o: {
   yes: boolean;
   json: boolean;
 }): Promise<number> {
-  const { lines, report, flush } = taskLog(o.json);
-  const interactive = process.stdin.isTTY === true && !o.json;
-  const started = Date.now();
-  const agents = agentsVia(o.socket, { onWait: (m) => report('...', '', m) });
+  const { lines, report, flush, interactive, started, agents } = commandSession(o.socket, o.json);
   const base = {
     database: o.database,
     dryRun: o.dryRun,

@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ClusterFollow, followedCluster } from '../../../agent/state/cluster-follow.js';
+import { ClusterFollow, followedCluster, followedPath } from '../../../agent/state/cluster-follow.js';
 
 let dir: string;
 beforeEach(async () => {
@@ -30,6 +30,16 @@ describe('the cluster a node follows after pg-upgrade', () => {
     expect(followedCluster(c('18'), again.get())).toEqual(c('19'));
     expect(followedCluster(undefined, again.get())).toEqual(c('19'));
     // A cluster the operator configured that no upgrade replaced is theirs to choose.
+    // A file recorded in a replaced cluster's config dir is the followed cluster's now (teardown after upgrades).
+    expect(followedPath('/etc/postgresql/17/main/pg_hba.conf', again.get())).toBe(
+      '/etc/postgresql/19/main/pg_hba.conf',
+    );
+    expect(followedPath('/etc/postgresql/17/mainx/pg_hba.conf', again.get())).toBe(
+      '/etc/postgresql/17/mainx/pg_hba.conf',
+    );
+    expect(followedPath('/etc/postgresql/17/main/conf.d/50-pgduplex.conf', null)).toBe(
+      '/etc/postgresql/17/main/conf.d/50-pgduplex.conf',
+    );
     expect(followedCluster({ version: '19', cluster: 'other' }, again.get())).toEqual({
       version: '19',
       cluster: 'other',
