@@ -15,7 +15,7 @@ import { PASSFILE_NAME } from './pg-passfile.js';
 import { clusterViews, viewOnly } from '../postgres/cluster-views.js';
 import { queryJson } from '../postgres/psql.js';
 import { EMPTY_CLUSTER_SQL, UPGRADE_FACTS_SQL } from '../postgres/upgrade-facts-sql.js';
-import { carryFiles, repointPassfile } from '../postgres/upgrade-carry.js';
+import { binaryOff, carryFiles, repointPassfile } from '../postgres/upgrade-carry.js';
 import {
   clusterTool,
   logTail,
@@ -138,7 +138,14 @@ export function pgUpgradeActions(s: AgentServices) {
 }
 
 type Ref = { version: string; cluster: string };
-type UpgradeState = { phase: 'run' | 'finish'; from: Ref; to: Ref; link: boolean; dropEmpty: boolean };
+type UpgradeState = {
+  phase: 'run' | 'finish';
+  from: Ref;
+  to: Ref;
+  link: boolean;
+  dropEmpty: boolean;
+  peerMajor?: number;
+};
 
 const refOf = (v: { version: string; name: string }): Ref => ({ version: v.version, cluster: v.name });
 const named = (r: Ref) => `${r.version}/${r.cluster}`;
@@ -219,7 +226,11 @@ function pgUpgradeChangeOf(s: AgentServices, facts: (to: number, database: strin
     const carried = await carryFiles(from, to);
     if (carried.some((p) => p.endsWith('.conf')))
       await clusterTool(['pg_ctlcluster', to.version, to.name, 'restart'], timeoutMs * 4);
-    for (const db of s.pair.databases) await repointPassfile(from, to, db, timeoutMs);
+    const mixed = st.peerMajor !== undefined && st.peerMajor !== Number(st.to.version);
+    for (const db of s.pair.databases) {
+      await repointPassfile(from, to, db, timeoutMs);
+      if (mixed) await binaryOff(to, db, timeoutMs);
+    }
     await s.follow.set(st.from, st.to);
     return [
       ...carried.map((p) => `copied ${p} from the old cluster`),
@@ -228,7 +239,7 @@ function pgUpgradeChangeOf(s: AgentServices, facts: (to: number, database: strin
     ];
   };
   return plannedChange(pgUpgradeChange, {
-    async plan({ to, link, replaceEmpty }) {
+    async plan({ to, link, replaceEmpty, peerMajor }) {
       const f = await facts(to, database());
       const follow = s.follow.get()?.to;
       const target = { version: String(to), cluster: f.current.name };
@@ -238,7 +249,14 @@ function pgUpgradeChangeOf(s: AgentServices, facts: (to: number, database: strin
         const old = f.clusters.filter((c) => c.name === f.current.name && Number(c.version) < to).at(-1);
         const finished = follow !== undefined && named(follow) === named(target);
         if (finished || old === undefined) return { changes: [], record: record(target), state: null };
-        const st: UpgradeState = { phase: 'finish', from: refOf(old), to: target, link, dropEmpty: false };
+        const st: UpgradeState = {
+          phase: 'finish',
+          from: refOf(old),
+          to: target,
+          link,
+          dropEmpty: false,
+          ...(peerMajor ? { peerMajor } : {}),
+        };
         return {
           changes: [`finish the upgrade to ${named(target)}: carry pgduplex's files, serve it`],
           record: record(st.from),
@@ -263,7 +281,14 @@ function pgUpgradeChangeOf(s: AgentServices, facts: (to: number, database: strin
           `serve ${named(target)} from now on`,
         ],
         record: record(from),
-        state: { phase: 'run', from, to: target, link, dropEmpty } satisfies UpgradeState,
+        state: {
+          phase: 'run',
+          from,
+          to: target,
+          link,
+          dropEmpty,
+          ...(peerMajor ? { peerMajor } : {}),
+        } satisfies UpgradeState,
       };
     },
     async make({ state: st }, rollback, ctx) {

@@ -33,6 +33,15 @@ export async function carryFiles(from: Cluster, to: Cluster): Promise<string[]> 
   return carried;
 }
 
+const NO_BINARY_SQL = `set search_path = pg_catalog;
+select format('alter subscription %I set (binary = false)', subname) from pg_subscription
+  where subbinary and subdbid = (select oid from pg_database where datname = current_database()) \\gexec`;
+
+/** Binary transfer only between equal majors: after an upgrade that made them differ, this node's subscriptions. */
+export async function binaryOff(to: Cluster, database: string, timeoutMs: number) {
+  await runPsql(to, NO_BINARY_SQL, { timeoutMs, database });
+}
+
 // Subscriptions name the passfile by path: the old cluster's directory goes with --finish.
 const REPOINT_SQL = `set search_path = pg_catalog;
 select format('alter subscription %I connection %L', subname, replace(subconninfo, :'old', :'new'))

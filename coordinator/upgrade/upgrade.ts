@@ -95,18 +95,18 @@ async function suspendIdleTimeout(agents: Agents, f: PairFacts, report: Report):
   return r.journalId;
 }
 
-/** Binary transfer only between equal majors: after an upgrade that made them differ, both subscriptions stop it. */
-async function binaryForMajors(agents: Agents, f: PairFacts, report: Report): Promise<void> {
-  const [s, t] = await Promise.all(
-    [f.source, f.target].map((n) => agents.call(n.side, replicationStatusAction, { database: f.database })),
+const peerMajorOf = async (agents: Agents, f: PairFacts) =>
+  Math.floor(
+    (await agents.call(f.target.side, replicationStatusAction, { database: f.database })).serverVersionNum / 1e4,
   );
-  const major = (v: number) => Math.floor(v / 10000);
-  if (major(s!.serverVersionNum) === major(t!.serverVersionNum)) return;
-  for (const [on, from] of [
-    [f.source, f.target],
-    [f.target, f.source],
-  ] as const)
-    await runChange(agents, subscriptionStep(f, on, from, false, false), { dryRun: false, report });
+
+/**
+ * Binary transfer only between equal majors: after an upgrade that made them differ, the peer's subscription stops it
+ * (this node's stops it within pg-upgrade, so teardown from either node finds nothing of this run's it may not undo).
+ */
+async function binaryForMajors(agents: Agents, f: PairFacts, to: number, report: Report): Promise<void> {
+  if ((await peerMajorOf(agents, f)) === to) return;
+  await runChange(agents, subscriptionStep(f, f.target, f.source, false, false), { dryRun: false, report });
 }
 
 /**
@@ -119,11 +119,12 @@ export async function pgUpgrade(agents: Agents, o: UpgradeOptions): Promise<Upgr
   const facts = await atStep('reading this node', () =>
     agents.call('local', upgradeFactsAction, { to: o.to, database: o.database }),
   );
+  const peerMajor = await atStep('reading the peer', () => peerMajorOf(agents, f));
   const step = {
     side: 'local' as const,
     node: f.source.node,
     action: 'pg-upgrade',
-    params: { to: o.to, link: o.link, replaceEmpty: o.replaceEmpty },
+    params: { to: o.to, link: o.link, replaceEmpty: o.replaceEmpty, peerMajor },
   };
   const check = await atStep('the plan', () => runChange(agents, step, { dryRun: true, report: () => undefined }));
   const plan = upgradeWords(f, facts, check.changes, o);
@@ -151,7 +152,7 @@ export async function pgUpgrade(agents: Agents, o: UpgradeOptions): Promise<Upgr
     await agents.call(f.target.side, journalUndoAction, { id: suspended });
     o.report('changed', f.target.node, 'idle_replication_slot_timeout restored');
   }
-  await atStep('subscriptions', () => binaryForMajors(agents, f, o.report));
+  await atStep('subscriptions', () => binaryForMajors(agents, f, o.to, o.report));
   await atStep('catching up', () => drained(agents, f, pairSlots(f), 1_800_000));
   o.report('ok', `${f.source.node}+${f.target.node}`, `what ${f.target.node} took meanwhile has arrived here`);
   const verify = await atStep('verify', () => verifyPair(agents, f, o.report, [], { settled: pairSlots(f) }));

@@ -83,6 +83,8 @@ export const pgUpgradeChange = defineChange({
     link: z.boolean().default(false),
     /** Drop the empty cluster of the target major that installing its packages made (checked empty first). */
     replaceEmpty: z.boolean().default(false),
+    /** The peer's major: binary transfer stops on this node's subscriptions when it will differ from `to`. */
+    peerMajor: pgMajorSchema.optional(),
   }),
   record: z.strictObject({ from: clusterRef, to: clusterRef, link: z.boolean() }),
   // Teardown never downgrades PostgreSQL: the upgrade stays.

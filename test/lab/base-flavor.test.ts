@@ -22,7 +22,7 @@ describe('lab bases per PostgreSQL major', () => {
     expect(baseHash(17)).toBe('c8eadf99fcd9737a');
     expect(new Set(LAB_FLAVORS.map((v) => baseHash(v))).size).toBe(LAB_FLAVORS.length);
     expect(currentBasePaths()).toEqual(LAB_FLAVORS.map((v) => basePath(v)));
-    expect(LAB_FLAVORS).toEqual([...PG_MAJORS, '17+']);
+    expect(LAB_FLAVORS).toEqual([...PG_MAJORS, '17+', '18+']);
   });
 
   it('builds 18 from sid and 19 from sid with the server from experimental, sid ones on the unified hierarchy', () => {
@@ -54,7 +54,7 @@ describe('lab bases per PostgreSQL major', () => {
   });
 
   it('parses a flavor named as text: majors as numbers, 17+ as itself, anything else null', () => {
-    expect(['17', '18', '19', '17+'].map(parseFlavor)).toEqual([17, 18, 19, '17+']);
+    expect(['17', '18', '19', '17+', '18+'].map(parseFlavor)).toEqual([17, 18, 19, '17+', '18+']);
     expect(['16', '18+', '', ' 17'].map(parseFlavor)).toEqual([null, null, null, null]);
   });
 

@@ -10,11 +10,11 @@ export const PG_MAJORS = [17, 18, 19] as const;
 export type PgMajor = (typeof PG_MAJORS)[number];
 
 /**
- * Why: a node's base is one of these: a major (it runs that major), or `'17+'`, which runs 17 as FS PBX's
+ * Why: a node's base is one of these: a major (it runs that major), or `'17+'` (`'18+'` alike for 18 with 19), which runs 17 as FS PBX's
  * installer leaves it on sid and holds the .debs of 18 and 19, downloaded and not installed, for an offline
  * `apt-get install postgresql-18` (installPgMajor) ahead of an in-place major upgrade.
  */
-export const LAB_FLAVORS = [...PG_MAJORS, '17+'] as const;
+export const LAB_FLAVORS = [...PG_MAJORS, '17+', '18+'] as const;
 
 /** A base a lab node can boot from (see LAB_FLAVORS). */
 export type LabFlavor = (typeof LAB_FLAVORS)[number];
@@ -116,6 +116,16 @@ const FLAVORS: Record<LabFlavor, BaseFlavor> = {
       { major: 18, packages: ['postgresql-18', 'postgresql-client-18'], dir: `${CACHED_DEBS_DIR}/18` },
       { major: 19, packages: PG19.map((p) => `${p}/experimental`), dir: `${CACHED_DEBS_DIR}/19` },
     ],
+  },
+  // sid's 18, as FS PBX's installer leaves it on Debian 13's successor, with 19 cached: the 18 -> 19 upgrade.
+  '18+': {
+    key: '18+',
+    pg: 18,
+    suite: 'sid',
+    packages: withPg('postgresql-18'),
+    experimental: [],
+    unifiedCgroup: true,
+    cached: [{ major: 19, packages: PG19.map((p) => `${p}/experimental`), dir: `${CACHED_DEBS_DIR}/19` }],
   },
 };
 

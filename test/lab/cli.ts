@@ -27,7 +27,7 @@ const USAGE = `usage: npm run lab -- <command>
                                  build the .deb (npm run package), boot nodes a and b, install it
                                  (--deb: install PATH instead, no build; --no-build: install nothing unless --deb;
                                  --pg: PostgreSQL major per node, 17 (trixie), 18 (sid) or 19 (experimental); 17;
-                                 17+: trixie's 17 on sid with the .debs of 18 and 19 cached for an offline install)
+                                 17+: trixie's 17 on sid, 18 and 19 cached; 18+: sid's 18, 19 cached)
   down                           stop everything and remove namespaces, mounts, node directories
   status [--json]                show what is up
   shell a|b                      interactive login shell inside a node
@@ -110,7 +110,7 @@ async function up(L: Lab, args: string[]): Promise<void> {
     const s = state.nodes[n];
     const where = `${LAB.nodes[n].ipv4} ${LAB.nodes[n].ipv6}`;
     console.log(
-      `  node ${n}: ${where}  PostgreSQL ${s?.pg ?? '?'}${s?.flavor === '17+' ? ' (17+)' : ''}  systemd pid ${s?.pid ?? '?'}`,
+      `  node ${n}: ${where}  PostgreSQL ${s?.pg ?? '?'}${typeof s?.flavor === 'string' ? ` (${s.flavor})` : ''}  systemd pid ${s?.pid ?? '?'}`,
     );
   }
   console.log(`  outsider x: ${LAB.outsider.ipv4} ${LAB.outsider.ipv6}  (ip netns exec ${LAB.outsider.netns} …)`);
