@@ -2,7 +2,7 @@
 import { afterAll, beforeAll, describe, it } from 'vitest';
 import { labUp } from '../../lab/index.js';
 import { debPath } from '../../lab/paths.js';
-import { nodeVersions, pairLabel, pairSteps, type NodeVersions, type VersionPair } from './pair-body.js';
+import { nodeVersions, pairLabel, pairSteps, type NodeVersions, type PairStep, type VersionPair } from './pair-body.js';
 
 /** What one step did. */
 export interface StepOutcome {
@@ -35,30 +35,40 @@ const STEP_TIMEOUT_MS = 600_000;
 const firstLines = (err: unknown): string =>
   (err instanceof Error ? err.message : String(err)).split('\n').slice(0, 12).join('\n');
 
+/** What a described run is: its title, its labels in the results, how its lab boots, and its steps. */
+export interface StepRun {
+  title: string;
+  pair: string;
+  majors: { a: number; b: number };
+  from: string;
+  boot: () => Promise<void>;
+  steps: PairStep[];
+}
+
 /**
- * Why: the mixed pair in `npm test` and every pair of `npm run test:versions` run the same body; a step
- * after a failed one is skipped (each needs the ones before it) and says which step failed first.
+ * Why: the mixed pair in `npm test`, every pair of `npm run test:versions` and every pg-upgrade case run their bodies
+ * the same way; a step after a failed one is skipped (each needs the ones before it) and says which step failed first.
  */
-export function describePair(p: VersionPair, opts: DescribePairOptions = {}): void {
-  describe(`PostgreSQL ${pairLabel(p)}`, () => {
+export function describeSteps(r: StepRun, opts: DescribePairOptions = {}): void {
+  describe(r.title, () => {
     const steps: StepOutcome[] = [];
     let versions: Array<Partial<NodeVersions>> = [{}, {}];
     let firstFailed: string | null = null;
     let t0 = Date.now();
 
     beforeAll(async () => {
-      t0 = Date.now(); // the pair's time includes booting its lab
-      await labUp({ deb: debPath(), versions: { a: p.a, b: p.b } });
+      t0 = Date.now(); // the run's time includes booting its lab
+      await r.boot();
       versions = await nodeVersions();
-    }, 900_000);
+    }, 1_200_000);
 
     afterAll(async () => {
       const passed = steps.length > 0 && steps.every((s) => s.outcome === 'passed');
       opts.onResult?.({
-        pair: `${p.a}↔${p.b}`,
-        a: { major: p.a, ...versions[0] },
-        b: { major: p.b, ...versions[1] },
-        from: p.from,
+        pair: r.pair,
+        a: { major: r.majors.a, ...versions[0] },
+        b: { major: r.majors.b, ...versions[1] },
+        from: r.from,
         passed,
         seconds: Math.round((Date.now() - t0) / 1000),
         steps,
@@ -66,7 +76,7 @@ export function describePair(p: VersionPair, opts: DescribePairOptions = {}): vo
       if (opts.restoreDefaultLab) await labUp({ deb: debPath() });
     }, 900_000);
 
-    for (const step of pairSteps(p)) {
+    for (const step of r.steps) {
       it(
         step.name,
         async (ctx) => {
@@ -90,4 +100,19 @@ export function describePair(p: VersionPair, opts: DescribePairOptions = {}): vo
       );
     }
   });
+}
+
+/** Why: every version pair runs the pair body on a lab booted for its majors. */
+export function describePair(p: VersionPair, opts: DescribePairOptions = {}): void {
+  describeSteps(
+    {
+      title: `PostgreSQL ${pairLabel(p)}`,
+      pair: `${p.a}↔${p.b}`,
+      majors: p,
+      from: p.from,
+      boot: async () => void (await labUp({ deb: debPath(), versions: { a: p.a, b: p.b } })),
+      steps: pairSteps(p),
+    },
+    opts,
+  );
 }

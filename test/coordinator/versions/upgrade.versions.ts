@@ -1,0 +1,7 @@
+import { describeUpgrade } from '../upgrade/describe-upgrade.js';
+import { recordPair } from './results.js';
+
+// `npm run test:versions`: every in-place major upgrade the lab can make, each on a lab of its own flavor (17+: trixie's
+// 17 with 18 and 19 cached; 18+: sid's 18 with 19 cached); results beside the pairs' in bench/results/versions.json.
+describeUpgrade({ flavor: '17+', from: 17, to: 18 }, { onResult: recordPair });
+describeUpgrade({ flavor: '18+', from: 18, to: 19 }, { onResult: recordPair });
