@@ -14,7 +14,7 @@ export function describeUpgrade(u: UpgradeCase, opts: DescribePairOptions = {}):
       from: 'b, then a',
       boot: async () => {
         await labUp({ deb: debPath(), versions: { a: u.flavor, b: u.flavor } });
-        await upgradeStart();
+        await upgradeStart(u);
       },
       steps: upgradeSteps(u),
     },

@@ -110,16 +110,19 @@ async function upgradeWhileServed(u: UpgradeCase, node: NodeName, interrupt: boo
   expect(await xmins(node, tag)).toBe(before.xmins);
   const status = await pgduplex(node, 'status');
   expect(status.exitCode, log(status)).toBe(0);
+  if (u.from >= 18) expect(await sql(peer, 'show idle_replication_slot_timeout')).toBe('1d');
   const again = await pgduplex(node, 'pg-upgrade', '--to', to, '--yes');
   expect(again.exitCode, log(again)).toBe(0);
   expect(again.stdout).toContain('nothing to do');
 }
 
 /** Pairs the lab's nodes, loads the FS PBX fixture on a and sets up replication from a: where every case starts. */
-export async function upgradeStart(): Promise<void> {
+export async function upgradeStart(u: UpgradeCase): Promise<void> {
   await pairLabNodes();
   await buildFixture('a', '24MB', { noKeyTable: false });
-  const r = await pgduplex('a', 'setup', '--yes');
+  // From 18 on, the idle slot timeout the serving node must not apply while its peer is down for the upgrade.
+  const idle = u.from >= 18 ? ['--idle-slot-timeout', '1d'] : [];
+  const r = await pgduplex('a', 'setup', '--yes', ...idle);
   if (r.exitCode !== 0) throw new Error(`setup failed:\n${log(r)}`);
 }
 
