@@ -53,19 +53,19 @@ describe('lab bases per PostgreSQL major', () => {
     for (const v of PG_MAJORS) expect([flavorOf(v).key, flavorOf(v).pg, flavorOf(v).cached]).toEqual([v, v, undefined]);
   });
 
-  it('parses a flavor named as text: majors as numbers, 17+ as itself, anything else null', () => {
+  it('parses a flavor named as text: majors as numbers, 17+ and 18+ as themselves, anything else null', () => {
     expect(['17', '18', '19', '17+', '18+'].map(parseFlavor)).toEqual([17, 18, 19, '17+', '18+']);
-    expect(['16', '18+', '', ' 17'].map(parseFlavor)).toEqual([null, null, null, null]);
+    expect(['16', '19+', '', ' 17'].map(parseFlavor)).toEqual([null, null, null, null]);
   });
 
   it('refuses a flavor it has no base for, naming the ones it has', () => {
-    expect(() => flavorOf(16)).toThrow('no lab base for PostgreSQL 16 (the lab has 17, 18, 19, 17+)');
+    expect(() => flavorOf(16)).toThrow('no lab base for PostgreSQL 16 (the lab has 17, 18, 19, 17+, 18+)');
   });
 
   it('lab up --pg refuses what is not a=MAJOR,b=MAJOR of a known major with a usage error (exit 2)', async () => {
     for (const [arg, msg] of [
-      ['a=16', '"a=16" is not a=MAJOR or b=MAJOR with MAJOR one of 17, 18, 19, 17+'],
-      ['b=18+', '"b=18+" is not a=MAJOR'],
+      ['a=16', '"a=16" is not a=MAJOR or b=MAJOR with MAJOR one of 17, 18, 19, 17+, 18+'],
+      ['b=19+', '"b=19+" is not a=MAJOR'],
       ['c=17', '"c=17" is not a=MAJOR'],
       ['a=17,a=18', 'node a given twice'],
     ] as const) {
