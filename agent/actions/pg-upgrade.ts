@@ -152,7 +152,7 @@ const named = (r: Ref) => `${r.version}/${r.cluster}`;
 const gb = (bytes: number) => `${(bytes / 1024 ** 3).toFixed(1)} GB`;
 
 /** Why the plan cannot go on, with what to do; the facts checked here are the agent's own, whoever asks. */
-function refusal(f: UpgradeFacts, to: number, link: boolean, replaceEmpty: boolean): PgduplexError | undefined {
+export function refusal(f: UpgradeFacts, to: number, link: boolean, replaceEmpty: boolean): PgduplexError | undefined {
   const from = f.current;
   if (Number(from.version) > to)
     return new PgduplexError('REFUSED', `this node runs PostgreSQL ${from.version}, newer than ${to}`, {
