@@ -2,7 +2,7 @@ import { PgduplexError } from '../../shared/errors.js';
 import { poll } from '../../shared/poll.js';
 import { backupChange } from '../../shared/protocol/data.js';
 import { factsAction } from '../../shared/protocol/facts.js';
-import { journalUndoAction } from '../../shared/protocol/journal.js';
+import { journalListAction, journalUndoAction } from '../../shared/protocol/journal.js';
 import { pgSettingsChange } from '../../shared/protocol/postgres.js';
 import { replicationStatusAction } from '../../shared/protocol/replication-actions.js';
 import { pgClusterDropChange, upgradeFactsAction, type UpgradeFacts } from '../../shared/protocol/upgrade.js';
@@ -81,18 +81,32 @@ async function streamingAgain(agents: Agents, f: PairFacts, limitMs: number, rep
 
 /**
  * idle_replication_slot_timeout (18+) on the serving node would drop the slot this node reads while it is down for
- * the upgrade: it is set to 0 there (journaled) for the length of the upgrade. Answers the journal id to undo.
+ * the upgrade: it is set to 0 there (journaled on the peer) for the length of the upgrade.
  */
-async function suspendIdleTimeout(agents: Agents, f: PairFacts, report: Report): Promise<string | undefined> {
+async function suspendIdleTimeout(agents: Agents, f: PairFacts, report: Report): Promise<void> {
   const facts = await agents.call(f.target.side, factsAction, {});
   const value = facts.postgresql.ready ? facts.postgresql.settings['idle_replication_slot_timeout']?.value : undefined;
-  if (value === undefined || value === '0') return undefined;
-  const r = await agents.call(f.target.side, pgSettingsChange.apply, {
+  if (value === undefined || value === '0') return;
+  await agents.call(f.target.side, pgSettingsChange.apply, {
     settings: { idle_replication_slot_timeout: '0' },
     merge: true,
   });
   report('changed', f.target.node, `idle_replication_slot_timeout ${value} -> 0 while ${f.source.node} is upgraded`);
-  return r.journalId;
+}
+
+/** A suspension's journal entry on the peer, by its words (a run cut short leaves it pending: the next undoes it). */
+const SUSPENSION = /^idle_replication_slot_timeout: \S+ -> 0( |$)/;
+
+/** Puts back what suspendIdleTimeout changed on the peer, this run's or one a killed run left. */
+async function resumeIdleTimeout(agents: Agents, f: PairFacts, report: Report): Promise<void> {
+  const pending = await agents.call(f.target.side, journalListAction, { pending: true });
+  const suspensions = pending.filter(
+    (e) => e.action === pgSettingsChange.name && !e.undone && e.changes.some((c) => SUSPENSION.test(c)),
+  );
+  for (const e of suspensions.reverse()) {
+    await agents.call(f.target.side, journalUndoAction, { id: e.id });
+    report('changed', f.target.node, 'idle_replication_slot_timeout restored');
+  }
 }
 
 const peerMajorOf = async (agents: Agents, f: PairFacts) =>
@@ -129,6 +143,8 @@ export async function pgUpgrade(agents: Agents, o: UpgradeOptions): Promise<Upgr
   const check = await atStep('the plan', () => runChange(agents, step, { dryRun: true, report: () => undefined }));
   const plan = upgradeWords(f, facts, check.changes, o);
   if (check.changes.length === 0) {
+    if (!o.dryRun)
+      await atStep('restoring idle_replication_slot_timeout', () => resumeIdleTimeout(agents, f, o.report));
     o.report('ok', f.source.node, `runs PostgreSQL ${o.to} already: nothing to do`);
     return { plan, done: true };
   }
@@ -143,15 +159,11 @@ export async function pgUpgrade(agents: Agents, o: UpgradeOptions): Promise<Upgr
     await atStep('draining', () => drained(agents, f, pairSlots(f)));
     o.report('ok', `${f.source.node}+${f.target.node}`, 'both directions drained');
   }
-  const suspended = await atStep('suspending idle_replication_slot_timeout', () =>
-    suspendIdleTimeout(agents, f, o.report),
-  );
+  if (!resuming)
+    await atStep('suspending idle_replication_slot_timeout', () => suspendIdleTimeout(agents, f, o.report));
   await runChange(agents, step, { dryRun: false, report: o.report, timeoutMs: 6 * 3_600_000 });
   await atStep('streaming again', () => streamingAgain(agents, f, o.streamLimitMs ?? 600_000, o.report));
-  if (suspended !== undefined) {
-    await agents.call(f.target.side, journalUndoAction, { id: suspended });
-    o.report('changed', f.target.node, 'idle_replication_slot_timeout restored');
-  }
+  await atStep('restoring idle_replication_slot_timeout', () => resumeIdleTimeout(agents, f, o.report));
   await atStep('subscriptions', () => binaryForMajors(agents, f, o.to, o.report));
   await atStep('catching up', () => drained(agents, f, pairSlots(f), 1_800_000));
   o.report('ok', `${f.source.node}+${f.target.node}`, `what ${f.target.node} took meanwhile has arrived here`);
