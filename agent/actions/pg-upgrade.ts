@@ -245,8 +245,9 @@ function pgUpgradeChangeOf(s: AgentServices, facts: (to: number, database: strin
       const target = { version: String(to), cluster: f.current.name };
       const record = (from: Ref) => ({ from, to: target, link });
       if (f.current.version === String(to)) {
-        // pg_upgradecluster finished (the new cluster is on 5432) but its follow-up did not: finish it.
-        const old = f.clusters.filter((c) => c.name === f.current.name && Number(c.version) < to).at(-1);
+        // pg_upgradecluster finished (the new cluster is on 5432) but its follow-up did not: finish it, from the
+        // newest older cluster of that name (listClusters gives the newest first).
+        const old = f.clusters.filter((c) => c.name === f.current.name && Number(c.version) < to).at(0);
         const finished = follow !== undefined && named(follow) === named(target);
         if (finished || old === undefined) return { changes: [], record: record(target), state: null };
         const st: UpgradeState = {
