@@ -23,7 +23,11 @@ export function errorsLine(s: NonNullable<DirectionStatus['subscriber']>): strin
         .map(([k, n]) => `${k} ${n}`)
         .join(', ')
     : `n/a (${pg} has no conflict counters)`;
-  return `errors: ${s.applyErrors} apply, ${sync}; conflicts: ${conflicts}`;
+  // 19 counts update_deleted only where the subscription keeps dead tuples for it: a 0 there would mislead.
+  const blind = s.conflicts && 'update_deleted' in s.conflicts && s.retainDeadTuples === false;
+  return `errors: ${s.applyErrors} apply, ${sync}; conflicts: ${conflicts}${
+    blind ? ' (update_deleted not counted: retain_dead_tuples is off)' : ''
+  }`;
 }
 
 function facts(d: DirectionStatus, now: number): string[] {

@@ -41,6 +41,8 @@ export interface DirectionStatus {
     /** Sequence sync errors on PostgreSQL 19; null (n/a) before. */
     syncSeqErrors?: number | null;
     conflicts: Record<string, number> | null;
+    /** PostgreSQL 19's retain_dead_tuples on the subscription: update_deleted is counted only with it on. */
+    retainDeadTuples?: boolean | null;
     /** The subscriber's server_version_num: what it lacks is shown as n/a, naming its major. */
     serverVersionNum?: number;
     lastError: ReplicationLogError | null;
@@ -226,6 +228,7 @@ function assessDirection(pub: NodeView, sub: NodeView, database: string, t: Thre
           syncErrors: s.syncErrors,
           syncSeqErrors: s.syncSeqErrors ?? null,
           conflicts: s.conflicts,
+          retainDeadTuples: s.retainDeadTuples ?? null,
           ...(sub.snapshot ? { serverVersionNum: sub.snapshot.serverVersionNum } : {}),
           lastError: err,
         }

@@ -25,5 +25,9 @@ describe('errorsLine', () => {
     expect(errorsLine({ ...sub, syncSeqErrors: 5, conflicts: { update_deleted: 4 }, serverVersionNum: 190000 })).toBe(
       'errors: 1 apply, 2 table sync, 5 sequence sync; conflicts: update_deleted 4',
     );
+    const off = { ...sub, conflicts: { update_deleted: 0 }, retainDeadTuples: false, serverVersionNum: 190000 };
+    expect(errorsLine(off)).toBe(
+      'errors: 1 apply, 2 sync; conflicts: update_deleted 0 (update_deleted not counted: retain_dead_tuples is off)',
+    );
   });
 });
