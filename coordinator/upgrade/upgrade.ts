@@ -118,8 +118,8 @@ const peerMajorOf = async (agents: Agents, f: PairFacts) =>
  * Binary transfer only between equal majors: after an upgrade that made them differ, the peer's subscription stops it
  * (this node's stops it within pg-upgrade, so teardown from either node finds nothing of this run's it may not undo).
  */
-async function binaryForMajors(agents: Agents, f: PairFacts, to: number, report: Report): Promise<void> {
-  if ((await peerMajorOf(agents, f)) === to) return;
+async function binaryForMajors(agents: Agents, f: PairFacts, peerMajor: number, to: number, report: Report) {
+  if (peerMajor === to) return;
   await runChange(agents, subscriptionStep(f, f.target, f.source, false, false), { dryRun: false, report });
 }
 
@@ -164,7 +164,7 @@ export async function pgUpgrade(agents: Agents, o: UpgradeOptions): Promise<Upgr
   await runChange(agents, step, { dryRun: false, report: o.report, timeoutMs: 6 * 3_600_000 });
   await atStep('streaming again', () => streamingAgain(agents, f, o.streamLimitMs ?? 600_000, o.report));
   await atStep('restoring idle_replication_slot_timeout', () => resumeIdleTimeout(agents, f, o.report));
-  await atStep('subscriptions', () => binaryForMajors(agents, f, o.to, o.report));
+  await atStep('subscriptions', () => binaryForMajors(agents, f, peerMajor, o.to, o.report));
   await atStep('catching up', () => drained(agents, f, pairSlots(f), 1_800_000));
   o.report('ok', `${f.source.node}+${f.target.node}`, `what ${f.target.node} took meanwhile has arrived here`);
   const verify = await atStep('verify', () => verifyPair(agents, f, o.report, [], { settled: pairSlots(f) }));
