@@ -6,6 +6,7 @@ import { PgduplexError } from '../../shared/errors.js';
 import {
   pgClusterDropChange,
   pgUpgradeChange,
+  rebuilds,
   upgradeFactsAction,
   type UpgradeFacts,
 } from '../../shared/protocol/upgrade.js';
@@ -16,6 +17,8 @@ import { clusterViews, viewOnly } from '../postgres/cluster-views.js';
 import { queryJson } from '../postgres/psql.js';
 import { EMPTY_CLUSTER_SQL, UPGRADE_FACTS_SQL } from '../postgres/upgrade-facts-sql.js';
 import { binaryOff, carryFiles, repointPassfile } from '../postgres/upgrade-carry.js';
+import { readRebuildSpec } from '../postgres/upgrade-rebuild.js';
+import { finishRebuild, prepareRebuild, readRebuild, rebuildFile } from './pg-upgrade-rebuild.js';
 import {
   clusterTool,
   logTail,
@@ -145,6 +148,8 @@ type UpgradeState = {
   link: boolean;
   dropEmpty: boolean;
   peerMajor?: number;
+  /** The pair's slots and subscriptions are re-created after pg_upgrade instead of carried by it. */
+  rebuild?: boolean;
 };
 
 const refOf = (v: { version: string; name: string }): Ref => ({ version: v.version, cluster: v.name });
@@ -152,7 +157,13 @@ const named = (r: Ref) => `${r.version}/${r.cluster}`;
 const gb = (bytes: number) => `${(bytes / 1024 ** 3).toFixed(1)} GB`;
 
 /** Why the plan cannot go on, with what to do; the facts checked here are the agent's own, whoever asks. */
-export function refusal(f: UpgradeFacts, to: number, link: boolean, replaceEmpty: boolean): PgduplexError | undefined {
+export function refusal(
+  f: UpgradeFacts,
+  to: number,
+  link: boolean,
+  replaceEmpty: boolean,
+  rebuild = false,
+): PgduplexError | undefined {
   const from = f.current;
   if (Number(from.version) > to)
     return new PgduplexError('REFUSED', `this node runs PostgreSQL ${from.version}, newer than ${to}`, {
@@ -162,16 +173,15 @@ export function refusal(f: UpgradeFacts, to: number, link: boolean, replaceEmpty
     return new PgduplexError('TOOL_MISSING', `PostgreSQL ${to} is not installed on this node`, {
       hint: `install it first: apt-get install ${f.target.packages.join(' ')} (then re-run)`,
     });
-  if (Number(from.version) < 17 && f.slots.length + f.subscriptions.length > 0)
+  const users = [...f.services, ...f.sessions.map((x) => `a session of ${x.user} from ${x.client}`)];
+  if (rebuild && users.length > 0)
     return new PgduplexError(
       'REFUSED',
-      `pg_upgrade keeps logical slots and subscriptions only from PostgreSQL 17; from ${from.version} it would cut ` +
-        'the pair, so pgduplex does not run it',
-      {
-        hint:
-          `pgduplex teardown, then pg_upgradecluster -m upgrade ${from.version} ${from.name}, then pgduplex setup ` +
-          '(it copies the database again); from 17 on, pg-upgrade keeps the pair',
-      },
+      `the pair's slot here is re-created after the upgrade${
+        Number(from.version) < 17 ? ` (pg_upgrade carries none ` + `from ${from.version})` : ''
+      }: a write made here before it exists would never reach the peer, and ` +
+        `${users.slice(0, 4).join(', ')} can write`,
+      { hint: 'stop them for the upgrade (the peer takes the calls meanwhile), then re-run' },
     );
   if (!from.running)
     return new PgduplexError('PG_UNREACHABLE', `PostgreSQL ${named(refOf(from))} is not running`, {
@@ -221,12 +231,29 @@ function pgUpgradeChangeOf(s: AgentServices, facts: (to: number, database: strin
   const timeoutMs = s.limits.toolTimeoutMs;
   const database = () => s.pair.databases[0] ?? 'fusionpbx';
   const cluster = async (r: Ref) => resolveCluster(r);
+  const rebuildWords = async (from: Ref, target: Ref): Promise<string[]> => {
+    const c = await cluster(from);
+    const specs = await Promise.all(s.pair.databases.map((database) => readRebuildSpec(c, { timeoutMs, database })));
+    const subs = specs.flatMap((x) => x.subscriptions.map((y) => `subscription ${y.name}`));
+    const objects = [...subs, ...specs.flatMap((x) => x.slots.map((y) => `slot ${y.name}`))].join(' and ');
+    const foreign = specs.flatMap((x) => x.foreign);
+    const old = Number(from.version) < 17;
+    return [
+      `park ${subs.join(', ')} and write down where each stopped (${rebuildFile(s.follow.dir, target.version)})`,
+      ...(old ? [] : [`take ${objects} out of ${named(from)}, so pg_upgrade carries neither (put back if it fails)`]),
+      `re-create ${objects} on ${named(target)}: each subscription resumes where it stopped, nothing copied again`,
+      ...(old && foreign.length > 0
+        ? [`pg_upgrade does not carry ${foreign.join(', ')} from ${from.version} (not pgduplex's: re-create them)`]
+        : []),
+    ];
+  };
   const finish = async (st: UpgradeState): Promise<string[]> => {
     const [from, to] = await Promise.all([cluster(st.from), cluster(st.to)]);
     const carried = await carryFiles(from, to);
     if (carried.some((p) => p.endsWith('.conf')))
       await clusterTool(['pg_ctlcluster', to.version, to.name, 'restart'], timeoutMs * 4);
     const mixed = st.peerMajor !== undefined && st.peerMajor !== Number(st.to.version);
+    const rebuilt = await finishRebuild(s.follow.dir, st, from, to, !mixed, { timeoutMs: timeoutMs * 4 });
     for (const db of s.pair.databases) {
       await repointPassfile(from, to, db, timeoutMs);
       if (mixed) await binaryOff(to, db, timeoutMs);
@@ -234,12 +261,13 @@ function pgUpgradeChangeOf(s: AgentServices, facts: (to: number, database: strin
     await s.follow.set(st.from, st.to);
     return [
       ...carried.map((p) => `copied ${p} from the old cluster`),
+      ...rebuilt,
       `this node serves ${named(st.to)} now; ${named(st.from)} ` +
         (st.link ? 'is not usable any more (--link)' : 'stays, stopped, as the way back until pg-upgrade --finish'),
     ];
   };
   return plannedChange(pgUpgradeChange, {
-    async plan({ to, link, replaceEmpty, peerMajor }) {
+    async plan({ to, link, replaceEmpty, peerMajor, recreate }) {
       const f = await facts(to, database());
       const follow = s.follow.get()?.to;
       const target = { version: String(to), cluster: f.current.name };
@@ -250,6 +278,7 @@ function pgUpgradeChangeOf(s: AgentServices, facts: (to: number, database: strin
         const old = f.clusters.filter((c) => c.name === f.current.name && Number(c.version) < to).at(0);
         const finished = follow !== undefined && named(follow) === named(target);
         if (finished || old === undefined) return { changes: [], record: record(target), state: null };
+        const owed = (await readRebuild(s.follow.dir, refOf(old), target)) !== null;
         const st: UpgradeState = {
           phase: 'finish',
           from: refOf(old),
@@ -259,16 +288,24 @@ function pgUpgradeChangeOf(s: AgentServices, facts: (to: number, database: strin
           ...(peerMajor ? { peerMajor } : {}),
         };
         return {
-          changes: [`finish the upgrade to ${named(target)}: carry pgduplex's files, serve it`],
+          changes: [
+            `finish the upgrade to ${named(target)}: carry pgduplex's files, ` +
+              `${owed ? "re-create the pair's slots and subscriptions where they stopped, " : ''}serve it`,
+          ],
           record: record(st.from),
           state: st,
         };
       }
       const from = refOf(f.current);
       const resuming = f.running;
-      const bad = resuming ? undefined : refusal(f, to, link, replaceEmpty);
+      const rebuild = rebuilds(f, recreate);
+      const bad = resuming ? undefined : refusal(f, to, link, replaceEmpty, rebuild);
       if (bad) throw bad;
       const dropEmpty = !resuming && f.target.existing !== null;
+      const pair =
+        rebuild && !resuming
+          ? await rebuildWords(from, target)
+          : [`keep the pair's slots, subscriptions and their progress`];
       return {
         changes: [
           ...(resuming ? [`wait for the upgrade already under way (${UPGRADE_UNIT}.service)`] : []),
@@ -277,17 +314,18 @@ function pgUpgradeChangeOf(s: AgentServices, facts: (to: number, database: strin
             (link
               ? '--link (hard links: fast, no copy; the old cluster is not usable once the new one started)'
               : `(copy: about ${gb(f.disk.clusterBytes)} more on disk; the old cluster stays, stopped: the way back)`),
-          `keep the pair's slots, subscriptions and their progress`,
+          ...pair,
           `carry pgduplex's settings, pg_hba block and passfile to the new cluster`,
           `serve ${named(target)} from now on`,
         ],
-        record: record(from),
+        record: { ...record(from), ...(rebuild ? { rebuild } : {}) },
         state: {
           phase: 'run',
           from,
           to: target,
           link,
           dropEmpty,
+          ...(rebuild ? { rebuild } : {}),
           ...(peerMajor ? { peerMajor } : {}),
         } satisfies UpgradeState,
       };
@@ -296,6 +334,7 @@ function pgUpgradeChangeOf(s: AgentServices, facts: (to: number, database: strin
       if (st === null) return;
       if (st.phase === 'finish') return { notes: await finish(st) };
       const files = runFiles(s.follow.dir, Number(st.to.version));
+      const notes: string[] = [];
       const tick = () => ctx?.progress(`pg_upgradecluster ${named(st.from)} -> ${named(st.to)} is running`);
       if (!(await upgradeRunning(timeoutMs))) {
         if (st.dropEmpty) {
@@ -303,6 +342,11 @@ function pgUpgradeChangeOf(s: AgentServices, facts: (to: number, database: strin
           await rollback(async () => {
             await clusterTool(['pg_createcluster', '--start', st.to.version, st.to.cluster], timeoutMs * 4);
           });
+        }
+        if (st.rebuild) {
+          const old = await cluster(st.from);
+          const t = { timeoutMs: timeoutMs * 4 };
+          notes.push(...(await prepareRebuild(s.follow.dir, st, old, s.pair.databases, rollback, t)));
         }
         await startUpgrade(await cluster(st.from), Number(st.to.version), st.link, files, timeoutMs);
       }
@@ -318,7 +362,7 @@ function pgUpgradeChangeOf(s: AgentServices, facts: (to: number, database: strin
           { hint: 'fix what it names, then re-run pgduplex pg-upgrade' },
         );
       }
-      return { notes: [`pg_upgradecluster's output: ${files.log}`, ...(await finish(st))] };
+      return { notes: [...notes, `pg_upgradecluster's output: ${files.log}`, ...(await finish(st))] };
     },
     async undo(r) {
       throw new PgduplexError('REFUSED', `the upgrade ${named(r.from)} -> ${named(r.to)} is not undone by pgduplex`, {

@@ -17,7 +17,7 @@ export function parseMajor(text: string | undefined): number {
 export function addPgUpgradeCommand(program: Command, { socket, setExit }: CommandContext): void {
   program
     .command('pg-upgrade')
-    .usage('--to N [--link] [--replace-empty] [--dry-run] [--yes]  |  --finish')
+    .usage('--to N [--link] [--replace-empty] [--recreate-replication] [--dry-run] [--yes]  |  --finish')
     .description(
       "upgrade this node's PostgreSQL to major N (its packages installed first) while the peer serves; " +
         'both directions resume where they stopped, nothing is copied again',
@@ -25,6 +25,11 @@ export function addPgUpgradeCommand(program: Command, { socket, setExit }: Comma
     .option('--to <major>', 'the PostgreSQL major to upgrade to, e.g. 18')
     .option('--link', 'hard links instead of a copy: fast, little disk, no way back once the new cluster started')
     .option('--replace-empty', 'drop the empty cluster that installing postgresql-N made (it is checked empty)')
+    .option(
+      '--recreate-replication',
+      "re-create the pair's slot and subscription where they stopped instead of letting pg_upgrade carry them " +
+        '(always so from 16)',
+    )
     .option('--finish', 'remove the old cluster an earlier upgrade kept as the way back (after a backup)')
     .option('--database <name>', 'the replicated database', 'fusionpbx')
     .option('--dry-run', 'print the plan, change nothing')
@@ -35,13 +40,15 @@ export function addPgUpgradeCommand(program: Command, { socket, setExit }: Comma
         to?: string;
         link?: boolean;
         replaceEmpty?: boolean;
+        recreateReplication?: boolean;
         finish?: boolean;
         database: string;
         dryRun?: boolean;
         yes?: boolean;
         json?: boolean;
       }) => {
-        if (o.finish && (o.link || o.replaceEmpty)) throw usage('--finish takes no --link or --replace-empty');
+        if (o.finish && (o.link || o.replaceEmpty || o.recreateReplication))
+          throw usage('--finish takes no --link, --replace-empty or --recreate-replication');
         if (!o.finish && o.to === undefined) throw usage('name the major to upgrade to with --to, e.g. --to 18');
         setExit(
           await pgUpgradeCommand({
@@ -51,6 +58,7 @@ export function addPgUpgradeCommand(program: Command, { socket, setExit }: Comma
             finish: o.finish === true,
             link: o.link === true,
             replaceEmpty: o.replaceEmpty === true,
+            recreate: o.recreateReplication === true,
             dryRun: o.dryRun === true,
             yes: o.yes === true,
             json: o.json === true,

@@ -12,6 +12,7 @@ export async function pgUpgradeCommand(o: {
   finish: boolean;
   link: boolean;
   replaceEmpty: boolean;
+  recreate: boolean;
   dryRun: boolean;
   yes: boolean;
   json: boolean;
@@ -37,6 +38,7 @@ export async function pgUpgradeCommand(o: {
     to: o.to ?? 0,
     link: o.link,
     replaceEmpty: o.replaceEmpty,
+    recreate: o.recreate,
   }).finally(flush);
   const ok = upgraded(result);
   if (o.json) {

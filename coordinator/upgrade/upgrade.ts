@@ -5,7 +5,7 @@ import { factsAction } from '../../shared/protocol/facts.js';
 import { journalListAction, journalUndoAction } from '../../shared/protocol/journal.js';
 import { pgSettingsChange } from '../../shared/protocol/postgres.js';
 import { replicationStatusAction } from '../../shared/protocol/replication-actions.js';
-import { pgClusterDropChange, upgradeFactsAction, type UpgradeFacts } from '../../shared/protocol/upgrade.js';
+import { pgClusterDropChange, rebuilds, upgradeFactsAction, type UpgradeFacts } from '../../shared/protocol/upgrade.js';
 import type { Agents } from '../setup/agents.js';
 import { pairFacts } from '../setup/gather.js';
 import { runChange, type Report } from '../setup/runner.js';
@@ -15,6 +15,7 @@ import { subscriptionStep, type PairFacts } from '../setup/steps.js';
 import { verifyPair, verified, type VerifyResult } from '../setup/verify.js';
 import { gatherPair } from '../status/gather.js';
 import { assessPair, type StatusReport } from '../status/verdict.js';
+import { pausePeer, resumePeer } from './pause.js';
 import { upgradeWords } from './plan.js';
 
 const atStep = <T>(step: string, run: () => Promise<T>) => setupStep(step, run, 'pg-upgrade');
@@ -26,6 +27,8 @@ export interface UpgradeOptions {
   to: number;
   link: boolean;
   replaceEmpty: boolean;
+  /** Re-create the pair's slot and subscription after pg_upgrade instead of letting it carry them. */
+  recreate?: boolean;
   dryRun: boolean;
   yes: boolean;
   report: Report;
@@ -138,10 +141,11 @@ export async function pgUpgrade(agents: Agents, o: UpgradeOptions): Promise<Upgr
     side: 'local' as const,
     node: f.source.node,
     action: 'pg-upgrade',
-    params: { to: o.to, link: o.link, replaceEmpty: o.replaceEmpty, peerMajor },
+    params: { to: o.to, link: o.link, replaceEmpty: o.replaceEmpty, peerMajor, recreate: o.recreate === true },
   };
+  const rebuild = rebuilds(facts, o.recreate === true);
   const check = await atStep('the plan', () => runChange(agents, step, { dryRun: true, report: () => undefined }));
-  const plan = upgradeWords(f, facts, check.changes, o);
+  const plan = upgradeWords(f, facts, check.changes, { ...o, rebuild });
   if (check.changes.length === 0) {
     if (!o.dryRun)
       await atStep('restoring idle_replication_slot_timeout', () => resumeIdleTimeout(agents, f, o.report));
@@ -161,7 +165,15 @@ export async function pgUpgrade(agents: Agents, o: UpgradeOptions): Promise<Upgr
   }
   if (!resuming)
     await atStep('suspending idle_replication_slot_timeout', () => suspendIdleTimeout(agents, f, o.report));
-  await runChange(agents, step, { dryRun: false, report: o.report, timeoutMs: 6 * 3_600_000 });
+  if (!resuming && rebuild)
+    await atStep(`pausing ${f.target.node}'s subscription`, () => pausePeer(agents, f, o.report));
+  try {
+    await runChange(agents, step, { dryRun: false, report: o.report, timeoutMs: 6 * 3_600_000 });
+  } catch (err) {
+    await resumeUnlessUnderWay(agents, f, o);
+    throw err;
+  }
+  await atStep(`resuming ${f.target.node}'s subscription`, () => resumePeer(agents, f, o.report));
   await atStep('streaming again', () => streamingAgain(agents, f, o.streamLimitMs ?? 600_000, o.report));
   await atStep('restoring idle_replication_slot_timeout', () => resumeIdleTimeout(agents, f, o.report));
   await atStep('subscriptions', () => binaryForMajors(agents, f, peerMajor, o.to, o.report));
@@ -169,6 +181,16 @@ export async function pgUpgrade(agents: Agents, o: UpgradeOptions): Promise<Upgr
   o.report('ok', `${f.source.node}+${f.target.node}`, `what ${f.target.node} took meanwhile has arrived here`);
   const verify = await atStep('verify', () => verifyPair(agents, f, o.report, [], { settled: pairSlots(f) }));
   return { plan, done: false, verify };
+}
+
+/**
+ * A failed upgrade leaves the old cluster serving (the agent put the pair's objects back): the peer's paused
+ * subscription resumes. One still under way, or done but not followed yet, is a re-run's to finish: it stays paused.
+ */
+async function resumeUnlessUnderWay(agents: Agents, f: PairFacts, o: UpgradeOptions): Promise<void> {
+  const now = await agents.call('local', upgradeFactsAction, { to: o.to, database: o.database }).catch(() => null);
+  if (now === null || now.running || now.current.version === String(o.to)) return;
+  await resumePeer(agents, f, o.report).catch(() => undefined);
 }
 
 async function confirm(o: UpgradeOptions, f: PairFacts, facts: UpgradeFacts): Promise<void> {

@@ -61,6 +61,10 @@ export const upgradeFactsSchema = z.strictObject({
 });
 export type UpgradeFacts = z.infer<typeof upgradeFactsSchema>;
 
+/** Whether pg_upgrade cannot carry the pair's slots and subscriptions (from 16), or was told not to. */
+export const rebuilds = (f: UpgradeFacts, recreate: boolean): boolean =>
+  recreate || (Number(f.current.version) < 17 && f.slots.length + f.subscriptions.length > 0);
+
 /** Reads what `pg-upgrade` plans from; the operator's own node only (a peer never upgrades this node). */
 export const upgradeFactsAction = defineAction({
   name: 'upgrade.facts',
@@ -85,8 +89,13 @@ export const pgUpgradeChange = defineChange({
     replaceEmpty: z.boolean().default(false),
     /** The peer's major: binary transfer stops on this node's subscriptions when it will differ from `to`. */
     peerMajor: pgMajorSchema.optional(),
+    /**
+     * Re-create the pair's slots and subscriptions after pg_upgrade, at the position each stopped, instead of letting
+     * it carry them (what a 16 source always needs; from 17, for when pg_upgrade refuses to carry them).
+     */
+    recreate: z.boolean().default(false),
   }),
-  record: z.strictObject({ from: clusterRef, to: clusterRef, link: z.boolean() }),
+  record: z.strictObject({ from: clusterRef, to: clusterRef, link: z.boolean(), rebuild: z.boolean().optional() }),
   // Teardown never downgrades PostgreSQL: the upgrade stays.
   teardown: 'keep',
   noun: 'PostgreSQL major upgrade',

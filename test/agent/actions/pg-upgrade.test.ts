@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { refusal } from '../../../agent/actions/pg-upgrade.js';
-import type { UpgradeFacts } from '../../../shared/protocol/upgrade.js';
+import { rebuilds, type UpgradeFacts } from '../../../shared/protocol/upgrade.js';
 
 const view = { version: '17', name: 'main', port: 5432, dataDir: '/var/lib/postgresql/17/main', running: true };
 const ok: UpgradeFacts = {
@@ -16,6 +16,7 @@ const ok: UpgradeFacts = {
   running: false,
   replaced: [],
 };
+const session = { database: 'fusionpbx', user: 'fusionpbx', application: 'php-fpm', client: 'local' };
 const why = (f: Partial<UpgradeFacts>, o: { link?: boolean; replaceEmpty?: boolean } = {}) =>
   refusal({ ...ok, ...f }, 18, o.link ?? false, o.replaceEmpty ?? false);
 
@@ -36,10 +37,24 @@ describe('pg-upgrade refusals', () => {
     );
   });
 
-  it('refuses from 16 while the pair replicates: pg_upgrade would not keep its slots', () => {
-    const e = refusal({ ...ok, current: { ...ok.current, version: '16' } }, 18, false, false);
-    expect(e?.message).toContain('only from PostgreSQL 17');
-    expect(e?.hint).toContain('pgduplex teardown, then pg_upgradecluster -m upgrade 16 main, then pgduplex setup');
+  it('re-creates the pair from 16, or when told, and then refuses while anything here can write', () => {
+    const from16 = { ...ok, current: { ...ok.current, version: '16' } };
+    expect([rebuilds(from16, false), rebuilds(ok, false), rebuilds(ok, true)]).toEqual([true, false, true]);
+    expect(rebuilds({ ...from16, slots: [], subscriptions: [] }, false)).toBe(false);
+    expect(refusal(from16, 18, false, false, true)).toBeUndefined();
+    const busy = { ...from16, services: ['freeswitch.service'], sessions: [{ ...session, client: '127.0.0.1' }] };
+    const e = refusal(busy, 18, false, false, true);
+    expect([e?.code, e?.message, e?.hint]).toEqual([
+      'REFUSED',
+      "the pair's slot here is re-created after the upgrade (pg_upgrade carries none from 16): a write made here " +
+        'before it exists would never reach the peer, and freeswitch.service, a session of fusionpbx from 127.0.0.1 ' +
+        'can write',
+      'stop them for the upgrade (the peer takes the calls meanwhile), then re-run',
+    ]);
+    expect(refusal({ ...busy, current: ok.current }, 18, false, false, true)?.message).toMatch(
+      /^the pair's slot here is re-created after the upgrade: a write/,
+    );
+    expect(refusal(busy, 18, false, false, false)).toBeUndefined();
   });
 
   it('refuses a copy without room, and lets --link through', () => {

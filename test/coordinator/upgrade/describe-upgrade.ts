@@ -8,8 +8,10 @@ import { upgradeStart, upgradeSteps, type UpgradeCase } from './upgrade-body.js'
 export function describeUpgrade(u: UpgradeCase, opts: DescribePairOptions = {}): void {
   describeSteps(
     {
-      title: `pgduplex pg-upgrade --to ${u.to} on a ${u.from}↔${u.from} pair, the other node taking writes`,
-      pair: `${u.from}→${u.to} (pg-upgrade)`,
+      title:
+        `pgduplex pg-upgrade --to ${u.to}${u.recreate ? ' --recreate-replication' : ''} on a ${u.from}↔${u.from} ` +
+        'pair, the other node taking writes',
+      pair: `${u.from}→${u.to} (pg-upgrade${u.recreate ? ' --recreate-replication' : ''})`,
       majors: { a: u.to, b: u.to },
       from: 'b, then a',
       boot: async () => {

@@ -35,6 +35,7 @@ describe('pg-upgrade, before it runs', () => {
     const words = upgradeWords(pair, facts, ['upgrade 17/main to 18/main with pg_upgradecluster (copy: …)'], {
       to: 18,
       link: false,
+      rebuild: false,
     });
     expect(words.join('\n')).toContain('pbx1 keeps taking the calls and the writes');
     expect(words.join('\n')).toContain(
@@ -44,6 +45,12 @@ describe('pg-upgrade, before it runs', () => {
     expect(words.join('\n')).toContain('the cluster holds 2.5 GB, 40.0 GB free; copy mode needs about as much again');
     expect(words).toContain('pbx2: upgrade 17/main to 18/main with pg_upgradecluster (copy: …)');
     expect(words.at(-1)).toBe('later: pgduplex pg-upgrade --finish removes the old cluster (after a backup)');
-    expect(upgradeWords(pair, facts, [], { to: 18, link: true }).join('\n')).not.toContain('--finish');
+    expect(upgradeWords(pair, facts, [], { to: 18, link: true, rebuild: false }).join('\n')).not.toContain('--finish');
+  });
+
+  it('says when the peer pauses for a re-created slot, and that writers here must stop', () => {
+    const words = upgradeWords(pair, facts, [], { to: 18, link: false, rebuild: true }).join('\n');
+    expect(words).toContain("pause pbx1's subscription from pbx2 until pbx2's slot is re-created");
+    expect(words).toContain('(php-fpm) (re-creating the slot, pg-upgrade refuses while they can write)');
   });
 });

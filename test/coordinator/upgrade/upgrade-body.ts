@@ -17,6 +17,8 @@ export interface UpgradeCase {
   flavor: LabFlavor;
   from: number;
   to: number;
+  /** Run with --recreate-replication: the pair's slot and subscription re-created, not carried by pg_upgrade. */
+  recreate?: boolean;
 }
 
 /** One step of the body; they run in order, each needing the ones before it. */
@@ -28,6 +30,12 @@ export interface UpgradeStep {
 const log = (r: { stdout: string; stderr: string }) => `${r.stdout}\n${r.stderr}`;
 const major = async (n: NodeName) => Math.floor(Number(await sql(n, 'show server_version_num')) / 10000);
 const other = (n: NodeName): NodeName => (n === 'a' ? 'b' : 'a');
+const upgradeArgs = (u: UpgradeCase) => [
+  'pg-upgrade',
+  '--to',
+  String(u.to),
+  ...(u.recreate ? ['--recreate-replication'] : []),
+];
 
 /** Bytes the peer's walsender decoded for `node`'s subscription (its slot on the peer is named after the peer). */
 const slotBytes = (peer: NodeName) =>
@@ -70,11 +78,12 @@ async function upgradeWhileServed(u: UpgradeCase, node: NodeName, interrupt: boo
   const writer = domainWriter(peer, tag, 200);
   try {
     if (!interrupt) {
-      const r = await pgduplex(node, 'pg-upgrade', '--to', to, '--yes');
+      const r = await pgduplex(node, ...upgradeArgs(u), '--yes');
       expect(r.exitCode, log(r)).toBe(0);
       expect(r.stdout).toContain(`upgraded to PostgreSQL ${to}; both directions stream and the pair verifies`);
+      if (u.recreate) expect(r.stdout).toMatch(/re-created subscription pgduplex_\S+ with its tables ready/);
     } else {
-      const run = pgduplex(node, 'pg-upgrade', '--to', to, '--yes');
+      const run = pgduplex(node, ...upgradeArgs(u), '--yes');
       await waitFor(
         `the upgrade unit on ${node}`,
         () => nodeExec(node, ['systemctl', 'is-active', 'pgduplex-pg-upgrade.service'], { reject: false }),
@@ -90,7 +99,7 @@ async function upgradeWhileServed(u: UpgradeCase, node: NodeName, interrupt: boo
         (x) => x.exitCode === 0,
         120_000,
       );
-      const again = await pgduplex(node, 'pg-upgrade', '--to', to, '--yes');
+      const again = await pgduplex(node, ...upgradeArgs(u), '--yes');
       expect(again.exitCode, log(again)).toBe(0);
     }
   } finally {
@@ -138,9 +147,13 @@ export function upgradeSteps(u: UpgradeCase): UpgradeStep[] {
         expect(missing.stderr).toContain(`apt-get install postgresql-${to} postgresql-client-${to}`);
         await installPgMajor('b', u.to);
         await refusedForPgAttver('b', u.to);
-        const r = await pgduplex('b', 'pg-upgrade', '--to', to, '--dry-run');
+        const r = await pgduplex('b', ...upgradeArgs(u), '--dry-run');
         expect(r.exitCode, log(r)).toBe(0);
         expect(r.stdout).toContain(`upgrade ${u.from}/main to ${to}/main with pg_upgradecluster (copy`);
+        if (u.recreate) {
+          expect(r.stdout).toContain("pause a's subscription from b until b's slot is re-created");
+          expect(r.stdout).toMatch(/take subscription pgduplex_from_a and slot pgduplex_from_b out of 17\/main/);
+        }
         expect(r.stdout).toContain('dry run: nothing was changed');
         expect(await major('b')).toBe(u.from);
       },
