@@ -1,12 +1,12 @@
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
-import type { Rollback } from '../state/journal.js';
 import { readPrivateJson, writePrivateJson } from '../state/private-files.js';
 import type { Cluster } from '../postgres/cluster.js';
 import {
   dropForUpgrade,
   parkSubscriptions,
+  readRebuildSpec,
   rebuildReplication,
   type RebuildAdjust,
   type RebuildSpec,
@@ -69,15 +69,13 @@ type Refs = { from: z.infer<typeof ref>; to: z.infer<typeof ref> };
 
 /**
  * Before pg_upgradecluster: parks this node's subscriptions and writes down where each stopped (on disk first), then,
- * from 17 on, takes them and the pair's slots out so pg_upgrade carries none. A failure from here on re-creates them on
- * the old cluster, which runs again, and forgets the record.
+ * from 17 on, takes them and the pair's slots out so pg_upgrade carries none (restoreRebuild puts them back).
  */
 export async function prepareRebuild(
   stateDir: string,
   st: Refs,
   old: Cluster,
   databases: readonly string[],
-  rollback: Rollback,
   t: T,
 ): Promise<string[]> {
   const kept = await readRebuild(stateDir, st.from, st.to);
@@ -88,21 +86,37 @@ export async function prepareRebuild(
     const earlier = kept?.specs.find((x) => x.database === database);
     specs.push(now.subscriptions.length === 0 && now.slots.length === 0 && earlier ? earlier : now);
   }
-  await writePrivateJson(rebuildFile(stateDir, st.to.version), {
-    ...st,
-    at: new Date().toISOString(),
-    specs,
-  } satisfies RebuildRecord);
-  await rollback(async () => {
-    for (const spec of specs)
-      await rebuildReplication(old, spec, { conninfo: (c) => c }, { ...t, database: spec.database });
-    await rm(rebuildFile(stateDir, st.to.version), { force: true });
-  });
+  const record: RebuildRecord = { from: st.from, to: st.to, at: new Date().toISOString(), specs };
+  await writePrivateJson(rebuildFile(stateDir, st.to.version), record);
   if (Number(old.version) >= 17)
     for (const spec of specs) await dropForUpgrade(old, spec, { ...t, database: spec.database });
   return specs.flatMap((x) =>
     x.subscriptions.map((s) => `subscription ${s.name} stopped after ${s.originLsn ?? 'nothing applied'}`),
   );
+}
+
+/**
+ * After a failed upgrade, with the old cluster running again: its pair objects as they were (re-created where taken
+ * out, resumed where parked), and the record forgotten, so the next run reads fresh positions.
+ */
+export async function restoreRebuild(stateDir: string, st: Refs, old: Promise<Cluster>, t: T): Promise<void> {
+  const r = await readRebuild(stateDir, st.from, st.to);
+  if (r === null) return;
+  const c = await old;
+  for (const spec of r.specs)
+    await rebuildReplication(c, spec, { conninfo: (x) => x }, { ...t, database: spec.database });
+  await rm(rebuildFile(stateDir, st.to.version), { force: true });
+}
+
+/** Whether the new cluster still lacks one of the record's objects, or holds one not yet resumed. */
+export async function rebuildOwed(r: RebuildRecord, c: Cluster, t: T): Promise<boolean> {
+  for (const spec of r.specs) {
+    const now = await readRebuildSpec(c, { ...t, database: spec.database });
+    const subs = spec.subscriptions.every((x) => now.subscriptions.some((n) => n.name === x.name && n.enabled));
+    const slots = spec.slots.every((x) => now.slots.some((n) => n.name === x.name));
+    if (!subs || !slots) return true;
+  }
+  return false;
 }
 
 /** After the upgrade: re-creates what the record names on the new cluster, with its passfile; answers what it did. */

@@ -18,7 +18,14 @@ import { queryJson } from '../postgres/psql.js';
 import { EMPTY_CLUSTER_SQL, UPGRADE_FACTS_SQL } from '../postgres/upgrade-facts-sql.js';
 import { binaryOff, carryFiles, repointPassfile } from '../postgres/upgrade-carry.js';
 import { readRebuildSpec } from '../postgres/upgrade-rebuild.js';
-import { finishRebuild, prepareRebuild, readRebuild, rebuildFile } from './pg-upgrade-rebuild.js';
+import {
+  finishRebuild,
+  prepareRebuild,
+  readRebuild,
+  rebuildFile,
+  rebuildOwed,
+  restoreRebuild,
+} from './pg-upgrade-rebuild.js';
 import {
   clusterTool,
   logTail,
@@ -110,6 +117,9 @@ export function pgUpgradeActions(s: AgentServices) {
       statfs(dirname(current.dataDir)),
       runningPbxServices(timeoutMs),
     ]);
+    const toRef = { version: String(to), cluster: current.name };
+    const parked =
+      !running && current.version !== String(to) && (await readRebuild(s.follow.dir, refOf(current), toRef)) !== null;
     const replaced = (s.follow.get()?.replaced ?? []).flatMap((r) =>
       views.filter((v) => v.version === r.version && v.name === r.cluster).map(viewOnly),
     );
@@ -129,6 +139,7 @@ export function pgUpgradeActions(s: AgentServices) {
       slots: l.slots,
       subscriptions: l.subscriptions,
       running,
+      parked,
       replaced,
     };
   };
@@ -277,8 +288,10 @@ function pgUpgradeChangeOf(s: AgentServices, facts: (to: number, database: strin
         // newest older cluster of that name (listClusters gives the newest first).
         const old = f.clusters.filter((c) => c.name === f.current.name && Number(c.version) < to).at(0);
         const finished = follow !== undefined && named(follow) === named(target);
-        if (finished || old === undefined) return { changes: [], record: record(target), state: null };
-        const owed = (await readRebuild(s.follow.dir, refOf(old), target)) !== null;
+        const rec = old === undefined ? null : await readRebuild(s.follow.dir, refOf(old), target);
+        // A finish that did not re-create all the record names (or a crash in it) is not finished.
+        const owed = rec !== null && (await rebuildOwed(rec, await cluster(target), { timeoutMs }));
+        if ((finished && !owed) || old === undefined) return { changes: [], record: record(target), state: null };
         const st: UpgradeState = {
           phase: 'finish',
           from: refOf(old),
@@ -336,24 +349,30 @@ function pgUpgradeChangeOf(s: AgentServices, facts: (to: number, database: strin
       const files = runFiles(s.follow.dir, Number(st.to.version));
       const notes: string[] = [];
       const tick = () => ctx?.progress(`pg_upgradecluster ${named(st.from)} -> ${named(st.to)} is running`);
+      const t = { timeoutMs: timeoutMs * 4 };
+      // What a failure puts back once the old cluster runs again (the pair's objects come from the record on disk,
+      // so a re-run that only waited for the unit puts them back too).
+      const putBack = async () => {
+        await rollback(() => restoreRebuild(s.follow.dir, st, cluster(st.from), t));
+        if (st.dropEmpty)
+          await rollback(() => clusterTool(['pg_createcluster', '--start', st.to.version, st.to.cluster], t.timeoutMs));
+      };
       if (!(await upgradeRunning(timeoutMs))) {
-        if (st.dropEmpty) {
-          await clusterTool(['pg_dropcluster', '--stop', st.to.version, st.to.cluster], timeoutMs * 4);
-          await rollback(async () => {
-            await clusterTool(['pg_createcluster', '--start', st.to.version, st.to.cluster], timeoutMs * 4);
-          });
+        try {
+          if (st.dropEmpty) await clusterTool(['pg_dropcluster', '--stop', st.to.version, st.to.cluster], t.timeoutMs);
+          if (st.rebuild)
+            notes.push(...(await prepareRebuild(s.follow.dir, st, await cluster(st.from), s.pair.databases, t)));
+          await startUpgrade(await cluster(st.from), Number(st.to.version), st.link, files, timeoutMs);
+        } catch (err) {
+          await putBack();
+          throw err;
         }
-        if (st.rebuild) {
-          const old = await cluster(st.from);
-          const t = { timeoutMs: timeoutMs * 4 };
-          notes.push(...(await prepareRebuild(s.follow.dir, st, old, s.pair.databases, rollback, t)));
-        }
-        await startUpgrade(await cluster(st.from), Number(st.to.version), st.link, files, timeoutMs);
       }
       const rc = await waitUpgrade(files, 6 * 3_600_000, tick);
       if (rc !== 0) {
         const [tail, cause] = await Promise.all([logTail(files), upgradeCause(files)]);
         await bringBack(st, timeoutMs);
+        await putBack();
         throw new PgduplexError(
           'PG_UPGRADE_FAILED',
           `pg_upgradecluster ${named(st.from)} -> ${st.to.version} failed (exit ${rc ?? 'none: it was killed'}); ` +

@@ -157,9 +157,11 @@ export async function pgUpgrade(agents: Agents, o: UpgradeOptions): Promise<Upgr
     for (const line of plan) o.report('would', f.source.node, line);
     return { plan, done: false };
   }
-  if (!resuming) await atStep('preflight', () => preflight(agents, f, o.report));
+  // A run cut short after it parked the pair for re-creation goes on from there: its preflight and drain were done.
+  const fresh = !resuming && !facts.parked;
+  if (fresh) await atStep('preflight', () => preflight(agents, f, o.report));
   await confirm(o, f, facts);
-  if (!resuming) {
+  if (fresh) {
     await atStep('draining', () => drained(agents, f, pairSlots(f)));
     o.report('ok', `${f.source.node}+${f.target.node}`, 'both directions drained');
   }

@@ -56,6 +56,11 @@ export const upgradeFactsSchema = z.strictObject({
   subscriptions: z.array(z.strictObject({ name: z.string(), enabled: z.boolean(), notReady: z.number() })),
   /** An upgrade run (pgduplex-pg-upgrade.service) is under way, e.g. one a killed agent started. */
   running: z.boolean(),
+  /**
+   * A run that re-creates the pair's objects parked them and wrote down their positions, then was cut short before
+   * the upgrade started: the next run goes on from there (the pair is not healthy meanwhile, by design).
+   */
+  parked: z.boolean(),
   /** The clusters earlier upgrades replaced that still exist (the way back, removed by --finish). */
   replaced: z.array(clusterViewSchema),
 });
@@ -63,7 +68,7 @@ export type UpgradeFacts = z.infer<typeof upgradeFactsSchema>;
 
 /** Whether pg_upgrade cannot carry the pair's slots and subscriptions (from 16), or was told not to. */
 export const rebuilds = (f: UpgradeFacts, recreate: boolean): boolean =>
-  recreate || (Number(f.current.version) < 17 && f.slots.length + f.subscriptions.length > 0);
+  recreate || f.parked || (Number(f.current.version) < 17 && f.slots.length + f.subscriptions.length > 0);
 
 /** Reads what `pg-upgrade` plans from; the operator's own node only (a peer never upgrades this node). */
 export const upgradeFactsAction = defineAction({

@@ -14,6 +14,7 @@ const ok: UpgradeFacts = {
   slots: [{ name: 'pgduplex_from_b', walStatus: 'reserved', active: true }],
   subscriptions: [{ name: 'pgduplex_from_a', enabled: true, notReady: 0 }],
   running: false,
+  parked: false,
   replaced: [],
 };
 const session = { database: 'fusionpbx', user: 'fusionpbx', application: 'php-fpm', client: 'local' };

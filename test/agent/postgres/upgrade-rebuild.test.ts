@@ -10,6 +10,16 @@ import {
   rebuildReplication,
   type RebuildSpec,
 } from '../../../agent/postgres/upgrade-rebuild.js';
+import {
+  finishRebuild,
+  prepareRebuild,
+  readRebuild,
+  rebuildOwed,
+  restoreRebuild,
+} from '../../../agent/actions/pg-upgrade-rebuild.js';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { poll } from '../../../shared/poll.js';
 import { PUBLICATION } from '../../../shared/replication.js';
 import { debianPsqlDir, embeddedBinDir, startEmbedded, type EmbeddedCluster } from '../../support/embedded-pg.js';
@@ -171,6 +181,51 @@ for (const major of MAJORS) {
       const gone = await readRebuildSpec(b.cluster, T);
       expect([gone.subscriptions, gone.slots]).toEqual([[], []]);
       await resumed(spec, 1011, 1015);
+    }, 90_000);
+
+    it('goes through the record a killed agent leaves: prepared, put back after a failure, then re-created', async () => {
+      const dir = await mkdtemp(join(tmpdir(), 'pgdx-rebuild-'));
+      const st = { from: { version: String(major), cluster: 'b' }, to: { version: '99', cluster: 'b' } };
+      try {
+        await run(a.cluster, `alter subscription ${FROM_B} disable`);
+        await workersGone(a.cluster);
+        const notes = await prepareRebuild(dir, st, b.cluster, ['pgdx'], T);
+        expect(notes).toEqual([expect.stringMatching(new RegExp(`^subscription ${FROM_A} stopped after [0-9A-F]+/`))]);
+        const rec = await readRebuild(dir, st.from, st.to);
+        expect(rec?.specs.map((x) => [x.database, x.subscriptions[0]?.name, x.slots[0]?.name])).toEqual([
+          ['pgdx', FROM_A, FROM_B],
+        ]);
+        expect(await readRebuild(dir, st.from, { version: '98', cluster: 'b' })).toBeNull();
+        const left = await readRebuildSpec(b.cluster, T);
+        // Taken out from 17 on; on 16 pg_upgrade carries neither anyway, so they stay, parked.
+        expect(left.subscriptions.length + left.slots.length).toBe(major >= 17 ? 0 : 2);
+        expect(await rebuildOwed(rec!, b.cluster, { timeoutMs: T.timeoutMs })).toBe(true);
+        // A failed upgrade: the old cluster as it was, the record gone, then a fresh run.
+        await restoreRebuild(dir, st, Promise.resolve(b.cluster), T);
+        expect(await readRebuild(dir, st.from, st.to)).toBeNull();
+        expect(await rebuildOwed(rec!, b.cluster, { timeoutMs: T.timeoutMs })).toBe(false);
+        await run(a.cluster, `alter subscription ${FROM_B} enable`);
+        await write(a.cluster, 31, 35);
+        await write(b.cluster, 1016, 1020);
+        await Promise.all([arrives(a.cluster, rows, 'b -> a, put back'), arrives(b.cluster, rows, 'a -> b, put back')]);
+        await run(a.cluster, `alter subscription ${FROM_B} disable`);
+        await workersGone(a.cluster);
+        await prepareRebuild(dir, st, b.cluster, ['pgdx'], T);
+        await write(a.cluster, 36, 40);
+        const made = await finishRebuild(dir, st, b.cluster, b.cluster, false, T);
+        expect(made.length).toBe(major >= 17 ? 3 : 1);
+        expect(await rebuildOwed((await readRebuild(dir, st.from, st.to))!, b.cluster, T)).toBe(false);
+        expect(await finishRebuild(dir, st, b.cluster, b.cluster, false, T)).toEqual([]);
+        await run(a.cluster, `alter subscription ${FROM_B} enable`);
+        await write(b.cluster, 1021, 1025);
+        await Promise.all([
+          arrives(a.cluster, rows, 'b -> a, re-created'),
+          arrives(b.cluster, rows, 'a -> b, re-created'),
+        ]);
+        expect([await applyErrors(a.cluster), await applyErrors(b.cluster)]).toEqual([0, 0]);
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
     }, 90_000);
   });
 }

@@ -15,6 +15,7 @@ const facts: UpgradeFacts = {
   slots: [],
   subscriptions: [],
   running: false,
+  parked: false,
   replaced: [],
 };
 const pair = {
