@@ -1,21 +1,7 @@
-import { existsSync } from 'node:fs';
-import { lstat, readFile, rmdir, statfs, unlink } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
-import { execa } from 'execa';
 import { PgduplexError } from '../../shared/errors.js';
-import {
-  pgClusterDropChange,
-  pgUpgradeChange,
-  rebuilds,
-  upgradeFactsAction,
-  type UpgradeFacts,
-} from '../../shared/protocol/upgrade.js';
-import { resolveCluster, type Cluster } from '../postgres/cluster.js';
-import { DROPIN_NAME } from '../postgres/settings-file.js';
-import { PASSFILE_NAME } from './pg-passfile.js';
-import { clusterViews, viewOnly } from '../postgres/cluster-views.js';
-import { queryJson } from '../postgres/psql.js';
-import { EMPTY_CLUSTER_SQL, UPGRADE_FACTS_SQL } from '../postgres/upgrade-facts-sql.js';
+import { pgUpgradeChange, rebuilds, upgradeFactsAction, type UpgradeFacts } from '../../shared/protocol/upgrade.js';
+import { resolveCluster } from '../postgres/cluster.js';
+import { clusterViews } from '../postgres/cluster-views.js';
 import { binaryOff, carryFiles, repointPassfile } from '../postgres/upgrade-carry.js';
 import { readRebuildSpec } from '../postgres/upgrade-rebuild.js';
 import {
@@ -34,116 +20,19 @@ import {
   upgradeRunning,
   UPGRADE_UNIT,
   waitUpgrade,
-  type RunFiles,
 } from '../postgres/upgrade-run.js';
 import { plannedChange } from './change.js';
 import type { AgentServices } from './context.js';
+import { named, refOf, runFiles, upgradeFactsOf, type Ref } from './pg-upgrade-facts.js';
+import { gb, refusal } from './pg-upgrade-refusal.js';
 import { defineHandler } from './registry.js';
 
-/** FS PBX's services that hold the database (calls, web, queue workers): the upgrade cuts them off for its length. */
-const PBX_SERVICES = /^(freeswitch|nginx|php[\d.]*-fpm|supervisor|cron)\.service$/;
-
-type Views = Awaited<ReturnType<typeof clusterViews>>;
-type Live = { sessions: UpgradeFacts['sessions']; slots: UpgradeFacts['slots'] } & {
-  subscriptions: UpgradeFacts['subscriptions'];
-  clusterBytes: number;
-  columnOptions: string[];
-};
-
-/** PostgreSQL's own column options; a newer minor may add one (17.12's pg_attver) an older other major lacks. */
-const KNOWN_COLUMN_OPTIONS = new Set(['n_distinct', 'n_distinct_inherited']);
-
-/** Column options the target's pg_dump has never heard of: its binary does not even hold their names. */
-async function unknownToTarget(options: readonly string[], to: number): Promise<string[]> {
-  const odd = options.filter((o) => !KNOWN_COLUMN_OPTIONS.has(o));
-  if (odd.length === 0) return [];
-  const bin = await readFile(`/usr/lib/postgresql/${to}/bin/pg_dump`).catch(() => null);
-  return bin === null ? [] : odd.filter((o) => !bin.includes(o));
-}
-
-async function runningPbxServices(timeoutMs: number): Promise<string[]> {
-  const r = await execa('systemctl', ['list-units', '--type=service', '--state=running', '--no-legend', '--plain'], {
-    reject: false,
-    timeout: timeoutMs,
-  });
-  return (r.stdout ?? '')
-    .split('\n')
-    .map((l) => l.trim().split(/\s+/)[0] ?? '')
-    .filter((u) => PBX_SERVICES.test(u));
-}
-
-/** Where one node's upgrade runs keep their output and exit code (beside the agent's state). */
-export const runFiles = (stateDir: string, to: number): RunFiles => ({
-  log: join(stateDir, `pg-upgrade-${to}.log`),
-  rc: join(stateDir, `pg-upgrade-${to}.rc`),
-});
+export { pgClusterDropAction } from './pg-cluster-drop.js';
+export { refusal } from './pg-upgrade-refusal.js';
 
 /** `upgrade.facts` and `pg-upgrade`: the node's own major upgrade, asked for by its own operator only. */
 export function pgUpgradeActions(s: AgentServices) {
-  const timeoutMs = s.limits.toolTimeoutMs;
-  const served = async (views: Views) => {
-    const c = await resolveCluster(s.postgresql);
-    const view = views.find((v) => v.version === c.version && v.name === c.name);
-    if (!view) throw new PgduplexError('CLUSTER_NOT_FOUND', `cluster ${c.version}/${c.name} is not listed`);
-    return view;
-  };
-  const live = async (c: Cluster, running: boolean, database: string): Promise<Live> =>
-    running
-      ? queryJson<Live>(c, UPGRADE_FACTS_SQL, { timeoutMs, database })
-      : { sessions: [], slots: [], subscriptions: [], clusterBytes: 0, columnOptions: [] };
-
-  const facts = async (to: number, database: string): Promise<UpgradeFacts> => {
-    const views = await clusterViews(timeoutMs);
-    const current = await served(views);
-    // While pg_upgradecluster runs, both clusters come and go: what they hold is not read then.
-    const running = await upgradeRunning(timeoutMs);
-    const existingView = views.find((v) => v.version === String(to) && v.name === current.name);
-    const unknown = { empty: null, databases: [] };
-    const existing = existingView
-      ? {
-          running: existingView.running,
-          ...(existingView.running && !running
-            ? await queryJson<{ databases: string[]; objects: number }>(existingView.c, EMPTY_CLUSTER_SQL, {
-                timeoutMs,
-              }).then(
-                (e) => ({ empty: e.databases.length === 0 && e.objects === 0, databases: e.databases }),
-                () => unknown,
-              )
-            : unknown),
-        }
-      : null;
-    const [l, disk, services] = await Promise.all([
-      live(current.c, current.running && !running, database),
-      statfs(dirname(current.dataDir)),
-      runningPbxServices(timeoutMs),
-    ]);
-    const toRef = { version: String(to), cluster: current.name };
-    const parked =
-      !running && current.version !== String(to) && (await readRebuild(s.follow.dir, refOf(current), toRef)) !== null;
-    const replaced = (s.follow.get()?.replaced ?? []).flatMap((r) =>
-      views.filter((v) => v.version === r.version && v.name === r.cluster).map(viewOnly),
-    );
-    return {
-      current: viewOnly(current),
-      clusters: views.map(viewOnly),
-      target: {
-        major: to,
-        installed: existsSync(`/usr/lib/postgresql/${to}/bin/pg_upgrade`),
-        packages: [`postgresql-${to}`, `postgresql-client-${to}`],
-        existing,
-      },
-      disk: { clusterBytes: l.clusterBytes, freeBytes: disk.bavail * disk.bsize },
-      unknownColumnOptions: await unknownToTarget(l.columnOptions, to),
-      sessions: l.sessions,
-      services,
-      slots: l.slots,
-      subscriptions: l.subscriptions,
-      running,
-      parked,
-      replaced,
-    };
-  };
-
+  const facts = upgradeFactsOf(s);
   const factsHandler = defineHandler({
     descriptor: upgradeFactsAction,
     run: ({ to, database }) => facts(to, database),
@@ -151,7 +40,6 @@ export function pgUpgradeActions(s: AgentServices) {
   return { factsHandler, change: pgUpgradeChangeOf(s, facts) };
 }
 
-type Ref = { version: string; cluster: string };
 type UpgradeState = {
   phase: 'run' | 'finish';
   from: Ref;
@@ -162,80 +50,6 @@ type UpgradeState = {
   /** The pair's slots and subscriptions are re-created after pg_upgrade instead of carried by it. */
   rebuild?: boolean;
 };
-
-const refOf = (v: { version: string; name: string }): Ref => ({ version: v.version, cluster: v.name });
-const named = (r: Ref) => `${r.version}/${r.cluster}`;
-const gb = (bytes: number) => `${(bytes / 1024 ** 3).toFixed(1)} GB`;
-
-/** Why the plan cannot go on, with what to do; the facts checked here are the agent's own, whoever asks. */
-export function refusal(
-  f: UpgradeFacts,
-  to: number,
-  link: boolean,
-  replaceEmpty: boolean,
-  rebuild = false,
-): PgduplexError | undefined {
-  const from = f.current;
-  if (Number(from.version) > to)
-    return new PgduplexError('REFUSED', `this node runs PostgreSQL ${from.version}, newer than ${to}`, {
-      hint: 'pg-upgrade goes to a newer major only',
-    });
-  if (!f.target.installed)
-    return new PgduplexError('TOOL_MISSING', `PostgreSQL ${to} is not installed on this node`, {
-      hint: `install it first: apt-get install ${f.target.packages.join(' ')} (then re-run)`,
-    });
-  const users = [...f.services, ...f.sessions.map((x) => `a session of ${x.user} from ${x.client}`)];
-  if (rebuild && users.length > 0)
-    return new PgduplexError(
-      'REFUSED',
-      `the pair's slot here is re-created after the upgrade${
-        Number(from.version) < 17 ? ` (pg_upgrade carries none ` + `from ${from.version})` : ''
-      }: a write made here before it exists would never reach the peer, and ` +
-        `${users.slice(0, 4).join(', ')} can write`,
-      { hint: 'stop them for the upgrade (the peer takes the calls meanwhile), then re-run' },
-    );
-  if (!from.running)
-    return new PgduplexError('PG_UNREACHABLE', `PostgreSQL ${named(refOf(from))} is not running`, {
-      hint: `start it (systemctl start postgresql@${from.version}-${from.name}); an upgrade starts from a running pair`,
-    });
-  const e = f.target.existing;
-  if (e && !(replaceEmpty && e.empty === true))
-    return new PgduplexError('REFUSED', `a cluster ${to}/${from.name} exists already${e.empty ? ' (empty)' : ''}`, {
-      hint: e.empty
-        ? `installing postgresql-${to} made it; pass --replace-empty to drop it (it holds no database) and upgrade`
-        : e.empty === null
-          ? `start it (pg_ctlcluster ${to} ${from.name} start) so pgduplex can check it is empty, or remove it`
-          : `it holds ${e.databases.join(', ')}: move them and remove it yourself (pg_dropcluster ${to} ${from.name})`,
-    });
-  if (!link && f.disk.freeBytes < f.disk.clusterBytes * 1.1 + 512 * 1024 ** 2)
-    return new PgduplexError(
-      'REFUSED',
-      `copy mode needs about ${gb(f.disk.clusterBytes * 1.1)} free beside ${from.dataDir}; ${gb(f.disk.freeBytes)} is`,
-      { hint: 'free space, or pass --link (fast, but no way back once the new cluster has started)' },
-    );
-  if (f.unknownColumnOptions.length > 0)
-    return new PgduplexError(
-      'REFUSED',
-      `PostgreSQL ${from.version}'s columns carry ${f.unknownColumnOptions.join(', ')}, which the installed ` +
-        `PostgreSQL ${to} does not know: pg_upgrade would fail restoring the schema, with ${from.version} down`,
-      { hint: `install a newer postgresql-${to} (released after this node's ${from.version} minor), then re-run` },
-    );
-  const lost = f.slots.filter((x) => x.walStatus === 'lost');
-  if (lost.length > 0)
-    return new PgduplexError('REPLICATION_BROKEN', `slot ${lost.map((x) => x.name).join(', ')} has lost its WAL`, {
-      hint: 'pg_upgrade carries only usable slots: repair the pair first (pgduplex status says how)',
-    });
-  const syncing = f.subscriptions.filter((x) => x.notReady > 0);
-  if (syncing.length > 0)
-    return new PgduplexError(
-      'REFUSED',
-      `subscription ${syncing[0]!.name} still copies ${syncing[0]!.notReady} tables`,
-      {
-        hint: 'wait until every table is ready (pgduplex status), then re-run',
-      },
-    );
-  return undefined;
-}
 
 /** The journaled change: plan from the facts, run pg_upgradecluster in its unit, carry pgduplex's part, follow. */
 function pgUpgradeChangeOf(s: AgentServices, facts: (to: number, database: string) => Promise<UpgradeFacts>) {
@@ -402,58 +216,3 @@ async function bringBack(st: UpgradeState, timeoutMs: number): Promise<void> {
   if (old && !old.running)
     await clusterTool(['pg_ctlcluster', st.from.version, st.from.cluster, 'start'], timeoutMs * 4);
 }
-
-/** Removes pgduplex's files from a dropped cluster's config dir, and the dir when nothing else is left. */
-async function removeLeftovers(configDir: string): Promise<string[]> {
-  const removed: string[] = [];
-  for (const rel of [join('conf.d', DROPIN_NAME), PASSFILE_NAME]) {
-    const path = join(configDir, rel);
-    if ((await lstat(path).catch(() => null))?.isFile()) {
-      await unlink(path);
-      removed.push(`removed ${path}`);
-    }
-  }
-  for (const dir of [join(configDir, 'conf.d'), configDir]) await rmdir(dir).catch(() => undefined);
-  return removed;
-}
-
-/** `pg-cluster-drop`: removes a stopped cluster an upgrade replaced (pg-upgrade --finish), never any other. */
-export const pgClusterDropAction = (s: AgentServices) => {
-  const timeoutMs = s.limits.toolTimeoutMs;
-  return plannedChange(pgClusterDropChange, {
-    async plan({ version, cluster }) {
-      const ref = { version, cluster };
-      const views = await clusterViews(timeoutMs);
-      const v = views.find((x) => x.version === version && x.name === cluster);
-      const record = { version, cluster, dataDir: v?.dataDir ?? '' };
-      if (!v) return { changes: [], record, state: null };
-      if (!(s.follow.get()?.replaced ?? []).some((r) => named(r) === named(ref)))
-        throw new PgduplexError('REFUSED', `${named(ref)} is not a cluster a pg-upgrade replaced here`, {
-          hint: 'pgduplex removes only the old cluster of its own upgrade; remove others yourself',
-        });
-      const now = await resolveCluster(s.postgresql);
-      if (now.version === version && now.name === cluster)
-        throw new PgduplexError('REFUSED', `${named(ref)} is the cluster this node serves`);
-      if (v.running)
-        throw new PgduplexError('REFUSED', `${named(ref)} is running`, {
-          hint: `stop it first (pg_ctlcluster ${version} ${cluster} stop) if nothing uses it`,
-        });
-      return {
-        changes: [`remove the old cluster ${named(ref)} and its data directory ${v.dataDir}`],
-        record,
-        state: v,
-      };
-    },
-    async make({ state }) {
-      if (!state) return;
-      await clusterTool(['pg_dropcluster', state.version, state.name], timeoutMs * 4);
-      // pg_dropcluster leaves files it did not make: ours (the passfile holds the pair's password) go too.
-      return { notes: await removeLeftovers(state.c.configDir) };
-    },
-    async undo(r) {
-      throw new PgduplexError('REFUSED', `the removed cluster ${r.version}/${r.cluster} cannot be brought back`, {
-        hint: 'the backup pg-upgrade --finish took before it holds its data',
-      });
-    },
-  });
-};

@@ -58,7 +58,11 @@ export async function setSubscriptionEnabled(
   report: Report,
 ): Promise<void> {
   const params = await subscriptionParams(agents, f, on, from, enabled);
-  await runChange(agents, { side: on.side, node: on.node, action: 'subscription', params }, { dryRun: false, report });
+  await runChange(
+    agents,
+    { side: on.side, node: on.node, action: 'subscription', params },
+    { dryRun: false, report, command: 'migrate' },
+  );
 }
 
 /** Runs a catalogue change as check then apply, with its task lines. */
@@ -67,7 +71,7 @@ export async function change(agents: Agents, n: Node, action: string, params: un
   return runChange(
     agents,
     { side: n.side, node: n.node, action, params },
-    { dryRun: false, report, timeoutMs: 900_000 },
+    { dryRun: false, report, timeoutMs: 900_000, command: 'migrate' },
   );
 }
 

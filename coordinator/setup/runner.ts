@@ -15,13 +15,16 @@ export interface StepOutcome {
 /** Prints task lines: status, node, action, what happened. */
 export type Report = (status: string, node: string, what: string) => void;
 
-/** Runs a step as check then apply (check only in a dry run); apply verifies on the node itself. */
+/**
+ * Runs a step as check then apply (check only in a dry run); apply verifies on the node itself. A failure names the
+ * step and the command to re-run (`command`, setup unless said).
+ */
 export function runChange(
   agents: Agents,
   step: ChangeStep,
-  o: { dryRun: boolean; report: Report; timeoutMs?: number },
+  o: { dryRun: boolean; report: Report; timeoutMs?: number; command?: string },
 ): Promise<StepOutcome> {
-  return atStep(`${step.action} on ${step.node}`, () => checkThenApply(agents, step, o));
+  return atStep(`${step.action} on ${step.node}`, () => checkThenApply(agents, step, o), o.command);
 }
 
 async function checkThenApply(

@@ -71,7 +71,7 @@ async function undo(agents: Agents, op: TeardownOp, report: Report): Promise<voi
         action: 'slot-drop',
         params: { slot: op.slot, confirmRetainedBytesAtLeast: 0, terminate: op.terminate },
       },
-      { dryRun: false, report },
+      { dryRun: false, report, command: 'teardown' },
     );
     return;
   }

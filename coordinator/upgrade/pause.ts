@@ -18,10 +18,10 @@ export async function pausePeer(agents: Agents, f: PairFacts, report: Report): P
     const base = subscriptionStep(f, f.target, f.source, false, binary);
     const params = base.params as { options: Record<string, unknown> };
     const step = { ...base, params: { ...params, options: { ...params.options, enabled: false } } };
-    const check = await runChange(agents, step, { dryRun: true, report: () => undefined });
+    const check = await runChange(agents, step, { dryRun: true, report: () => undefined, command: 'pg-upgrade' });
     seen.push(check.changes);
     if (check.changes.every((c) => PAUSE.test(c))) {
-      if (check.changes.length > 0) await runChange(agents, step, { dryRun: false, report });
+      if (check.changes.length > 0) await runChange(agents, step, { dryRun: false, report, command: 'pg-upgrade' });
       return;
     }
   }

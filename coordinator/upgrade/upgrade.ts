@@ -123,7 +123,11 @@ const peerMajorOf = async (agents: Agents, f: PairFacts) =>
  */
 async function binaryForMajors(agents: Agents, f: PairFacts, peerMajor: number, to: number, report: Report) {
   if (peerMajor === to) return;
-  await runChange(agents, subscriptionStep(f, f.target, f.source, false, false), { dryRun: false, report });
+  await runChange(agents, subscriptionStep(f, f.target, f.source, false, false), {
+    dryRun: false,
+    report,
+    command: 'pg-upgrade',
+  });
 }
 
 /**
@@ -144,7 +148,9 @@ export async function pgUpgrade(agents: Agents, o: UpgradeOptions): Promise<Upgr
     params: { to: o.to, link: o.link, replaceEmpty: o.replaceEmpty, peerMajor, recreate: o.recreate === true },
   };
   const rebuild = rebuilds(facts, o.recreate === true);
-  const check = await atStep('the plan', () => runChange(agents, step, { dryRun: true, report: () => undefined }));
+  const check = await atStep('the plan', () =>
+    runChange(agents, step, { dryRun: true, report: () => undefined, command: 'pg-upgrade' }),
+  );
   const plan = upgradeWords(f, facts, check.changes, { ...o, rebuild });
   if (check.changes.length === 0) {
     if (!o.dryRun)
@@ -170,7 +176,7 @@ export async function pgUpgrade(agents: Agents, o: UpgradeOptions): Promise<Upgr
   if (!resuming && rebuild)
     await atStep(`pausing ${f.target.node}'s subscription`, () => pausePeer(agents, f, o.report));
   try {
-    await runChange(agents, step, { dryRun: false, report: o.report, timeoutMs: 6 * 3_600_000 });
+    await runChange(agents, step, { dryRun: false, report: o.report, timeoutMs: 6 * 3_600_000, command: 'pg-upgrade' });
   } catch (err) {
     await resumeUnlessUnderWay(agents, f, o);
     throw err;
