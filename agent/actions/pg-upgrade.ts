@@ -1,6 +1,7 @@
 import { PgduplexError } from '../../shared/errors.js';
 import { pgUpgradeChange, rebuilds, upgradeFactsAction, type UpgradeFacts } from '../../shared/protocol/upgrade.js';
-import { resolveCluster } from '../postgres/cluster.js';
+import { resolveCluster, type Cluster } from '../postgres/cluster.js';
+import { controlVia, startCluster } from '../postgres/settings-service.js';
 import { clusterViews } from '../postgres/cluster-views.js';
 import { binaryOff, carryFiles, repointPassfile } from '../postgres/upgrade-carry.js';
 import { readRebuildSpec } from '../postgres/upgrade-rebuild.js';
@@ -75,8 +76,7 @@ function pgUpgradeChangeOf(s: AgentServices, facts: (to: number, database: strin
   const finish = async (st: UpgradeState): Promise<string[]> => {
     const [from, to] = await Promise.all([cluster(st.from), cluster(st.to)]);
     const carried = await carryFiles(from, to);
-    if (carried.some((p) => p.endsWith('.conf')))
-      await clusterTool(['pg_ctlcluster', to.version, to.name, 'restart'], timeoutMs * 4);
+    if (carried.some((p) => p.endsWith('.conf'))) await serve('restart', to, timeoutMs);
     const mixed = st.peerMajor !== undefined && st.peerMajor !== Number(st.to.version);
     const rebuilt = await finishRebuild(s.follow.dir, st, from, to, !mixed, { timeoutMs: timeoutMs * 4 });
     for (const db of s.pair.databases) {
@@ -213,6 +213,17 @@ async function bringBack(st: UpgradeState, timeoutMs: number): Promise<void> {
   const made = views.find((v) => v.version === st.to.version && v.name === st.to.cluster);
   if (made) await clusterTool(['pg_dropcluster', '--stop', st.to.version, st.to.cluster], timeoutMs * 4);
   const old = views.find((v) => v.version === st.from.version && v.name === st.from.cluster);
-  if (old && !old.running)
-    await clusterTool(['pg_ctlcluster', st.from.version, st.from.cluster, 'start'], timeoutMs * 4);
+  if (old && !old.running) await serve('start', old.c, timeoutMs);
+}
+
+/**
+ * Starts a cluster through its systemd unit and waits until it accepts connections. Not pg_ctlcluster in a transient
+ * unit: run from PID 1 it does not hand over to systemd, and the server dies with that unit.
+ */
+async function serve(verb: 'start' | 'restart', c: Cluster, timeoutMs: number): Promise<void> {
+  const r = await startCluster(verb, c, await controlVia(), { timeoutMs, startTimeoutMs: timeoutMs * 4 });
+  if (!r.up)
+    throw new PgduplexError('PG_UNREACHABLE', `PostgreSQL ${c.version}/${c.name} did not ${verb}: ${r.reason}`, {
+      hint: `check "systemctl status ${c.service}" and its log`,
+    });
 }

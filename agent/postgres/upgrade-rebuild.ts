@@ -182,11 +182,12 @@ export async function rebuildReplication(c: Cluster, spec: RebuildSpec, adjust: 
   }
   for (const sub of spec.subscriptions) {
     let cur = now.subscriptions.find((n) => n.name === sub.name);
-    if (cur && !cur.enabled && cur.tables === 0) {
-      // What pg_dump makes of a 16 cluster's subscription: disabled, no table states, no progress.
+    if (cur && cur.tables === 0 && sub.tables > 0) {
+      // What pg_dump makes of a 16 cluster's subscription (connect = false): disabled, no table states, no progress.
       await runPsql(
         c,
-        `select format('alter subscription %I set (slot_name = none)', :'sub') \\gexec
+        `select format('alter subscription %I disable', :'sub') \\gexec
+        select format('alter subscription %I set (slot_name = none)', :'sub') \\gexec
         select format('drop subscription %I', :'sub') \\gexec`,
         { ...t, vars: { sub: sub.name } },
       );

@@ -125,6 +125,47 @@ async function upgradeWhileServed(u: UpgradeCase, node: NodeName, interrupt: boo
   expect(again.stdout).toContain('nothing to do');
 }
 
+const FAULT_HOOK = '/etc/postgresql-common/pg_upgradecluster.d/00-pgdx-lab-fault';
+
+/**
+ * A pg_upgradecluster that fails with the old cluster already stopped (a hook of its init phase exits 1, as a broken
+ * extension's would): the old cluster serves again, what pgduplex took out and paused is back, a's writes arrive.
+ */
+async function failedUpgradePutsBack(u: UpgradeCase): Promise<void> {
+  const script = `#!/bin/sh\n[ "$4" = init ] || exit 0\necho 'pgduplex lab: a failing upgrade hook' >&2\nexit 1\n`;
+  await nodeExec('b', ['sh', '-c', `printf '%s' "$1" > ${FAULT_HOOK} && chmod 755 ${FAULT_HOOK}`, 'sh', script]);
+  const writer = domainWriter('a', 'failed-b', 200);
+  try {
+    const r = await pgduplex('b', ...upgradeArgs(u), '--yes');
+    expect(r.exitCode, log(r)).toBe(1);
+    expect(r.stderr).toContain(
+      `pg_upgradecluster ${u.from}/main -> ${u.to} failed (exit 1); ${u.from}/main runs again`,
+    );
+    expect(r.stdout).toContain('subscription from b resumed');
+  } finally {
+    await writer.stop();
+    await nodeExec('b', ['rm', '-f', FAULT_HOOK]);
+  }
+  expect(await major('b')).toBe(u.from);
+  const clusters = await nodeExec('b', ['pg_lsclusters', '-h']);
+  expect(clusters.stdout).not.toMatch(new RegExp(`^${u.to}\\s+main`, 'm'));
+  const names = writer.written.map((w) => `'${w}'`).join(',');
+  await waitFor(
+    `a's ${writer.written.length} rows on b after the failed upgrade`,
+    () => sql('b', `select count(*) from v_domains where domain_name in (${names})`),
+    (x) => Number(x) === writer.written.length,
+    120_000,
+  );
+  await waitFor(
+    'status healthy after the failed upgrade',
+    () => pgduplex('b', 'status'),
+    (x) => x.exitCode === 0,
+    120_000,
+  );
+  const enabled = await onBoth((n) => sql(n, 'select subenabled::text from pg_subscription'));
+  expect(enabled).toEqual(['true', 'true']);
+}
+
 /** Pairs the lab's nodes, loads the FS PBX fixture on a and sets up replication from a: where every case starts. */
 export async function upgradeStart(u: UpgradeCase): Promise<void> {
   await pairLabNodes();
@@ -158,6 +199,14 @@ export function upgradeSteps(u: UpgradeCase): UpgradeStep[] {
         expect(await major('b')).toBe(u.from);
       },
     },
+    ...(u.recreate
+      ? [
+          {
+            name: 'a pg_upgradecluster failing with the old cluster stopped: it serves again, the pair as it was',
+            run: () => failedUpgradePutsBack(u),
+          },
+        ]
+      : []),
     {
       name: 'upgrades b while a takes writes: both directions resume, no row lost, nothing copied again',
       run: async () => {
