@@ -192,7 +192,7 @@ function pgUpgradeChangeOf(s: AgentServices, facts: (to: number, database: strin
           `pg_upgradecluster ${named(st.from)} -> ${st.to.version} failed (exit ${rc ?? 'none: it was killed'}); ` +
             `${named(st.from)} runs again as before.${cause ? ` pg_upgrade says: ${cause}.` : ''} ` +
             `Its last lines (all in ${files.log}):\n${tail}`,
-          { hint: 'fix what it names, then re-run pgduplex pg-upgrade' },
+          { hint: failedHint(cause, st.rebuild === true) },
         );
       }
       return { notes: [...notes, `pg_upgradecluster's output: ${files.log}`, ...(await finish(st))] };
@@ -205,6 +205,15 @@ function pgUpgradeChangeOf(s: AgentServices, facts: (to: number, database: strin
       });
     },
   });
+}
+
+/** What to do after pg_upgrade refused: its slot and subscription conditions have a way round, re-creating them. */
+export function failedHint(cause: string | undefined, rebuilt: boolean): string {
+  const pair = /replication slots?|has not consumed|subscription/i.test(cause ?? '');
+  return pair && !rebuilt
+    ? "the pair's slot or subscription did not meet pg_upgrade's conditions: re-run with --recreate-replication " +
+        '(pgduplex re-creates them where they stopped, without a copy)'
+    : 'fix what it names, then re-run pgduplex pg-upgrade';
 }
 
 /** After a failed run: the half-made new cluster goes, the old one runs again on its port, as before. */

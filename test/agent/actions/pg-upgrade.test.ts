@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { refusal } from '../../../agent/actions/pg-upgrade.js';
+import { failedHint, refusal } from '../../../agent/actions/pg-upgrade.js';
 import { rebuilds, type UpgradeFacts } from '../../../shared/protocol/upgrade.js';
 
 const view = { version: '17', name: 'main', port: 5432, dataDir: '/var/lib/postgresql/17/main', running: true };
@@ -79,6 +79,16 @@ describe('pg-upgrade refusals', () => {
     expect(why({ slots: [{ name: 's', walStatus: 'lost', active: false }] })?.code).toBe('REPLICATION_BROKEN');
     expect(why({ subscriptions: [{ name: 'x', enabled: true, notReady: 3 }] })?.message).toBe(
       'subscription x still copies 3 tables',
+    );
+  });
+
+  it('after pg_upgrade refused the slot or subscription, names the way round', () => {
+    const slot =
+      'The slot "pgduplex_from_b" has not consumed the WAL yet (/var/log/postgresql/x/invalid_logical_slots.txt)';
+    expect(failedHint(slot, false)).toContain('re-run with --recreate-replication');
+    expect(failedHint(slot, true)).toBe('fix what it names, then re-run pgduplex pg-upgrade');
+    expect(failedHint('ERROR:  could not access file "$libdir/postgis-3"', false)).toBe(
+      'fix what it names, then re-run pgduplex pg-upgrade',
     );
   });
 });

@@ -1,7 +1,8 @@
 // The one pg-upgrade body: each node of a pair on FROM (as FS PBX's installer leaves it, TO installed later by the
-// operator) goes to TO while the other takes writes; b's run goes straight through, a's agent is killed mid-upgrade
-// and the re-run converges. No row is lost and nothing is copied again. `npm test` runs 17 -> 18 on its own lab,
-// `npm run test:versions` 18 -> 19 too. Each step is plain code; describeUpgrade makes them vitest tests.
+// operator) goes to TO while the other takes writes; a first attempt on b fails with its old cluster stopped and the
+// pair is as it was, then b's run goes straight through, a's agent is killed mid-upgrade and the re-run converges. No
+// row is lost and nothing is copied again. `npm test` runs 17 -> 18 on its own lab, `npm run test:versions` 18 -> 19
+// and 17 -> 18 with --recreate-replication too. Each step is plain code; describeUpgrade makes them vitest tests.
 import { expect } from 'vitest';
 import { waitFor } from '../../lab/http.js';
 import { installPgMajor, nodeExec, type NodeName } from '../../lab/index.js';
@@ -141,7 +142,7 @@ async function failedUpgradePutsBack(u: UpgradeCase): Promise<void> {
     expect(r.stderr).toContain(
       `pg_upgradecluster ${u.from}/main -> ${u.to} failed (exit 1); ${u.from}/main runs again`,
     );
-    expect(r.stdout).toContain('subscription from b resumed');
+    if (u.recreate) expect(r.stdout).toContain('subscription from b resumed');
   } finally {
     await writer.stop();
     await nodeExec('b', ['rm', '-f', FAULT_HOOK]);
@@ -199,14 +200,10 @@ export function upgradeSteps(u: UpgradeCase): UpgradeStep[] {
         expect(await major('b')).toBe(u.from);
       },
     },
-    ...(u.recreate
-      ? [
-          {
-            name: 'a pg_upgradecluster failing with the old cluster stopped: it serves again, the pair as it was',
-            run: () => failedUpgradePutsBack(u),
-          },
-        ]
-      : []),
+    {
+      name: 'a pg_upgradecluster failing with the old cluster stopped: it serves again, the pair as it was',
+      run: () => failedUpgradePutsBack(u),
+    },
     {
       name: 'upgrades b while a takes writes: both directions resume, no row lost, nothing copied again',
       run: async () => {
