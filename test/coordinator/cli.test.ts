@@ -9,6 +9,16 @@ import { VERSION } from '../../shared/version.js';
 const cli = (args: string[]) =>
   execa('npx', ['tsx', 'coordinator/bin.ts', ...args], { reject: false, stdin: 'ignore' });
 
+/** Each call exits 2 with its message on stderr and no stack trace. */
+async function usageErrors(prefix: string[], cases: Array<[string[], string]>): Promise<void> {
+  for (const [args, message] of cases) {
+    const r = await cli([...prefix, ...args]);
+    expect(r.exitCode, args.join(' ')).toBe(2);
+    expect(r.stderr).toContain(message);
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+  }
+}
+
 let dir: string;
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'pgdx-cli-'));
@@ -94,12 +104,17 @@ describe('pgduplex CLI', () => {
       [['migrate', '--from', 'a', '--', '/bin/true'], '--from goes with --sync-schema'],
       [['migrate', 'php', 'artisan', 'migrate', '--force'], "unknown option '--force'"],
     ];
-    for (const [args, message] of cases) {
-      const r = await cli([...sock, ...args]);
-      expect(r.exitCode, args.join(' ')).toBe(2);
-      expect(r.stderr).toContain(message);
-      expect(r.stderr).not.toMatch(/\n\s+at /);
-    }
+    await usageErrors([...sock], cases);
     // Four CLI starts through tsx: slow on a loaded machine, and only the answers are asserted.
+  }, 90_000);
+
+  it('says how to call pg-upgrade when its flags are wrong, before contacting anyone', async () => {
+    const sock = ['--socket', join(dir, 'absent.sock')];
+    const cases: Array<[string[], string]> = [
+      [['pg-upgrade'], 'name the major to upgrade to with --to, e.g. --to 18'],
+      [['pg-upgrade', '--to', '15'], '--to must be a PostgreSQL major of 16 or newer'],
+      [['pg-upgrade', '--finish', '--recreate-replication'], '--finish takes no --link, --replace-empty or'],
+    ];
+    await usageErrors([...sock], cases);
   }, 90_000);
 });
