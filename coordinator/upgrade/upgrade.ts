@@ -153,8 +153,12 @@ export async function pgUpgrade(agents: Agents, o: UpgradeOptions): Promise<Upgr
   );
   const plan = upgradeWords(f, facts, check.changes, { ...o, rebuild });
   if (check.changes.length === 0) {
-    if (!o.dryRun)
+    // A run cut short after its upgrade left these for the next one; each finds nothing when all is done.
+    if (!o.dryRun) {
+      await atStep(`resuming ${f.target.node}'s subscription`, () => resumePeer(agents, f, o.report));
       await atStep('restoring idle_replication_slot_timeout', () => resumeIdleTimeout(agents, f, o.report));
+      await atStep('subscriptions', () => binaryForMajors(agents, f, peerMajor, o.to, o.report));
+    }
     o.report('ok', f.source.node, `runs PostgreSQL ${o.to} already: nothing to do`);
     return { plan, done: true };
   }
