@@ -1,9 +1,6 @@
 import { PgduplexError } from '../../shared/errors.js';
-import type { UpgradeFacts } from '../../shared/protocol/upgrade.js';
+import { gb, type UpgradeFacts } from '../../shared/protocol/upgrade.js';
 import { named, refOf } from './pg-upgrade-facts.js';
-
-/** Gigabytes as the plan and its refusals print them. */
-export const gb = (bytes: number) => `${(bytes / 1024 ** 3).toFixed(1)} GB`;
 
 /** Why the plan cannot go on, with what to do; the facts checked here are the agent's own, whoever asks. */
 export function refusal(

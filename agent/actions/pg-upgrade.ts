@@ -1,5 +1,5 @@
 import { PgduplexError } from '../../shared/errors.js';
-import { pgUpgradeChange, rebuilds, upgradeFactsAction, type UpgradeFacts } from '../../shared/protocol/upgrade.js';
+import { gb, pgUpgradeChange, rebuilds, upgradeFactsAction, type UpgradeFacts } from '../../shared/protocol/upgrade.js';
 import { resolveCluster, type Cluster } from '../postgres/cluster.js';
 import { controlVia, startCluster } from '../postgres/settings-service.js';
 import { clusterViews } from '../postgres/cluster-views.js';
@@ -25,7 +25,7 @@ import {
 import { plannedChange } from './change.js';
 import type { AgentServices } from './context.js';
 import { named, refOf, runFiles, upgradeFactsOf, type Ref } from './pg-upgrade-facts.js';
-import { gb, refusal } from './pg-upgrade-refusal.js';
+import { refusal } from './pg-upgrade-refusal.js';
 import { defineHandler } from './registry.js';
 
 export { pgClusterDropAction } from './pg-cluster-drop.js';

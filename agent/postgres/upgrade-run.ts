@@ -90,9 +90,10 @@ export async function logTail(files: RunFiles, lines = 12): Promise<string> {
 }
 
 /**
- * Runs a postgresql-common tool (pg_dropcluster, pg_createcluster, pg_ctlcluster) as root in a transient unit: the
- * agent's own sandbox (ProtectSystem=strict) keeps /var/lib/postgresql read-only, where pg_dropcluster's removal would
- * fail without an error. A failure names the tool.
+ * Runs a postgresql-common tool (pg_dropcluster, pg_createcluster) as root in a transient unit: the agent's own
+ * sandbox (ProtectSystem=strict) keeps /var/lib/postgresql read-only, where pg_dropcluster's removal would fail without
+ * an error. A failure names the tool. Not for starting a server: `pg_ctlcluster start` run here has PID 1 as its
+ * parent, so it does not hand over to systemd and the server ends with this unit (startCluster starts one).
  */
 export async function clusterTool(argv: [string, ...string[]], timeoutMs: number): Promise<void> {
   const r = await execa(

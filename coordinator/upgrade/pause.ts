@@ -32,14 +32,33 @@ export async function pausePeer(agents: Agents, f: PairFacts, report: Report): P
   );
 }
 
-/** Undoes the pause on the peer: this run's, or one a run cut short left (the peer's journal holds it). */
-export async function resumePeer(agents: Agents, f: PairFacts, report: Report): Promise<void> {
+/**
+ * Undoes the peer's pending journal entries of `action` whose words `match`, newest first: what this run changed there
+ * for the length of the upgrade, or what a run cut short left for the next one.
+ */
+export async function undoOnPeer(
+  agents: Agents,
+  f: PairFacts,
+  action: string,
+  match: (changes: readonly string[]) => boolean,
+  said: string,
+  report: Report,
+): Promise<void> {
   const pending = await agents.call(f.target.side, journalListAction, { pending: true });
-  const pauses = pending.filter(
-    (e) => e.action === 'subscription' && !e.undone && e.changes.length > 0 && e.changes.every((c) => PAUSE.test(c)),
-  );
-  for (const e of pauses.reverse()) {
+  const mine = pending.filter((e) => e.action === action && !e.undone && match(e.changes));
+  for (const e of mine.reverse()) {
     await agents.call(f.target.side, journalUndoAction, { id: e.id });
-    report('changed', f.target.node, `subscription from ${f.source.node} resumed`);
+    report('changed', f.target.node, said);
   }
 }
+
+/** Undoes the pause on the peer: this run's, or one a run cut short left (the peer's journal holds it). */
+export const resumePeer = (agents: Agents, f: PairFacts, report: Report): Promise<void> =>
+  undoOnPeer(
+    agents,
+    f,
+    'subscription',
+    (changes) => changes.length > 0 && changes.every((c) => PAUSE.test(c)),
+    `subscription from ${f.source.node} resumed`,
+    report,
+  );

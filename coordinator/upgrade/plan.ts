@@ -1,7 +1,5 @@
-import type { UpgradeFacts } from '../../shared/protocol/upgrade.js';
+import { gb, type UpgradeFacts } from '../../shared/protocol/upgrade.js';
 import type { PairFacts } from '../setup/steps.js';
-
-const gb = (bytes: number) => `${(bytes / 1024 ** 3).toFixed(1)} GB`;
 
 /** The run in words for --dry-run and the confirmation: what stops, what keeps serving, what the agent will do. */
 export function upgradeWords(

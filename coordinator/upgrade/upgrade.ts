@@ -2,7 +2,6 @@ import { PgduplexError } from '../../shared/errors.js';
 import { poll } from '../../shared/poll.js';
 import { backupChange } from '../../shared/protocol/data.js';
 import { factsAction } from '../../shared/protocol/facts.js';
-import { journalListAction, journalUndoAction } from '../../shared/protocol/journal.js';
 import { pgSettingsChange } from '../../shared/protocol/postgres.js';
 import { replicationStatusAction } from '../../shared/protocol/replication-actions.js';
 import { pgClusterDropChange, rebuilds, upgradeFactsAction, type UpgradeFacts } from '../../shared/protocol/upgrade.js';
@@ -15,7 +14,7 @@ import { subscriptionStep, type PairFacts } from '../setup/steps.js';
 import { verifyPair, verified, type VerifyResult } from '../setup/verify.js';
 import { gatherPair } from '../status/gather.js';
 import { assessPair, type StatusReport } from '../status/verdict.js';
-import { pausePeer, resumePeer } from './pause.js';
+import { pausePeer, resumePeer, undoOnPeer } from './pause.js';
 import { upgradeWords } from './plan.js';
 
 const atStep = <T>(step: string, run: () => Promise<T>) => setupStep(step, run, 'pg-upgrade');
@@ -101,16 +100,15 @@ async function suspendIdleTimeout(agents: Agents, f: PairFacts, report: Report):
 const SUSPENSION = /^idle_replication_slot_timeout: \S+ -> 0( |$)/;
 
 /** Puts back what suspendIdleTimeout changed on the peer, this run's or one a killed run left. */
-async function resumeIdleTimeout(agents: Agents, f: PairFacts, report: Report): Promise<void> {
-  const pending = await agents.call(f.target.side, journalListAction, { pending: true });
-  const suspensions = pending.filter(
-    (e) => e.action === pgSettingsChange.name && !e.undone && e.changes.some((c) => SUSPENSION.test(c)),
+const resumeIdleTimeout = (agents: Agents, f: PairFacts, report: Report): Promise<void> =>
+  undoOnPeer(
+    agents,
+    f,
+    pgSettingsChange.name,
+    (changes) => changes.some((c) => SUSPENSION.test(c)),
+    'idle_replication_slot_timeout restored',
+    report,
   );
-  for (const e of suspensions.reverse()) {
-    await agents.call(f.target.side, journalUndoAction, { id: e.id });
-    report('changed', f.target.node, 'idle_replication_slot_timeout restored');
-  }
-}
 
 const peerMajorOf = async (agents: Agents, f: PairFacts) =>
   Math.floor(

@@ -66,6 +66,9 @@ export const upgradeFactsSchema = z.strictObject({
 });
 export type UpgradeFacts = z.infer<typeof upgradeFactsSchema>;
 
+/** A size as the upgrade's plan and refusals print it (the agent's words and the coordinator's alike). */
+export const gb = (bytes: number): string => `${(bytes / 1024 ** 3).toFixed(1)} GB`;
+
 /** Whether pg_upgrade cannot carry the pair's slots and subscriptions (from 16), or was told not to. */
 export const rebuilds = (f: UpgradeFacts, recreate: boolean): boolean =>
   recreate || f.parked || (Number(f.current.version) < 17 && f.slots.length + f.subscriptions.length > 0);

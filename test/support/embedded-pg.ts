@@ -5,7 +5,11 @@ import { appendFile, chown, mkdir, mkdtemp, readdir, rm } from 'node:fs/promises
 import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { CREATE_ON_SLOT_SQL } from '../../agent/postgres/adopt-sql.js';
 import type { Cluster } from '../../agent/postgres/cluster.js';
+import { runPsql } from '../../agent/postgres/psql.js';
+import { CREATE_SUBSCRIPTION_SQL } from '../../agent/postgres/subscription-sql.js';
+import { PUBLICATION } from '../../shared/replication.js';
 import { lookupUser } from '../../agent/system/users.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
@@ -82,4 +86,35 @@ export async function startEmbedded(major: number, name: string, psqlDir: string
     binDir: psqlDir,
   };
   return { cluster, stop };
+}
+
+/** A conninfo to an embedded cluster's socket as the superuser: what one throwaway cluster subscribes to another by. */
+export const embeddedConninfo = (c: Cluster, database = 'pgdx'): string =>
+  `host=${c.socketDir} port=${c.port} user=postgres dbname=${database}`;
+
+/**
+ * The miniature pair's two directions, in `database` (each cluster holding pgduplex's publication): b subscribes to a
+ * with setup's SQL, copying; a subscribes to b on a slot made first, as the adopt path does, and is left disabled as
+ * adopt leaves it.
+ */
+export async function subscribeBothWays(a: Cluster, b: Cluster, database = 'pgdx'): Promise<void> {
+  const run = (c: Cluster, sql: string, vars: Record<string, string> = {}) =>
+    runPsql(c, sql, { timeoutMs: 15_000, database, vars });
+  await run(b, CREATE_SUBSCRIPTION_SQL, {
+    sub: 'pgduplex_from_a',
+    conn: embeddedConninfo(a, database),
+    pub: PUBLICATION,
+    origin: 'none',
+    copy_data: 'true',
+    binary: 'false',
+    streaming: 'parallel',
+    disable_on_error: 'false',
+    enabled: 'true',
+    password_required: 'true',
+    run_as_owner: 'false',
+    failover: 'false',
+  });
+  await run(b, `select pg_create_logical_replication_slot('pgduplex_from_b', 'pgoutput')`);
+  const on = { sub: 'pgduplex_from_b', conn: embeddedConninfo(b, database), pub: PUBLICATION };
+  await run(a, CREATE_ON_SLOT_SQL, { ...on, binary: 'false', streaming: 'parallel' });
 }

@@ -14,7 +14,14 @@ import { SERVER_STATE_SQL } from '../../../agent/postgres/settings-server.js';
 import * as sub from '../../../agent/postgres/subscription-sql.js';
 import { poll } from '../../../shared/poll.js';
 import { PGDUPLEX_OBJECT_LIKE, PUBLICATION, replicationSnapshotSchema } from '../../../shared/replication.js';
-import { debianPsqlDir, embeddedBinDir, startEmbedded, type EmbeddedCluster } from '../../support/embedded-pg.js';
+import {
+  debianPsqlDir,
+  embeddedBinDir,
+  embeddedConninfo,
+  startEmbedded,
+  subscribeBothWays,
+  type EmbeddedCluster,
+} from '../../support/embedded-pg.js';
 
 // Every catalog query text pgduplex runs, in the text chosen for each major, against a real server of that major:
 // a miniature pair of two throwaway clusters (b subscribes to a with the setup's SQL, a to b on a copied slot as
@@ -23,7 +30,7 @@ const MAJORS = [16, 17, 18, 19];
 const T = { timeoutMs: 15_000, database: 'pgdx' };
 const psqlDir = await debianPsqlDir();
 
-const conn = (c: Cluster) => `host=${c.socketDir} port=${c.port} user=postgres dbname=pgdx`;
+const conn = (c: Cluster) => embeddedConninfo(c);
 const json = <R>(c: Cluster, sql: string, vars: Record<string, string> = {}) => queryJson<R>(c, sql, { ...T, vars });
 const run = (c: Cluster, sql: string, vars: Record<string, string> = {}) => runPsql(c, sql, { ...T, vars });
 const wait = (what: string) => ({
@@ -69,28 +76,7 @@ for (const major of MAJORS) {
 
     it('sets up both directions with the setup and adopt texts', async () => {
       expect(Math.floor(v / 10000)).toBe(major);
-      await run(b.cluster, sub.CREATE_SUBSCRIPTION_SQL, {
-        sub: 'pgduplex_from_a',
-        conn: conn(a.cluster),
-        pub: PUBLICATION,
-        origin: 'none',
-        copy_data: 'true',
-        binary: 'false',
-        streaming: 'parallel',
-        disable_on_error: 'false',
-        enabled: 'true',
-        password_required: 'true',
-        run_as_owner: 'false',
-        failover: 'false',
-      });
-      await run(b.cluster, `select pg_create_logical_replication_slot('pgduplex_from_b', 'pgoutput')`);
-      await run(a.cluster, adopt.CREATE_ON_SLOT_SQL, {
-        sub: 'pgduplex_from_b',
-        conn: conn(b.cluster),
-        pub: PUBLICATION,
-        binary: 'false',
-        streaming: 'parallel',
-      });
+      await subscribeBothWays(a.cluster, b.cluster);
       const copied = await poll(async () => {
         const [s] = await json<Array<{ tables: Record<string, number> }>>(b.cluster, sub.SUBSCRIPTION_STATUS_SQL);
         return s?.tables['r'] === 1 ? s : undefined;

@@ -1,8 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import * as adopt from '../../../agent/postgres/adopt-sql.js';
 import type { Cluster } from '../../../agent/postgres/cluster.js';
 import { queryJson, runPsql } from '../../../agent/postgres/psql.js';
-import * as sub from '../../../agent/postgres/subscription-sql.js';
 import {
   dropForUpgrade,
   parkSubscriptions,
@@ -22,7 +20,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { poll } from '../../../shared/poll.js';
 import { PUBLICATION } from '../../../shared/replication.js';
-import { debianPsqlDir, embeddedBinDir, startEmbedded, type EmbeddedCluster } from '../../support/embedded-pg.js';
+import {
+  debianPsqlDir,
+  embeddedBinDir,
+  embeddedConninfo,
+  startEmbedded,
+  subscribeBothWays,
+  type EmbeddedCluster,
+} from '../../support/embedded-pg.js';
 
 // pg-upgrade's re-creation of the pair's slot and subscription (what pg_upgrade does not carry from 16, or what was
 // taken out first), on real servers of each major: a miniature pair, b parked while a takes writes, b's objects
@@ -33,7 +38,7 @@ const psqlDir = await debianPsqlDir();
 const FROM_A = 'pgduplex_from_a';
 const FROM_B = 'pgduplex_from_b';
 
-const conn = (c: Cluster) => `host=${c.socketDir} port=${c.port} user=postgres dbname=pgdx`;
+const conn = (c: Cluster) => embeddedConninfo(c);
 const run = (c: Cluster, sql: string, vars: Record<string, string> = {}) => runPsql(c, sql, { ...T, vars });
 const json = <R>(c: Cluster, sql: string) => queryJson<R>(c, sql, T);
 const ids = (c: Cluster) => json<number[]>(c, "select coalesce(json_agg(id order by id), '[]') from public.t");
@@ -88,23 +93,7 @@ for (const major of MAJORS) {
       // b reports what it applied only when a asks: a's slot then lags b's position, as after a crash or a cut
       // link, and a subscription re-created without that position would apply some of a's rows twice.
       await run(b.cluster, `alter system set wal_receiver_status_interval = 0; select pg_reload_conf()`);
-      await run(b.cluster, sub.CREATE_SUBSCRIPTION_SQL, {
-        sub: FROM_A,
-        conn: conn(a.cluster),
-        pub: PUBLICATION,
-        origin: 'none',
-        copy_data: 'true',
-        binary: 'false',
-        streaming: 'parallel',
-        disable_on_error: 'false',
-        enabled: 'true',
-        password_required: 'true',
-        run_as_owner: 'false',
-        failover: 'false',
-      });
-      await run(b.cluster, `select pg_create_logical_replication_slot('${FROM_B}', 'pgoutput')`);
-      const on = { sub: FROM_B, conn: conn(b.cluster), pub: PUBLICATION, binary: 'false', streaming: 'parallel' };
-      await run(a.cluster, adopt.CREATE_ON_SLOT_SQL, on);
+      await subscribeBothWays(a.cluster, b.cluster);
       await run(a.cluster, `alter subscription ${FROM_B} enable`);
       await write(a.cluster, 1, 10);
       await write(b.cluster, 1001, 1005);
